@@ -1,0 +1,1 @@
+//! weft: a workflow engine for cross-border e-commerce customer support.

@@ -1,0 +1,61 @@
+//! The weft SDK: everything a plugin author needs, and nothing of the generated bindings.
+//!
+//! A **step** plugin decides: it gets an [`Event`], its `with:` configuration and a read-only
+//! [`Context`], and answers with [`Decision`]s (a [`Command`] plus a reason and evidence). A
+//! **channel** plugin turns raw traffic ([`Inbound`]) into normalized [`Message`]s and delivers
+//! [`Outbound`] replies. Neither writes state: the engine applies decisions atomically and
+//! records who decided what and why.
+//!
+//! ```ignore
+//! use weft_sdk::prelude::*;
+//!
+//! /// Tags every message that mentions a refund.
+//! struct RefundTagger;
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! #[serde(deny_unknown_fields)]
+//! struct Config { tag: String }
+//!
+//! impl Step for RefundTagger {
+//!     type Config = Config;
+//!     const DESCRIPTION: &'static str = "tags refund requests";
+//!     fn decide(event: &Event, config: &Config, _ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
+//!         let Some(message) = &event.message else { return Ok(vec![]) };
+//!         if !message.body.to_lowercase().contains("refund") { return Ok(vec![]) }
+//!         Ok(vec![Decision::new(
+//!             Command::SetField(SetField::new("tag", &config.tag)),
+//!             "the message asks for a refund",
+//!         )])
+//!     }
+//! }
+//!
+//! weft_sdk::export_step!(RefundTagger);
+//! ```
+//!
+//! # Layout
+//! - [`model`]: messages, events, identities, commands, decisions: the domain types.
+//! - [`plugin`]: the [`Step`] and [`Channel`] traits, [`Context`], [`Host`] and [`Error`].
+//! - [`testing`]: an in-memory [`Context`] for unit tests and native runs of a plugin.
+//! - `wit` (hidden): the generated bindings and their conversions; plugin code never names them.
+
+pub mod model;
+pub mod plugin;
+pub mod testing;
+
+#[cfg(feature = "guest")]
+#[doc(hidden)]
+pub mod wit;
+
+pub use model::*;
+pub use plugin::{Channel, Context, Error, Host, LogLevel, PluginInfo, Step};
+
+/// `use weft_sdk::prelude::*;` brings in what a plugin's `lib.rs` usually needs.
+pub mod prelude {
+    pub use crate::model::*;
+    pub use crate::plugin::{Channel, Context, Error, Host, LogLevel, Step};
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use serde_json;
+}

@@ -1,0 +1,452 @@
+//! Domain types shared by plugins and the engine: what a message, an event and a command are.
+//!
+//! Times are milliseconds since the Unix epoch, UTC ([`Timestamp`]). Text is Unicode throughout.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Timestamp = i64;
+
+/// Who wrote a message, as far as the channel knows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Party {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_id: Option<String>,
+}
+
+/// A postal address, as given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postcode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// A file that came with a message; only its metadata is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// One message, normalized from any channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// The channel it arrived on: `email`, `amazon`, `instagram`, `chat`, ...
+    pub channel: String,
+    /// Unique within the channel.
+    pub id: String,
+    /// The channel's own conversation id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
+    pub at: Timestamp,
+    #[serde(default)]
+    pub from: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The new text, without quoted history.
+    #[serde(default)]
+    pub body: String,
+    /// The quoted reply history, when the channel could separate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted: Option<String>,
+    /// BCP 47 language tag, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// The marketplace that relayed the message, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<String>,
+    /// Ids this message replies to, nearest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replies_to: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+impl Message {
+    /// A message with only the required fields set.
+    pub fn new(channel: impl Into<String>, id: impl Into<String>, at: Timestamp) -> Self {
+        Message {
+            channel: channel.into(),
+            id: id.into(),
+            thread: None,
+            at,
+            from: Party::default(),
+            address: None,
+            order: None,
+            subject: None,
+            body: String::new(),
+            quoted: None,
+            lang: None,
+            marketplace: None,
+            replies_to: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+}
+
+/// Something that happened, which workflows react to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: u64,
+    /// `message.received`, `ticket.opened`, `timer.fired`, or a custom kind.
+    pub kind: String,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<u64>,
+    /// Kind-specific data.
+    #[serde(default)]
+    pub payload: serde_json::Value,
+}
+
+/// The kinds of identifier a customer can be known by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityKind {
+    Email,
+    Phone,
+    BuyerId,
+    Handle,
+    Order,
+    Name,
+    Address,
+}
+
+impl IdentityKind {
+    pub const ALL: [IdentityKind; 7] = [
+        IdentityKind::Email,
+        IdentityKind::Phone,
+        IdentityKind::BuyerId,
+        IdentityKind::Handle,
+        IdentityKind::Order,
+        IdentityKind::Name,
+        IdentityKind::Address,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityKind::Email => "email",
+            IdentityKind::Phone => "phone",
+            IdentityKind::BuyerId => "buyer-id",
+            IdentityKind::Handle => "handle",
+            IdentityKind::Order => "order",
+            IdentityKind::Name => "name",
+            IdentityKind::Address => "address",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IdentityKind> {
+        IdentityKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Strong identifiers name one person; weak ones (name, address) only hint.
+    pub fn is_strong(self) -> bool {
+        !matches!(self, IdentityKind::Name | IdentityKind::Address)
+    }
+}
+
+impl std::fmt::Display for IdentityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One normalized identifier of a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Identity {
+    pub kind: IdentityKind,
+    pub value: String,
+}
+
+impl Identity {
+    pub fn new(kind: IdentityKind, value: impl Into<String>) -> Self {
+        Identity { kind, value: value.into() }
+    }
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind, self.value)
+    }
+}
+
+/// Which customer a command is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CustomerRef {
+    Existing(u64),
+    /// A customer created for this event.
+    New,
+}
+
+/// Which ticket a command is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TicketRef {
+    Existing(u64),
+    /// The ticket of this event.
+    #[default]
+    Current,
+}
+
+/// One fact a decision rests on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub field: String,
+    pub detail: String,
+    pub weight: f64,
+}
+
+impl Evidence {
+    pub fn new(field: impl Into<String>, detail: impl Into<String>, weight: f64) -> Self {
+        Evidence { field: field.into(), detail: detail.into(), weight }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkCustomer {
+    pub customer: CustomerRef,
+    pub identities: Vec<Identity>,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeCustomers {
+    pub into: u64,
+    pub from: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OpenTicket {
+    pub subject: Option<String>,
+    pub order: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppendToTicket {
+    pub ticket: u64,
+    /// Set when the message is a system copy of one already on the ticket.
+    pub duplicate_of: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeTickets {
+    pub into: u64,
+    pub from: Vec<u64>,
+}
+
+/// Sets one field of a ticket: `status`, `category`, `language`, `priority`, `tag`, ...
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetField {
+    pub ticket: TicketRef,
+    pub name: String,
+    pub value: String,
+    pub confidence: f64,
+}
+
+impl SetField {
+    /// Sets `name` on the event's ticket, with full confidence.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        SetField { ticket: TicketRef::Current, name: name.into(), value: value.into(), confidence: 1.0 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assign {
+    pub ticket: TicketRef,
+    pub agent: Option<String>,
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetDeadline {
+    pub ticket: TicketRef,
+    pub kind: String,
+    pub policy: String,
+    pub due: Timestamp,
+    pub warn_at: Vec<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendMessage {
+    pub channel: String,
+    pub to: String,
+    pub ticket: TicketRef,
+    pub subject: Option<String>,
+    pub body: String,
+    pub lang: Option<String>,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleTimer {
+    pub key: String,
+    pub at: Timestamp,
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmitEvent {
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
+/// What a step wants done. The engine acts on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case")]
+pub enum Command {
+    LinkCustomer(LinkCustomer),
+    MergeCustomers(MergeCustomers),
+    OpenTicket(OpenTicket),
+    AppendToTicket(AppendToTicket),
+    MergeTickets(MergeTickets),
+    SetField(SetField),
+    Assign(Assign),
+    SetDeadline(SetDeadline),
+    SendMessage(SendMessage),
+    ScheduleTimer(ScheduleTimer),
+    EmitEvent(EmitEvent),
+}
+
+impl Command {
+    /// The command's name as the decision log and dry runs show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::LinkCustomer(_) => "link-customer",
+            Command::MergeCustomers(_) => "merge-customers",
+            Command::OpenTicket(_) => "open-ticket",
+            Command::AppendToTicket(_) => "append-to-ticket",
+            Command::MergeTickets(_) => "merge-tickets",
+            Command::SetField(_) => "set-field",
+            Command::Assign(_) => "assign",
+            Command::SetDeadline(_) => "set-deadline",
+            Command::SendMessage(_) => "send-message",
+            Command::ScheduleTimer(_) => "schedule-timer",
+            Command::EmitEvent(_) => "emit-event",
+        }
+    }
+}
+
+/// A command with the reason and the evidence behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    #[serde(flatten)]
+    pub command: Command,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
+impl Decision {
+    pub fn new(command: Command, reason: impl Into<String>) -> Self {
+        Decision { command, reason: reason.into(), evidence: Vec::new() }
+    }
+
+    pub fn with_evidence(mut self, evidence: impl IntoIterator<Item = Evidence>) -> Self {
+        self.evidence.extend(evidence);
+        self
+    }
+}
+
+/// Raw traffic handed to a channel.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Inbound {
+    /// Where it came from: a file name, a webhook path.
+    pub source: String,
+    pub content_type: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Inbound {
+    /// The first header with this name, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A message for a channel to deliver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outbound {
+    pub key: String,
+    pub to: String,
+    pub thread: Option<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub lang: Option<String>,
+}
+
+/// What a channel reports after delivering.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Delivery {
+    pub external_id: Option<String>,
+}
+
+/// A customer as the read-only context shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerView {
+    pub id: u64,
+    pub identities: Vec<Identity>,
+    pub merged_into: Option<u64>,
+}
+
+/// A ticket as the read-only context shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketView {
+    pub number: u64,
+    pub customer: Option<u64>,
+    pub status: String,
+    pub subject: Option<String>,
+    pub order: Option<String>,
+    pub category: Option<String>,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub merged_into: Option<u64>,
+}
+
+/// An HTTP request made through the host.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The host's answer to an [`HttpRequest`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}

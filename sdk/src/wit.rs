@@ -1,0 +1,63 @@
+//! The generated bindings and the conversions between them and the [`crate::model`] types.
+//!
+//! Plugin code never names anything here: it implements [`crate::Step`] or [`crate::Channel`]
+//! and calls [`crate::export_step!`] or [`crate::export_channel!`].
+
+#![allow(missing_docs, clippy::all)]
+
+/// Types and the imports every world shares, generated once.
+pub mod common {
+    wit_bindgen::generate!({
+        world: "common",
+        path: "wit",
+        generate_all,
+    });
+}
+
+/// The `step` world.
+#[cfg(feature = "step")]
+pub mod step {
+    wit_bindgen::generate!({
+        world: "step",
+        path: "wit",
+        with: {
+            "weft:plugin/types@0.1.0": crate::wit::common::weft::plugin::types,
+            "weft:plugin/log@0.1.0": crate::wit::common::weft::plugin::log,
+            "weft:plugin/http@0.1.0": crate::wit::common::weft::plugin::http,
+            "weft:plugin/secrets@0.1.0": crate::wit::common::weft::plugin::secrets,
+        },
+        pub_export_macro: true,
+        export_macro_name: "__export_step_world",
+        default_bindings_module: "weft_sdk::wit::step",
+    });
+}
+
+/// The `channel` world.
+#[cfg(feature = "channel")]
+pub mod channel {
+    wit_bindgen::generate!({
+        world: "channel",
+        path: "wit",
+        with: {
+            "weft:plugin/types@0.1.0": crate::wit::common::weft::plugin::types,
+            "weft:plugin/log@0.1.0": crate::wit::common::weft::plugin::log,
+            "weft:plugin/http@0.1.0": crate::wit::common::weft::plugin::http,
+            "weft:plugin/secrets@0.1.0": crate::wit::common::weft::plugin::secrets,
+        },
+        pub_export_macro: true,
+        export_macro_name: "__export_channel_world",
+        default_bindings_module: "weft_sdk::wit::channel",
+    });
+}
+
+mod convert;
+#[cfg(feature = "step")]
+mod glue_step;
+#[cfg(feature = "channel")]
+mod glue_channel;
+
+pub use convert::GuestHost;
+#[cfg(feature = "step")]
+pub use glue_step::{step_decide, step_info};
+#[cfg(feature = "channel")]
+pub use glue_channel::{channel_deliver, channel_info, channel_parse, channel_verify};

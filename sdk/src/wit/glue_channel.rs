@@ -1,0 +1,75 @@
+//! The guest side of the `channel` world: what [`crate::export_channel!`] expands to call.
+
+use super::convert::*;
+use crate::model as m;
+use crate::plugin::{Channel, PluginInfo, config_schema, parse_config};
+use crate::wit::common::weft::plugin::types as w;
+
+pub fn channel_info<C: Channel>(package: &str, version: &str) -> w::PluginInfo {
+    info_to(PluginInfo {
+        name: plugin_name(package),
+        version: version.to_owned(),
+        description: C::DESCRIPTION.to_owned(),
+        config_schema: config_schema::<C::Config>(),
+    })
+}
+
+pub fn channel_verify<C: Channel>(inbound: w::Inbound, config: String) -> Result<(), w::PluginError> {
+    let config: C::Config = parse_config(&config).map_err(error_to)?;
+    C::verify(&inbound_from(inbound), &config, &GuestHost).map_err(error_to)
+}
+
+pub fn channel_parse<C: Channel>(inbound: w::Inbound, config: String) -> Result<Vec<w::Message>, w::PluginError> {
+    let config: C::Config = parse_config(&config).map_err(error_to)?;
+    let messages = C::parse(&inbound_from(inbound), &config).map_err(error_to)?;
+    Ok(messages.into_iter().map(message_to).collect())
+}
+
+pub fn channel_deliver<C: Channel>(outbound: w::Outbound, config: String) -> Result<w::Delivery, w::PluginError> {
+    let config: C::Config = parse_config(&config).map_err(error_to)?;
+    let outbound = m::Outbound {
+        key: outbound.key,
+        to: outbound.to,
+        thread: outbound.thread,
+        subject: outbound.subject,
+        body: outbound.body,
+        lang: outbound.lang,
+    };
+    let delivery = C::deliver(&outbound, &config, &GuestHost).map_err(error_to)?;
+    Ok(w::Delivery { external_id: delivery.external_id })
+}
+
+/// Exports a [`Channel`] implementation as the plugin's `channel` world.
+#[macro_export]
+macro_rules! export_channel {
+    ($channel:ty) => {
+        #[doc(hidden)]
+        pub struct __WeftChannelExport;
+
+        impl $crate::wit::channel::Guest for __WeftChannelExport {
+            fn info() -> $crate::wit::channel::PluginInfo {
+                $crate::wit::channel_info::<$channel>(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+            }
+            fn verify(
+                inbound: $crate::wit::channel::Inbound,
+                config: $crate::wit::channel::Json,
+            ) -> ::core::result::Result<(), $crate::wit::channel::PluginError> {
+                $crate::wit::channel_verify::<$channel>(inbound, config)
+            }
+            fn parse(
+                inbound: $crate::wit::channel::Inbound,
+                config: $crate::wit::channel::Json,
+            ) -> ::core::result::Result<::std::vec::Vec<$crate::wit::channel::Message>, $crate::wit::channel::PluginError> {
+                $crate::wit::channel_parse::<$channel>(inbound, config)
+            }
+            fn deliver(
+                outbound: $crate::wit::channel::Outbound,
+                config: $crate::wit::channel::Json,
+            ) -> ::core::result::Result<$crate::wit::channel::Delivery, $crate::wit::channel::PluginError> {
+                $crate::wit::channel_deliver::<$channel>(outbound, config)
+            }
+        }
+
+        $crate::__export_channel_world!(__WeftChannelExport with_types_in $crate::wit::channel);
+    };
+}

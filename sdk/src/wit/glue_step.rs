@@ -1,0 +1,107 @@
+//! The guest side of the `step` world: what [`crate::export_step!`] expands to call.
+
+use super::convert::*;
+use crate::model as m;
+use crate::plugin::{Context, Host, LogLevel, PluginInfo, Step, config_schema, parse_config};
+use crate::wit::common::weft::plugin::types as w;
+use crate::wit::step::weft::plugin::context as c;
+
+pub fn step_info<S: Step>(package: &str, version: &str) -> w::PluginInfo {
+    info_to(PluginInfo {
+        name: plugin_name(package),
+        version: version.to_owned(),
+        description: S::DESCRIPTION.to_owned(),
+        config_schema: config_schema::<S::Config>(),
+    })
+}
+
+pub fn step_decide<S: Step>(event: w::Event, config: String) -> Result<Vec<w::Decision>, w::PluginError> {
+    let config: S::Config = parse_config(&config).map_err(error_to)?;
+    let event = event_from(event);
+    let decisions = S::decide(&event, &config, &GuestContext).map_err(error_to)?;
+    Ok(decisions.into_iter().map(decision_to).collect())
+}
+
+fn customer_from(c: c::Customer) -> m::CustomerView {
+    m::CustomerView {
+        id: c.id,
+        identities: c.identities.into_iter().map(identity_from).collect(),
+        merged_into: c.merged_into,
+    }
+}
+
+fn ticket_from(t: c::Ticket) -> m::TicketView {
+    m::TicketView {
+        number: t.number,
+        customer: t.customer,
+        status: t.status,
+        subject: t.subject,
+        order: t.order,
+        category: t.category,
+        opened_at: t.opened_at,
+        updated_at: t.updated_at,
+        merged_into: t.merged_into,
+    }
+}
+
+/// [`Context`] over the `context` import.
+struct GuestContext;
+
+impl Host for GuestContext {
+    fn fetch(&self, request: &m::HttpRequest) -> Result<m::HttpResponse, String> {
+        GuestHost.fetch(request)
+    }
+    fn secret(&self, name: &str) -> Result<String, String> {
+        GuestHost.secret(name)
+    }
+    fn log(&self, level: LogLevel, message: &str) {
+        GuestHost.log(level, message)
+    }
+}
+
+impl Context for GuestContext {
+    fn find_customers(&self, identity: &m::Identity) -> Vec<m::CustomerView> {
+        c::find_customers(&identity_to(identity)).into_iter().map(customer_from).collect()
+    }
+    fn customer(&self, id: u64) -> Option<m::CustomerView> {
+        c::get_customer(id).map(customer_from)
+    }
+    fn customer_tickets(&self, customer: u64, limit: u32) -> Vec<m::TicketView> {
+        c::customer_tickets(customer, limit).into_iter().map(ticket_from).collect()
+    }
+    fn ticket(&self, number: u64) -> Option<m::TicketView> {
+        c::get_ticket(number).map(ticket_from)
+    }
+    fn order_tickets(&self, order: &str) -> Vec<m::TicketView> {
+        c::order_tickets(order).into_iter().map(ticket_from).collect()
+    }
+    fn message_ticket(&self, message_id: &str) -> Option<u64> {
+        c::message_ticket(message_id)
+    }
+    fn thread_ticket(&self, channel: &str, thread: &str) -> Option<u64> {
+        c::thread_ticket(channel, thread)
+    }
+}
+
+/// Exports a [`Step`] implementation as the plugin's `step` world.
+#[macro_export]
+macro_rules! export_step {
+    ($step:ty) => {
+        #[doc(hidden)]
+        pub struct __WeftStepExport;
+
+        impl $crate::wit::step::Guest for __WeftStepExport {
+            fn info() -> $crate::wit::step::PluginInfo {
+                $crate::wit::step_info::<$step>(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+            }
+            fn decide(
+                event: $crate::wit::step::Event,
+                config: $crate::wit::step::Json,
+            ) -> ::core::result::Result<::std::vec::Vec<$crate::wit::step::Decision>, $crate::wit::step::PluginError> {
+                $crate::wit::step_decide::<$step>(event, config)
+            }
+        }
+
+        $crate::__export_step_world!(__WeftStepExport with_types_in $crate::wit::step);
+    };
+}
