@@ -15,7 +15,6 @@ pub mod common {
 }
 
 /// The `step` world.
-#[cfg(feature = "step")]
 pub mod step {
     wit_bindgen::generate!({
         world: "step",
@@ -33,7 +32,6 @@ pub mod step {
 }
 
 /// The `channel` world.
-#[cfg(feature = "channel")]
 pub mod channel {
     wit_bindgen::generate!({
         world: "channel",
@@ -51,13 +49,9 @@ pub mod channel {
 }
 
 mod convert;
-#[cfg(feature = "step")]
 mod glue_step;
-#[cfg(feature = "channel")]
 mod glue_channel;
 
 pub use convert::GuestHost;
-#[cfg(feature = "step")]
 pub use glue_step::{step_decide, step_info};
-#[cfg(feature = "channel")]
 pub use glue_channel::{channel_deliver, channel_info, channel_parse, channel_verify};

@@ -70,6 +70,6 @@ macro_rules! export_channel {
             }
         }
 
-        $crate::__export_channel_world!(__WeftChannelExport with_types_in $crate::wit::channel);
+        $crate::wit::channel::__export_channel_world!(__WeftChannelExport with_types_in $crate::wit::channel);
     };
 }

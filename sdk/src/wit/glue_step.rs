@@ -102,6 +102,6 @@ macro_rules! export_step {
             }
         }
 
-        $crate::__export_step_world!(__WeftStepExport with_types_in $crate::wit::step);
+        $crate::wit::step::__export_step_world!(__WeftStepExport with_types_in $crate::wit::step);
     };
 }

@@ -1,0 +1,131 @@
+//! The `json` channel: one normalized message per line, for integrators and tests.
+//!
+//! Each line is an object with `channel`, `id` and `at` (RFC 3339), and optionally `thread`,
+//! `from {name, email, phone, handle, buyer_id}`, `address {line1, line2, city, postcode,
+//! region, country}`, `order`, `subject`, `body`, `lang`, `marketplace` and `replies_to`.
+//! Blank lines are skipped. A bad line fails the whole batch with its line number, so that
+//! nothing is half-imported; the engine keeps the batch for replay.
+
+use serde::Deserialize;
+use weft_sdk::prelude::*;
+
+/// The channel.
+pub struct JsonLines;
+
+/// `with:` for the json channel.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The channel to assume for lines that leave `channel` empty. Example: `chat`.
+    #[serde(default)]
+    pub default_channel: Option<String>,
+}
+
+/// One line as it is written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    #[serde(default)]
+    channel: String,
+    id: String,
+    at: String,
+    #[serde(default)]
+    thread: Option<String>,
+    #[serde(default)]
+    from: Party,
+    #[serde(default)]
+    address: Option<Address>,
+    #[serde(default)]
+    order: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    marketplace: Option<String>,
+    #[serde(default)]
+    replies_to: Vec<String>,
+}
+
+impl Channel for JsonLines {
+    type Config = Config;
+    const DESCRIPTION: &'static str = "one normalized message per line of JSON";
+
+    fn parse(inbound: &Inbound, config: &Config) -> Result<Vec<Message>, Error> {
+        let text = std::str::from_utf8(&inbound.body).map_err(|e| {
+            Error::permanent(format!("{}: not UTF-8 at byte {}", inbound.source, e.valid_up_to()))
+        })?;
+        let mut messages = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let at = |what: String| Error::permanent(format!("{}:{}: {what}", inbound.source, index + 1));
+            let parsed: Line = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
+            messages.push(normalize(parsed, config).map_err(at)?);
+        }
+        Ok(messages)
+    }
+}
+
+fn normalize(line: Line, config: &Config) -> Result<Message, String> {
+    let channel = match (line.channel.trim(), &config.default_channel) {
+        ("", Some(default)) => default.clone(),
+        ("", None) => return Err("`channel` is empty and no default_channel is configured".into()),
+        (channel, _) => channel.to_owned(),
+    };
+    if line.id.trim().is_empty() {
+        return Err("`id` is empty".into());
+    }
+    let at: jiff::Timestamp =
+        line.at.parse().map_err(|e| format!("`at` is not an RFC 3339 time ({:?}): {e}", line.at))?;
+    let mut message = Message::new(channel, line.id, at.as_millisecond());
+    message.thread = line.thread.filter(|t| !t.is_empty());
+    message.from = line.from;
+    message.address = line.address;
+    message.order = line.order.filter(|o| !o.is_empty());
+    message.subject = line.subject;
+    message.body = line.body;
+    message.lang = line.lang;
+    message.marketplace = line.marketplace;
+    message.replies_to = line.replies_to;
+    Ok(message)
+}
+
+#[cfg(target_arch = "wasm32")]
+weft_sdk::export_channel!(JsonLines);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Message>, Error> {
+        let inbound = Inbound { source: "in.jsonl".into(), body: text.as_bytes().to_vec(), ..Inbound::default() };
+        JsonLines::parse(&inbound, &Config::default())
+    }
+
+    #[test]
+    fn minimal_and_full_lines() {
+        let messages = parse(concat!(
+            r#"{"channel":"chat","id":"c1","at":"2026-11-20T09:30:00+01:00"}"#,
+            "\n\n",
+            r#"{"channel":"amazon","id":"a1","at":"2026-11-20T08:00:00Z","from":{"name":"Jürgen Groß","buyer_id":"A1B2"},"order":"302-1234567-7654321","body":"Wo ist mein Paket?","lang":"de"}"#,
+        ))
+        .unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].at, 1_763_627_400_000);
+        assert_eq!(messages[1].from.name.as_deref(), Some("Jürgen Groß"));
+        assert_eq!(messages[1].order.as_deref(), Some("302-1234567-7654321"));
+    }
+
+    #[test]
+    fn bad_lines_name_their_line() {
+        let err = parse("{\"channel\":\"chat\",\"id\":\"c1\",\"at\":\"2026-11-20T09:30:00Z\"}\n{\"channel\":\"chat\",\"id\":\"c2\",\"at\":\"yesterday\"}").unwrap_err();
+        assert!(err.message().starts_with("in.jsonl:2: `at` is not an RFC 3339 time"), "{err}");
+        let err = parse(r#"{"channel":"chat","id":"c1","at":"2026-11-20T09:30:00Z","colour":"red"}"#).unwrap_err();
+        assert!(err.message().contains("unknown field `colour`"), "{err}");
+    }
+}
