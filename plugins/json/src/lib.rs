@@ -116,7 +116,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(messages.len(), 2);
-        assert_eq!(messages[0].at, 1_763_627_400_000);
+        assert_eq!(messages[0].at, 1_795_163_400_000);
         assert_eq!(messages[1].from.name.as_deref(), Some("Jürgen Groß"));
         assert_eq!(messages[1].order.as_deref(), Some("302-1234567-7654321"));
     }
