@@ -1,1 +1,2 @@
-//! weft: a workflow engine for cross-border e-commerce customer support.
+//! weft (store only, while the rest is merged)
+pub mod store;

@@ -1,0 +1,319 @@
+//! The `weft` command line: argument types (clap) and one function per command.
+
+use crate::exec::{self, DrainOptions, Pipeline};
+use crate::runtime::{Runtime, RuntimeConfig};
+use crate::store::{Store, report};
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, about = "Workflow engine for cross-border e-commerce customer support")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+struct DbArg {
+    /// Database URL: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+    #[arg(long, env = "WEFT_DB", default_value = "sqlite://weft.db")]
+    db: String,
+}
+
+#[derive(Debug, Args, Clone)]
+struct PluginsArg {
+    /// Folder of compiled plugins (*.wasm).
+    #[arg(long, env = "WEFT_PLUGINS", default_value = "target/wasm-plugins/out")]
+    plugins: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the shipped workflows over the sample traffic and show what happened.
+    Demo {
+        /// Where the demo keeps its database; it is recreated on every run.
+        #[arg(long, default_value = "sqlite://weft-demo.db")]
+        db: String,
+        #[command(flatten)]
+        plugins: PluginsArg,
+        /// Folder of sample traffic.
+        #[arg(long, default_value = "examples")]
+        examples: PathBuf,
+        /// Folder of workflows.
+        #[arg(long, default_value = "workflows")]
+        workflows: PathBuf,
+    },
+    /// Process .jsonl and .eml files and Maildir folders through the workflows.
+    Run {
+        /// Workflow files or folders.
+        #[arg(long, required = true, num_args = 1..)]
+        workflows: Vec<PathBuf>,
+        /// Input files or folders.
+        #[arg(long, required = true, num_args = 1..)]
+        input: Vec<PathBuf>,
+        #[command(flatten)]
+        db: DbArg,
+        #[command(flatten)]
+        plugins: PluginsArg,
+        /// Apply nothing; print every decision as JSON lines.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check workflow files and report every problem with file:line:column.
+    Validate {
+        /// Workflow files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        plugins: PluginsArg,
+    },
+    /// Print the JSON Schema of the workflow format, for editors.
+    Schema,
+    /// Export tickets or customers as JSON lines.
+    Export {
+        what: ExportWhat,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Show a ticket's or a customer's history and every decision about it, with reasons.
+    Explain {
+        what: ExplainWhat,
+        id: i64,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// List what could not be processed.
+    DeadLetters {
+        #[command(flatten)]
+        db: DbArg,
+        /// Include those already replayed.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Process dead letters again (all open ones, or those given).
+    Replay {
+        /// Dead letter ids; none means every open one.
+        ids: Vec<i64>,
+        /// Workflow files or folders.
+        #[arg(long, default_value = "workflows")]
+        workflows: Vec<PathBuf>,
+        #[command(flatten)]
+        db: DbArg,
+        #[command(flatten)]
+        plugins: PluginsArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportWhat {
+    Tickets,
+    Customers,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExplainWhat {
+    Ticket,
+    Customer,
+}
+
+/// Parses the command line, runs the command, reports errors.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WEFT_LOG").unwrap_or_else(|_| "error".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where compiled plugins are cached between runs.
+fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WEFT_CACHE") {
+        return dir.into();
+    }
+    match std::env::var_os("XDG_CACHE_HOME").or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache").into())) {
+        Some(base) => Path::new(&base).join("weft"),
+        None => std::env::temp_dir().join("weft-cache"),
+    }
+}
+
+fn new_runtime() -> anyhow::Result<Arc<Runtime>> {
+    let config = RuntimeConfig { cache_dir: Some(cache_dir()), ..RuntimeConfig::default() };
+    Ok(Arc::new(Runtime::new(config).context("starting the plugin runtime")?))
+}
+
+fn print_jsonl(values: &[serde_json::Value]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for value in values {
+        serde_json::to_writer(&mut out, value)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Demo { db, plugins, examples, workflows } => {
+            crate::demo::run(&db, &plugins.plugins, &examples, &workflows, new_runtime()?).await?;
+        }
+        Command::Run { workflows, input, db, plugins, dry_run } => {
+            let pipeline = Pipeline::load(new_runtime()?, &plugins.plugins, &workflows).await?;
+            let store = Store::open(&db.db).await?;
+            if dry_run {
+                return dry_run_files(&store, &pipeline, &input).await;
+            }
+            let ingested = exec::ingest_paths(&store, None, &pipeline, &input).await?;
+            for (path, reason) in &ingested.rejected {
+                eprintln!("dead-lettered {}: {reason}", path.display());
+            }
+            let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await?;
+            for (event, reason) in &drained.dead {
+                eprintln!("dead-lettered event {event}: {reason}");
+            }
+            eprintln!(
+                "{} files, {} new messages, {} events processed, {} dead letters",
+                ingested.files,
+                ingested.messages,
+                drained.events,
+                ingested.rejected.len() + drained.dead.len()
+            );
+        }
+        Command::Validate { paths, plugins } => {
+            let runtime = new_runtime()?;
+            let loaded = exec::pipeline::load_plugins(&runtime, &plugins.plugins).await?;
+            match crate::workflow::load(&paths, &exec::pipeline::catalog(&loaded)) {
+                Ok(workflows) => {
+                    let steps: usize = workflows.iter().map(|w| w.steps.len()).sum();
+                    println!("ok: {} workflows, {} steps", workflows.len(), steps);
+                }
+                Err(diagnostics) => {
+                    eprint!("{diagnostics}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&crate::workflow::json_schema())?);
+        }
+        Command::Export { what, db } => {
+            let store = Store::open(&db.db).await?;
+            let values = match what {
+                ExportWhat::Tickets => store.export_tickets().await?,
+                ExportWhat::Customers => store.export_customers().await?,
+            };
+            print_jsonl(&values)?;
+        }
+        Command::Explain { what, id, db } => {
+            let store = Store::open(&db.db).await?;
+            let text = match what {
+                ExplainWhat::Ticket => crate::explain::ticket(&store, id).await?,
+                ExplainWhat::Customer => crate::explain::customer(&store, id).await?,
+            };
+            print!("{text}");
+        }
+        Command::DeadLetters { db, all } => {
+            let store = Store::open(&db.db).await?;
+            for letter in store.dead_letters(!all).await? {
+                let place = match (&letter.workflow, &letter.step, &letter.plugin, letter.inbound) {
+                    (Some(w), Some(s), _, _) => format!("workflow {w}, step {s}"),
+                    (_, _, Some(p), Some(i)) => format!("inbound {i} ({p})"),
+                    _ => "engine".to_owned(),
+                };
+                let replayed = letter.replayed_at.map(|t| format!(" [replayed {}]", report::rfc3339(t))).unwrap_or_default();
+                println!("#{} {} {place}: {}{replayed}", letter.id, report::rfc3339(letter.created_at), letter.error);
+            }
+        }
+        Command::Replay { ids, workflows, db, plugins } => {
+            let pipeline = Pipeline::load(new_runtime()?, &plugins.plugins, &workflows).await?;
+            let store = Store::open(&db.db).await?;
+            let letters = store.dead_letters(true).await?;
+            let chosen: Vec<_> = if ids.is_empty() {
+                letters
+            } else {
+                let mut chosen = Vec::new();
+                for id in &ids {
+                    match letters.iter().find(|l| l.id == *id) {
+                        Some(l) => chosen.push(l.clone()),
+                        None => bail!("dead letter {id} does not exist or was already replayed"),
+                    }
+                }
+                chosen
+            };
+            let mut reparsed = 0;
+            for letter in &chosen {
+                store.requeue_dead_letter(letter).await?;
+                if let (Some(inbound), None) = (letter.inbound, letter.event) {
+                    let record = store.inbound(inbound).await?;
+                    let mut unit = store.unit().await?;
+                    let outcome = exec::ingest::parse_recorded(&mut unit, &pipeline, record.id, &record.channel, record.inbound).await?;
+                    unit.commit().await?;
+                    match outcome {
+                        Ok(n) => reparsed += n,
+                        Err(reason) => eprintln!("dead-lettered again: {reason}"),
+                    }
+                }
+            }
+            let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await?;
+            for (event, reason) in &drained.dead {
+                eprintln!("dead-lettered again: event {event}: {reason}");
+            }
+            eprintln!(
+                "replayed {} dead letters: {} messages parsed, {} events processed, {} failed again",
+                chosen.len(),
+                reparsed,
+                drained.events,
+                drained.dead.len()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the input through the workflows inside one transaction that is rolled back, printing
+/// every decision as a JSON line.
+async fn dry_run_files(store: &Store, pipeline: &Pipeline, input: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut unit = store.unit().await?;
+    let ingested = exec::ingest_paths(store, Some(&mut unit), pipeline, input).await;
+    let ingested = match ingested {
+        Ok(i) => i,
+        Err(e) => {
+            unit.rollback().await?;
+            return Err(e);
+        }
+    };
+    let (unit, drained) = exec::drain_within(unit, pipeline, 256).await;
+    unit.rollback().await?;
+    let drained = drained?;
+    let lines: Vec<serde_json::Value> =
+        drained.decided.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
+    print_jsonl(&lines)?;
+    for (path, reason) in &ingested.rejected {
+        eprintln!("would dead-letter {}: {reason}", path.display());
+    }
+    for (event, reason) in &drained.dead {
+        eprintln!("would dead-letter event {event}: {reason}");
+    }
+    eprintln!("dry run: {} decisions over {} events; nothing was written", lines.len(), drained.events);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,161 @@
+//! What each command means, applied to the store inside the event's unit.
+//!
+//! The executor keeps an [`EventState`] per event: the customer and ticket the event concerns
+//! so far. `CustomerRef::New` creates a customer, `TicketRef::Current` is the ticket an earlier
+//! command opened or appended to. Derived events (`ticket.opened`, ...) are collected and
+//! queued when the event commits, for the workflows that listen.
+
+use crate::store::apply::Origin;
+use crate::store::queue::QueuedEvent;
+use crate::store::{StoreError, Unit};
+use serde_json::json;
+use weft_sdk::{Command, CustomerRef, Decision, TicketRef};
+
+/// Why a decision could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an event concerns, as its steps decide it.
+#[derive(Debug, Clone, Default)]
+pub struct EventState {
+    pub message: Option<i64>,
+    pub customer: Option<i64>,
+    pub customer_new: bool,
+    pub ticket: Option<i64>,
+    pub ticket_opened: bool,
+    /// Events to queue when this one commits.
+    pub derived: Vec<(String, serde_json::Value)>,
+}
+
+impl EventState {
+    pub fn from_event(event: &QueuedEvent) -> Self {
+        EventState {
+            message: event.message.as_ref().map(|(id, _)| *id),
+            customer: event.customer,
+            ticket: event.ticket,
+            ..EventState::default()
+        }
+    }
+}
+
+fn signed(n: u64) -> Result<i64, ApplyError> {
+    i64::try_from(n).map_err(|_| ApplyError::Invalid(format!("number {n} is out of range")))
+}
+
+async fn ticket_of(unit: &mut Unit, state: &EventState, ticket: TicketRef) -> Result<i64, ApplyError> {
+    match ticket {
+        TicketRef::Existing(n) => Ok(unit.root_ticket(signed(n)?).await?),
+        TicketRef::Current => state.ticket.ok_or_else(|| {
+            ApplyError::Invalid("it names the current ticket, but no earlier step opened or chose one".into())
+        }),
+    }
+}
+
+/// Applies one decision and logs it.
+pub async fn apply(
+    unit: &mut Unit,
+    event: &QueuedEvent,
+    state: &mut EventState,
+    decision: &Decision,
+    origin: Origin<'_>,
+) -> Result<(), ApplyError> {
+    let message = event.message.as_ref().map(|(_, m)| m);
+    let mut about_ticket = state.ticket;
+    match &decision.command {
+        Command::LinkCustomer(link) => {
+            let customer = match link.customer {
+                CustomerRef::Existing(id) => unit.root_customer(signed(id)?).await?,
+                CustomerRef::New => unit.create_customer(event.at).await?,
+            };
+            unit.add_identities(customer, &link.identities, state.message, link.score).await?;
+            if let Some(message) = state.message {
+                unit.set_message_customer(message, customer).await?;
+            }
+            state.customer = Some(customer);
+            state.customer_new = link.customer == CustomerRef::New;
+        }
+        Command::MergeCustomers(merge) => {
+            unit.merge_customers(merge.into, &merge.from, Some(event.id), &decision.reason).await?;
+            if let Some(customer) = state.customer {
+                state.customer = Some(unit.root_customer(customer).await?);
+            }
+            state.derived.push(("customer.merged".into(), json!({ "into": merge.into, "from": merge.from })));
+        }
+        Command::OpenTicket(open) => {
+            let number = unit.open_ticket(state.customer, open.subject.as_deref(), open.order.as_deref(), event.at).await?;
+            if let (Some(row), Some(message)) = (state.message, message) {
+                unit.append_message(number, row, None, message.at).await?;
+                if let Some(thread) = &message.thread {
+                    unit.register_thread(&message.channel, thread, number).await?;
+                }
+            }
+            state.ticket = Some(number);
+            state.ticket_opened = true;
+            about_ticket = Some(number);
+            state.derived.push(("ticket.opened".into(), json!({ "ticket": number })));
+        }
+        Command::AppendToTicket(append) => {
+            let number = unit.root_ticket(signed(append.ticket)?).await?;
+            let (Some(row), Some(message)) = (state.message, message) else {
+                return Err(ApplyError::Invalid("append-to-ticket needs an event with a message".into()));
+            };
+            unit.append_message(number, row, append.duplicate_of.as_deref(), message.at).await?;
+            if let Some(thread) = &message.thread {
+                unit.register_thread(&message.channel, thread, number).await?;
+            }
+            state.ticket = Some(number);
+            about_ticket = Some(number);
+        }
+        Command::MergeTickets(merge) => {
+            let merged = unit.merge_tickets(merge.into, &merge.from, Some(event.id), &decision.reason).await?;
+            if let Some(ticket) = state.ticket {
+                state.ticket = Some(unit.root_ticket(ticket).await?);
+            }
+            about_ticket = Some(signed(merge.into)?);
+            state.derived.push(("ticket.merged".into(), json!({ "into": merge.into, "from": merged })));
+        }
+        Command::SetField(set) => {
+            let number = ticket_of(unit, state, set.ticket).await?;
+            unit.set_ticket_field(number, &set.name, &set.value, set.confidence).await?;
+            about_ticket = Some(number);
+        }
+        Command::Assign(assign) => {
+            let number = ticket_of(unit, state, assign.ticket).await?;
+            unit.assign_ticket(number, assign.agent.as_deref(), assign.team.as_deref()).await?;
+            about_ticket = Some(number);
+        }
+        Command::SetDeadline(deadline) => {
+            let number = ticket_of(unit, state, deadline.ticket).await?;
+            unit.set_deadline(number, &deadline.kind, &deadline.policy, deadline.due).await?;
+            let base = format!("deadline:{number}:{}:{}", deadline.kind, deadline.policy);
+            let payload = json!({ "ticket": number, "kind": deadline.kind, "policy": deadline.policy, "due": deadline.due });
+            for (i, warn) in deadline.warn_at.iter().enumerate() {
+                unit.schedule_timer(&format!("{base}:warn:{i}"), *warn, "sla.warning", &payload, Some(number)).await?;
+            }
+            unit.schedule_timer(&format!("{base}:breach"), deadline.due, "sla.breached", &payload, Some(number)).await?;
+            about_ticket = Some(number);
+        }
+        Command::SendMessage(send) => {
+            let number = match send.ticket {
+                TicketRef::Current if state.ticket.is_none() => None,
+                other => Some(ticket_of(unit, state, other).await?),
+            };
+            unit.outbox(&send.key, &send.channel, &send.to, number, send.subject.as_deref(), &send.body, send.lang.as_deref())
+                .await?;
+            about_ticket = number;
+        }
+        Command::ScheduleTimer(timer) => {
+            unit.schedule_timer(&timer.key, timer.at, &timer.kind, &timer.payload, state.ticket).await?;
+        }
+        Command::EmitEvent(emit) => {
+            unit.enqueue_event(&emit.kind, event.at, state.customer, state.ticket, &emit.payload).await?;
+        }
+    }
+    unit.record_decision(origin, decision, state.customer, about_ticket).await?;
+    Ok(())
+}

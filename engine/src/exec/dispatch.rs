@@ -1,0 +1,188 @@
+//! Draining the queue: claim a batch, process each event in its own unit, commit or roll back,
+//! retry what is worth retrying, dead-letter the rest, fire due timers; until nothing is left.
+
+use super::Pipeline;
+use super::process::{Decided, StepError, process_event};
+use crate::store::queue::QueuedEvent;
+use crate::store::{Store, Unit, now_ms};
+use std::time::Duration;
+
+/// Whether decisions are applied, or only shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Apply and commit, event by event.
+    Apply,
+    /// Process inside one transaction that is rolled back at the end: nothing is written.
+    DryRun,
+}
+
+/// What a drain did.
+#[derive(Debug, Default)]
+pub struct DrainReport {
+    pub events: usize,
+    pub failed: usize,
+    pub retried: usize,
+    pub timers: usize,
+    /// Every decision, in order, when asked for.
+    pub decided: Vec<Decided>,
+    /// Events that failed for good, with the reason.
+    pub dead: Vec<(i64, String)>,
+}
+
+/// Options of a drain.
+#[derive(Debug, Clone)]
+pub struct DrainOptions {
+    /// Names this node's claims.
+    pub node: String,
+    pub batch: i64,
+    /// How long a claim holds before another node may take the event.
+    pub lease: Duration,
+    /// Keep every decision in the report.
+    pub collect: bool,
+    /// Fire timers due by this time (ms); None fires those due by the wall clock.
+    pub timers_until: Option<i64>,
+    /// Retry attempts for failures outside a step (the database).
+    pub store_attempts: i64,
+}
+
+impl Default for DrainOptions {
+    fn default() -> Self {
+        DrainOptions {
+            node: format!("node-{}", std::process::id()),
+            batch: 256,
+            lease: Duration::from_secs(300),
+            collect: false,
+            timers_until: None,
+            store_attempts: 3,
+        }
+    }
+}
+
+fn attempts_and_backoff(pipeline: &Pipeline, error: &StepError, options: &DrainOptions) -> (i64, Duration) {
+    if let (Some(workflow), Some(step), _) = error.place()
+        && let Some(step) = pipeline
+            .workflows
+            .iter()
+            .filter(|w| w.name.to_string() == workflow)
+            .flat_map(|w| w.steps.iter())
+            .find(|s| s.id.to_string() == step)
+    {
+        return (i64::from(step.retry.attempts), step.retry.backoff);
+    }
+    (options.store_attempts, Duration::from_secs(1))
+}
+
+/// Processes queued events until none is ready (waiting out pending retries).
+pub async fn drain(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -> anyhow::Result<DrainReport> {
+    let mut report = DrainReport::default();
+    let mut round = 0u64;
+    loop {
+        let mut unit = store.unit().await?;
+        let fired = unit.fire_due_timers(options.timers_until.unwrap_or_else(now_ms), options.batch).await?;
+        unit.commit().await?;
+        report.timers += fired.len();
+
+        round += 1;
+        let claim = format!("{}:{round}", options.node);
+        let events = store.claim(&claim, options.batch, options.lease.as_millis() as i64).await?;
+        if events.is_empty() {
+            match store.next_retry_at().await? {
+                Some(at) => {
+                    let wait = (at - now_ms()).clamp(1, 60_000) as u64;
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        for event in events {
+            process_one(store, pipeline, options, &event, &mut report).await?;
+        }
+    }
+    Ok(report)
+}
+
+async fn process_one(
+    store: &Store,
+    pipeline: &Pipeline,
+    options: &DrainOptions,
+    event: &QueuedEvent,
+    report: &mut DrainReport,
+) -> anyhow::Result<()> {
+    let span = tracing::info_span!("event", id = event.id, kind = %event.kind);
+    let _enter = span.enter();
+    report.events += 1;
+    let unit = store.unit().await?;
+    let (unit, result) = process_event(unit, pipeline, event).await;
+    match result {
+        Ok(mut decided) => {
+            unit.commit().await?;
+            if options.collect {
+                report.decided.append(&mut decided);
+            }
+        }
+        Err(error) => {
+            unit.rollback().await?;
+            let message = error.to_string();
+            let (attempts, backoff) = attempts_and_backoff(pipeline, &error, options);
+            if error.is_retryable() && event.attempts + 1 < attempts {
+                let delay = backoff.saturating_mul(1 << event.attempts.clamp(0, 16) as u32);
+                tracing::warn!(error = %message, attempt = event.attempts + 1, "event failed, will retry");
+                store.retry_later(event.id, delay.as_millis() as i64, &message).await?;
+                report.retried += 1;
+            } else {
+                tracing::warn!(error = %message, "event dead-lettered");
+                let (workflow, step, plugin) = error.place();
+                store.dead_letter_event(event.id, workflow, step, plugin, &message).await?;
+                report.failed += 1;
+                report.dead.push((event.id, message));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Processes every pending event inside `unit`, each in a savepoint: a failed event is rolled
+/// back alone and dead-lettered inside the unit. For dry runs; the caller rolls `unit` back.
+pub async fn drain_within(mut unit: Unit, pipeline: &Pipeline, batch: i64) -> (Unit, anyhow::Result<DrainReport>) {
+    let mut report = DrainReport::default();
+    let mut after = 0;
+    loop {
+        let events = match unit.pending_after(after, batch).await {
+            Ok(events) if events.is_empty() => break,
+            Ok(events) => events,
+            Err(e) => return (unit, Err(e.into())),
+        };
+        for event in events {
+            after = event.id;
+            report.events += 1;
+            if let Err(e) = unit.savepoint().await {
+                return (unit, Err(e.into()));
+            }
+            let result;
+            (unit, result) = process_event(unit, pipeline, &event).await;
+            let step = match result {
+                Ok(mut decided) => {
+                    report.decided.append(&mut decided);
+                    unit.release().await
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    report.failed += 1;
+                    report.dead.push((event.id, message.clone()));
+                    let (workflow, step, plugin) = error.place();
+                    let (workflow, step, plugin) =
+                        (workflow.map(str::to_owned), step.map(str::to_owned), plugin.map(str::to_owned));
+                    match unit.rollback_to_savepoint().await {
+                        Ok(()) => unit.dead_letter_event(event.id, workflow.as_deref(), step.as_deref(), plugin.as_deref(), &message).await,
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            if let Err(e) = step {
+                return (unit, Err(e.into()));
+            }
+        }
+    }
+    (unit, Ok(report))
+}

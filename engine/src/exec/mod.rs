@@ -1,0 +1,28 @@
+//! The executor: traffic in, events through workflows, decisions applied.
+//!
+//! Steps decide, the executor acts. For each queued event it opens a [`Unit`](crate::store::Unit),
+//! runs every matching workflow's steps in order, lends the unit to each step as its read-only
+//! context, applies the step's decisions inside the unit (so the next step sees them), logs
+//! every decision with its reason, and commits once. A step that fails rolls the whole event
+//! back; the event is retried if the failure is worth retrying and dead-lettered otherwise,
+//! and the executor goes on with the next event.
+//!
+//! # Layout
+//! - [`pipeline`]: the loaded plugins and workflows a run uses.
+//! - [`ingest`]: files and folders in, through channel plugins, into the queue.
+//! - [`process`]: one event through its workflows.
+//! - [`apply`]: what each command means, applied to the store.
+//! - [`dispatch`]: draining the queue, retries, dead letters, due timers.
+//! - `reader`: the store's unit as the steps' read-only context.
+
+pub mod apply;
+pub mod dispatch;
+pub mod ingest;
+pub mod pipeline;
+pub mod process;
+mod reader;
+
+pub use dispatch::{DrainOptions, DrainReport, Mode, drain, drain_within};
+pub use ingest::{IngestReport, ingest_paths};
+pub use pipeline::Pipeline;
+pub use process::StepError;

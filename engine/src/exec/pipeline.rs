@@ -1,0 +1,80 @@
+//! The plugins and workflows a run uses, loaded and checked together.
+
+use crate::runtime::{Plugin, PluginKind, Runtime};
+use crate::workflow::{self, Catalog, PluginSummary, Workflow};
+use anyhow::Context as _;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Loaded plugins by name, and the workflows that use them.
+pub struct Pipeline {
+    pub runtime: Arc<Runtime>,
+    pub plugins: BTreeMap<String, Plugin>,
+    pub workflows: Vec<Workflow>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("plugins", &self.plugins.keys().collect::<Vec<_>>())
+            .field("workflows", &self.workflows.iter().map(|w| w.name.to_string()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The catalog the workflow compiler checks `uses:` and `with:` against.
+pub fn catalog(plugins: &BTreeMap<String, Plugin>) -> Catalog {
+    let mut catalog = Catalog::default();
+    for (name, plugin) in plugins {
+        let info = plugin.info();
+        catalog.insert(
+            name.clone(),
+            PluginSummary {
+                version: info.version.clone(),
+                kind: match plugin.kind() {
+                    PluginKind::Step => workflow::PluginKind::Step,
+                    PluginKind::Channel => workflow::PluginKind::Channel,
+                },
+                config_schema: info.config_schema.clone(),
+            },
+        );
+    }
+    catalog
+}
+
+/// Loads every plugin in `dir`.
+pub async fn load_plugins(runtime: &Runtime, dir: &Path) -> anyhow::Result<BTreeMap<String, Plugin>> {
+    let plugins = runtime
+        .load_dir(dir)
+        .await
+        .with_context(|| format!("loading plugins from {}", dir.display()))?;
+    Ok(plugins.into_iter().map(|p| (p.info().name.clone(), p)).collect())
+}
+
+impl Pipeline {
+    /// Loads the plugins in `plugin_dir` and the workflows at `workflow_paths`, checking the
+    /// workflows against the plugins.
+    pub async fn load(runtime: Arc<Runtime>, plugin_dir: &Path, workflow_paths: &[PathBuf]) -> anyhow::Result<Pipeline> {
+        let plugins = load_plugins(&runtime, plugin_dir).await?;
+        let workflows = workflow::load(workflow_paths, &catalog(&plugins)).map_err(|d| anyhow::anyhow!("{d}"))?;
+        Ok(Pipeline { runtime, plugins, workflows })
+    }
+
+    /// The channel plugin with this name.
+    pub fn channel(&self, name: &str) -> anyhow::Result<&Plugin> {
+        match self.plugins.get(name) {
+            Some(p) if p.kind() == PluginKind::Channel => Ok(p),
+            Some(_) => anyhow::bail!("plugin `{name}` is a step, not a channel"),
+            None => anyhow::bail!(
+                "no channel plugin `{name}` is loaded (loaded: {})",
+                self.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+
+    /// Whether some workflow reacts to events of this kind.
+    pub fn listens_to(&self, kind: &str) -> bool {
+        self.workflows.iter().any(|w| w.on.iter().any(|p| p.matches(kind)))
+    }
+}

@@ -1,0 +1,39 @@
+//! The store's [`Unit`] as the [`ContextReader`] steps read through.
+
+use crate::runtime::ContextReader;
+use crate::store::Unit;
+use weft_sdk::{CustomerView, Identity, TicketView};
+
+fn signed(n: u64) -> anyhow::Result<i64> {
+    i64::try_from(n).map_err(|_| anyhow::anyhow!("id {n} is out of range"))
+}
+
+impl ContextReader for Unit {
+    async fn find_customers(&mut self, identity: &Identity) -> anyhow::Result<Vec<CustomerView>> {
+        Ok(Unit::find_customers(self, identity).await?)
+    }
+
+    async fn customer(&mut self, id: u64) -> anyhow::Result<Option<CustomerView>> {
+        Ok(self.customer_view(signed(id)?).await?)
+    }
+
+    async fn customer_tickets(&mut self, customer: u64, limit: u32) -> anyhow::Result<Vec<TicketView>> {
+        Ok(Unit::customer_tickets(self, customer, limit).await?)
+    }
+
+    async fn ticket(&mut self, number: u64) -> anyhow::Result<Option<TicketView>> {
+        Ok(self.ticket_view(signed(number)?).await?)
+    }
+
+    async fn order_tickets(&mut self, order: &str) -> anyhow::Result<Vec<TicketView>> {
+        Ok(Unit::order_tickets(self, order).await?)
+    }
+
+    async fn message_ticket(&mut self, message_id: &str) -> anyhow::Result<Option<u64>> {
+        Ok(Unit::message_ticket(self, message_id).await?)
+    }
+
+    async fn thread_ticket(&mut self, channel: &str, thread: &str) -> anyhow::Result<Option<u64>> {
+        Ok(Unit::thread_ticket(self, channel, thread).await?)
+    }
+}

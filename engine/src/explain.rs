@@ -1,0 +1,127 @@
+//! `weft explain`: a ticket's or a customer's history across channels, and every decision
+//! about it with its reason and evidence, as text for people.
+
+use crate::store::Store;
+use crate::store::report::{LoggedDecision, rfc3339};
+use std::fmt::Write as _;
+
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// A command in a few words: `link-customer existing 3 (score 0.97)`.
+pub fn describe_command(command: &serde_json::Value) -> String {
+    let name = command["command"].as_str().unwrap_or("?");
+    let fields: Vec<String> = command
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| *k != "command" && !v.is_null() && *v != &serde_json::json!([]))
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={}", one_line(s, 40)),
+            serde_json::Value::Array(items) if k == "identities" => format!(
+                "{k}=[{}]",
+                items
+                    .iter()
+                    .map(|i| format!("{}:{}", i["kind"].as_str().unwrap_or("?"), i["value"].as_str().unwrap_or("?")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    format!("{name} {}", fields.join(" "))
+}
+
+fn write_decisions(out: &mut String, decisions: &[LoggedDecision]) {
+    for d in decisions {
+        let event = d.event.map(|e| format!("event {e}")).unwrap_or_else(|| "by hand".into());
+        let _ = writeln!(out, "  {event} · {}/{} · {}", d.workflow, d.step, d.plugin);
+        let _ = writeln!(out, "    {}", describe_command(&d.command));
+        let _ = writeln!(out, "    why: {}", d.reason);
+        for e in &d.evidence {
+            let _ = writeln!(out, "      - {}: {} (weight {:+.2})", e.field, e.detail, e.weight);
+        }
+    }
+}
+
+/// The explanation of ticket `number`.
+pub async fn ticket(store: &Store, number: i64) -> anyhow::Result<String> {
+    let Some(ticket) = store.ticket_json(number).await? else {
+        anyhow::bail!("there is no ticket {number}");
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Ticket {number} · {} · customer {} · order {} · {}",
+        ticket["status"].as_str().unwrap_or("?"),
+        ticket["customer"],
+        ticket["order"].as_str().unwrap_or("-"),
+        one_line(ticket["subject"].as_str().unwrap_or("(no subject)"), 60),
+    );
+    if let Some(into) = ticket["merged_into"].as_i64() {
+        let _ = writeln!(out, "Merged into ticket {into}; its messages show there too.");
+    }
+    for key in ["category", "language", "priority", "assignee", "team"] {
+        if let Some(value) = ticket[key].as_str() {
+            let _ = writeln!(out, "  {key}: {value}");
+        }
+    }
+    for deadline in ticket["deadlines"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "  deadline {} ({}): due {} · {}",
+            deadline["kind"].as_str().unwrap_or("?"),
+            deadline["policy"].as_str().unwrap_or("?"),
+            deadline["due"].as_str().unwrap_or("?"),
+            deadline["state"].as_str().unwrap_or("?")
+        );
+    }
+    let _ = writeln!(out, "\nTimeline");
+    for entry in store.ticket_timeline(number).await? {
+        let m = &entry.message;
+        let who = m.from.name.clone().or_else(|| m.from.email.clone()).or_else(|| m.from.handle.clone()).or_else(|| m.from.buyer_id.clone()).unwrap_or_else(|| "?".into());
+        let via = if entry.ticket == number { String::new() } else { format!(" (from ticket {})", entry.ticket) };
+        let copy = entry.duplicate_of.as_ref().map(|d| format!(" [copy of {d}]")).unwrap_or_default();
+        let _ = writeln!(out, "  {} · {:<9} · {} · {}{via}{copy}", rfc3339(m.at), m.channel, who, m.id);
+        let text = if m.body.trim().is_empty() { m.subject.clone().unwrap_or_default() } else { m.body.clone() };
+        let _ = writeln!(out, "      {}", one_line(&text, 100));
+    }
+    let _ = writeln!(out, "\nDecisions");
+    write_decisions(&mut out, &store.ticket_decisions(number).await?);
+    Ok(out)
+}
+
+/// The explanation of customer `id`.
+pub async fn customer(store: &Store, id: i64) -> anyhow::Result<String> {
+    let Some(customer) = store.customer_json(id).await? else {
+        anyhow::bail!("there is no customer {id}");
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "Customer {id}");
+    if let Some(into) = customer["merged_into"].as_i64() {
+        let _ = writeln!(out, "Merged into customer {into}.");
+    }
+    let _ = writeln!(out, "\nIdentities");
+    for identity in customer["identities"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "  {}: {} (score {:.2})",
+            identity["kind"].as_str().unwrap_or("?"),
+            identity["value"].as_str().unwrap_or("?"),
+            identity["score"].as_f64().unwrap_or(0.0)
+        );
+    }
+    let _ = writeln!(out, "\nMessages: {}", customer["messages"].as_array().map(|m| m.len()).unwrap_or(0));
+    let _ = writeln!(out, "Tickets: {}", customer["tickets"]);
+    let _ = writeln!(out, "\nDecisions");
+    write_decisions(&mut out, &store.customer_decisions(id).await?);
+    Ok(out)
+}

@@ -1,0 +1,437 @@
+//! The write side of commands, inside a [`Unit`]: customers, identities, tickets, merges,
+//! fields, deadlines, timers, the outbox, and the decision log.
+//!
+//! Nothing here deletes or renumbers: merges are recorded as links (`merged_into`) with their
+//! reason, so every merge can be undone. The meaning of a command (which customer "new" is,
+//! which ticket is "current") is the executor's business; these are the primitives.
+
+use super::{Result, StoreError, Unit, now_ms, to_i64};
+use sqlx::Row;
+use weft_sdk::{Decision, Identity};
+
+/// Where a decision came from, for the log.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub event: Option<i64>,
+    pub workflow: &'a str,
+    pub step: &'a str,
+    /// `name@version`.
+    pub plugin: &'a str,
+}
+
+impl Unit {
+    pub async fn create_customer(&mut self, at: i64) -> Result<i64> {
+        let row = sqlx::query("INSERT INTO customers (created_at) VALUES ($1) RETURNING id")
+            .bind(at)
+            .fetch_one(self.conn())
+            .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// The customer a (possibly merged) customer now lives in.
+    pub async fn root_customer(&mut self, mut id: i64) -> Result<i64> {
+        for _ in 0..64 {
+            let row = sqlx::query("SELECT merged_into FROM customers WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.conn())
+                .await?
+                .ok_or_else(|| StoreError::Invalid(format!("customer {id} does not exist")))?;
+            match row.try_get::<Option<i64>, _>("merged_into")? {
+                Some(next) => id = next,
+                None => return Ok(id),
+            }
+        }
+        Err(StoreError::Invalid(format!("customer {id}: merge chain too long or cyclic")))
+    }
+
+    /// Records identifiers of a customer. A strong identifier that already belongs to another
+    /// customer is a conflict: the step should have merged the two first.
+    pub async fn add_identities(
+        &mut self,
+        customer: i64,
+        identities: &[Identity],
+        message: Option<i64>,
+        score: f64,
+    ) -> Result<()> {
+        for identity in identities {
+            let kind = identity.kind.as_str();
+            if identity.kind.is_strong() {
+                let owner = sqlx::query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")
+                    .bind(kind)
+                    .bind(&identity.value)
+                    .fetch_optional(self.conn())
+                    .await?;
+                if let Some(row) = owner {
+                    let owner: i64 = row.try_get("customer_id")?;
+                    if self.root_customer(owner).await? == self.root_customer(customer).await? {
+                        continue;
+                    }
+                    return Err(StoreError::Invalid(format!(
+                        "identity {identity} already belongs to customer {owner}, not {customer}: merge the customers first"
+                    )));
+                }
+            }
+            sqlx::query(
+                "INSERT INTO identities (customer_id, kind, value, strong, message_id, score, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, value, customer_id) DO NOTHING",
+            )
+            .bind(customer)
+            .bind(kind)
+            .bind(&identity.value)
+            .bind(i64::from(identity.kind.is_strong()))
+            .bind(message)
+            .bind(score)
+            .bind(now_ms())
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn set_message_customer(&mut self, message: i64, customer: i64) -> Result<()> {
+        sqlx::query("UPDATE messages SET customer_id = $1 WHERE id = $2")
+            .bind(customer)
+            .bind(message)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Merges customers `from` into `into`, reversibly.
+    pub async fn merge_customers(&mut self, into: u64, from: &[u64], event: Option<i64>, reason: &str) -> Result<()> {
+        let into = self.root_customer(to_i64(into)?).await?;
+        for &other in from {
+            let other = self.root_customer(to_i64(other)?).await?;
+            if other == into {
+                continue;
+            }
+            sqlx::query("UPDATE customers SET merged_into = $1 WHERE id = $2")
+                .bind(into)
+                .bind(other)
+                .execute(self.conn())
+                .await?;
+            sqlx::query(
+                "INSERT INTO customer_merges (into_id, from_id, event_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(into)
+            .bind(other)
+            .bind(event)
+            .bind(reason)
+            .bind(now_ms())
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn open_ticket(
+        &mut self,
+        customer: Option<i64>,
+        subject: Option<&str>,
+        order: Option<&str>,
+        at: i64,
+    ) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO tickets (customer_id, status, subject, order_no, opened_at, updated_at)
+             VALUES ($1, 'open', $2, $3, $4, $4) RETURNING number",
+        )
+        .bind(customer)
+        .bind(subject)
+        .bind(order)
+        .bind(at)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(row.try_get("number")?)
+    }
+
+    /// The ticket a (possibly merged) ticket now lives in.
+    pub async fn root_ticket(&mut self, mut number: i64) -> Result<i64> {
+        for _ in 0..64 {
+            let row = sqlx::query("SELECT merged_into FROM tickets WHERE number = $1")
+                .bind(number)
+                .fetch_optional(self.conn())
+                .await?
+                .ok_or_else(|| StoreError::Invalid(format!("ticket {number} does not exist")))?;
+            match row.try_get::<Option<i64>, _>("merged_into")? {
+                Some(next) => number = next,
+                None => return Ok(number),
+            }
+        }
+        Err(StoreError::Invalid(format!("ticket {number}: merge chain too long or cyclic")))
+    }
+
+    /// Puts a message on a ticket; a follow-up reopens a solved ticket.
+    pub async fn append_message(
+        &mut self,
+        ticket: i64,
+        message: i64,
+        duplicate_of: Option<&str>,
+        at: i64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE messages SET ticket_number = $1, duplicate_of = $2 WHERE id = $3")
+            .bind(ticket)
+            .bind(duplicate_of)
+            .bind(message)
+            .execute(self.conn())
+            .await?;
+        let reopen = if duplicate_of.is_some() { "status" } else { "CASE WHEN status IN ('solved', 'closed') THEN 'open' ELSE status END" };
+        let sql = format!(
+            "UPDATE tickets SET updated_at = CASE WHEN updated_at > $1 THEN updated_at ELSE $1 END, status = {reopen}
+             WHERE number = $2"
+        );
+        sqlx::query(&sql).bind(at).bind(ticket).execute(self.conn()).await?;
+        Ok(())
+    }
+
+    /// Remembers that a channel conversation belongs to a ticket (first ticket wins).
+    pub async fn register_thread(&mut self, channel: &str, thread: &str, ticket: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ticket_threads (channel, thread, ticket_number) VALUES ($1, $2, $3)
+             ON CONFLICT (channel, thread) DO NOTHING",
+        )
+        .bind(channel)
+        .bind(thread)
+        .bind(ticket)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Merges tickets `from` into `into`: they keep their numbers and messages and point to
+    /// `into`. Returns the tickets actually merged.
+    pub async fn merge_tickets(&mut self, into: u64, from: &[u64], event: Option<i64>, reason: &str) -> Result<Vec<i64>> {
+        let into = self.root_ticket(to_i64(into)?).await?;
+        let mut merged = Vec::new();
+        for &other in from {
+            let other = self.root_ticket(to_i64(other)?).await?;
+            if other == into {
+                continue;
+            }
+            sqlx::query("UPDATE tickets SET merged_into = $1 WHERE number = $2")
+                .bind(into)
+                .bind(other)
+                .execute(self.conn())
+                .await?;
+            sqlx::query(
+                "INSERT INTO ticket_merges (into_number, from_number, event_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(into)
+            .bind(other)
+            .bind(event)
+            .bind(reason)
+            .bind(now_ms())
+            .execute(self.conn())
+            .await?;
+            merged.push(other);
+        }
+        Ok(merged)
+    }
+
+    /// Undoes the merge of customer `id` into another. Returns the customer it had joined.
+    pub async fn unmerge_customer(&mut self, id: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT merged_into FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("customer {id} does not exist")))?;
+        let into: i64 = row
+            .try_get::<Option<i64>, _>("merged_into")?
+            .ok_or_else(|| StoreError::Invalid(format!("customer {id} is not merged into another customer")))?;
+        sqlx::query("UPDATE customers SET merged_into = NULL WHERE id = $1").bind(id).execute(self.conn()).await?;
+        sqlx::query("UPDATE customer_merges SET undone_at = $1 WHERE from_id = $2 AND into_id = $3 AND undone_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .bind(into)
+            .execute(self.conn())
+            .await?;
+        Ok(into)
+    }
+
+    /// Undoes the merge of `number` into another ticket. Returns the ticket it had joined.
+    pub async fn unmerge_ticket(&mut self, number: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT merged_into FROM tickets WHERE number = $1")
+            .bind(number)
+            .fetch_optional(self.conn())
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("ticket {number} does not exist")))?;
+        let into: i64 = row
+            .try_get::<Option<i64>, _>("merged_into")?
+            .ok_or_else(|| StoreError::Invalid(format!("ticket {number} is not merged into another ticket")))?;
+        sqlx::query("UPDATE tickets SET merged_into = NULL WHERE number = $1").bind(number).execute(self.conn()).await?;
+        sqlx::query(
+            "UPDATE ticket_merges SET undone_at = $1 WHERE from_number = $2 AND into_number = $3 AND undone_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(number)
+        .bind(into)
+        .execute(self.conn())
+        .await?;
+        Ok(into)
+    }
+
+    /// Sets one field of a ticket. Known fields have columns; others go to `fields`.
+    pub async fn set_ticket_field(&mut self, ticket: i64, name: &str, value: &str, confidence: f64) -> Result<()> {
+        let column = match name {
+            "status" => Some("status"),
+            "category" => Some("category"),
+            "language" => Some("language"),
+            "priority" => Some("priority"),
+            "subject" => Some("subject"),
+            "order" => Some("order_no"),
+            _ => None,
+        };
+        if let Some(column) = column {
+            let sql = format!("UPDATE tickets SET {column} = $1 WHERE number = $2");
+            sqlx::query(&sql).bind(value).bind(ticket).execute(self.conn()).await?;
+            if column == "category" {
+                sqlx::query("UPDATE tickets SET confidence = $1 WHERE number = $2")
+                    .bind(confidence)
+                    .bind(ticket)
+                    .execute(self.conn())
+                    .await?;
+            }
+            return Ok(());
+        }
+        let row = sqlx::query("SELECT fields FROM tickets WHERE number = $1").bind(ticket).fetch_one(self.conn()).await?;
+        let fields: String = row.try_get("fields")?;
+        let mut fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&fields)?;
+        if name == "tag" {
+            let tags = fields.entry("tags").or_insert_with(|| serde_json::json!([]));
+            if let Some(tags) = tags.as_array_mut()
+                && !tags.iter().any(|t| t == value)
+            {
+                tags.push(value.into());
+            }
+        } else {
+            fields.insert(name.to_owned(), value.into());
+        }
+        sqlx::query("UPDATE tickets SET fields = $1 WHERE number = $2")
+            .bind(serde_json::Value::Object(fields).to_string())
+            .bind(ticket)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn assign_ticket(&mut self, ticket: i64, agent: Option<&str>, team: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE tickets SET assignee = $1, team = $2 WHERE number = $3")
+            .bind(agent)
+            .bind(team)
+            .bind(ticket)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_deadline(&mut self, ticket: i64, kind: &str, policy: &str, due: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO deadlines (ticket_number, kind, policy, due, state) VALUES ($1, $2, $3, $4, 'pending')
+             ON CONFLICT (ticket_number, kind, policy) DO UPDATE SET due = excluded.due, state = 'pending'",
+        )
+        .bind(ticket)
+        .bind(kind)
+        .bind(policy)
+        .bind(due)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Schedules a timer; the same key again moves it (and re-arms it).
+    pub async fn schedule_timer(
+        &mut self,
+        key: &str,
+        due: i64,
+        kind: &str,
+        payload: &serde_json::Value,
+        ticket: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO timers (key, due_at, kind, payload, ticket_number) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind,
+                 payload = excluded.payload, ticket_number = excluded.ticket_number, fired_at = NULL",
+        )
+        .bind(key)
+        .bind(due)
+        .bind(kind)
+        .bind(payload.to_string())
+        .bind(ticket)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Puts a message in the outbox once per key. Returns false if the key was already there.
+    #[expect(clippy::too_many_arguments, reason = "one column each; a struct would only rename them")]
+    pub async fn outbox(
+        &mut self,
+        key: &str,
+        channel: &str,
+        recipient: &str,
+        ticket: Option<i64>,
+        subject: Option<&str>,
+        body: &str,
+        lang: Option<&str>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO outbox (key, channel, recipient, ticket_number, subject, body, lang, state, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(channel)
+        .bind(recipient)
+        .bind(ticket)
+        .bind(subject)
+        .bind(body)
+        .bind(lang)
+        .bind(now_ms())
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Claims the (event, workflow, step) idempotency key. False if it was already applied.
+    pub async fn claim_step(&mut self, event: i64, workflow: &str, step: &str, outcome: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO step_runs (event_id, workflow, step, outcome, finished_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (event_id, workflow, step) DO NOTHING",
+        )
+        .bind(event)
+        .bind(workflow)
+        .bind(step)
+        .bind(outcome)
+        .bind(now_ms())
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Writes one decision to the log, with what it was about once applied.
+    pub async fn record_decision(
+        &mut self,
+        origin: Origin<'_>,
+        decision: &Decision,
+        customer: Option<i64>,
+        ticket: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO decisions (event_id, workflow, step, plugin, command, body, reason, evidence,
+                                    customer_id, ticket_number, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(origin.event)
+        .bind(origin.workflow)
+        .bind(origin.step)
+        .bind(origin.plugin)
+        .bind(decision.command.name())
+        .bind(serde_json::to_string(&decision.command)?)
+        .bind(&decision.reason)
+        .bind(serde_json::to_string(&decision.evidence)?)
+        .bind(customer)
+        .bind(ticket)
+        .bind(now_ms())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}

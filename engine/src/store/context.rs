@@ -1,0 +1,144 @@
+//! The read-only queries steps make, answered inside the event's [`Unit`] so they see what
+//! earlier steps of the same event decided. Merged customers and tickets are followed to the
+//! one they live in now.
+
+use super::{Result, Unit, to_i64};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use weft_sdk::{CustomerView, Identity, IdentityKind, TicketView};
+
+const TICKET_COLUMNS: &str = "number, customer_id, status, subject, order_no, category, opened_at, updated_at, merged_into";
+
+fn ticket_from_row(row: &AnyRow) -> Result<TicketView> {
+    let number: i64 = row.try_get("number")?;
+    Ok(TicketView {
+        number: number as u64,
+        customer: row.try_get::<Option<i64>, _>("customer_id")?.map(|c| c as u64),
+        status: row.try_get("status")?,
+        subject: row.try_get("subject")?,
+        order: row.try_get("order_no")?,
+        category: row.try_get("category")?,
+        opened_at: row.try_get("opened_at")?,
+        updated_at: row.try_get("updated_at")?,
+        merged_into: row.try_get::<Option<i64>, _>("merged_into")?.map(|n| n as u64),
+    })
+}
+
+impl Unit {
+    /// A customer with every identity of it and of the customers merged into it.
+    pub async fn customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
+        let Some(row) = sqlx::query("SELECT merged_into FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let merged_into: Option<i64> = row.try_get("merged_into")?;
+        let rows = sqlx::query(
+            "WITH RECURSIVE family(id) AS (
+                 SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)
+             SELECT DISTINCT kind, value FROM identities WHERE customer_id IN (SELECT id FROM family)
+             ORDER BY kind, value",
+        )
+        .bind(id)
+        .fetch_all(self.conn())
+        .await?;
+        let mut identities = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind: String = row.try_get("kind")?;
+            if let Some(kind) = IdentityKind::parse(&kind) {
+                identities.push(Identity { kind, value: row.try_get("value")? });
+            }
+        }
+        Ok(Some(CustomerView { id: id as u64, identities, merged_into: merged_into.map(|m| m as u64) }))
+    }
+
+    /// Customers known by exactly this identifier, as the customers they live in now.
+    pub async fn find_customers(&mut self, identity: &Identity) -> Result<Vec<CustomerView>> {
+        let rows = sqlx::query("SELECT DISTINCT customer_id FROM identities WHERE kind = $1 AND value = $2 ORDER BY customer_id")
+            .bind(identity.kind.as_str())
+            .bind(&identity.value)
+            .fetch_all(self.conn())
+            .await?;
+        let mut roots = Vec::new();
+        for row in rows {
+            let root = self.root_customer(row.try_get("customer_id")?).await?;
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+        let mut found = Vec::with_capacity(roots.len());
+        for root in roots {
+            found.extend(self.customer_view(root).await?);
+        }
+        Ok(found)
+    }
+
+    pub async fn ticket_view(&mut self, number: i64) -> Result<Option<TicketView>> {
+        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE number = $1");
+        let row = sqlx::query(&sql).bind(number).fetch_optional(self.conn()).await?;
+        row.as_ref().map(ticket_from_row).transpose()
+    }
+
+    /// A customer's (and its merged customers') unmerged tickets, newest activity first.
+    pub async fn customer_tickets(&mut self, customer: u64, limit: u32) -> Result<Vec<TicketView>> {
+        let root = self.root_customer(to_i64(customer)?).await?;
+        let sql = format!(
+            "WITH RECURSIVE family(id) AS (
+                 SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)
+             SELECT {TICKET_COLUMNS} FROM tickets
+             WHERE customer_id IN (SELECT id FROM family) AND merged_into IS NULL
+             ORDER BY updated_at DESC, number DESC LIMIT $2"
+        );
+        let rows = sqlx::query(&sql).bind(root).bind(i64::from(limit)).fetch_all(self.conn()).await?;
+        rows.iter().map(ticket_from_row).collect()
+    }
+
+    /// Tickets about an order, as the tickets they live in now, newest activity first.
+    pub async fn order_tickets(&mut self, order: &str) -> Result<Vec<TicketView>> {
+        let rows = sqlx::query("SELECT number FROM tickets WHERE order_no = $1 ORDER BY updated_at DESC, number DESC")
+            .bind(order)
+            .fetch_all(self.conn())
+            .await?;
+        let mut roots = Vec::new();
+        for row in rows {
+            let root = self.root_ticket(row.try_get("number")?).await?;
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+        let mut found = Vec::with_capacity(roots.len());
+        for root in roots {
+            found.extend(self.ticket_view(root).await?);
+        }
+        Ok(found)
+    }
+
+    /// The ticket (as it lives now) of the message with this channel id or Message-ID.
+    pub async fn message_ticket(&mut self, external_id: &str) -> Result<Option<u64>> {
+        let row = sqlx::query(
+            "SELECT ticket_number FROM messages WHERE external_id = $1 AND ticket_number IS NOT NULL ORDER BY id LIMIT 1",
+        )
+        .bind(external_id)
+        .fetch_optional(self.conn())
+        .await?;
+        match row {
+            Some(row) => Ok(Some(self.root_ticket(row.try_get("ticket_number")?).await? as u64)),
+            None => Ok(None),
+        }
+    }
+
+    /// The ticket (as it lives now) of a channel conversation.
+    pub async fn thread_ticket(&mut self, channel: &str, thread: &str) -> Result<Option<u64>> {
+        let row = sqlx::query("SELECT ticket_number FROM ticket_threads WHERE channel = $1 AND thread = $2")
+            .bind(channel)
+            .bind(thread)
+            .fetch_optional(self.conn())
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.root_ticket(row.try_get("ticket_number")?).await? as u64)),
+            None => Ok(None),
+        }
+    }
+}

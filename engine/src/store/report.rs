@@ -1,0 +1,290 @@
+//! Reading for people and other programs: exports (JSONL objects), the timeline and decision
+//! history behind `weft explain`, and the totals the demo prints.
+
+use super::{Result, Store};
+use serde_json::{Value, json};
+use sqlx::Row;
+use std::collections::BTreeMap;
+use weft_sdk::Message;
+
+/// RFC 3339 in UTC, to the second.
+pub fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.0}")).unwrap_or_else(|_| ms.to_string())
+}
+
+/// One message on a timeline.
+#[derive(Debug, Clone)]
+pub struct TimelineEntry {
+    pub ticket: i64,
+    pub message: Message,
+    pub duplicate_of: Option<String>,
+}
+
+/// One logged decision.
+#[derive(Debug, Clone)]
+pub struct LoggedDecision {
+    pub event: Option<i64>,
+    pub workflow: String,
+    pub step: String,
+    pub plugin: String,
+    pub command: Value,
+    pub reason: String,
+    pub evidence: Vec<weft_sdk::Evidence>,
+    pub customer: Option<i64>,
+    pub ticket: Option<i64>,
+}
+
+/// Totals for status lines and the demo.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    pub messages: i64,
+    pub customers: i64,
+    pub tickets: i64,
+    pub merged_tickets: i64,
+    pub decisions: i64,
+    pub events_done: i64,
+    pub dead_letters: i64,
+}
+
+impl Store {
+    async fn count(&self, sql: &str) -> Result<i64> {
+        Ok(sqlx::query(sql).fetch_one(self.pool()).await?.try_get("n")?)
+    }
+
+    pub async fn totals(&self) -> Result<Totals> {
+        Ok(Totals {
+            messages: self.count("SELECT COUNT(*) AS n FROM messages").await?,
+            customers: self.count("SELECT COUNT(*) AS n FROM customers WHERE merged_into IS NULL").await?,
+            tickets: self.count("SELECT COUNT(*) AS n FROM tickets WHERE merged_into IS NULL").await?,
+            merged_tickets: self.count("SELECT COUNT(*) AS n FROM tickets WHERE merged_into IS NOT NULL").await?,
+            decisions: self.count("SELECT COUNT(*) AS n FROM decisions").await?,
+            events_done: self.count("SELECT COUNT(*) AS n FROM events WHERE state = 'done'").await?,
+            dead_letters: self.count("SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL").await?,
+        })
+    }
+
+    async fn root_of(&self, table: &str, key: &str, mut id: i64) -> Result<i64> {
+        let sql = format!("SELECT merged_into FROM {table} WHERE {key} = $1");
+        for _ in 0..64 {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
+            match row.map(|r| r.try_get::<Option<i64>, _>("merged_into")).transpose()?.flatten() {
+                Some(next) => id = next,
+                None => break,
+            }
+        }
+        Ok(id)
+    }
+
+    /// Every ticket, one JSON object each, by number.
+    pub async fn export_tickets(&self) -> Result<Vec<Value>> {
+        let rows = sqlx::query(
+            "SELECT number, customer_id, status, subject, order_no, opened_at, updated_at, merged_into,
+                    category, confidence, language, priority, assignee, team, fields
+             FROM tickets ORDER BY number",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut messages: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for row in sqlx::query("SELECT ticket_number, external_id FROM messages WHERE ticket_number IS NOT NULL ORDER BY at, id")
+            .fetch_all(self.pool())
+            .await?
+        {
+            let external: String = row.try_get("external_id")?;
+            messages.entry(row.try_get("ticket_number")?).or_default().push(external.into());
+        }
+        let mut deadlines: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for row in sqlx::query("SELECT ticket_number, kind, policy, due, state FROM deadlines ORDER BY ticket_number, due")
+            .fetch_all(self.pool())
+            .await?
+        {
+            let due: i64 = row.try_get("due")?;
+            deadlines.entry(row.try_get("ticket_number")?).or_default().push(json!({
+                "kind": row.try_get::<String, _>("kind")?,
+                "policy": row.try_get::<String, _>("policy")?,
+                "due": rfc3339(due),
+                "state": row.try_get::<String, _>("state")?,
+            }));
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let number: i64 = row.try_get("number")?;
+            let customer: Option<i64> = row.try_get("customer_id")?;
+            let customer = match customer {
+                Some(c) => Some(self.root_of("customers", "id", c).await?),
+                None => None,
+            };
+            let fields: String = row.try_get("fields")?;
+            let mut object = json!({
+                "ticket": number,
+                "customer": customer,
+                "status": row.try_get::<String, _>("status")?,
+                "subject": row.try_get::<Option<String>, _>("subject")?,
+                "order": row.try_get::<Option<String>, _>("order_no")?,
+                "opened_at": rfc3339(row.try_get("opened_at")?),
+                "updated_at": rfc3339(row.try_get("updated_at")?),
+                "messages": messages.remove(&number).unwrap_or_default(),
+                "merged_into": row.try_get::<Option<i64>, _>("merged_into")?,
+                "category": row.try_get::<Option<String>, _>("category")?,
+                "confidence": row.try_get::<Option<f64>, _>("confidence")?,
+                "language": row.try_get::<Option<String>, _>("language")?,
+                "priority": row.try_get::<Option<String>, _>("priority")?,
+                "assignee": row.try_get::<Option<String>, _>("assignee")?,
+                "team": row.try_get::<Option<String>, _>("team")?,
+                "deadlines": deadlines.remove(&number).unwrap_or_default(),
+            });
+            if let (Value::Object(object), Ok(Value::Object(extra))) = (&mut object, serde_json::from_str(&fields)) {
+                for (k, v) in extra {
+                    object.entry(k).or_insert(v);
+                }
+            }
+            out.push(object);
+        }
+        Ok(out)
+    }
+
+    /// Every customer, one JSON object each, by id.
+    pub async fn export_customers(&self) -> Result<Vec<Value>> {
+        let rows = sqlx::query("SELECT id, merged_into FROM customers ORDER BY id").fetch_all(self.pool()).await?;
+        let mut identities: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for row in sqlx::query("SELECT customer_id, kind, value, score FROM identities ORDER BY customer_id, kind, value")
+            .fetch_all(self.pool())
+            .await?
+        {
+            identities.entry(row.try_get("customer_id")?).or_default().push(json!({
+                "kind": row.try_get::<String, _>("kind")?,
+                "value": row.try_get::<String, _>("value")?,
+                "score": row.try_get::<f64, _>("score")?,
+            }));
+        }
+        let mut messages: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for row in sqlx::query("SELECT customer_id, external_id FROM messages WHERE customer_id IS NOT NULL ORDER BY at, id")
+            .fetch_all(self.pool())
+            .await?
+        {
+            let external: String = row.try_get("external_id")?;
+            messages.entry(row.try_get("customer_id")?).or_default().push(external.into());
+        }
+        let mut tickets: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for row in sqlx::query("SELECT customer_id, number FROM tickets WHERE customer_id IS NOT NULL ORDER BY number")
+            .fetch_all(self.pool())
+            .await?
+        {
+            tickets.entry(row.try_get("customer_id")?).or_default().push(row.try_get::<i64, _>("number")?.into());
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            out.push(json!({
+                "customer": id,
+                "merged_into": row.try_get::<Option<i64>, _>("merged_into")?,
+                "identities": identities.remove(&id).unwrap_or_default(),
+                "messages": messages.remove(&id).unwrap_or_default(),
+                "tickets": tickets.remove(&id).unwrap_or_default(),
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Tickets merged (directly or not) into `number`, and `number` itself.
+    async fn ticket_family(&self, number: i64) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE family(number) AS (
+                 SELECT $1 UNION SELECT t.number FROM tickets t JOIN family f ON t.merged_into = f.number)
+             SELECT number FROM family ORDER BY number",
+        )
+        .bind(number)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("number")?)).collect()
+    }
+
+    /// A ticket's row as JSON, or None if there is no such ticket.
+    pub async fn ticket_json(&self, number: i64) -> Result<Option<Value>> {
+        Ok(self.export_tickets().await?.into_iter().find(|t| t["ticket"] == number))
+    }
+
+    /// The messages of a ticket and of the tickets merged into it, in order of arrival.
+    pub async fn ticket_timeline(&self, number: i64) -> Result<Vec<TimelineEntry>> {
+        let mut entries = Vec::new();
+        for member in self.ticket_family(number).await? {
+            let rows = sqlx::query("SELECT data, duplicate_of FROM messages WHERE ticket_number = $1")
+                .bind(member)
+                .fetch_all(self.pool())
+                .await?;
+            for row in rows {
+                let data: String = row.try_get("data")?;
+                entries.push(TimelineEntry {
+                    ticket: member,
+                    message: serde_json::from_str(&data)?,
+                    duplicate_of: row.try_get("duplicate_of")?,
+                });
+            }
+        }
+        entries.sort_by(|a, b| a.message.at.cmp(&b.message.at).then_with(|| a.message.id.cmp(&b.message.id)));
+        Ok(entries)
+    }
+
+    async fn decisions_where(&self, filter: &str, id: i64) -> Result<Vec<LoggedDecision>> {
+        let sql = format!(
+            "SELECT event_id, workflow, step, plugin, body, reason, evidence, customer_id, ticket_number
+             FROM decisions WHERE {filter} ORDER BY id"
+        );
+        let rows = sqlx::query(&sql).bind(id).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                let body: String = row.try_get("body")?;
+                let evidence: String = row.try_get("evidence")?;
+                Ok(LoggedDecision {
+                    event: row.try_get("event_id")?,
+                    workflow: row.try_get("workflow")?,
+                    step: row.try_get("step")?,
+                    plugin: row.try_get("plugin")?,
+                    command: serde_json::from_str(&body)?,
+                    reason: row.try_get("reason")?,
+                    evidence: serde_json::from_str(&evidence)?,
+                    customer: row.try_get("customer_id")?,
+                    ticket: row.try_get("ticket_number")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every decision about a ticket: those naming it or a ticket merged into it, and those
+    /// made while processing its messages.
+    pub async fn ticket_decisions(&self, number: i64) -> Result<Vec<LoggedDecision>> {
+        let family = "WITH RECURSIVE family(number) AS (
+                 SELECT $1 UNION SELECT t.number FROM tickets t JOIN family f ON t.merged_into = f.number)";
+        let sql = format!(
+            "ticket_number IN ({family} SELECT number FROM family)
+             OR event_id IN (SELECT e.id FROM events e JOIN messages m ON m.id = e.message_id
+                             WHERE m.ticket_number IN ({family} SELECT number FROM family))"
+        );
+        self.decisions_where(&sql, number).await
+    }
+
+    /// Every decision about a customer or a customer merged into it.
+    pub async fn customer_decisions(&self, customer: i64) -> Result<Vec<LoggedDecision>> {
+        let family = "WITH RECURSIVE family(id) AS (
+                 SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)";
+        let sql = format!("customer_id IN ({family} SELECT id FROM family) AND command IN ('link-customer', 'merge-customers')");
+        self.decisions_where(&sql, customer).await
+    }
+
+    /// The customer's export object, or None.
+    pub async fn customer_json(&self, customer: i64) -> Result<Option<Value>> {
+        Ok(self.export_customers().await?.into_iter().find(|c| c["customer"] == customer))
+    }
+
+    /// How many decisions each (workflow, step, command) made.
+    pub async fn decision_counts(&self) -> Result<Vec<(String, String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT workflow, step, command, COUNT(*) AS n FROM decisions GROUP BY workflow, step, command
+             ORDER BY workflow, MIN(id), command",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("workflow")?, r.try_get("step")?, r.try_get("command")?, r.try_get("n")?)))
+            .collect()
+    }
+}

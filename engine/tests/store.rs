@@ -1,0 +1,148 @@
+//! The store on both databases: the same scenario against SQLite and, when
+//! `WEFT_TEST_POSTGRES` is set, against a fresh PostgreSQL database.
+
+use weft::store::{Store, apply::Origin};
+use weft_sdk::{Command, Decision, Identity, IdentityKind, Inbound, Message, SetField};
+
+mod common;
+
+fn message(channel: &str, id: &str, at: i64, body: &str) -> Message {
+    let mut m = Message::new(channel, id, at);
+    m.body = body.into();
+    m
+}
+
+async fn scenario(store: Store) {
+    // Raw traffic is kept first and recognized when it arrives again.
+    let inbound = Inbound { source: "in.jsonl".into(), body: "x".into(), ..Inbound::default() };
+    let mut unit = store.unit().await.unwrap();
+    let recorded = unit.record_inbound("json", &inbound).await.unwrap();
+    let weft::store::ingest::Recorded::New(inbound_id) = recorded else { panic!("{recorded:?}") };
+    let messages = vec![
+        message("email", "m1@example.de", 1_000, "Wo ist mein Paket? 📦"),
+        message("amazon", "amz-1", 2_000, "荷物がまだ届きません"),
+    ];
+    assert_eq!(unit.enqueue_messages(inbound_id, &messages).await.unwrap(), 2);
+    unit.commit().await.unwrap();
+    let mut unit = store.unit().await.unwrap();
+    assert!(matches!(
+        unit.record_inbound("json", &inbound).await.unwrap(),
+        weft::store::ingest::Recorded::AlreadyParsed(_)
+    ));
+    // The same message again is not queued twice.
+    assert_eq!(unit.enqueue_messages(inbound_id, &messages[..1]).await.unwrap(), 0);
+    unit.commit().await.unwrap();
+
+    // Claiming: each event once, oldest first.
+    let events = store.claim("node-a:1", 10, 60_000).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].message.as_ref().unwrap().1.body, "Wo ist mein Paket? 📦");
+    assert!(store.claim("node-b:1", 10, 60_000).await.unwrap().is_empty());
+
+    // Apply: customers, identities, tickets, fields, the decision log.
+    let mut unit = store.unit().await.unwrap();
+    let anna = unit.create_customer(1_000).await.unwrap();
+    let email = Identity::new(IdentityKind::Email, "anna@example.de");
+    unit.add_identities(anna, std::slice::from_ref(&email), Some(events[0].message.as_ref().unwrap().0), 1.0).await.unwrap();
+    let other = unit.create_customer(2_000).await.unwrap();
+    let err = unit.add_identities(other, std::slice::from_ref(&email), None, 1.0).await.unwrap_err();
+    assert!(err.to_string().contains("already belongs to customer"), "{err}");
+    let found = unit.find_customers(&email).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, anna as u64);
+
+    let t1 = unit.open_ticket(Some(anna), Some("Paket"), Some("302-1234567-7654321"), 1_000).await.unwrap();
+    unit.append_message(t1, events[0].message.as_ref().unwrap().0, None, 1_000).await.unwrap();
+    unit.register_thread("email", "thread-1", t1).await.unwrap();
+    let t2 = unit.open_ticket(Some(other), Some("荷物"), None, 2_000).await.unwrap();
+    unit.append_message(t2, events[1].message.as_ref().unwrap().0, None, 2_000).await.unwrap();
+    unit.set_ticket_field(t1, "category", "where-is-my-order", 0.9).await.unwrap();
+    unit.set_ticket_field(t1, "tag", "late", 1.0).await.unwrap();
+    let decision = Decision::new(Command::SetField(SetField::new("category", "where-is-my-order")), "asks where the parcel is");
+    let origin = Origin { event: Some(events[0].id), workflow: "inbound", step: "route", plugin: "router@0.1.0" };
+    unit.record_decision(origin, &decision, Some(anna), Some(t1)).await.unwrap();
+    assert!(unit.claim_step(events[0].id, "inbound", "route", "applied").await.unwrap());
+    assert!(!unit.claim_step(events[0].id, "inbound", "route", "applied").await.unwrap());
+    assert_eq!(unit.thread_ticket("email", "thread-1").await.unwrap(), Some(t1 as u64));
+    assert_eq!(unit.message_ticket("amz-1").await.unwrap(), Some(t2 as u64));
+    assert_eq!(unit.order_tickets("302-1234567-7654321").await.unwrap()[0].number, t1 as u64);
+    unit.finish_event(events[0].id).await.unwrap();
+    unit.finish_event(events[1].id).await.unwrap();
+    unit.commit().await.unwrap();
+
+    // Merge and unmerge restore the exact earlier export.
+    let before = store.export_tickets().await.unwrap();
+    let mut unit = store.unit().await.unwrap();
+    unit.merge_customers(anna as u64, &[other as u64], None, "same person").await.unwrap();
+    let merged = unit.merge_tickets(t1 as u64, &[t2 as u64], None, "same issue").await.unwrap();
+    assert_eq!(merged, vec![t2]);
+    assert_eq!(unit.message_ticket("amz-1").await.unwrap(), Some(t1 as u64));
+    assert_eq!(unit.customer_tickets(other as u64, 10).await.unwrap().len(), 1);
+    unit.commit().await.unwrap();
+    let timeline = store.ticket_timeline(t1).await.unwrap();
+    assert_eq!(timeline.len(), 2, "a merged ticket's messages show on the one it joined");
+    let mut unit = store.unit().await.unwrap();
+    assert_eq!(unit.unmerge_ticket(t2).await.unwrap(), t1);
+    assert_eq!(unit.unmerge_customer(other).await.unwrap(), anna);
+    unit.commit().await.unwrap();
+    let after = store.export_tickets().await.unwrap();
+    assert_eq!(before, after);
+    assert_eq!(after[0]["category"], "where-is-my-order");
+    assert_eq!(after[0]["tags"], serde_json::json!(["late"]));
+    assert_eq!(after[0]["messages"], serde_json::json!(["m1@example.de"]));
+
+    // A rolled-back unit leaves nothing behind; savepoints undo alone.
+    let mut unit = store.unit().await.unwrap();
+    unit.savepoint().await.unwrap();
+    unit.open_ticket(None, Some("kept"), None, 3_000).await.unwrap();
+    unit.release().await.unwrap();
+    unit.savepoint().await.unwrap();
+    unit.open_ticket(None, Some("undone"), None, 3_000).await.unwrap();
+    unit.rollback_to_savepoint().await.unwrap();
+    unit.commit().await.unwrap();
+    let subjects: Vec<_> = store.export_tickets().await.unwrap().iter().map(|t| t["subject"].clone()).collect();
+    assert!(subjects.contains(&"kept".into()) && !subjects.contains(&"undone".into()), "{subjects:?}");
+    let unit = store.unit().await.unwrap();
+    drop(unit);
+
+    // Dead letters keep the reason and can be requeued once.
+    let mut unit = store.unit().await.unwrap();
+    let ev = unit.enqueue_event("custom.thing", 5_000, None, None, &serde_json::json!({"x": 1})).await.unwrap();
+    unit.commit().await.unwrap();
+    store.dead_letter_event(ev, Some("inbound"), Some("route"), Some("router"), "boom").await.unwrap();
+    let letters = store.dead_letters(true).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].error, "boom");
+    store.requeue_dead_letter(&letters[0]).await.unwrap();
+    assert!(store.requeue_dead_letter(&letters[0]).await.is_err());
+    assert_eq!(store.claim("node-a:2", 10, 60_000).await.unwrap()[0].id, ev);
+
+    // Timers fire once.
+    let mut unit = store.unit().await.unwrap();
+    unit.set_deadline(t1, "first-response", "amazon", 10_000).await.unwrap();
+    unit.schedule_timer("deadline:x:breach", 10_000, "sla.breached", &serde_json::json!({"kind": "first-response", "policy": "amazon"}), Some(t1)).await.unwrap();
+    assert!(unit.fire_due_timers(9_999, 10).await.unwrap().is_empty());
+    assert_eq!(unit.fire_due_timers(10_000, 10).await.unwrap().len(), 1);
+    assert!(unit.fire_due_timers(20_000, 10).await.unwrap().is_empty());
+    unit.commit().await.unwrap();
+    let tickets = store.export_tickets().await.unwrap();
+    assert_eq!(tickets[0]["deadlines"][0]["state"], "breached");
+}
+
+#[tokio::test]
+async fn sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("weft.db").display());
+    scenario(Store::open(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn sqlite_in_memory() {
+    scenario(Store::open("sqlite::memory:").await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres() {
+    let Some(url) = common::postgres_database("store").await else { return };
+    scenario(Store::open(&url).await.unwrap()).await;
+}
