@@ -1,1 +1,3 @@
 //! weft: a workflow engine for cross-border e-commerce customer support.
+
+pub mod workflow;
