@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::catalog::{Catalog, PluginKind};
 use super::condition::Condition;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
-use super::duration::{format_duration, parse_duration};
+use super::duration::parse_duration;
 use super::model::{
     DEFAULT_TIMEOUT, Grants, MAX_ATTEMPTS, MAX_BACKOFF, MAX_TIMEOUT, MIN_TIMEOUT, Retry, Step,
     Workflow,
@@ -199,7 +199,6 @@ impl<'a> Checker<'a> {
             return None;
         }
         self.check_keys(&root, &TOP_KEYS, "at the top level");
-        let before = self.diagnostics.len();
 
         match root.get("version") {
             None => self.report(
@@ -269,7 +268,7 @@ impl<'a> Checker<'a> {
             Some(node) => self.steps(node),
         };
 
-        if self.diagnostics.len() > before || !self.diagnostics.is_empty() {
+        if !self.diagnostics.is_empty() {
             return None;
         }
         let (name, name_pos) = name?;
@@ -455,7 +454,7 @@ impl<'a> Checker<'a> {
                 );
                 None
             }
-            Some(uses_node) => self.plugin(uses_node, &label, node, with_node),
+            Some(uses_node) => self.plugin(uses_node, &label, with_node),
         };
 
         let condition = node.get("if").and_then(|cond| self.condition(cond, &label));
@@ -466,8 +465,8 @@ impl<'a> Checker<'a> {
                 .duration(
                     t,
                     &format!("`timeout` of {label}"),
-                    MIN_TIMEOUT,
-                    MAX_TIMEOUT,
+                    (MIN_TIMEOUT, MAX_TIMEOUT),
+                    "1ms to 60s",
                 )
                 .unwrap_or(DEFAULT_TIMEOUT),
         };
@@ -496,13 +495,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks `uses:` against the catalog and `with:` against the plugin's schema.
-    fn plugin(
-        &mut self,
-        uses: &Node,
-        label: &str,
-        step: &Node,
-        with: Option<&Node>,
-    ) -> Option<PluginName> {
+    fn plugin(&mut self, uses: &Node, label: &str, with: Option<&Node>) -> Option<PluginName> {
         let Some(text) = uses.as_str() else {
             self.report(
                 uses.pos,
@@ -575,12 +568,12 @@ impl<'a> Checker<'a> {
             let segments = pointer_segments(error.instance_path.as_str());
             let (node, exact) = match with {
                 Some(with) => locate(with, &segments),
-                None => (step, false),
+                None => (uses, false),
             };
             let at = if segments.is_empty() {
                 String::new()
             } else {
-                format!(" at `{}`", segments.join("."))
+                format!(" at `{}`", dotted(&segments))
             };
             match &error.kind {
                 jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -597,6 +590,15 @@ impl<'a> Checker<'a> {
                             format!("unknown key `{key}` in `with:` of {label}{at}, {expected}"),
                         ));
                     }
+                }
+                jsonschema::error::ValidationErrorKind::Required { property } => {
+                    let key = property
+                        .as_str()
+                        .map_or_else(|| property.to_string(), str::to_owned);
+                    found.push((
+                        node.pos,
+                        format!("missing key `{key}` in `with:` of {label}{at}"),
+                    ));
                 }
                 _ => {
                     let message = lowercase_first(&error.to_string());
@@ -658,12 +660,13 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A duration within `min..=max`; `range` says the same in words for the error.
     fn duration(
         &mut self,
         node: &Node,
         what: &str,
-        min: Duration,
-        max: Duration,
+        (min, max): (Duration, Duration),
+        range: &str,
     ) -> Option<Duration> {
         let Some(text) = node.as_scalar() else {
             self.report(
@@ -679,11 +682,7 @@ impl<'a> Checker<'a> {
             Ok(duration) if duration < min || duration > max => {
                 self.report(
                     node.pos,
-                    format!(
-                        "{what} is {text}, out of range, expected {} to {}",
-                        format_duration(min),
-                        format_duration(max)
-                    ),
+                    format!("{what} is {text}, out of range, expected {range}"),
                 );
                 None
             }
@@ -719,7 +718,9 @@ impl<'a> Checker<'a> {
         }
         if let Some(backoff) = node.get("backoff") {
             let what = format!("`retry.backoff` of {label}");
-            if let Some(duration) = self.duration(backoff, &what, Duration::ZERO, MAX_BACKOFF) {
+            if let Some(duration) =
+                self.duration(backoff, &what, (Duration::ZERO, MAX_BACKOFF), "0s to 1h")
+            {
                 retry.backoff = duration;
             }
         }
@@ -820,6 +821,22 @@ fn locate<'n>(node: &'n Node, segments: &[String]) -> (&'n Node, bool) {
     (current, true)
 }
 
+/// `policies[0].match` from `["policies", "0", "match"]`.
+fn dotted(segments: &[String]) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{segment}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(segment);
+        }
+    }
+    out
+}
+
 fn key_pos(map: &Node, key: &str) -> Option<Pos> {
     map.as_map()?
         .iter()
@@ -859,5 +876,47 @@ fn lowercase_first(text: &str) -> String {
             first.to_lowercase().chain(chars).collect()
         }
         _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys the checker accepts are the keys the file types (and so the JSON Schema) declare.
+    #[test]
+    fn checker_keys_match_the_file_format() {
+        let schema = super::super::file::json_schema();
+        let keys = |value: &serde_json::Value| -> Vec<String> {
+            let mut keys: Vec<String> = value["properties"]
+                .as_object()
+                .expect("properties")
+                .keys()
+                .cloned()
+                .collect();
+            keys.sort();
+            keys
+        };
+        let sorted = |list: &[&str]| -> Vec<String> {
+            let mut list: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
+            list.sort();
+            list
+        };
+        assert_eq!(keys(&schema), sorted(&TOP_KEYS));
+        assert_eq!(keys(&schema["$defs"]["StepFile"]), sorted(&STEP_KEYS));
+        assert_eq!(keys(&schema["$defs"]["RetryFile"]), sorted(&RETRY_KEYS));
+        assert_eq!(keys(&schema["$defs"]["AllowFile"]), sorted(&ALLOW_KEYS));
+    }
+
+    #[test]
+    fn paths_read_like_the_yaml() {
+        let segments = ["policies", "0", "match"].map(String::from);
+        assert_eq!(dotted(&segments), "policies[0].match");
+        assert_eq!(pointer_segments("/a~1b/c~0d/2"), ["a/b", "c~d", "2"]);
+        assert_eq!(
+            lowercase_first("Additional properties"),
+            "additional properties"
+        );
+        assert_eq!(lowercase_first("URL is bad"), "URL is bad");
     }
 }

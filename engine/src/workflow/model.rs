@@ -109,11 +109,12 @@ impl fmt::Display for Workflow {
         for step in &self.steps {
             writeln!(
                 f,
-                "  step `{}` uses {} (timeout {}, {} attempts, backoff {})",
+                "  step `{}` uses {} (timeout {}, {} attempt{}, backoff {})",
                 step.id,
                 step.uses,
                 format_duration(step.timeout),
                 step.retry.attempts,
+                if step.retry.attempts == 1 { "" } else { "s" },
                 format_duration(step.retry.backoff)
             )?;
             if let Some(condition) = &step.condition {

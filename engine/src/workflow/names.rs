@@ -25,38 +25,36 @@ fn name_error(what: &'static str, text: &str, problem: impl Into<String>) -> Nam
     }
 }
 
-/// Checks `[a-z][a-z0-9_-]*` (or without `-` when `dash` is false), at most 64 characters.
-fn check_identifier(what: &'static str, text: &str, dash: bool) -> Result<(), NameError> {
-    let expected = if dash {
-        "expected a lowercase letter followed by lowercase letters, digits, `_` or `-`"
-    } else {
-        "expected a lowercase letter followed by lowercase letters, digits or `_`"
-    };
+/// Checks `[a-z][a-z0-9_-]*` (or without `-` when `dash` is false), at most 64 characters;
+/// the error says what is wrong, not what was expected.
+fn check_identifier(text: &str, dash: bool) -> Result<(), String> {
     let mut chars = text.chars();
     match chars.next() {
-        None => return Err(name_error(what, text, format!("it is empty, {expected}"))),
-        Some(c) if !c.is_ascii_lowercase() => {
-            return Err(name_error(
-                what,
-                text,
-                format!("it starts with `{c}`, {expected}"),
-            ));
-        }
+        None => return Err("it is empty".to_owned()),
+        Some(c) if !c.is_ascii_lowercase() => return Err(format!("it starts with `{c}`")),
         Some(_) => {}
     }
     if let Some(c) = chars.find(|&c| {
         !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || (dash && c == '-'))
     }) {
-        return Err(name_error(
-            what,
-            text,
-            format!("`{c}` is not allowed, {expected}"),
-        ));
+        return Err(format!("`{c}` is not allowed"));
     }
     if text.len() > 64 {
-        return Err(name_error(what, text, "it is longer than 64 characters"));
+        return Err("it is longer than 64 characters".to_owned());
     }
     Ok(())
+}
+
+/// Checks an identifier and builds the full error, with what is expected.
+fn check_name(what: &'static str, text: &str, dash: bool) -> Result<(), NameError> {
+    check_identifier(text, dash).map_err(|problem| {
+        let expected = if dash {
+            "expected a lowercase letter followed by lowercase letters, digits, `_` or `-`"
+        } else {
+            "expected a lowercase letter followed by lowercase letters, digits or `_`"
+        };
+        name_error(what, text, format!("{problem}, {expected}"))
+    })
 }
 
 macro_rules! identifier {
@@ -68,7 +66,7 @@ macro_rules! identifier {
         impl $name {
             /// Checks `text` and wraps it.
             pub fn parse(text: &str) -> Result<Self, NameError> {
-                check_identifier($what, text, $dash)?;
+                check_name($what, text, $dash)?;
                 Ok(Self(text.to_owned()))
             }
 
@@ -233,13 +231,12 @@ impl EventPattern {
             None => (false, text),
         };
         for segment in kind.split('.') {
-            check_identifier(WHAT, segment, false).map_err(|e| {
+            check_identifier(segment, false).map_err(|problem| {
                 name_error(
                     WHAT,
                     text,
                     format!(
-                        "segment `{segment}`: {}; expected an event kind like `message.received` or a family like `ticket.*`",
-                        e.problem
+                        "segment `{segment}`: {problem}; expected an event kind like `message.received` or a family like `ticket.*`, each segment a lowercase letter followed by lowercase letters, digits or `_`"
                     ),
                 )
             })?;

@@ -106,7 +106,15 @@ impl Builder {
                 Value::Seq(items) => items.push(node),
                 Value::Map(entries) => match pending.take() {
                     None => *pending = Some(node),
-                    Some(key) => entries.push((key, node)),
+                    Some(key) => {
+                        let mut node = node;
+                        // An omitted value (`if:`) is marked at the next token; point at its key.
+                        if matches!(&node.value, Value::Scalar { text, style: Style::Plain, .. } if text.is_empty())
+                        {
+                            node.pos = key.pos;
+                        }
+                        entries.push((key, node));
+                    }
                 },
                 Value::Scalar { .. } => {}
             },
@@ -158,7 +166,16 @@ impl MarkedEventReceiver for Builder {
                 ));
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((node, anchor, _)) = self.stack.pop() {
+                if let Some((mut node, anchor, _)) = self.stack.pop() {
+                    // Block collections are marked after their first key; start at that key.
+                    let first = match &node.value {
+                        Value::Map(entries) => entries.first().map(|(key, _)| key.pos),
+                        Value::Seq(items) => items.first().map(|item| item.pos),
+                        Value::Scalar { .. } => None,
+                    };
+                    if let Some(first) = first {
+                        node.pos = node.pos.min(first);
+                    }
                     self.push_value(node, anchor);
                 }
             }
@@ -260,20 +277,17 @@ fn resolve_plain(text: &str) -> serde_json::Value {
         _ => {}
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(n) = text.trim_start_matches('+').parse::<i64>() {
-            return J::from(n);
-        }
-    }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(n) = i64::from_str_radix(hex, 16) {
-            return J::from(n);
-        }
-    }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(n) = i64::from_str_radix(oct, 8) {
-            return J::from(n);
-        }
+    let integer = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        text.trim_start_matches('+').parse::<i64>().ok()
+    } else if let Some(hex) = text.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()
+    } else if let Some(oct) = text.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()
+    } else {
+        None
+    };
+    if let Some(n) = integer {
+        return J::from(n);
     }
     let looks_float = digits.bytes().any(|b| b.is_ascii_digit())
         && digits
@@ -283,14 +297,13 @@ fn resolve_plain(text: &str) -> serde_json::Value {
             .bytes()
             .next()
             .is_some_and(|b| b.is_ascii_digit() || b == b'.');
-    if looks_float {
-        if let Some(n) = text
+    if looks_float
+        && let Some(n) = text
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
-        {
-            return J::Number(n);
-        }
+    {
+        return J::Number(n);
     }
     J::String(text.to_owned())
 }
