@@ -208,3 +208,19 @@ fn loaded_workflows_answer_the_engine() {
     });
     assert!(route.condition.as_ref().expect("condition").eval(&scope));
 }
+
+#[test]
+fn unreadable_paths_are_reported_with_the_other_files() {
+    let missing = cases_dir().join("no_such_workflow.yaml");
+    let broken = cases_dir().join("unknown_plugin.yaml");
+    let valid = cases_dir().join("valid_minimal.yaml");
+    let error = load(&[missing.clone(), valid.clone(), broken], &catalog()).unwrap_err();
+    let rendered = error.to_string();
+    assert!(
+        rendered.contains(&format!("{}: cannot read the file: ", missing.display())),
+        "{rendered}"
+    );
+    assert!(rendered.contains("unknown plugin `identiy`"), "{rendered}");
+    assert!(rendered.ends_with("4 problems in 2 files"), "{rendered}");
+    assert_eq!(load(&[valid], &catalog()).expect("valid").len(), 1);
+}

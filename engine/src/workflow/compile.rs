@@ -315,6 +315,42 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Reports keys inside plugin config that JSON cannot hold: repeated keys (YAML would keep
+    /// only one of them) and keys that are lists or mappings.
+    fn check_data_keys(&mut self, node: &Node, context: &str) {
+        match &node.value {
+            Value::Map(entries) => {
+                let mut seen: HashMap<&str, usize> = HashMap::new();
+                for (key, value) in entries {
+                    match key.as_scalar() {
+                        None => self.report(
+                            key.pos,
+                            format!("keys in {context} must be names, found {}", key.type_name()),
+                        ),
+                        Some(name) => match seen.get(name) {
+                            Some(first) => self.report(
+                                key.pos,
+                                format!(
+                                    "duplicate key `{name}` in {context}, first at line {first}"
+                                ),
+                            ),
+                            None => {
+                                seen.insert(name, key.pos.line);
+                            }
+                        },
+                    }
+                    self.check_data_keys(value, context);
+                }
+            }
+            Value::Seq(items) => {
+                for item in items {
+                    self.check_data_keys(item, context);
+                }
+            }
+            Value::Scalar { .. } => {}
+        }
+    }
+
     fn event_patterns(&mut self, node: &Node) -> Vec<EventPattern> {
         let items: Vec<&Node> = match &node.value {
             Value::Seq(items) => {
@@ -445,6 +481,13 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
+        let before_with = self.diagnostics.len();
+        if let Some(with) = with_node {
+            self.check_data_keys(with, &format!("`with:` of {label}"));
+        }
+        // The plugin's schema only sees a config that converts to JSON faithfully.
+        let with_checkable =
+            self.diagnostics.len() == before_with && with_node.is_none_or(|w| w.as_map().is_some());
 
         let uses = match node.get("uses") {
             None => {
@@ -454,7 +497,7 @@ impl<'a> Checker<'a> {
                 );
                 None
             }
-            Some(uses_node) => self.plugin(uses_node, &label, with_node),
+            Some(uses_node) => self.plugin(uses_node, &label, with_node, with_checkable),
         };
 
         let condition = node.get("if").and_then(|cond| self.condition(cond, &label));
@@ -495,7 +538,13 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks `uses:` against the catalog and `with:` against the plugin's schema.
-    fn plugin(&mut self, uses: &Node, label: &str, with: Option<&Node>) -> Option<PluginName> {
+    fn plugin(
+        &mut self,
+        uses: &Node,
+        label: &str,
+        with: Option<&Node>,
+        with_checkable: bool,
+    ) -> Option<PluginName> {
         let Some(text) = uses.as_str() else {
             self.report(
                 uses.pos,
@@ -540,7 +589,7 @@ impl<'a> Checker<'a> {
                 return None;
             }
         };
-        if with.is_some_and(|w| w.as_map().is_none()) {
+        if !with_checkable {
             return Some(name);
         }
         let schemas = &mut *self.schemas;
