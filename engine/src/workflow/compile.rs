@@ -47,7 +47,9 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Vec<Workflow>, Diagn
             files.push(path.clone());
         }
     }
-    files.dedup();
+    // A file named twice (directly and through its directory) is loaded once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|file| seen.insert(file.clone()));
     let mut schemas = SchemaCache::default();
     let mut workflows = Vec::new();
     // Where each workflow name was first defined, to report duplicates across files.
