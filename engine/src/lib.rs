@@ -1,2 +1,3 @@
-//! weft (store only, while the rest is merged)
+//! weft (while the rest is merged)
 pub mod store;
+pub mod workflow;
