@@ -76,7 +76,9 @@ impl Config {
     /// Checks the values and fills in the defaults.
     pub fn policy(&self) -> Result<Policy, ConfigError> {
         let defaults = Policy::default();
-        let threshold = self.similarity_threshold.unwrap_or(defaults.similarity_threshold);
+        let threshold = self
+            .similarity_threshold
+            .unwrap_or(defaults.similarity_threshold);
         if !(0.0..=1.0).contains(&threshold) {
             return Err(ConfigError::ThresholdOutOfRange { value: threshold });
         }
@@ -120,8 +122,14 @@ mod tests {
             (r#"{"window":"72"}"#, "has no unit"),
             (r#"{"window":72}"#, "invalid type"),
             (r#"{"reopen_window":"2 weeks"}"#, "unknown unit"),
-            (r#"{"on_solved":"ignore"}"#, "unknown variant `ignore`, expected `reopen` or `link`"),
-            (r#"{"similarity_threshold":1.5}"#, "similarity_threshold: 1.5 is outside 0 to 1"),
+            (
+                r#"{"on_solved":"ignore"}"#,
+                "unknown variant `ignore`, expected `reopen` or `link`",
+            ),
+            (
+                r#"{"similarity_threshold":1.5}"#,
+                "similarity_threshold: 1.5 is outside 0 to 1",
+            ),
             (r#"{"windows":"72h"}"#, "unknown field `windows`"),
         ];
         for (json, expected) in cases {
@@ -134,7 +142,12 @@ mod tests {
     fn the_schema_describes_every_field() {
         let schema = weft_sdk::plugin::config_schema::<Config>();
         let properties = schema["properties"].as_object().unwrap();
-        for field in ["window", "reopen_window", "on_solved", "similarity_threshold"] {
+        for field in [
+            "window",
+            "reopen_window",
+            "on_solved",
+            "similarity_threshold",
+        ] {
             let description = properties[field]["description"].as_str().unwrap_or("");
             assert!(description.contains("Example:"), "{field}: {description}");
         }

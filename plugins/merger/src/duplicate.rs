@@ -92,7 +92,11 @@ pub fn body_fingerprint(body: &str) -> u64 {
 /// the phone number or the handle.
 pub fn sender_key(from: &Party) -> Option<String> {
     let pick = |kind: &str, value: &Option<String>| {
-        value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(|v| format!("{kind}:{}", v.to_lowercase()))
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| format!("{kind}:{}", v.to_lowercase()))
     };
     pick("email", &from.email)
         .or_else(|| pick("buyer-id", &from.buyer_id))
@@ -110,7 +114,11 @@ pub fn sender_key(from: &Party) -> Option<String> {
 ///   [`SAME_MAIL_WINDOW`] apart.
 ///
 /// The earliest match wins, and a match that is itself a copy points to its own original.
-pub fn find_duplicate(message: &Message, recent: &[MessageSummary], forward_window: Duration) -> Option<Duplicate> {
+pub fn find_duplicate(
+    message: &Message,
+    recent: &[MessageSummary],
+    forward_window: Duration,
+) -> Option<Duplicate> {
     let body = body_fingerprint(&message.body);
     if body == 0 {
         return None;
@@ -120,17 +128,33 @@ pub fn find_duplicate(message: &Message, recent: &[MessageSummary], forward_wind
     let plain_subject = subject.map(|s| normalize(s.text)).unwrap_or_default();
     let sender = sender_key(&message.from);
 
-    let mut candidates: Vec<&MessageSummary> =
-        recent.iter().filter(|m| m.id != message.id && m.body_hash == body && m.at <= message.at).collect();
+    let mut candidates: Vec<&MessageSummary> = recent
+        .iter()
+        .filter(|m| m.id != message.id && m.body_hash == body && m.at <= message.at)
+        .collect();
     candidates.sort_by_key(|m| m.at);
     candidates.into_iter().find_map(|original| {
         let apart = message.at - original.at;
-        let original_id = original.duplicate_of.clone().unwrap_or_else(|| original.id.clone());
-        let original_subject = original.subject.as_deref().map(|s| normalize(strip_prefixes(s).text)).unwrap_or_default();
+        let original_id = original
+            .duplicate_of
+            .clone()
+            .unwrap_or_else(|| original.id.clone());
+        let original_subject = original
+            .subject
+            .as_deref()
+            .map(|s| normalize(strip_prefixes(s).text))
+            .unwrap_or_default();
         if forwarded && plain_subject == original_subject && apart <= forward_window.as_millis() {
             return Some(Duplicate {
                 evidence: vec![
-                    Evidence::new("subject", format!("forwarded copy of \"{}\"", original.subject.as_deref().unwrap_or("")), 0.5),
+                    Evidence::new(
+                        "subject",
+                        format!(
+                            "forwarded copy of \"{}\"",
+                            original.subject.as_deref().unwrap_or("")
+                        ),
+                        0.5,
+                    ),
                     Evidence::new("body", format!("same text as message {}", original.id), 0.5),
                 ],
                 original: original_id,
@@ -140,10 +164,18 @@ pub fn find_duplicate(message: &Message, recent: &[MessageSummary], forward_wind
         if sender.is_some() && sender == original.from && apart <= SAME_MAIL_WINDOW.as_millis() {
             return Some(Duplicate {
                 evidence: vec![
-                    Evidence::new("from", format!("same sender {}", sender.as_deref().unwrap_or("")), 0.4),
+                    Evidence::new(
+                        "from",
+                        format!("same sender {}", sender.as_deref().unwrap_or("")),
+                        0.4,
+                    ),
                     Evidence::new(
                         "body",
-                        format!("same text as message {}, {} apart", original.id, Duration::from_millis(apart)),
+                        format!(
+                            "same text as message {}, {} apart",
+                            original.id,
+                            Duration::from_millis(apart)
+                        ),
                         0.6,
                     ),
                 ],
@@ -172,9 +204,20 @@ mod tests {
     #[test]
     fn fingerprints_ignore_layout_and_quotes() {
         let a = body_fingerprint("Wo ist mein Paket?\nBestellung 302-1234567");
-        assert_eq!(a, body_fingerprint("  wo ist  mein paket?\r\n\r\nBestellung 302-1234567 \n> alte Nachricht"));
-        assert_eq!(body_fingerprint("注文番号１２３"), body_fingerprint("注文番号123"));
-        assert_ne!(a, body_fingerprint("Wo ist mein Paket?\nBestellung 302-1234568"));
+        assert_eq!(
+            a,
+            body_fingerprint(
+                "  wo ist  mein paket?\r\n\r\nBestellung 302-1234567 \n> alte Nachricht"
+            )
+        );
+        assert_eq!(
+            body_fingerprint("注文番号１２３"),
+            body_fingerprint("注文番号123")
+        );
+        assert_ne!(
+            a,
+            body_fingerprint("Wo ist mein Paket?\nBestellung 302-1234568")
+        );
         assert_eq!(body_fingerprint(" \n> only a quote"), 0);
     }
 
@@ -183,38 +226,69 @@ mod tests {
         let body = "Die Lampe ist kaputt angekommen.";
         let original = MessageSummary::of(&mail("m1", 0, "anna@example.de", "Lampe kaputt", body));
         let window = Duration::from_hours(72);
-        for subject in ["Fwd: Lampe kaputt", "WG: Lampe kaputt", "TR: Lampe kaputt", "RV: Lampe kaputt", "转发：Lampe kaputt", "転送: Lampe kaputt"] {
+        for subject in [
+            "Fwd: Lampe kaputt",
+            "WG: Lampe kaputt",
+            "TR: Lampe kaputt",
+            "RV: Lampe kaputt",
+            "转发：Lampe kaputt",
+            "転送: Lampe kaputt",
+        ] {
             let copy = mail("m2", 5 * MIN, "shop@example.com", subject, body);
             let dup = find_duplicate(&copy, std::slice::from_ref(&original), window);
-            assert_eq!(dup.map(|d| (d.original, d.kind)), Some(("m1".into(), CopyKind::Forwarded)), "{subject}");
+            assert_eq!(
+                dup.map(|d| (d.original, d.kind)),
+                Some(("m1".into(), CopyKind::Forwarded)),
+                "{subject}"
+            );
         }
     }
 
     #[test]
     fn forwarded_needs_prefix_same_subject_and_body_within_window() {
         let body = "Where is my order?";
-        let original = [MessageSummary::of(&mail("m1", 0, "a@x.com", "Order 12", body))];
+        let original = [MessageSummary::of(&mail(
+            "m1", 0, "a@x.com", "Order 12", body,
+        ))];
         let window = Duration::from_hours(72);
         let cases = [
-            ("Order 12", "b@x.com", body, 5 * MIN),                        // no forward prefix, other sender
-            ("Fwd: Order 13", "b@x.com", body, 5 * MIN),                   // other subject
-            ("Fwd: Order 12", "b@x.com", "Where is my order now?", 5 * MIN), // other body
-            ("Fwd: Order 12", "b@x.com", body, 73 * 60 * MIN),             // too late
+            ("Order 12", "b@x.com", body, 5 * MIN), // no forward prefix, other sender
+            ("Fwd: Order 13", "b@x.com", body, 5 * MIN), // other subject
+            (
+                "Fwd: Order 12",
+                "b@x.com",
+                "Where is my order now?",
+                5 * MIN,
+            ), // other body
+            ("Fwd: Order 12", "b@x.com", body, 73 * 60 * MIN), // too late
         ];
         for (subject, from, text, at) in cases {
             let m = mail("m2", at, from, subject, text);
-            assert_eq!(find_duplicate(&m, &original, window), None, "{subject} {text} {at}");
+            assert_eq!(
+                find_duplicate(&m, &original, window),
+                None,
+                "{subject} {text} {at}"
+            );
         }
     }
 
     #[test]
     fn same_mail_through_two_mailboxes() {
         let body = "¿Dónde está mi pedido?";
-        let original = [MessageSummary::of(&mail("inbox-1", 0, "Luis@Example.es", "Pedido", body))];
+        let original = [MessageSummary::of(&mail(
+            "inbox-1",
+            0,
+            "Luis@Example.es",
+            "Pedido",
+            body,
+        ))];
         let window = Duration::from_hours(72);
         let copy = mail("inbox-2", 2 * MIN, "luis@example.es", "Pedido", body);
         let dup = find_duplicate(&copy, &original, window).unwrap();
-        assert_eq!((dup.original.as_str(), dup.kind), ("inbox-1", CopyKind::SecondMailbox));
+        assert_eq!(
+            (dup.original.as_str(), dup.kind),
+            ("inbox-1", CopyKind::SecondMailbox)
+        );
 
         // Asked again an hour later: a new message to answer, not a copy.
         let again = mail("inbox-3", 60 * MIN, "luis@example.es", "Pedido", body);
@@ -227,7 +301,8 @@ mod tests {
     #[test]
     fn a_copy_of_a_copy_points_to_the_original() {
         let body = "我的订单还没到";
-        let mut first_copy = MessageSummary::of(&mail("c1", MIN, "fwd@shop.cn", "转发：订单", body));
+        let mut first_copy =
+            MessageSummary::of(&mail("c1", MIN, "fwd@shop.cn", "转发：订单", body));
         first_copy.duplicate_of = Some("m0".into());
         let copy = mail("c2", 2 * MIN, "fwd@shop.cn", "转发：订单", body);
         let dup = find_duplicate(&copy, &[first_copy], Duration::from_hours(72)).unwrap();

@@ -33,7 +33,9 @@ impl Duration {
 
     /// A duration of this many milliseconds; negative values count as zero.
     pub const fn from_millis(millis: i64) -> Self {
-        Duration { millis: if millis < 0 { 0 } else { millis } }
+        Duration {
+            millis: if millis < 0 { 0 } else { millis },
+        }
     }
 
     /// A duration of this many hours.
@@ -68,23 +70,38 @@ impl Duration {
                 i += 1;
             }
             if i == start {
-                return Err(DurationError::ExpectedNumber { text: owned(), at: start });
+                return Err(DurationError::ExpectedNumber {
+                    text: owned(),
+                    at: start,
+                });
             }
             // At most 19 digits fit in an i64; longer runs are too long anyway.
-            let number: i64 = trimmed[start..i].parse().map_err(|_| DurationError::TooLong { text: owned() })?;
+            let number: i64 = trimmed[start..i]
+                .parse()
+                .map_err(|_| DurationError::TooLong { text: owned() })?;
             let unit_start = i;
             while i < bytes.len() && !bytes[i].is_ascii_digit() {
                 i += 1;
             }
             let unit = &trimmed[unit_start..i];
             let scale = match unit {
-                "" => return Err(DurationError::MissingUnit { text: owned(), at: start }),
+                "" => {
+                    return Err(DurationError::MissingUnit {
+                        text: owned(),
+                        at: start,
+                    });
+                }
                 "ms" => 1,
                 "s" => 1_000,
                 "m" => 60_000,
                 "h" => 3_600_000,
                 "d" => 86_400_000,
-                other => return Err(DurationError::UnknownUnit { text: owned(), unit: other.to_owned() }),
+                other => {
+                    return Err(DurationError::UnknownUnit {
+                        text: owned(),
+                        unit: other.to_owned(),
+                    });
+                }
             };
             total = number
                 .checked_mul(scale)
@@ -103,7 +120,13 @@ impl fmt::Display for Duration {
             return f.write_str("0s");
         }
         let mut rest = self.millis;
-        for (unit, scale) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+        for (unit, scale) in [
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1_000),
+            ("ms", 1),
+        ] {
             if rest >= scale {
                 write!(f, "{}{unit}", rest / scale)?;
                 rest %= scale;
@@ -167,7 +190,11 @@ mod tests {
             ("1m30s250ms", 90_250),
         ];
         for (text, millis) in cases {
-            assert_eq!(Duration::parse(text).map(Duration::as_millis), Ok(*millis), "{text}");
+            assert_eq!(
+                Duration::parse(text).map(Duration::as_millis),
+                Ok(*millis),
+                "{text}"
+            );
         }
     }
 
@@ -195,7 +222,12 @@ mod tests {
 
     #[test]
     fn prints_the_shortest_exact_form() {
-        for (text, printed) in [("72h", "3d"), ("90m", "1h30m"), ("1500ms", "1s500ms"), ("0h", "0s")] {
+        for (text, printed) in [
+            ("72h", "3d"),
+            ("90m", "1h30m"),
+            ("1500ms", "1s500ms"),
+            ("0h", "0s"),
+        ] {
             assert_eq!(Duration::parse(text).unwrap().to_string(), printed);
         }
     }
@@ -204,7 +236,9 @@ mod tests {
     fn deserializes_from_a_string_and_names_the_problem() {
         let d: Duration = serde_json::from_str(r#""36h""#).unwrap();
         assert_eq!(d, Duration::from_hours(36));
-        let err = serde_json::from_str::<Duration>(r#""36""#).unwrap_err().to_string();
+        let err = serde_json::from_str::<Duration>(r#""36""#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("has no unit"), "{err}");
     }
 }

@@ -49,7 +49,9 @@ pub fn decide(
         add_lead(&mut leads, lead);
     }
 
-    if let Some((ticket, copy)) = system_copy(message, &leads, customer, policy, ctx, ticket_messages) {
+    if let Some((ticket, copy)) =
+        system_copy(message, &leads, customer, policy, ctx, ticket_messages)
+    {
         return Ok(vec![append_copy(ticket, copy)]);
     }
 
@@ -61,8 +63,16 @@ pub fn decide(
     }
 
     if let Some(lead) = same_issue(message, customer, policy, ctx, &mut notes) {
-        let reason = format!("same customer, same issue as open ticket #{} within {}", lead.ticket.number, policy.window);
-        return Ok(vec![append(lead.ticket.number, reason, lead.evidence, notes)]);
+        let reason = format!(
+            "same customer, same issue as open ticket #{} within {}",
+            lead.ticket.number, policy.window
+        );
+        return Ok(vec![append(
+            lead.ticket.number,
+            reason,
+            lead.evidence,
+            notes,
+        )]);
     }
 
     Ok(vec![open_new(message, notes)])
@@ -83,14 +93,22 @@ fn thread_leads(message: &Message, ctx: &dyn Context) -> Vec<Lead> {
     if let Some(thread) = message.thread.as_deref().filter(|t| !t.trim().is_empty())
         && let Some(number) = ctx.thread_ticket(&message.channel, thread)
     {
-        let evidence = Evidence::new("thread", format!("{} conversation {thread} is on #{number}", message.channel), 1.0);
+        let evidence = Evidence::new(
+            "thread",
+            format!("{} conversation {thread} is on #{number}", message.channel),
+            1.0,
+        );
         if let Some(lead) = lead_for(ctx, number, "same conversation", evidence) {
             add_lead(&mut leads, lead);
         }
     }
     for id in message.replies_to.iter().filter(|id| !id.trim().is_empty()) {
         if let Some(number) = ctx.message_ticket(id) {
-            let evidence = Evidence::new("replies-to", format!("replies to {id}, which is on #{number}"), 0.9);
+            let evidence = Evidence::new(
+                "replies-to",
+                format!("replies to {id}, which is on #{number}"),
+                0.9,
+            );
             if let Some(lead) = lead_for(ctx, number, "reply to a message on it", evidence) {
                 add_lead(&mut leads, lead);
             }
@@ -101,13 +119,22 @@ fn thread_leads(message: &Message, ctx: &dyn Context) -> Vec<Lead> {
 
 /// Rule 2: the same order number is the same ticket, whatever the channel, unless the ticket
 /// belongs to another customer.
-fn order_leads(message: &Message, customer: Option<u64>, ctx: &dyn Context, notes: &mut Vec<Evidence>) -> Vec<Lead> {
-    let Some(order) = order_of(message) else { return Vec::new() };
+fn order_leads(
+    message: &Message,
+    customer: Option<u64>,
+    ctx: &dyn Context,
+    notes: &mut Vec<Evidence>,
+) -> Vec<Lead> {
+    let Some(order) = order_of(message) else {
+        return Vec::new();
+    };
     let mut leads: Vec<Lead> = Vec::new();
     for ticket in ctx.order_tickets(order) {
         let number = ticket.number;
         let evidence = Evidence::new("order", format!("order {order} is on #{number}"), 0.8);
-        let Some(lead) = lead_for(ctx, number, "same order", evidence) else { continue };
+        let Some(lead) = lead_for(ctx, number, "same order", evidence) else {
+            continue;
+        };
         if let Some(owner) = other_customer(ctx, &lead.ticket, customer) {
             notes.push(Evidence::new(
                 "order",
@@ -135,8 +162,16 @@ fn same_issue(
     notes: &mut Vec<Evidence>,
 ) -> Option<Lead> {
     let customer = customer?;
-    let subject = message.subject.as_deref().map(|s| strip_prefixes(s).text).filter(|s| !s.is_empty());
-    let said = Side { subject, body: Some(&message.body), category: None };
+    let subject = message
+        .subject
+        .as_deref()
+        .map(|s| strip_prefixes(s).text)
+        .filter(|s| !s.is_empty());
+    let said = Side {
+        subject,
+        body: Some(&message.body),
+        category: None,
+    };
     let mut best: Option<(Similarity, TicketView)> = None;
     for ticket in ctx.customer_tickets(customer, RECENT_TICKETS) {
         let idle = message.at - ticket.updated_at;
@@ -148,13 +183,20 @@ fn same_issue(
         {
             notes.push(Evidence::new(
                 "order",
-                format!("#{} is about order {theirs}, the message about order {ours}: kept apart", ticket.number),
+                format!(
+                    "#{} is about order {theirs}, the message about order {ours}: kept apart",
+                    ticket.number
+                ),
                 1.0,
             ));
             continue;
         }
         let subject = ticket.subject.as_deref().map(|s| strip_prefixes(s).text);
-        let on_file = Side { subject, body: None, category: ticket.category.as_deref() };
+        let on_file = Side {
+            subject,
+            body: None,
+            category: ticket.category.as_deref(),
+        };
         let similarity = compare(&on_file, &said);
         if similarity.different_issue {
             notes.push(Evidence::new(
@@ -165,30 +207,55 @@ fn same_issue(
             continue;
         }
         if similarity.score >= policy.similarity_threshold
-            && best.as_ref().is_none_or(|(b, _)| similarity.score > b.score)
+            && best
+                .as_ref()
+                .is_none_or(|(b, _)| similarity.score > b.score)
         {
             best = Some((similarity, ticket));
         }
     }
     let (similarity, ticket) = best?;
-    let topics: Vec<&str> = similarity.shared_topics.iter().map(|t| t.as_str()).collect();
+    let topics: Vec<&str> = similarity
+        .shared_topics
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
     let idle = minutes(message.at - ticket.updated_at);
     let evidence = vec![
-        Evidence::new("customer", format!("customer {customer} owns #{}", ticket.number), 0.3),
+        Evidence::new(
+            "customer",
+            format!("customer {customer} owns #{}", ticket.number),
+            0.3,
+        ),
         Evidence::new(
             "similarity",
             format!(
                 "{:.2} (text {:.2}, shared topics: {}) against threshold {}",
                 similarity.score,
                 similarity.text,
-                if topics.is_empty() { "none".to_owned() } else { topics.join(", ") },
+                if topics.is_empty() {
+                    "none".to_owned()
+                } else {
+                    topics.join(", ")
+                },
                 policy.similarity_threshold
             ),
             similarity.score,
         ),
-        Evidence::new("window", format!("#{} was active {idle} before, within {}", ticket.number, policy.window), 0.2),
+        Evidence::new(
+            "window",
+            format!(
+                "#{} was active {idle} before, within {}",
+                ticket.number, policy.window
+            ),
+            0.2,
+        ),
     ];
-    Some(Lead { ticket, how: "same issue".into(), evidence })
+    Some(Lead {
+        ticket,
+        how: "same issue".into(),
+        evidence,
+    })
 }
 
 /// Rule 4: a system copy of a message already on one of the leads or on one of the customer's
@@ -219,10 +286,19 @@ fn system_copy(
 /// Rule 5: a message for a solved or closed ticket. Within `reopen_window` (and with
 /// `on_solved: reopen`) it is appended and the engine reopens the ticket; otherwise it opens a
 /// new ticket linked to the old one.
-fn follow_up(message: &Message, lead: &Lead, policy: &Policy, notes: Vec<Evidence>) -> Vec<Decision> {
+fn follow_up(
+    message: &Message,
+    lead: &Lead,
+    policy: &Policy,
+    notes: Vec<Evidence>,
+) -> Vec<Decision> {
     let old = &lead.ticket;
     let since = minutes(message.at - old.updated_at);
-    let status = Evidence::new("status", format!("#{} is {} since {since}", old.number, old.status), 1.0);
+    let status = Evidence::new(
+        "status",
+        format!("#{} is {} since {since}", old.number, old.status),
+        1.0,
+    );
     let within = message.at - old.updated_at <= policy.reopen_window.as_millis();
     if policy.on_solved == OnSolved::Reopen && within {
         let reason = format!(
@@ -236,10 +312,21 @@ fn follow_up(message: &Message, lead: &Lead, policy: &Policy, notes: Vec<Evidenc
         OnSolved::Link => "on_solved is link".to_owned(),
         OnSolved::Reopen => format!("beyond reopen_window {}", policy.reopen_window),
     };
-    let reason =
-        format!("follow-up on #{} ({}), {} since {since}, {why}: new ticket linked to #{}", old.number, lead.how, old.status, old.number);
-    let open = OpenTicket { subject: new_subject(message), order: order_of(message).map(str::to_owned).or(old.order.clone()) };
-    let evidence: Vec<Evidence> = lead.evidence.iter().cloned().chain([status]).chain(notes).collect();
+    let reason = format!(
+        "follow-up on #{} ({}), {} since {since}, {why}: new ticket linked to #{}",
+        old.number, lead.how, old.status, old.number
+    );
+    let open = OpenTicket {
+        subject: new_subject(message),
+        order: order_of(message).map(str::to_owned).or(old.order.clone()),
+    };
+    let evidence: Vec<Evidence> = lead
+        .evidence
+        .iter()
+        .cloned()
+        .chain([status])
+        .chain(notes)
+        .collect();
     vec![
         Decision::new(Command::OpenTicket(open), reason).with_evidence(evidence),
         Decision::new(
@@ -252,21 +339,41 @@ fn follow_up(message: &Message, lead: &Lead, policy: &Policy, notes: Vec<Evidenc
 
 /// Rules 1 and 2 found open tickets: append to the target, after merging the other open leads
 /// that are the same issue (same customer, no conflicting orders) into the oldest.
-fn continue_leads(target: &Lead, leads: &[Lead], ctx: &dyn Context, mut notes: Vec<Evidence>) -> Vec<Decision> {
+fn continue_leads(
+    target: &Lead,
+    leads: &[Lead],
+    ctx: &dyn Context,
+    mut notes: Vec<Evidence>,
+) -> Vec<Decision> {
     let mut group: Vec<&Lead> = vec![target];
-    for lead in leads.iter().filter(|l| l.ticket.number != target.ticket.number && !is_solved(&l.ticket)) {
-        if let Some(conflict) = group.iter().find_map(|g| orders_conflict(&g.ticket, &lead.ticket)) {
+    for lead in leads
+        .iter()
+        .filter(|l| l.ticket.number != target.ticket.number && !is_solved(&l.ticket))
+    {
+        if let Some(conflict) = group
+            .iter()
+            .find_map(|g| orders_conflict(&g.ticket, &lead.ticket))
+        {
             notes.push(Evidence::new(
                 "order",
-                format!("#{} and #{} are about different orders ({conflict}): not merged", target.ticket.number, lead.ticket.number),
+                format!(
+                    "#{} and #{} are about different orders ({conflict}): not merged",
+                    target.ticket.number, lead.ticket.number
+                ),
                 1.0,
             ));
             continue;
         }
-        if group.iter().any(|g| different_owners(ctx, &g.ticket, &lead.ticket)) {
+        if group
+            .iter()
+            .any(|g| different_owners(ctx, &g.ticket, &lead.ticket))
+        {
             notes.push(Evidence::new(
                 "customer",
-                format!("#{} and #{} belong to different customers: not merged", target.ticket.number, lead.ticket.number),
+                format!(
+                    "#{} and #{} belong to different customers: not merged",
+                    target.ticket.number, lead.ticket.number
+                ),
                 1.0,
             ));
             continue;
@@ -276,17 +383,42 @@ fn continue_leads(target: &Lead, leads: &[Lead], ctx: &dyn Context, mut notes: V
 
     if group.len() == 1 {
         let reason = format!("continues #{}: {}", target.ticket.number, target.how);
-        return vec![append(target.ticket.number, reason, target.evidence.clone(), notes)];
+        return vec![append(
+            target.ticket.number,
+            reason,
+            target.evidence.clone(),
+            notes,
+        )];
     }
 
-    let into = group.iter().map(|l| l.ticket.number).min().unwrap_or(target.ticket.number);
-    let mut from: Vec<u64> = group.iter().map(|l| l.ticket.number).filter(|n| *n != into).collect();
+    let into = group
+        .iter()
+        .map(|l| l.ticket.number)
+        .min()
+        .unwrap_or(target.ticket.number);
+    let mut from: Vec<u64> = group
+        .iter()
+        .map(|l| l.ticket.number)
+        .filter(|n| *n != into)
+        .collect();
     from.sort_unstable();
-    let ties: Vec<String> = group.iter().map(|l| format!("#{} ({})", l.ticket.number, l.how)).collect();
-    let evidence: Vec<Evidence> = group.iter().flat_map(|l| l.evidence.iter().cloned()).collect();
+    let ties: Vec<String> = group
+        .iter()
+        .map(|l| format!("#{} ({})", l.ticket.number, l.how))
+        .collect();
+    let evidence: Vec<Evidence> = group
+        .iter()
+        .flat_map(|l| l.evidence.iter().cloned())
+        .collect();
     let merge = Decision::new(
-        Command::MergeTickets(MergeTickets { into, from: from.clone() }),
-        format!("the message ties {} together: one issue, kept as #{into}", ties.join(" and ")),
+        Command::MergeTickets(MergeTickets {
+            into,
+            from: from.clone(),
+        }),
+        format!(
+            "the message ties {} together: one issue, kept as #{into}",
+            ties.join(" and ")
+        ),
     )
     .with_evidence(evidence.clone());
     let reason = format!("continues #{into}, into which {} are merged", list(&from));
@@ -295,20 +427,28 @@ fn continue_leads(target: &Lead, leads: &[Lead], ctx: &dyn Context, mut notes: V
 
 /// Rule 6: a new ticket, with the subject stripped of reply prefixes and the message's order.
 fn open_new(message: &Message, notes: Vec<Evidence>) -> Decision {
-    let open = OpenTicket { subject: new_subject(message), order: order_of(message).map(str::to_owned) };
+    let open = OpenTicket {
+        subject: new_subject(message),
+        order: order_of(message).map(str::to_owned),
+    };
     let mut evidence = Vec::new();
     if let Some(subject) = &open.subject {
         evidence.push(Evidence::new("subject", format!("\"{subject}\""), 0.0));
     }
     if let Some(order) = &open.order {
-        evidence.push(Evidence::new("order", format!("order {order} is on no ticket of this customer"), 0.0));
+        evidence.push(Evidence::new(
+            "order",
+            format!("order {order} is on no ticket of this customer"),
+            0.0,
+        ));
     }
     let reason = if notes.is_empty() {
         "no conversation, order or recent ticket of the customer matches: new ticket".to_owned()
     } else {
         "no ticket it may join: new ticket".to_owned()
     };
-    Decision::new(Command::OpenTicket(open), reason).with_evidence(evidence.into_iter().chain(notes))
+    Decision::new(Command::OpenTicket(open), reason)
+        .with_evidence(evidence.into_iter().chain(notes))
 }
 
 fn append_copy(ticket: u64, copy: Duplicate) -> Decision {
@@ -316,9 +456,18 @@ fn append_copy(ticket: u64, copy: Duplicate) -> Decision {
         CopyKind::Forwarded => "a forwarded copy",
         CopyKind::SecondMailbox => "the same mail through a second mailbox",
     };
-    let reason = format!("{what} of message {} on #{ticket}: kept as a copy, not a new question", copy.original);
-    Decision::new(Command::AppendToTicket(AppendToTicket { ticket, duplicate_of: Some(copy.original) }), reason)
-        .with_evidence(copy.evidence)
+    let reason = format!(
+        "{what} of message {} on #{ticket}: kept as a copy, not a new question",
+        copy.original
+    );
+    Decision::new(
+        Command::AppendToTicket(AppendToTicket {
+            ticket,
+            duplicate_of: Some(copy.original),
+        }),
+        reason,
+    )
+    .with_evidence(copy.evidence)
 }
 
 fn append(
@@ -327,13 +476,22 @@ fn append(
     evidence: impl IntoIterator<Item = Evidence>,
     notes: Vec<Evidence>,
 ) -> Decision {
-    Decision::new(Command::AppendToTicket(AppendToTicket { ticket, duplicate_of: None }), reason)
-        .with_evidence(evidence.into_iter().chain(notes))
+    Decision::new(
+        Command::AppendToTicket(AppendToTicket {
+            ticket,
+            duplicate_of: None,
+        }),
+        reason,
+    )
+    .with_evidence(evidence.into_iter().chain(notes))
 }
 
 /// The lead to follow: the first open one in rule order, else the first (solved) one.
 fn pick_target(leads: &[Lead]) -> Option<&Lead> {
-    leads.iter().find(|l| !is_solved(&l.ticket)).or(leads.first())
+    leads
+        .iter()
+        .find(|l| !is_solved(&l.ticket))
+        .or(leads.first())
 }
 
 /// A lead for ticket `number`, following merges to the ticket that holds it now.
@@ -341,17 +499,30 @@ fn lead_for(ctx: &dyn Context, number: u64, how: &str, evidence: Evidence) -> Op
     let mut ticket = ctx.ticket(number)?;
     let mut evidence = vec![evidence];
     for _ in 0..MAX_MERGE_HOPS {
-        let Some(into) = ticket.merged_into else { break };
+        let Some(into) = ticket.merged_into else {
+            break;
+        };
         let Some(next) = ctx.ticket(into) else { break };
-        evidence.push(Evidence::new("merged", format!("#{} was merged into #{into}", ticket.number), 0.0));
+        evidence.push(Evidence::new(
+            "merged",
+            format!("#{} was merged into #{into}", ticket.number),
+            0.0,
+        ));
         ticket = next;
     }
-    Some(Lead { ticket, how: how.to_owned(), evidence })
+    Some(Lead {
+        ticket,
+        how: how.to_owned(),
+        evidence,
+    })
 }
 
 /// Adds a lead, or its evidence to the lead already there for the same ticket.
 fn add_lead(leads: &mut Vec<Lead>, lead: Lead) {
-    match leads.iter_mut().find(|l| l.ticket.number == lead.ticket.number) {
+    match leads
+        .iter_mut()
+        .find(|l| l.ticket.number == lead.ticket.number)
+    {
         Some(known) => {
             known.evidence.extend(lead.evidence);
             if !known.how.contains(&lead.how) {
@@ -367,7 +538,11 @@ fn is_solved(ticket: &TicketView) -> bool {
 }
 
 fn order_of(message: &Message) -> Option<&str> {
-    message.order.as_deref().map(str::trim).filter(|o| !o.is_empty())
+    message
+        .order
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
 }
 
 /// Order numbers compared without case and surrounding space.
@@ -416,5 +591,9 @@ fn minutes(millis: i64) -> Duration {
 }
 
 fn list(numbers: &[u64]) -> String {
-    numbers.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")
+    numbers
+        .iter()
+        .map(|n| format!("#{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -34,12 +34,18 @@ pub fn grams(text: &str) -> BTreeSet<String> {
         let mut start = 0;
         while start < chars.len() {
             let cjk = is_cjk(chars[start]);
-            let end = chars[start..].iter().position(|&c| is_cjk(c) != cjk).map_or(chars.len(), |n| start + n);
+            let end = chars[start..]
+                .iter()
+                .position(|&c| is_cjk(c) != cjk)
+                .map_or(chars.len(), |n| start + n);
             let run = &chars[start..end];
             if cjk {
                 add_windows(&mut out, run, 2);
             } else {
-                let padded: Vec<char> = std::iter::once(' ').chain(run.iter().copied()).chain([' ']).collect();
+                let padded: Vec<char> = std::iter::once(' ')
+                    .chain(run.iter().copied())
+                    .chain([' '])
+                    .collect();
                 add_windows(&mut out, &padded, 3);
             }
             start = end;
@@ -85,7 +91,11 @@ pub struct Side<'a> {
 
 impl Side<'_> {
     fn topics(&self) -> BTreeSet<Topic> {
-        let mut topics = topics_of(&format!("{} {}", self.subject.unwrap_or(""), self.body.unwrap_or("")));
+        let mut topics = topics_of(&format!(
+            "{} {}",
+            self.subject.unwrap_or(""),
+            self.body.unwrap_or("")
+        ));
         topics.extend(self.category.and_then(Topic::from_category));
         topics
     }
@@ -122,12 +132,29 @@ pub fn compare(ticket: &Side<'_>, message: &Side<'_>) -> Similarity {
 
     let ticket_topics = ticket.topics();
     let message_topics = message.topics();
-    let shared_topics: BTreeSet<Topic> = ticket_topics.intersection(&message_topics).copied().collect();
+    let shared_topics: BTreeSet<Topic> = ticket_topics
+        .intersection(&message_topics)
+        .copied()
+        .collect();
     let union = ticket_topics.union(&message_topics).count();
-    let topic = if union == 0 { 0.0 } else { shared_topics.len() as f64 / union as f64 };
-    let different_issue = !ticket_topics.is_empty() && !message_topics.is_empty() && shared_topics.is_empty();
-    let score = if different_issue { 0.0 } else { text.max(topic) };
-    Similarity { text, shared_topics, different_issue, score }
+    let topic = if union == 0 {
+        0.0
+    } else {
+        shared_topics.len() as f64 / union as f64
+    };
+    let different_issue =
+        !ticket_topics.is_empty() && !message_topics.is_empty() && shared_topics.is_empty();
+    let score = if different_issue {
+        0.0
+    } else {
+        text.max(topic)
+    };
+    Similarity {
+        text,
+        shared_topics,
+        different_issue,
+        score,
+    }
 }
 
 #[cfg(test)]
@@ -143,7 +170,10 @@ mod tests {
         assert_eq!(grams("Wo ist"), set(&[" wo", "wo ", " is", "ist", "st "]));
         assert_eq!(grams("退款"), set(&["退款"]));
         assert_eq!(grams("没收到货"), set(&["没收", "收到", "到货"]));
-        assert_eq!(grams("iPhone充电"), set(&[" ip", "iph", "pho", "hon", "one", "ne ", "充电"]));
+        assert_eq!(
+            grams("iPhone充电"),
+            set(&[" ip", "iph", "pho", "hon", "one", "ne ", "充电"])
+        );
         assert_eq!(grams("Ｒｅ！ a"), set(&[" re", "re ", " a "]));
         assert!(grams("?!").is_empty());
     }
@@ -178,25 +208,59 @@ mod tests {
 
     #[test]
     fn topics_decide_same_and_different_issues() {
-        let ticket = Side { subject: Some("Wo ist mein Paket?"), body: None, category: None };
-        let same = Side { subject: None, body: Some("Mein Paket ist immer noch nicht angekommen!"), category: None };
+        let ticket = Side {
+            subject: Some("Wo ist mein Paket?"),
+            body: None,
+            category: None,
+        };
+        let same = Side {
+            subject: None,
+            body: Some("Mein Paket ist immer noch nicht angekommen!"),
+            category: None,
+        };
         let s = compare(&ticket, &same);
         assert!(s.score >= 0.99, "{s:?}");
-        assert_eq!(s.shared_topics.into_iter().collect::<Vec<_>>(), [Topic::WhereIsMyOrder]);
+        assert_eq!(
+            s.shared_topics.into_iter().collect::<Vec<_>>(),
+            [Topic::WhereIsMyOrder]
+        );
 
-        let other = Side { subject: Some("Wo ist meine Rechnung?"), body: None, category: None };
+        let other = Side {
+            subject: Some("Wo ist meine Rechnung?"),
+            body: None,
+            category: None,
+        };
         let s = compare(&ticket, &other);
         assert!(s.different_issue && s.score == 0.0, "{s:?}");
 
         // A router's category counts as the ticket's topic.
-        let categorized = Side { subject: Some("Bestellung 123"), body: None, category: Some("refund") };
-        let refund = Side { subject: Some("返金"), body: Some("返金をお願いします"), category: None };
+        let categorized = Side {
+            subject: Some("Bestellung 123"),
+            body: None,
+            category: Some("refund"),
+        };
+        let refund = Side {
+            subject: Some("返金"),
+            body: Some("返金をお願いします"),
+            category: None,
+        };
         assert!(compare(&categorized, &refund).score >= 0.99);
 
         // No topics on either side: the words alone.
-        let a = Side { subject: Some("Question about the blue sofa"), body: None, category: None };
-        let b = Side { subject: Some("Question about the sofa"), body: Some("And the cushions?"), category: None };
+        let a = Side {
+            subject: Some("Question about the blue sofa"),
+            body: None,
+            category: None,
+        };
+        let b = Side {
+            subject: Some("Question about the sofa"),
+            body: Some("And the cushions?"),
+            category: None,
+        };
         let s = compare(&a, &b);
-        assert!(!s.different_issue && s.score > 0.5 && s.score < 1.0, "{s:?}");
+        assert!(
+            !s.different_issue && s.score > 0.5 && s.score < 1.0,
+            "{s:?}"
+        );
     }
 }

@@ -17,27 +17,27 @@ pub struct Subject<'a> {
 /// `:` or `：`, optionally after a counter (`Re[2]:`, `Re(3):`, `Re^2:`), a dot (`Réf.`) or
 /// spaces (the French `RE :`).
 const REPLY: &[&str] = &[
-    "re",    // Latin "in the matter of": English and most clients
-    "aw",    // German "Antwort"
-    "antw",  // Dutch, German
-    "ref",   // French "référence"
-    "réf",   // French
-    "rif",   // Italian "riferimento"
-    "r",     // Italian
-    "res",   // Portuguese "resposta"
-    "sv",    // Swedish, Danish, Norwegian "svar"
-    "vs",    // Finnish "vastaus"
-    "odp",   // Polish "odpowiedź"
-    "ynt",   // Turkish "yanıt"
-    "отв",   // Russian "ответ"
-    "απ",    // Greek
-    "σχετ",  // Greek
-    "回复",  // Chinese, simplified
-    "回覆",  // Chinese, traditional
-    "答复",  // Chinese
-    "返信",  // Japanese
-    "답장",  // Korean
-    "회신",  // Korean
+    "re",   // Latin "in the matter of": English and most clients
+    "aw",   // German "Antwort"
+    "antw", // Dutch, German
+    "ref",  // French "référence"
+    "réf",  // French
+    "rif",  // Italian "riferimento"
+    "r",    // Italian
+    "res",  // Portuguese "resposta"
+    "sv",   // Swedish, Danish, Norwegian "svar"
+    "vs",   // Finnish "vastaus"
+    "odp",  // Polish "odpowiedź"
+    "ynt",  // Turkish "yanıt"
+    "отв",  // Russian "ответ"
+    "απ",   // Greek
+    "σχετ", // Greek
+    "回复", // Chinese, simplified
+    "回覆", // Chinese, traditional
+    "答复", // Chinese
+    "返信", // Japanese
+    "답장", // Korean
+    "회신", // Korean
 ];
 
 /// Forward prefixes, written lowercase, with the same rules as [`REPLY`].
@@ -81,7 +81,11 @@ pub fn strip_prefixes(subject: &str) -> Subject<'_> {
             break;
         }
     }
-    Subject { text: rest.trim_matches(is_space), replied, forwarded }
+    Subject {
+        text: rest.trim_matches(is_space),
+        replied,
+        forwarded,
+    }
 }
 
 fn is_space(c: char) -> bool {
@@ -128,7 +132,10 @@ fn strip_one<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     if chars.peek().is_some_and(|&(_, c)| c == '.') {
         chars.next();
     }
-    while chars.peek().is_some_and(|&(_, c)| c == ' ' || c == '\u{3000}' || c == '\u{A0}') {
+    while chars
+        .peek()
+        .is_some_and(|&(_, c)| c == ' ' || c == '\u{3000}' || c == '\u{A0}')
+    {
         chars.next();
     }
     let (at, colon) = chars.next()?;
@@ -140,10 +147,20 @@ fn strip_one<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
 
 /// A leading `[EXT]` / `[EXTERN]` / `[EXTERNAL]` / `[外部]` tag some mail gateways add.
 fn strip_bracket_tag(text: &str) -> Option<&str> {
-    const TAGS: &[&str] = &["[ext]", "[extern]", "[external]", "[externe]", "[externo]", "[esterno]", "[外部]"];
+    const TAGS: &[&str] = &[
+        "[ext]",
+        "[extern]",
+        "[external]",
+        "[externe]",
+        "[externo]",
+        "[esterno]",
+        "[外部]",
+    ];
     TAGS.iter().find_map(|tag| {
         let head = text.get(..tag.len())?;
-        head.to_lowercase().eq(tag).then(|| text[tag.len()..].trim_start_matches(is_space))
+        head.to_lowercase()
+            .eq(tag)
+            .then(|| text[tag.len()..].trim_start_matches(is_space))
     })
 }
 
@@ -161,12 +178,22 @@ mod tests {
             ("Re(3): Refund", "Refund", true, false),
             ("Re^2: Refund", "Refund", true, false),
             ("AW: Wo ist mein Paket?", "Wo ist mein Paket?", true, false),
-            ("AW: WG: Rechnung 2026-0042", "Rechnung 2026-0042", true, true),
+            (
+                "AW: WG: Rechnung 2026-0042",
+                "Rechnung 2026-0042",
+                true,
+                true,
+            ),
             ("WG: Rücksendung", "Rücksendung", false, true),
             ("RE : Où est mon colis ?", "Où est mon colis ?", true, false),
             ("Réf. : commande 123", "commande 123", true, false),
             ("TR: Remboursement", "Remboursement", false, true),
-            ("RV: ¿Dónde está mi pedido?", "¿Dónde está mi pedido?", false, true),
+            (
+                "RV: ¿Dónde está mi pedido?",
+                "¿Dónde está mi pedido?",
+                false,
+                true,
+            ),
             ("R: Reso ordine", "Reso ordine", true, false),
             ("I: Fattura", "Fattura", false, true),
             ("SV: Retur", "Retur", true, false),
@@ -183,7 +210,12 @@ mod tests {
             ("Отв: Возврат", "Возврат", true, false),
             // Not prefixes: words that merely start like one, or a prefix without its colon.
             ("Return request", "Return request", false, false),
-            ("Refund: still waiting", "Refund: still waiting", false, false),
+            (
+                "Refund: still waiting",
+                "Refund: still waiting",
+                false,
+                false,
+            ),
             ("Rechnung: falsch", "Rechnung: falsch", false, false),
             ("Re order 123", "Re order 123", false, false),
             ("Tracking number", "Tracking number", false, false),
@@ -192,7 +224,15 @@ mod tests {
             ("", "", false, false),
         ];
         for &(subject, text, replied, forwarded) in cases {
-            assert_eq!(strip_prefixes(subject), Subject { text, replied, forwarded }, "{subject:?}");
+            assert_eq!(
+                strip_prefixes(subject),
+                Subject {
+                    text,
+                    replied,
+                    forwarded
+                },
+                "{subject:?}"
+            );
         }
     }
 }

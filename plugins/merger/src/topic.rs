@@ -50,7 +50,9 @@ impl Topic {
     pub fn from_category(category: &str) -> Option<Topic> {
         let slug: String = normalize(category).split(' ').collect::<Vec<_>>().join("-");
         match slug.as_str() {
-            "where-is-my-order" | "wismo" | "shipping" | "delivery" | "tracking" => Some(Topic::WhereIsMyOrder),
+            "where-is-my-order" | "wismo" | "shipping" | "delivery" | "tracking" => {
+                Some(Topic::WhereIsMyOrder)
+            }
             "refund" | "refunds" => Some(Topic::Refund),
             "return" | "returns" => Some(Topic::Return),
             "cancel" | "cancellation" | "cancelation" => Some(Topic::Cancel),
@@ -67,89 +69,236 @@ impl Topic {
         match self {
             Topic::WhereIsMyOrder => &[
                 // en
-                "where is my order", "where's my order", "where is my package", "where is my parcel",
-                "not arrived", "hasn't arrived", "has not arrived", "not received", "haven't received",
-                "not been delivered", "not delivered", "still waiting", "tracking", "delivery status",
+                "where is my order",
+                "where's my order",
+                "where is my package",
+                "where is my parcel",
+                "not arrived",
+                "hasn't arrived",
+                "has not arrived",
+                "not received",
+                "haven't received",
+                "not been delivered",
+                "not delivered",
+                "still waiting",
+                "tracking",
+                "delivery status",
                 // de
-                "wo ist mein paket", "wo ist meine bestellung", "wo bleibt", "nicht angekommen",
-                "nicht erhalten", "noch nicht geliefert", "sendungsverfolgung", "lieferstatus",
+                "wo ist mein paket",
+                "wo ist meine bestellung",
+                "wo bleibt",
+                "nicht angekommen",
+                "nicht erhalten",
+                "noch nicht geliefert",
+                "sendungsverfolgung",
+                "lieferstatus",
                 // fr
-                "où est mon colis", "ou est mon colis", "où est ma commande", "ou est ma commande",
-                "pas reçu", "pas encore reçu", "jamais reçu", "pas arrivé", "toujours pas arrivé",
-                "suivi de colis", "numéro de suivi",
+                "où est mon colis",
+                "ou est mon colis",
+                "où est ma commande",
+                "ou est ma commande",
+                "pas reçu",
+                "pas encore reçu",
+                "jamais reçu",
+                "pas arrivé",
+                "toujours pas arrivé",
+                "suivi de colis",
+                "numéro de suivi",
                 // es
-                "dónde está mi pedido", "donde esta mi pedido", "dónde está mi paquete",
-                "no he recibido", "no ha llegado", "no recibí", "seguimiento del pedido",
+                "dónde está mi pedido",
+                "donde esta mi pedido",
+                "dónde está mi paquete",
+                "no he recibido",
+                "no ha llegado",
+                "no recibí",
+                "seguimiento del pedido",
                 // it
-                "dov'è il mio ordine", "dov'è il mio pacco", "dove è il mio ordine", "non ho ricevuto",
-                "non è arrivato", "non e arrivato", "tracciamento",
+                "dov'è il mio ordine",
+                "dov'è il mio pacco",
+                "dove è il mio ordine",
+                "non ho ricevuto",
+                "non è arrivato",
+                "non e arrivato",
+                "tracciamento",
                 // ja
-                "届かない", "届いていない", "届いてない", "届きません", "まだ届", "配送状況", "追跡",
+                "届かない",
+                "届いていない",
+                "届いてない",
+                "届きません",
+                "まだ届",
+                "配送状況",
+                "追跡",
                 "荷物はどこ",
                 // zh
-                "没收到", "沒收到", "未收到", "还没到", "還沒到", "物流", "快递", "快遞", "到哪",
+                "没收到",
+                "沒收到",
+                "未收到",
+                "还没到",
+                "還沒到",
+                "物流",
+                "快递",
+                "快遞",
+                "到哪",
             ],
             Topic::Refund => &[
-                "refund", "money back", "reimburse", // en
-                "erstattung", "geld zurück", "rückzahlung", // de
-                "rembours", // fr
-                "reembolso", "devolver el dinero", "devolución del dinero", // es
-                "rimbors", // it
-                "返金", "払い戻し", // ja
-                "退款", "退钱", "退錢", // zh
+                "refund",
+                "money back",
+                "reimburse", // en
+                "erstattung",
+                "geld zurück",
+                "rückzahlung", // de
+                "rembours",    // fr
+                "reembolso",
+                "devolver el dinero",
+                "devolución del dinero", // es
+                "rimbors",               // it
+                "返金",
+                "払い戻し", // ja
+                "退款",
+                "退钱",
+                "退錢", // zh
             ],
             Topic::Return => &[
-                " return", "send back", "send it back", // en
-                "rücksendung", "zurücksenden", "zurückschicken", "retoure", "umtausch", // de
-                " retour", "renvoyer", // fr
-                "devolución", "devolucion", "devolver", // es
-                " reso ", "restituire", "restituzione", // it
-                "返品", "返送", // ja
-                "退货", "退貨", "退回", // zh
+                " return",
+                "send back",
+                "send it back", // en
+                "rücksendung",
+                "zurücksenden",
+                "zurückschicken",
+                "retoure",
+                "umtausch", // de
+                " retour",
+                "renvoyer", // fr
+                "devolución",
+                "devolucion",
+                "devolver", // es
+                " reso ",
+                "restituire",
+                "restituzione", // it
+                "返品",
+                "返送", // ja
+                "退货",
+                "退貨",
+                "退回", // zh
             ],
             Topic::Cancel => &[
                 "cancel", // en; es "cancelar", it "cancellare"
-                "storn", "abbestellen", // de
-                "annul", // fr "annuler", it "annullare"
-                "anular", // es
-                "キャンセル", "取り消", // ja
-                "取消", "撤销", "撤銷", // zh
+                "storn",
+                "abbestellen", // de
+                "annul",       // fr "annuler", it "annullare"
+                "anular",      // es
+                "キャンセル",
+                "取り消", // ja
+                "取消",
+                "撤销",
+                "撤銷", // zh
             ],
             Topic::AddressChange => &[
-                "change address", "change my address", "change the address", "change of address",
-                "address change", "wrong address", "new address", "update my address",
+                "change address",
+                "change my address",
+                "change the address",
+                "change of address",
+                "address change",
+                "wrong address",
+                "new address",
+                "update my address",
                 "shipping address", // en
-                "adressänderung", "adresse ändern", "anschrift ändern", "falsche adresse",
-                "neue adresse", "lieferadresse", // de
-                "changer d'adresse", "changement d'adresse", "modifier l'adresse",
-                "mauvaise adresse", "nouvelle adresse", "adresse de livraison", // fr
-                "cambiar la dirección", "cambiar dirección", "cambio de dirección",
-                "dirección incorrecta", "nueva dirección", "dirección de envío", // es
-                "cambiare indirizzo", "cambio indirizzo", "cambio di indirizzo",
-                "modificare l'indirizzo", "indirizzo sbagliato", "nuovo indirizzo",
+                "adressänderung",
+                "adresse ändern",
+                "anschrift ändern",
+                "falsche adresse",
+                "neue adresse",
+                "lieferadresse", // de
+                "changer d'adresse",
+                "changement d'adresse",
+                "modifier l'adresse",
+                "mauvaise adresse",
+                "nouvelle adresse",
+                "adresse de livraison", // fr
+                "cambiar la dirección",
+                "cambiar dirección",
+                "cambio de dirección",
+                "dirección incorrecta",
+                "nueva dirección",
+                "dirección de envío", // es
+                "cambiare indirizzo",
+                "cambio indirizzo",
+                "cambio di indirizzo",
+                "modificare l'indirizzo",
+                "indirizzo sbagliato",
+                "nuovo indirizzo",
                 "indirizzo di spedizione", // it
-                "住所変更", "住所を変更", "住所の変更", "住所が間違", "届け先", // ja
-                "修改地址", "更改地址", "改地址", "地址错", "地址錯", "收货地址", "收貨地址", // zh
+                "住所変更",
+                "住所を変更",
+                "住所の変更",
+                "住所が間違",
+                "届け先", // ja
+                "修改地址",
+                "更改地址",
+                "改地址",
+                "地址错",
+                "地址錯",
+                "收货地址",
+                "收貨地址", // zh
             ],
             Topic::Invoice => &[
-                "invoice", "receipt", " vat ", // en
-                "rechnung", "quittung", " mwst", // de
+                "invoice",
+                "receipt",
+                " vat ", // en
+                "rechnung",
+                "quittung",
+                " mwst",   // de
                 "facture", // fr
-                "factura", "recibo", // es
-                "fattura", "ricevuta", // it
-                "領収書", "請求書", "インボイス", // ja
-                "发票", "發票", "收据", "收據", // zh
+                "factura",
+                "recibo", // es
+                "fattura",
+                "ricevuta", // it
+                "領収書",
+                "請求書",
+                "インボイス", // ja
+                "发票",
+                "發票",
+                "收据",
+                "收據", // zh
             ],
             Topic::Damaged => &[
-                "damaged", "broken", "defect", "faulty", "cracked", "not working",
+                "damaged",
+                "broken",
+                "defect",
+                "faulty",
+                "cracked",
+                "not working",
                 "doesn't work", // en
-                "beschädigt", "kaputt", "defekt", "zerbrochen", "funktioniert nicht", // de
-                "endommagé", "abîmé", "cassé", "défectueux", "ne fonctionne pas",
+                "beschädigt",
+                "kaputt",
+                "defekt",
+                "zerbrochen",
+                "funktioniert nicht", // de
+                "endommagé",
+                "abîmé",
+                "cassé",
+                "défectueux",
+                "ne fonctionne pas",
                 "ne marche pas", // fr
-                "dañado", " roto ", " rota ", "defectuoso", "no funciona", // es
-                "danneggiato", " rotto ", "difettoso", "non funziona", // it
-                "破損", "壊れ", "故障", "不良品", // ja
-                "损坏", "損壞", "破损", "坏了", "壞了", "质量问题", // zh
+                "dañado",
+                " roto ",
+                " rota ",
+                "defectuoso",
+                "no funciona", // es
+                "danneggiato",
+                " rotto ",
+                "difettoso",
+                "non funziona", // it
+                "破損",
+                "壊れ",
+                "故障",
+                "不良品", // ja
+                "损坏",
+                "損壞",
+                "破损",
+                "坏了",
+                "壞了",
+                "质量问题", // zh
             ],
         }
     }
@@ -166,7 +315,12 @@ pub fn topics_of(text: &str) -> BTreeSet<Topic> {
     let padded = format!(" {} ", normalize(text));
     Topic::ALL
         .into_iter()
-        .filter(|topic| topic.cues().iter().any(|cue| padded.contains(&normalized_cue(cue))))
+        .filter(|topic| {
+            topic
+                .cues()
+                .iter()
+                .any(|cue| padded.contains(&normalized_cue(cue)))
+        })
         .collect()
 }
 
@@ -185,9 +339,18 @@ mod tests {
     #[test]
     fn finds_topics_in_seven_languages() {
         let cases: &[(&str, &[Topic])] = &[
-            ("Where is my order? It has not arrived yet.", &[WhereIsMyOrder]),
-            ("Wo ist mein Paket? Noch nicht angekommen.", &[WhereIsMyOrder]),
-            ("Bonjour, je n'ai toujours pas reçu mon colis", &[WhereIsMyOrder]),
+            (
+                "Where is my order? It has not arrived yet.",
+                &[WhereIsMyOrder],
+            ),
+            (
+                "Wo ist mein Paket? Noch nicht angekommen.",
+                &[WhereIsMyOrder],
+            ),
+            (
+                "Bonjour, je n'ai toujours pas reçu mon colis",
+                &[WhereIsMyOrder],
+            ),
             ("¿Dónde está mi pedido?", &[WhereIsMyOrder]),
             ("Non ho ricevuto il pacco", &[WhereIsMyOrder]),
             ("商品がまだ届きません", &[WhereIsMyOrder]),
@@ -240,8 +403,14 @@ mod tests {
 
     #[test]
     fn reads_ticket_categories() {
-        assert_eq!(Topic::from_category("where-is-my-order"), Some(WhereIsMyOrder));
-        assert_eq!(Topic::from_category("Where_Is_My_Order"), Some(WhereIsMyOrder));
+        assert_eq!(
+            Topic::from_category("where-is-my-order"),
+            Some(WhereIsMyOrder)
+        );
+        assert_eq!(
+            Topic::from_category("Where_Is_My_Order"),
+            Some(WhereIsMyOrder)
+        );
         assert_eq!(Topic::from_category("Cancellation"), Some(Cancel));
         assert_eq!(Topic::from_category("product-question"), None);
     }
