@@ -12,17 +12,21 @@ use crate::text::{fold_width, normalize};
 use weft_sdk::{Evidence, Message, Party, Timestamp};
 
 /// A message already on a ticket, as the duplicate check needs it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MessageSummary {
     /// The message's id in its channel.
     pub id: String,
     pub at: Timestamp,
     /// The sender's [key](sender_key), when known.
+    #[serde(default)]
     pub from: Option<String>,
+    #[serde(default)]
     pub subject: Option<String>,
     /// [`body_fingerprint`] of its body.
     pub body_hash: u64,
     /// Set when this message is itself a copy: the id of the original.
+    #[serde(default)]
     pub duplicate_of: Option<String>,
 }
 

@@ -64,7 +64,7 @@ pub fn decide(
 
     if let Some(lead) = same_issue(message, customer, policy, ctx, &mut notes) {
         let reason = format!(
-            "same customer, same issue as open ticket #{} within {}",
+            "same customer and same issue as open ticket #{}, active within the {} window",
             lead.ticket.number, policy.window
         );
         return Ok(vec![append(
@@ -421,7 +421,11 @@ fn continue_leads(
         ),
     )
     .with_evidence(evidence.clone());
-    let reason = format!("continues #{into}, into which {} are merged", list(&from));
+    let verb = if from.len() == 1 { "is" } else { "are" };
+    let reason = format!(
+        "continues #{into}, into which {} {verb} merged",
+        list(&from)
+    );
     vec![merge, append(into, reason, evidence, notes)]
 }
 
