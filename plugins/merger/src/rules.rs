@@ -17,6 +17,9 @@ use weft_sdk::prelude::*;
 pub const RECENT_TICKETS: u32 = 20;
 /// How many messages of a ticket the copy check looks at.
 pub const RECENT_MESSAGES: u32 = 50;
+/// How much of a message body is compared with a ticket: the question is near the top, and
+/// long mails would only cost time.
+pub const MAX_COMPARED_CHARS: usize = 2_000;
 /// How many `merged_into` hops are followed before giving up on a loop.
 const MAX_MERGE_HOPS: usize = 16;
 
@@ -167,9 +170,10 @@ fn same_issue(
         .as_deref()
         .map(|s| strip_prefixes(s).text)
         .filter(|s| !s.is_empty());
+    let body: String = message.body.chars().take(MAX_COMPARED_CHARS).collect();
     let said = Side {
         subject,
-        body: Some(&message.body),
+        body: Some(&body),
         category: None,
     };
     let mut best: Option<(Similarity, TicketView)> = None;
@@ -487,7 +491,15 @@ fn append(
         }),
         reason,
     )
-    .with_evidence(evidence.into_iter().chain(notes))
+    // What was set aside did not weigh on appending here: it is kept for the record.
+    .with_evidence(
+        evidence
+            .into_iter()
+            .chain(notes.into_iter().map(|note| Evidence {
+                weight: 0.0,
+                ..note
+            })),
+    )
 }
 
 /// The lead to follow: the first open one in rule order, else the first (solved) one.

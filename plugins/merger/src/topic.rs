@@ -8,6 +8,7 @@
 use crate::text::normalize;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// A customer-service issue a message can be about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -313,22 +314,34 @@ impl fmt::Display for Topic {
 /// The topics whose cues occur in `text`.
 pub fn topics_of(text: &str) -> BTreeSet<Topic> {
     let padded = format!(" {} ", normalize(text));
-    Topic::ALL
-        .into_iter()
-        .filter(|topic| {
-            topic
-                .cues()
-                .iter()
-                .any(|cue| padded.contains(&normalized_cue(cue)))
-        })
+    normalized_cues()
+        .iter()
+        .filter(|(_, cues)| cues.iter().any(|cue| padded.contains(cue.as_str())))
+        .map(|(topic, _)| *topic)
         .collect()
 }
 
-/// A cue normalized like text, keeping the spaces at its ends that ask for a word boundary.
-fn normalized_cue(cue: &str) -> String {
-    let lead = if cue.starts_with(' ') { " " } else { "" };
-    let trail = if cue.ends_with(' ') { " " } else { "" };
-    format!("{lead}{}{trail}", normalize(cue))
+/// Every topic's cues, normalized like text once per instance, keeping the spaces at a cue's
+/// ends that ask for a word boundary.
+fn normalized_cues() -> &'static [(Topic, Vec<String>)] {
+    static CUES: OnceLock<Vec<(Topic, Vec<String>)>> = OnceLock::new();
+    CUES.get_or_init(|| {
+        Topic::ALL
+            .into_iter()
+            .map(|topic| {
+                let cues = topic
+                    .cues()
+                    .iter()
+                    .map(|cue| {
+                        let lead = if cue.starts_with(' ') { " " } else { "" };
+                        let trail = if cue.ends_with(' ') { " " } else { "" };
+                        format!("{lead}{}{trail}", normalize(cue))
+                    })
+                    .collect();
+                (topic, cues)
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]
