@@ -5,6 +5,8 @@
 //! for on the leads and the customer's recent tickets before anything else, so that a copy is
 //! never answered as a new question. When the leads name two open tickets of the same customer
 //! whose orders do not conflict, they are one issue and are merged into the older one.
+//! A conversation id or reply header is followed whoever owns the ticket (the channel says it
+//! is one conversation); an order number is not, when its ticket is another customer's.
 
 use crate::config::{OnSolved, Policy};
 use crate::duplicate::{CopyKind, Duplicate, MessageSummary, find_duplicate};
