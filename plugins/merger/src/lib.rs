@@ -1,0 +1,64 @@
+//! The `merger` step: which ticket a message belongs to.
+//!
+//! It runs after the `identity` step, so the event names its customer, and answers with one
+//! `append-to-ticket` or `open-ticket` (plus a `merge-tickets` when the message shows that two
+//! open tickets are one issue, and a `set-field linked-to` when a new ticket follows up on a
+//! solved one). The rules, in order (see [`rules`]):
+//!
+//! 1. the channel's conversation id and the email `In-Reply-To`/`References` ids;
+//! 2. the same order number, across channels, unless its ticket is another customer's;
+//! 3. a system copy (forwarded, or one mail through two mailboxes) is appended as a copy;
+//! 4. a follow-up on a solved ticket reopens it within `reopen_window`, else opens a linked one;
+//! 5. the same customer about the same thing within `window` (n-gram and topic similarity);
+//! 6. else a new ticket, its subject stripped of `Re:`/`AW:`/`回复：` prefixes.
+//!
+//! ```yaml
+//! - id: thread
+//!   uses: merger
+//!   with: { window: 72h, reopen_window: 7d, on_solved: reopen, similarity_threshold: 0.5 }
+//! ```
+//!
+//! # Layout
+//! - [`config`]: the `with:` configuration and the checked [`Policy`].
+//! - [`duration`]: `72h`-style durations.
+//! - [`rules`]: the decision, one function per rule.
+//! - [`duplicate`]: system copies, over a ticket's recent messages.
+//! - [`similarity`]: the language-independent n-gram and topic similarity.
+//! - [`topic`]: the topic cue lists.
+//! - [`subject`]: reply and forward prefixes.
+//! - [`text`]: width, case and punctuation folding.
+
+pub mod config;
+pub mod duplicate;
+pub mod duration;
+pub mod rules;
+pub mod similarity;
+pub mod subject;
+pub mod text;
+pub mod topic;
+
+pub use config::{Config, OnSolved, Policy};
+pub use duplicate::MessageSummary;
+pub use duration::Duration;
+
+use weft_sdk::prelude::*;
+
+/// The step.
+pub struct Merger;
+
+impl Step for Merger {
+    type Config = Config;
+    const DESCRIPTION: &'static str = "which ticket a message belongs to: its thread, its order, a system copy, a follow-up or the same issue";
+
+    fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
+        let policy = config
+            .policy()
+            .map_err(|e| Error::bad_config(e.to_string()))?;
+        // The context cannot list a ticket's messages yet, so in the engine the copy check has
+        // nothing to compare with until `Context::ticket_messages` exists (see `duplicate`).
+        rules::decide(event, &policy, ctx, &|_, _| Vec::new())
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+weft_sdk::export_step!(Merger);
