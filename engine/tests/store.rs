@@ -14,10 +14,16 @@ fn message(channel: &str, id: &str, at: i64, body: &str) -> Message {
 
 async fn scenario(store: Store) {
     // Raw traffic is kept first and recognized when it arrives again.
-    let inbound = Inbound { source: "in.jsonl".into(), body: "x".into(), ..Inbound::default() };
+    let inbound = Inbound {
+        source: "in.jsonl".into(),
+        body: "x".into(),
+        ..Inbound::default()
+    };
     let mut unit = store.unit().await.unwrap();
     let recorded = unit.record_inbound("json", &inbound).await.unwrap();
-    let weft::store::ingest::Recorded::New(inbound_id) = recorded else { panic!("{recorded:?}") };
+    let weft::store::ingest::Recorded::New(inbound_id) = recorded else {
+        panic!("{recorded:?}")
+    };
     let messages = vec![
         message("email", "m1@example.de", 1_000, "Wo ist mein Paket? 📦"),
         message("amazon", "amz-1", 2_000, "荷物がまだ届きません"),
@@ -43,29 +49,70 @@ async fn scenario(store: Store) {
     let mut unit = store.unit().await.unwrap();
     let anna = unit.create_customer(1_000).await.unwrap();
     let email = Identity::new(IdentityKind::Email, "anna@example.de");
-    unit.add_identities(anna, std::slice::from_ref(&email), Some(events[0].message.as_ref().unwrap().0), 1.0).await.unwrap();
+    unit.add_identities(
+        anna,
+        std::slice::from_ref(&email),
+        Some(events[0].message.as_ref().unwrap().0),
+        1.0,
+    )
+    .await
+    .unwrap();
     let other = unit.create_customer(2_000).await.unwrap();
-    let err = unit.add_identities(other, std::slice::from_ref(&email), None, 1.0).await.unwrap_err();
+    let err = unit
+        .add_identities(other, std::slice::from_ref(&email), None, 1.0)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("already belongs to customer"), "{err}");
     let found = unit.find_customers(&email).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, anna as u64);
 
-    let t1 = unit.open_ticket(Some(anna), Some("Paket"), Some("302-1234567-7654321"), 1_000).await.unwrap();
-    unit.append_message(t1, events[0].message.as_ref().unwrap().0, None, 1_000).await.unwrap();
+    let t1 = unit
+        .open_ticket(Some(anna), Some("Paket"), Some("302-1234567-7654321"), 1_000)
+        .await
+        .unwrap();
+    unit.append_message(t1, events[0].message.as_ref().unwrap().0, None, 1_000)
+        .await
+        .unwrap();
     unit.register_thread("email", "thread-1", t1).await.unwrap();
     let t2 = unit.open_ticket(Some(other), Some("荷物"), None, 2_000).await.unwrap();
-    unit.append_message(t2, events[1].message.as_ref().unwrap().0, None, 2_000).await.unwrap();
-    unit.set_ticket_field(t1, "category", "where-is-my-order", 0.9).await.unwrap();
+    unit.append_message(t2, events[1].message.as_ref().unwrap().0, None, 2_000)
+        .await
+        .unwrap();
+    unit.set_ticket_field(t1, "category", "where-is-my-order", 0.9)
+        .await
+        .unwrap();
     unit.set_ticket_field(t1, "tag", "late", 1.0).await.unwrap();
-    let decision = Decision::new(Command::SetField(SetField::new("category", "where-is-my-order")), "asks where the parcel is");
-    let origin = Origin { event: Some(events[0].id), workflow: "inbound", step: "route", plugin: "router@0.1.0" };
-    unit.record_decision(origin, &decision, Some(anna), Some(t1)).await.unwrap();
-    assert!(unit.claim_step(events[0].id, "inbound", "route", "applied").await.unwrap());
-    assert!(!unit.claim_step(events[0].id, "inbound", "route", "applied").await.unwrap());
+    let decision = Decision::new(
+        Command::SetField(SetField::new("category", "where-is-my-order")),
+        "asks where the parcel is",
+    );
+    let origin = Origin {
+        event: Some(events[0].id),
+        workflow: "inbound",
+        step: "route",
+        plugin: "router@0.1.0",
+    };
+    unit.record_decision(origin, &decision, Some(anna), Some(t1))
+        .await
+        .unwrap();
+    assert!(
+        unit.claim_step(events[0].id, "inbound", "route", "applied")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !unit
+            .claim_step(events[0].id, "inbound", "route", "applied")
+            .await
+            .unwrap()
+    );
     assert_eq!(unit.thread_ticket("email", "thread-1").await.unwrap(), Some(t1 as u64));
     assert_eq!(unit.message_ticket("amz-1").await.unwrap(), Some(t2 as u64));
-    assert_eq!(unit.order_tickets("302-1234567-7654321").await.unwrap()[0].number, t1 as u64);
+    assert_eq!(
+        unit.order_tickets("302-1234567-7654321").await.unwrap()[0].number,
+        t1 as u64
+    );
     unit.finish_event(events[0].id).await.unwrap();
     unit.finish_event(events[1].id).await.unwrap();
     unit.commit().await.unwrap();
@@ -73,14 +120,23 @@ async fn scenario(store: Store) {
     // Merge and unmerge restore the exact earlier export.
     let before = store.export_tickets().await.unwrap();
     let mut unit = store.unit().await.unwrap();
-    unit.merge_customers(anna as u64, &[other as u64], None, "same person").await.unwrap();
-    let merged = unit.merge_tickets(t1 as u64, &[t2 as u64], None, "same issue").await.unwrap();
+    unit.merge_customers(anna as u64, &[other as u64], None, "same person")
+        .await
+        .unwrap();
+    let merged = unit
+        .merge_tickets(t1 as u64, &[t2 as u64], None, "same issue")
+        .await
+        .unwrap();
     assert_eq!(merged, vec![t2]);
     assert_eq!(unit.message_ticket("amz-1").await.unwrap(), Some(t1 as u64));
     assert_eq!(unit.customer_tickets(other as u64, 10).await.unwrap().len(), 1);
     unit.commit().await.unwrap();
     let timeline = store.ticket_timeline(t1).await.unwrap();
-    assert_eq!(timeline.len(), 2, "a merged ticket's messages show on the one it joined");
+    assert_eq!(
+        timeline.len(),
+        2,
+        "a merged ticket's messages show on the one it joined"
+    );
     let mut unit = store.unit().await.unwrap();
     assert_eq!(unit.unmerge_ticket(t2).await.unwrap(), t1);
     assert_eq!(unit.unmerge_customer(other).await.unwrap(), anna);
@@ -100,16 +156,31 @@ async fn scenario(store: Store) {
     unit.open_ticket(None, Some("undone"), None, 3_000).await.unwrap();
     unit.rollback_to_savepoint().await.unwrap();
     unit.commit().await.unwrap();
-    let subjects: Vec<_> = store.export_tickets().await.unwrap().iter().map(|t| t["subject"].clone()).collect();
-    assert!(subjects.contains(&"kept".into()) && !subjects.contains(&"undone".into()), "{subjects:?}");
+    let subjects: Vec<_> = store
+        .export_tickets()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].clone())
+        .collect();
+    assert!(
+        subjects.contains(&"kept".into()) && !subjects.contains(&"undone".into()),
+        "{subjects:?}"
+    );
     let unit = store.unit().await.unwrap();
     drop(unit);
 
     // Dead letters keep the reason and can be requeued once.
     let mut unit = store.unit().await.unwrap();
-    let ev = unit.enqueue_event("custom.thing", 5_000, None, None, &serde_json::json!({"x": 1})).await.unwrap();
+    let ev = unit
+        .enqueue_event("custom.thing", 5_000, None, None, &serde_json::json!({"x": 1}))
+        .await
+        .unwrap();
     unit.commit().await.unwrap();
-    store.dead_letter_event(ev, Some("inbound"), Some("route"), Some("router"), "boom").await.unwrap();
+    store
+        .dead_letter_event(ev, Some("inbound"), Some("route"), Some("router"), "boom")
+        .await
+        .unwrap();
     let letters = store.dead_letters(true).await.unwrap();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].error, "boom");
@@ -120,7 +191,15 @@ async fn scenario(store: Store) {
     // Timers fire once.
     let mut unit = store.unit().await.unwrap();
     unit.set_deadline(t1, "first-response", "amazon", 10_000).await.unwrap();
-    unit.schedule_timer("deadline:x:breach", 10_000, "sla.breached", &serde_json::json!({"kind": "first-response", "policy": "amazon"}), Some(t1)).await.unwrap();
+    unit.schedule_timer(
+        "deadline:x:breach",
+        10_000,
+        "sla.breached",
+        &serde_json::json!({"kind": "first-response", "policy": "amazon"}),
+        Some(t1),
+    )
+    .await
+    .unwrap();
     assert!(unit.fire_due_timers(9_999, 10).await.unwrap().is_empty());
     assert_eq!(unit.fire_due_timers(10_000, 10).await.unwrap().len(), 1);
     assert!(unit.fire_due_timers(20_000, 10).await.unwrap().is_empty());
@@ -143,6 +222,8 @@ async fn sqlite_in_memory() {
 
 #[tokio::test]
 async fn postgres() {
-    let Some(url) = common::postgres_database("store").await else { return };
+    let Some(url) = common::postgres_database("store").await else {
+        return;
+    };
     scenario(Store::open(&url).await.unwrap()).await;
 }

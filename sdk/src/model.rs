@@ -189,7 +189,10 @@ pub struct Identity {
 
 impl Identity {
     pub fn new(kind: IdentityKind, value: impl Into<String>) -> Self {
-        Identity { kind, value: value.into() }
+        Identity {
+            kind,
+            value: value.into(),
+        }
     }
 }
 
@@ -228,7 +231,11 @@ pub struct Evidence {
 
 impl Evidence {
     pub fn new(field: impl Into<String>, detail: impl Into<String>, weight: f64) -> Self {
-        Evidence { field: field.into(), detail: detail.into(), weight }
+        Evidence {
+            field: field.into(),
+            detail: detail.into(),
+            weight,
+        }
     }
 }
 
@@ -276,7 +283,12 @@ pub struct SetField {
 impl SetField {
     /// Sets `name` on the event's ticket, with full confidence.
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        SetField { ticket: TicketRef::Current, name: name.into(), value: value.into(), confidence: 1.0 }
+        SetField {
+            ticket: TicketRef::Current,
+            name: name.into(),
+            value: value.into(),
+            confidence: 1.0,
+        }
     }
 }
 
@@ -369,7 +381,11 @@ pub struct Decision {
 
 impl Decision {
     pub fn new(command: Command, reason: impl Into<String>) -> Self {
-        Decision { command, reason: reason.into(), evidence: Vec::new() }
+        Decision {
+            command,
+            reason: reason.into(),
+            evidence: Vec::new(),
+        }
     }
 
     pub fn with_evidence(mut self, evidence: impl IntoIterator<Item = Evidence>) -> Self {
@@ -391,7 +407,10 @@ pub struct Inbound {
 impl Inbound {
     /// The first header with this name, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 

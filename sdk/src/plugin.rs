@@ -100,11 +100,7 @@ pub trait Step {
     /// One line on what the step decides.
     const DESCRIPTION: &'static str;
 
-    fn decide(
-        event: &Event,
-        config: &Self::Config,
-        ctx: &dyn Context,
-    ) -> Result<Vec<Decision>, Error>;
+    fn decide(event: &Event, config: &Self::Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error>;
 }
 
 /// A channel connector.

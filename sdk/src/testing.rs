@@ -28,7 +28,14 @@ impl MemoryContext {
     }
 
     pub fn with_customer(mut self, id: u64, identities: &[Identity]) -> Self {
-        self.customers.insert(id, CustomerView { id, identities: identities.to_vec(), merged_into: None });
+        self.customers.insert(
+            id,
+            CustomerView {
+                id,
+                identities: identities.to_vec(),
+                merged_into: None,
+            },
+        );
         self
     }
 
@@ -44,17 +51,27 @@ impl Host for MemoryContext {
     }
 
     fn secret(&self, name: &str) -> Result<String, String> {
-        self.secrets.get(name).cloned().ok_or_else(|| format!("secret `{name}` is not granted"))
+        self.secrets
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("secret `{name}` is not granted"))
     }
 
     fn log(&self, level: LogLevel, message: &str) {
-        self.logs.lock().unwrap_or_else(|e| e.into_inner()).push((level, message.to_owned()));
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((level, message.to_owned()));
     }
 }
 
 impl Context for MemoryContext {
     fn find_customers(&self, identity: &Identity) -> Vec<CustomerView> {
-        self.customers.values().filter(|c| c.identities.contains(identity)).cloned().collect()
+        self.customers
+            .values()
+            .filter(|c| c.identities.contains(identity))
+            .cloned()
+            .collect()
     }
 
     fn customer(&self, id: u64) -> Option<CustomerView> {
@@ -62,8 +79,12 @@ impl Context for MemoryContext {
     }
 
     fn customer_tickets(&self, customer: u64, limit: u32) -> Vec<TicketView> {
-        let mut tickets: Vec<_> =
-            self.tickets.values().filter(|t| t.customer == Some(customer)).cloned().collect();
+        let mut tickets: Vec<_> = self
+            .tickets
+            .values()
+            .filter(|t| t.customer == Some(customer))
+            .cloned()
+            .collect();
         tickets.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
         tickets.truncate(limit as usize);
         tickets
@@ -74,8 +95,12 @@ impl Context for MemoryContext {
     }
 
     fn order_tickets(&self, order: &str) -> Vec<TicketView> {
-        let mut tickets: Vec<_> =
-            self.tickets.values().filter(|t| t.order.as_deref() == Some(order)).cloned().collect();
+        let mut tickets: Vec<_> = self
+            .tickets
+            .values()
+            .filter(|t| t.order.as_deref() == Some(order))
+            .cloned()
+            .collect();
         tickets.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
         tickets
     }
@@ -85,6 +110,8 @@ impl Context for MemoryContext {
     }
 
     fn thread_ticket(&self, channel: &str, thread: &str) -> Option<u64> {
-        self.thread_tickets.get(&(channel.to_owned(), thread.to_owned())).copied()
+        self.thread_tickets
+            .get(&(channel.to_owned(), thread.to_owned()))
+            .copied()
     }
 }

@@ -49,9 +49,9 @@ pub mod channel {
 }
 
 mod convert;
-mod glue_step;
 mod glue_channel;
+mod glue_step;
 
 pub use convert::GuestHost;
-pub use glue_step::{step_decide, step_info};
 pub use glue_channel::{channel_deliver, channel_info, channel_parse, channel_verify};
+pub use glue_step::{step_decide, step_info};

@@ -41,7 +41,9 @@ impl Unit {
                 None => return Ok(id),
             }
         }
-        Err(StoreError::Invalid(format!("customer {id}: merge chain too long or cyclic")))
+        Err(StoreError::Invalid(format!(
+            "customer {id}: merge chain too long or cyclic"
+        )))
     }
 
     /// Records identifiers of a customer. A strong identifier that already belongs to another
@@ -56,11 +58,12 @@ impl Unit {
         for identity in identities {
             let kind = identity.kind.as_str();
             if identity.kind.is_strong() {
-                let owner = sqlx::query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")
-                    .bind(kind)
-                    .bind(&identity.value)
-                    .fetch_optional(self.conn())
-                    .await?;
+                let owner =
+                    sqlx::query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")
+                        .bind(kind)
+                        .bind(&identity.value)
+                        .fetch_optional(self.conn())
+                        .await?;
                 if let Some(row) = owner {
                     let owner: i64 = row.try_get("customer_id")?;
                     if self.root_customer(owner).await? == self.root_customer(customer).await? {
@@ -157,7 +160,9 @@ impl Unit {
                 None => return Ok(number),
             }
         }
-        Err(StoreError::Invalid(format!("ticket {number}: merge chain too long or cyclic")))
+        Err(StoreError::Invalid(format!(
+            "ticket {number}: merge chain too long or cyclic"
+        )))
     }
 
     /// Puts a message on a ticket; a follow-up reopens a solved ticket.
@@ -174,7 +179,11 @@ impl Unit {
             .bind(message)
             .execute(self.conn())
             .await?;
-        let reopen = if duplicate_of.is_some() { "status" } else { "CASE WHEN status IN ('solved', 'closed') THEN 'open' ELSE status END" };
+        let reopen = if duplicate_of.is_some() {
+            "status"
+        } else {
+            "CASE WHEN status IN ('solved', 'closed') THEN 'open' ELSE status END"
+        };
         let sql = format!(
             "UPDATE tickets SET updated_at = CASE WHEN updated_at > $1 THEN updated_at ELSE $1 END, status = {reopen}
              WHERE number = $2"
@@ -199,7 +208,13 @@ impl Unit {
 
     /// Merges tickets `from` into `into`: they keep their numbers and messages and point to
     /// `into`. Returns the tickets actually merged.
-    pub async fn merge_tickets(&mut self, into: u64, from: &[u64], event: Option<i64>, reason: &str) -> Result<Vec<i64>> {
+    pub async fn merge_tickets(
+        &mut self,
+        into: u64,
+        from: &[u64],
+        event: Option<i64>,
+        reason: &str,
+    ) -> Result<Vec<i64>> {
         let into = self.root_ticket(to_i64(into)?).await?;
         let mut merged = Vec::new();
         for &other in from {
@@ -237,13 +252,18 @@ impl Unit {
         let into: i64 = row
             .try_get::<Option<i64>, _>("merged_into")?
             .ok_or_else(|| StoreError::Invalid(format!("customer {id} is not merged into another customer")))?;
-        sqlx::query("UPDATE customers SET merged_into = NULL WHERE id = $1").bind(id).execute(self.conn()).await?;
-        sqlx::query("UPDATE customer_merges SET undone_at = $1 WHERE from_id = $2 AND into_id = $3 AND undone_at IS NULL")
-            .bind(now_ms())
+        sqlx::query("UPDATE customers SET merged_into = NULL WHERE id = $1")
             .bind(id)
-            .bind(into)
             .execute(self.conn())
             .await?;
+        sqlx::query(
+            "UPDATE customer_merges SET undone_at = $1 WHERE from_id = $2 AND into_id = $3 AND undone_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .bind(into)
+        .execute(self.conn())
+        .await?;
         Ok(into)
     }
 
@@ -257,7 +277,10 @@ impl Unit {
         let into: i64 = row
             .try_get::<Option<i64>, _>("merged_into")?
             .ok_or_else(|| StoreError::Invalid(format!("ticket {number} is not merged into another ticket")))?;
-        sqlx::query("UPDATE tickets SET merged_into = NULL WHERE number = $1").bind(number).execute(self.conn()).await?;
+        sqlx::query("UPDATE tickets SET merged_into = NULL WHERE number = $1")
+            .bind(number)
+            .execute(self.conn())
+            .await?;
         sqlx::query(
             "UPDATE ticket_merges SET undone_at = $1 WHERE from_number = $2 AND into_number = $3 AND undone_at IS NULL",
         )
@@ -292,7 +315,10 @@ impl Unit {
             }
             return Ok(());
         }
-        let row = sqlx::query("SELECT fields FROM tickets WHERE number = $1").bind(ticket).fetch_one(self.conn()).await?;
+        let row = sqlx::query("SELECT fields FROM tickets WHERE number = $1")
+            .bind(ticket)
+            .fetch_one(self.conn())
+            .await?;
         let fields: String = row.try_get("fields")?;
         let mut fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&fields)?;
         if name == "tag" {
@@ -362,7 +388,10 @@ impl Unit {
     }
 
     /// Puts a message in the outbox once per key. Returns false if the key was already there.
-    #[expect(clippy::too_many_arguments, reason = "one column each; a struct would only rename them")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column each; a struct would only rename them"
+    )]
     pub async fn outbox(
         &mut self,
         key: &str,

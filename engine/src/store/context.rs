@@ -7,7 +7,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use weft_sdk::{CustomerView, Identity, IdentityKind, TicketView};
 
-const TICKET_COLUMNS: &str = "number, customer_id, status, subject, order_no, category, opened_at, updated_at, merged_into";
+const TICKET_COLUMNS: &str =
+    "number, customer_id, status, subject, order_no, category, opened_at, updated_at, merged_into";
 
 fn ticket_from_row(row: &AnyRow) -> Result<TicketView> {
     let number: i64 = row.try_get("number")?;
@@ -48,19 +49,28 @@ impl Unit {
         for row in rows {
             let kind: String = row.try_get("kind")?;
             if let Some(kind) = IdentityKind::parse(&kind) {
-                identities.push(Identity { kind, value: row.try_get("value")? });
+                identities.push(Identity {
+                    kind,
+                    value: row.try_get("value")?,
+                });
             }
         }
-        Ok(Some(CustomerView { id: id as u64, identities, merged_into: merged_into.map(|m| m as u64) }))
+        Ok(Some(CustomerView {
+            id: id as u64,
+            identities,
+            merged_into: merged_into.map(|m| m as u64),
+        }))
     }
 
     /// Customers known by exactly this identifier, as the customers they live in now.
     pub async fn find_customers(&mut self, identity: &Identity) -> Result<Vec<CustomerView>> {
-        let rows = sqlx::query("SELECT DISTINCT customer_id FROM identities WHERE kind = $1 AND value = $2 ORDER BY customer_id")
-            .bind(identity.kind.as_str())
-            .bind(&identity.value)
-            .fetch_all(self.conn())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT DISTINCT customer_id FROM identities WHERE kind = $1 AND value = $2 ORDER BY customer_id",
+        )
+        .bind(identity.kind.as_str())
+        .bind(&identity.value)
+        .fetch_all(self.conn())
+        .await?;
         let mut roots = Vec::new();
         for row in rows {
             let root = self.root_customer(row.try_get("customer_id")?).await?;
@@ -91,7 +101,11 @@ impl Unit {
              WHERE customer_id IN (SELECT id FROM family) AND merged_into IS NULL
              ORDER BY updated_at DESC, number DESC LIMIT $2"
         );
-        let rows = sqlx::query(&sql).bind(root).bind(i64::from(limit)).fetch_all(self.conn()).await?;
+        let rows = sqlx::query(&sql)
+            .bind(root)
+            .bind(i64::from(limit))
+            .fetch_all(self.conn())
+            .await?;
         rows.iter().map(ticket_from_row).collect()
     }
 

@@ -45,7 +45,11 @@ impl Unit {
         if let Some(row) = existing {
             let id: i64 = row.try_get("id")?;
             let state: String = row.try_get("state")?;
-            return Ok(if state == "parsed" { Recorded::AlreadyParsed(id) } else { Recorded::Retry(id) });
+            return Ok(if state == "parsed" {
+                Recorded::AlreadyParsed(id)
+            } else {
+                Recorded::Retry(id)
+            });
         }
         let headers = serde_json::to_string(&inbound.headers)?;
         let row = sqlx::query(
@@ -66,10 +70,11 @@ impl Unit {
 
     /// The raw traffic with this id.
     pub async fn inbound(&mut self, id: i64) -> Result<InboundRecord> {
-        let row = sqlx::query("SELECT id, channel, source, content_type, headers, body, state FROM inbound WHERE id = $1")
-            .bind(id)
-            .fetch_one(self.conn())
-            .await?;
+        let row =
+            sqlx::query("SELECT id, channel, source, content_type, headers, body, state FROM inbound WHERE id = $1")
+                .bind(id)
+                .fetch_one(self.conn())
+                .await?;
         let headers: String = row.try_get("headers")?;
         Ok(InboundRecord {
             id: row.try_get("id")?,
@@ -133,15 +138,13 @@ impl Unit {
             .bind(inbound_id)
             .execute(unit.conn())
             .await?;
-        sqlx::query(
-            "INSERT INTO dead_letters (inbound_id, plugin, error, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(inbound_id)
-        .bind(channel)
-        .bind(error)
-        .bind(now_ms())
-        .execute(unit.conn())
-        .await?;
+        sqlx::query("INSERT INTO dead_letters (inbound_id, plugin, error, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(inbound_id)
+            .bind(channel)
+            .bind(error)
+            .bind(now_ms())
+            .execute(unit.conn())
+            .await?;
         Ok(())
     }
 }

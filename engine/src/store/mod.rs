@@ -76,7 +76,10 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        let open_err = |source| StoreError::Open { url: url.to_owned(), source };
+        let open_err = |source| StoreError::Open {
+            url: url.to_owned(),
+            source,
+        };
         let (url, max) = match dialect {
             Dialect::Sqlite if url.contains(":memory:") => (url.to_owned(), 1),
             Dialect::Sqlite if url.contains('?') => (url.to_owned(), 4),
@@ -127,7 +130,11 @@ impl Store {
             Dialect::Postgres => "BEGIN",
         };
         conn.execute(begin).await?;
-        Ok(Unit { conn: Some(conn), dialect: self.dialect, savepoints: 0 })
+        Ok(Unit {
+            conn: Some(conn),
+            dialect: self.dialect,
+            savepoints: 0,
+        })
     }
 }
 
@@ -141,7 +148,10 @@ pub struct Unit {
 
 impl std::fmt::Debug for Unit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Unit").field("dialect", &self.dialect).field("savepoints", &self.savepoints).finish()
+        f.debug_struct("Unit")
+            .field("dialect", &self.dialect)
+            .field("savepoints", &self.savepoints)
+            .finish()
     }
 }
 

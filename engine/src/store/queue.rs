@@ -44,7 +44,8 @@ pub struct DeadLetter {
     pub replayed_at: Option<i64>,
 }
 
-const EVENT_COLUMNS: &str = "e.id, e.kind, e.at, e.message_id, e.customer_id, e.ticket_number, e.payload, e.attempts, m.data";
+const EVENT_COLUMNS: &str =
+    "e.id, e.kind, e.at, e.message_id, e.customer_id, e.ticket_number, e.payload, e.attempts, m.data";
 
 fn event_from_row(row: &AnyRow) -> Result<QueuedEvent> {
     let message_id: Option<i64> = row.try_get("message_id")?;
@@ -61,7 +62,11 @@ fn event_from_row(row: &AnyRow) -> Result<QueuedEvent> {
         message,
         customer: row.try_get("customer_id")?,
         ticket: row.try_get("ticket_number")?,
-        payload: if payload.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&payload)? },
+        payload: if payload.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&payload)?
+        },
         attempts: row.try_get("attempts")?,
     })
 }
@@ -82,7 +87,13 @@ impl Store {
                             AND (claimed_until IS NULL OR claimed_until < $3)
                           ORDER BY id LIMIT $4 {lock})"
         );
-        sqlx::query(&sql).bind(claim).bind(now + lease_ms).bind(now).bind(limit).execute(self.pool()).await?;
+        sqlx::query(&sql)
+            .bind(claim)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit)
+            .execute(self.pool())
+            .await?;
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN messages m ON m.id = e.message_id
              WHERE e.claimed_by = $1 AND e.state = 'pending' ORDER BY e.id"
@@ -93,7 +104,9 @@ impl Store {
 
     /// Events still waiting, for status lines.
     pub async fn pending_events(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM events WHERE state = 'pending'").fetch_one(self.pool()).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM events WHERE state = 'pending'")
+            .fetch_one(self.pool())
+            .await?;
         Ok(row.try_get("n")?)
     }
 
@@ -216,7 +229,10 @@ impl Store {
             .execute(unit.conn())
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Invalid(format!("dead letter {} was already replayed", letter.id)));
+            return Err(StoreError::Invalid(format!(
+                "dead letter {} was already replayed",
+                letter.id
+            )));
         }
         unit.commit().await
     }
@@ -305,12 +321,26 @@ impl Unit {
                 _ => None,
             };
             if let (Some((state, from)), Some(ticket)) = (state, ticket) {
-                let deadline_kind = payload.get("kind").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-                let policy = payload.get("policy").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                let deadline_kind = payload
+                    .get("kind")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                let policy = payload
+                    .get("policy")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
                 let sql = format!(
                     "UPDATE deadlines SET state = $1 WHERE ticket_number = $2 AND kind = $3 AND policy = $4 AND {from}"
                 );
-                sqlx::query(&sql).bind(state).bind(ticket).bind(deadline_kind).bind(policy).execute(self.conn()).await?;
+                sqlx::query(&sql)
+                    .bind(state)
+                    .bind(ticket)
+                    .bind(deadline_kind)
+                    .bind(policy)
+                    .execute(self.conn())
+                    .await?;
             }
             let event = self.enqueue_event(&kind, due, None, ticket, &payload).await?;
             fired.push(FiredTimer { key, kind, event });

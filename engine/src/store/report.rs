@@ -9,7 +9,9 @@ use weft_sdk::Message;
 
 /// RFC 3339 in UTC, to the second.
 pub fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.0}")).unwrap_or_else(|_| ms.to_string())
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| format!("{t:.0}"))
+        .unwrap_or_else(|_| ms.to_string())
 }
 
 /// One message on a timeline.
@@ -54,12 +56,22 @@ impl Store {
     pub async fn totals(&self) -> Result<Totals> {
         Ok(Totals {
             messages: self.count("SELECT COUNT(*) AS n FROM messages").await?,
-            customers: self.count("SELECT COUNT(*) AS n FROM customers WHERE merged_into IS NULL").await?,
-            tickets: self.count("SELECT COUNT(*) AS n FROM tickets WHERE merged_into IS NULL").await?,
-            merged_tickets: self.count("SELECT COUNT(*) AS n FROM tickets WHERE merged_into IS NOT NULL").await?,
+            customers: self
+                .count("SELECT COUNT(*) AS n FROM customers WHERE merged_into IS NULL")
+                .await?,
+            tickets: self
+                .count("SELECT COUNT(*) AS n FROM tickets WHERE merged_into IS NULL")
+                .await?,
+            merged_tickets: self
+                .count("SELECT COUNT(*) AS n FROM tickets WHERE merged_into IS NOT NULL")
+                .await?,
             decisions: self.count("SELECT COUNT(*) AS n FROM decisions").await?,
-            events_done: self.count("SELECT COUNT(*) AS n FROM events WHERE state = 'done'").await?,
-            dead_letters: self.count("SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL").await?,
+            events_done: self
+                .count("SELECT COUNT(*) AS n FROM events WHERE state = 'done'")
+                .await?,
+            dead_letters: self
+                .count("SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL")
+                .await?,
         })
     }
 
@@ -67,7 +79,11 @@ impl Store {
         let sql = format!("SELECT merged_into FROM {table} WHERE {key} = $1");
         for _ in 0..64 {
             let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
-            match row.map(|r| r.try_get::<Option<i64>, _>("merged_into")).transpose()?.flatten() {
+            match row
+                .map(|r| r.try_get::<Option<i64>, _>("merged_into"))
+                .transpose()?
+                .flatten()
+            {
                 Some(next) => id = next,
                 None => break,
             }
@@ -85,17 +101,23 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut messages: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in sqlx::query("SELECT ticket_number, external_id FROM messages WHERE ticket_number IS NOT NULL ORDER BY at, id")
-            .fetch_all(self.pool())
-            .await?
+        for row in sqlx::query(
+            "SELECT ticket_number, external_id FROM messages WHERE ticket_number IS NOT NULL ORDER BY at, id",
+        )
+        .fetch_all(self.pool())
+        .await?
         {
             let external: String = row.try_get("external_id")?;
-            messages.entry(row.try_get("ticket_number")?).or_default().push(external.into());
+            messages
+                .entry(row.try_get("ticket_number")?)
+                .or_default()
+                .push(external.into());
         }
         let mut deadlines: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in sqlx::query("SELECT ticket_number, kind, policy, due, state FROM deadlines ORDER BY ticket_number, due")
-            .fetch_all(self.pool())
-            .await?
+        for row in
+            sqlx::query("SELECT ticket_number, kind, policy, due, state FROM deadlines ORDER BY ticket_number, due")
+                .fetch_all(self.pool())
+                .await?
         {
             let due: i64 = row.try_get("due")?;
             deadlines.entry(row.try_get("ticket_number")?).or_default().push(json!({
@@ -144,11 +166,14 @@ impl Store {
 
     /// Every customer, one JSON object each, by id.
     pub async fn export_customers(&self) -> Result<Vec<Value>> {
-        let rows = sqlx::query("SELECT id, merged_into FROM customers ORDER BY id").fetch_all(self.pool()).await?;
-        let mut identities: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in sqlx::query("SELECT customer_id, kind, value, score FROM identities ORDER BY customer_id, kind, value")
+        let rows = sqlx::query("SELECT id, merged_into FROM customers ORDER BY id")
             .fetch_all(self.pool())
-            .await?
+            .await?;
+        let mut identities: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for row in
+            sqlx::query("SELECT customer_id, kind, value, score FROM identities ORDER BY customer_id, kind, value")
+                .fetch_all(self.pool())
+                .await?
         {
             identities.entry(row.try_get("customer_id")?).or_default().push(json!({
                 "kind": row.try_get::<String, _>("kind")?,
@@ -157,19 +182,26 @@ impl Store {
             }));
         }
         let mut messages: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in sqlx::query("SELECT customer_id, external_id FROM messages WHERE customer_id IS NOT NULL ORDER BY at, id")
-            .fetch_all(self.pool())
-            .await?
+        for row in
+            sqlx::query("SELECT customer_id, external_id FROM messages WHERE customer_id IS NOT NULL ORDER BY at, id")
+                .fetch_all(self.pool())
+                .await?
         {
             let external: String = row.try_get("external_id")?;
-            messages.entry(row.try_get("customer_id")?).or_default().push(external.into());
+            messages
+                .entry(row.try_get("customer_id")?)
+                .or_default()
+                .push(external.into());
         }
         let mut tickets: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
         for row in sqlx::query("SELECT customer_id, number FROM tickets WHERE customer_id IS NOT NULL ORDER BY number")
             .fetch_all(self.pool())
             .await?
         {
-            tickets.entry(row.try_get("customer_id")?).or_default().push(row.try_get::<i64, _>("number")?.into());
+            tickets
+                .entry(row.try_get("customer_id")?)
+                .or_default()
+                .push(row.try_get::<i64, _>("number")?.into());
         }
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -220,7 +252,12 @@ impl Store {
                 });
             }
         }
-        entries.sort_by(|a, b| a.message.at.cmp(&b.message.at).then_with(|| a.message.id.cmp(&b.message.id)));
+        entries.sort_by(|a, b| {
+            a.message
+                .at
+                .cmp(&b.message.at)
+                .then_with(|| a.message.id.cmp(&b.message.id))
+        });
         Ok(entries)
     }
 
@@ -266,13 +303,19 @@ impl Store {
     pub async fn customer_decisions(&self, customer: i64) -> Result<Vec<LoggedDecision>> {
         let family = "WITH RECURSIVE family(id) AS (
                  SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)";
-        let sql = format!("customer_id IN ({family} SELECT id FROM family) AND command IN ('link-customer', 'merge-customers')");
+        let sql = format!(
+            "customer_id IN ({family} SELECT id FROM family) AND command IN ('link-customer', 'merge-customers')"
+        );
         self.decisions_where(&sql, customer).await
     }
 
     /// The customer's export object, or None.
     pub async fn customer_json(&self, customer: i64) -> Result<Option<Value>> {
-        Ok(self.export_customers().await?.into_iter().find(|c| c["customer"] == customer))
+        Ok(self
+            .export_customers()
+            .await?
+            .into_iter()
+            .find(|c| c["customer"] == customer))
     }
 
     /// How many decisions each (workflow, step, command) made.
@@ -284,7 +327,14 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("workflow")?, r.try_get("step")?, r.try_get("command")?, r.try_get("n")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("workflow")?,
+                    r.try_get("step")?,
+                    r.try_get("command")?,
+                    r.try_get("n")?,
+                ))
+            })
             .collect()
     }
 }

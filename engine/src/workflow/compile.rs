@@ -10,8 +10,7 @@ use super::condition::Condition;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::duration::parse_duration;
 use super::model::{
-    DEFAULT_TIMEOUT, Grants, MAX_ATTEMPTS, MAX_BACKOFF, MAX_TIMEOUT, MIN_TIMEOUT, Retry, Step,
-    Workflow,
+    DEFAULT_TIMEOUT, Grants, MAX_ATTEMPTS, MAX_BACKOFF, MAX_TIMEOUT, MIN_TIMEOUT, Retry, Step, Workflow,
 };
 use super::names::{EventPattern, HostPattern, PluginName, SecretName, StepId};
 use super::yaml::{self, Node, Pos, Style, Value};
@@ -38,10 +37,7 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Vec<Workflow>, Diagn
                     "no workflow files (*.yaml, *.yml) in this directory".to_owned(),
                 )),
                 Ok(found) => files.extend(found),
-                Err(error) => diagnostics.push(whole_file(
-                    path,
-                    format!("cannot read the directory: {error}"),
-                )),
+                Err(error) => diagnostics.push(whole_file(path, format!("cannot read the directory: {error}"))),
             }
         } else {
             files.push(path.clone());
@@ -107,9 +103,7 @@ fn workflow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let is_yaml = path
-            .extension()
-            .is_some_and(|ext| ext == "yaml" || ext == "yml");
+        let is_yaml = path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml");
         if is_yaml && path.is_file() {
             files.push(path);
         }
@@ -144,12 +138,7 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn new(
-        file: &'a Path,
-        text: &'a str,
-        catalog: &'a Catalog,
-        schemas: &'a mut SchemaCache,
-    ) -> Self {
+    fn new(file: &'a Path, text: &'a str, catalog: &'a Catalog, schemas: &'a mut SchemaCache) -> Self {
         Checker {
             file,
             lines: text.lines().collect(),
@@ -190,10 +179,7 @@ impl<'a> Checker<'a> {
             );
         }
         let Some((_, Some(root))) = documents.docs.into_iter().next() else {
-            self.report(
-                Pos { line: 1, column: 1 },
-                format!("the file is empty, {expected}"),
-            );
+            self.report(Pos { line: 1, column: 1 }, format!("the file is empty, {expected}"));
             return None;
         };
         if root.as_map().is_none() {
@@ -210,15 +196,9 @@ impl<'a> Checker<'a> {
             Some(node) => match node.to_json() {
                 serde_json::Value::Number(n) if n.as_u64() == Some(1) => {}
                 serde_json::Value::Number(n) => {
-                    self.report(
-                        node.pos,
-                        format!("unsupported version `{n}`, expected `version: 1`"),
-                    );
+                    self.report(node.pos, format!("unsupported version `{n}`, expected `version: 1`"));
                 }
-                _ => self.report(
-                    node.pos,
-                    format!("expected `version: 1`, found {}", node.type_name()),
-                ),
+                _ => self.report(node.pos, format!("expected `version: 1`, found {}", node.type_name())),
             },
         }
 
@@ -239,10 +219,7 @@ impl<'a> Checker<'a> {
                     None
                 }
                 None => {
-                    self.report(
-                        node.pos,
-                        format!("`name` must be a string, found {}", node.type_name()),
-                    );
+                    self.report(node.pos, format!("`name` must be a string, found {}", node.type_name()));
                     None
                 }
             },
@@ -332,9 +309,7 @@ impl<'a> Checker<'a> {
                         Some(name) => match seen.get(name) {
                             Some(first) => self.report(
                                 key.pos,
-                                format!(
-                                    "duplicate key `{name}` in {context}, first at line {first}"
-                                ),
+                                format!("duplicate key `{name}` in {context}, first at line {first}"),
                             ),
                             None => {
                                 seen.insert(name, key.pos.line);
@@ -389,10 +364,7 @@ impl<'a> Checker<'a> {
         let Value::Seq(items) = &node.value else {
             self.report(
                 node.pos,
-                format!(
-                    "`steps` must be a list of steps, found {}",
-                    node.type_name()
-                ),
+                format!("`steps` must be a list of steps, found {}", node.type_name()),
             );
             return Vec::new();
         };
@@ -409,12 +381,7 @@ impl<'a> Checker<'a> {
         steps
     }
 
-    fn step(
-        &mut self,
-        index: usize,
-        node: &Node,
-        first_seen: &mut BTreeMap<String, usize>,
-    ) -> Option<Step> {
+    fn step(&mut self, index: usize, node: &Node, first_seen: &mut BTreeMap<String, usize>) -> Option<Step> {
         if node.as_map().is_none() {
             self.report(
                 node.pos,
@@ -461,10 +428,7 @@ impl<'a> Checker<'a> {
                 None => {
                     self.report(
                         id_node.pos,
-                        format!(
-                            "the id of {label} must be a string, found {}",
-                            id_node.type_name()
-                        ),
+                        format!("the id of {label} must be a string, found {}", id_node.type_name()),
                     );
                     None
                 }
@@ -477,10 +441,7 @@ impl<'a> Checker<'a> {
         {
             self.report(
                 with.pos,
-                format!(
-                    "`with:` of {label} must be a mapping, found {}",
-                    with.type_name()
-                ),
+                format!("`with:` of {label} must be a mapping, found {}", with.type_name()),
             );
         }
         let before_with = self.diagnostics.len();
@@ -488,8 +449,7 @@ impl<'a> Checker<'a> {
             self.check_data_keys(with, &format!("`with:` of {label}"));
         }
         // The plugin's schema only sees a config that converts to JSON faithfully.
-        let with_checkable =
-            self.diagnostics.len() == before_with && with_node.is_none_or(|w| w.as_map().is_some());
+        let with_checkable = self.diagnostics.len() == before_with && with_node.is_none_or(|w| w.as_map().is_some());
 
         let uses = match node.get("uses") {
             None => {
@@ -540,20 +500,11 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks `uses:` against the catalog and `with:` against the plugin's schema.
-    fn plugin(
-        &mut self,
-        uses: &Node,
-        label: &str,
-        with: Option<&Node>,
-        with_checkable: bool,
-    ) -> Option<PluginName> {
+    fn plugin(&mut self, uses: &Node, label: &str, with: Option<&Node>, with_checkable: bool) -> Option<PluginName> {
         let Some(text) = uses.as_str() else {
             self.report(
                 uses.pos,
-                format!(
-                    "`uses` of {label} must be a plugin name, found {}",
-                    uses.type_name()
-                ),
+                format!("`uses` of {label} must be a plugin name, found {}", uses.type_name()),
             );
             return None;
         };
@@ -562,19 +513,13 @@ impl<'a> Checker<'a> {
         let known = if step_plugins.is_empty() {
             "no step plugins are installed".to_owned()
         } else {
-            format!(
-                "expected one of the step plugins: {}",
-                step_plugins.join(", ")
-            )
+            format!("expected one of the step plugins: {}", step_plugins.join(", "))
         };
         let Some(summary) = catalog.get(text) else {
             let hint = did_you_mean(text, step_plugins.iter().copied())
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
-            self.report(
-                uses.pos,
-                format!("unknown plugin `{text}` in {label}{hint}, {known}"),
-            );
+            self.report(uses.pos, format!("unknown plugin `{text}` in {label}{hint}, {known}"));
             return None;
         };
         if summary.kind == PluginKind::Channel {
@@ -595,20 +540,16 @@ impl<'a> Checker<'a> {
             return Some(name);
         }
         let schemas = &mut *self.schemas;
-        let validator = schemas
-            .validators
-            .entry(text.to_owned())
-            .or_insert_with(|| {
-                jsonschema::options()
-                    .should_validate_formats(true)
-                    .build(&summary.config_schema)
-                    .map_err(|e| e.to_string())
-            });
+        let validator = schemas.validators.entry(text.to_owned()).or_insert_with(|| {
+            jsonschema::options()
+                .should_validate_formats(true)
+                .build(&summary.config_schema)
+                .map_err(|e| e.to_string())
+        });
         let validator = match validator {
             Ok(v) => v,
             Err(error) => {
-                let message =
-                    format!("plugin `{text}` publishes an invalid config schema: {error}");
+                let message = format!("plugin `{text}` publishes an invalid config schema: {error}");
                 self.report(uses.pos, message);
                 return Some(name);
             }
@@ -628,8 +569,7 @@ impl<'a> Checker<'a> {
             };
             match &error.kind {
                 jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
-                    let expected =
-                        expected_properties(&summary.config_schema, error.schema_path.as_str());
+                    let expected = expected_properties(&summary.config_schema, error.schema_path.as_str());
                     for key in unexpected {
                         let pos = if exact {
                             key_pos(node, key).unwrap_or(node.pos)
@@ -643,13 +583,8 @@ impl<'a> Checker<'a> {
                     }
                 }
                 jsonschema::error::ValidationErrorKind::Required { property } => {
-                    let key = property
-                        .as_str()
-                        .map_or_else(|| property.to_string(), str::to_owned);
-                    found.push((
-                        node.pos,
-                        format!("missing key `{key}` in `with:` of {label}{at}"),
-                    ));
+                    let key = property.as_str().map_or_else(|| property.to_string(), str::to_owned);
+                    found.push((node.pos, format!("missing key `{key}` in `with:` of {label}{at}")));
                 }
                 _ => {
                     let message = lowercase_first(&error.to_string());
@@ -667,10 +602,7 @@ impl<'a> Checker<'a> {
         let Some(text) = node.as_scalar() else {
             self.report(
                 node.pos,
-                format!(
-                    "`if` of {label} must be a condition, found {}",
-                    node.type_name()
-                ),
+                format!("`if` of {label} must be a condition, found {}", node.type_name()),
             );
             return None;
         };
@@ -678,10 +610,7 @@ impl<'a> Checker<'a> {
             Ok(condition) => Some(condition),
             Err(error) => {
                 let pos = self.offset_pos(node, text, error.offset);
-                self.report(
-                    pos,
-                    format!("invalid condition in {label}: {}", error.message),
-                );
+                self.report(pos, format!("invalid condition in {label}: {}", error.message));
                 None
             }
         }
@@ -712,29 +641,17 @@ impl<'a> Checker<'a> {
     }
 
     /// A duration within `min..=max`; `range` says the same in words for the error.
-    fn duration(
-        &mut self,
-        node: &Node,
-        what: &str,
-        (min, max): (Duration, Duration),
-        range: &str,
-    ) -> Option<Duration> {
+    fn duration(&mut self, node: &Node, what: &str, (min, max): (Duration, Duration), range: &str) -> Option<Duration> {
         let Some(text) = node.as_scalar() else {
             self.report(
                 node.pos,
-                format!(
-                    "{what} must be a duration like 200ms, found {}",
-                    node.type_name()
-                ),
+                format!("{what} must be a duration like 200ms, found {}", node.type_name()),
             );
             return None;
         };
         match parse_duration(text) {
             Ok(duration) if duration < min || duration > max => {
-                self.report(
-                    node.pos,
-                    format!("{what} is {text}, out of range, expected {range}"),
-                );
+                self.report(node.pos, format!("{what} is {text}, out of range, expected {range}"));
                 None
             }
             Ok(duration) => Some(duration),
@@ -750,7 +667,10 @@ impl<'a> Checker<'a> {
         if node.as_map().is_none() {
             self.report(
                 node.pos,
-                format!("`retry` of {label} must be a mapping like `{{ attempts: 3, backoff: 2s }}`, found {}", node.type_name()),
+                format!(
+                    "`retry` of {label} must be a mapping like `{{ attempts: 3, backoff: 2s }}`, found {}",
+                    node.type_name()
+                ),
             );
             return retry;
         }
@@ -769,9 +689,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(backoff) = node.get("backoff") {
             let what = format!("`retry.backoff` of {label}");
-            if let Some(duration) =
-                self.duration(backoff, &what, (Duration::ZERO, MAX_BACKOFF), "0s to 1h")
-            {
+            if let Some(duration) = self.duration(backoff, &what, (Duration::ZERO, MAX_BACKOFF), "0s to 1h") {
                 retry.backoff = duration;
             }
         }
@@ -801,11 +719,7 @@ impl<'a> Checker<'a> {
             }
         }
         if let Some(secrets) = node.get("secrets") {
-            for item in self.string_list(
-                secrets,
-                &format!("`allow.secrets` of {label}"),
-                "[shopify_token]",
-            ) {
+            for item in self.string_list(secrets, &format!("`allow.secrets` of {label}"), "[shopify_token]") {
                 match SecretName::parse(item.as_scalar().unwrap_or_default()) {
                     Ok(secret) => grants.secrets.push(secret),
                     Err(error) => self.report(item.pos, error.to_string()),
@@ -820,10 +734,7 @@ impl<'a> Checker<'a> {
         let Value::Seq(items) = &node.value else {
             self.report(
                 node.pos,
-                format!(
-                    "{what} must be a list like {example}, found {}",
-                    node.type_name()
-                ),
+                format!("{what} must be a list like {example}, found {}", node.type_name()),
             );
             return Vec::new();
         };
@@ -897,9 +808,7 @@ fn key_pos(map: &Node, key: &str) -> Option<Pos> {
 
 /// "expected one of: a, b" from the `properties` next to the failing `additionalProperties`.
 fn expected_properties(schema: &serde_json::Value, schema_path: &str) -> String {
-    let parent = schema_path
-        .strip_suffix("/additionalProperties")
-        .unwrap_or(schema_path);
+    let parent = schema_path.strip_suffix("/additionalProperties").unwrap_or(schema_path);
     let properties = schema
         .pointer(parent)
         .and_then(|s| s.get("properties"))
@@ -908,11 +817,7 @@ fn expected_properties(schema: &serde_json::Value, schema_path: &str) -> String 
         Some(props) if !props.is_empty() => {
             format!(
                 "expected one of: {}",
-                props
-                    .keys()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                props.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
             )
         }
         Some(_) => "expected no keys here".to_owned(),
@@ -964,10 +869,7 @@ mod tests {
         let segments = ["policies", "0", "match"].map(String::from);
         assert_eq!(dotted(&segments), "policies[0].match");
         assert_eq!(pointer_segments("/a~1b/c~0d/2"), ["a/b", "c~d", "2"]);
-        assert_eq!(
-            lowercase_first("Additional properties"),
-            "additional properties"
-        );
+        assert_eq!(lowercase_first("Additional properties"), "additional properties");
         assert_eq!(lowercase_first("URL is bad"), "URL is bad");
     }
 }

@@ -228,15 +228,9 @@ fn eval<'a>(expr: &'a Expr, scope: &'a Value) -> Cow<'a, Value> {
             Cow::Borrowed(current)
         }
         Expr::Not(inner) => Cow::Owned(Value::Bool(!truthy(&eval(inner, scope)))),
-        Expr::And(a, b) => Cow::Owned(Value::Bool(
-            truthy(&eval(a, scope)) && truthy(&eval(b, scope)),
-        )),
-        Expr::Or(a, b) => Cow::Owned(Value::Bool(
-            truthy(&eval(a, scope)) || truthy(&eval(b, scope)),
-        )),
-        Expr::Cmp(op, a, b) => {
-            Cow::Owned(Value::Bool(compare(*op, &eval(a, scope), &eval(b, scope))))
-        }
+        Expr::And(a, b) => Cow::Owned(Value::Bool(truthy(&eval(a, scope)) && truthy(&eval(b, scope)))),
+        Expr::Or(a, b) => Cow::Owned(Value::Bool(truthy(&eval(a, scope)) || truthy(&eval(b, scope)))),
+        Expr::Cmp(op, a, b) => Cow::Owned(Value::Bool(compare(*op, &eval(a, scope), &eval(b, scope)))),
         Expr::In(a, list) => {
             let left = eval(a, scope);
             Cow::Owned(Value::Bool(list.iter().any(|item| equal(&left, item))))
@@ -262,10 +256,7 @@ fn compare(op: CmpOp, a: &Value, b: &Value) -> bool {
         _ => {}
     }
     let ordering = match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x
-            .as_f64()
-            .zip(y.as_f64())
-            .and_then(|(x, y)| x.partial_cmp(&y)),
+        (Value::Number(x), Value::Number(y)) => x.as_f64().zip(y.as_f64()).and_then(|(x, y)| x.partial_cmp(&y)),
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         _ => None,
     };
@@ -356,12 +347,7 @@ fn lex(text: &str) -> Result<Vec<Token>, ConditionError> {
                     .parse::<i64>()
                     .ok()
                     .map(serde_json::Number::from)
-                    .or_else(|| {
-                        literal
-                            .parse::<f64>()
-                            .ok()
-                            .and_then(serde_json::Number::from_f64)
-                    });
+                    .or_else(|| literal.parse::<f64>().ok().and_then(serde_json::Number::from_f64));
                 match number {
                     Some(n) if !literal.ends_with('.') => {
                         tokens.push(Token {
@@ -380,10 +366,7 @@ fn lex(text: &str) -> Result<Vec<Token>, ConditionError> {
                 loop {
                     match chars.get(i) {
                         None => {
-                            return err(
-                                start,
-                                format!("string starting here is not closed with {quote}"),
-                            );
+                            return err(start, format!("string starting here is not closed with {quote}"));
                         }
                         Some('\\') => match chars.get(i + 1) {
                             Some(&escaped @ ('\\' | '\'' | '"')) => {
@@ -391,10 +374,7 @@ fn lex(text: &str) -> Result<Vec<Token>, ConditionError> {
                                 i += 2;
                             }
                             _ => {
-                                return err(
-                                    i,
-                                    "unknown escape, only \\\\, \\' and \\\" are accepted".into(),
-                                );
+                                return err(i, "unknown escape, only \\\\, \\' and \\\" are accepted".into());
                             }
                         },
                         Some(&q) if q == quote => {
@@ -442,10 +422,7 @@ fn lex(text: &str) -> Result<Vec<Token>, ConditionError> {
             Tok::Cmp(CmpOp::Eq | CmpOp::Ne | CmpOp::Le | CmpOp::Ge) | Tok::And | Tok::Or => 2,
             _ => 1,
         };
-        tokens.push(Token {
-            kind,
-            offset: start,
-        });
+        tokens.push(Token { kind, offset: start });
     }
     Ok(tokens)
 }
@@ -457,7 +434,8 @@ struct ExprParser {
     end: usize,
 }
 
-const EXPECTED_VALUE: &str = "expected a value: a path like ticket.opened, a 'string', a number, true, false, null, `!` or `(`";
+const EXPECTED_VALUE: &str =
+    "expected a value: a path like ticket.opened, a 'string', a number, true, false, null, `!` or `(`";
 
 impl ExprParser {
     fn peek(&self) -> Option<&Token> {
@@ -542,9 +520,7 @@ impl ExprParser {
                     items.push(value);
                 }
                 None => {
-                    return Err(self.error_here(
-                        "expected a 'string', a number, true, false or null in the list",
-                    ));
+                    return Err(self.error_here("expected a 'string', a number, true, false or null in the list"));
                 }
             }
             if self.eat(&Tok::RBracket) {
@@ -597,10 +573,7 @@ impl ExprParser {
                         .unwrap_or_default();
                     return Err(ConditionError {
                         offset: token.offset,
-                        message: format!(
-                            "unknown name `{root}`{hint}, expected one of: {}",
-                            ROOTS.join(", ")
-                        ),
+                        message: format!("unknown name `{root}`{hint}, expected one of: {}", ROOTS.join(", ")),
                     });
                 }
                 let mut segments = vec![root];
@@ -685,10 +658,7 @@ mod tests {
             ("message.subject > 'A'", true),
             ("ticket.number < 'x'", false),
             ("!(ticket.opened && customer.new)", true),
-            (
-                "(ticket.opened || customer.new) && message.lang == 'de'",
-                true,
-            ),
+            ("(ticket.opened || customer.new) && message.lang == 'de'", true),
             ("ticket.opened || customer.new && false", true),
             ("event.kind == 'message.received'", true),
             ("ticket.priority == -1", false),
@@ -706,11 +676,7 @@ mod tests {
     #[test]
     fn null_roots_are_false() {
         let scope = json!({ "event": { "kind": "timer.fired" }, "message": null, "customer": null, "ticket": null });
-        for text in [
-            "ticket.opened",
-            "message.channel == 'amazon'",
-            "customer.new",
-        ] {
+        for text in ["ticket.opened", "message.channel == 'amazon'", "customer.new"] {
             assert!(!Condition::parse(text).unwrap().eval(&scope), "{text}");
         }
         assert!(Condition::parse("ticket == null").unwrap().eval(&scope));
@@ -729,22 +695,14 @@ mod tests {
                 17,
                 "expected a value: a path like ticket.opened, a 'string', a number, true, false, null, `!` or `(`, found the end of the condition",
             ),
-            (
-                "message.channel = 'amazon'",
-                16,
-                "`=` does not compare, use `==`",
-            ),
+            ("message.channel = 'amazon'", 16, "`=` does not compare, use `==`"),
             (
                 "message.channel == 'amazon",
                 19,
                 "string starting here is not closed with '",
             ),
             ("ticket.opened & customer.new", 14, "use `&&` for and"),
-            (
-                "ticket.opened and customer.new",
-                14,
-                "use `&&` instead of `and`",
-            ),
+            ("ticket.opened and customer.new", 14, "use `&&` instead of `and`"),
             ("not ticket.opened", 0, "use `!` instead of `not`"),
             (
                 "(ticket.opened || customer.new",
@@ -791,11 +749,7 @@ mod tests {
         ];
         for (text, offset, message) in table {
             let error = Condition::parse(text).unwrap_err();
-            assert_eq!(
-                (error.offset, error.message.as_str()),
-                (offset, message),
-                "{text}"
-            );
+            assert_eq!((error.offset, error.message.as_str()), (offset, message), "{text}");
         }
     }
 

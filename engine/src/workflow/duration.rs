@@ -51,9 +51,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
                 "a number is missing"
             }));
         }
-        let number: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| fail("the number is too large"))?;
+        let number: u64 = rest[..digits].parse().map_err(|_| fail("the number is too large"))?;
         rest = &rest[digits..];
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let unit = &rest[..unit_len];
@@ -68,17 +66,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             return Err(fail(&format!("unknown unit `{unit}`")));
         };
         if last_unit.is_some_and(|last| index <= last) {
-            return Err(fail(
-                "units must go from largest to smallest, each at most once",
-            ));
+            return Err(fail("units must go from largest to smallest, each at most once"));
         }
         last_unit = Some(index);
         let millis = number
             .checked_mul(UNITS[index].1)
             .ok_or_else(|| fail("it is too long"))?;
-        total = total
-            .checked_add(millis)
-            .ok_or_else(|| fail("it is too long"))?;
+        total = total.checked_add(millis).ok_or_else(|| fail("it is too long"))?;
         rest = &rest[unit_len..];
     }
     Ok(Duration::from_millis(total))
@@ -118,11 +112,7 @@ mod tests {
             ("1500ms", 1_500),
         ];
         for (text, millis) in table {
-            assert_eq!(
-                parse_duration(text),
-                Ok(Duration::from_millis(millis)),
-                "{text}"
-            );
+            assert_eq!(parse_duration(text), Ok(Duration::from_millis(millis)), "{text}");
         }
     }
 
@@ -136,14 +126,8 @@ mod tests {
             ("-5s", "a duration has no sign"),
             ("3w", "unknown unit `w`"),
             ("2sec", "unknown unit `sec`"),
-            (
-                "30m1h",
-                "units must go from largest to smallest, each at most once",
-            ),
-            (
-                "1h1h",
-                "units must go from largest to smallest, each at most once",
-            ),
+            ("30m1h", "units must go from largest to smallest, each at most once"),
+            ("1h1h", "units must go from largest to smallest, each at most once"),
             ("h", "a number is missing"),
             ("99999999999999999999s", "the number is too large"),
             ("999999999999999d", "it is too long"),

@@ -131,16 +131,11 @@ mod tests {
         let schema = json_schema();
         let step = &schema["$defs"]["StepFile"];
         for key in ["id", "uses", "with", "if", "timeout", "retry", "allow"] {
-            let description = step["properties"][key]["description"]
-                .as_str()
-                .unwrap_or_default();
+            let description = step["properties"][key]["description"].as_str().unwrap_or_default();
             assert!(description.contains("Example"), "{key}: {description}");
         }
         assert_eq!(step["additionalProperties"], serde_json::Value::Bool(false));
-        assert_eq!(
-            schema["additionalProperties"],
-            serde_json::Value::Bool(false)
-        );
+        assert_eq!(schema["additionalProperties"], serde_json::Value::Bool(false));
         let required: Vec<_> = schema["required"]
             .as_array()
             .unwrap()

@@ -128,8 +128,7 @@ impl fmt::Display for Workflow {
                 writeln!(f, "    allow http: {}", hosts.join(", "))?;
             }
             if !step.allow.secrets.is_empty() {
-                let secrets: Vec<&str> =
-                    step.allow.secrets.iter().map(SecretName::as_str).collect();
+                let secrets: Vec<&str> = step.allow.secrets.iter().map(SecretName::as_str).collect();
                 writeln!(f, "    allow secrets: {}", secrets.join(", "))?;
             }
         }

@@ -34,9 +34,8 @@ fn check_identifier(text: &str, dash: bool) -> Result<(), String> {
         Some(c) if !c.is_ascii_lowercase() => return Err(format!("it starts with `{c}`")),
         Some(_) => {}
     }
-    if let Some(c) = chars.find(|&c| {
-        !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || (dash && c == '-'))
-    }) {
+    if let Some(c) = chars.find(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || (dash && c == '-')))
+    {
         return Err(format!("`{c}` is not allowed"));
     }
     if text.len() > 64 {
@@ -128,9 +127,7 @@ impl HostPattern {
             Err(name_error(
                 WHAT,
                 text,
-                format!(
-                    "{problem}, expected a host name like `api.example.com` or `*.example.com`"
-                ),
+                format!("{problem}, expected a host name like `api.example.com` or `*.example.com`"),
             ))
         };
         if let Some(index) = text.find("://") {
@@ -165,10 +162,7 @@ impl HostPattern {
             if label.len() > 63 {
                 return fail("a label is longer than 63 characters");
             }
-            if let Some(c) = label
-                .chars()
-                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
-            {
+            if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
                 return fail(&format!("`{c}` is not allowed in a host name"));
             }
             if label.starts_with('-') || label.ends_with('-') {
@@ -307,18 +301,9 @@ mod tests {
             ("https://api.example.com", "remove the scheme `https://`"),
             ("api.example.com/v1", "remove the path"),
             ("api.example.com:443", "remove the port"),
-            (
-                "*.com",
-                "a wildcard needs a domain of at least two labels after `*.`",
-            ),
-            (
-                "api.*.com",
-                "`*` is only allowed as the first label, followed by a dot",
-            ),
-            (
-                "*",
-                "`*` is only allowed as the first label, followed by a dot",
-            ),
+            ("*.com", "a wildcard needs a domain of at least two labels after `*.`"),
+            ("api.*.com", "`*` is only allowed as the first label, followed by a dot"),
+            ("*", "`*` is only allowed as the first label, followed by a dot"),
             ("", "the host is empty"),
             (
                 "bücher.de",
@@ -331,11 +316,7 @@ mod tests {
         ];
         for (pattern, problem) in table {
             let error = HostPattern::parse(pattern).unwrap_err();
-            assert!(
-                error.problem.starts_with(problem),
-                "{pattern}: {}",
-                error.problem
-            );
+            assert!(error.problem.starts_with(problem), "{pattern}: {}", error.problem);
         }
     }
 

@@ -109,8 +109,7 @@ impl Builder {
                     Some(key) => {
                         let mut node = node;
                         // An omitted value (`if:`) is marked at the next token; point at its key.
-                        if matches!(&node.value, Value::Scalar { text, style: Style::Plain, .. } if text.is_empty())
-                        {
+                        if matches!(&node.value, Value::Scalar { text, style: Style::Plain, .. } if text.is_empty()) {
                             node.pos = key.pos;
                         }
                         entries.push((key, node));
@@ -293,16 +292,8 @@ fn resolve_plain(text: &str) -> serde_json::Value {
         && digits
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
-        && digits
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_digit() || b == b'.');
-    if looks_float
-        && let Some(n) = text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-    {
+        && digits.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.');
+    if looks_float && let Some(n) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
         return J::Number(n);
     }
     J::String(text.to_owned())
@@ -322,13 +313,7 @@ mod tests {
             Value::Seq(items) => items.clone(),
             _ => panic!("not a list"),
         }[0];
-        assert_eq!(
-            step.get("uses").unwrap().pos,
-            Pos {
-                line: 4,
-                column: 11
-            }
-        );
+        assert_eq!(step.get("uses").unwrap().pos, Pos { line: 4, column: 11 });
         assert_eq!(step.as_map().unwrap()[0].0.pos, Pos { line: 3, column: 5 });
     }
 

@@ -6,14 +6,20 @@
 /// notice) when `WEFT_TEST_POSTGRES` is not set.
 pub async fn postgres_database(test: &str) -> Option<String> {
     let Ok(admin) = std::env::var("WEFT_TEST_POSTGRES") else {
-        eprintln!("SKIPPED {test} on PostgreSQL: set WEFT_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test to run it");
+        eprintln!(
+            "SKIPPED {test} on PostgreSQL: set WEFT_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test to run it"
+        );
         return None;
     };
     use sqlx::Connection as _;
     use sqlx::Executor as _;
     let name = format!("weft_test_{test}_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to WEFT_TEST_POSTGRES");
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to WEFT_TEST_POSTGRES");
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
     conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
     let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
     Some(format!("{base}/{name}"))

@@ -54,9 +54,8 @@ impl Channel for JsonLines {
     const DESCRIPTION: &'static str = "one normalized message per line of JSON";
 
     fn parse(inbound: &Inbound, config: &Config) -> Result<Vec<Message>, Error> {
-        let text = std::str::from_utf8(&inbound.body).map_err(|e| {
-            Error::permanent(format!("{}: not UTF-8 at byte {}", inbound.source, e.valid_up_to()))
-        })?;
+        let text = std::str::from_utf8(&inbound.body)
+            .map_err(|e| Error::permanent(format!("{}: not UTF-8 at byte {}", inbound.source, e.valid_up_to())))?;
         let mut messages = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -80,8 +79,10 @@ fn normalize(line: Line, config: &Config) -> Result<Message, String> {
     if line.id.trim().is_empty() {
         return Err("`id` is empty".into());
     }
-    let at: jiff::Timestamp =
-        line.at.parse().map_err(|e| format!("`at` is not an RFC 3339 time ({:?}): {e}", line.at))?;
+    let at: jiff::Timestamp = line
+        .at
+        .parse()
+        .map_err(|e| format!("`at` is not an RFC 3339 time ({:?}): {e}", line.at))?;
     let mut message = Message::new(channel, line.id, at.as_millisecond());
     message.thread = line.thread.filter(|t| !t.is_empty());
     message.from = line.from;
@@ -103,7 +104,11 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Vec<Message>, Error> {
-        let inbound = Inbound { source: "in.jsonl".into(), body: text.as_bytes().to_vec(), ..Inbound::default() };
+        let inbound = Inbound {
+            source: "in.jsonl".into(),
+            body: text.as_bytes().to_vec(),
+            ..Inbound::default()
+        };
         JsonLines::parse(&inbound, &Config::default())
     }
 
@@ -124,7 +129,10 @@ mod tests {
     #[test]
     fn bad_lines_name_their_line() {
         let err = parse("{\"channel\":\"chat\",\"id\":\"c1\",\"at\":\"2026-11-20T09:30:00Z\"}\n{\"channel\":\"chat\",\"id\":\"c2\",\"at\":\"yesterday\"}").unwrap_err();
-        assert!(err.message().starts_with("in.jsonl:2: `at` is not an RFC 3339 time"), "{err}");
+        assert!(
+            err.message().starts_with("in.jsonl:2: `at` is not an RFC 3339 time"),
+            "{err}"
+        );
         let err = parse(r#"{"channel":"chat","id":"c1","at":"2026-11-20T09:30:00Z","colour":"red"}"#).unwrap_err();
         assert!(err.message().contains("unknown field `colour`"), "{err}");
     }

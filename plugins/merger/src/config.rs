@@ -76,9 +76,7 @@ impl Config {
     /// Checks the values and fills in the defaults.
     pub fn policy(&self) -> Result<Policy, ConfigError> {
         let defaults = Policy::default();
-        let threshold = self
-            .similarity_threshold
-            .unwrap_or(defaults.similarity_threshold);
+        let threshold = self.similarity_threshold.unwrap_or(defaults.similarity_threshold);
         if !(0.0..=1.0).contains(&threshold) {
             return Err(ConfigError::ThresholdOutOfRange { value: threshold });
         }
@@ -142,12 +140,7 @@ mod tests {
     fn the_schema_describes_every_field() {
         let schema = weft_sdk::plugin::config_schema::<Config>();
         let properties = schema["properties"].as_object().unwrap();
-        for field in [
-            "window",
-            "reopen_window",
-            "on_solved",
-            "similarity_threshold",
-        ] {
+        for field in ["window", "reopen_window", "on_solved", "similarity_threshold"] {
             let description = properties[field]["description"].as_str().unwrap_or("");
             assert!(description.contains("Example:"), "{field}: {description}");
         }

@@ -118,11 +118,7 @@ pub fn sender_key(from: &Party) -> Option<String> {
 ///   [`SAME_MAIL_WINDOW`] apart.
 ///
 /// The earliest match wins, and a match that is itself a copy points to its own original.
-pub fn find_duplicate(
-    message: &Message,
-    recent: &[MessageSummary],
-    forward_window: Duration,
-) -> Option<Duplicate> {
+pub fn find_duplicate(message: &Message, recent: &[MessageSummary], forward_window: Duration) -> Option<Duplicate> {
     let body = body_fingerprint(&message.body);
     if body == 0 {
         return None;
@@ -139,10 +135,7 @@ pub fn find_duplicate(
     candidates.sort_by_key(|m| m.at);
     candidates.into_iter().find_map(|original| {
         let apart = message.at - original.at;
-        let original_id = original
-            .duplicate_of
-            .clone()
-            .unwrap_or_else(|| original.id.clone());
+        let original_id = original.duplicate_of.clone().unwrap_or_else(|| original.id.clone());
         let original_subject = original
             .subject
             .as_deref()
@@ -153,10 +146,7 @@ pub fn find_duplicate(
                 evidence: vec![
                     Evidence::new(
                         "subject",
-                        format!(
-                            "forwarded copy of \"{}\"",
-                            original.subject.as_deref().unwrap_or("")
-                        ),
+                        format!("forwarded copy of \"{}\"", original.subject.as_deref().unwrap_or("")),
                         0.5,
                     ),
                     Evidence::new("body", format!("same text as message {}", original.id), 0.5),
@@ -168,11 +158,7 @@ pub fn find_duplicate(
         if sender.is_some() && sender == original.from && apart <= SAME_MAIL_WINDOW.as_millis() {
             return Some(Duplicate {
                 evidence: vec![
-                    Evidence::new(
-                        "from",
-                        format!("same sender {}", sender.as_deref().unwrap_or("")),
-                        0.4,
-                    ),
+                    Evidence::new("from", format!("same sender {}", sender.as_deref().unwrap_or("")), 0.4),
                     Evidence::new(
                         "body",
                         format!(
@@ -210,18 +196,10 @@ mod tests {
         let a = body_fingerprint("Wo ist mein Paket?\nBestellung 302-1234567");
         assert_eq!(
             a,
-            body_fingerprint(
-                "  wo ist  mein paket?\r\n\r\nBestellung 302-1234567 \n> alte Nachricht"
-            )
+            body_fingerprint("  wo ist  mein paket?\r\n\r\nBestellung 302-1234567 \n> alte Nachricht")
         );
-        assert_eq!(
-            body_fingerprint("注文番号１２３"),
-            body_fingerprint("注文番号123")
-        );
-        assert_ne!(
-            a,
-            body_fingerprint("Wo ist mein Paket?\nBestellung 302-1234568")
-        );
+        assert_eq!(body_fingerprint("注文番号１２３"), body_fingerprint("注文番号123"));
+        assert_ne!(a, body_fingerprint("Wo ist mein Paket?\nBestellung 302-1234568"));
         assert_eq!(body_fingerprint(" \n> only a quote"), 0);
     }
 
@@ -251,28 +229,17 @@ mod tests {
     #[test]
     fn forwarded_needs_prefix_same_subject_and_body_within_window() {
         let body = "Where is my order?";
-        let original = [MessageSummary::of(&mail(
-            "m1", 0, "a@x.com", "Order 12", body,
-        ))];
+        let original = [MessageSummary::of(&mail("m1", 0, "a@x.com", "Order 12", body))];
         let window = Duration::from_hours(72);
         let cases = [
-            ("Order 12", "b@x.com", body, 5 * MIN), // no forward prefix, other sender
+            ("Order 12", "b@x.com", body, 5 * MIN),      // no forward prefix, other sender
             ("Fwd: Order 13", "b@x.com", body, 5 * MIN), // other subject
-            (
-                "Fwd: Order 12",
-                "b@x.com",
-                "Where is my order now?",
-                5 * MIN,
-            ), // other body
+            ("Fwd: Order 12", "b@x.com", "Where is my order now?", 5 * MIN), // other body
             ("Fwd: Order 12", "b@x.com", body, 73 * 60 * MIN), // too late
         ];
         for (subject, from, text, at) in cases {
             let m = mail("m2", at, from, subject, text);
-            assert_eq!(
-                find_duplicate(&m, &original, window),
-                None,
-                "{subject} {text} {at}"
-            );
+            assert_eq!(find_duplicate(&m, &original, window), None, "{subject} {text} {at}");
         }
     }
 
@@ -289,10 +256,7 @@ mod tests {
         let window = Duration::from_hours(72);
         let copy = mail("inbox-2", 2 * MIN, "luis@example.es", "Pedido", body);
         let dup = find_duplicate(&copy, &original, window).unwrap();
-        assert_eq!(
-            (dup.original.as_str(), dup.kind),
-            ("inbox-1", CopyKind::SecondMailbox)
-        );
+        assert_eq!((dup.original.as_str(), dup.kind), ("inbox-1", CopyKind::SecondMailbox));
 
         // Asked again an hour later: a new message to answer, not a copy.
         let again = mail("inbox-3", 60 * MIN, "luis@example.es", "Pedido", body);
@@ -305,8 +269,7 @@ mod tests {
     #[test]
     fn a_copy_of_a_copy_points_to_the_original() {
         let body = "我的订单还没到";
-        let mut first_copy =
-            MessageSummary::of(&mail("c1", MIN, "fwd@shop.cn", "转发：订单", body));
+        let mut first_copy = MessageSummary::of(&mail("c1", MIN, "fwd@shop.cn", "转发：订单", body));
         first_copy.duplicate_of = Some("m0".into());
         let copy = mail("c2", 2 * MIN, "fwd@shop.cn", "转发：订单", body);
         let dup = find_duplicate(&copy, &[first_copy], Duration::from_hours(72)).unwrap();

@@ -190,11 +190,7 @@ mod tests {
             ("1m30s250ms", 90_250),
         ];
         for (text, millis) in cases {
-            assert_eq!(
-                Duration::parse(text).map(Duration::as_millis),
-                Ok(*millis),
-                "{text}"
-            );
+            assert_eq!(Duration::parse(text).map(Duration::as_millis), Ok(*millis), "{text}");
         }
     }
 
@@ -222,12 +218,7 @@ mod tests {
 
     #[test]
     fn prints_the_shortest_exact_form() {
-        for (text, printed) in [
-            ("72h", "3d"),
-            ("90m", "1h30m"),
-            ("1500ms", "1s500ms"),
-            ("0h", "0s"),
-        ] {
+        for (text, printed) in [("72h", "3d"), ("90m", "1h30m"), ("1500ms", "1s500ms"), ("0h", "0s")] {
             assert_eq!(Duration::parse(text).unwrap().to_string(), printed);
         }
     }
@@ -236,9 +227,7 @@ mod tests {
     fn deserializes_from_a_string_and_names_the_problem() {
         let d: Duration = serde_json::from_str(r#""36h""#).unwrap();
         assert_eq!(d, Duration::from_hours(36));
-        let err = serde_json::from_str::<Duration>(r#""36""#)
-            .unwrap_err()
-            .to_string();
+        let err = serde_json::from_str::<Duration>(r#""36""#).unwrap_err().to_string();
         assert!(err.contains("has no unit"), "{err}");
     }
 }

@@ -48,12 +48,11 @@ pub struct Merger;
 
 impl Step for Merger {
     type Config = Config;
-    const DESCRIPTION: &'static str = "which ticket a message belongs to: its thread, its order, a system copy, a follow-up or the same issue";
+    const DESCRIPTION: &'static str =
+        "which ticket a message belongs to: its thread, its order, a system copy, a follow-up or the same issue";
 
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
-        let policy = config
-            .policy()
-            .map_err(|e| Error::bad_config(e.to_string()))?;
+        let policy = config.policy().map_err(|e| Error::bad_config(e.to_string()))?;
         // The context cannot list a ticket's messages yet, so in the engine the copy check has
         // nothing to compare with until `Context::ticket_messages` exists (see `duplicate`).
         rules::decide(event, &policy, ctx, &|_, _| Vec::new())

@@ -54,9 +54,7 @@ pub fn decide(
         add_lead(&mut leads, lead);
     }
 
-    if let Some((ticket, copy)) =
-        system_copy(message, &leads, customer, policy, ctx, ticket_messages)
-    {
+    if let Some((ticket, copy)) = system_copy(message, &leads, customer, policy, ctx, ticket_messages) {
         return Ok(vec![append_copy(ticket, copy)]);
     }
 
@@ -72,12 +70,7 @@ pub fn decide(
             "same customer and same issue as open ticket #{}, active within the {} window",
             lead.ticket.number, policy.window
         );
-        return Ok(vec![append(
-            lead.ticket.number,
-            reason,
-            lead.evidence,
-            notes,
-        )]);
+        return Ok(vec![append(lead.ticket.number, reason, lead.evidence, notes)]);
     }
 
     Ok(vec![open_new(message, notes)])
@@ -109,11 +102,7 @@ fn thread_leads(message: &Message, ctx: &dyn Context) -> Vec<Lead> {
     }
     for id in message.replies_to.iter().filter(|id| !id.trim().is_empty()) {
         if let Some(number) = ctx.message_ticket(id) {
-            let evidence = Evidence::new(
-                "replies-to",
-                format!("replies to {id}, which is on #{number}"),
-                0.9,
-            );
+            let evidence = Evidence::new("replies-to", format!("replies to {id}, which is on #{number}"), 0.9);
             if let Some(lead) = lead_for(ctx, number, "reply to a message on it", evidence) {
                 add_lead(&mut leads, lead);
             }
@@ -124,12 +113,7 @@ fn thread_leads(message: &Message, ctx: &dyn Context) -> Vec<Lead> {
 
 /// Rule 2: the same order number is the same ticket, whatever the channel, unless the ticket
 /// belongs to another customer.
-fn order_leads(
-    message: &Message,
-    customer: Option<u64>,
-    ctx: &dyn Context,
-    notes: &mut Vec<Evidence>,
-) -> Vec<Lead> {
+fn order_leads(message: &Message, customer: Option<u64>, ctx: &dyn Context, notes: &mut Vec<Evidence>) -> Vec<Lead> {
     let Some(order) = order_of(message) else {
         return Vec::new();
     };
@@ -213,26 +197,16 @@ fn same_issue(
             continue;
         }
         if similarity.score >= policy.similarity_threshold
-            && best
-                .as_ref()
-                .is_none_or(|(b, _)| similarity.score > b.score)
+            && best.as_ref().is_none_or(|(b, _)| similarity.score > b.score)
         {
             best = Some((similarity, ticket));
         }
     }
     let (similarity, ticket) = best?;
-    let topics: Vec<&str> = similarity
-        .shared_topics
-        .iter()
-        .map(|t| t.as_str())
-        .collect();
+    let topics: Vec<&str> = similarity.shared_topics.iter().map(|t| t.as_str()).collect();
     let idle = minutes(message.at - ticket.updated_at);
     let evidence = vec![
-        Evidence::new(
-            "customer",
-            format!("customer {customer} owns #{}", ticket.number),
-            0.3,
-        ),
+        Evidence::new("customer", format!("customer {customer} owns #{}", ticket.number), 0.3),
         Evidence::new(
             "similarity",
             format!(
@@ -250,10 +224,7 @@ fn same_issue(
         ),
         Evidence::new(
             "window",
-            format!(
-                "#{} was active {idle} before, within {}",
-                ticket.number, policy.window
-            ),
+            format!("#{} was active {idle} before, within {}", ticket.number, policy.window),
             0.2,
         ),
     ];
@@ -292,12 +263,7 @@ fn system_copy(
 /// Rule 5: a message for a solved or closed ticket. Within `reopen_window` (and with
 /// `on_solved: reopen`) it is appended and the engine reopens the ticket; otherwise it opens a
 /// new ticket linked to the old one.
-fn follow_up(
-    message: &Message,
-    lead: &Lead,
-    policy: &Policy,
-    notes: Vec<Evidence>,
-) -> Vec<Decision> {
+fn follow_up(message: &Message, lead: &Lead, policy: &Policy, notes: Vec<Evidence>) -> Vec<Decision> {
     let old = &lead.ticket;
     let since = minutes(message.at - old.updated_at);
     let status = Evidence::new(
@@ -326,13 +292,7 @@ fn follow_up(
         subject: new_subject(message),
         order: order_of(message).map(str::to_owned).or(old.order.clone()),
     };
-    let evidence: Vec<Evidence> = lead
-        .evidence
-        .iter()
-        .cloned()
-        .chain([status])
-        .chain(notes)
-        .collect();
+    let evidence: Vec<Evidence> = lead.evidence.iter().cloned().chain([status]).chain(notes).collect();
     vec![
         Decision::new(Command::OpenTicket(open), reason).with_evidence(evidence),
         Decision::new(
@@ -345,21 +305,13 @@ fn follow_up(
 
 /// Rules 1 and 2 found open tickets: append to the target, after merging the other open leads
 /// that are the same issue (same customer, no conflicting orders) into the oldest.
-fn continue_leads(
-    target: &Lead,
-    leads: &[Lead],
-    ctx: &dyn Context,
-    mut notes: Vec<Evidence>,
-) -> Vec<Decision> {
+fn continue_leads(target: &Lead, leads: &[Lead], ctx: &dyn Context, mut notes: Vec<Evidence>) -> Vec<Decision> {
     let mut group: Vec<&Lead> = vec![target];
     for lead in leads
         .iter()
         .filter(|l| l.ticket.number != target.ticket.number && !is_solved(&l.ticket))
     {
-        if let Some(conflict) = group
-            .iter()
-            .find_map(|g| orders_conflict(&g.ticket, &lead.ticket))
-        {
+        if let Some(conflict) = group.iter().find_map(|g| orders_conflict(&g.ticket, &lead.ticket)) {
             notes.push(Evidence::new(
                 "order",
                 format!(
@@ -370,10 +322,7 @@ fn continue_leads(
             ));
             continue;
         }
-        if group
-            .iter()
-            .any(|g| different_owners(ctx, &g.ticket, &lead.ticket))
-        {
+        if group.iter().any(|g| different_owners(ctx, &g.ticket, &lead.ticket)) {
             notes.push(Evidence::new(
                 "customer",
                 format!(
@@ -389,12 +338,7 @@ fn continue_leads(
 
     if group.len() == 1 {
         let reason = format!("continues #{}: {}", target.ticket.number, target.how);
-        return vec![append(
-            target.ticket.number,
-            reason,
-            target.evidence.clone(),
-            notes,
-        )];
+        return vec![append(target.ticket.number, reason, target.evidence.clone(), notes)];
     }
 
     let into = group
@@ -402,20 +346,13 @@ fn continue_leads(
         .map(|l| l.ticket.number)
         .min()
         .unwrap_or(target.ticket.number);
-    let mut from: Vec<u64> = group
-        .iter()
-        .map(|l| l.ticket.number)
-        .filter(|n| *n != into)
-        .collect();
+    let mut from: Vec<u64> = group.iter().map(|l| l.ticket.number).filter(|n| *n != into).collect();
     from.sort_unstable();
     let ties: Vec<String> = group
         .iter()
         .map(|l| format!("#{} ({})", l.ticket.number, l.how))
         .collect();
-    let evidence: Vec<Evidence> = group
-        .iter()
-        .flat_map(|l| l.evidence.iter().cloned())
-        .collect();
+    let evidence: Vec<Evidence> = group.iter().flat_map(|l| l.evidence.iter().cloned()).collect();
     let merge = Decision::new(
         Command::MergeTickets(MergeTickets {
             into,
@@ -428,10 +365,7 @@ fn continue_leads(
     )
     .with_evidence(evidence.clone());
     let verb = if from.len() == 1 { "is" } else { "are" };
-    let reason = format!(
-        "continues #{into}, into which {} {verb} merged",
-        list(&from)
-    );
+    let reason = format!("continues #{into}, into which {} {verb} merged", list(&from));
     vec![merge, append(into, reason, evidence, notes)]
 }
 
@@ -457,8 +391,7 @@ fn open_new(message: &Message, notes: Vec<Evidence>) -> Decision {
     } else {
         "no ticket it may join: new ticket".to_owned()
     };
-    Decision::new(Command::OpenTicket(open), reason)
-        .with_evidence(evidence.into_iter().chain(notes))
+    Decision::new(Command::OpenTicket(open), reason).with_evidence(evidence.into_iter().chain(notes))
 }
 
 fn append_copy(ticket: u64, copy: Duplicate) -> Decision {
@@ -480,12 +413,7 @@ fn append_copy(ticket: u64, copy: Duplicate) -> Decision {
     .with_evidence(copy.evidence)
 }
 
-fn append(
-    ticket: u64,
-    reason: String,
-    evidence: impl IntoIterator<Item = Evidence>,
-    notes: Vec<Evidence>,
-) -> Decision {
+fn append(ticket: u64, reason: String, evidence: impl IntoIterator<Item = Evidence>, notes: Vec<Evidence>) -> Decision {
     Decision::new(
         Command::AppendToTicket(AppendToTicket {
             ticket,
@@ -497,19 +425,13 @@ fn append(
     .with_evidence(
         evidence
             .into_iter()
-            .chain(notes.into_iter().map(|note| Evidence {
-                weight: 0.0,
-                ..note
-            })),
+            .chain(notes.into_iter().map(|note| Evidence { weight: 0.0, ..note })),
     )
 }
 
 /// The lead to follow: the first open one in rule order, else the first (solved) one.
 fn pick_target(leads: &[Lead]) -> Option<&Lead> {
-    leads
-        .iter()
-        .find(|l| !is_solved(&l.ticket))
-        .or(leads.first())
+    leads.iter().find(|l| !is_solved(&l.ticket)).or(leads.first())
 }
 
 /// A lead for ticket `number`, following merges to the ticket that holds it now.
@@ -537,10 +459,7 @@ fn lead_for(ctx: &dyn Context, number: u64, how: &str, evidence: Evidence) -> Op
 
 /// Adds a lead, or its evidence to the lead already there for the same ticket.
 fn add_lead(leads: &mut Vec<Lead>, lead: Lead) {
-    match leads
-        .iter_mut()
-        .find(|l| l.ticket.number == lead.ticket.number)
-    {
+    match leads.iter_mut().find(|l| l.ticket.number == lead.ticket.number) {
         Some(known) => {
             known.evidence.extend(lead.evidence);
             if !known.how.contains(&lead.how) {
@@ -556,11 +475,7 @@ fn is_solved(ticket: &TicketView) -> bool {
 }
 
 fn order_of(message: &Message) -> Option<&str> {
-    message
-        .order
-        .as_deref()
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
+    message.order.as_deref().map(str::trim).filter(|o| !o.is_empty())
 }
 
 /// Order numbers compared without case and surrounding space.
@@ -609,9 +524,5 @@ fn minutes(millis: i64) -> Duration {
 }
 
 fn list(numbers: &[u64]) -> String {
-    numbers
-        .iter()
-        .map(|n| format!("#{n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    numbers.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")
 }

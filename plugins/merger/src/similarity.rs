@@ -42,10 +42,7 @@ pub fn grams(text: &str) -> BTreeSet<String> {
             if cjk {
                 add_windows(&mut out, run, 2);
             } else {
-                let padded: Vec<char> = std::iter::once(' ')
-                    .chain(run.iter().copied())
-                    .chain([' '])
-                    .collect();
+                let padded: Vec<char> = std::iter::once(' ').chain(run.iter().copied()).chain([' ']).collect();
                 add_windows(&mut out, &padded, 3);
             }
             start = end;
@@ -91,11 +88,7 @@ pub struct Side<'a> {
 
 impl Side<'_> {
     fn topics(&self) -> BTreeSet<Topic> {
-        let mut topics = topics_of(&format!(
-            "{} {}",
-            self.subject.unwrap_or(""),
-            self.body.unwrap_or("")
-        ));
+        let mut topics = topics_of(&format!("{} {}", self.subject.unwrap_or(""), self.body.unwrap_or("")));
         topics.extend(self.category.and_then(Topic::from_category));
         topics
     }
@@ -132,23 +125,15 @@ pub fn compare(ticket: &Side<'_>, message: &Side<'_>) -> Similarity {
 
     let ticket_topics = ticket.topics();
     let message_topics = message.topics();
-    let shared_topics: BTreeSet<Topic> = ticket_topics
-        .intersection(&message_topics)
-        .copied()
-        .collect();
+    let shared_topics: BTreeSet<Topic> = ticket_topics.intersection(&message_topics).copied().collect();
     let union = ticket_topics.union(&message_topics).count();
     let topic = if union == 0 {
         0.0
     } else {
         shared_topics.len() as f64 / union as f64
     };
-    let different_issue =
-        !ticket_topics.is_empty() && !message_topics.is_empty() && shared_topics.is_empty();
-    let score = if different_issue {
-        0.0
-    } else {
-        text.max(topic)
-    };
+    let different_issue = !ticket_topics.is_empty() && !message_topics.is_empty() && shared_topics.is_empty();
+    let score = if different_issue { 0.0 } else { text.max(topic) };
     Similarity {
         text,
         shared_topics,
@@ -220,10 +205,7 @@ mod tests {
         };
         let s = compare(&ticket, &same);
         assert!(s.score >= 0.99, "{s:?}");
-        assert_eq!(
-            s.shared_topics.into_iter().collect::<Vec<_>>(),
-            [Topic::WhereIsMyOrder]
-        );
+        assert_eq!(s.shared_topics.into_iter().collect::<Vec<_>>(), [Topic::WhereIsMyOrder]);
 
         let other = Side {
             subject: Some("Wo ist meine Rechnung?"),
@@ -258,9 +240,6 @@ mod tests {
             category: None,
         };
         let s = compare(&a, &b);
-        assert!(
-            !s.different_issue && s.score > 0.5 && s.score < 1.0,
-            "{s:?}"
-        );
+        assert!(!s.different_issue && s.score > 0.5 && s.score < 1.0, "{s:?}");
     }
 }

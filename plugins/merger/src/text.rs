@@ -54,10 +54,7 @@ mod tests {
         let cases = [
             ("Où est  MON colis ?!", "où est mon colis"),
             ("Ｒｅ：ＡＢＣ１２３", "re abc123"),
-            (
-                "  Wo ist mein Paket?\n\n-- \nJürgen",
-                "wo ist mein paket jürgen",
-            ),
+            ("  Wo ist mein Paket?\n\n-- \nJürgen", "wo ist mein paket jürgen"),
             ("注文番号：１２３、届きません。", "注文番号 123 届きません"),
             ("¿Dónde está mi pedido?", "dónde está mi pedido"),
             ("", ""),

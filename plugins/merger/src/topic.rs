@@ -51,9 +51,7 @@ impl Topic {
     pub fn from_category(category: &str) -> Option<Topic> {
         let slug: String = normalize(category).split(' ').collect::<Vec<_>>().join("-");
         match slug.as_str() {
-            "where-is-my-order" | "wismo" | "shipping" | "delivery" | "tracking" => {
-                Some(Topic::WhereIsMyOrder)
-            }
+            "where-is-my-order" | "wismo" | "shipping" | "delivery" | "tracking" => Some(Topic::WhereIsMyOrder),
             "refund" | "refunds" => Some(Topic::Refund),
             "return" | "returns" => Some(Topic::Return),
             "cancel" | "cancellation" | "cancelation" => Some(Topic::Cancel),
@@ -352,18 +350,9 @@ mod tests {
     #[test]
     fn finds_topics_in_seven_languages() {
         let cases: &[(&str, &[Topic])] = &[
-            (
-                "Where is my order? It has not arrived yet.",
-                &[WhereIsMyOrder],
-            ),
-            (
-                "Wo ist mein Paket? Noch nicht angekommen.",
-                &[WhereIsMyOrder],
-            ),
-            (
-                "Bonjour, je n'ai toujours pas reçu mon colis",
-                &[WhereIsMyOrder],
-            ),
+            ("Where is my order? It has not arrived yet.", &[WhereIsMyOrder]),
+            ("Wo ist mein Paket? Noch nicht angekommen.", &[WhereIsMyOrder]),
+            ("Bonjour, je n'ai toujours pas reçu mon colis", &[WhereIsMyOrder]),
             ("¿Dónde está mi pedido?", &[WhereIsMyOrder]),
             ("Non ho ricevuto il pacco", &[WhereIsMyOrder]),
             ("商品がまだ届きません", &[WhereIsMyOrder]),
@@ -416,14 +405,8 @@ mod tests {
 
     #[test]
     fn reads_ticket_categories() {
-        assert_eq!(
-            Topic::from_category("where-is-my-order"),
-            Some(WhereIsMyOrder)
-        );
-        assert_eq!(
-            Topic::from_category("Where_Is_My_Order"),
-            Some(WhereIsMyOrder)
-        );
+        assert_eq!(Topic::from_category("where-is-my-order"), Some(WhereIsMyOrder));
+        assert_eq!(Topic::from_category("Where_Is_My_Order"), Some(WhereIsMyOrder));
         assert_eq!(Topic::from_category("Cancellation"), Some(Cancel));
         assert_eq!(Topic::from_category("product-question"), None);
     }

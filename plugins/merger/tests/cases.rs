@@ -45,11 +45,7 @@ fn run(path: &Path) -> Result<String, String> {
     ctx.customers = case.customers.into_iter().map(|c| (c.id, c)).collect();
     ctx.tickets = case.tickets.into_iter().map(|t| (t.number, t)).collect();
     ctx.message_tickets = case.message_tickets;
-    ctx.thread_tickets = case
-        .thread_tickets
-        .into_iter()
-        .map(|(c, t, n)| ((c, t), n))
-        .collect();
+    ctx.thread_tickets = case.thread_tickets.into_iter().map(|(c, t, n)| ((c, t), n)).collect();
     let history: BTreeMap<u64, Vec<MessageSummary>> = case
         .history
         .into_iter()
@@ -61,8 +57,7 @@ fn run(path: &Path) -> Result<String, String> {
             .map(|ms| ms.iter().take(limit as usize).cloned().collect())
             .unwrap_or_default()
     };
-    let decisions =
-        rules::decide(&case.event, &policy, &ctx, &ticket_messages).map_err(|e| e.to_string())?;
+    let decisions = rules::decide(&case.event, &policy, &ctx, &ticket_messages).map_err(|e| e.to_string())?;
     serde_json::to_string_pretty(&decisions)
         .map(|s| s + "\n")
         .map_err(|e| e.to_string())
@@ -75,10 +70,7 @@ fn cases() {
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/cases exists")
         .map(|entry| entry.expect("readable entry").path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "json")
-                && !p.to_string_lossy().ends_with(".out.json")
-        })
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.to_string_lossy().ends_with(".out.json"))
         .collect();
     inputs.sort();
     assert!(!inputs.is_empty(), "no cases in {}", dir.display());

@@ -114,8 +114,7 @@ fn evidence_text(decision: &Decision) -> String {
 #[test]
 fn a_chat_message_joins_its_conversation() {
     let mut ctx = MemoryContext::new().with_ticket(ticket(10, 1, "Size question"));
-    ctx.thread_tickets
-        .insert(("chat".into(), "conv-9".into()), 10);
+    ctx.thread_tickets.insert(("chat".into(), "conv-9".into()), 10);
     let mut m = message("chat", "c2", None, "and in blue?");
     m.thread = Some("conv-9".into());
     let decisions = decide(&ctx, m, Some(1));
@@ -134,8 +133,7 @@ fn an_email_reply_joins_by_its_headers_even_across_a_merge() {
     let mut ctx = MemoryContext::new()
         .with_ticket(ticket(10, 1, "Rücksendung"))
         .with_ticket(merged_away);
-    ctx.message_tickets
-        .insert("<a1@mail.example.de>".into(), 11);
+    ctx.message_tickets.insert("<a1@mail.example.de>".into(), 11);
     let mut m = message(
         "email",
         "<a2@mail.example.de>",
@@ -157,10 +155,7 @@ fn without_thread_or_headers_a_new_ticket_opens_with_a_clean_subject() {
     let ctx = MemoryContext::new();
     let cases = [
         ("AW: WG: Frage zur Lieferung", "Frage zur Lieferung"),
-        (
-            "RE : Question sur la livraison",
-            "Question sur la livraison",
-        ),
+        ("RE : Question sur la livraison", "Question sur la livraison"),
         ("Réf. : Question", "Question"),
         ("RV: Consulta", "Consulta"),
         ("Ｒｅ：注文について", "注文について"),
@@ -197,11 +192,7 @@ fn a_german_email_and_a_french_amazon_message_about_one_order_join() {
     m.lang = Some("fr".into());
     let decisions = decide(&ctx, m, Some(1));
     assert_eq!(summary(&decisions), ["append #20"]);
-    assert!(
-        decisions[0].reason.contains("same order"),
-        "{}",
-        decisions[0].reason
-    );
+    assert!(decisions[0].reason.contains("same order"), "{}", decisions[0].reason);
     assert!(evidence_text(&decisions[0]).contains("order 302-1234567-7654321 is on #20"));
 }
 
@@ -215,10 +206,7 @@ fn an_order_on_another_customers_ticket_does_not_join() {
     let mut m = message("email", "e1", Some("Mein Paket"), "Wo ist mein Paket?");
     m.order = Some(order.into());
     let decisions = decide(&ctx, m, Some(1));
-    assert_eq!(
-        summary(&decisions),
-        [format!("open \"Mein Paket\" order={order}")]
-    );
+    assert_eq!(summary(&decisions), [format!("open \"Mein Paket\" order={order}")]);
     assert!(
         evidence_text(&decisions[0]).contains("is on #20 of customer 2, not of customer 1"),
         "{}",
@@ -229,9 +217,7 @@ fn an_order_on_another_customers_ticket_does_not_join() {
 #[test]
 fn an_order_on_a_merged_customers_ticket_joins() {
     let order = "111-2223334-4445556";
-    let mut ctx = MemoryContext::new()
-        .with_customer(1, &[])
-        .with_customer(2, &[]);
+    let mut ctx = MemoryContext::new().with_customer(1, &[]).with_customer(2, &[]);
     ctx.customers.get_mut(&2).unwrap().merged_into = Some(1);
     let ctx = ctx.with_ticket(with_order(ticket(21, 2, "Refund"), order));
     let mut m = message("ebay", "eb-1", None, "any news on my refund?");
@@ -245,10 +231,7 @@ fn a_reply_carrying_the_order_of_another_open_ticket_merges_them_into_the_older(
     for (thread_ticket, order_ticket) in [(30, 31), (41, 40)] {
         let mut ctx = MemoryContext::new()
             .with_ticket(ticket(thread_ticket, 1, "Lieferung"))
-            .with_ticket(with_order(
-                ticket(order_ticket, 1, "Where is my order?"),
-                order,
-            ));
+            .with_ticket(with_order(ticket(order_ticket, 1, "Where is my order?"), order));
         ctx.message_tickets.insert("<m1@x>".into(), thread_ticket);
         let mut m = message(
             "email",
@@ -259,21 +242,12 @@ fn a_reply_carrying_the_order_of_another_open_ticket_merges_them_into_the_older(
         m.replies_to = vec!["<m1@x>".into()];
         m.order = Some(order.into());
         let decisions = decide(&ctx, m, Some(1));
-        let (into, from) = (
-            thread_ticket.min(order_ticket),
-            thread_ticket.max(order_ticket),
-        );
+        let (into, from) = (thread_ticket.min(order_ticket), thread_ticket.max(order_ticket));
         assert_eq!(
             summary(&decisions),
-            [
-                format!("merge #{into} <- #{from}"),
-                format!("append #{into}")
-            ]
+            [format!("merge #{into} <- #{from}"), format!("append #{into}")]
         );
-        assert!(
-            decisions[0].reason.contains("reply to a message on it")
-                && decisions[0].reason.contains("same order")
-        );
+        assert!(decisions[0].reason.contains("reply to a message on it") && decisions[0].reason.contains("same order"));
     }
 }
 
@@ -315,18 +289,9 @@ fn the_same_question_on_another_channel_within_the_window_joins() {
 
 #[test]
 fn the_same_question_after_the_window_opens_a_new_ticket() {
-    let ctx =
-        MemoryContext::new().with_ticket(idle(ticket(60, 1, "Wo ist mein Paket?"), 80 * HOUR));
-    let m = message(
-        "instagram",
-        "ig-1",
-        None,
-        "Mein Paket ist immer noch nicht angekommen!",
-    );
-    assert_eq!(
-        summary(&decide(&ctx, m.clone(), Some(1))),
-        ["open \"\" order=-"]
-    );
+    let ctx = MemoryContext::new().with_ticket(idle(ticket(60, 1, "Wo ist mein Paket?"), 80 * HOUR));
+    let m = message("instagram", "ig-1", None, "Mein Paket ist immer noch nicht angekommen!");
+    assert_eq!(summary(&decide(&ctx, m.clone(), Some(1))), ["open \"\" order=-"]);
     // A wider window lets it join.
     let config: Config = serde_json::from_str(r#"{"window":"4d"}"#).unwrap();
     let decisions = Merger::decide(&event(m, Some(1)), &config, &ctx).unwrap();
@@ -335,35 +300,18 @@ fn the_same_question_after_the_window_opens_a_new_ticket() {
 
 #[test]
 fn two_orders_of_one_customer_stay_apart() {
-    let ctx =
-        MemoryContext::new().with_ticket(with_order(ticket(70, 1, "Where is my order?"), "ORD-1"));
-    let mut m = message(
-        "shopify",
-        "s-1",
-        Some("Where is my order?"),
-        "Still not arrived.",
-    );
+    let ctx = MemoryContext::new().with_ticket(with_order(ticket(70, 1, "Where is my order?"), "ORD-1"));
+    let mut m = message("shopify", "s-1", Some("Where is my order?"), "Still not arrived.");
     m.order = Some("ORD-2".into());
     let decisions = decide(&ctx, m, Some(1));
-    assert_eq!(
-        summary(&decisions),
-        ["open \"Where is my order?\" order=ORD-2"]
-    );
-    assert!(
-        evidence_text(&decisions[0])
-            .contains("#70 is about order ORD-1, the message about order ORD-2")
-    );
+    assert_eq!(summary(&decisions), ["open \"Where is my order?\" order=ORD-2"]);
+    assert!(evidence_text(&decisions[0]).contains("#70 is about order ORD-1, the message about order ORD-2"));
 }
 
 #[test]
 fn clearly_different_issues_stay_apart() {
     let ctx = MemoryContext::new().with_ticket(ticket(71, 1, "Rechnung fehlt"));
-    let m = message(
-        "email",
-        "e1",
-        Some("Lampe"),
-        "Die Lampe ist kaputt angekommen",
-    );
+    let m = message("email", "e1", Some("Lampe"), "Die Lampe ist kaputt angekommen");
     let decisions = decide(&ctx, m, Some(1));
     assert_eq!(summary(&decisions), ["open \"Lampe\" order=-"]);
     assert!(evidence_text(&decisions[0]).contains("#71 is about a different issue"));
@@ -373,10 +321,7 @@ fn clearly_different_issues_stay_apart() {
 fn another_customers_ticket_is_never_compared() {
     let ctx = MemoryContext::new().with_ticket(ticket(72, 2, "Wo ist mein Paket?"));
     let m = message("chat", "c1", None, "Wo ist mein Paket?");
-    assert_eq!(
-        summary(&decide(&ctx, m.clone(), Some(1))),
-        ["open \"\" order=-"]
-    );
+    assert_eq!(summary(&decide(&ctx, m.clone(), Some(1))), ["open \"\" order=-"]);
     // Without a known customer, nothing is compared either.
     assert_eq!(summary(&decide(&ctx, m, None)), ["open \"\" order=-"]);
 }
@@ -397,20 +342,10 @@ fn japanese_and_chinese_subjects_join_their_issue() {
     let zh = message("chat", "z1", Some("回复：退款"), "请尽快退款，谢谢");
     assert_eq!(summary(&decide(&ctx, zh, Some(2))), ["append #81"]);
     // No topic cue, only the words: the n-grams carry it.
-    let words = message(
-        "email",
-        "z2",
-        Some("回复：关于蓝色沙发的问题"),
-        "还有靠垫吗？",
-    );
+    let words = message("email", "z2", Some("回复：关于蓝色沙发的问题"), "还有靠垫吗？");
     assert_eq!(summary(&decide(&ctx, words, Some(3))), ["append #82"]);
     // A different issue in Japanese opens its own ticket.
-    let invoice = message(
-        "email",
-        "j2",
-        Some("領収書について"),
-        "領収書を発行してください",
-    );
+    let invoice = message("email", "j2", Some("領収書について"), "領収書を発行してください");
     assert_eq!(
         summary(&decide(&ctx, invoice, Some(1))),
         ["open \"領収書について\" order=-"]
@@ -419,10 +354,7 @@ fn japanese_and_chinese_subjects_join_their_issue() {
 
 // Rule 4: system copies.
 
-fn history(
-    ticket: u64,
-    summaries: Vec<MessageSummary>,
-) -> impl Fn(u64, u32) -> Vec<MessageSummary> {
+fn history(ticket: u64, summaries: Vec<MessageSummary>) -> impl Fn(u64, u32) -> Vec<MessageSummary> {
     move |n, limit| {
         if n == ticket {
             summaries.iter().take(limit as usize).cloned().collect()
@@ -482,8 +414,7 @@ fn one_mail_through_two_mailboxes_is_appended_as_a_copy() {
 #[test]
 fn a_follow_up_within_the_reopen_window_appends() {
     let mut ctx = MemoryContext::new().with_ticket(solved(ticket(100, 1, "Retour"), 2 * DAY));
-    ctx.thread_tickets
-        .insert(("amazon".into(), "amz-thread-1".into()), 100);
+    ctx.thread_tickets.insert(("amazon".into(), "amz-thread-1".into()), 100);
     let mut m = message("amazon", "amz-2", None, "Le colis retour est reparti ?");
     m.thread = Some("amz-thread-1".into());
     let decisions = decide(&ctx, m, Some(1));
@@ -497,10 +428,7 @@ fn a_follow_up_within_the_reopen_window_appends() {
 
 #[test]
 fn a_follow_up_after_the_reopen_window_opens_a_linked_ticket() {
-    let mut ctx = MemoryContext::new().with_ticket(with_order(
-        solved(ticket(101, 1, "Devolución"), 10 * DAY),
-        "ES-77",
-    ));
+    let mut ctx = MemoryContext::new().with_ticket(with_order(solved(ticket(101, 1, "Devolución"), 10 * DAY), "ES-77"));
     ctx.message_tickets.insert("<r1@tienda.es>".into(), 101);
     let mut m = message(
         "email",
@@ -539,10 +467,7 @@ fn on_solved_link_never_reopens_and_closed_counts_as_solved() {
         ..Policy::default()
     };
     let decisions = decide_with(&ctx, m, 1, &policy, &|_, _| Vec::new());
-    assert_eq!(
-        summary(&decisions),
-        ["open \"\" order=-", "set linked-to=102"]
-    );
+    assert_eq!(summary(&decisions), ["open \"\" order=-", "set linked-to=102"]);
     assert!(decisions[0].reason.contains("on_solved is link"));
 }
 
@@ -551,14 +476,8 @@ fn an_open_ticket_of_the_order_wins_over_a_solved_thread() {
     let mut ctx = MemoryContext::new()
         .with_ticket(solved(ticket(110, 1, "Lieferung"), 20 * DAY))
         .with_ticket(with_order(ticket(111, 1, "Paket beschädigt"), "302-9"));
-    ctx.thread_tickets
-        .insert(("email".into(), "th".into()), 110);
-    let mut m = message(
-        "email",
-        "e1",
-        Some("AW: Lieferung"),
-        "Das Paket ist beschädigt",
-    );
+    ctx.thread_tickets.insert(("email".into(), "th".into()), 110);
+    let mut m = message("email", "e1", Some("AW: Lieferung"), "Das Paket ist beschädigt");
     m.thread = Some("th".into());
     m.order = Some("302-9".into());
     assert_eq!(summary(&decide(&ctx, m, Some(1))), ["append #111"]);
@@ -578,12 +497,7 @@ fn bad_input_is_a_typed_error() {
     );
 
     let config: Config = serde_json::from_str(r#"{"similarity_threshold":-0.1}"#).unwrap();
-    let err = Merger::decide(
-        &event(message("chat", "c1", None, "x"), Some(1)),
-        &config,
-        &ctx,
-    )
-    .unwrap_err();
+    let err = Merger::decide(&event(message("chat", "c1", None, "x"), Some(1)), &config, &ctx).unwrap_err();
     assert!(
         matches!(&err, Error::BadConfig(m) if m.contains("outside 0 to 1")),
         "{err}"

@@ -5,11 +5,23 @@ use crate::plugin::{Error, Host, LogLevel, PluginInfo};
 use crate::wit::common::weft::plugin::{http, log, secrets, types as w};
 
 pub(crate) fn party_from(p: w::Party) -> m::Party {
-    m::Party { name: p.name, email: p.email, phone: p.phone, handle: p.handle, buyer_id: p.buyer_id }
+    m::Party {
+        name: p.name,
+        email: p.email,
+        phone: p.phone,
+        handle: p.handle,
+        buyer_id: p.buyer_id,
+    }
 }
 
 pub(crate) fn party_to(p: m::Party) -> w::Party {
-    w::Party { name: p.name, email: p.email, phone: p.phone, handle: p.handle, buyer_id: p.buyer_id }
+    w::Party {
+        name: p.name,
+        email: p.email,
+        phone: p.phone,
+        handle: p.handle,
+        buyer_id: p.buyer_id,
+    }
 }
 
 pub(crate) fn address_from(a: w::Address) -> m::Address {
@@ -52,7 +64,11 @@ pub(crate) fn message_from(msg: w::Message) -> m::Message {
         attachments: msg
             .attachments
             .into_iter()
-            .map(|a| m::Attachment { filename: a.filename, content_type: a.content_type, size: a.size })
+            .map(|a| m::Attachment {
+                filename: a.filename,
+                content_type: a.content_type,
+                size: a.size,
+            })
             .collect(),
     }
 }
@@ -75,7 +91,11 @@ pub(crate) fn message_to(msg: m::Message) -> w::Message {
         attachments: msg
             .attachments
             .into_iter()
-            .map(|a| w::Attachment { filename: a.filename, content_type: a.content_type, size: a.size })
+            .map(|a| w::Attachment {
+                filename: a.filename,
+                content_type: a.content_type,
+                size: a.size,
+            })
             .collect(),
     }
 }
@@ -93,11 +113,19 @@ pub(crate) fn event_from(e: w::Event) -> m::Event {
 }
 
 fn json_from(text: &str) -> serde_json::Value {
-    if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(text).unwrap_or(serde_json::Value::Null) }
+    if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 fn json_to(value: &serde_json::Value) -> String {
-    if value.is_null() { String::new() } else { value.to_string() }
+    if value.is_null() {
+        String::new()
+    } else {
+        value.to_string()
+    }
 }
 
 pub(crate) fn kind_from(k: w::IdentityKind) -> m::IdentityKind {
@@ -125,11 +153,17 @@ pub(crate) fn kind_to(k: m::IdentityKind) -> w::IdentityKind {
 }
 
 pub(crate) fn identity_from(i: w::Identity) -> m::Identity {
-    m::Identity { kind: kind_from(i.kind), value: i.value }
+    m::Identity {
+        kind: kind_from(i.kind),
+        value: i.value,
+    }
 }
 
 pub(crate) fn identity_to(i: &m::Identity) -> w::Identity {
-    w::Identity { kind: kind_to(i.kind), value: i.value.clone() }
+    w::Identity {
+        kind: kind_to(i.kind),
+        value: i.value.clone(),
+    }
 }
 
 fn ticket_ref_to(t: m::TicketRef) -> w::TicketRef {
@@ -149,21 +183,33 @@ fn command_to(c: m::Command) -> w::Command {
             identities: l.identities.iter().map(identity_to).collect(),
             score: l.score,
         }),
-        m::Command::MergeCustomers(x) => w::Command::MergeCustomers(w::MergeCustomers { into: x.into, from: x.from }),
-        m::Command::OpenTicket(x) => w::Command::OpenTicket(w::OpenTicket { subject: x.subject, order: x.order }),
-        m::Command::AppendToTicket(x) => {
-            w::Command::AppendToTicket(w::AppendToTicket { ticket: x.ticket, duplicate_of: x.duplicate_of })
-        }
-        m::Command::MergeTickets(x) => w::Command::MergeTickets(w::MergeTickets { into: x.into, from: x.from }),
+        m::Command::MergeCustomers(x) => w::Command::MergeCustomers(w::MergeCustomers {
+            into: x.into,
+            from: x.from,
+        }),
+        m::Command::OpenTicket(x) => w::Command::OpenTicket(w::OpenTicket {
+            subject: x.subject,
+            order: x.order,
+        }),
+        m::Command::AppendToTicket(x) => w::Command::AppendToTicket(w::AppendToTicket {
+            ticket: x.ticket,
+            duplicate_of: x.duplicate_of,
+        }),
+        m::Command::MergeTickets(x) => w::Command::MergeTickets(w::MergeTickets {
+            into: x.into,
+            from: x.from,
+        }),
         m::Command::SetField(x) => w::Command::SetField(w::SetField {
             ticket: ticket_ref_to(x.ticket),
             name: x.name,
             value: x.value,
             confidence: x.confidence,
         }),
-        m::Command::Assign(x) => {
-            w::Command::Assign(w::Assign { ticket: ticket_ref_to(x.ticket), agent: x.agent, team: x.team })
-        }
+        m::Command::Assign(x) => w::Command::Assign(w::Assign {
+            ticket: ticket_ref_to(x.ticket),
+            agent: x.agent,
+            team: x.team,
+        }),
         m::Command::SetDeadline(x) => w::Command::SetDeadline(w::SetDeadline {
             ticket: ticket_ref_to(x.ticket),
             kind: x.kind,
@@ -186,7 +232,10 @@ fn command_to(c: m::Command) -> w::Command {
             kind: x.kind,
             payload: json_to(&x.payload),
         }),
-        m::Command::EmitEvent(x) => w::Command::EmitEvent(w::EmitEvent { kind: x.kind, payload: json_to(&x.payload) }),
+        m::Command::EmitEvent(x) => w::Command::EmitEvent(w::EmitEvent {
+            kind: x.kind,
+            payload: json_to(&x.payload),
+        }),
     }
 }
 
@@ -197,7 +246,11 @@ pub(crate) fn decision_to(d: m::Decision) -> w::Decision {
         evidence: d
             .evidence
             .into_iter()
-            .map(|e| w::Evidence { field: e.field, detail: e.detail, weight: e.weight })
+            .map(|e| w::Evidence {
+                field: e.field,
+                detail: e.detail,
+                weight: e.weight,
+            })
             .collect(),
     }
 }
@@ -225,7 +278,12 @@ pub fn plugin_name(package: &str) -> String {
 }
 
 pub(crate) fn inbound_from(i: w::Inbound) -> m::Inbound {
-    m::Inbound { source: i.source, content_type: i.content_type, headers: i.headers, body: i.body }
+    m::Inbound {
+        source: i.source,
+        content_type: i.content_type,
+        headers: i.headers,
+        body: i.body,
+    }
 }
 
 /// The host's capabilities, reached through the imports.
@@ -240,7 +298,11 @@ impl Host for GuestHost {
             headers: request.headers.clone(),
             body: request.body.clone(),
         };
-        http::fetch(&request).map(|r| m::HttpResponse { status: r.status, headers: r.headers, body: r.body })
+        http::fetch(&request).map(|r| m::HttpResponse {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        })
     }
 
     fn secret(&self, name: &str) -> Result<String, String> {

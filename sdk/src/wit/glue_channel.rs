@@ -36,7 +36,9 @@ pub fn channel_deliver<C: Channel>(outbound: w::Outbound, config: String) -> Res
         lang: outbound.lang,
     };
     let delivery = C::deliver(&outbound, &config, &GuestHost).map_err(error_to)?;
-    Ok(w::Delivery { external_id: delivery.external_id })
+    Ok(w::Delivery {
+        external_id: delivery.external_id,
+    })
 }
 
 /// Exports a [`Channel`] implementation as the plugin's `channel` world.

@@ -61,13 +61,19 @@ impl Host for GuestContext {
 
 impl Context for GuestContext {
     fn find_customers(&self, identity: &m::Identity) -> Vec<m::CustomerView> {
-        c::find_customers(&identity_to(identity)).into_iter().map(customer_from).collect()
+        c::find_customers(&identity_to(identity))
+            .into_iter()
+            .map(customer_from)
+            .collect()
     }
     fn customer(&self, id: u64) -> Option<m::CustomerView> {
         c::get_customer(id).map(customer_from)
     }
     fn customer_tickets(&self, customer: u64, limit: u32) -> Vec<m::TicketView> {
-        c::customer_tickets(customer, limit).into_iter().map(ticket_from).collect()
+        c::customer_tickets(customer, limit)
+            .into_iter()
+            .map(ticket_from)
+            .collect()
     }
     fn ticket(&self, number: u64) -> Option<m::TicketView> {
         c::get_ticket(number).map(ticket_from)
