@@ -5,7 +5,7 @@ use crate::date::parse_date;
 use crate::error::{MailError, excerpt};
 use crate::headers::HeaderBlock;
 use crate::html::html_to_text;
-use crate::order::find_order;
+use crate::order::{Formats, find_order};
 use crate::quote::split;
 use crate::sender::attribute;
 use mail_parser::{MessageParser, MimeHeaders};
@@ -40,10 +40,15 @@ pub fn parse_mail(raw: &[u8], config: &Config) -> Result<Message, MailError> {
     }
 
     let text = split(&body_text(&parsed));
+    let formats = match sender.marketplace.as_deref() {
+        Some("amazon" | "ebay") => Formats::Marketplace,
+        _ => Formats::All,
+    };
+    // Subject, then the new text, then the history (a reply often names the order only there).
     let order = [subject.as_deref(), Some(text.body.as_str()), text.quoted.as_deref()]
         .into_iter()
         .flatten()
-        .find_map(find_order);
+        .find_map(|text| find_order(text, formats));
 
     let mut message = Message::new(sender.channel, id, date(&headers)?);
     message.thread = references.first().filter(|root| **root != message.id).cloned();
@@ -115,10 +120,16 @@ fn body_text(parsed: &mail_parser::Message<'_>) -> String {
     texts.join("\n\n")
 }
 
-/// What came attached, as metadata.
+/// What came attached, as metadata. A nameless text part that is not marked as an attachment
+/// is a body alternative left over from a broken structure, not a file.
 fn attachments(parsed: &mail_parser::Message<'_>) -> Vec<Attachment> {
     parsed
         .attachments()
+        .filter(|part| {
+            let marked = part.content_disposition().is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
+            let text = part.is_content_type("text", "plain") || part.is_content_type("text", "html");
+            marked || part.attachment_name().is_some() || !text
+        })
         .map(|part| Attachment {
             filename: part.attachment_name().map(str::to_owned),
             content_type: part

@@ -1,8 +1,18 @@
 //! Order numbers as marketplaces write them: Amazon `123-1234567-1234567`, eBay
 //! `12-12345-12345`, Shopify `#1234` (kept with its `#`).
 
-/// The first order number in `text`, by position, whatever its marketplace.
-pub(crate) fn find_order(text: &str) -> Option<String> {
+/// Which order number formats to look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Formats {
+    /// Amazon, eBay and Shopify.
+    All,
+    /// Amazon and eBay only: in mail relayed by Amazon or eBay a `#1234` is an item or a
+    /// listing number, never a Shopify order.
+    Marketplace,
+}
+
+/// The first order number in `text`, by position, of the given formats.
+pub(crate) fn find_order(text: &str, formats: Formats) -> Option<String> {
     let bytes = text.as_bytes();
     for start in 0..bytes.len() {
         let boundary_before = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
@@ -10,6 +20,9 @@ pub(crate) fn find_order(text: &str) -> Option<String> {
             continue;
         }
         if bytes[start] == b'#' {
+            if formats == Formats::Marketplace {
+                continue;
+            }
             if start > 0 && bytes[start - 1] == b'&' {
                 // `&#12345;` is a character reference, not an order.
                 continue;
@@ -73,16 +86,21 @@ mod tests {
 
     #[test]
     fn finds_each_kind_and_the_first_of_several() {
-        assert_eq!(find_order("Bestellung 302-1234567-7654321 ist weg").as_deref(), Some("302-1234567-7654321"));
-        assert_eq!(find_order("eBay 12-34567-89012.").as_deref(), Some("12-34567-89012"));
-        assert_eq!(find_order("注文番号#10482について").as_deref(), Some("#10482"));
-        assert_eq!(find_order("#10511 and 302-1234567-7654321").as_deref(), Some("#10511"));
+        assert_eq!(find_order("Bestellung 302-1234567-7654321 ist weg", Formats::All).as_deref(), Some("302-1234567-7654321"));
+        assert_eq!(find_order("eBay 12-34567-89012.", Formats::All).as_deref(), Some("12-34567-89012"));
+        assert_eq!(find_order("注文番号#10482について", Formats::All).as_deref(), Some("#10482"));
+        assert_eq!(find_order("#10511 and 302-1234567-7654321", Formats::All).as_deref(), Some("#10511"));
+    }
+
+    #[test]
+    fn marketplace_mail_skips_hash_numbers() {
+        assert_eq!(find_order("item #285512345678, order 19-04321-65432", Formats::Marketplace).as_deref(), Some("19-04321-65432"));
     }
 
     #[test]
     fn ignores_lookalikes() {
         for text in ["#123", "1302-1234567-7654321", "302-1234567-76543210", "tel 12-34567-890123", "a#12345", "12-34567-89012-5", "&#12345;x"] {
-            assert_eq!(find_order(text), None, "{text}");
+            assert_eq!(find_order(text, Formats::All), None, "{text}");
         }
     }
 }

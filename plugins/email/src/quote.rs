@@ -56,7 +56,7 @@ pub(crate) fn split(text: &str) -> Split {
         }
         index += 1;
     }
-    // A blank line belongs to the new text only between new text (or at its edges).
+    // A blank line belongs to the history only inside it (or between it and an edge).
     let resolved: Vec<Class> = (0..classes.len())
         .map(|i| {
             if classes[i] != Class::Blank {
@@ -64,14 +64,34 @@ pub(crate) fn split(text: &str) -> Split {
             }
             let before = classes[..i].iter().rev().find(|c| **c != Class::Blank);
             let after = classes[i + 1..].iter().find(|c| **c != Class::Blank);
-            let body_or_edge = |c: Option<&Class>| matches!(c, None | Some(Class::Body));
-            if body_or_edge(before) && body_or_edge(after) { Class::Body } else { Class::Quoted }
+            let quoted_or_edge = |c: Option<&Class>| matches!(c, None | Some(Class::Quoted));
+            let inside = quoted_or_edge(before) && quoted_or_edge(after) && (before.is_some() || after.is_some());
+            if inside { Class::Quoted } else { Class::Body }
         })
         .collect();
     let pick = |class: Class| -> Vec<&str> {
         lines.iter().zip(&resolved).filter(|(_, c)| **c == class).map(|(l, _)| *l).collect()
     };
-    let body = trim_trailing_blank(&pick(Class::Body));
+    // Where quoted lines were taken out of the new text, the blank lines around them would
+    // pile up: keep one, and none ahead of the first line of new text.
+    let mut body_lines: Vec<&str> = Vec::new();
+    let mut gap = false;
+    for (line, class) in lines.iter().zip(&resolved) {
+        match class {
+            Class::Body => {
+                let blank = line.trim().is_empty();
+                let first = !body_lines.iter().any(|l| !l.trim().is_empty());
+                let doubled = body_lines.last().is_some_and(|l| l.trim().is_empty());
+                if !(blank && gap && (first || doubled)) {
+                    body_lines.push(line);
+                    gap = false;
+                }
+            }
+            Class::Quoted => gap = true,
+            _ => {}
+        }
+    }
+    let body = trim_trailing_blank(&body_lines);
     let quoted = pick(Class::Quoted);
     let start = quoted.iter().position(|l| !l.trim().is_empty()).unwrap_or(quoted.len());
     let quoted = trim_trailing_blank(&quoted[start..]);
@@ -91,9 +111,10 @@ fn is_quote_line(line: &str) -> bool {
 fn is_outlook_start(lines: &[&str], index: usize) -> bool {
     let line = lines[index].trim();
     // `-----Original Message-----`, `-----Ursprüngliche Nachricht-----`, `----- 原始邮件 -----`, ...
+    // Only the known banners: marketplaces frame the buyer's own text with dashed banners too.
     if line.starts_with("---") && line.ends_with("---") {
-        let inner = line.trim_matches('-').trim();
-        if inner.chars().any(char::is_alphabetic) {
+        let inner = line.trim_matches('-').trim().to_lowercase();
+        if BANNERS.iter().any(|banner| inner == *banner) {
             return true;
         }
     }
@@ -103,6 +124,16 @@ fn is_outlook_start(lines: &[&str], index: usize) -> bool {
     }
     header_key(line, FROM_KEYS) && lines[index + 1..].iter().take(5).filter(|l| header_key(l, OTHER_KEYS)).count() >= 2
 }
+
+/// The text of the dashed banners mailers put ahead of history or a forwarded mail.
+const BANNERS: &[&str] = &[
+    "original message", "ursprüngliche nachricht", "originalnachricht", "message d'origine",
+    "message d’origine", "mensaje original", "messaggio originale", "mensagem original",
+    "oorspronkelijk bericht", "originalmeddelande", "oprindelig meddelelse", "opprinnelig melding",
+    "元のメッセージ", "原始邮件", "原始郵件", "forwarded message", "weitergeleitete nachricht",
+    "message transféré", "mensaje reenviado", "messaggio inoltrato", "mensagem encaminhada",
+    "doorgestuurd bericht", "転送メッセージ", "转发邮件", "轉寄郵件",
+];
 
 /// The `From:` of a quoted header block, by language.
 const FROM_KEYS: &[&str] = &["from", "von", "de", "da", "van", "från", "fra", "od", "差出人", "送信者", "发件人", "寄件者", "寄件人"];
@@ -207,7 +238,8 @@ mod tests {
         check("Ok\n\n-----Ursprüngliche Nachricht-----\nVon: A\nGesendet: Montag\nhistory", "Ok", Some("-----Ursprüngliche Nachricht-----\nVon: A\nGesendet: Montag\nhistory"));
         check("Ok\n\nFrom: Shop <s@x.com>\nSent: Monday\nTo: me\nSubject: x\n\nold text", "Ok", Some("From: Shop <s@x.com>\nSent: Monday\nTo: me\nSubject: x\n\nold text"));
         check("New\n-- \nAnna\nTel 123\n\nOn Mon Anna wrote:\n> old", "New", Some("On Mon Anna wrote:\n> old"));
-        check("> question?\nanswer\n\n> second?\nsecond answer\n", "answer\nsecond answer", Some("> question?\n\n> second?"));
+        check("> question?\nanswer\n\n> second?\n\nsecond answer\n", "answer\n\nsecond answer", Some("> question?\n> second?"));
+        check("------------- Message: -------------\n\nBonjour\n", "------------- Message: -------------\n\nBonjour", None);
         check("  indented first line\n\nplain\n\n\n", "  indented first line\n\nplain", None);
         check("From: here to there we go\nno header block follows", "From: here to there we go\nno header block follows", None);
     }
