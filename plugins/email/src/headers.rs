@@ -33,23 +33,34 @@ impl HeaderBlock {
         if raw.iter().all(u8::is_ascii_whitespace) {
             return Err(MailError::Empty);
         }
-        let mut block = HeaderBlock { fields: Vec::new(), start: input.len() - raw.len() };
+        let mut block = HeaderBlock {
+            fields: Vec::new(),
+            start: input.len() - raw.len(),
+        };
         let mut pending: Option<(String, Vec<u8>, usize)> = None;
         for (index, line) in raw.split(|&b| b == b'\n').enumerate() {
             let number = index + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if index == 0 && line.starts_with(b"From ") {
                 // An mbox separator line ahead of the real headers.
-                block.start += raw.iter().position(|&b| b == b'\n').map_or(raw.len(), |p| p + 1);
+                block.start += raw
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(raw.len(), |p| p + 1);
                 continue;
             }
-            if line.iter().all(|b| *b == b' ' || *b == b'\t') && !line.is_empty() && pending.is_some() {
+            if line.iter().all(|b| *b == b' ' || *b == b'\t')
+                && !line.is_empty()
+                && pending.is_some()
+            {
                 // A whitespace-only continuation line: folding white space, nothing more.
                 continue;
             }
             if line.is_empty() {
                 if pending.is_none() && block.fields.is_empty() {
-                    return Err(MailError::NoHeaderBlock { found: "a blank line".into() });
+                    return Err(MailError::NoHeaderBlock {
+                        found: "a blank line".into(),
+                    });
                 }
                 break;
             }
@@ -61,17 +72,27 @@ impl HeaderBlock {
                         continue;
                     }
                     None => {
-                        return Err(MailError::NoHeaderBlock { found: excerpt(line) });
+                        return Err(MailError::NoHeaderBlock {
+                            found: excerpt(line),
+                        });
                     }
                 }
             }
             let Some(name) = field_name(line) else {
                 if block.fields.is_empty() && pending.is_none() {
-                    return Err(MailError::NoHeaderBlock { found: excerpt(line) });
+                    return Err(MailError::NoHeaderBlock {
+                        found: excerpt(line),
+                    });
                 }
-                return Err(MailError::BadHeaderLine { line: number, found: excerpt(line) });
+                return Err(MailError::BadHeaderLine {
+                    line: number,
+                    found: excerpt(line),
+                });
             };
-            let value = &line[line.iter().position(|&b| b == b':').map_or(line.len(), |p| p + 1)..];
+            let value = &line[line
+                .iter()
+                .position(|&b| b == b':')
+                .map_or(line.len(), |p| p + 1)..];
             check_bytes(value, &name, number)?;
             if let Some(done) = pending.take() {
                 block.push(done);
@@ -91,12 +112,16 @@ impl HeaderBlock {
 
     /// The first field with this name, compared case-insensitively.
     pub fn get(&self, name: &str) -> Option<&RawHeader> {
-        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+        self.fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// Every field with this name, in order.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a RawHeader> + use<'a> {
-        self.fields.iter().filter(move |f| f.name.eq_ignore_ascii_case(name))
+        self.fields
+            .iter()
+            .filter(move |f| f.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -104,7 +129,12 @@ impl HeaderBlock {
 fn field_name(line: &[u8]) -> Option<String> {
     let colon = line.iter().position(|&b| b == b':')?;
     let name = &line[..colon];
-    let trimmed_len = name.len() - name.iter().rev().take_while(|b| **b == b' ' || **b == b'\t').count();
+    let trimmed_len = name.len()
+        - name
+            .iter()
+            .rev()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .count();
     let name = &name[..trimmed_len];
     if name.is_empty() || !name.iter().all(|b| (33..=126).contains(b)) {
         return None;
@@ -114,8 +144,15 @@ fn field_name(line: &[u8]) -> Option<String> {
 
 /// Refuses control bytes (other than tab) in a header line.
 fn check_bytes(bytes: &[u8], name: &str, line: usize) -> Result<(), MailError> {
-    match bytes.iter().find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        Some(&byte) => Err(MailError::ControlByte { line, name: name.to_owned(), byte }),
+    match bytes
+        .iter()
+        .find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
+        Some(&byte) => Err(MailError::ControlByte {
+            line,
+            name: name.to_owned(),
+            byte,
+        }),
         None => Ok(()),
     }
 }
@@ -126,7 +163,9 @@ mod tests {
 
     #[test]
     fn unfolds_and_numbers_lines() {
-        let block = HeaderBlock::scan(b"From: a@b.c\r\nSubject: one\r\n two\r\nDate: x\r\n\r\nbody").unwrap();
+        let block =
+            HeaderBlock::scan(b"From: a@b.c\r\nSubject: one\r\n two\r\nDate: x\r\n\r\nbody")
+                .unwrap();
         assert_eq!(block.get("subject").unwrap().value, "one two");
         assert_eq!(block.get("DATE").unwrap().line, 4);
     }
@@ -134,15 +173,25 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_header_block() {
         assert_eq!(HeaderBlock::scan(b"").unwrap_err(), MailError::Empty);
-        assert!(matches!(HeaderBlock::scan(b"hello there\n"), Err(MailError::NoHeaderBlock { .. })));
-        assert!(matches!(HeaderBlock::scan(b"\nbody"), Err(MailError::NoHeaderBlock { .. })));
+        assert!(matches!(
+            HeaderBlock::scan(b"hello there\n"),
+            Err(MailError::NoHeaderBlock { .. })
+        ));
+        assert!(matches!(
+            HeaderBlock::scan(b"\nbody"),
+            Err(MailError::NoHeaderBlock { .. })
+        ));
         assert!(matches!(
             HeaderBlock::scan(b"From: a@b.c\nthis is not a header\n\nbody"),
             Err(MailError::BadHeaderLine { line: 2, .. })
         ));
         assert!(matches!(
             HeaderBlock::scan(b"From: a@b.c\nSubject: a\x00b\n\n"),
-            Err(MailError::ControlByte { line: 2, byte: 0, .. })
+            Err(MailError::ControlByte {
+                line: 2,
+                byte: 0,
+                ..
+            })
         ));
     }
 }

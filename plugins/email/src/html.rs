@@ -5,9 +5,13 @@
 /// Elements whose content is not text for a reader.
 const SKIPPED: [&str; 4] = ["script", "style", "head", "title"];
 /// Elements that stand apart as a paragraph.
-const PARAGRAPHS: [&str; 12] = ["p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "hr", "pre"];
+const PARAGRAPHS: [&str; 12] = [
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "hr", "pre",
+];
 /// Elements that start on a line of their own.
-const LINES: [&str; 10] = ["div", "tr", "section", "article", "header", "footer", "dl", "dt", "dd", "address"];
+const LINES: [&str; 10] = [
+    "div", "tr", "section", "article", "header", "footer", "dl", "dt", "dd", "address",
+];
 
 /// Readable text for an HTML document or fragment. Never fails: broken markup is read as far
 /// as it makes sense.
@@ -29,7 +33,11 @@ pub(crate) fn html_to_text(html: &str) -> String {
         }
         let end = tag_end(rest);
         let whole = &rest[..end];
-        let tag = whole.strip_suffix('>').unwrap_or(whole).get(1..).unwrap_or("");
+        let tag = whole
+            .strip_suffix('>')
+            .unwrap_or(whole)
+            .get(1..)
+            .unwrap_or("");
         rest = &rest[end..];
         let closing = tag.starts_with('/');
         let name: String = tag
@@ -66,7 +74,11 @@ pub(crate) fn html_to_text(html: &str) -> String {
                 }
             }
             "pre" => {
-                pre = if closing { pre.saturating_sub(1) } else { pre + 1 };
+                pre = if closing {
+                    pre.saturating_sub(1)
+                } else {
+                    pre + 1
+                };
                 paragraph(&mut out);
             }
             n if SKIPPED.contains(&n) && !closing && !tag.ends_with('/') => {
@@ -221,7 +233,11 @@ fn entity(body: &str) -> Option<char> {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,
             None => number.parse().ok()?,
         };
-        return Some(char::from_u32(code).filter(|c| *c != '\0').unwrap_or('\u{fffd}'));
+        return Some(
+            char::from_u32(code)
+                .filter(|c| *c != '\0')
+                .unwrap_or('\u{fffd}'),
+        );
     }
     Some(match body {
         "nbsp" => '\u{a0}',
@@ -309,13 +325,21 @@ mod tests {
              <p>Zeile&nbsp;1<br>Zeile 2</p><ul><li>eins</li><li>zwei &amp; drei</li></ul>\
              <script>alert(1)</script><p>Gr&uuml;&szlig;e &#x2014; &#8364;5 &lt;ok&gt;</p></body></html>",
         );
-        assert_eq!(text, "Hallo Team,\n\nZeile 1\nZeile 2\n\n- eins\n- zwei & drei\n\nGrüße — €5 <ok>");
+        assert_eq!(
+            text,
+            "Hallo Team,\n\nZeile 1\nZeile 2\n\n- eins\n- zwei & drei\n\nGrüße — €5 <ok>"
+        );
     }
 
     #[test]
     fn blockquote_is_quoted_and_broken_markup_survives() {
-        let text = html_to_text("<div>Merci</div><div>Le lundi, Anna a écrit :<blockquote>Bonjour<br>x <blockquote>old</blockquote></blockquote>");
-        assert_eq!(text, "Merci\nLe lundi, Anna a écrit :\n> Bonjour\n> x\n>> old");
+        let text = html_to_text(
+            "<div>Merci</div><div>Le lundi, Anna a écrit :<blockquote>Bonjour<br>x <blockquote>old</blockquote></blockquote>",
+        );
+        assert_eq!(
+            text,
+            "Merci\nLe lundi, Anna a écrit :\n> Bonjour\n> x\n>> old"
+        );
         assert_eq!(html_to_text("a < b &bogus; &amp"), "a < b &bogus; &");
         assert_eq!(html_to_text("<p unclosed=\"x>y"), "");
     }

@@ -18,14 +18,14 @@
 //! - `mail`: the whole parse, tying the above together.
 
 pub mod config;
+mod date;
 pub mod error;
 mod headers;
-mod date;
 mod html;
-mod quote;
-mod order;
-mod sender;
 mod mail;
+mod order;
+mod quote;
+mod sender;
 
 pub use config::Config;
 pub use error::MailError;
@@ -38,7 +38,8 @@ pub struct Email;
 
 impl Channel for Email {
     type Config = Config;
-    const DESCRIPTION: &'static str = "raw RFC 5322 / MIME mail, with marketplace relays attributed";
+    const DESCRIPTION: &'static str =
+        "raw RFC 5322 / MIME mail, with marketplace relays attributed";
 
     fn parse(inbound: &Inbound, config: &Config) -> Result<Vec<Message>, Error> {
         config.check().map_err(Error::bad_config)?;

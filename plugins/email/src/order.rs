@@ -86,20 +86,47 @@ mod tests {
 
     #[test]
     fn finds_each_kind_and_the_first_of_several() {
-        assert_eq!(find_order("Bestellung 302-1234567-7654321 ist weg", Formats::All).as_deref(), Some("302-1234567-7654321"));
-        assert_eq!(find_order("eBay 12-34567-89012.", Formats::All).as_deref(), Some("12-34567-89012"));
-        assert_eq!(find_order("注文番号#10482について", Formats::All).as_deref(), Some("#10482"));
-        assert_eq!(find_order("#10511 and 302-1234567-7654321", Formats::All).as_deref(), Some("#10511"));
+        assert_eq!(
+            find_order("Bestellung 302-1234567-7654321 ist weg", Formats::All).as_deref(),
+            Some("302-1234567-7654321")
+        );
+        assert_eq!(
+            find_order("eBay 12-34567-89012.", Formats::All).as_deref(),
+            Some("12-34567-89012")
+        );
+        assert_eq!(
+            find_order("注文番号#10482について", Formats::All).as_deref(),
+            Some("#10482")
+        );
+        assert_eq!(
+            find_order("#10511 and 302-1234567-7654321", Formats::All).as_deref(),
+            Some("#10511")
+        );
     }
 
     #[test]
     fn marketplace_mail_skips_hash_numbers() {
-        assert_eq!(find_order("item #285512345678, order 19-04321-65432", Formats::Marketplace).as_deref(), Some("19-04321-65432"));
+        assert_eq!(
+            find_order(
+                "item #285512345678, order 19-04321-65432",
+                Formats::Marketplace
+            )
+            .as_deref(),
+            Some("19-04321-65432")
+        );
     }
 
     #[test]
     fn ignores_lookalikes() {
-        for text in ["#123", "1302-1234567-7654321", "302-1234567-76543210", "tel 12-34567-890123", "a#12345", "12-34567-89012-5", "&#12345;x"] {
+        for text in [
+            "#123",
+            "1302-1234567-7654321",
+            "302-1234567-76543210",
+            "tel 12-34567-890123",
+            "a#12345",
+            "12-34567-89012-5",
+            "&#12345;x",
+        ] {
             assert_eq!(find_order(text, Formats::All), None, "{text}");
         }
     }

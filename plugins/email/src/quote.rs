@@ -65,12 +65,19 @@ pub(crate) fn split(text: &str) -> Split {
             let before = classes[..i].iter().rev().find(|c| **c != Class::Blank);
             let after = classes[i + 1..].iter().find(|c| **c != Class::Blank);
             let quoted_or_edge = |c: Option<&Class>| matches!(c, None | Some(Class::Quoted));
-            let inside = quoted_or_edge(before) && quoted_or_edge(after) && (before.is_some() || after.is_some());
+            let inside = quoted_or_edge(before)
+                && quoted_or_edge(after)
+                && (before.is_some() || after.is_some());
             if inside { Class::Quoted } else { Class::Body }
         })
         .collect();
     let pick = |class: Class| -> Vec<&str> {
-        lines.iter().zip(&resolved).filter(|(_, c)| **c == class).map(|(l, _)| *l).collect()
+        lines
+            .iter()
+            .zip(&resolved)
+            .filter(|(_, c)| **c == class)
+            .map(|(l, _)| *l)
+            .collect()
     };
     // Where quoted lines were taken out of the new text, the blank lines around them would
     // pile up: keep one, and none ahead of the first line of new text.
@@ -93,13 +100,22 @@ pub(crate) fn split(text: &str) -> Split {
     }
     let body = trim_trailing_blank(&body_lines);
     let quoted = pick(Class::Quoted);
-    let start = quoted.iter().position(|l| !l.trim().is_empty()).unwrap_or(quoted.len());
+    let start = quoted
+        .iter()
+        .position(|l| !l.trim().is_empty())
+        .unwrap_or(quoted.len());
     let quoted = trim_trailing_blank(&quoted[start..]);
-    Split { body, quoted: (!quoted.is_empty()).then_some(quoted) }
+    Split {
+        body,
+        quoted: (!quoted.is_empty()).then_some(quoted),
+    }
 }
 
 fn trim_trailing_blank(lines: &[&str]) -> String {
-    let end = lines.iter().rposition(|l| !l.trim().is_empty()).map_or(0, |p| p + 1);
+    let end = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .map_or(0, |p| p + 1);
     lines[..end].join("\n")
 }
 
@@ -120,35 +136,113 @@ fn is_outlook_start(lines: &[&str], index: usize) -> bool {
     }
     // Outlook's rule line, then a header block.
     if line.len() >= 10 && line.chars().all(|c| c == '_') {
-        return lines[index + 1..].iter().take(3).any(|l| header_key(l, FROM_KEYS));
+        return lines[index + 1..]
+            .iter()
+            .take(3)
+            .any(|l| header_key(l, FROM_KEYS));
     }
-    header_key(line, FROM_KEYS) && lines[index + 1..].iter().take(5).filter(|l| header_key(l, OTHER_KEYS)).count() >= 2
+    header_key(line, FROM_KEYS)
+        && lines[index + 1..]
+            .iter()
+            .take(5)
+            .filter(|l| header_key(l, OTHER_KEYS))
+            .count()
+            >= 2
 }
 
 /// The text of the dashed banners mailers put ahead of history or a forwarded mail.
 const BANNERS: &[&str] = &[
-    "original message", "ursprüngliche nachricht", "originalnachricht", "message d'origine",
-    "message d’origine", "mensaje original", "messaggio originale", "mensagem original",
-    "oorspronkelijk bericht", "originalmeddelande", "oprindelig meddelelse", "opprinnelig melding",
-    "元のメッセージ", "原始邮件", "原始郵件", "forwarded message", "weitergeleitete nachricht",
-    "message transféré", "mensaje reenviado", "messaggio inoltrato", "mensagem encaminhada",
-    "doorgestuurd bericht", "転送メッセージ", "转发邮件", "轉寄郵件",
+    "original message",
+    "ursprüngliche nachricht",
+    "originalnachricht",
+    "message d'origine",
+    "message d’origine",
+    "mensaje original",
+    "messaggio originale",
+    "mensagem original",
+    "oorspronkelijk bericht",
+    "originalmeddelande",
+    "oprindelig meddelelse",
+    "opprinnelig melding",
+    "元のメッセージ",
+    "原始邮件",
+    "原始郵件",
+    "forwarded message",
+    "weitergeleitete nachricht",
+    "message transféré",
+    "mensaje reenviado",
+    "messaggio inoltrato",
+    "mensagem encaminhada",
+    "doorgestuurd bericht",
+    "転送メッセージ",
+    "转发邮件",
+    "轉寄郵件",
 ];
 
 /// The `From:` of a quoted header block, by language.
-const FROM_KEYS: &[&str] = &["from", "von", "de", "da", "van", "från", "fra", "od", "差出人", "送信者", "发件人", "寄件者", "寄件人"];
+const FROM_KEYS: &[&str] = &[
+    "from",
+    "von",
+    "de",
+    "da",
+    "van",
+    "från",
+    "fra",
+    "od",
+    "差出人",
+    "送信者",
+    "发件人",
+    "寄件者",
+    "寄件人",
+];
 /// The other fields of a quoted header block, by language.
 const OTHER_KEYS: &[&str] = &[
-    "sent", "date", "to", "cc", "subject", "gesendet", "datum", "an", "betreff", "envoyé", "à", "objet",
-    "enviado", "fecha", "para", "asunto", "inviato", "data", "a", "oggetto", "verzonden", "aan",
-    "onderwerp", "送信日時", "日時", "宛先", "件名", "发送时间", "时间", "收件人", "主题", "日期", "主旨",
+    "sent",
+    "date",
+    "to",
+    "cc",
+    "subject",
+    "gesendet",
+    "datum",
+    "an",
+    "betreff",
+    "envoyé",
+    "à",
+    "objet",
+    "enviado",
+    "fecha",
+    "para",
+    "asunto",
+    "inviato",
+    "data",
+    "a",
+    "oggetto",
+    "verzonden",
+    "aan",
+    "onderwerp",
+    "送信日時",
+    "日時",
+    "宛先",
+    "件名",
+    "发送时间",
+    "时间",
+    "收件人",
+    "主题",
+    "日期",
+    "主旨",
 ];
 
 /// Whether the line is `Key: ...` for one of the keys (also `*Key:*`, as Outlook text writes it).
 fn header_key(line: &str, keys: &[&str]) -> bool {
     let line = line.trim().trim_start_matches('*');
-    let Some(colon) = line.find([':', '：']) else { return false };
-    let key = line[..colon].trim().trim_end_matches('*').trim().to_lowercase();
+    let Some(colon) = line.find([':', '：']) else {
+        return false;
+    };
+    let key = line[..colon]
+        .trim()
+        .trim_end_matches('*')
+        .trim()
+        .to_lowercase();
     keys.contains(&key.as_str())
 }
 
@@ -157,7 +251,9 @@ fn header_key(line: &str, keys: &[&str]) -> bool {
 fn attribution_len(lines: &[&str], index: usize) -> Option<usize> {
     let mut joined = String::new();
     let first = lines[index].trim_start().to_lowercase();
-    let may_wrap = ["on ", "am ", "le ", "el ", "il ", "em ", "op "].iter().any(|p| first.starts_with(p))
+    let may_wrap = ["on ", "am ", "le ", "el ", "il ", "em ", "op "]
+        .iter()
+        .any(|p| first.starts_with(p))
         || first.starts_with(|c: char| c.is_ascii_digit());
     let most = if may_wrap { 3 } else { 1 };
     for (n, line) in lines[index..].iter().take(most).enumerate() {
@@ -225,22 +321,74 @@ mod tests {
 
     #[test]
     fn top_posting_in_many_languages() {
-        check("Hi,\n\nstill nothing.\n\nOn Mon, 16 Nov 2026 at 09:12, Anna <a@x.de> wrote:\n> Where is it?\n", "Hi,\n\nstill nothing.", Some("On Mon, 16 Nov 2026 at 09:12, Anna <a@x.de> wrote:\n> Where is it?"));
-        check("Danke\n\nAm 16.11.2026 um 09:12 schrieb Anna Müller <anna@x.de>:\n> Hallo", "Danke", Some("Am 16.11.2026 um 09:12 schrieb Anna Müller <anna@x.de>:\n> Hallo"));
-        check("Merci\nLe lun. 16 nov. 2026 à 09:12, Pierre <p@x.fr> a écrit :\n> Bonjour", "Merci", Some("Le lun. 16 nov. 2026 à 09:12, Pierre <p@x.fr> a écrit :\n> Bonjour"));
-        check("Gracias\n\nEl lun, 16 nov 2026 a las 9:12, Carmen\n<c@x.es> escribió:\n> Hola", "Gracias", Some("El lun, 16 nov 2026 a las 9:12, Carmen\n<c@x.es> escribió:\n> Hola"));
-        check("了解しました。\n\n田中さんは書きました:\n> よろしく", "了解しました。", Some("田中さんは書きました:\n> よろしく"));
-        check("谢谢\n\n李伟 <li@x.cn> 于2026年11月16日写道：\n> 你好", "谢谢", Some("李伟 <li@x.cn> 于2026年11月16日写道：\n> 你好"));
+        check(
+            "Hi,\n\nstill nothing.\n\nOn Mon, 16 Nov 2026 at 09:12, Anna <a@x.de> wrote:\n> Where is it?\n",
+            "Hi,\n\nstill nothing.",
+            Some("On Mon, 16 Nov 2026 at 09:12, Anna <a@x.de> wrote:\n> Where is it?"),
+        );
+        check(
+            "Danke\n\nAm 16.11.2026 um 09:12 schrieb Anna Müller <anna@x.de>:\n> Hallo",
+            "Danke",
+            Some("Am 16.11.2026 um 09:12 schrieb Anna Müller <anna@x.de>:\n> Hallo"),
+        );
+        check(
+            "Merci\nLe lun. 16 nov. 2026 à 09:12, Pierre <p@x.fr> a écrit :\n> Bonjour",
+            "Merci",
+            Some("Le lun. 16 nov. 2026 à 09:12, Pierre <p@x.fr> a écrit :\n> Bonjour"),
+        );
+        check(
+            "Gracias\n\nEl lun, 16 nov 2026 a las 9:12, Carmen\n<c@x.es> escribió:\n> Hola",
+            "Gracias",
+            Some("El lun, 16 nov 2026 a las 9:12, Carmen\n<c@x.es> escribió:\n> Hola"),
+        );
+        check(
+            "了解しました。\n\n田中さんは書きました:\n> よろしく",
+            "了解しました。",
+            Some("田中さんは書きました:\n> よろしく"),
+        );
+        check(
+            "谢谢\n\n李伟 <li@x.cn> 于2026年11月16日写道：\n> 你好",
+            "谢谢",
+            Some("李伟 <li@x.cn> 于2026年11月16日写道：\n> 你好"),
+        );
     }
 
     #[test]
     fn outlook_blocks_signatures_and_interleaving() {
-        check("Ok\n\n-----Ursprüngliche Nachricht-----\nVon: A\nGesendet: Montag\nhistory", "Ok", Some("-----Ursprüngliche Nachricht-----\nVon: A\nGesendet: Montag\nhistory"));
-        check("Ok\n\nFrom: Shop <s@x.com>\nSent: Monday\nTo: me\nSubject: x\n\nold text", "Ok", Some("From: Shop <s@x.com>\nSent: Monday\nTo: me\nSubject: x\n\nold text"));
-        check("New\n-- \nAnna\nTel 123\n\nOn Mon Anna wrote:\n> old", "New", Some("On Mon Anna wrote:\n> old"));
-        check("> question?\nanswer\n\n> second?\n\nsecond answer\n", "answer\n\nsecond answer", Some("> question?\n> second?"));
-        check("------------- Message: -------------\n\nBonjour\n", "------------- Message: -------------\n\nBonjour", None);
-        check("  indented first line\n\nplain\n\n\n", "  indented first line\n\nplain", None);
-        check("From: here to there we go\nno header block follows", "From: here to there we go\nno header block follows", None);
+        check(
+            "Ok\n\n-----Ursprüngliche Nachricht-----\nVon: A\nGesendet: Montag\nhistory",
+            "Ok",
+            Some("-----Ursprüngliche Nachricht-----\nVon: A\nGesendet: Montag\nhistory"),
+        );
+        check(
+            "Ok\n\nFrom: Shop <s@x.com>\nSent: Monday\nTo: me\nSubject: x\n\nold text",
+            "Ok",
+            Some("From: Shop <s@x.com>\nSent: Monday\nTo: me\nSubject: x\n\nold text"),
+        );
+        check(
+            "New\n-- \nAnna\nTel 123\n\nOn Mon Anna wrote:\n> old",
+            "New",
+            Some("On Mon Anna wrote:\n> old"),
+        );
+        check(
+            "> question?\nanswer\n\n> second?\n\nsecond answer\n",
+            "answer\n\nsecond answer",
+            Some("> question?\n> second?"),
+        );
+        check(
+            "------------- Message: -------------\n\nBonjour\n",
+            "------------- Message: -------------\n\nBonjour",
+            None,
+        );
+        check(
+            "  indented first line\n\nplain\n\n\n",
+            "  indented first line\n\nplain",
+            None,
+        );
+        check(
+            "From: here to there we go\nno header block follows",
+            "From: here to there we go\nno header block follows",
+            None,
+        );
     }
 }

@@ -49,7 +49,10 @@ pub(crate) fn attribute(
         return relay("amazon", Some(local.to_owned()));
     }
     if domain.starts_with("members.ebay.") {
-        return relay("ebay", Some(ebay_user(headers, subject).unwrap_or_else(|| local.to_owned())));
+        return relay(
+            "ebay",
+            Some(ebay_user(headers, subject).unwrap_or_else(|| local.to_owned())),
+        );
     }
     if local.eq_ignore_ascii_case("ebay") && is_ebay_domain(&domain) {
         return relay("ebay", ebay_user(headers, subject));
@@ -61,7 +64,10 @@ pub(crate) fn attribute(
         channel: "email".to_owned(),
         marketplace: None,
         party: Party {
-            name: name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned),
+            name: name
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned),
             email: Some(address.to_owned()),
             ..Party::default()
         },
@@ -70,7 +76,9 @@ pub(crate) fn attribute(
 
 /// `ebay.com`, `ebay.de`, `ebay.co.uk`, ...
 fn is_ebay_domain(domain: &str) -> bool {
-    domain.strip_prefix("ebay.").is_some_and(|tld| !tld.is_empty() && !tld.contains("ebay"))
+    domain
+        .strip_prefix("ebay.")
+        .is_some_and(|tld| !tld.is_empty() && !tld.contains("ebay"))
 }
 
 /// The eBay user id of the buyer, from an `X-...` header naming one or from the subject.
@@ -95,15 +103,21 @@ fn ebay_user(headers: &HeaderBlock, subject: Option<&str>) -> Option<String> {
 }
 
 fn strip_reply_prefix(subject: &str) -> Option<&str> {
-    ["re:", "aw:", "fw:", "fwd:", "wg:"].iter().find_map(|prefix| {
-        let head = subject.get(..prefix.len())?;
-        head.eq_ignore_ascii_case(prefix).then(|| subject[prefix.len()..].trim_start())
-    })
+    ["re:", "aw:", "fw:", "fwd:", "wg:"]
+        .iter()
+        .find_map(|prefix| {
+            let head = subject.get(..prefix.len())?;
+            head.eq_ignore_ascii_case(prefix)
+                .then(|| subject[prefix.len()..].trim_start())
+        })
 }
 
 /// eBay user ids are one word, without `@`.
 fn is_user_id(value: &str) -> bool {
-    !value.is_empty() && value.len() <= 64 && !value.contains(char::is_whitespace) && !value.contains('@')
+    !value.is_empty()
+        && value.len() <= 64
+        && !value.contains(char::is_whitespace)
+        && !value.contains('@')
 }
 
 /// The buyer's name from a relay's display name: the relay's own decorations ("- Amazon
@@ -118,7 +132,11 @@ fn buyer_name(display: &str, marketplace: &str) -> Option<String> {
             }
         }
     }
-    let bare: String = name.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
+    let bare: String = name
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect();
     if bare.is_empty() || bare.starts_with(marketplace) {
         return None;
     }
@@ -132,29 +150,67 @@ mod tests {
     fn sender(name: Option<&str>, address: &str, headers: &[u8], subject: Option<&str>) -> Sender {
         let block = HeaderBlock::scan(headers).unwrap();
         let mut config = Config::default();
-        config.marketplace_domains.insert("relay.otto.de".into(), "otto".into());
+        config
+            .marketplace_domains
+            .insert("relay.otto.de".into(), "otto".into());
         attribute(name, address, &block, subject, &config)
     }
 
     #[test]
     fn relays_are_attributed() {
-        let amazon = sender(Some("Pierre Dubois - Amazon Marketplace"), "8x7yq2lmn3k4v5@marketplace.amazon.fr", b"X: y", None);
-        assert_eq!((amazon.channel.as_str(), amazon.party.buyer_id.as_deref()), ("amazon", Some("8x7yq2lmn3k4v5")));
+        let amazon = sender(
+            Some("Pierre Dubois - Amazon Marketplace"),
+            "8x7yq2lmn3k4v5@marketplace.amazon.fr",
+            b"X: y",
+            None,
+        );
+        assert_eq!(
+            (amazon.channel.as_str(), amazon.party.buyer_id.as_deref()),
+            ("amazon", Some("8x7yq2lmn3k4v5"))
+        );
         assert_eq!(amazon.party.name.as_deref(), Some("Pierre Dubois"));
         assert_eq!(amazon.party.email, None);
-        let ebay = sender(Some("eBay"), "ebay@ebay.com", b"X-eBay-Sender-UserId: hans_42", None);
-        assert_eq!((ebay.channel.as_str(), ebay.party.buyer_id.as_deref(), ebay.party.name), ("ebay", Some("hans_42"), None));
-        let ebay = sender(Some("eBay"), "ebay@ebay.de", b"X: y", Some("Re: li-wei88 sent a message about Teapot #1234"));
+        let ebay = sender(
+            Some("eBay"),
+            "ebay@ebay.com",
+            b"X-eBay-Sender-UserId: hans_42",
+            None,
+        );
+        assert_eq!(
+            (
+                ebay.channel.as_str(),
+                ebay.party.buyer_id.as_deref(),
+                ebay.party.name
+            ),
+            ("ebay", Some("hans_42"), None)
+        );
+        let ebay = sender(
+            Some("eBay"),
+            "ebay@ebay.de",
+            b"X: y",
+            Some("Re: li-wei88 sent a message about Teapot #1234"),
+        );
         assert_eq!(ebay.party.buyer_id.as_deref(), Some("li-wei88"));
         let walmart = sender(Some("Bob"), "c0ffee42@relay.walmart.com", b"X: y", None);
-        assert_eq!((walmart.marketplace.as_deref(), walmart.party.buyer_id.as_deref()), (Some("walmart"), Some("c0ffee42")));
+        assert_eq!(
+            (
+                walmart.marketplace.as_deref(),
+                walmart.party.buyer_id.as_deref()
+            ),
+            (Some("walmart"), Some("c0ffee42"))
+        );
         let otto = sender(None, "k123@mail.relay.otto.de", b"X: y", None);
         assert_eq!(otto.channel, "otto");
     }
 
     #[test]
     fn plain_mail_keeps_the_address() {
-        let anna = sender(Some("Anna Müller"), "Anna.Mueller@example.de", b"X: y", None);
+        let anna = sender(
+            Some("Anna Müller"),
+            "Anna.Mueller@example.de",
+            b"X: y",
+            None,
+        );
         assert_eq!(anna.channel, "email");
         assert_eq!(anna.party.email.as_deref(), Some("Anna.Mueller@example.de"));
         assert_eq!(anna.party.name.as_deref(), Some("Anna Müller"));

@@ -12,7 +12,10 @@ fn fixtures() -> Vec<Vec<u8>> {
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .collect();
     files.sort();
-    files.into_iter().map(|p| std::fs::read(p).unwrap()).collect()
+    files
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
 
 #[test]
@@ -36,7 +39,9 @@ fn corrupted_bytes() {
         state ^= state << 17;
         state
     };
-    let nasty = [b'<', b'>', b'=', b'?', b'&', b';', b'\r', b'\n', b'-', b':', 0x00, 0xff, 0x1b, b'"'];
+    let nasty = [
+        b'<', b'>', b'=', b'?', b'&', b';', b'\r', b'\n', b'-', b':', 0x00, 0xff, 0x1b, b'"',
+    ];
     for raw in fixtures() {
         if raw.is_empty() {
             continue;
@@ -55,7 +60,15 @@ fn corrupted_bytes() {
 #[test]
 fn empty_and_tiny_inputs_are_errors() {
     let config = Config::default();
-    for raw in [&b""[..], b"\r\n", b":", b"From:", b"From: <>", b"\xff\xfe", b"From: a@b\n\n"] {
+    for raw in [
+        &b""[..],
+        b"\r\n",
+        b":",
+        b"From:",
+        b"From: <>",
+        b"\xff\xfe",
+        b"From: a@b\n\n",
+    ] {
         assert!(parse_mail(raw, &config).is_err(), "{raw:?}");
     }
 }
