@@ -34,7 +34,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { default_region: default_region(), fuzzy: FuzzyConfig::default(), strong: default_strong() }
+        Config {
+            default_region: default_region(),
+            fuzzy: FuzzyConfig::default(),
+            strong: default_strong(),
+        }
     }
 }
 
@@ -53,7 +57,10 @@ pub struct FuzzyConfig {
 
 impl Default for FuzzyConfig {
     fn default() -> Self {
-        FuzzyConfig { enabled: true, min_score: default_min_score() }
+        FuzzyConfig {
+            enabled: true,
+            min_score: default_min_score(),
+        }
     }
 }
 
@@ -95,7 +102,13 @@ fn default_min_score() -> f64 {
     0.9
 }
 fn default_strong() -> Vec<StrongKind> {
-    vec![StrongKind::Email, StrongKind::Phone, StrongKind::BuyerId, StrongKind::Handle, StrongKind::Order]
+    vec![
+        StrongKind::Email,
+        StrongKind::Phone,
+        StrongKind::BuyerId,
+        StrongKind::Handle,
+        StrongKind::Order,
+    ]
 }
 
 /// What is wrong with a [`Config`]; all problems are reported at once.
@@ -118,16 +131,24 @@ impl Settings {
     /// Checks a configuration.
     pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
         let mut problems = Vec::new();
-        let region = region(&config.default_region).map_err(|e| problems.push(format!("default_region: {e}"))).ok();
+        let region = region(&config.default_region)
+            .map_err(|e| problems.push(format!("default_region: {e}")))
+            .ok();
         let min_score = config.fuzzy.min_score;
         if !(0.0..=1.0).contains(&min_score) {
-            problems.push(format!("fuzzy.min_score: {min_score} is not between 0 and 1"));
+            problems.push(format!(
+                "fuzzy.min_score: {min_score} is not between 0 and 1"
+            ));
         }
         match (region, problems.is_empty()) {
             (Some(region), true) => Ok(Settings {
                 region,
                 min_score: config.fuzzy.enabled.then_some(min_score),
-                strong: config.strong.iter().map(|k| IdentityKind::from(*k)).collect(),
+                strong: config
+                    .strong
+                    .iter()
+                    .map(|k| IdentityKind::from(*k))
+                    .collect(),
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -149,7 +170,10 @@ mod tests {
         assert_eq!(s.region.code, "DE");
         assert_eq!(s.min_score, Some(0.9));
         assert_eq!(s.strong.len(), 5);
-        let s = parse(r#"{"default_region":"jp","fuzzy":{"enabled":false},"strong":["email","buyer-id"]}"#).unwrap();
+        let s = parse(
+            r#"{"default_region":"jp","fuzzy":{"enabled":false},"strong":["email","buyer-id"]}"#,
+        )
+        .unwrap();
         assert_eq!(s.region.code, "JP");
         assert_eq!(s.min_score, None);
         assert_eq!(s.strong, [IdentityKind::Email, IdentityKind::BuyerId]);
@@ -158,16 +182,37 @@ mod tests {
     #[test]
     fn errors_all_at_once() {
         let err = parse(r#"{"default_region":"XX","fuzzy":{"min_score":1.5}}"#).unwrap_err();
-        assert!(err.contains("default_region: region \"XX\" is not supported"), "{err}");
-        assert!(err.contains("fuzzy.min_score: 1.5 is not between 0 and 1"), "{err}");
-        assert!(parse(r#"{"fuzzy":{"min":0.5}}"#).unwrap_err().contains("unknown field `min`"));
-        assert!(parse(r#"{"strong":["name"]}"#).unwrap_err().contains("unknown variant `name`"));
+        assert!(
+            err.contains("default_region: region \"XX\" is not supported"),
+            "{err}"
+        );
+        assert!(
+            err.contains("fuzzy.min_score: 1.5 is not between 0 and 1"),
+            "{err}"
+        );
+        assert!(
+            parse(r#"{"fuzzy":{"min":0.5}}"#)
+                .unwrap_err()
+                .contains("unknown field `min`")
+        );
+        assert!(
+            parse(r#"{"strong":["name"]}"#)
+                .unwrap_err()
+                .contains("unknown variant `name`")
+        );
     }
 
     #[test]
     fn schema_documents_every_field() {
         let schema = weft_sdk::plugin::config_schema::<Config>().to_string();
-        for field in ["default_region", "fuzzy", "strong", "min_score", "enabled", "Example"] {
+        for field in [
+            "default_region",
+            "fuzzy",
+            "strong",
+            "min_score",
+            "enabled",
+            "Example",
+        ] {
             assert!(schema.contains(field), "{field} missing from {schema}");
         }
     }

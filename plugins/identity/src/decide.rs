@@ -65,17 +65,39 @@ impl Extracted {
     pub fn from_message(message: &Message, settings: &Settings) -> Extracted {
         let mut out = Extracted::default();
         let from = &message.from;
-        let add = |kind: IdentityKind, result: Option<Result<String, NormalizeError>>, out: &mut Extracted| match result {
+        let add = |kind: IdentityKind,
+                   result: Option<Result<String, NormalizeError>>,
+                   out: &mut Extracted| match result {
             Some(Ok(value)) => out.personal.push(Identity::new(kind, value)),
             Some(Err(e)) => out.problems.push(e),
             None => {}
         };
-        let present = |s: &Option<String>| s.as_deref().filter(|s| !s.trim().is_empty()).map(str::to_owned);
+        let present = |s: &Option<String>| {
+            s.as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_owned)
+        };
         let market = message.marketplace.as_deref().unwrap_or(&message.channel);
-        add(IdentityKind::Email, present(&from.email).map(|e| normalize_email(&e)), &mut out);
-        add(IdentityKind::Phone, present(&from.phone).map(|p| normalize_phone(&p, settings.region)), &mut out);
-        add(IdentityKind::BuyerId, present(&from.buyer_id).map(|b| normalize_buyer_id(&b, Some(market))), &mut out);
-        add(IdentityKind::Handle, present(&from.handle).map(|h| normalize_handle(&h, Some(&message.channel))), &mut out);
+        add(
+            IdentityKind::Email,
+            present(&from.email).map(|e| normalize_email(&e)),
+            &mut out,
+        );
+        add(
+            IdentityKind::Phone,
+            present(&from.phone).map(|p| normalize_phone(&p, settings.region)),
+            &mut out,
+        );
+        add(
+            IdentityKind::BuyerId,
+            present(&from.buyer_id).map(|b| normalize_buyer_id(&b, Some(market))),
+            &mut out,
+        );
+        add(
+            IdentityKind::Handle,
+            present(&from.handle).map(|h| normalize_handle(&h, Some(&message.channel))),
+            &mut out,
+        );
         match present(&message.order).map(|o| normalize_order(&o)) {
             Some(Ok(order)) => out.order = Some(Identity::new(IdentityKind::Order, order)),
             Some(Err(e)) => out.problems.push(e),
@@ -119,31 +141,50 @@ impl Extracted {
     /// The blocking keys of the message (see the module docs).
     pub fn blocking_keys(&self) -> Vec<Identity> {
         let mut keys = Vec::new();
-        let Some(address) = &self.address else { return keys };
-        let Some(postcode) = address.qualified_postcode() else { return keys };
+        let Some(address) = &self.address else {
+            return keys;
+        };
+        let Some(postcode) = address.qualified_postcode() else {
+            return keys;
+        };
         if let Some(name) = &self.name {
             for code in name.blocking_codes() {
-                keys.push(Identity::new(IdentityKind::Name, format!("{BLOCKING_PREFIX}{code}|{postcode}")));
+                keys.push(Identity::new(
+                    IdentityKind::Name,
+                    format!("{BLOCKING_PREFIX}{code}|{postcode}"),
+                ));
             }
         }
         if let Some(house) = &address.house {
-            keys.push(Identity::new(IdentityKind::Address, format!("{BLOCKING_PREFIX}{postcode}|{house}")));
+            keys.push(Identity::new(
+                IdentityKind::Address,
+                format!("{BLOCKING_PREFIX}{postcode}|{house}"),
+            ));
         }
         keys
     }
 
     fn weak_profile(&self) -> WeakProfile {
-        WeakProfile { names: self.name.iter().cloned().collect(), addresses: self.address.iter().cloned().collect() }
+        WeakProfile {
+            names: self.name.iter().cloned().collect(),
+            addresses: self.address.iter().cloned().collect(),
+        }
     }
 }
 
 /// The weak evidence a stored customer carries.
 fn customer_profile(customer: &CustomerView) -> WeakProfile {
     let mut profile = WeakProfile::default();
-    for identity in customer.identities.iter().filter(|i| !i.value.starts_with(BLOCKING_PREFIX)) {
+    for identity in customer
+        .identities
+        .iter()
+        .filter(|i| !i.value.starts_with(BLOCKING_PREFIX))
+    {
         match identity.kind {
             IdentityKind::Name => profile.names.extend(Name::from_key(&identity.value)),
-            IdentityKind::Address => profile.addresses.extend(PostalAddress::from_key(&identity.value)),
+            IdentityKind::Address => profile
+                .addresses
+                .extend(PostalAddress::from_key(&identity.value)),
             _ => {}
         }
     }
@@ -155,9 +196,10 @@ fn customer_profile(customer: &CustomerView) -> WeakProfile {
 fn namespace(identity: &Identity) -> Option<String> {
     match identity.kind {
         IdentityKind::Email | IdentityKind::Phone => Some(identity.kind.as_str().to_owned()),
-        IdentityKind::BuyerId | IdentityKind::Handle => {
-            identity.value.split_once(':').map(|(ns, _)| format!("{} on {ns}", identity.kind))
-        }
+        IdentityKind::BuyerId | IdentityKind::Handle => identity
+            .value
+            .split_once(':')
+            .map(|(ns, _)| format!("{} on {ns}", identity.kind)),
         IdentityKind::Order | IdentityKind::Name | IdentityKind::Address => None,
     }
 }
@@ -168,8 +210,14 @@ fn conflicts<'a>(personal: &'a [Identity], customer: &CustomerView) -> Vec<&'a I
     personal
         .iter()
         .filter(|mine| {
-            let Some(ns) = namespace(mine) else { return false };
-            let mut theirs = customer.identities.iter().filter(|i| namespace(i).as_deref() == Some(ns.as_str())).peekable();
+            let Some(ns) = namespace(mine) else {
+                return false;
+            };
+            let mut theirs = customer
+                .identities
+                .iter()
+                .filter(|i| namespace(i).as_deref() == Some(ns.as_str()))
+                .peekable();
             theirs.peek().is_some() && !theirs.any(|i| i == *mine)
         })
         .collect()
@@ -179,7 +227,9 @@ fn conflicts<'a>(personal: &'a [Identity], customer: &CustomerView) -> Vec<&'a I
 fn resolve(ctx: &dyn Context, customer: &CustomerView) -> CustomerView {
     let mut current = customer.clone();
     for _ in 0..MAX_MERGE_HOPS {
-        let Some(next) = current.merged_into else { break };
+        let Some(next) = current.merged_into else {
+            break;
+        };
         match ctx.customer(next) {
             Some(view) => current = view,
             None => break,
@@ -189,7 +239,11 @@ fn resolve(ctx: &dyn Context, customer: &CustomerView) -> CustomerView {
 }
 
 /// Decides the customer of a message event.
-pub fn decide(event: &Event, settings: &Settings, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
+pub fn decide(
+    event: &Event,
+    settings: &Settings,
+    ctx: &dyn Context,
+) -> Result<Vec<Decision>, Error> {
     let Some(message) = &event.message else {
         return Err(Error::permanent(format!(
             "the identity step needs an event with a message (kind `message.received`); event {} of kind `{}` has none",
@@ -199,14 +253,23 @@ pub fn decide(event: &Event, settings: &Settings, ctx: &dyn Context) -> Result<V
     let extracted = Extracted::from_message(message, settings);
     let mut notes: Vec<Evidence> = Vec::new();
     for problem in &extracted.problems {
-        ctx.log(LogLevel::Warn, &format!("message {}: {problem}", message.id));
-        notes.push(Evidence::new(problem.field(), format!("ignored: {problem}"), 0.0));
+        ctx.log(
+            LogLevel::Warn,
+            &format!("message {}: {problem}", message.id),
+        );
+        notes.push(Evidence::new(
+            problem.field(),
+            format!("ignored: {problem}"),
+            0.0,
+        ));
     }
     let identities = extracted.identities();
     if let Some(decisions) = strong_link(&extracted, &identities, settings, ctx, &notes) {
         return Ok(decisions);
     }
-    Ok(vec![weak_link(&extracted, identities, settings, ctx, notes)])
+    Ok(vec![weak_link(
+        &extracted, identities, settings, ctx, notes,
+    )])
 }
 
 /// A strong identifier that found customers.
@@ -223,17 +286,28 @@ fn strong_link(
     notes: &[Evidence],
 ) -> Option<Vec<Decision>> {
     let lookup = |identity: &Identity| -> Vec<CustomerView> {
-        let mut found: Vec<CustomerView> = ctx.find_customers(identity).iter().map(|c| resolve(ctx, c)).collect();
+        let mut found: Vec<CustomerView> = ctx
+            .find_customers(identity)
+            .iter()
+            .map(|c| resolve(ctx, c))
+            .collect();
         found.sort_by_key(|c| c.id);
         found.dedup_by_key(|c| c.id);
         found
     };
     let mut views: Vec<CustomerView> = Vec::new();
     let mut personal_hits: Vec<Hit> = Vec::new();
-    for identity in extracted.personal.iter().filter(|i| settings.strong.contains(&i.kind)) {
+    for identity in extracted
+        .personal
+        .iter()
+        .filter(|i| settings.strong.contains(&i.kind))
+    {
         let found = lookup(identity);
         if !found.is_empty() {
-            personal_hits.push(Hit { identity, customers: found.iter().map(|c| c.id).collect() });
+            personal_hits.push(Hit {
+                identity,
+                customers: found.iter().map(|c| c.id).collect(),
+            });
             views.extend(found);
         }
     }
@@ -243,32 +317,61 @@ fn strong_link(
         .filter(|_| settings.strong.contains(&IdentityKind::Order))
         .map(|order| {
             let found = lookup(order);
-            let hit = Hit { identity: order, customers: found.iter().map(|c| c.id).collect() };
+            let hit = Hit {
+                identity: order,
+                customers: found.iter().map(|c| c.id).collect(),
+            };
             views.extend(found);
             hit
         })
         .filter(|hit| !hit.customers.is_empty());
-    let personal_ids: BTreeSet<u64> = personal_hits.iter().flat_map(|h| h.customers.iter().copied()).collect();
+    let personal_ids: BTreeSet<u64> = personal_hits
+        .iter()
+        .flat_map(|h| h.customers.iter().copied())
+        .collect();
     let linked: BTreeSet<u64> = if personal_ids.is_empty() {
         // Only the order is known: it belongs to the oldest customer who has it.
-        order_hit.as_ref()?.customers.iter().take(1).copied().collect()
+        order_hit
+            .as_ref()?
+            .customers
+            .iter()
+            .take(1)
+            .copied()
+            .collect()
     } else {
         personal_ids
     };
     let into = *linked.first()?;
     let from: Vec<u64> = linked.iter().skip(1).copied().collect();
-    let view_of = |id: u64| views.iter().find(|v| v.id == id).cloned().or_else(|| ctx.customer(id));
+    let view_of = |id: u64| {
+        views
+            .iter()
+            .find(|v| v.id == id)
+            .cloned()
+            .or_else(|| ctx.customer(id))
+    };
     let into_view = view_of(into)?;
 
     let mut evidence: Vec<Evidence> = Vec::new();
     let exact = &STRONG[0];
     for hit in personal_hits.iter().chain(order_hit.iter()) {
-        let owners = hit.customers.iter().map(|c| format!("customer {c}")).collect::<Vec<_>>().join(", ");
+        let owners = hit
+            .customers
+            .iter()
+            .map(|c| format!("customer {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut detail = format!("exact: {} belongs to {owners}", hit.identity.value);
-        if hit.identity.kind == IdentityKind::Order && !hit.customers.iter().any(|c| linked.contains(c)) {
+        if hit.identity.kind == IdentityKind::Order
+            && !hit.customers.iter().any(|c| linked.contains(c))
+        {
             detail.push_str("; an order alone does not bridge customers");
         }
-        evidence.push(Evidence::new(hit.identity.kind.as_str(), detail, exact.weight()));
+        evidence.push(Evidence::new(
+            hit.identity.kind.as_str(),
+            detail,
+            exact.weight(),
+        ));
     }
     // Strong identifiers of the message that the customer does not have yet: new, or differing.
     let differs = &STRONG[1];
@@ -278,9 +381,18 @@ fn strong_link(
         }
         let conflict = !conflicts(std::slice::from_ref(identity), &into_view).is_empty();
         let (detail, weight) = if conflict {
-            (format!("{}: {} is not among customer {into}'s", differs.label, identity.value), differs.weight())
+            (
+                format!(
+                    "{}: {} is not among customer {into}'s",
+                    differs.label, identity.value
+                ),
+                differs.weight(),
+            )
         } else {
-            (format!("new: {} is recorded for customer {into}", identity.value), 0.0)
+            (
+                format!("new: {} is recorded for customer {into}", identity.value),
+                0.0,
+            )
         };
         evidence.push(Evidence::new(identity.kind.as_str(), detail, weight));
     }
@@ -294,13 +406,29 @@ fn strong_link(
         .chain(order_hit.iter())
         .filter(|h| h.customers.iter().any(|c| linked.contains(c)))
         .map(|h| {
-            let owners = h.customers.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" and ");
-            format!("{} {} belongs to customer {owners}", h.identity.kind, h.identity.value)
+            let owners = h
+                .customers
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" and ");
+            format!(
+                "{} {} belongs to customer {owners}",
+                h.identity.kind, h.identity.value
+            )
         })
         .collect();
     if !from.is_empty() {
-        let merged = from.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-        let merge_evidence: Vec<Evidence> = evidence.iter().filter(|e| e.weight == exact.weight()).cloned().collect();
+        let merged = from
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let merge_evidence: Vec<Evidence> = evidence
+            .iter()
+            .filter(|e| e.weight == exact.weight())
+            .cloned()
+            .collect();
         decisions.push(
             Decision::new(
                 Command::MergeCustomers(MergeCustomers { into, from: from.clone() }),
@@ -342,11 +470,22 @@ fn weak_link(
     notes: Vec<Evidence>,
 ) -> Decision {
     let new = |score: f64, reason: String, evidence: Vec<Evidence>| {
-        Decision::new(Command::LinkCustomer(LinkCustomer { customer: CustomerRef::New, identities: identities.clone(), score }), reason)
-            .with_evidence(evidence)
+        Decision::new(
+            Command::LinkCustomer(LinkCustomer {
+                customer: CustomerRef::New,
+                identities: identities.clone(),
+                score,
+            }),
+            reason,
+        )
+        .with_evidence(evidence)
     };
     let Some(min_score) = settings.min_score else {
-        return new(1.0, "no strong identifier matched and fuzzy matching is off: a new customer".into(), notes);
+        return new(
+            1.0,
+            "no strong identifier matched and fuzzy matching is off: a new customer".into(),
+            notes,
+        );
     };
     let mut seen = BTreeSet::new();
     let mut candidates: Vec<Candidate> = Vec::new();
@@ -371,11 +510,20 @@ fn weak_link(
                     )
                 })
                 .collect();
-            candidates.push(Candidate { id: customer.id, score: score(&mine, &customer_profile(&customer)), vetoes });
+            candidates.push(Candidate {
+                id: customer.id,
+                score: score(&mine, &customer_profile(&customer)),
+                vetoes,
+            });
         }
     }
     // Best first; ties go to the older customer.
-    candidates.sort_by(|a, b| b.score.probability.total_cmp(&a.score.probability).then(a.id.cmp(&b.id)));
+    candidates.sort_by(|a, b| {
+        b.score
+            .probability
+            .total_cmp(&a.score.probability)
+            .then(a.id.cmp(&b.id))
+    });
     let best_allowed = candidates.iter().find(|c| c.vetoes.is_empty());
     if let Some(best) = best_allowed.filter(|c| c.score.probability >= min_score) {
         let mut evidence = best.score.evidence.clone();
@@ -415,6 +563,10 @@ fn weak_link(
             best.id, best.score.probability
         )
     };
-    let confidence = if best.vetoes.is_empty() { 1.0 - best.score.probability } else { 1.0 };
+    let confidence = if best.vetoes.is_empty() {
+        1.0 - best.score.probability
+    } else {
+        1.0
+    };
     new(confidence, reason, evidence)
 }

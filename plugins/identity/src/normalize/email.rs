@@ -47,7 +47,10 @@ pub fn normalize_email(raw: &str) -> Result<String, NormalizeError> {
         text = &text[open + 1..close];
     }
     let text = text.trim();
-    let text = text.strip_prefix("mailto:").or_else(|| text.strip_prefix("MAILTO:")).unwrap_or(text);
+    let text = text
+        .strip_prefix("mailto:")
+        .or_else(|| text.strip_prefix("MAILTO:"))
+        .unwrap_or(text);
     if text.is_empty() {
         return Err(NormalizeError::Empty { field: FIELD });
     }
@@ -56,7 +59,11 @@ pub fn normalize_email(raw: &str) -> Result<String, NormalizeError> {
         return Err(NormalizeError::invalid(FIELD, raw, "no `@`"));
     };
     if local.is_empty() {
-        return Err(NormalizeError::invalid(FIELD, raw, "nothing before the `@`"));
+        return Err(NormalizeError::invalid(
+            FIELD,
+            raw,
+            "nothing before the `@`",
+        ));
     }
     if local.contains('@') {
         return Err(NormalizeError::invalid(FIELD, raw, "more than one `@`"));
@@ -66,9 +73,17 @@ pub fn normalize_email(raw: &str) -> Result<String, NormalizeError> {
     }
     let domain = domain.trim_end_matches('.');
     if !domain.contains('.') || domain.starts_with('.') || domain.contains("..") {
-        return Err(NormalizeError::invalid(FIELD, raw, "the domain is not a host name"));
+        return Err(NormalizeError::invalid(
+            FIELD,
+            raw,
+            "the domain is not a host name",
+        ));
     }
-    let domain = if domain == "googlemail.com" { "gmail.com" } else { domain };
+    let domain = if domain == "googlemail.com" {
+        "gmail.com"
+    } else {
+        domain
+    };
     let mut local = local.to_owned();
     if SUBADDRESSING.contains(&domain)
         && let Some(plus) = local.find('+')
@@ -79,7 +94,11 @@ pub fn normalize_email(raw: &str) -> Result<String, NormalizeError> {
         local.retain(|c| c != '.');
     }
     if local.is_empty() {
-        return Err(NormalizeError::invalid(FIELD, raw, "only a subaddress before the `@`"));
+        return Err(NormalizeError::invalid(
+            FIELD,
+            raw,
+            "only a subaddress before the `@`",
+        ));
     }
     Ok(format!("{local}@{domain}"))
 }
@@ -95,9 +114,15 @@ mod tests {
             ("  jean.dupont@orange.fr ", "jean.dupont@orange.fr"),
             ("J.O.H.N+shop@gmail.com", "john@gmail.com"),
             ("john@googlemail.com", "john@gmail.com"),
-            ("Hans Müller <Hans.Mueller+amazon@outlook.com>", "hans.mueller@outlook.com"),
+            (
+                "Hans Müller <Hans.Mueller+amazon@outlook.com>",
+                "hans.mueller@outlook.com",
+            ),
             ("mailto:yamada.taro@icloud.com", "yamada.taro@icloud.com"),
-            ("maria.garcia+pedidos@example.es", "maria.garcia+pedidos@example.es"),
+            (
+                "maria.garcia+pedidos@example.es",
+                "maria.garcia+pedidos@example.es",
+            ),
             ("m.rossi@libero.it", "m.rossi@libero.it"),
             ("王伟@例子.中国", "王伟@例子.中国"),
             ("user@example.com.", "user@example.com"),

@@ -18,11 +18,21 @@ pub fn normalize_buyer_id(raw: &str, marketplace: Option<&str>) -> Result<String
         Some((m, id)) if is_namespace(m) => (m.to_owned(), id.trim()),
         _ => match marketplace.map(str::trim).filter(|m| !m.is_empty()) {
             Some(m) => (m.to_owned(), raw_trimmed),
-            None => return Err(NormalizeError::invalid(FIELD, raw, "no marketplace to qualify it")),
+            None => {
+                return Err(NormalizeError::invalid(
+                    FIELD,
+                    raw,
+                    "no marketplace to qualify it",
+                ));
+            }
         },
     };
     if id.is_empty() {
-        return Err(NormalizeError::invalid(FIELD, raw, "nothing after the marketplace"));
+        return Err(NormalizeError::invalid(
+            FIELD,
+            raw,
+            "nothing after the marketplace",
+        ));
     }
     if id.chars().any(char::is_whitespace) {
         return Err(NormalizeError::invalid(FIELD, raw, "contains a space"));
@@ -45,7 +55,13 @@ pub fn normalize_handle(raw: &str, platform: Option<&str>) -> Result<String, Nor
         Some((p, name)) if is_namespace(p) => (p.to_owned(), name.trim()),
         _ => match platform.map(str::trim).filter(|p| !p.is_empty()) {
             Some(p) => (p.to_owned(), trimmed),
-            None => return Err(NormalizeError::invalid(FIELD, raw, "no platform to qualify it")),
+            None => {
+                return Err(NormalizeError::invalid(
+                    FIELD,
+                    raw,
+                    "no platform to qualify it",
+                ));
+            }
         },
     };
     let name = fold(name.trim_start_matches('@'));
@@ -72,7 +88,13 @@ pub fn normalize_order(raw: &str) -> Result<String, NormalizeError> {
         match c {
             ' ' | '-' | '_' | '.' | '/' | '#' => {}
             c if c.is_alphanumeric() => out.extend(c.to_uppercase()),
-            c => return Err(NormalizeError::invalid(FIELD, raw, format!("unexpected character {c:?}"))),
+            c => {
+                return Err(NormalizeError::invalid(
+                    FIELD,
+                    raw,
+                    format!("unexpected character {c:?}"),
+                ));
+            }
         }
     }
     if out.is_empty() {
@@ -82,7 +104,9 @@ pub fn normalize_order(raw: &str) -> Result<String, NormalizeError> {
 }
 
 fn is_namespace(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && s.chars().any(|c| c.is_ascii_alphabetic())
 }
 
@@ -98,10 +122,24 @@ mod tests {
             (" hans_mueller_42 ", Some("eBay"), "ebay:hans_mueller_42"),
             ("rakuten:山田商店", Some("amazon"), "rakuten:山田商店"),
         ] {
-            assert_eq!(normalize_buyer_id(input, market).as_deref(), Ok(expected), "{input}");
+            assert_eq!(
+                normalize_buyer_id(input, market).as_deref(),
+                Ok(expected),
+                "{input}"
+            );
         }
-        assert!(normalize_buyer_id("A1B2", None).unwrap_err().to_string().contains("no marketplace"));
-        assert!(normalize_buyer_id("amazon:", None).unwrap_err().to_string().contains("nothing after"));
+        assert!(
+            normalize_buyer_id("A1B2", None)
+                .unwrap_err()
+                .to_string()
+                .contains("no marketplace")
+        );
+        assert!(
+            normalize_buyer_id("amazon:", None)
+                .unwrap_err()
+                .to_string()
+                .contains("nothing after")
+        );
         assert!(normalize_buyer_id("", None).is_err());
     }
 
@@ -111,12 +149,30 @@ mod tests {
             ("instagram:@Anna.Schmidt", None, "instagram:anna.schmidt"),
             ("@Jean_Dupont", Some("instagram"), "instagram:jean_dupont"),
             ("@MaríaGarcía", Some("TikTok"), "tiktok:mariagarcia"),
-            ("facebook:yamada.taro", Some("instagram"), "facebook:yamada.taro"),
+            (
+                "facebook:yamada.taro",
+                Some("instagram"),
+                "facebook:yamada.taro",
+            ),
         ] {
-            assert_eq!(normalize_handle(input, platform).as_deref(), Ok(expected), "{input}");
+            assert_eq!(
+                normalize_handle(input, platform).as_deref(),
+                Ok(expected),
+                "{input}"
+            );
         }
-        assert!(normalize_handle("@anna", None).unwrap_err().to_string().contains("no platform"));
-        assert!(normalize_handle("instagram:@", None).unwrap_err().to_string().contains("nothing after"));
+        assert!(
+            normalize_handle("@anna", None)
+                .unwrap_err()
+                .to_string()
+                .contains("no platform")
+        );
+        assert!(
+            normalize_handle("instagram:@", None)
+                .unwrap_err()
+                .to_string()
+                .contains("nothing after")
+        );
     }
 
     #[test]
@@ -132,6 +188,11 @@ mod tests {
             assert_eq!(normalize_order(input).as_deref(), Ok(expected), "{input}");
         }
         assert!(normalize_order(" # ").is_err());
-        assert!(normalize_order("12*34").unwrap_err().to_string().contains("unexpected character"));
+        assert!(
+            normalize_order("12*34")
+                .unwrap_err()
+                .to_string()
+                .contains("unexpected character")
+        );
     }
 }

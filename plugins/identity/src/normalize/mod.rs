@@ -22,15 +22,27 @@ pub enum NormalizeError {
     Empty { field: &'static str },
     /// The value does not have the shape of its kind.
     #[error("{field} {value:?} is not valid: {why}")]
-    Invalid { field: &'static str, value: String, why: String },
+    Invalid {
+        field: &'static str,
+        value: String,
+        why: String,
+    },
     /// A region code outside the supported numbering plans.
     #[error("region {region:?} is not supported for {field}; supported: {supported}")]
-    UnknownRegion { field: &'static str, region: String, supported: String },
+    UnknownRegion {
+        field: &'static str,
+        region: String,
+        supported: String,
+    },
 }
 
 impl NormalizeError {
     pub(crate) fn invalid(field: &'static str, value: &str, why: impl Into<String>) -> Self {
-        NormalizeError::Invalid { field, value: value.to_owned(), why: why.into() }
+        NormalizeError::Invalid {
+            field,
+            value: value.to_owned(),
+            why: why.into(),
+        }
     }
 
     /// The field the error is about.

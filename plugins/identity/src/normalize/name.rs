@@ -21,9 +21,36 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Honorifics and titles removed from the start of a Latin-script name, folded, without dots.
 const HONORIFICS: &[&str] = &[
-    "herr", "frau", "hr", "fr", "dr", "prof", "m", "mme", "mlle", "monsieur", "madame",
-    "mademoiselle", "sr", "sra", "srta", "senor", "senora", "senorita", "don", "dona", "sig",
-    "sigra", "sig.ra", "signor", "signora", "mr", "mrs", "ms", "miss", "mx",
+    "herr",
+    "frau",
+    "hr",
+    "fr",
+    "dr",
+    "prof",
+    "m",
+    "mme",
+    "mlle",
+    "monsieur",
+    "madame",
+    "mademoiselle",
+    "sr",
+    "sra",
+    "srta",
+    "senor",
+    "senora",
+    "senorita",
+    "don",
+    "dona",
+    "sig",
+    "sigra",
+    "sig.ra",
+    "signor",
+    "signora",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
 ];
 
 /// Honorific suffixes removed from the end of a CJK name.
@@ -66,17 +93,25 @@ impl Name {
             return Err(NormalizeError::Empty { field: FIELD });
         }
         if text.chars().any(is_cjk) {
-            let mut joined: String = text.chars().filter(|c| !c.is_whitespace() && *c != '・' && *c != '·').collect();
+            let mut joined: String = text
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '・' && *c != '·')
+                .collect();
             while let Some(stripped) = CJK_SUFFIXES.iter().find_map(|s| joined.strip_suffix(s)) {
                 joined = stripped.to_owned();
             }
             if joined.is_empty() {
                 return Err(NormalizeError::invalid(FIELD, raw, "only an honorific"));
             }
-            return Ok(Name { tokens: vec![fold(&joined)], cjk: true });
+            return Ok(Name {
+                tokens: vec![fold(&joined)],
+                cjk: true,
+            });
         }
         let text = match text.split_once(',') {
-            Some((last, first)) if !first.contains(',') && !first.trim().is_empty() => format!("{first} {last}"),
+            Some((last, first)) if !first.contains(',') && !first.trim().is_empty() => {
+                format!("{first} {last}")
+            }
             _ => text,
         };
         let folded = fold(&text);
@@ -86,8 +121,12 @@ impl Name {
         }
         let tokens: Vec<String> = words
             .iter()
-            .flat_map(|w| w.split(|c: char| matches!(c, '-' | '.' | ',' | '/' | '(' | ')')))
-            .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>())
+            .flat_map(|w| w.split(['-', '.', ',', '/', '(', ')']))
+            .map(|w| {
+                w.chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .collect::<String>()
+            })
             .filter(|w| !w.is_empty())
             .collect();
         if tokens.is_empty() {
@@ -106,7 +145,11 @@ impl Name {
 
     /// Reads back a value written by [`Name::key`].
     pub fn from_key(key: &str) -> Option<Name> {
-        let tokens: Vec<String> = key.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect();
+        let tokens: Vec<String> = key
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
         if tokens.is_empty() {
             return None;
         }
@@ -119,7 +162,12 @@ impl Name {
     /// first character) of a CJK name. At most four, without repeats.
     pub fn blocking_codes(&self) -> Vec<String> {
         if self.cjk {
-            return self.tokens[0].chars().next().map(|c| format!("cjk-{c}")).into_iter().collect();
+            return self.tokens[0]
+                .chars()
+                .next()
+                .map(|c| format!("cjk-{c}"))
+                .into_iter()
+                .collect();
         }
         let mut codes: Vec<String> = Vec::new();
         for token in self.tokens.iter().filter(|t| t.chars().count() >= 2) {
@@ -156,9 +204,17 @@ pub fn compare(a: &Name, b: &Name) -> NameAgreement {
         if similarity >= FUZZY_WORD {
             return NameAgreement::Fuzzy(similarity);
         }
-        return if x.chars().next() == y.chars().next() { NameAgreement::Partial } else { NameAgreement::Disagree };
+        return if x.chars().next() == y.chars().next() {
+            NameAgreement::Partial
+        } else {
+            NameAgreement::Disagree
+        };
     }
-    let (short, long) = if a.tokens.len() <= b.tokens.len() { (a, b) } else { (b, a) };
+    let (short, long) = if a.tokens.len() <= b.tokens.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
     let mut used = vec![false; long.tokens.len()];
     let mut exact_words = 0;
     let mut lowest = 1.0_f64;
@@ -184,7 +240,10 @@ pub fn compare(a: &Name, b: &Name) -> NameAgreement {
                 let score = if is_initial_of(word, other) || is_initial_of(other, word) {
                     FUZZY_WORD
                 } else {
-                    jaro_winkler(&collapse_umlaut_spelling(word), &collapse_umlaut_spelling(other))
+                    jaro_winkler(
+                        &collapse_umlaut_spelling(word),
+                        &collapse_umlaut_spelling(other),
+                    )
                 };
                 (j, score)
             })
@@ -208,7 +267,11 @@ pub fn compare(a: &Name, b: &Name) -> NameAgreement {
         }
         return NameAgreement::Partial;
     }
-    if exact_words > 0 { NameAgreement::Partial } else { NameAgreement::Disagree }
+    if exact_words > 0 {
+        NameAgreement::Partial
+    } else {
+        NameAgreement::Disagree
+    }
 }
 
 #[cfg(test)]
@@ -243,11 +306,32 @@ mod tests {
             assert_eq!(key(input), expected, "{input}");
         }
         assert!(Name::parse("  ").is_err());
-        assert!(Name::parse("様").unwrap_err().to_string().contains("only an honorific"));
-        assert!(Name::parse("!!!").unwrap_err().to_string().contains("no letters"));
-        assert!(Name::parse("12345").unwrap_err().to_string().contains("only digits"));
-        assert_eq!(Name::from_key("hans muller"), Some(Name::parse("Hans Müller").unwrap()));
-        assert_eq!(Name::from_key("山田太郎"), Some(Name::parse("山田 太郎").unwrap()));
+        assert!(
+            Name::parse("様")
+                .unwrap_err()
+                .to_string()
+                .contains("only an honorific")
+        );
+        assert!(
+            Name::parse("!!!")
+                .unwrap_err()
+                .to_string()
+                .contains("no letters")
+        );
+        assert!(
+            Name::parse("12345")
+                .unwrap_err()
+                .to_string()
+                .contains("only digits")
+        );
+        assert_eq!(
+            Name::from_key("hans muller"),
+            Some(Name::parse("Hans Müller").unwrap())
+        );
+        assert_eq!(
+            Name::from_key("山田太郎"),
+            Some(Name::parse("山田 太郎").unwrap())
+        );
     }
 
     #[test]
@@ -287,9 +371,18 @@ mod tests {
 
     #[test]
     fn blocking_codes() {
-        assert_eq!(Name::parse("Hans Müller").unwrap().blocking_codes(), ["H520", "M460"]);
-        assert_eq!(Name::parse("Hans Mueller").unwrap().blocking_codes(), ["H520", "M460"]);
+        assert_eq!(
+            Name::parse("Hans Müller").unwrap().blocking_codes(),
+            ["H520", "M460"]
+        );
+        assert_eq!(
+            Name::parse("Hans Mueller").unwrap().blocking_codes(),
+            ["H520", "M460"]
+        );
         assert_eq!(Name::parse("H. Müller").unwrap().blocking_codes(), ["M460"]);
-        assert_eq!(Name::parse("山田太郎").unwrap().blocking_codes(), ["cjk-山"]);
+        assert_eq!(
+            Name::parse("山田太郎").unwrap().blocking_codes(),
+            ["cjk-山"]
+        );
     }
 }

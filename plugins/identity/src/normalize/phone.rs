@@ -40,24 +40,132 @@ pub struct Region {
 
 /// The supported regions, from the national numbering plans as published to the ITU.
 pub const REGIONS: &[Region] = &[
-    Region { code: "DE", calling_code: "49", trunk: Some("0"), international: &["00"], nsn_len: (5, 13) },
-    Region { code: "AT", calling_code: "43", trunk: Some("0"), international: &["00"], nsn_len: (4, 13) },
-    Region { code: "CH", calling_code: "41", trunk: Some("0"), international: &["00"], nsn_len: (9, 9) },
-    Region { code: "FR", calling_code: "33", trunk: Some("0"), international: &["00"], nsn_len: (9, 9) },
-    Region { code: "ES", calling_code: "34", trunk: None, international: &["00"], nsn_len: (9, 9) },
-    Region { code: "IT", calling_code: "39", trunk: None, international: &["00"], nsn_len: (6, 11) },
-    Region { code: "PT", calling_code: "351", trunk: None, international: &["00"], nsn_len: (9, 9) },
-    Region { code: "GB", calling_code: "44", trunk: Some("0"), international: &["00"], nsn_len: (7, 10) },
-    Region { code: "IE", calling_code: "353", trunk: Some("0"), international: &["00"], nsn_len: (7, 9) },
-    Region { code: "NL", calling_code: "31", trunk: Some("0"), international: &["00"], nsn_len: (9, 9) },
-    Region { code: "BE", calling_code: "32", trunk: Some("0"), international: &["00"], nsn_len: (8, 9) },
-    Region { code: "PL", calling_code: "48", trunk: None, international: &["00"], nsn_len: (9, 9) },
-    Region { code: "US", calling_code: "1", trunk: Some("1"), international: &["011"], nsn_len: (10, 10) },
-    Region { code: "CA", calling_code: "1", trunk: Some("1"), international: &["011"], nsn_len: (10, 10) },
-    Region { code: "MX", calling_code: "52", trunk: None, international: &["00"], nsn_len: (10, 10) },
-    Region { code: "JP", calling_code: "81", trunk: Some("0"), international: &["010"], nsn_len: (9, 10) },
-    Region { code: "CN", calling_code: "86", trunk: Some("0"), international: &["00"], nsn_len: (9, 11) },
-    Region { code: "AU", calling_code: "61", trunk: Some("0"), international: &["0011"], nsn_len: (9, 9) },
+    Region {
+        code: "DE",
+        calling_code: "49",
+        trunk: Some("0"),
+        international: &["00"],
+        nsn_len: (5, 13),
+    },
+    Region {
+        code: "AT",
+        calling_code: "43",
+        trunk: Some("0"),
+        international: &["00"],
+        nsn_len: (4, 13),
+    },
+    Region {
+        code: "CH",
+        calling_code: "41",
+        trunk: Some("0"),
+        international: &["00"],
+        nsn_len: (9, 9),
+    },
+    Region {
+        code: "FR",
+        calling_code: "33",
+        trunk: Some("0"),
+        international: &["00"],
+        nsn_len: (9, 9),
+    },
+    Region {
+        code: "ES",
+        calling_code: "34",
+        trunk: None,
+        international: &["00"],
+        nsn_len: (9, 9),
+    },
+    Region {
+        code: "IT",
+        calling_code: "39",
+        trunk: None,
+        international: &["00"],
+        nsn_len: (6, 11),
+    },
+    Region {
+        code: "PT",
+        calling_code: "351",
+        trunk: None,
+        international: &["00"],
+        nsn_len: (9, 9),
+    },
+    Region {
+        code: "GB",
+        calling_code: "44",
+        trunk: Some("0"),
+        international: &["00"],
+        nsn_len: (7, 10),
+    },
+    Region {
+        code: "IE",
+        calling_code: "353",
+        trunk: Some("0"),
+        international: &["00"],
+        nsn_len: (7, 9),
+    },
+    Region {
+        code: "NL",
+        calling_code: "31",
+        trunk: Some("0"),
+        international: &["00"],
+        nsn_len: (9, 9),
+    },
+    Region {
+        code: "BE",
+        calling_code: "32",
+        trunk: Some("0"),
+        international: &["00"],
+        nsn_len: (8, 9),
+    },
+    Region {
+        code: "PL",
+        calling_code: "48",
+        trunk: None,
+        international: &["00"],
+        nsn_len: (9, 9),
+    },
+    Region {
+        code: "US",
+        calling_code: "1",
+        trunk: Some("1"),
+        international: &["011"],
+        nsn_len: (10, 10),
+    },
+    Region {
+        code: "CA",
+        calling_code: "1",
+        trunk: Some("1"),
+        international: &["011"],
+        nsn_len: (10, 10),
+    },
+    Region {
+        code: "MX",
+        calling_code: "52",
+        trunk: None,
+        international: &["00"],
+        nsn_len: (10, 10),
+    },
+    Region {
+        code: "JP",
+        calling_code: "81",
+        trunk: Some("0"),
+        international: &["010"],
+        nsn_len: (9, 10),
+    },
+    Region {
+        code: "CN",
+        calling_code: "86",
+        trunk: Some("0"),
+        international: &["00"],
+        nsn_len: (9, 11),
+    },
+    Region {
+        code: "AU",
+        calling_code: "61",
+        trunk: Some("0"),
+        international: &["0011"],
+        nsn_len: (9, 9),
+    },
 ];
 
 /// The two-digit ITU country calling codes; `1` and `7` are the one-digit ones, all others have
@@ -70,13 +178,18 @@ pub const TWO_DIGIT_CODES: &[&str] = &[
 
 /// The numbering plan of a region code (case-insensitive).
 pub fn region(code: &str) -> Result<&'static Region, NormalizeError> {
-    REGIONS.iter().find(|r| r.code.eq_ignore_ascii_case(code.trim())).ok_or_else(|| {
-        NormalizeError::UnknownRegion {
+    REGIONS
+        .iter()
+        .find(|r| r.code.eq_ignore_ascii_case(code.trim()))
+        .ok_or_else(|| NormalizeError::UnknownRegion {
             field: "phone",
             region: code.to_owned(),
-            supported: REGIONS.iter().map(|r| r.code).collect::<Vec<_>>().join(", "),
-        }
-    })
+            supported: REGIONS
+                .iter()
+                .map(|r| r.code)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 /// Normalizes a phone number to E.164, reading national numbers in `default_region`.
@@ -96,7 +209,15 @@ pub fn normalize_phone(raw: &str, default_region: &Region) -> Result<String, Nor
         match c {
             '0'..='9' => digits.push(c),
             '+' if i == 0 => {}
-            ' ' | '-' | '.' | '/' | '(' | ')' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' => {}
+            ' '
+            | '-'
+            | '.'
+            | '/'
+            | '('
+            | ')'
+            | '\u{2010}'..='\u{2015}'
+            | '\u{2212}'
+            | '\u{30FC}' => {}
             _ => return Err(invalid(&format!("unexpected character {c:?}"))),
         }
     }
@@ -106,7 +227,10 @@ pub fn normalize_phone(raw: &str, default_region: &Region) -> Result<String, Nor
     let international = if plus {
         Some(digits.as_str())
     } else {
-        default_region.international.iter().find_map(|p| digits.strip_prefix(p))
+        default_region
+            .international
+            .iter()
+            .find_map(|p| digits.strip_prefix(p))
     };
     match international {
         Some(rest) => international_number(rest, raw),
@@ -157,7 +281,11 @@ fn strip_trunk<'a>(digits: &'a str, region: &Region) -> &'a str {
     match region.trunk {
         // The NANP trunk `1` is optional: only an 11-digit number carries it.
         Some(trunk) if region.calling_code == "1" => {
-            if digits.len() == 11 { digits.strip_prefix(trunk).unwrap_or(digits) } else { digits }
+            if digits.len() == 11 {
+                digits.strip_prefix(trunk).unwrap_or(digits)
+            } else {
+                digits
+            }
         }
         Some(trunk) => digits.strip_prefix(trunk).unwrap_or(digits),
         None => digits,
@@ -167,15 +295,27 @@ fn strip_trunk<'a>(digits: &'a str, region: &Region) -> &'a str {
 fn check_nsn(nsn: &str, region: &Region, raw: &str) -> Result<(), NormalizeError> {
     let (lo, hi) = region.nsn_len;
     if nsn.len() < lo || nsn.len() > hi {
-        let expected = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
+        let expected = if lo == hi {
+            format!("{lo}")
+        } else {
+            format!("{lo} to {hi}")
+        };
         return Err(NormalizeError::invalid(
             "phone",
             raw,
-            format!("{} numbers have {expected} digits after the country code, this has {}", region.code, nsn.len()),
+            format!(
+                "{} numbers have {expected} digits after the country code, this has {}",
+                region.code,
+                nsn.len()
+            ),
         ));
     }
     if region.calling_code == "1" && matches!(nsn.as_bytes()[0], b'0' | b'1') {
-        return Err(NormalizeError::invalid("phone", raw, "a NANP area code cannot start with 0 or 1"));
+        return Err(NormalizeError::invalid(
+            "phone",
+            raw,
+            "a NANP area code cannot start with 0 or 1",
+        ));
     }
     Ok(())
 }
@@ -240,7 +380,11 @@ mod tests {
             ("DE", "+7 495 123-45-67", "+74951234567"),
         ] {
             let region = region(region_code).unwrap();
-            assert_eq!(normalize_phone(input, region).as_deref(), Ok(expected), "{region_code} {input}");
+            assert_eq!(
+                normalize_phone(input, region).as_deref(),
+                Ok(expected),
+                "{region_code} {input}"
+            );
         }
     }
 
@@ -260,6 +404,11 @@ mod tests {
             let err = normalize_phone(input, region(region_code).unwrap()).unwrap_err();
             assert!(err.to_string().contains(why), "{input}: {err}");
         }
-        assert!(region("XX").unwrap_err().to_string().contains("supported: DE"));
+        assert!(
+            region("XX")
+                .unwrap_err()
+                .to_string()
+                .contains("supported: DE")
+        );
     }
 }
