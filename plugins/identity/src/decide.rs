@@ -1,0 +1,572 @@
+//! The decision: which customer a message belongs to, and which customers it shows to be one.
+//!
+//! 1. **Extract** every identifier of the message and normalize it. What cannot be normalized
+//!    is left out, logged, and named in the evidence; it never fails the step.
+//! 2. **Strong identifiers** (the kinds in `strong:`) are looked up exactly. Each customer found
+//!    is followed through `merged_into` to the customer it lives on as.
+//!    - One customer: link to it, score 1.
+//!    - Several customers found through personal identifiers (email, phone, buyer id, handle):
+//!      the message bridges them. They are merged into the oldest (smallest id) and the message
+//!      is linked to it. An order number alone never bridges: a household shares orders, so a
+//!      known order belonging to someone else than the sender's identifiers is only noted.
+//! 3. **Weak evidence** (when `fuzzy.enabled` and nothing strong matched): candidates come only
+//!    from the blocking keys (below), so the cost per message does not grow with the number of
+//!    customers beyond the size of one block. Each candidate is scored with Fellegi–Sunter
+//!    ([`crate::score`]). A candidate whose strong identifiers conflict with the message's (a
+//!    different email, a different phone, another buyer id on the same marketplace) is never
+//!    linked on weak evidence. The best candidate at or above `min_score` is linked, with its
+//!    probability as the score; otherwise the message gets a new customer.
+//! 4. Anything else: a **new customer**. A message always gets a customer.
+//!
+//! The link carries every identity the engine should record, so that later messages find the
+//! customer: the normalized strong identifiers and order number, the name (`name` identity,
+//! folded words) and address (`address` identity, `country|postcode|city|street|house|unit`),
+//! and the blocking keys:
+//! - `name` = `blk:<code>|<country>-<postcode>` for each phonetic code of the name (Soundex of
+//!   each word of two letters or more, `cjk-<first character>` for CJK names), when the
+//!   address has a postcode;
+//! - `address` = `blk:<country>-<postcode>|<house number>`, when both are known.
+//!
+//! A message with a name but no postcode gets no blocking key and so no weak candidates: a name
+//! alone never reaches a useful score anyway (see [`crate::score`]).
+
+use crate::config::Settings;
+use crate::normalize::NormalizeError;
+use crate::normalize::address::{PostalAddress, parse_address};
+use crate::normalize::email::normalize_email;
+use crate::normalize::ids::{normalize_buyer_id, normalize_handle, normalize_order};
+use crate::normalize::name::Name;
+use crate::normalize::phone::normalize_phone;
+use crate::score::{STRONG, Score, WeakProfile, score};
+use std::collections::BTreeSet;
+use weft_sdk::prelude::*;
+
+/// The prefix of blocking-key identity values.
+pub const BLOCKING_PREFIX: &str = "blk:";
+
+/// How many `merged_into` hops are followed before giving up on a chain (a cycle would be an
+/// engine bug; the step then stops at the last customer it reached).
+const MAX_MERGE_HOPS: usize = 32;
+
+/// What a message says about its sender, normalized.
+#[derive(Debug, Clone, Default)]
+pub struct Extracted {
+    /// Email, phone, buyer id and handle identities.
+    pub personal: Vec<Identity>,
+    pub order: Option<Identity>,
+    pub name: Option<Name>,
+    pub address: Option<PostalAddress>,
+    /// Identifiers that could not be normalized.
+    pub problems: Vec<NormalizeError>,
+}
+
+impl Extracted {
+    /// Reads and normalizes a message's identifiers.
+    pub fn from_message(message: &Message, settings: &Settings) -> Extracted {
+        let mut out = Extracted::default();
+        let from = &message.from;
+        let add = |kind: IdentityKind,
+                   result: Option<Result<String, NormalizeError>>,
+                   out: &mut Extracted| match result {
+            Some(Ok(value)) => out.personal.push(Identity::new(kind, value)),
+            Some(Err(e)) => out.problems.push(e),
+            None => {}
+        };
+        let present = |s: &Option<String>| {
+            s.as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_owned)
+        };
+        let market = message.marketplace.as_deref().unwrap_or(&message.channel);
+        add(
+            IdentityKind::Email,
+            present(&from.email).map(|e| normalize_email(&e)),
+            &mut out,
+        );
+        add(
+            IdentityKind::Phone,
+            present(&from.phone).map(|p| normalize_phone(&p, settings.region)),
+            &mut out,
+        );
+        add(
+            IdentityKind::BuyerId,
+            present(&from.buyer_id).map(|b| normalize_buyer_id(&b, Some(market))),
+            &mut out,
+        );
+        add(
+            IdentityKind::Handle,
+            present(&from.handle).map(|h| normalize_handle(&h, Some(&message.channel))),
+            &mut out,
+        );
+        match present(&message.order).map(|o| normalize_order(&o)) {
+            Some(Ok(order)) => out.order = Some(Identity::new(IdentityKind::Order, order)),
+            Some(Err(e)) => out.problems.push(e),
+            None => {}
+        }
+        match present(&from.name).map(|n| Name::parse(&n)) {
+            Some(Ok(name)) => out.name = Some(name),
+            Some(Err(e)) => out.problems.push(e),
+            None => {}
+        }
+        if let Some(address) = &message.address {
+            match parse_address(address, settings.region.code) {
+                Ok(parsed) => {
+                    out.problems.extend(parsed.problems);
+                    out.address = Some(parsed.address);
+                }
+                Err(NormalizeError::Empty { .. }) => {}
+                Err(e) => out.problems.push(e),
+            }
+        }
+        out
+    }
+
+    /// Every identity the engine should record for the customer: identifiers, name, address
+    /// and blocking keys, without repeats.
+    pub fn identities(&self) -> Vec<Identity> {
+        let mut out: Vec<Identity> = self.personal.clone();
+        out.extend(self.order.clone());
+        if let Some(name) = &self.name {
+            out.push(Identity::new(IdentityKind::Name, name.key()));
+        }
+        if let Some(address) = &self.address {
+            out.push(Identity::new(IdentityKind::Address, address.key()));
+        }
+        out.extend(self.blocking_keys());
+        let mut seen = BTreeSet::new();
+        out.retain(|i| seen.insert(i.clone()));
+        out
+    }
+
+    /// The blocking keys of the message (see the module docs).
+    pub fn blocking_keys(&self) -> Vec<Identity> {
+        let mut keys = Vec::new();
+        let Some(address) = &self.address else {
+            return keys;
+        };
+        let Some(postcode) = address.qualified_postcode() else {
+            return keys;
+        };
+        if let Some(name) = &self.name {
+            for code in name.blocking_codes() {
+                keys.push(Identity::new(
+                    IdentityKind::Name,
+                    format!("{BLOCKING_PREFIX}{code}|{postcode}"),
+                ));
+            }
+        }
+        if let Some(house) = &address.house {
+            keys.push(Identity::new(
+                IdentityKind::Address,
+                format!("{BLOCKING_PREFIX}{postcode}|{house}"),
+            ));
+        }
+        keys
+    }
+
+    fn weak_profile(&self) -> WeakProfile {
+        WeakProfile {
+            names: self.name.iter().cloned().collect(),
+            addresses: self.address.iter().cloned().collect(),
+        }
+    }
+}
+
+/// The weak evidence a stored customer carries.
+fn customer_profile(customer: &CustomerView) -> WeakProfile {
+    let mut profile = WeakProfile::default();
+    for identity in customer
+        .identities
+        .iter()
+        .filter(|i| !i.value.starts_with(BLOCKING_PREFIX))
+    {
+        match identity.kind {
+            IdentityKind::Name => profile.names.extend(Name::from_key(&identity.value)),
+            IdentityKind::Address => profile
+                .addresses
+                .extend(PostalAddress::from_key(&identity.value)),
+            _ => {}
+        }
+    }
+    profile
+}
+
+/// Two identities of one namespace name one person each: two emails, two phones, two buyer ids
+/// on one marketplace, two handles on one platform. Orders, names and addresses have none.
+fn namespace(identity: &Identity) -> Option<String> {
+    match identity.kind {
+        IdentityKind::Email | IdentityKind::Phone => Some(identity.kind.as_str().to_owned()),
+        IdentityKind::BuyerId | IdentityKind::Handle => identity
+            .value
+            .split_once(':')
+            .map(|(ns, _)| format!("{} on {ns}", identity.kind)),
+        IdentityKind::Order | IdentityKind::Name | IdentityKind::Address => None,
+    }
+}
+
+/// The message's personal identifiers that a customer contradicts: the customer has values
+/// in the same namespace, none of them equal.
+fn conflicts<'a>(personal: &'a [Identity], customer: &CustomerView) -> Vec<&'a Identity> {
+    personal
+        .iter()
+        .filter(|mine| {
+            let Some(ns) = namespace(mine) else {
+                return false;
+            };
+            let mut theirs = customer
+                .identities
+                .iter()
+                .filter(|i| namespace(i).as_deref() == Some(ns.as_str()))
+                .peekable();
+            theirs.peek().is_some() && !theirs.any(|i| i == *mine)
+        })
+        .collect()
+}
+
+/// The customer a stored customer lives on as, following merges.
+fn resolve(ctx: &dyn Context, customer: &CustomerView) -> CustomerView {
+    let mut current = customer.clone();
+    for _ in 0..MAX_MERGE_HOPS {
+        let Some(next) = current.merged_into else {
+            break;
+        };
+        match ctx.customer(next) {
+            Some(view) => current = view,
+            None => break,
+        }
+    }
+    current
+}
+
+/// Decides the customer of a message event.
+pub fn decide(
+    event: &Event,
+    settings: &Settings,
+    ctx: &dyn Context,
+) -> Result<Vec<Decision>, Error> {
+    let Some(message) = &event.message else {
+        return Err(Error::permanent(format!(
+            "the identity step needs an event with a message (kind `message.received`); event {} of kind `{}` has none",
+            event.id, event.kind
+        )));
+    };
+    let extracted = Extracted::from_message(message, settings);
+    let mut notes: Vec<Evidence> = Vec::new();
+    for problem in &extracted.problems {
+        ctx.log(
+            LogLevel::Warn,
+            &format!("message {}: {problem}", message.id),
+        );
+        notes.push(Evidence::new(
+            problem.field(),
+            format!("ignored: {problem}"),
+            0.0,
+        ));
+    }
+    let identities = extracted.identities();
+    if let Some(decisions) = strong_link(&extracted, &identities, settings, ctx, &notes) {
+        return Ok(decisions);
+    }
+    Ok(vec![weak_link(
+        &extracted, identities, settings, ctx, notes,
+    )])
+}
+
+/// A strong identifier that found customers.
+struct Hit<'a> {
+    identity: &'a Identity,
+    customers: Vec<u64>,
+}
+
+fn strong_link(
+    extracted: &Extracted,
+    identities: &[Identity],
+    settings: &Settings,
+    ctx: &dyn Context,
+    notes: &[Evidence],
+) -> Option<Vec<Decision>> {
+    let lookup = |identity: &Identity| -> Vec<CustomerView> {
+        let mut found: Vec<CustomerView> = ctx
+            .find_customers(identity)
+            .iter()
+            .map(|c| resolve(ctx, c))
+            .collect();
+        found.sort_by_key(|c| c.id);
+        found.dedup_by_key(|c| c.id);
+        found
+    };
+    let mut views: Vec<CustomerView> = Vec::new();
+    let mut personal_hits: Vec<Hit> = Vec::new();
+    for identity in extracted
+        .personal
+        .iter()
+        .filter(|i| settings.strong.contains(&i.kind))
+    {
+        let found = lookup(identity);
+        if !found.is_empty() {
+            personal_hits.push(Hit {
+                identity,
+                customers: found.iter().map(|c| c.id).collect(),
+            });
+            views.extend(found);
+        }
+    }
+    let order_hit = extracted
+        .order
+        .as_ref()
+        .filter(|_| settings.strong.contains(&IdentityKind::Order))
+        .map(|order| {
+            let found = lookup(order);
+            let hit = Hit {
+                identity: order,
+                customers: found.iter().map(|c| c.id).collect(),
+            };
+            views.extend(found);
+            hit
+        })
+        .filter(|hit| !hit.customers.is_empty());
+    let personal_ids: BTreeSet<u64> = personal_hits
+        .iter()
+        .flat_map(|h| h.customers.iter().copied())
+        .collect();
+    let linked: BTreeSet<u64> = if personal_ids.is_empty() {
+        // Only the order is known: it belongs to the oldest customer who has it.
+        order_hit
+            .as_ref()?
+            .customers
+            .iter()
+            .take(1)
+            .copied()
+            .collect()
+    } else {
+        personal_ids
+    };
+    let into = *linked.first()?;
+    let from: Vec<u64> = linked.iter().skip(1).copied().collect();
+    let view_of = |id: u64| {
+        views
+            .iter()
+            .find(|v| v.id == id)
+            .cloned()
+            .or_else(|| ctx.customer(id))
+    };
+    let into_view = view_of(into)?;
+
+    let mut evidence: Vec<Evidence> = Vec::new();
+    let exact = &STRONG[0];
+    for hit in personal_hits.iter().chain(order_hit.iter()) {
+        let owners = hit
+            .customers
+            .iter()
+            .map(|c| format!("customer {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut detail = format!("exact: {} belongs to {owners}", hit.identity.value);
+        if hit.identity.kind == IdentityKind::Order
+            && !hit.customers.iter().any(|c| linked.contains(c))
+        {
+            detail.push_str("; an order alone does not bridge customers");
+        }
+        evidence.push(Evidence::new(
+            hit.identity.kind.as_str(),
+            detail,
+            exact.weight(),
+        ));
+    }
+    // Strong identifiers of the message that the customer does not have yet: new, or differing.
+    let differs = &STRONG[1];
+    for identity in &extracted.personal {
+        if personal_hits.iter().any(|h| h.identity == identity) {
+            continue;
+        }
+        let conflict = !conflicts(std::slice::from_ref(identity), &into_view).is_empty();
+        let (detail, weight) = if conflict {
+            (
+                format!(
+                    "{}: {} is not among customer {into}'s",
+                    differs.label, identity.value
+                ),
+                differs.weight(),
+            )
+        } else {
+            (
+                format!("new: {} is recorded for customer {into}", identity.value),
+                0.0,
+            )
+        };
+        evidence.push(Evidence::new(identity.kind.as_str(), detail, weight));
+    }
+    let weak = score(&extracted.weak_profile(), &customer_profile(&into_view));
+    evidence.extend(weak.evidence);
+    evidence.extend(notes.iter().cloned());
+
+    let mut decisions = Vec::new();
+    let reason_parts: Vec<String> = personal_hits
+        .iter()
+        .chain(order_hit.iter())
+        .filter(|h| h.customers.iter().any(|c| linked.contains(c)))
+        .map(|h| {
+            let owners = h
+                .customers
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" and ");
+            format!(
+                "{} {} belongs to customer {owners}",
+                h.identity.kind, h.identity.value
+            )
+        })
+        .collect();
+    if !from.is_empty() {
+        let merged = from
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let merge_evidence: Vec<Evidence> = evidence
+            .iter()
+            .filter(|e| e.weight == exact.weight())
+            .cloned()
+            .collect();
+        decisions.push(
+            Decision::new(
+                Command::MergeCustomers(MergeCustomers { into, from: from.clone() }),
+                format!(
+                    "one message carries identifiers of customers {into} and {merged}: {}; merged into the oldest, {into}",
+                    reason_parts.join(", ")
+                ),
+            )
+            .with_evidence(merge_evidence),
+        );
+    }
+    decisions.push(
+        Decision::new(
+            Command::LinkCustomer(LinkCustomer {
+                customer: CustomerRef::Existing(into),
+                identities: identities.to_vec(),
+                score: 1.0,
+            }),
+            format!("strong identifier match: {}", reason_parts.join(", ")),
+        )
+        .with_evidence(evidence),
+    );
+    Some(decisions)
+}
+
+/// A scored candidate.
+struct Candidate {
+    id: u64,
+    score: Score,
+    /// Conflicting strong identifiers: such a candidate is never linked on weak evidence.
+    vetoes: Vec<Evidence>,
+}
+
+fn weak_link(
+    extracted: &Extracted,
+    identities: Vec<Identity>,
+    settings: &Settings,
+    ctx: &dyn Context,
+    notes: Vec<Evidence>,
+) -> Decision {
+    let new = |score: f64, reason: String, evidence: Vec<Evidence>| {
+        Decision::new(
+            Command::LinkCustomer(LinkCustomer {
+                customer: CustomerRef::New,
+                identities: identities.clone(),
+                score,
+            }),
+            reason,
+        )
+        .with_evidence(evidence)
+    };
+    let Some(min_score) = settings.min_score else {
+        return new(
+            1.0,
+            "no strong identifier matched and fuzzy matching is off: a new customer".into(),
+            notes,
+        );
+    };
+    let mut seen = BTreeSet::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mine = extracted.weak_profile();
+    for key in extracted.blocking_keys() {
+        for found in ctx.find_customers(&key) {
+            let customer = resolve(ctx, &found);
+            if !seen.insert(customer.id) {
+                continue;
+            }
+            let differs = &STRONG[1];
+            let vetoes = conflicts(&extracted.personal, &customer)
+                .into_iter()
+                .map(|identity| {
+                    Evidence::new(
+                        identity.kind.as_str(),
+                        format!(
+                            "{}: {} is not among customer {}'s; names and addresses alone do not link across it",
+                            differs.label, identity.value, customer.id
+                        ),
+                        differs.weight(),
+                    )
+                })
+                .collect();
+            candidates.push(Candidate {
+                id: customer.id,
+                score: score(&mine, &customer_profile(&customer)),
+                vetoes,
+            });
+        }
+    }
+    // Best first; ties go to the older customer.
+    candidates.sort_by(|a, b| {
+        b.score
+            .probability
+            .total_cmp(&a.score.probability)
+            .then(a.id.cmp(&b.id))
+    });
+    let best_allowed = candidates.iter().find(|c| c.vetoes.is_empty());
+    if let Some(best) = best_allowed.filter(|c| c.score.probability >= min_score) {
+        let mut evidence = best.score.evidence.clone();
+        evidence.extend(notes);
+        return Decision::new(
+            Command::LinkCustomer(LinkCustomer {
+                customer: CustomerRef::Existing(best.id),
+                identities,
+                score: best.score.probability,
+            }),
+            format!(
+                "name and address match customer {} with probability {:.3} (threshold {min_score})",
+                best.id, best.score.probability
+            ),
+        )
+        .with_evidence(evidence);
+    }
+    let Some(best) = candidates.first() else {
+        let why = if extracted.blocking_keys().is_empty() {
+            "no strong identifier matched and there is no name or address with a postcode to compare: a new customer"
+        } else {
+            "no strong identifier matched and no customer shares a blocking key: a new customer"
+        };
+        return new(1.0, why.into(), notes);
+    };
+    let mut evidence = best.score.evidence.clone();
+    evidence.extend(best.vetoes.iter().cloned());
+    evidence.extend(notes);
+    let reason = if best.vetoes.is_empty() {
+        format!(
+            "the closest customer, {}, matches with probability {:.3}, below the threshold {min_score}: a new customer",
+            best.id, best.score.probability
+        )
+    } else {
+        format!(
+            "the closest customer, {}, matches names and addresses with probability {:.3} but has conflicting strong identifiers: a new customer",
+            best.id, best.score.probability
+        )
+    };
+    let confidence = if best.vetoes.is_empty() {
+        1.0 - best.score.probability
+    } else {
+        1.0
+    };
+    new(confidence, reason, evidence)
+}

@@ -1,0 +1,752 @@
+//! `decide` tests: messages in, decisions out, against an in-memory context.
+
+use super::*;
+use weft_sdk::testing::MemoryContext;
+
+/// A message from `from`, with an optional address (line1, postcode, city, country).
+fn message(channel: &str, from: Party, address: Option<(&str, &str, &str, &str)>) -> Message {
+    let mut m = Message::new(channel, "m-1", 1_795_000_000_000);
+    m.from = from;
+    m.address = address.map(|(line1, postcode, city, country)| Address {
+        line1: Some(line1.into()),
+        postcode: Some(postcode.into()),
+        city: Some(city.into()),
+        country: (!country.is_empty()).then(|| country.into()),
+        ..Address::default()
+    });
+    m
+}
+
+fn party(name: Option<&str>, email: Option<&str>, phone: Option<&str>) -> Party {
+    Party {
+        name: name.map(Into::into),
+        email: email.map(Into::into),
+        phone: phone.map(Into::into),
+        ..Party::default()
+    }
+}
+
+fn event(message: Message) -> Event {
+    Event {
+        id: 1,
+        kind: "message.received".into(),
+        at: message.at,
+        message: Some(message),
+        customer: None,
+        ticket: None,
+        payload: serde_json::Value::Null,
+    }
+}
+
+fn run_with(config: &Config, message: Message, ctx: &MemoryContext) -> Vec<Decision> {
+    Identify::decide(&event(message), config, ctx).expect("decide")
+}
+
+fn run(message: Message, ctx: &MemoryContext) -> Vec<Decision> {
+    run_with(&Config::default(), message, ctx)
+}
+
+/// The identities the step records for a message, as the engine would store them on a
+/// new customer.
+fn recorded(message: Message) -> Vec<Identity> {
+    let decisions = run(message, &MemoryContext::new());
+    let [
+        Decision {
+            command: Command::LinkCustomer(link),
+            ..
+        },
+    ] = decisions.as_slice()
+    else {
+        panic!("expected one link, got {decisions:#?}")
+    };
+    assert_eq!(link.customer, CustomerRef::New);
+    link.identities.clone()
+}
+
+fn last_link(decisions: &[Decision]) -> (&LinkCustomer, &Decision) {
+    match decisions.last() {
+        Some(
+            d @ Decision {
+                command: Command::LinkCustomer(link),
+                ..
+            },
+        ) => (link, d),
+        other => panic!("the last decision is not a link: {other:#?}"),
+    }
+}
+
+fn evidence<'a>(decision: &'a Decision, field: &str) -> Vec<&'a Evidence> {
+    decision
+        .evidence
+        .iter()
+        .filter(|e| e.field == field)
+        .collect()
+}
+
+const BERLIN: (&str, &str, &str, &str) = ("Hauptstraße 12", "10115", "Berlin", "DE");
+
+#[test]
+fn new_customer_records_identifiers_and_blocking_keys() {
+    let mut m = message(
+        "email",
+        party(
+            Some("Herr Hans Müller"),
+            Some("Hans.Mueller@Example.de"),
+            Some("030 1234567"),
+        ),
+        Some(BERLIN),
+    );
+    m.order = Some("#302-1234567-7654321".into());
+    let decisions = run(m, &MemoryContext::new());
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(link.customer, CustomerRef::New);
+    assert_eq!(link.score, 1.0);
+    assert!(
+        decision
+            .reason
+            .contains("no customer shares a blocking key"),
+        "{}",
+        decision.reason
+    );
+    let values: Vec<String> = link.identities.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        values,
+        [
+            "email:hans.mueller@example.de",
+            "phone:+49301234567",
+            "order:30212345677654321",
+            "name:hans muller",
+            "address:DE|10115|berlin|hauptstr|12|",
+            "name:blk:H520|DE-10115",
+            "name:blk:M460|DE-10115",
+            "address:blk:DE-10115|12",
+        ]
+    );
+}
+
+#[test]
+fn a_message_without_identifiers_still_gets_a_customer() {
+    let decisions = run(Message::new("chat", "c-1", 0), &MemoryContext::new());
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::New);
+    assert!(link.identities.is_empty());
+    assert!(
+        decision
+            .reason
+            .contains("no name or address with a postcode"),
+        "{}",
+        decision.reason
+    );
+}
+
+#[test]
+fn exact_email_links() {
+    let ctx = MemoryContext::new().with_customer(
+        7,
+        &recorded(message(
+            "email",
+            party(None, Some("Anna.Schmidt@Example.de"), None),
+            None,
+        )),
+    );
+    let decisions = run(
+        message(
+            "amazon",
+            party(
+                Some("Anna Schmidt"),
+                Some(" anna.schmidt@example.DE "),
+                None,
+            ),
+            None,
+        ),
+        &ctx,
+    );
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(link.customer, CustomerRef::Existing(7));
+    assert_eq!(link.score, 1.0);
+    let email = evidence(decision, "email");
+    assert_eq!(email.len(), 1);
+    assert!(
+        email[0]
+            .detail
+            .starts_with("exact: anna.schmidt@example.de belongs to customer 7"),
+        "{email:?}"
+    );
+    assert!(email[0].weight > 20.0);
+    assert!(
+        link.identities
+            .contains(&Identity::new(IdentityKind::Name, "anna schmidt"))
+    );
+}
+
+#[test]
+fn gmail_spellings_link() {
+    let ctx = MemoryContext::new().with_customer(
+        2,
+        &recorded(message(
+            "email",
+            party(None, Some("jean.dupont@gmail.com"), None),
+            None,
+        )),
+    );
+    let decisions = run(
+        message(
+            "email",
+            party(None, Some("JeanDupont+boutique@googlemail.com"), None),
+            None,
+        ),
+        &ctx,
+    );
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(2));
+}
+
+#[test]
+fn phone_in_another_format_links() {
+    let ctx = MemoryContext::new().with_customer(
+        4,
+        &recorded(message(
+            "sms",
+            party(None, None, Some("+49 170 1234567")),
+            None,
+        )),
+    );
+    for written in ["0170/1234567", "0049 (0)170 123 45 67", "+49-170-1234567"] {
+        let decisions = run(
+            message("whatsapp", party(None, None, Some(written)), None),
+            &ctx,
+        );
+        assert_eq!(
+            last_link(&decisions).0.customer,
+            CustomerRef::Existing(4),
+            "{written}"
+        );
+    }
+    // The same digits read in another default region are another number.
+    let japan = Config {
+        default_region: "JP".into(),
+        ..Config::default()
+    };
+    let decisions = run_with(
+        &japan,
+        message("sms", party(None, None, Some("0170 1234567")), None),
+        &ctx,
+    );
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
+}
+
+#[test]
+fn a_message_bridging_two_customers_merges_them_into_the_older() {
+    let ctx = MemoryContext::new()
+        .with_customer(
+            5,
+            &recorded(message(
+                "sms",
+                party(None, None, Some("+33 6 12 34 56 78")),
+                None,
+            )),
+        )
+        .with_customer(
+            3,
+            &recorded(message(
+                "email",
+                party(None, Some("marie.lefevre@orange.fr"), None),
+                None,
+            )),
+        );
+    let decisions = run(
+        message(
+            "email",
+            party(
+                Some("Marie Lefèvre"),
+                Some("Marie.Lefevre@orange.fr"),
+                Some("0033 6-12-34-56-78"),
+            ),
+            None,
+        ),
+        &ctx,
+    );
+    assert_eq!(decisions.len(), 2, "{decisions:#?}");
+    let Command::MergeCustomers(merge) = &decisions[0].command else {
+        panic!("{decisions:#?}")
+    };
+    assert_eq!((merge.into, merge.from.as_slice()), (3, &[5][..]));
+    assert!(
+        decisions[0].reason.contains("customers 3 and 5"),
+        "{}",
+        decisions[0].reason
+    );
+    let fields: Vec<&str> = decisions[0]
+        .evidence
+        .iter()
+        .map(|e| e.field.as_str())
+        .collect();
+    assert_eq!(fields, ["email", "phone"]);
+    let (link, _) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::Existing(3));
+}
+
+#[test]
+fn merged_customers_are_followed() {
+    let mut ctx = MemoryContext::new()
+        .with_customer(3, &[Identity::new(IdentityKind::Email, "a@example.de")])
+        .with_customer(
+            5,
+            &recorded(message(
+                "sms",
+                party(None, None, Some("+4915112345678")),
+                None,
+            )),
+        );
+    ctx.customers.get_mut(&5).unwrap().merged_into = Some(3);
+    let decisions = run(
+        message("sms", party(None, None, Some("015112345678")), None),
+        &ctx,
+    );
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(3));
+}
+
+#[test]
+fn known_order_links_but_never_bridges() {
+    let mut stored = message("amazon", party(Some("María García"), None, None), None);
+    stored.order = Some("302-1234567-7654321".into());
+    let ctx = MemoryContext::new()
+        .with_customer(8, &recorded(stored))
+        .with_customer(
+            9,
+            &recorded(message(
+                "email",
+                party(None, Some("pablo@example.es"), None),
+                None,
+            )),
+        );
+    // The order alone: links to its customer.
+    let mut m = message(
+        "email",
+        party(Some("María García"), Some("maria@example.es"), None),
+        None,
+    );
+    m.order = Some("302 1234567 7654321".into());
+    let decisions = run(m, &ctx);
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(8));
+    // Pablo writes about María's order: linked to Pablo, not merged.
+    let mut m = message("email", party(None, Some("pablo@example.es"), None), None);
+    m.order = Some("302-1234567-7654321".into());
+    let decisions = run(m, &ctx);
+    assert_eq!(decisions.len(), 1, "{decisions:#?}");
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::Existing(9));
+    assert!(
+        evidence(decision, "order")[0]
+            .detail
+            .contains("does not bridge"),
+        "{:?}",
+        decision.evidence
+    );
+}
+
+#[test]
+fn typo_in_name_at_the_same_address_links_above_threshold() {
+    let ctx = MemoryContext::new().with_customer(
+        11,
+        &recorded(message(
+            "email",
+            party(Some("Hans Müller"), Some("hans@example.de"), None),
+            Some(BERLIN),
+        )),
+    );
+    let decisions = run(
+        message(
+            "amazon",
+            party(Some("Hans Müler"), None, None),
+            Some(("Hauptstr. 12", "10115", "Berlin", "")),
+        ),
+        &ctx,
+    );
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::Existing(11), "{decision:#?}");
+    assert!(link.score >= 0.9 && link.score < 1.0, "{}", link.score);
+    assert!(
+        evidence(decision, "name")[0]
+            .detail
+            .starts_with("fuzzy: hans muler vs hans muller")
+    );
+    assert!(
+        evidence(decision, "address")[0]
+            .detail
+            .starts_with("exact:")
+    );
+    assert!(
+        evidence(decision, "postcode")[0]
+            .detail
+            .starts_with("exact:")
+    );
+    // With fuzzy matching off, or a stricter threshold, the same message gets a new customer.
+    for config in [
+        Config {
+            fuzzy: FuzzyConfig {
+                enabled: false,
+                min_score: 0.9,
+            },
+            ..Config::default()
+        },
+        Config {
+            fuzzy: FuzzyConfig {
+                enabled: true,
+                min_score: 0.99,
+            },
+            ..Config::default()
+        },
+    ] {
+        let decisions = run_with(
+            &config,
+            message(
+                "amazon",
+                party(Some("Hans Müler"), None, None),
+                Some(BERLIN),
+            ),
+            &ctx,
+        );
+        assert_eq!(
+            last_link(&decisions).0.customer,
+            CustomerRef::New,
+            "{config:?}"
+        );
+    }
+}
+
+#[test]
+fn another_person_at_the_same_address_stays_apart() {
+    let ctx = MemoryContext::new().with_customer(
+        11,
+        &recorded(message(
+            "email",
+            party(Some("Hans Müller"), None, None),
+            Some(BERLIN),
+        )),
+    );
+    for name in ["Peter Weber", "Anna Müller"] {
+        let decisions = run(
+            message("amazon", party(Some(name), None, None), Some(BERLIN)),
+            &ctx,
+        );
+        let (link, decision) = last_link(&decisions);
+        assert_eq!(link.customer, CustomerRef::New, "{name}: {decision:#?}");
+        assert!(
+            decision.reason.contains("below the threshold"),
+            "{}",
+            decision.reason
+        );
+        assert!(!evidence(decision, "name").is_empty());
+    }
+}
+
+#[test]
+fn shared_household_address_with_different_emails_stays_apart() {
+    // Father and son: same name, same address, each with his own email.
+    let ctx = MemoryContext::new().with_customer(
+        20,
+        &recorded(message(
+            "email",
+            party(Some("Jean Dupont"), Some("jean.dupont@orange.fr"), None),
+            Some(("12 rue de la Paix", "75002", "Paris", "FR")),
+        )),
+    );
+    let decisions = run(
+        message(
+            "email",
+            party(Some("Jean Dupont"), Some("jean.dupont.fils@free.fr"), None),
+            Some(("12, rue de la Paix", "75002", "Paris", "France")),
+        ),
+        &ctx,
+    );
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(link.customer, CustomerRef::New, "{decision:#?}");
+    assert!(
+        decision.reason.contains("conflicting strong identifiers"),
+        "{}",
+        decision.reason
+    );
+    let email = evidence(decision, "email");
+    assert!(
+        email[0]
+            .detail
+            .starts_with("differs: jean.dupont.fils@free.fr is not among customer 20's"),
+        "{email:?}"
+    );
+    assert!(email[0].weight < 0.0);
+    // Without an email of his own, the same message links by name and address.
+    let decisions = run(
+        message(
+            "amazon",
+            party(Some("Jean Dupont"), None, None),
+            Some(("12 rue de la Paix", "75002", "Paris", "FR")),
+        ),
+        &ctx,
+    );
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(20));
+}
+
+#[test]
+fn a_vetoed_candidate_does_not_hide_an_allowed_one() {
+    let ctx = MemoryContext::new()
+        .with_customer(
+            1,
+            &recorded(message(
+                "email",
+                party(Some("Hans Müller"), Some("hans@example.de"), None),
+                Some(BERLIN),
+            )),
+        )
+        .with_customer(
+            2,
+            &recorded(message(
+                "amazon",
+                party(Some("Hans Mueller"), None, None),
+                Some(BERLIN),
+            )),
+        );
+    let decisions = run(
+        message(
+            "email",
+            party(Some("Hans Müller"), Some("hans.junior@example.de"), None),
+            Some(BERLIN),
+        ),
+        &ctx,
+    );
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(2));
+}
+
+#[test]
+fn missing_evidence_gives_a_new_customer() {
+    let ctx = MemoryContext::new().with_customer(
+        11,
+        &recorded(message(
+            "email",
+            party(Some("Hans Müller"), None, None),
+            Some(BERLIN),
+        )),
+    );
+    // The same name without an address: no blocking key, no guess.
+    let decisions = run(
+        message("chat", party(Some("Hans Müller"), None, None), None),
+        &ctx,
+    );
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
+    // The same postcode and house number, nothing else.
+    let decisions = run(
+        message(
+            "chat",
+            party(None, None, None),
+            Some(("Gartenweg 12", "10115", "", "")),
+        ),
+        &ctx,
+    );
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
+}
+
+#[test]
+fn japanese_and_chinese_customers_link_by_name_and_address() {
+    let tokyo = ("東京都千代田区千代田1-1-1", "100-0001", "千代田区", "JP");
+    let ctx = MemoryContext::new()
+        .with_customer(
+            30,
+            &recorded(message(
+                "rakuten",
+                party(Some("山田太郎"), None, None),
+                Some(tokyo),
+            )),
+        )
+        .with_customer(
+            31,
+            &recorded(message(
+                "tmall",
+                party(Some("王伟"), None, None),
+                Some(("北京市朝阳区建国路88号", "100020", "北京市", "CN")),
+            )),
+        );
+    let decisions = run(
+        message(
+            "email",
+            party(Some("山田 太郎 様"), None, None),
+            Some((
+                "東京都千代田区千代田１丁目１番１号",
+                "〒1000001",
+                "千代田区",
+                "日本",
+            )),
+        ),
+        &ctx,
+    );
+    assert_eq!(
+        last_link(&decisions).0.customer,
+        CustomerRef::Existing(30),
+        "{decisions:#?}"
+    );
+    let decisions = run(
+        message("email", party(Some("山田花子"), None, None), Some(tokyo)),
+        &ctx,
+    );
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
+    let decisions = run(
+        message(
+            "wechat",
+            party(Some("王伟 先生"), None, None),
+            Some(("北京市 朝阳区 建国路 88号", "100020", "北京", "中国")),
+        ),
+        &ctx,
+    );
+    assert_eq!(
+        last_link(&decisions).0.customer,
+        CustomerRef::Existing(31),
+        "{decisions:#?}"
+    );
+}
+
+#[test]
+fn buyer_ids_and_handles_link() {
+    let mut stored = message(
+        "amazon",
+        Party {
+            buyer_id: Some("A1B2C3D4E5F6G7".into()),
+            ..Party::default()
+        },
+        None,
+    );
+    stored.marketplace = Some("Amazon".into());
+    let ctx = MemoryContext::new()
+        .with_customer(40, &recorded(stored))
+        .with_customer(
+            41,
+            &recorded(message(
+                "instagram",
+                Party {
+                    handle: Some("@Carla.Rossi".into()),
+                    ..Party::default()
+                },
+                None,
+            )),
+        );
+    let mut m = message(
+        "amazon",
+        Party {
+            buyer_id: Some("A1B2C3D4E5F6G7".into()),
+            ..Party::default()
+        },
+        None,
+    );
+    m.marketplace = Some("amazon".into());
+    assert_eq!(
+        last_link(&run(m, &ctx)).0.customer,
+        CustomerRef::Existing(40)
+    );
+    let m = message(
+        "instagram",
+        Party {
+            handle: Some("carla.rossi".into()),
+            ..Party::default()
+        },
+        None,
+    );
+    assert_eq!(
+        last_link(&run(m, &ctx)).0.customer,
+        CustomerRef::Existing(41)
+    );
+    // The same id on another marketplace is someone else.
+    let m = message(
+        "ebay",
+        Party {
+            buyer_id: Some("A1B2C3D4E5F6G7".into()),
+            ..Party::default()
+        },
+        None,
+    );
+    assert_eq!(last_link(&run(m, &ctx)).0.customer, CustomerRef::New);
+}
+
+#[test]
+fn kinds_left_out_of_strong_do_not_link() {
+    let ctx = MemoryContext::new().with_customer(
+        4,
+        &recorded(message(
+            "sms",
+            party(None, None, Some("+49 170 1234567")),
+            None,
+        )),
+    );
+    let config = Config {
+        strong: vec![StrongKind::Email],
+        ..Config::default()
+    };
+    let decisions = run_with(
+        &config,
+        message("sms", party(None, None, Some("0170 1234567")), None),
+        &ctx,
+    );
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
+}
+
+#[test]
+fn unreadable_identifiers_are_noted_not_fatal() {
+    let ctx = MemoryContext::new().with_customer(
+        7,
+        &recorded(message(
+            "email",
+            party(None, Some("anna@example.de"), None),
+            None,
+        )),
+    );
+    let decisions = run(
+        message(
+            "email",
+            party(Some("Anna"), Some("anna@example.de"), Some("call me maybe")),
+            None,
+        ),
+        &ctx,
+    );
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::Existing(7));
+    let phone = evidence(decision, "phone");
+    assert!(
+        phone[0]
+            .detail
+            .starts_with("ignored: phone \"call me maybe\" is not valid"),
+        "{phone:?}"
+    );
+    let logs = ctx.logs.lock().unwrap();
+    assert!(
+        logs.iter()
+            .any(|(level, line)| *level == LogLevel::Warn && line.contains("call me maybe")),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn wrong_events_and_configs_are_typed_errors() {
+    let ctx = MemoryContext::new();
+    let mut e = event(Message::new("chat", "c", 0));
+    e.message = None;
+    e.kind = "timer.fired".into();
+    let err = Identify::decide(&e, &Config::default(), &ctx).unwrap_err();
+    assert!(
+        matches!(&err, Error::Permanent(m) if m.contains("kind `timer.fired` has none")),
+        "{err}"
+    );
+    let bad = Config {
+        default_region: "Mars".into(),
+        fuzzy: FuzzyConfig {
+            enabled: true,
+            min_score: -1.0,
+        },
+        ..Config::default()
+    };
+    let err = Identify::decide(&event(Message::new("chat", "c", 0)), &bad, &ctx).unwrap_err();
+    assert!(
+        matches!(&err, Error::BadConfig(m) if m.contains("default_region") && m.contains("min_score")),
+        "{err}"
+    );
+}
