@@ -281,6 +281,13 @@ impl Calendar {
         Ok((out, day))
     }
 
+    /// An instant as the calendar's clocks show it: `Tue 2026-04-07 17:00 CEST`.
+    pub fn local(&self, at: Timestamp) -> String {
+        at.to_zoned(self.tz.clone())
+            .strftime("%a %Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+
     fn local_date(&self, at: Timestamp) -> Date {
         self.tz.to_datetime(at).date()
     }

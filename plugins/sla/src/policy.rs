@@ -153,17 +153,12 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     Ok(total)
 }
 
-/// Renders a duration the way it is configured: `1d2h30m`.
+/// Renders a duration in hours and smaller units (`74h30m`): on a business clock a day is not
+/// a unit of its own, so days are shown as hours.
 pub fn show_duration(d: SignedDuration) -> String {
     let mut ms = d.as_millis().unsigned_abs();
     let mut out = String::new();
-    for (unit, size) in [
-        ("d", 86_400_000u128),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
+    for (unit, size) in [("h", 3_600_000u128), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
         if ms >= size {
             out.push_str(&format!("{}{unit}", ms / size));
             ms %= size;
@@ -370,6 +365,10 @@ mod tests {
         assert!(parse_duration("0h").unwrap_err().contains("zero"));
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("99999999999999999999h").is_err());
-        assert_eq!(show_duration(SignedDuration::from_mins(1590)), "1d2h30m");
+        assert_eq!(show_duration(SignedDuration::from_mins(1590)), "26h30m");
+        assert_eq!(
+            show_duration(SignedDuration::from_millis(90_500)),
+            "1m30s500ms"
+        );
     }
 }

@@ -129,7 +129,7 @@ fn deadline(
         .filter(|l| **l >= duration)
         .map(|l| show_duration(*l))
         .collect();
-    let (due, warn_at, clock) = match &policy.clock {
+    let (due, warn_at, clock, local) = match &policy.clock {
         Clock::Always => {
             let due = at
                 .checked_add(duration)
@@ -141,11 +141,8 @@ fn deadline(
                         .map_err(|e| Error::permanent(e.to_string()))?,
                 );
             }
-            (
-                due,
-                warn_at,
-                "clock always: 24/7, weekends and holidays count".to_owned(),
-            )
+            let clock = "clock always: 24/7, weekends and holidays count".to_owned();
+            (due, warn_at, clock, String::new())
         }
         Clock::Business(calendar) => {
             let reached = add_business_duration(at, duration, calendar).map_err(fail)?;
@@ -192,7 +189,8 @@ fn deadline(
                 calendar.name(),
                 calendar.zone_name()
             );
-            (reached.at, warn_at, clock)
+            let local = format!(" ({})", calendar.local(reached.at));
+            (reached.at, warn_at, clock, local)
         }
     };
     evidence.push(Evidence::new("clock", clock, 1.0));
@@ -235,7 +233,7 @@ fn deadline(
         ));
     }
     let reason = format!(
-        "{} due {due} under policy {:?} ({} on its clock)",
+        "{} due {due}{local} under policy {:?} ({} on its clock)",
         target.as_str(),
         policy.name,
         show_duration(duration)
