@@ -1,1 +1,2 @@
 //! weft: a workflow engine for cross-border e-commerce customer support.
+pub mod runtime;
