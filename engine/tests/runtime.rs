@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use weft::runtime::{
-    CallOptions, Grants, MemoryReader, Plugin, PluginError, PluginKind, Runtime, RuntimeConfig, RuntimeError,
-    StepFailure,
+    CallOptions, Grants, MemoryReader, Plugin, PluginError, PluginKind, Runtime, RuntimeConfig,
+    RuntimeError, StepFailure,
 };
 use weft_sdk::testing::MemoryContext;
 use weft_sdk::*;
@@ -18,11 +18,14 @@ const JSON: &str = "weft_plugin_json.wasm";
 /// A fresh directory under the target dir, unique in this test process.
 fn temp_dir(name: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = weft_test_support::workspace_root().join("target").join("runtime-tests").join(format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    let dir = weft_test_support::workspace_root()
+        .join("target")
+        .join("runtime-tests")
+        .join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a test directory");
     dir
@@ -35,13 +38,20 @@ fn shared_cache() -> PathBuf {
 }
 
 fn runtime_with_cache(cache_dir: PathBuf) -> Runtime {
-    Runtime::new(RuntimeConfig { cache_dir: Some(cache_dir), max_instances: 8, ..RuntimeConfig::default() })
-        .expect("runtime")
+    Runtime::new(RuntimeConfig {
+        cache_dir: Some(cache_dir),
+        max_instances: 8,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime")
 }
 
 async fn load(name: &str) -> Plugin {
     let runtime = runtime_with_cache(shared_cache());
-    runtime.load(&weft_test_support::plugins_dir().join(name)).await.expect("load plugin")
+    runtime
+        .load(&weft_test_support::plugins_dir().join(name))
+        .await
+        .expect("load plugin")
 }
 
 fn call(step: &str) -> CallOptions {
@@ -74,10 +84,13 @@ fn reader() -> MemoryReader {
     MemoryReader::new(
         MemoryContext::new()
             .with_customer(1, &[Identity::new(IdentityKind::Email, "anna@example.de")])
-            .with_customer(2, &[
-                Identity::new(IdentityKind::Email, "anna@example.de"),
-                Identity::new(IdentityKind::Name, "Anna Müller"),
-            ])
+            .with_customer(
+                2,
+                &[
+                    Identity::new(IdentityKind::Email, "anna@example.de"),
+                    Identity::new(IdentityKind::Name, "Anna Müller"),
+                ],
+            )
             .with_customer(3, &[Identity::new(IdentityKind::Email, "yuki@example.jp")]),
     )
 }
@@ -94,7 +107,9 @@ fn tag_of(decisions: &[Decision]) -> Vec<String> {
 
 /// The faulty step with `ok` still works: called after every failure.
 async fn assert_still_good(plugin: &Plugin) {
-    let (reader, result) = plugin.decide(&event(), &fault("ok"), &call("after"), reader()).await;
+    let (reader, result) = plugin
+        .decide(&event(), &fault("ok"), &call("after"), reader())
+        .await;
     let output = result.expect("a good call after a failure");
     assert_eq!(tag_of(&output.decisions), ["ok"]);
     assert_eq!(reader.lookups, 1);
@@ -113,23 +128,45 @@ async fn json_channel_parses_lines() {
         r#"{"channel":"email","id":"e-3","at":"2026-03-01T12:00:00Z","body":"Quiero devolver el pedido, 我想退货","lang":"es"}"#,
     ]
     .join("\n");
-    let inbound = Inbound { source: "inbox.jsonl".into(), body: body.into_bytes(), ..Inbound::default() };
-    let messages = plugin.parse(&inbound, &serde_json::json!({}), &call("import")).await.expect("parse");
+    let inbound = Inbound {
+        source: "inbox.jsonl".into(),
+        body: body.into_bytes(),
+        ..Inbound::default()
+    };
+    let messages = plugin
+        .parse(&inbound, &serde_json::json!({}), &call("import"))
+        .await
+        .expect("parse");
     assert_eq!(messages.len(), 3);
     assert_eq!(messages[0].from.email.as_deref(), Some("anna@example.de"));
     assert_eq!(messages[1].body, "注文した商品がまだ届きません");
     assert_eq!(messages[1].at, 1_772_330_400_000);
     assert_eq!(messages[2].body, "Quiero devolver el pedido, 我想退货");
 
-    let bad = Inbound { source: "inbox.jsonl".into(), body: b"{\"id\":\"x\"}".to_vec(), ..Inbound::default() };
-    match plugin.parse(&bad, &serde_json::json!({}), &call("import")).await {
-        Err(StepFailure::Plugin { error: PluginError::Permanent(message), origin }) => {
+    let bad = Inbound {
+        source: "inbox.jsonl".into(),
+        body: b"{\"id\":\"x\"}".to_vec(),
+        ..Inbound::default()
+    };
+    match plugin
+        .parse(&bad, &serde_json::json!({}), &call("import"))
+        .await
+    {
+        Err(StepFailure::Plugin {
+            error: PluginError::Permanent(message),
+            origin,
+        }) => {
             assert!(message.starts_with("inbox.jsonl:1:"), "{message}");
             assert_eq!(origin.step, "import");
         }
         other => panic!("expected a permanent error, got {other:?}"),
     }
-    assert!(plugin.verify(&inbound, &serde_json::json!({}), &call("import")).await.is_ok());
+    assert!(
+        plugin
+            .verify(&inbound, &serde_json::json!({}), &call("import"))
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,18 +174,25 @@ async fn ok_reads_the_context_and_logs() {
     let plugin = load(FAULTY).await;
     assert_eq!(plugin.kind(), PluginKind::Step);
     assert_eq!(plugin.info().name, "weft-test-faulty");
-    let (reader, result) = plugin.decide(&event(), &fault("ok"), &call("identify"), reader()).await;
+    let (reader, result) = plugin
+        .decide(&event(), &fault("ok"), &call("identify"), reader())
+        .await;
     let output = result.expect("ok");
     assert_eq!(tag_of(&output.decisions), ["ok"]);
     assert_eq!(output.decisions[0].evidence[0].detail, "2 customers known");
-    assert_eq!(output.logs, [(LogLevel::Info, "found 2 customers".to_owned())]);
+    assert_eq!(
+        output.logs,
+        [(LogLevel::Info, "found 2 customers".to_owned())]
+    );
     assert_eq!(reader.lookups, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_answers_reach_the_plugin_and_reader_errors_fail_the_step() {
     let plugin = load(FAULTY).await;
-    let (_, result) = plugin.decide(&event(), &fault("context"), &call("identify"), reader()).await;
+    let (_, result) = plugin
+        .decide(&event(), &fault("context"), &call("identify"), reader())
+        .await;
     let linked: Vec<_> = result
         .expect("context")
         .decisions
@@ -158,15 +202,23 @@ async fn context_answers_reach_the_plugin_and_reader_errors_fail_the_step() {
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(linked, [(CustomerRef::Existing(1), 1), (CustomerRef::Existing(2), 2)]);
+    assert_eq!(
+        linked,
+        [(CustomerRef::Existing(1), 1), (CustomerRef::Existing(2), 2)]
+    );
 
     let mut failing = reader();
     failing.fail_with = Some("database is locked".into());
-    let (failing, result) = plugin.decide(&event(), &fault("context"), &call("identify"), failing).await;
+    let (failing, result) = plugin
+        .decide(&event(), &fault("context"), &call("identify"), failing)
+        .await;
     match result {
         Err(failure @ StepFailure::Host { .. }) => {
             let text = failure.to_string();
-            assert!(text.contains("find-customers") && text.contains("database is locked"), "{text}");
+            assert!(
+                text.contains("find-customers") && text.contains("database is locked"),
+                "{text}"
+            );
             assert!(failure.is_retryable());
         }
         other => panic!("expected a host failure, got {other:?}"),
@@ -181,11 +233,16 @@ async fn a_loop_is_stopped_at_its_timeout_and_the_reader_comes_back() {
     let options = CallOptions::new("spin", Duration::from_millis(100));
     let mut lent = reader();
     lent.lookups = 41;
-    let (back, result) = plugin.decide(&event(), &fault("loop"), &options, lent).await;
+    let (back, result) = plugin
+        .decide(&event(), &fault("loop"), &options, lent)
+        .await;
     match result {
         Err(failure @ StepFailure::Timeout { .. }) => {
             assert_eq!(failure.origin().step, "spin");
-            assert!(failure.to_string().contains("weft-test-faulty@0.1.0"), "{failure}");
+            assert!(
+                failure.to_string().contains("weft-test-faulty@0.1.0"),
+                "{failure}"
+            );
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
@@ -199,7 +256,9 @@ async fn a_hog_is_stopped_at_its_memory_limit() {
     let plugin = load(FAULTY).await;
     let mut options = call("hog");
     options.memory_limit_bytes = Some(16 * 1024 * 1024);
-    let (_, result) = plugin.decide(&event(), &fault("hog"), &options, reader()).await;
+    let (_, result) = plugin
+        .decide(&event(), &fault("hog"), &options, reader())
+        .await;
     match result {
         Err(StepFailure::MemoryLimit { limit, .. }) => assert_eq!(limit, 16 * 1024 * 1024),
         other => panic!("expected the memory limit, got {other:?}"),
@@ -211,25 +270,36 @@ async fn a_hog_is_stopped_at_its_memory_limit() {
 async fn traps_panics_and_garbage_fail_the_step() {
     let plugin = load(FAULTY).await;
 
-    let (_, result) = plugin.decide(&event(), &fault("trap"), &call("trap"), reader()).await;
+    let (_, result) = plugin
+        .decide(&event(), &fault("trap"), &call("trap"), reader())
+        .await;
     match result {
-        Err(StepFailure::Trap { message, .. }) => assert!(message.contains("unreachable"), "{message}"),
+        Err(StepFailure::Trap { message, .. }) => {
+            assert!(message.contains("unreachable"), "{message}")
+        }
         other => panic!("expected a trap, got {other:?}"),
     }
     assert_still_good(&plugin).await;
 
-    let (_, result) = plugin.decide(&event(), &fault("panic"), &call("panic"), reader()).await;
+    let (_, result) = plugin
+        .decide(&event(), &fault("panic"), &call("panic"), reader())
+        .await;
     match result {
         Err(failure @ StepFailure::Trap { .. }) => {
             let text = failure.to_string();
-            assert!(text.contains("faulty step panicked on purpose: 顧客 nicht gefunden"), "{text}");
+            assert!(
+                text.contains("faulty step panicked on purpose: 顧客 nicht gefunden"),
+                "{text}"
+            );
             assert!(!failure.is_retryable());
         }
         other => panic!("expected a trap, got {other:?}"),
     }
     assert_still_good(&plugin).await;
 
-    let (_, result) = plugin.decide(&event(), &fault("garbage"), &call("garbage"), reader()).await;
+    let (_, result) = plugin
+        .decide(&event(), &fault("garbage"), &call("garbage"), reader())
+        .await;
     match result {
         Err(StepFailure::InvalidOutput { problem, .. }) => {
             assert_eq!(problem, "decision 0 (set-field): the reason is empty")
@@ -238,9 +308,19 @@ async fn traps_panics_and_garbage_fail_the_step() {
     }
     assert_still_good(&plugin).await;
 
-    let (_, result) = plugin.decide(&event(), &serde_json::json!({"fault": "nap"}), &call("bad"), reader()).await;
+    let (_, result) = plugin
+        .decide(
+            &event(),
+            &serde_json::json!({"fault": "nap"}),
+            &call("bad"),
+            reader(),
+        )
+        .await;
     match result {
-        Err(StepFailure::Plugin { error: PluginError::BadConfig(message), .. }) => {
+        Err(StepFailure::Plugin {
+            error: PluginError::BadConfig(message),
+            ..
+        }) => {
             assert!(message.contains("nap"), "{message}")
         }
         other => panic!("expected bad config, got {other:?}"),
@@ -249,7 +329,9 @@ async fn traps_panics_and_garbage_fail_the_step() {
 
 /// Serves `body` to every request on 127.0.0.1, HTTP/1.1, one request per connection.
 async fn serve(body: &'static str) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let port = listener.local_addr().expect("address").port();
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
@@ -282,7 +364,9 @@ async fn http_is_denied_without_a_grant_and_allowed_with_one() {
     let plugin = load(FAULTY).await;
     let config = serde_json::json!({ "fault": "http", "port": port });
 
-    let (_, result) = plugin.decide(&event(), &config, &call("notify"), reader()).await;
+    let (_, result) = plugin
+        .decide(&event(), &config, &call("notify"), reader())
+        .await;
     match result {
         Err(StepFailure::Denied { denial, error, .. }) => {
             assert_eq!(
@@ -296,19 +380,32 @@ async fn http_is_denied_without_a_grant_and_allowed_with_one() {
 
     let mut other_host = call("notify");
     other_host.grants.http_hosts = vec!["*.example.com".into()];
-    let (_, result) = plugin.decide(&event(), &config, &other_host, reader()).await;
-    assert!(matches!(result, Err(StepFailure::Denied { .. })), "{result:?}");
+    let (_, result) = plugin
+        .decide(&event(), &config, &other_host, reader())
+        .await;
+    assert!(
+        matches!(result, Err(StepFailure::Denied { .. })),
+        "{result:?}"
+    );
 
     let mut granted = call("notify");
-    granted.grants = Grants { http_hosts: vec!["127.0.0.1".into()], secrets: vec![] };
+    granted.grants = Grants {
+        http_hosts: vec!["127.0.0.1".into()],
+        secrets: vec![],
+    };
     let (_, result) = plugin.decide(&event(), &config, &granted, reader()).await;
-    assert_eq!(tag_of(&result.expect("granted fetch").decisions), [body.len().to_string()]);
+    assert_eq!(
+        tag_of(&result.expect("granted fetch").decisions),
+        [body.len().to_string()]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_are_denied_without_a_grant() {
     let plugin = load(FAULTY).await;
-    let (_, result) = plugin.decide(&event(), &fault("secret"), &call("sync"), reader()).await;
+    let (_, result) = plugin
+        .decide(&event(), &fault("secret"), &call("sync"), reader())
+        .await;
     match result {
         Err(StepFailure::Denied { denial, .. }) => assert_eq!(
             denial,
@@ -326,27 +423,52 @@ async fn granted_secrets_are_read_from_the_environment() {
     const SECRET: &str = "sk_Grüße_東京_123";
     if std::env::var("WEFT_SECRET_API_TOKEN").as_deref() != Ok(SECRET) {
         let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--exact", "granted_secrets_are_read_from_the_environment", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "granted_secrets_are_read_from_the_environment",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("WEFT_SECRET_API_TOKEN", SECRET)
             .output()
             .expect("run the test binary");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(stdout.contains("1 passed"), "{stdout}");
         return;
     }
     let plugin = load(FAULTY).await;
     let mut granted = call("sync");
     granted.grants.secrets = vec!["api_token".into()];
-    let (_, result) = plugin.decide(&event(), &fault("secret"), &granted, reader()).await;
-    assert_eq!(tag_of(&result.expect("granted secret").decisions), [SECRET.chars().count().to_string()]);
+    let (_, result) = plugin
+        .decide(&event(), &fault("secret"), &granted, reader())
+        .await;
+    assert_eq!(
+        tag_of(&result.expect("granted secret").decisions),
+        [SECRET.chars().count().to_string()]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channels_are_not_steps() {
     let plugin = load(JSON).await;
-    let (_, result) = plugin.decide(&event(), &serde_json::Value::Null, &call("x"), reader()).await;
-    assert!(matches!(result, Err(StepFailure::WrongKind { expected: PluginKind::Step, .. })), "{result:?}");
+    let (_, result) = plugin
+        .decide(&event(), &serde_json::Value::Null, &call("x"), reader())
+        .await;
+    assert!(
+        matches!(
+            result,
+            Err(StepFailure::WrongKind {
+                expected: PluginKind::Step,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
 }
 
 fn cache_entries(dir: &Path) -> Vec<PathBuf> {
@@ -389,9 +511,21 @@ async fn the_compile_cache_is_hit_and_recovers_from_damage() {
 
     std::fs::write(entry, b"short").expect("truncate entry");
     let fourth = runtime_with_cache(dir.clone());
-    assert!(!fourth.load(&path).await.expect("recompiled").loaded_from_cache());
+    assert!(
+        !fourth
+            .load(&path)
+            .await
+            .expect("recompiled")
+            .loaded_from_cache()
+    );
     let fifth = runtime_with_cache(dir);
-    assert!(fifth.load(&path).await.expect("cached again").loaded_from_cache());
+    assert!(
+        fifth
+            .load(&path)
+            .await
+            .expect("cached again")
+            .loaded_from_cache()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -410,7 +544,10 @@ async fn load_dir_names_duplicates_and_rejects_non_components() {
     match runtime.load_dir(&dir).await {
         Err(error @ RuntimeError::DuplicatePlugin { .. }) => {
             let text = error.to_string();
-            assert!(text.contains("a-faulty.wasm") && text.contains("c-faulty-again.wasm"), "{text}");
+            assert!(
+                text.contains("a-faulty.wasm") && text.contains("c-faulty-again.wasm"),
+                "{text}"
+            );
         }
         other => panic!("expected a duplicate, got {other:?}"),
     }

@@ -1,6 +1,5 @@
 //! The generated host bindings of the `step` and `channel` worlds; nothing here leaves `runtime`.
 
-
 /// The `step` world, with the interfaces every world shares.
 pub(crate) mod step {
     wasmtime::component::bindgen!({

@@ -20,7 +20,12 @@ pub struct CallOptions {
 impl CallOptions {
     /// Options for `step` with a timeout and no grants.
     pub fn new(step: impl Into<String>, timeout: Duration) -> Self {
-        CallOptions { step: step.into(), timeout, memory_limit_bytes: None, grants: Grants::default() }
+        CallOptions {
+            step: step.into(),
+            timeout,
+            memory_limit_bytes: None,
+            grants: Grants::default(),
+        }
     }
 }
 

@@ -16,7 +16,13 @@ fn party_to(p: &m::Party) -> w::Party {
 }
 
 fn party_from(p: w::Party) -> m::Party {
-    m::Party { name: p.name, email: p.email, phone: p.phone, handle: p.handle, buyer_id: p.buyer_id }
+    m::Party {
+        name: p.name,
+        email: p.email,
+        phone: p.phone,
+        handle: p.handle,
+        buyer_id: p.buyer_id,
+    }
 }
 
 fn address_to(a: &m::Address) -> w::Address {
@@ -31,7 +37,14 @@ fn address_to(a: &m::Address) -> w::Address {
 }
 
 fn address_from(a: w::Address) -> m::Address {
-    m::Address { line1: a.line1, line2: a.line2, city: a.city, postcode: a.postcode, region: a.region, country: a.country }
+    m::Address {
+        line1: a.line1,
+        line2: a.line2,
+        city: a.city,
+        postcode: a.postcode,
+        region: a.region,
+        country: a.country,
+    }
 }
 
 fn message_to(msg: &m::Message) -> w::Message {
@@ -52,7 +65,11 @@ fn message_to(msg: &m::Message) -> w::Message {
         attachments: msg
             .attachments
             .iter()
-            .map(|a| w::Attachment { filename: a.filename.clone(), content_type: a.content_type.clone(), size: a.size })
+            .map(|a| w::Attachment {
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size,
+            })
             .collect(),
     }
 }
@@ -75,14 +92,22 @@ pub(crate) fn message_from(msg: w::Message) -> m::Message {
         attachments: msg
             .attachments
             .into_iter()
-            .map(|a| m::Attachment { filename: a.filename, content_type: a.content_type, size: a.size })
+            .map(|a| m::Attachment {
+                filename: a.filename,
+                content_type: a.content_type,
+                size: a.size,
+            })
             .collect(),
     }
 }
 
 /// JSON as the guest sees it: `null` is the empty string.
 pub(crate) fn json_to(value: &serde_json::Value) -> String {
-    if value.is_null() { String::new() } else { value.to_string() }
+    if value.is_null() {
+        String::new()
+    } else {
+        value.to_string()
+    }
 }
 
 /// JSON text from the guest; empty text is `null`.
@@ -130,15 +155,25 @@ fn kind_to(k: m::IdentityKind) -> w::IdentityKind {
 }
 
 pub(crate) fn identity_from(i: w::Identity) -> m::Identity {
-    m::Identity { kind: kind_from(i.kind), value: i.value }
+    m::Identity {
+        kind: kind_from(i.kind),
+        value: i.value,
+    }
 }
 
 fn identity_to(i: m::Identity) -> w::Identity {
-    w::Identity { kind: kind_to(i.kind), value: i.value }
+    w::Identity {
+        kind: kind_to(i.kind),
+        value: i.value,
+    }
 }
 
 pub(crate) fn customer_to(v: m::CustomerView) -> c::Customer {
-    c::Customer { id: v.id, identities: v.identities.into_iter().map(identity_to).collect(), merged_into: v.merged_into }
+    c::Customer {
+        id: v.id,
+        identities: v.identities.into_iter().map(identity_to).collect(),
+        merged_into: v.merged_into,
+    }
 }
 
 pub(crate) fn ticket_to(t: m::TicketView) -> c::Ticket {
@@ -172,21 +207,33 @@ fn command_from(c: w::Command) -> Result<m::Command, String> {
             identities: x.identities.into_iter().map(identity_from).collect(),
             score: x.score,
         }),
-        w::Command::MergeCustomers(x) => m::Command::MergeCustomers(m::MergeCustomers { into: x.into, from: x.from }),
-        w::Command::OpenTicket(x) => m::Command::OpenTicket(m::OpenTicket { subject: x.subject, order: x.order }),
-        w::Command::AppendToTicket(x) => {
-            m::Command::AppendToTicket(m::AppendToTicket { ticket: x.ticket, duplicate_of: x.duplicate_of })
-        }
-        w::Command::MergeTickets(x) => m::Command::MergeTickets(m::MergeTickets { into: x.into, from: x.from }),
+        w::Command::MergeCustomers(x) => m::Command::MergeCustomers(m::MergeCustomers {
+            into: x.into,
+            from: x.from,
+        }),
+        w::Command::OpenTicket(x) => m::Command::OpenTicket(m::OpenTicket {
+            subject: x.subject,
+            order: x.order,
+        }),
+        w::Command::AppendToTicket(x) => m::Command::AppendToTicket(m::AppendToTicket {
+            ticket: x.ticket,
+            duplicate_of: x.duplicate_of,
+        }),
+        w::Command::MergeTickets(x) => m::Command::MergeTickets(m::MergeTickets {
+            into: x.into,
+            from: x.from,
+        }),
         w::Command::SetField(x) => m::Command::SetField(m::SetField {
             ticket: ticket_ref_from(x.ticket),
             name: x.name,
             value: x.value,
             confidence: x.confidence,
         }),
-        w::Command::Assign(x) => {
-            m::Command::Assign(m::Assign { ticket: ticket_ref_from(x.ticket), agent: x.agent, team: x.team })
-        }
+        w::Command::Assign(x) => m::Command::Assign(m::Assign {
+            ticket: ticket_ref_from(x.ticket),
+            agent: x.agent,
+            team: x.team,
+        }),
         w::Command::SetDeadline(x) => m::Command::SetDeadline(m::SetDeadline {
             ticket: ticket_ref_from(x.ticket),
             kind: x.kind,
@@ -224,7 +271,11 @@ pub(crate) fn decision_from(d: w::Decision) -> Result<m::Decision, String> {
         evidence: d
             .evidence
             .into_iter()
-            .map(|e| m::Evidence { field: e.field, detail: e.detail, weight: e.weight })
+            .map(|e| m::Evidence {
+                field: e.field,
+                detail: e.detail,
+                weight: e.weight,
+            })
             .collect(),
     })
 }
@@ -239,9 +290,18 @@ pub(crate) fn plugin_error_from(e: w::PluginError) -> PluginError {
 
 /// What the plugin says about itself; its config schema must be a JSON document.
 pub(crate) fn info_from(i: w::PluginInfo) -> Result<m::PluginInfo, String> {
-    let config_schema = serde_json::from_str(&i.config_schema)
-        .map_err(|e| format!("plugin `{}` publishes a config schema that is not valid JSON: {e}", i.name))?;
-    Ok(m::PluginInfo { name: i.name, version: i.version, description: i.description, config_schema })
+    let config_schema = serde_json::from_str(&i.config_schema).map_err(|e| {
+        format!(
+            "plugin `{}` publishes a config schema that is not valid JSON: {e}",
+            i.name
+        )
+    })?;
+    Ok(m::PluginInfo {
+        name: i.name,
+        version: i.version,
+        description: i.description,
+        config_schema,
+    })
 }
 
 pub(crate) fn inbound_to(i: &m::Inbound) -> w::Inbound {
@@ -265,5 +325,7 @@ pub(crate) fn outbound_to(o: &m::Outbound) -> w::Outbound {
 }
 
 pub(crate) fn delivery_from(d: w::Delivery) -> m::Delivery {
-    m::Delivery { external_id: d.external_id }
+    m::Delivery {
+        external_id: d.external_id,
+    }
 }

@@ -119,7 +119,9 @@ pub enum RuntimeError {
 }
 
 fn setup(error: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Setup { problem: error.to_string() }
+    RuntimeError::Setup {
+        problem: error.to_string(),
+    }
 }
 
 /// Advances the engine's epoch until dropped.
@@ -131,12 +133,17 @@ pub(crate) struct Ticker {
 impl Ticker {
     fn start(engine: Engine, tick: Duration) -> std::io::Result<Ticker> {
         let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new().name("weft-epoch".into()).spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
-                engine.increment_epoch();
-            }
-        })?;
-        Ok(Ticker { stop: Some(stop), thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("weft-epoch".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Ticker {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 }
 
@@ -188,7 +195,8 @@ impl Runtime {
             .max_tables_per_component(TABLES_PER_COMPONENT)
             .max_memory_size(config.memory_limit_bytes);
         let mut wasm = wasmtime::Config::new();
-        wasm.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        wasm.epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wasm).map_err(setup)?;
 
         let mut step_linker = Linker::new(&engine);
@@ -209,8 +217,10 @@ impl Runtime {
                 .map_err(setup)?,
         };
         if let Some(dir) = &config.cache_dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| RuntimeError::Cache { dir: dir.clone(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| RuntimeError::Cache {
+                dir: dir.clone(),
+                source,
+            })?;
         }
         let ticker = Ticker::start(engine.clone(), config.epoch_tick).map_err(setup)?;
         Ok(Runtime {
@@ -237,7 +247,10 @@ impl Runtime {
     pub async fn load(&self, path: &Path) -> Result<Plugin, RuntimeError> {
         let bytes = tokio::fs::read(path)
             .await
-            .map_err(|source| RuntimeError::Read { path: path.to_owned(), source })?;
+            .map_err(|source| RuntimeError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
         let (component, from_cache) = self.compile(path, bytes).await?;
         Plugin::new(
             self.shared.clone(),
@@ -253,7 +266,10 @@ impl Runtime {
     /// Loads every `*.wasm` file of a directory, in name order. Two files that publish the
     /// same plugin name are an error naming both.
     pub async fn load_dir(&self, dir: &Path) -> Result<Vec<Plugin>, RuntimeError> {
-        let read = |source| RuntimeError::Read { path: dir.to_owned(), source };
+        let read = |source| RuntimeError::Read {
+            path: dir.to_owned(),
+            source,
+        };
         let mut paths = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(read)? {
             let path = entry.map_err(read)?.path();
@@ -268,7 +284,11 @@ impl Runtime {
             let plugin = self.load(&path).await?;
             let name = plugin.info().name.clone();
             if let Some(first) = seen.get(&name) {
-                return Err(RuntimeError::DuplicatePlugin { name, first: first.clone(), second: path });
+                return Err(RuntimeError::DuplicatePlugin {
+                    name,
+                    first: first.clone(),
+                    second: path,
+                });
             }
             seen.insert(name, path);
             plugins.push(plugin);
@@ -277,7 +297,11 @@ impl Runtime {
     }
 
     /// The compiled component and whether it came from the cache.
-    async fn compile(&self, path: &Path, bytes: Vec<u8>) -> Result<(Component, bool), RuntimeError> {
+    async fn compile(
+        &self,
+        path: &Path,
+        bytes: Vec<u8>,
+    ) -> Result<(Component, bool), RuntimeError> {
         let engine = self.shared.engine.clone();
         let cache = self.cache.clone();
         let task = tokio::task::spawn_blocking(move || {
@@ -286,7 +310,9 @@ impl Runtime {
                 return Ok((component, true, None));
             }
             let component = Component::new(&engine, &bytes).map_err(|e| format!("{e:#}"))?;
-            let stored = cache.as_ref().map(|c| c.put(&key, &component).map_err(|e| (c.dir().to_owned(), e)));
+            let stored = cache
+                .as_ref()
+                .map(|c| c.put(&key, &component).map_err(|e| (c.dir().to_owned(), e)));
             Ok((component, false, stored))
         });
         let joined = task.await.map_err(|e| RuntimeError::NotAComponent {
@@ -294,7 +320,10 @@ impl Runtime {
             problem: format!("the compiler stopped: {e}"),
         })?;
         let (component, from_cache, stored) =
-            joined.map_err(|problem| RuntimeError::NotAComponent { path: path.to_owned(), problem })?;
+            joined.map_err(|problem| RuntimeError::NotAComponent {
+                path: path.to_owned(),
+                problem,
+            })?;
         if !from_cache {
             self.compilations.fetch_add(1, Ordering::Relaxed);
         }

@@ -2,15 +2,16 @@
 
 use crate::runtime::{PluginError, PluginKind};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which plugin, in which step, a failure comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     /// The plugin's name.
-    pub plugin: String,
+    pub plugin: Arc<str>,
     /// The plugin's version.
-    pub version: String,
+    pub version: Arc<str>,
     /// The step id.
     pub step: String,
 }
@@ -99,7 +100,11 @@ pub enum StepFailure {
 
 fn stderr_suffix(stderr: &str) -> String {
     let stderr = stderr.trim();
-    if stderr.is_empty() { String::new() } else { format!("; plugin stderr: {stderr}") }
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!("; plugin stderr: {stderr}")
+    }
 }
 
 impl StepFailure {
@@ -155,25 +160,42 @@ pub(crate) struct CallFacts<'a> {
 
 /// The first error of type `E` in `error`'s chain, context included.
 fn find<E: std::error::Error + Send + Sync + 'static>(error: &wasmtime::Error) -> Option<&E> {
-    error.downcast_ref::<E>().or_else(|| error.chain().find_map(|cause| cause.downcast_ref::<E>()))
+    error
+        .downcast_ref::<E>()
+        .or_else(|| error.chain().find_map(|cause| cause.downcast_ref::<E>()))
 }
 
 /// Classifies an error from calling a plugin by walking its chain.
 pub(crate) fn classify(error: &wasmtime::Error, facts: CallFacts<'_>) -> StepFailure {
-    let CallFacts { origin, timeout, memory_limit, guest_stderr } = facts;
+    let CallFacts {
+        origin,
+        timeout,
+        memory_limit,
+        guest_stderr,
+    } = facts;
     if let Some(fault) = find::<HostFault>(error) {
-        return StepFailure::Host { origin, error: fault.0.clone() };
+        return StepFailure::Host {
+            origin,
+            error: fault.0.clone(),
+        };
     }
     if let Some(hit) = find::<MemoryLimitHit>(error) {
-        return StepFailure::MemoryLimit { origin, limit: hit.limit };
+        return StepFailure::MemoryLimit {
+            origin,
+            limit: hit.limit,
+        };
     }
     match find::<wasmtime::Trap>(error) {
-        Some(wasmtime::Trap::Interrupt) => StepFailure::Timeout { origin, after: timeout },
+        Some(wasmtime::Trap::Interrupt) => StepFailure::Timeout {
+            origin,
+            after: timeout,
+        },
         // A grow refused below the limiter (by the pool's own bound) leaves the guest's
         // allocator to abort; its stderr says so.
-        Some(_) if guest_stderr.contains("memory allocation of") => {
-            StepFailure::MemoryLimit { origin, limit: memory_limit }
-        }
+        Some(_) if guest_stderr.contains("memory allocation of") => StepFailure::MemoryLimit {
+            origin,
+            limit: memory_limit,
+        },
         _ => StepFailure::Trap {
             origin,
             message: format!("{error:?}"),

@@ -36,7 +36,9 @@ pub(crate) fn host_allowed(grants: &[String], host: &str) -> bool {
 
 /// The message a refused host gets: what to add to the workflow.
 pub(crate) fn denial(host: &str, step: &str) -> String {
-    format!("http to {host} is not allowed for step `{step}`: add `allow: {{ http: [{host}] }}` to the step")
+    format!(
+        "http to {host} is not allowed for step `{step}`: add `allow: {{ http: [{host}] }}` to the step"
+    )
 }
 
 /// The borrowed view the generated `http` host trait is implemented on.
@@ -47,26 +49,41 @@ pub(crate) struct HttpView<'a> {
 
 impl HttpView<'_> {
     async fn fetch(&mut self, request: wit::Request) -> Result<wit::Response, String> {
-        let url = reqwest::Url::parse(&request.url).map_err(|e| format!("`{}` is not a URL: {e}", request.url))?;
+        let url = reqwest::Url::parse(&request.url)
+            .map_err(|e| format!("`{}` is not a URL: {e}", request.url))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("only http and https URLs can be fetched, not `{}`", url.scheme()));
+            return Err(format!(
+                "only http and https URLs can be fetched, not `{}`",
+                url.scheme()
+            ));
         }
         let Some(host) = url.host_str() else {
             return Err(format!("`{}` names no host", request.url));
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         if !host_allowed(&self.state.hosts, &host) {
             let message = denial(&host, &self.state.step);
             self.denials.push(message.clone());
             return Err(message);
         }
-        let remaining = self.state.deadline.saturating_duration_since(Instant::now());
+        let remaining = self
+            .state
+            .deadline
+            .saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err("the step has no time left for an http request".into());
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| format!("`{}` is not an http method", request.method))?;
-        let mut builder = self.state.client.request(method, url).timeout(remaining).body(request.body);
+        let mut builder = self
+            .state
+            .client
+            .request(method, url)
+            .timeout(remaining)
+            .body(request.body);
         for (name, value) in &request.headers {
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("`{name}` is not a valid header name"))?;
@@ -74,26 +91,47 @@ impl HttpView<'_> {
                 .map_err(|_| format!("the value of header `{name}` is not valid"))?;
             builder = builder.header(name, value);
         }
-        let mut response = builder.send().await.map_err(|e| format!("http request to {host} failed: {e}"))?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| format!("http request to {host} failed: {e}"))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| format!("reading the response from {host} failed: {e}"))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("reading the response from {host} failed: {e}"))?
+        {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(format!("the response from {host} is larger than {MAX_RESPONSE_BYTES} bytes"));
+                return Err(format!(
+                    "the response from {host} is larger than {MAX_RESPONSE_BYTES} bytes"
+                ));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(wit::Response { status, headers, body })
+        Ok(wit::Response {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
 impl wit::Host for HttpView<'_> {
-    async fn fetch(&mut self, request: wit::Request) -> wasmtime::Result<Result<wit::Response, String>> {
+    async fn fetch(
+        &mut self,
+        request: wit::Request,
+    ) -> wasmtime::Result<Result<wit::Response, String>> {
         Ok(HttpView::fetch(self, request).await)
     }
 }
@@ -105,8 +143,13 @@ impl wasmtime::component::HasData for HttpData {
 }
 
 /// Links the `http` import.
-pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<CallState, HttpData>(linker, |state| HttpView { state: &state.http, denials: &mut state.denials })
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<CallState>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<CallState, HttpData>(linker, |state| HttpView {
+        state: &state.http,
+        denials: &mut state.denials,
+    })
 }
 
 #[cfg(test)]

@@ -20,13 +20,21 @@ pub(crate) struct LogState {
 
 impl LogState {
     pub fn new(plugin: String, step: String) -> Self {
-        LogState { plugin, step, lines: Vec::new(), dropped: 0 }
+        LogState {
+            plugin,
+            step,
+            lines: Vec::new(),
+            dropped: 0,
+        }
     }
 
     /// The kept lines, with a last line saying how many were dropped.
     pub fn finish(mut self) -> Vec<(LogLevel, String)> {
         if self.dropped > 0 {
-            self.lines.push((LogLevel::Warn, format!("{} more log lines were dropped", self.dropped)));
+            self.lines.push((
+                LogLevel::Warn,
+                format!("{} more log lines were dropped", self.dropped),
+            ));
         }
         self.lines
     }
@@ -74,8 +82,12 @@ impl wit::Host for LogState {
 }
 
 /// Links the `log` import.
-pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<CallState, wasmtime::component::HasSelf<LogState>>(linker, |state| &mut state.log)
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<CallState>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<CallState, wasmtime::component::HasSelf<LogState>>(linker, |state| {
+        &mut state.log
+    })
 }
 
 #[cfg(test)]
@@ -91,7 +103,10 @@ mod tests {
         log.record(LogLevel::Info, "日本語".repeat(MAX_LINE_BYTES));
         let lines = log.finish();
         assert_eq!(lines.len(), MAX_LINES + 1);
-        assert_eq!(lines.last().map(|l| l.1.as_str()), Some("6 more log lines were dropped"));
+        assert_eq!(
+            lines.last().map(|l| l.1.as_str()),
+            Some("6 more log lines were dropped")
+        );
     }
 
     #[test]

@@ -66,6 +66,9 @@ pub struct Plugin {
     world: World,
     info: PluginInfo,
     loaded_from_cache: bool,
+    /// `info.name` and `info.version`, shared by every failure's [`Origin`].
+    name: Arc<str>,
+    version: Arc<str>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -96,7 +99,9 @@ async fn invoke<T>(
     context: ContextState,
     body: impl for<'a> FnOnce(&'a mut Store<CallState>) -> CallFuture<'a, T>,
 ) -> (CallState, Result<T, StepFailure>) {
-    let memory_limit = call.memory_limit_bytes.map_or(shared.memory_limit, |m| m.min(shared.memory_limit));
+    let memory_limit = call
+        .memory_limit_bytes
+        .map_or(shared.memory_limit, |m| m.min(shared.memory_limit));
     let deadline = Instant::now() + call.timeout;
     let state = CallState::new(
         memory_limit,
@@ -107,28 +112,47 @@ async fn invoke<T>(
             step: call.step.clone(),
             deadline,
         },
-        SecretsState { granted: call.grants.secrets.clone(), step: call.step.clone() },
-        LogState::new(format!("{}@{}", origin.plugin, origin.version), call.step.clone()),
+        SecretsState {
+            granted: call.grants.secrets.clone(),
+            step: call.step.clone(),
+        },
+        LogState::new(
+            format!("{}@{}", origin.plugin, origin.version),
+            call.step.clone(),
+        ),
     );
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
+        })
     });
     let outcome = tokio::time::timeout(call.timeout + HOST_GRACE, body(&mut store)).await;
     let state = store.into_data();
     let result = match outcome {
         Ok(Ok(value)) => Ok(value),
-        Err(_) => Err(StepFailure::Timeout { origin: origin.clone(), after: call.timeout }),
-        Ok(Err(Stage::Instantiate(error))) => {
-            Err(StepFailure::Host { origin: origin.clone(), error: format!("cannot instantiate the plugin: {error:#}") })
-        }
+        Err(_) => Err(StepFailure::Timeout {
+            origin: origin.clone(),
+            after: call.timeout,
+        }),
+        Ok(Err(Stage::Instantiate(error))) => Err(StepFailure::Host {
+            origin: origin.clone(),
+            error: format!("cannot instantiate the plugin: {error:#}"),
+        }),
         Ok(Err(Stage::Call(error))) => {
             let guest_stderr = state.guest_stderr();
             Err(classify(
                 &error,
-                CallFacts { origin: origin.clone(), timeout: call.timeout, memory_limit, guest_stderr: &guest_stderr },
+                CallFacts {
+                    origin: origin.clone(),
+                    timeout: call.timeout,
+                    memory_limit,
+                    guest_stderr: &guest_stderr,
+                },
             ))
         }
     };
@@ -141,7 +165,11 @@ async fn invoke<T>(
 /// A plugin error, attributed to a denial when the host refused the plugin something first.
 fn plugin_failure(origin: Origin, error: PluginError, denials: &[String]) -> StepFailure {
     match denials.first() {
-        Some(denial) => StepFailure::Denied { origin, denial: denial.clone(), error },
+        Some(denial) => StepFailure::Denied {
+            origin,
+            denial: denial.clone(),
+            error,
+        },
         None => StepFailure::Plugin { origin, error },
     }
 }
@@ -156,10 +184,15 @@ impl Plugin {
         channel_linker: &Linker<CallState>,
         loaded_from_cache: bool,
     ) -> Result<Plugin, RuntimeError> {
-        let as_step = step_linker.instantiate_pre(component).and_then(step::StepPre::new);
+        let as_step = step_linker
+            .instantiate_pre(component)
+            .and_then(step::StepPre::new);
         let world = match as_step {
             Ok(pre) => World::Step(pre),
-            Err(step_error) => match channel_linker.instantiate_pre(component).and_then(channel::ChannelPre::new) {
+            Err(step_error) => match channel_linker
+                .instantiate_pre(component)
+                .and_then(channel::ChannelPre::new)
+            {
                 Ok(pre) => World::Channel(pre),
                 Err(channel_error) => {
                     return Err(RuntimeError::WrongWorld {
@@ -170,37 +203,78 @@ impl Plugin {
                 }
             },
         };
-        let file = path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned());
-        let origin = Origin { plugin: file, version: "?".into(), step: "info".into() };
+        let file = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        );
+        let origin = Origin {
+            plugin: file.into(),
+            version: "?".into(),
+            step: "info".into(),
+        };
         let call = CallOptions::new("info", INFO_TIMEOUT);
         let (_, raw) = match world.clone() {
             World::Step(pre) => {
-                invoke(&shared, &origin, &call, ContextState::default(), move |store| {
-                    Box::pin(async move {
-                        let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
-                        instance.call_info(&mut *store).await.map_err(Stage::Call)
-                    })
-                })
+                invoke(
+                    &shared,
+                    &origin,
+                    &call,
+                    ContextState::default(),
+                    move |store| {
+                        Box::pin(async move {
+                            let instance = pre
+                                .instantiate_async(&mut *store)
+                                .await
+                                .map_err(Stage::Instantiate)?;
+                            instance.call_info(&mut *store).await.map_err(Stage::Call)
+                        })
+                    },
+                )
                 .await
             }
             World::Channel(pre) => {
-                invoke(&shared, &origin, &call, ContextState::default(), move |store| {
-                    Box::pin(async move {
-                        let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
-                        instance.call_info(&mut *store).await.map_err(Stage::Call)
-                    })
-                })
+                invoke(
+                    &shared,
+                    &origin,
+                    &call,
+                    ContextState::default(),
+                    move |store| {
+                        Box::pin(async move {
+                            let instance = pre
+                                .instantiate_async(&mut *store)
+                                .await
+                                .map_err(Stage::Instantiate)?;
+                            instance.call_info(&mut *store).await.map_err(Stage::Call)
+                        })
+                    },
+                )
                 .await
             }
         };
-        let raw = raw.map_err(|failure| RuntimeError::Info { path: path.to_owned(), problem: failure.to_string() })?;
-        let info =
-            convert::info_from(raw).map_err(|problem| RuntimeError::BadSchema { path: path.to_owned(), problem })?;
+        let raw = raw.map_err(|failure| RuntimeError::Info {
+            path: path.to_owned(),
+            problem: failure.to_string(),
+        })?;
+        let info = convert::info_from(raw).map_err(|problem| RuntimeError::BadSchema {
+            path: path.to_owned(),
+            problem,
+        })?;
         if info.name.trim().is_empty() {
-            return Err(RuntimeError::Info { path: path.to_owned(), problem: "the plugin has an empty name".into() });
+            return Err(RuntimeError::Info {
+                path: path.to_owned(),
+                problem: "the plugin has an empty name".into(),
+            });
         }
         tracing::debug!(plugin = %info.name, version = %info.version, path = %path.display(), loaded_from_cache, "plugin loaded");
-        Ok(Plugin { shared, path: path.to_owned(), world, info, loaded_from_cache })
+        Ok(Plugin {
+            shared,
+            path: path.to_owned(),
+            world,
+            name: info.name.as_str().into(),
+            version: info.version.as_str().into(),
+            info,
+            loaded_from_cache,
+        })
     }
 
     /// What the plugin says about itself.
@@ -227,11 +301,19 @@ impl Plugin {
     }
 
     fn origin(&self, call: &CallOptions) -> Origin {
-        Origin { plugin: self.info.name.clone(), version: self.info.version.clone(), step: call.step.clone() }
+        Origin {
+            plugin: self.name.clone(),
+            version: self.version.clone(),
+            step: call.step.clone(),
+        }
     }
 
     fn wrong_kind(&self, call: &CallOptions, expected: PluginKind) -> StepFailure {
-        StepFailure::WrongKind { origin: self.origin(call), expected, actual: self.kind() }
+        StepFailure::WrongKind {
+            origin: self.origin(call),
+            expected,
+            actual: self.kind(),
+        }
     }
 
     fn step_pre(&self) -> Option<step::StepPre<CallState>> {
@@ -262,22 +344,49 @@ impl Plugin {
         };
         let origin = self.origin(call);
         let (event, config) = (convert::event_to(event), convert::json_to(config));
-        let (state, result) = invoke(&self.shared, &origin, call, ContextState::lend(reader), move |store| {
-            Box::pin(async move {
-                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
-                instance.call_decide(&mut *store, &event, &config).await.map_err(Stage::Call)
-            })
-        })
+        let (state, result) = invoke(
+            &self.shared,
+            &origin,
+            call,
+            ContextState::lend(reader),
+            move |store| {
+                Box::pin(async move {
+                    let instance = pre
+                        .instantiate_async(&mut *store)
+                        .await
+                        .map_err(Stage::Instantiate)?;
+                    instance
+                        .call_decide(&mut *store, &event, &config)
+                        .await
+                        .map_err(Stage::Call)
+                })
+            },
+        )
         .await;
-        let CallState { context, log, denials, .. } = state;
+        let CallState {
+            context,
+            log,
+            denials,
+            ..
+        } = state;
         let Some(reader) = context.give_back::<R>() else {
             unreachable!("the store holds the reader lent to it until it is handed back here")
         };
         let result = result.and_then(|answer| match answer {
             Ok(raw) => validate::decisions(raw)
-                .map(|decisions| StepOutput { decisions, logs: log.finish() })
-                .map_err(|problem| StepFailure::InvalidOutput { origin: origin.clone(), problem }),
-            Err(error) => Err(plugin_failure(origin.clone(), convert::plugin_error_from(error), &denials)),
+                .map(|decisions| StepOutput {
+                    decisions,
+                    logs: log.finish(),
+                })
+                .map_err(|problem| StepFailure::InvalidOutput {
+                    origin: origin.clone(),
+                    problem,
+                }),
+            Err(error) => Err(plugin_failure(
+                origin.clone(),
+                convert::plugin_error_from(error),
+                &denials,
+            )),
         });
         (reader, result)
     }
@@ -289,15 +398,29 @@ impl Plugin {
         config: &serde_json::Value,
         call: &CallOptions,
     ) -> Result<(), StepFailure> {
-        let pre = self.channel_pre().ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
+        let pre = self
+            .channel_pre()
+            .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
         let origin = self.origin(call);
         let (inbound, config) = (convert::inbound_to(inbound), convert::json_to(config));
-        let (state, result) = invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
-            Box::pin(async move {
-                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
-                instance.call_verify(&mut *store, &inbound, &config).await.map_err(Stage::Call)
-            })
-        })
+        let (state, result) = invoke(
+            &self.shared,
+            &origin,
+            call,
+            ContextState::default(),
+            move |store| {
+                Box::pin(async move {
+                    let instance = pre
+                        .instantiate_async(&mut *store)
+                        .await
+                        .map_err(Stage::Instantiate)?;
+                    instance
+                        .call_verify(&mut *store, &inbound, &config)
+                        .await
+                        .map_err(Stage::Call)
+                })
+            },
+        )
         .await;
         result?.map_err(|e| plugin_failure(origin, convert::plugin_error_from(e), &state.denials))
     }
@@ -309,19 +432,38 @@ impl Plugin {
         config: &serde_json::Value,
         call: &CallOptions,
     ) -> Result<Vec<Message>, StepFailure> {
-        let pre = self.channel_pre().ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
+        let pre = self
+            .channel_pre()
+            .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
         let origin = self.origin(call);
         let (inbound, config) = (convert::inbound_to(inbound), convert::json_to(config));
-        let (state, result) = invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
-            Box::pin(async move {
-                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
-                instance.call_parse(&mut *store, &inbound, &config).await.map_err(Stage::Call)
-            })
-        })
+        let (state, result) = invoke(
+            &self.shared,
+            &origin,
+            call,
+            ContextState::default(),
+            move |store| {
+                Box::pin(async move {
+                    let instance = pre
+                        .instantiate_async(&mut *store)
+                        .await
+                        .map_err(Stage::Instantiate)?;
+                    instance
+                        .call_parse(&mut *store, &inbound, &config)
+                        .await
+                        .map_err(Stage::Call)
+                })
+            },
+        )
         .await;
         match result? {
-            Ok(raw) => validate::messages(raw).map_err(|problem| StepFailure::InvalidOutput { origin, problem }),
-            Err(e) => Err(plugin_failure(origin, convert::plugin_error_from(e), &state.denials)),
+            Ok(raw) => validate::messages(raw)
+                .map_err(|problem| StepFailure::InvalidOutput { origin, problem }),
+            Err(e) => Err(plugin_failure(
+                origin,
+                convert::plugin_error_from(e),
+                &state.denials,
+            )),
         }
     }
 
@@ -332,15 +474,29 @@ impl Plugin {
         config: &serde_json::Value,
         call: &CallOptions,
     ) -> Result<Delivery, StepFailure> {
-        let pre = self.channel_pre().ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
+        let pre = self
+            .channel_pre()
+            .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
         let origin = self.origin(call);
         let (outbound, config) = (convert::outbound_to(outbound), convert::json_to(config));
-        let (state, result) = invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
-            Box::pin(async move {
-                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
-                instance.call_deliver(&mut *store, &outbound, &config).await.map_err(Stage::Call)
-            })
-        })
+        let (state, result) = invoke(
+            &self.shared,
+            &origin,
+            call,
+            ContextState::default(),
+            move |store| {
+                Box::pin(async move {
+                    let instance = pre
+                        .instantiate_async(&mut *store)
+                        .await
+                        .map_err(Stage::Instantiate)?;
+                    instance
+                        .call_deliver(&mut *store, &outbound, &config)
+                        .await
+                        .map_err(Stage::Call)
+                })
+            },
+        )
         .await;
         result?
             .map(convert::delivery_from)

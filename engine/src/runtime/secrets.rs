@@ -14,13 +14,21 @@ pub(crate) struct SecretsState {
 /// character that is not an ASCII letter or digit replaced by `_`.
 pub fn env_var(name: &str) -> String {
     let mut var = String::from("WEFT_SECRET_");
-    var.extend(name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }));
+    var.extend(name.chars().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        }
+    }));
     var
 }
 
 /// The message a refused secret gets: what to add to the workflow.
 pub(crate) fn denial(name: &str, step: &str) -> String {
-    format!("secret `{name}` is not allowed for step `{step}`: add `allow: {{ secrets: [{name}] }}` to the step")
+    format!(
+        "secret `{name}` is not allowed for step `{step}`: add `allow: {{ secrets: [{name}] }}` to the step"
+    )
 }
 
 /// The borrowed view the generated `secrets` host trait is implemented on.
@@ -31,14 +39,17 @@ pub(crate) struct SecretsView<'a> {
 
 impl wit::Host for SecretsView<'_> {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, String>> {
-        if !self.state.granted.iter().any(|granted| *granted == name) {
+        if !self.state.granted.contains(&name) {
             let message = denial(&name, &self.state.step);
             self.denials.push(message.clone());
             return Ok(Err(message));
         }
         let var = env_var(&name);
         Ok(std::env::var(&var).map_err(|_| {
-            format!("secret `{name}` is granted to step `{}` but not configured: set {var}", self.state.step)
+            format!(
+                "secret `{name}` is granted to step `{}` but not configured: set {var}",
+                self.state.step
+            )
         }))
     }
 }
@@ -50,7 +61,9 @@ impl wasmtime::component::HasData for SecretsData {
 }
 
 /// Links the `secrets` import.
-pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<CallState>,
+) -> wasmtime::Result<()> {
     wit::add_to_linker::<CallState, SecretsData>(linker, |state| SecretsView {
         state: &state.secrets,
         denials: &mut state.denials,

@@ -39,7 +39,11 @@ impl CallState {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // No preopened directories, no environment, no arguments, no network, stdin closed and
         // stdout discarded: a plugin has no ambient authority.
-        let wasi = WasiCtx::builder().stderr(stderr.clone()).allow_tcp(false).allow_udp(false).build();
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .build();
         CallState {
             wasi,
             table: ResourceTable::new(),
@@ -61,7 +65,10 @@ impl CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -76,7 +83,10 @@ impl MemoryLimiter {
     fn new(limit: usize) -> Self {
         MemoryLimiter {
             limit,
-            inner: StoreLimitsBuilder::new().memory_size(limit).trap_on_grow_failure(true).build(),
+            inner: StoreLimitsBuilder::new()
+                .memory_size(limit)
+                .trap_on_grow_failure(true)
+                .build(),
         }
     }
 }
@@ -90,7 +100,13 @@ impl ResourceLimiter for MemoryLimiter {
     ) -> wasmtime::Result<bool> {
         self.inner
             .memory_growing(current, desired, maximum)
-            .map_err(|_| MemoryLimitHit { desired, limit: self.limit }.into())
+            .map_err(|_| {
+                MemoryLimitHit {
+                    desired,
+                    limit: self.limit,
+                }
+                .into()
+            })
     }
 
     fn table_growing(

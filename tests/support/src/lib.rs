@@ -37,7 +37,9 @@ fn cargo() -> Command {
 /// Runs a command and returns its stdout, or a message with everything it printed.
 fn run(command: &mut Command) -> Result<String, String> {
     let shown = format!("{command:?}");
-    let output = command.output().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
     if !output.status.success() {
         return Err(format!(
             "{shown} failed ({}):\n{}\n{}",
@@ -58,9 +60,13 @@ struct PluginPackage {
 
 /// The packages whose manifest lies under `plugins/` or `tests/plugins/`.
 fn plugin_packages(root: &Path) -> Result<Vec<PluginPackage>, String> {
-    let text = run(cargo()
-        .current_dir(root)
-        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"]))?;
+    let text = run(cargo().current_dir(root).args([
+        "metadata",
+        "--no-deps",
+        "--format-version",
+        "1",
+        "--offline",
+    ]))?;
     let metadata: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("cargo metadata printed bad JSON: {e}"))?;
     let plugin_dirs = [root.join("plugins"), root.join("tests").join("plugins")];
@@ -79,7 +85,11 @@ fn plugin_packages(root: &Path) -> Result<Vec<PluginPackage>, String> {
             .as_array()
             .into_iter()
             .flatten()
-            .find(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "cdylib")))
+            .find(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
+            })
             .and_then(|t| t["name"].as_str())
             .ok_or_else(|| format!("plugin package `{name}` has no cdylib target"))?;
         found.push(PluginPackage {
@@ -88,7 +98,10 @@ fn plugin_packages(root: &Path) -> Result<Vec<PluginPackage>, String> {
         });
     }
     if found.is_empty() {
-        return Err(format!("no plugin packages under {}", plugin_dirs[0].display()));
+        return Err(format!(
+            "no plugin packages under {}",
+            plugin_dirs[0].display()
+        ));
     }
     Ok(found)
 }
@@ -125,7 +138,12 @@ fn build_plugins() -> Result<PathBuf, String> {
         let from = built.join(&package.artifact);
         let to = out.join(&package.artifact);
         std::fs::copy(&from, &to).map_err(|e| {
-            format!("cannot copy {} to {} (package `{}`): {e}", from.display(), to.display(), package.name)
+            format!(
+                "cannot copy {} to {} (package `{}`): {e}",
+                from.display(),
+                to.display(),
+                package.name
+            )
         })?;
     }
     Ok(out)

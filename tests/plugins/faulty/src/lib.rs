@@ -82,13 +82,9 @@ impl Step for Faulty {
             Fault::Ok => {
                 let found = ctx.find_customers(&sender_email(event)?);
                 ctx.log(LogLevel::Info, &format!("found {} customers", found.len()));
-                Ok(vec![
-                    tag("ok".into(), "asked to behave").with_evidence([Evidence::new(
-                        "email",
-                        format!("{} customers known", found.len()),
-                        0.0,
-                    )]),
-                ])
+                Ok(vec![tag("ok".into(), "asked to behave").with_evidence([
+                    Evidence::new("email", format!("{} customers known", found.len()), 0.0),
+                ])])
             }
             Fault::Loop => {
                 let mut n: u64 = 0;
@@ -125,13 +121,22 @@ impl Step for Faulty {
                 };
                 let response = ctx.fetch(&request).map_err(Error::permanent)?;
                 if response.status != 200 {
-                    return Err(Error::retryable(format!("the server answered {}", response.status)));
+                    return Err(Error::retryable(format!(
+                        "the server answered {}",
+                        response.status
+                    )));
                 }
-                Ok(vec![tag(response.body.len().to_string(), "fetched the page")])
+                Ok(vec![tag(
+                    response.body.len().to_string(),
+                    "fetched the page",
+                )])
             }
             Fault::Secret => {
                 let secret = ctx.secret("api_token").map_err(Error::permanent)?;
-                Ok(vec![tag(secret.chars().count().to_string(), "read the secret")])
+                Ok(vec![tag(
+                    secret.chars().count().to_string(),
+                    "read the secret",
+                )])
             }
             Fault::Context => {
                 let found = ctx.find_customers(&sender_email(event)?);
