@@ -167,6 +167,48 @@ async fn json_channel_parses_lines() {
             .await
             .is_ok()
     );
+
+    let reply = Outbound {
+        key: "k1".into(),
+        to: "anna@example.de".into(),
+        thread: None,
+        subject: None,
+        body: "Ihre Bestellung ist unterwegs.".into(),
+        lang: Some("de".into()),
+    };
+    match plugin
+        .deliver(&reply, &serde_json::json!({}), &call("reply"))
+        .await
+    {
+        Err(StepFailure::Plugin {
+            error: PluginError::Permanent(message),
+            ..
+        }) => {
+            assert_eq!(message, "this channel cannot deliver messages")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_get_their_own_instances() {
+    let plugin = load(FAULTY).await;
+    let spin = CallOptions::new("spin", Duration::from_millis(100));
+    let (looping, spin_config) = (event(), fault("loop"));
+    let slow = plugin.decide(&looping, &spin_config, &spin, reader());
+    let good = async {
+        let mut tags = Vec::new();
+        for _ in 0..5 {
+            let (_, result) = plugin
+                .decide(&event(), &fault("ok"), &call("ok"), reader())
+                .await;
+            tags.extend(tag_of(&result.expect("ok").decisions));
+        }
+        tags
+    };
+    let ((_, slow), tags) = tokio::join!(slow, good);
+    assert!(matches!(slow, Err(StepFailure::Timeout { .. })), "{slow:?}");
+    assert_eq!(tags, ["ok"; 5]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,9 +312,10 @@ async fn a_hog_is_stopped_at_its_memory_limit() {
 async fn traps_panics_and_garbage_fail_the_step() {
     let plugin = load(FAULTY).await;
 
-    let (_, result) = plugin
+    let (back, result) = plugin
         .decide(&event(), &fault("trap"), &call("trap"), reader())
         .await;
+    assert_eq!(back.data.customers.len(), 3);
     match result {
         Err(StepFailure::Trap { message, .. }) => {
             assert!(message.contains("unreachable"), "{message}")

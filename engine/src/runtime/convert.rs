@@ -329,3 +329,47 @@ pub(crate) fn delivery_from(d: w::Delivery) -> m::Delivery {
         external_id: d.external_id,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(schema: &str) -> w::PluginInfo {
+        w::PluginInfo {
+            name: "router".into(),
+            version: "1.2.0".into(),
+            description: "routes tickets".into(),
+            config_schema: schema.into(),
+        }
+    }
+
+    #[test]
+    fn a_schema_must_be_json() {
+        let parsed = info_from(info(r#"{"type":"object"}"#)).unwrap();
+        assert_eq!(parsed.config_schema, serde_json::json!({"type": "object"}));
+        let problem = info_from(info("{type: object")).unwrap_err();
+        assert!(
+            problem.starts_with("plugin `router` publishes a config schema that is not valid JSON"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn events_round_trip_their_payload() {
+        let mut event = m::Event {
+            id: 1,
+            kind: "timer.fired".into(),
+            at: 5,
+            message: None,
+            customer: Some(2),
+            ticket: None,
+            payload: serde_json::json!({"key": "sla:42", "note": "délai dépassé"}),
+        };
+        assert_eq!(
+            json_from(&event_to(&event).payload),
+            Ok(event.payload.clone())
+        );
+        event.payload = serde_json::Value::Null;
+        assert_eq!(event_to(&event).payload, "");
+    }
+}

@@ -160,3 +160,77 @@ impl Step for Faulty {
 
 #[cfg(target_arch = "wasm32")]
 weft_sdk::export_step!(Faulty);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weft_sdk::testing::MemoryContext;
+
+    fn event() -> Event {
+        let mut message = Message::new("chat", "m-1", 0);
+        message.from.email = Some("marie@exemple.fr".into());
+        Event {
+            id: 1,
+            kind: "message.received".into(),
+            at: 0,
+            message: Some(message),
+            customer: None,
+            ticket: None,
+            payload: serde_json::Value::Null,
+        }
+    }
+
+    fn config(fault: Fault) -> Config {
+        Config { fault, port: 0 }
+    }
+
+    fn ctx() -> MemoryContext {
+        MemoryContext::new()
+            .with_customer(9, &[Identity::new(IdentityKind::Email, "marie@exemple.fr")])
+    }
+
+    #[test]
+    fn ok_tags_and_counts_customers() {
+        let ctx = ctx();
+        let decisions = Faulty::decide(&event(), &config(Fault::Ok), &ctx).unwrap();
+        assert_eq!(decisions.len(), 1);
+        assert_eq!(decisions[0].evidence[0].detail, "1 customers known");
+        assert_eq!(ctx.logs.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn context_links_the_customers_found() {
+        let decisions = Faulty::decide(&event(), &config(Fault::Context), &ctx()).unwrap();
+        assert!(matches!(
+            &decisions[..],
+            [Decision {
+                command: Command::LinkCustomer(LinkCustomer {
+                    customer: CustomerRef::Existing(9),
+                    ..
+                }),
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn garbage_is_garbage() {
+        let decisions = Faulty::decide(&event(), &config(Fault::Garbage), &ctx()).unwrap();
+        assert!(decisions[0].reason.is_empty());
+    }
+
+    #[test]
+    fn denials_become_permanent_errors() {
+        let error = Faulty::decide(&event(), &config(Fault::Http), &ctx()).unwrap_err();
+        assert!(matches!(error, Error::Permanent(m) if m.contains("127.0.0.1")));
+        let error = Faulty::decide(&event(), &config(Fault::Secret), &ctx()).unwrap_err();
+        assert_eq!(error, Error::permanent("secret `api_token` is not granted"));
+    }
+
+    #[test]
+    fn the_config_names_the_fault() {
+        let parsed: Config = serde_json::from_str(r#"{"fault":"hog"}"#).unwrap();
+        assert_eq!(parsed.fault, Fault::Hog);
+        assert!(serde_json::from_str::<Config>(r#"{"fault":"nap"}"#).is_err());
+    }
+}
