@@ -1,3 +1,4 @@
 //! weft (while the rest is merged)
+pub mod runtime;
 pub mod store;
 pub mod workflow;

@@ -1,0 +1,50 @@
+//! What a call is given ([`CallOptions`], [`Grants`]) and what a step call returns ([`StepOutput`]).
+
+use std::time::Duration;
+use weft_sdk::{Decision, LogLevel};
+
+/// How one call runs: for which step, how long, with how much memory and which capabilities.
+#[derive(Debug, Clone)]
+pub struct CallOptions {
+    /// The step id, named in failures, log lines and denial messages.
+    pub step: String,
+    /// Wall-clock time the call may take, host calls included.
+    pub timeout: Duration,
+    /// Memory cap for this call; `None` takes the runtime's default. A value above the
+    /// runtime's `memory_limit_bytes` is lowered to it.
+    pub memory_limit_bytes: Option<usize>,
+    /// What the step may use beyond the read-only context.
+    pub grants: Grants,
+}
+
+impl CallOptions {
+    /// Options for `step` with a timeout and no grants.
+    pub fn new(step: impl Into<String>, timeout: Duration) -> Self {
+        CallOptions {
+            step: step.into(),
+            timeout,
+            memory_limit_bytes: None,
+            grants: Grants::default(),
+        }
+    }
+}
+
+/// Capabilities granted to a step by its workflow (`allow:`). Everything else is denied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Hosts the step may fetch from: an exact host (`api.example.com`, `127.0.0.1`) or a
+    /// pattern `*.example.com` that matches every subdomain (not `example.com` itself).
+    pub http_hosts: Vec<String>,
+    /// Secret names the step may read.
+    pub secrets: Vec<String>,
+}
+
+/// What a successful step call produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepOutput {
+    /// The decisions, checked by the runtime.
+    pub decisions: Vec<Decision>,
+    /// The log lines the plugin wrote, in order (bounded; a final line says how many were
+    /// dropped).
+    pub logs: Vec<(LogLevel, String)>,
+}

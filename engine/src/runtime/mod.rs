@@ -1,0 +1,43 @@
+//! Runs step and channel plugins (WASM components) under limits and capabilities.
+//!
+//! A [`Runtime`] owns one wasmtime engine (pooling allocator, epoch interruption, a background
+//! epoch ticker) and a compile cache; [`Runtime::load`] turns a `.wasm` file into a [`Plugin`]
+//! that knows its world, name, version and config schema. Every call gets a fresh instance, a
+//! memory cap, a deadline and exactly the capabilities its [`CallOptions`] grant; what goes
+//! wrong comes back as a [`StepFailure`] naming the plugin and the step.
+//!
+//! Only this module speaks wasmtime: the generated bindings stay in `bindings` and every value
+//! crosses the boundary as a `weft_sdk` type.
+//!
+//! # Layout
+//! - `engine`: [`Runtime`], [`RuntimeConfig`], the epoch ticker and [`RuntimeError`].
+//! - `cache`: the on-disk cache of compiled components.
+//! - `plugin`: [`Plugin`]: loading, world detection and the calls.
+//! - `call`: [`CallOptions`], [`Grants`], [`StepOutput`].
+//! - `state`: what a store holds during one call, and its memory limiter.
+//! - `context`, `http`, `secrets`, `log`: one module per host capability.
+//! - `failure`: [`StepFailure`] and the classification of traps.
+//! - `validate`: checks of what a plugin returns.
+//! - `convert`, `bindings`: generated types and their conversion to and from `weft_sdk`.
+
+mod bindings;
+mod cache;
+mod call;
+mod context;
+mod convert;
+mod engine;
+mod failure;
+mod http;
+mod log;
+mod plugin;
+mod secrets;
+mod state;
+mod validate;
+
+pub use call::{CallOptions, Grants, StepOutput};
+pub use context::{ContextReader, MemoryReader};
+pub use engine::{Runtime, RuntimeConfig, RuntimeError};
+pub use failure::{Origin, StepFailure};
+pub use plugin::{Plugin, PluginKind};
+pub use weft_sdk::Error as PluginError;
+pub use weft_sdk::{LogLevel, PluginInfo};

@@ -1,0 +1,505 @@
+//! A loaded [`Plugin`] and its calls: a fresh instance per call, under the call's deadline,
+//! memory cap and grants.
+
+use crate::runtime::bindings::{channel, step};
+use crate::runtime::call::{CallOptions, StepOutput};
+use crate::runtime::context::{ContextReader, ContextState};
+use crate::runtime::engine::{RuntimeError, Ticker};
+use crate::runtime::failure::{CallFacts, Origin, StepFailure, classify};
+use crate::runtime::http::HttpState;
+use crate::runtime::log::LogState;
+use crate::runtime::secrets::SecretsState;
+use crate::runtime::state::CallState;
+use crate::runtime::{PluginError, convert, validate};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, UpdateDeadline};
+use weft_sdk::{Delivery, Event, Inbound, Message, Outbound, PluginInfo};
+
+/// How long `info` may take when a plugin loads.
+const INFO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long past its timeout a call stuck in a host import (not in wasm, where the epoch
+/// stops it) is given before it is abandoned.
+const HOST_GRACE: Duration = Duration::from_millis(50);
+
+/// What every plugin of a runtime shares.
+pub(crate) struct Shared {
+    pub engine: Engine,
+    pub http_client: reqwest::Client,
+    pub memory_limit: usize,
+    /// Kept alive as long as any plugin may run.
+    pub _ticker: Ticker,
+}
+
+/// Which world a plugin implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginKind {
+    /// A workflow step: `decide`.
+    Step,
+    /// A channel connector: `verify`, `parse`, `deliver`.
+    Channel,
+}
+
+impl std::fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PluginKind::Step => "step",
+            PluginKind::Channel => "channel",
+        })
+    }
+}
+
+#[derive(Clone)]
+enum World {
+    Step(step::StepPre<CallState>),
+    Channel(channel::ChannelPre<CallState>),
+}
+
+/// A loaded plugin, ready to be called any number of times, concurrently.
+pub struct Plugin {
+    shared: Arc<Shared>,
+    path: PathBuf,
+    world: World,
+    info: PluginInfo,
+    loaded_from_cache: bool,
+    /// `info.name` and `info.version`, shared by every failure's [`Origin`].
+    name: Arc<str>,
+    version: Arc<str>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("path", &self.path)
+            .field("kind", &self.kind())
+            .field("info", &self.info)
+            .field("loaded_from_cache", &self.loaded_from_cache)
+            .finish()
+    }
+}
+
+/// Where a call stopped.
+enum Stage {
+    Instantiate(wasmtime::Error),
+    Call(wasmtime::Error),
+}
+
+type CallFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Stage>> + Send + 'a>>;
+
+/// Runs `body` in a fresh store with the call's limits and grants; returns the store's state
+/// (with the lent reader) whatever happened.
+async fn invoke<T>(
+    shared: &Shared,
+    origin: &Origin,
+    call: &CallOptions,
+    context: ContextState,
+    body: impl for<'a> FnOnce(&'a mut Store<CallState>) -> CallFuture<'a, T>,
+) -> (CallState, Result<T, StepFailure>) {
+    let memory_limit = call
+        .memory_limit_bytes
+        .map_or(shared.memory_limit, |m| m.min(shared.memory_limit));
+    let deadline = Instant::now() + call.timeout;
+    let state = CallState::new(
+        memory_limit,
+        context,
+        HttpState {
+            client: shared.http_client.clone(),
+            hosts: call.grants.http_hosts.clone(),
+            step: call.step.clone(),
+            deadline,
+        },
+        SecretsState {
+            granted: call.grants.secrets.clone(),
+            step: call.step.clone(),
+        },
+        LogState::new(
+            format!("{}@{}", origin.plugin, origin.version),
+            call.step.clone(),
+        ),
+    );
+    let mut store = Store::new(&shared.engine, state);
+    store.limiter(|state| &mut state.limiter);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
+        })
+    });
+    let outcome = tokio::time::timeout(call.timeout + HOST_GRACE, body(&mut store)).await;
+    let state = store.into_data();
+    let result = match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Err(_) => Err(StepFailure::Timeout {
+            origin: origin.clone(),
+            after: call.timeout,
+        }),
+        Ok(Err(Stage::Instantiate(error))) => Err(StepFailure::Host {
+            origin: origin.clone(),
+            error: format!("cannot instantiate the plugin: {error:#}"),
+        }),
+        Ok(Err(Stage::Call(error))) => {
+            let guest_stderr = state.guest_stderr();
+            Err(classify(
+                &error,
+                CallFacts {
+                    origin: origin.clone(),
+                    timeout: call.timeout,
+                    memory_limit,
+                    guest_stderr: &guest_stderr,
+                },
+            ))
+        }
+    };
+    if let Err(failure) = &result {
+        tracing::warn!(plugin = %origin.plugin, step = %origin.step, error = %failure, "plugin call failed");
+    }
+    (state, result)
+}
+
+/// A plugin error, attributed to a denial when the host refused the plugin something first.
+fn plugin_failure(origin: Origin, error: PluginError, denials: &[String]) -> StepFailure {
+    match denials.first() {
+        Some(denial) => StepFailure::Denied {
+            origin,
+            denial: denial.clone(),
+            error,
+        },
+        None => StepFailure::Plugin { origin, error },
+    }
+}
+
+impl Plugin {
+    /// Detects the world, reads `info` and checks it.
+    pub(crate) async fn new(
+        shared: Arc<Shared>,
+        path: &Path,
+        component: &Component,
+        step_linker: &Linker<CallState>,
+        channel_linker: &Linker<CallState>,
+        loaded_from_cache: bool,
+    ) -> Result<Plugin, RuntimeError> {
+        let as_step = step_linker
+            .instantiate_pre(component)
+            .and_then(step::StepPre::new);
+        let world = match as_step {
+            Ok(pre) => World::Step(pre),
+            Err(step_error) => match channel_linker
+                .instantiate_pre(component)
+                .and_then(channel::ChannelPre::new)
+            {
+                Ok(pre) => World::Channel(pre),
+                Err(channel_error) => {
+                    return Err(RuntimeError::WrongWorld {
+                        path: path.to_owned(),
+                        as_step: format!("{step_error:#}"),
+                        as_channel: format!("{channel_error:#}"),
+                    });
+                }
+            },
+        };
+        let file = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        );
+        let origin = Origin {
+            plugin: file.into(),
+            version: "?".into(),
+            step: "info".into(),
+        };
+        let call = CallOptions::new("info", INFO_TIMEOUT);
+        let (_, raw) = match world.clone() {
+            World::Step(pre) => {
+                invoke(
+                    &shared,
+                    &origin,
+                    &call,
+                    ContextState::default(),
+                    move |store| {
+                        Box::pin(async move {
+                            let instance = pre
+                                .instantiate_async(&mut *store)
+                                .await
+                                .map_err(Stage::Instantiate)?;
+                            instance.call_info(&mut *store).await.map_err(Stage::Call)
+                        })
+                    },
+                )
+                .await
+            }
+            World::Channel(pre) => {
+                invoke(
+                    &shared,
+                    &origin,
+                    &call,
+                    ContextState::default(),
+                    move |store| {
+                        Box::pin(async move {
+                            let instance = pre
+                                .instantiate_async(&mut *store)
+                                .await
+                                .map_err(Stage::Instantiate)?;
+                            instance.call_info(&mut *store).await.map_err(Stage::Call)
+                        })
+                    },
+                )
+                .await
+            }
+        };
+        let raw = raw.map_err(|failure| RuntimeError::Info {
+            path: path.to_owned(),
+            problem: failure.to_string(),
+        })?;
+        let info = convert::info_from(raw).map_err(|problem| RuntimeError::BadSchema {
+            path: path.to_owned(),
+            problem,
+        })?;
+        if info.name.trim().is_empty() {
+            return Err(RuntimeError::Info {
+                path: path.to_owned(),
+                problem: "the plugin has an empty name".into(),
+            });
+        }
+        tracing::debug!(plugin = %info.name, version = %info.version, path = %path.display(), loaded_from_cache, "plugin loaded");
+        Ok(Plugin {
+            shared,
+            path: path.to_owned(),
+            world,
+            name: info.name.as_str().into(),
+            version: info.version.as_str().into(),
+            info,
+            loaded_from_cache,
+        })
+    }
+
+    /// What the plugin says about itself.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// Whether it is a step or a channel.
+    pub fn kind(&self) -> PluginKind {
+        match self.world {
+            World::Step(_) => PluginKind::Step,
+            World::Channel(_) => PluginKind::Channel,
+        }
+    }
+
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether its compiled code came from the compile cache.
+    pub fn loaded_from_cache(&self) -> bool {
+        self.loaded_from_cache
+    }
+
+    fn origin(&self, call: &CallOptions) -> Origin {
+        Origin {
+            plugin: self.name.clone(),
+            version: self.version.clone(),
+            step: call.step.clone(),
+        }
+    }
+
+    fn wrong_kind(&self, call: &CallOptions, expected: PluginKind) -> StepFailure {
+        StepFailure::WrongKind {
+            origin: self.origin(call),
+            expected,
+            actual: self.kind(),
+        }
+    }
+
+    fn step_pre(&self) -> Option<step::StepPre<CallState>> {
+        match &self.world {
+            World::Step(pre) => Some(pre.clone()),
+            World::Channel(_) => None,
+        }
+    }
+
+    fn channel_pre(&self) -> Option<channel::ChannelPre<CallState>> {
+        match &self.world {
+            World::Channel(pre) => Some(pre.clone()),
+            World::Step(_) => None,
+        }
+    }
+
+    /// Runs a step's `decide` on a fresh instance. The reader answers the plugin's context
+    /// lookups and is handed back in every case, also after a trap or a timeout.
+    pub async fn decide<R: ContextReader>(
+        &self,
+        event: &Event,
+        config: &serde_json::Value,
+        call: &CallOptions,
+        reader: R,
+    ) -> (R, Result<StepOutput, StepFailure>) {
+        let Some(pre) = self.step_pre() else {
+            return (reader, Err(self.wrong_kind(call, PluginKind::Step)));
+        };
+        let origin = self.origin(call);
+        let (event, config) = (convert::event_to(event), convert::json_to(config));
+        let (state, result) = invoke(
+            &self.shared,
+            &origin,
+            call,
+            ContextState::lend(reader),
+            move |store| {
+                Box::pin(async move {
+                    let instance = pre
+                        .instantiate_async(&mut *store)
+                        .await
+                        .map_err(Stage::Instantiate)?;
+                    instance
+                        .call_decide(&mut *store, &event, &config)
+                        .await
+                        .map_err(Stage::Call)
+                })
+            },
+        )
+        .await;
+        let CallState {
+            context,
+            log,
+            denials,
+            ..
+        } = state;
+        let Some(reader) = context.give_back::<R>() else {
+            unreachable!("the store holds the reader lent to it until it is handed back here")
+        };
+        let result = result.and_then(|answer| match answer {
+            Ok(raw) => validate::decisions(raw)
+                .map(|decisions| StepOutput {
+                    decisions,
+                    logs: log.finish(),
+                })
+                .map_err(|problem| StepFailure::InvalidOutput {
+                    origin: origin.clone(),
+                    problem,
+                }),
+            Err(error) => Err(plugin_failure(
+                origin.clone(),
+                convert::plugin_error_from(error),
+                &denials,
+            )),
+        });
+        (reader, result)
+    }
+
+    /// Runs a channel's `verify`: does the traffic really come from the channel?
+    pub async fn verify(
+        &self,
+        inbound: &Inbound,
+        config: &serde_json::Value,
+        call: &CallOptions,
+    ) -> Result<(), StepFailure> {
+        let pre = self
+            .channel_pre()
+            .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
+        let origin = self.origin(call);
+        let (inbound, config) = (convert::inbound_to(inbound), convert::json_to(config));
+        let (state, result) = invoke(
+            &self.shared,
+            &origin,
+            call,
+            ContextState::default(),
+            move |store| {
+                Box::pin(async move {
+                    let instance = pre
+                        .instantiate_async(&mut *store)
+                        .await
+                        .map_err(Stage::Instantiate)?;
+                    instance
+                        .call_verify(&mut *store, &inbound, &config)
+                        .await
+                        .map_err(Stage::Call)
+                })
+            },
+        )
+        .await;
+        result?.map_err(|e| plugin_failure(origin, convert::plugin_error_from(e), &state.denials))
+    }
+
+    /// Runs a channel's `parse`: raw traffic in, checked messages out.
+    pub async fn parse(
+        &self,
+        inbound: &Inbound,
+        config: &serde_json::Value,
+        call: &CallOptions,
+    ) -> Result<Vec<Message>, StepFailure> {
+        let pre = self
+            .channel_pre()
+            .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
+        let origin = self.origin(call);
+        let (inbound, config) = (convert::inbound_to(inbound), convert::json_to(config));
+        let (state, result) = invoke(
+            &self.shared,
+            &origin,
+            call,
+            ContextState::default(),
+            move |store| {
+                Box::pin(async move {
+                    let instance = pre
+                        .instantiate_async(&mut *store)
+                        .await
+                        .map_err(Stage::Instantiate)?;
+                    instance
+                        .call_parse(&mut *store, &inbound, &config)
+                        .await
+                        .map_err(Stage::Call)
+                })
+            },
+        )
+        .await;
+        match result? {
+            Ok(raw) => validate::messages(raw)
+                .map_err(|problem| StepFailure::InvalidOutput { origin, problem }),
+            Err(e) => Err(plugin_failure(
+                origin,
+                convert::plugin_error_from(e),
+                &state.denials,
+            )),
+        }
+    }
+
+    /// Runs a channel's `deliver`: sends one outbound message through the channel's API.
+    pub async fn deliver(
+        &self,
+        outbound: &Outbound,
+        config: &serde_json::Value,
+        call: &CallOptions,
+    ) -> Result<Delivery, StepFailure> {
+        let pre = self
+            .channel_pre()
+            .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
+        let origin = self.origin(call);
+        let (outbound, config) = (convert::outbound_to(outbound), convert::json_to(config));
+        let (state, result) = invoke(
+            &self.shared,
+            &origin,
+            call,
+            ContextState::default(),
+            move |store| {
+                Box::pin(async move {
+                    let instance = pre
+                        .instantiate_async(&mut *store)
+                        .await
+                        .map_err(Stage::Instantiate)?;
+                    instance
+                        .call_deliver(&mut *store, &outbound, &config)
+                        .await
+                        .map_err(Stage::Call)
+                })
+            },
+        )
+        .await;
+        result?
+            .map(convert::delivery_from)
+            .map_err(|e| plugin_failure(origin, convert::plugin_error_from(e), &state.denials))
+    }
+}

@@ -1,0 +1,83 @@
+//! The `secrets` capability: named secrets granted to the step, read from the host environment
+//! (`WEFT_SECRET_<NAME>`).
+
+use crate::runtime::bindings::step::weft::plugin::secrets as wit;
+use crate::runtime::state::CallState;
+
+/// What the `secrets` import of one call may read.
+pub(crate) struct SecretsState {
+    pub granted: Vec<String>,
+    pub step: String,
+}
+
+/// The environment variable a secret is read from: `WEFT_SECRET_` and the name uppercased, every
+/// character that is not an ASCII letter or digit replaced by `_`.
+pub fn env_var(name: &str) -> String {
+    let mut var = String::from("WEFT_SECRET_");
+    var.extend(name.chars().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        }
+    }));
+    var
+}
+
+/// The message a refused secret gets: what to add to the workflow.
+pub(crate) fn denial(name: &str, step: &str) -> String {
+    format!(
+        "secret `{name}` is not allowed for step `{step}`: add `allow: {{ secrets: [{name}] }}` to the step"
+    )
+}
+
+/// The borrowed view the generated `secrets` host trait is implemented on.
+pub(crate) struct SecretsView<'a> {
+    state: &'a SecretsState,
+    denials: &'a mut Vec<String>,
+}
+
+impl wit::Host for SecretsView<'_> {
+    async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, String>> {
+        if !self.state.granted.contains(&name) {
+            let message = denial(&name, &self.state.step);
+            self.denials.push(message.clone());
+            return Ok(Err(message));
+        }
+        let var = env_var(&name);
+        Ok(std::env::var(&var).map_err(|_| {
+            format!(
+                "secret `{name}` is granted to step `{}` but not configured: set {var}",
+                self.state.step
+            )
+        }))
+    }
+}
+
+struct SecretsData;
+
+impl wasmtime::component::HasData for SecretsData {
+    type Data<'a> = SecretsView<'a>;
+}
+
+/// Links the `secrets` import.
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<CallState>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<CallState, SecretsData>(linker, |state| SecretsView {
+        state: &state.secrets,
+        denials: &mut state.denials,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_var_names() {
+        assert_eq!(env_var("api_token"), "WEFT_SECRET_API_TOKEN");
+        assert_eq!(env_var("shopify.key-eu"), "WEFT_SECRET_SHOPIFY_KEY_EU");
+        assert_eq!(env_var("schlüssel"), "WEFT_SECRET_SCHL_SSEL");
+    }
+}

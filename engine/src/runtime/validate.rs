@@ -1,0 +1,316 @@
+//! Checks of what a plugin returns: the engine acts only on well-formed decisions.
+
+use crate::runtime::bindings::step::weft::plugin::types as w;
+use crate::runtime::convert;
+use weft_sdk::{Command, Decision, Message};
+
+/// The most decisions one call may return.
+pub(crate) const MAX_DECISIONS: usize = 1000;
+/// The most messages one `parse` may return.
+pub(crate) const MAX_MESSAGES: usize = 10_000;
+/// The longest string a plugin may return, in bytes.
+pub(crate) const MAX_STRING_BYTES: usize = 1024 * 1024;
+
+/// Converts and checks a step's decisions; the problem names the decision by index.
+pub(crate) fn decisions(raw: Vec<w::Decision>) -> Result<Vec<Decision>, String> {
+    if raw.len() > MAX_DECISIONS {
+        return Err(format!(
+            "{} decisions, more than the {MAX_DECISIONS} allowed",
+            raw.len()
+        ));
+    }
+    raw.into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let name = command_name(&raw.command);
+            let at = |problem: String| format!("decision {index} ({name}): {problem}");
+            let decision = convert::decision_from(raw).map_err(at)?;
+            check_decision(&decision).map_err(at)?;
+            Ok(decision)
+        })
+        .collect()
+}
+
+fn command_name(c: &w::Command) -> &'static str {
+    match c {
+        w::Command::LinkCustomer(_) => "link-customer",
+        w::Command::MergeCustomers(_) => "merge-customers",
+        w::Command::OpenTicket(_) => "open-ticket",
+        w::Command::AppendToTicket(_) => "append-to-ticket",
+        w::Command::MergeTickets(_) => "merge-tickets",
+        w::Command::SetField(_) => "set-field",
+        w::Command::Assign(_) => "assign",
+        w::Command::SetDeadline(_) => "set-deadline",
+        w::Command::SendMessage(_) => "send-message",
+        w::Command::ScheduleTimer(_) => "schedule-timer",
+        w::Command::EmitEvent(_) => "emit-event",
+    }
+}
+
+fn unit_interval(what: &str, value: f64) -> Result<(), String> {
+    if value.is_nan() || !(0.0..=1.0).contains(&value) {
+        return Err(format!("{what} is {value}, expected a number from 0 to 1"));
+    }
+    Ok(())
+}
+
+fn not_empty(what: &str, value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    Ok(())
+}
+
+fn merge(into: u64, from: &[u64]) -> Result<(), String> {
+    if from.is_empty() {
+        return Err("`from` is empty".into());
+    }
+    if from.contains(&into) {
+        return Err(format!("`into` ({into}) is also in `from`"));
+    }
+    Ok(())
+}
+
+fn opt<'a>(all: &mut Vec<(&'static str, &'a str)>, name: &'static str, value: &'a Option<String>) {
+    if let Some(value) = value {
+        all.push((name, value.as_str()));
+    }
+}
+
+/// Every string a decision carries, named.
+fn strings(d: &Decision) -> Vec<(&'static str, &str)> {
+    let mut all = vec![("reason", d.reason.as_str())];
+    for e in &d.evidence {
+        all.push(("evidence field", &e.field));
+        all.push(("evidence detail", &e.detail));
+    }
+    match &d.command {
+        Command::LinkCustomer(x) => all.extend(
+            x.identities
+                .iter()
+                .map(|i| ("identity value", i.value.as_str())),
+        ),
+        Command::OpenTicket(x) => {
+            opt(&mut all, "subject", &x.subject);
+            opt(&mut all, "order", &x.order);
+        }
+        Command::AppendToTicket(x) => opt(&mut all, "duplicate_of", &x.duplicate_of),
+        Command::SetField(x) => {
+            all.extend([("name", x.name.as_str()), ("value", x.value.as_str())])
+        }
+        Command::Assign(x) => {
+            opt(&mut all, "agent", &x.agent);
+            opt(&mut all, "team", &x.team);
+        }
+        Command::SetDeadline(x) => {
+            all.extend([("kind", x.kind.as_str()), ("policy", x.policy.as_str())])
+        }
+        Command::SendMessage(x) => {
+            all.extend([
+                ("channel", x.channel.as_str()),
+                ("to", &x.to),
+                ("body", &x.body),
+                ("key", &x.key),
+            ]);
+            opt(&mut all, "subject", &x.subject);
+            opt(&mut all, "lang", &x.lang);
+        }
+        Command::ScheduleTimer(x) => {
+            all.extend([("key", x.key.as_str()), ("kind", x.kind.as_str())])
+        }
+        Command::EmitEvent(x) => all.push(("kind", x.kind.as_str())),
+        Command::MergeCustomers(_) | Command::MergeTickets(_) => {}
+    }
+    all
+}
+
+/// What is wrong with one decision, if anything.
+pub(crate) fn check_decision(d: &Decision) -> Result<(), String> {
+    not_empty("the reason", &d.reason)?;
+    for (name, value) in strings(d) {
+        if value.len() > MAX_STRING_BYTES {
+            return Err(format!(
+                "{name} is {} bytes, longer than {MAX_STRING_BYTES}",
+                value.len()
+            ));
+        }
+    }
+    for (index, e) in d.evidence.iter().enumerate() {
+        not_empty(&format!("evidence {index}: the field"), &e.field)?;
+        if !e.weight.is_finite() {
+            return Err(format!(
+                "evidence {index}: the weight is {}, expected a finite number",
+                e.weight
+            ));
+        }
+    }
+    match &d.command {
+        Command::LinkCustomer(x) => {
+            unit_interval("the score", x.score)?;
+            if x.identities.is_empty() {
+                return Err("no identities to link".into());
+            }
+            for (index, identity) in x.identities.iter().enumerate() {
+                not_empty(
+                    &format!("identity {index} ({})", identity.kind),
+                    &identity.value,
+                )?;
+            }
+        }
+        Command::MergeCustomers(x) => merge(x.into, &x.from)?,
+        Command::MergeTickets(x) => merge(x.into, &x.from)?,
+        Command::SetField(x) => {
+            not_empty("the field name", &x.name)?;
+            unit_interval("the confidence", x.confidence)?;
+        }
+        Command::Assign(x) => {
+            if x.agent.is_none() && x.team.is_none() {
+                return Err("neither an agent nor a team".into());
+            }
+        }
+        Command::SetDeadline(x) => {
+            not_empty("the deadline kind", &x.kind)?;
+            not_empty("the policy", &x.policy)?;
+        }
+        Command::SendMessage(x) => {
+            not_empty("the channel", &x.channel)?;
+            not_empty("the recipient", &x.to)?;
+            not_empty("the key", &x.key)?;
+        }
+        Command::ScheduleTimer(x) => {
+            not_empty("the key", &x.key)?;
+            not_empty("the event kind", &x.kind)?;
+        }
+        Command::EmitEvent(x) => not_empty("the event kind", &x.kind)?,
+        Command::OpenTicket(_) | Command::AppendToTicket(_) => {}
+    }
+    Ok(())
+}
+
+/// Converts and checks a channel's parsed messages; the problem names the message by index.
+pub(crate) fn messages(raw: Vec<w::Message>) -> Result<Vec<Message>, String> {
+    if raw.len() > MAX_MESSAGES {
+        return Err(format!(
+            "{} messages, more than the {MAX_MESSAGES} allowed",
+            raw.len()
+        ));
+    }
+    raw.into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let message = convert::message_from(raw);
+            let at = |problem: String| format!("message {index}: {problem}");
+            not_empty("the channel", &message.channel).map_err(at)?;
+            not_empty("the id", &message.id).map_err(at)?;
+            if message.body.len() > MAX_STRING_BYTES {
+                return Err(at(format!(
+                    "the body is {} bytes, longer than {MAX_STRING_BYTES}",
+                    message.body.len()
+                )));
+            }
+            Ok(message)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weft_sdk::*;
+
+    fn problem(command: Command) -> String {
+        check_decision(&Decision::new(command, "because")).unwrap_err()
+    }
+
+    #[test]
+    fn well_formed_decisions_pass() {
+        let d = Decision::new(
+            Command::SetField(SetField::new("category", "refund")),
+            "der Kunde will sein Geld zurück",
+        )
+        .with_evidence([Evidence::new("body", "« remboursement »", -2.5)]);
+        assert_eq!(check_decision(&d), Ok(()));
+        let link = Command::LinkCustomer(LinkCustomer {
+            customer: CustomerRef::New,
+            identities: vec![Identity::new(IdentityKind::Name, "山田太郎")],
+            score: 0.0,
+        });
+        assert_eq!(check_decision(&Decision::new(link, "新しい顧客")), Ok(()));
+    }
+
+    #[test]
+    fn malformed_decisions_say_what_is_wrong() {
+        let empty_reason = Decision::new(Command::OpenTicket(OpenTicket::default()), " ");
+        assert_eq!(
+            check_decision(&empty_reason).unwrap_err(),
+            "the reason is empty"
+        );
+        let mut field = SetField::new("tag", "x");
+        field.confidence = f64::NAN;
+        assert_eq!(
+            problem(Command::SetField(field.clone())),
+            "the confidence is NaN, expected a number from 0 to 1"
+        );
+        field.confidence = 1.5;
+        assert!(problem(Command::SetField(field)).contains("1.5"));
+        assert_eq!(
+            problem(Command::SetField(SetField::new("", "x"))),
+            "the field name is empty"
+        );
+        let link = LinkCustomer {
+            customer: CustomerRef::Existing(1),
+            identities: vec![Identity::new(IdentityKind::Email, "")],
+            score: 0.9,
+        };
+        assert_eq!(
+            problem(Command::LinkCustomer(link)),
+            "identity 0 (email) is empty"
+        );
+        assert_eq!(
+            problem(Command::MergeTickets(MergeTickets {
+                into: 3,
+                from: vec![]
+            })),
+            "`from` is empty"
+        );
+        assert_eq!(
+            problem(Command::MergeCustomers(MergeCustomers {
+                into: 3,
+                from: vec![4, 3]
+            })),
+            "`into` (3) is also in `from`"
+        );
+        let weightless = Decision::new(Command::OpenTicket(OpenTicket::default()), "neu")
+            .with_evidence([Evidence::new("order", "x", f64::INFINITY)]);
+        assert!(check_decision(&weightless).unwrap_err().contains("finite"));
+        let long = Decision::new(
+            Command::OpenTicket(OpenTicket::default()),
+            "ü".repeat(MAX_STRING_BYTES),
+        );
+        assert!(
+            check_decision(&long)
+                .unwrap_err()
+                .starts_with("reason is 2097152 bytes")
+        );
+    }
+
+    #[test]
+    fn bad_payload_json_and_too_many_decisions_are_named() {
+        let timer = |payload: &str| w::Decision {
+            command: w::Command::EmitEvent(w::EmitEvent {
+                kind: "k".into(),
+                payload: payload.into(),
+            }),
+            reason: "r".into(),
+            evidence: vec![],
+        };
+        let problem = decisions(vec![timer("{}"), timer("{nope")]).unwrap_err();
+        assert!(
+            problem.starts_with("decision 1 (emit-event): payload is not valid JSON"),
+            "{problem}"
+        );
+        assert_eq!(decisions(vec![timer("")]).map(|d| d.len()), Ok(1));
+        let problem = decisions((0..=MAX_DECISIONS).map(|_| timer("")).collect()).unwrap_err();
+        assert_eq!(problem, "1001 decisions, more than the 1000 allowed");
+    }
+}

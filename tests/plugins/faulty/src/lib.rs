@@ -1,0 +1,236 @@
+//! A step that misbehaves on request, so the runtime's limits and capability checks can be tested
+//! against a real component.
+//!
+//! `with: { fault: ok|loop|hog|trap|panic|garbage|http|secret|context, port: 8080 }` picks the
+//! behaviour; see [`Fault`].
+
+use serde::Deserialize;
+use weft_sdk::prelude::*;
+
+/// The step.
+pub struct Faulty;
+
+/// What the step does when it is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Fault {
+    /// Looks up the sender's email in the context and sets `tag=ok` (with the number of
+    /// customers found as evidence).
+    Ok,
+    /// Spins forever.
+    Loop,
+    /// Allocates until memory runs out.
+    Hog,
+    /// Executes the `unreachable` instruction.
+    Trap,
+    /// Panics with a message.
+    Panic,
+    /// Returns a decision with an empty reason and a NaN confidence.
+    Garbage,
+    /// Fetches `http://127.0.0.1:<port>/` and tags the body length.
+    Http,
+    /// Reads the secret `api_token` and tags its length.
+    Secret,
+    /// Looks up the sender's email and links every customer found.
+    Context,
+}
+
+/// `with:` for the faulty step.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The behaviour. Example: `loop`.
+    pub fault: Fault,
+    /// The local port `http` fetches from. Example: `8080`.
+    #[serde(default)]
+    pub port: u16,
+}
+
+/// The message sender's email as an identity, or an error naming what is missing.
+fn sender_email(event: &Event) -> Result<Identity, Error> {
+    let email = event
+        .message
+        .as_ref()
+        .and_then(|m| m.from.email.clone())
+        .ok_or_else(|| Error::permanent("the event has no message with a sender email"))?;
+    Ok(Identity::new(IdentityKind::Email, email))
+}
+
+fn tag(value: String, reason: &str) -> Decision {
+    Decision::new(Command::SetField(SetField::new("tag", value)), reason)
+}
+
+/// Grows a vector of pages forever; the host's memory limit has to stop it.
+fn hog() -> usize {
+    let mut pages: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut page = vec![0u8; 1 << 20];
+        page[0] = pages.len() as u8;
+        pages.push(std::hint::black_box(page));
+        if pages.len() == usize::MAX {
+            return pages.len();
+        }
+    }
+}
+
+impl Step for Faulty {
+    type Config = Config;
+    const DESCRIPTION: &'static str = "misbehaves on request, for testing the runtime";
+
+    fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
+        match config.fault {
+            Fault::Ok => {
+                let found = ctx.find_customers(&sender_email(event)?);
+                ctx.log(LogLevel::Info, &format!("found {} customers", found.len()));
+                Ok(vec![tag("ok".into(), "asked to behave").with_evidence([
+                    Evidence::new("email", format!("{} customers known", found.len()), 0.0),
+                ])])
+            }
+            Fault::Loop => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                    if std::hint::black_box(n) == u64::MAX {
+                        return Ok(vec![]);
+                    }
+                }
+            }
+            Fault::Hog => Ok(vec![tag(hog().to_string(), "allocated")]),
+            Fault::Trap => {
+                #[cfg(target_arch = "wasm32")]
+                core::arch::wasm32::unreachable();
+                #[cfg(not(target_arch = "wasm32"))]
+                std::process::abort();
+            }
+            Fault::Panic => panic!("faulty step panicked on purpose: 顧客 nicht gefunden"),
+            Fault::Garbage => Ok(vec![Decision::new(
+                Command::SetField(SetField {
+                    ticket: TicketRef::Current,
+                    name: "tag".into(),
+                    value: "garbage".into(),
+                    confidence: f64::NAN,
+                }),
+                "",
+            )]),
+            Fault::Http => {
+                let request = HttpRequest {
+                    method: "GET".into(),
+                    url: format!("http://127.0.0.1:{}/", config.port),
+                    headers: vec![],
+                    body: vec![],
+                };
+                let response = ctx.fetch(&request).map_err(Error::permanent)?;
+                if response.status != 200 {
+                    return Err(Error::retryable(format!(
+                        "the server answered {}",
+                        response.status
+                    )));
+                }
+                Ok(vec![tag(
+                    response.body.len().to_string(),
+                    "fetched the page",
+                )])
+            }
+            Fault::Secret => {
+                let secret = ctx.secret("api_token").map_err(Error::permanent)?;
+                Ok(vec![tag(
+                    secret.chars().count().to_string(),
+                    "read the secret",
+                )])
+            }
+            Fault::Context => {
+                let found = ctx.find_customers(&sender_email(event)?);
+                Ok(found
+                    .into_iter()
+                    .map(|c| {
+                        Decision::new(
+                            Command::LinkCustomer(LinkCustomer {
+                                customer: CustomerRef::Existing(c.id),
+                                identities: c.identities,
+                                score: 1.0,
+                            }),
+                            "known by this email",
+                        )
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+weft_sdk::export_step!(Faulty);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weft_sdk::testing::MemoryContext;
+
+    fn event() -> Event {
+        let mut message = Message::new("chat", "m-1", 0);
+        message.from.email = Some("marie@exemple.fr".into());
+        Event {
+            id: 1,
+            kind: "message.received".into(),
+            at: 0,
+            message: Some(message),
+            customer: None,
+            ticket: None,
+            payload: serde_json::Value::Null,
+        }
+    }
+
+    fn config(fault: Fault) -> Config {
+        Config { fault, port: 0 }
+    }
+
+    fn ctx() -> MemoryContext {
+        MemoryContext::new()
+            .with_customer(9, &[Identity::new(IdentityKind::Email, "marie@exemple.fr")])
+    }
+
+    #[test]
+    fn ok_tags_and_counts_customers() {
+        let ctx = ctx();
+        let decisions = Faulty::decide(&event(), &config(Fault::Ok), &ctx).unwrap();
+        assert_eq!(decisions.len(), 1);
+        assert_eq!(decisions[0].evidence[0].detail, "1 customers known");
+        assert_eq!(ctx.logs.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn context_links_the_customers_found() {
+        let decisions = Faulty::decide(&event(), &config(Fault::Context), &ctx()).unwrap();
+        assert!(matches!(
+            &decisions[..],
+            [Decision {
+                command: Command::LinkCustomer(LinkCustomer {
+                    customer: CustomerRef::Existing(9),
+                    ..
+                }),
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn garbage_is_garbage() {
+        let decisions = Faulty::decide(&event(), &config(Fault::Garbage), &ctx()).unwrap();
+        assert!(decisions[0].reason.is_empty());
+    }
+
+    #[test]
+    fn denials_become_permanent_errors() {
+        let error = Faulty::decide(&event(), &config(Fault::Http), &ctx()).unwrap_err();
+        assert!(matches!(error, Error::Permanent(m) if m.contains("127.0.0.1")));
+        let error = Faulty::decide(&event(), &config(Fault::Secret), &ctx()).unwrap_err();
+        assert_eq!(error, Error::permanent("secret `api_token` is not granted"));
+    }
+
+    #[test]
+    fn the_config_names_the_fault() {
+        let parsed: Config = serde_json::from_str(r#"{"fault":"hog"}"#).unwrap();
+        assert_eq!(parsed.fault, Fault::Hog);
+        assert!(serde_json::from_str::<Config>(r#"{"fault":"nap"}"#).is_err());
+    }
+}

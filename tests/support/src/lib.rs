@@ -1,0 +1,157 @@
+//! Test helpers shared by weft's integration tests.
+//!
+//! [`plugins_dir`] builds every plugin crate of the workspace (the packages under `plugins/` and
+//! `tests/plugins/`) to a wasm32-wasip2 component with the `plugin` profile, once per test
+//! process, and returns the directory that holds the `.wasm` files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The target the plugins are built for.
+const TARGET: &str = "wasm32-wasip2";
+
+/// The workspace root: this crate lives in `<root>/tests/support`.
+pub fn workspace_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        here.ancestors().nth(2).unwrap_or(here).to_path_buf()
+    })
+}
+
+/// The directory with every plugin of the workspace built as `<crate_name>.wasm`.
+///
+/// The first call builds them (into `<workspace>/target/wasm-plugins`, a target directory of
+/// its own so the build does not wait on the lock of the cargo that runs the tests); later calls
+/// return at once. A failed build panics with cargo's output.
+pub fn plugins_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| build_plugins().unwrap_or_else(|problem| panic!("{problem}")))
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Runs a command and returns its stdout, or a message with everything it printed.
+fn run(command: &mut Command) -> Result<String, String> {
+    let shown = format!("{command:?}");
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{shown} failed ({}):\n{}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    String::from_utf8(output.stdout).map_err(|e| format!("{shown} printed non-UTF-8: {e}"))
+}
+
+/// A plugin package: its name and the file name cargo gives its component.
+#[derive(Debug)]
+struct PluginPackage {
+    name: String,
+    artifact: String,
+}
+
+/// The packages whose manifest lies under `plugins/` or `tests/plugins/`.
+fn plugin_packages(root: &Path) -> Result<Vec<PluginPackage>, String> {
+    let text = run(cargo().current_dir(root).args([
+        "metadata",
+        "--no-deps",
+        "--format-version",
+        "1",
+        "--offline",
+    ]))?;
+    let metadata: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("cargo metadata printed bad JSON: {e}"))?;
+    let plugin_dirs = [root.join("plugins"), root.join("tests").join("plugins")];
+    let mut found = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let (Some(name), Some(manifest)) =
+            (package["name"].as_str(), package["manifest_path"].as_str())
+        else {
+            continue;
+        };
+        let manifest = Path::new(manifest);
+        if !plugin_dirs.iter().any(|dir| manifest.starts_with(dir)) {
+            continue;
+        }
+        let lib_name = package["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
+            })
+            .and_then(|t| t["name"].as_str())
+            .ok_or_else(|| format!("plugin package `{name}` has no cdylib target"))?;
+        found.push(PluginPackage {
+            name: name.to_owned(),
+            artifact: format!("{}.wasm", lib_name.replace('-', "_")),
+        });
+    }
+    if found.is_empty() {
+        return Err(format!(
+            "no plugin packages under {}",
+            plugin_dirs[0].display()
+        ));
+    }
+    Ok(found)
+}
+
+/// Installs the wasm target when rustup does not list it yet. Without rustup the toolchain is
+/// assumed to have it; the build says so if not.
+fn ensure_target() -> Result<(), String> {
+    let Ok(listed) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    else {
+        return Ok(());
+    };
+    let installed = String::from_utf8_lossy(&listed.stdout);
+    if !installed.lines().any(|line| line.trim() == TARGET) {
+        run(Command::new("rustup").args(["target", "add", TARGET]))?;
+    }
+    Ok(())
+}
+
+fn build_plugins() -> Result<PathBuf, String> {
+    let root = workspace_root();
+    let packages = plugin_packages(root)?;
+    ensure_target()?;
+    let target_dir = root.join("target").join("wasm-plugins");
+    let mut build = cargo();
+    build
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .args(["build", "--target", TARGET, "--profile", "plugin"]);
+    for package in &packages {
+        build.args(["-p", &package.name]);
+    }
+    run(&mut build)?;
+    let built = target_dir.join(TARGET).join("plugin");
+    let out = target_dir.join("out");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    for package in &packages {
+        let from = built.join(&package.artifact);
+        let to = out.join(&package.artifact);
+        std::fs::copy(&from, &to).map_err(|e| {
+            format!(
+                "cannot copy {} to {} (package `{}`): {e}",
+                from.display(),
+                to.display(),
+                package.name
+            )
+        })?;
+    }
+    Ok(out)
+}
