@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
-#[command(name = "weft", version, about = "Workflow engine for cross-border e-commerce customer support")]
+#[command(
+    name = "weft",
+    version,
+    about = "Workflow engine for cross-border e-commerce customer support"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -123,9 +127,7 @@ enum ExplainWhat {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WEFT_LOG").unwrap_or_else(|_| "error".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WEFT_LOG").unwrap_or_else(|_| "error".into()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -149,14 +151,19 @@ fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("WEFT_CACHE") {
         return dir.into();
     }
-    match std::env::var_os("XDG_CACHE_HOME").or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache").into())) {
+    match std::env::var_os("XDG_CACHE_HOME")
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache").into()))
+    {
         Some(base) => Path::new(&base).join("weft"),
         None => std::env::temp_dir().join("weft-cache"),
     }
 }
 
 fn new_runtime() -> anyhow::Result<Arc<Runtime>> {
-    let config = RuntimeConfig { cache_dir: Some(cache_dir()), ..RuntimeConfig::default() };
+    let config = RuntimeConfig {
+        cache_dir: Some(cache_dir()),
+        ..RuntimeConfig::default()
+    };
     Ok(Arc::new(Runtime::new(config).context("starting the plugin runtime")?))
 }
 
@@ -174,10 +181,21 @@ fn print_jsonl(values: &[serde_json::Value]) -> anyhow::Result<()> {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Demo { db, plugins, examples, workflows } => {
+        Command::Demo {
+            db,
+            plugins,
+            examples,
+            workflows,
+        } => {
             crate::demo::run(&db, &plugins.plugins, &examples, &workflows, new_runtime()?).await?;
         }
-        Command::Run { workflows, input, db, plugins, dry_run } => {
+        Command::Run {
+            workflows,
+            input,
+            db,
+            plugins,
+            dry_run,
+        } => {
             let pipeline = Pipeline::load(new_runtime()?, &plugins.plugins, &workflows).await?;
             let store = Store::open(&db.db).await?;
             if dry_run {
@@ -240,11 +258,24 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     (_, _, Some(p), Some(i)) => format!("inbound {i} ({p})"),
                     _ => "engine".to_owned(),
                 };
-                let replayed = letter.replayed_at.map(|t| format!(" [replayed {}]", report::rfc3339(t))).unwrap_or_default();
-                println!("#{} {} {place}: {}{replayed}", letter.id, report::rfc3339(letter.created_at), letter.error);
+                let replayed = letter
+                    .replayed_at
+                    .map(|t| format!(" [replayed {}]", report::rfc3339(t)))
+                    .unwrap_or_default();
+                println!(
+                    "#{} {} {place}: {}{replayed}",
+                    letter.id,
+                    report::rfc3339(letter.created_at),
+                    letter.error
+                );
             }
         }
-        Command::Replay { ids, workflows, db, plugins } => {
+        Command::Replay {
+            ids,
+            workflows,
+            db,
+            plugins,
+        } => {
             let pipeline = Pipeline::load(new_runtime()?, &plugins.plugins, &workflows).await?;
             let store = Store::open(&db.db).await?;
             let letters = store.dead_letters(true).await?;
@@ -266,7 +297,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 if let (Some(inbound), None) = (letter.inbound, letter.event) {
                     let record = store.inbound(inbound).await?;
                     let mut unit = store.unit().await?;
-                    let outcome = exec::ingest::parse_recorded(&mut unit, &pipeline, record.id, &record.channel, record.inbound).await?;
+                    let outcome =
+                        exec::ingest::parse_recorded(&mut unit, &pipeline, record.id, &record.channel, record.inbound)
+                            .await?;
                     unit.commit().await?;
                     match outcome {
                         Ok(n) => reparsed += n,
@@ -305,8 +338,11 @@ async fn dry_run_files(store: &Store, pipeline: &Pipeline, input: &[PathBuf]) ->
     let (unit, drained) = exec::drain_within(unit, pipeline, 256).await;
     unit.rollback().await?;
     let drained = drained?;
-    let lines: Vec<serde_json::Value> =
-        drained.decided.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
+    let lines: Vec<serde_json::Value> = drained
+        .decided
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
     print_jsonl(&lines)?;
     for (path, reason) in &ingested.rejected {
         eprintln!("would dead-letter {}: {reason}", path.display());
@@ -314,6 +350,10 @@ async fn dry_run_files(store: &Store, pipeline: &Pipeline, input: &[PathBuf]) ->
     for (event, reason) in &drained.dead {
         eprintln!("would dead-letter event {event}: {reason}");
     }
-    eprintln!("dry run: {} decisions over {} events; nothing was written", lines.len(), drained.events);
+    eprintln!(
+        "dry run: {} decisions over {} events; nothing was written",
+        lines.len(),
+        drained.events
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Runs the demo and prints its account to stdout.
-pub async fn run(db: &str, plugins: &Path, examples: &Path, workflows: &Path, runtime: Arc<Runtime>) -> anyhow::Result<()> {
+pub async fn run(
+    db: &str,
+    plugins: &Path,
+    examples: &Path,
+    workflows: &Path,
+    runtime: Arc<Runtime>,
+) -> anyhow::Result<()> {
     if let Some(file) = db.strip_prefix("sqlite://") {
         for suffix in ["", "-wal", "-shm"] {
             let path = format!("{file}{suffix}");
@@ -23,10 +29,18 @@ pub async fn run(db: &str, plugins: &Path, examples: &Path, workflows: &Path, ru
     }
     let pipeline = Pipeline::load(runtime, plugins, &[workflows.to_path_buf()])
         .await
-        .with_context(|| format!("loading plugins from {} (built by `cargo xtask demo`)", plugins.display()))?;
+        .with_context(|| {
+            format!(
+                "loading plugins from {} (built by `cargo xtask demo`)",
+                plugins.display()
+            )
+        })?;
     let store = Store::open(db).await?;
     let ingested = exec::ingest_paths(&store, None, &pipeline, &[examples.to_path_buf()]).await?;
-    let options = DrainOptions { collect: true, ..DrainOptions::default() };
+    let options = DrainOptions {
+        collect: true,
+        ..DrainOptions::default()
+    };
     let drained = exec::drain(&store, &pipeline, &options).await?;
     print!("{}", account(&store, &pipeline, &ingested, &drained, db).await?);
     Ok(())
@@ -50,16 +64,28 @@ async fn account(
         ingested.files, totals.messages, drained.events, totals.decisions, totals.dead_letters
     );
     for workflow in &pipeline.workflows {
-        let steps: Vec<String> = workflow.steps.iter().map(|s| format!("{} ({})", s.id, s.uses)).collect();
+        let steps: Vec<String> = workflow
+            .steps
+            .iter()
+            .map(|s| format!("{} ({})", s.id, s.uses))
+            .collect();
         let on: Vec<String> = workflow.on.iter().map(|p| p.to_string()).collect();
-        let _ = writeln!(out, "  workflow {} on {}: {}", workflow.name, on.join(", "), steps.join(" → "));
+        let _ = writeln!(
+            out,
+            "  workflow {} on {}: {}",
+            workflow.name,
+            on.join(", "),
+            steps.join(" → ")
+        );
     }
 
     // Channels and languages per customer, from the timeline of its tickets.
     let mut channels_of: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     let mut names_of: BTreeMap<i64, String> = BTreeMap::new();
     for ticket in &tickets {
-        let (Some(number), Some(customer)) = (ticket["ticket"].as_i64(), ticket["customer"].as_i64()) else { continue };
+        let (Some(number), Some(customer)) = (ticket["ticket"].as_i64(), ticket["customer"].as_i64()) else {
+            continue;
+        };
         for entry in store.ticket_timeline(number).await? {
             if entry.ticket != number {
                 continue;
@@ -83,7 +109,13 @@ async fn account(
             .into_iter()
             .flatten()
             .filter(|i| !i["value"].as_str().unwrap_or_default().starts_with("blk:"))
-            .map(|i| format!("{} {}", i["kind"].as_str().unwrap_or("?"), i["value"].as_str().unwrap_or("?")))
+            .map(|i| {
+                format!(
+                    "{} {}",
+                    i["kind"].as_str().unwrap_or("?"),
+                    i["value"].as_str().unwrap_or("?")
+                )
+            })
             .collect();
         let merged: Vec<i64> = customers
             .iter()
@@ -96,12 +128,20 @@ async fn account(
             "  customer {id} {} · channels: {channels} · tickets: {}{}",
             names_of.get(&id).map(String::as_str).unwrap_or(""),
             customer["tickets"],
-            if merged.is_empty() { String::new() } else { format!(" · merged from {merged:?}") }
+            if merged.is_empty() {
+                String::new()
+            } else {
+                format!(" · merged from {merged:?}")
+            }
         );
         let _ = writeln!(out, "      {}", identities.join(" · "));
     }
 
-    let _ = writeln!(out, "\nTickets ({} open threads, {} merged)", totals.tickets, totals.merged_tickets);
+    let _ = writeln!(
+        out,
+        "\nTickets ({} open threads, {} merged)",
+        totals.tickets, totals.merged_tickets
+    );
     for ticket in &tickets {
         let number = ticket["ticket"].as_i64().unwrap_or_default();
         let mut facts = vec![format!("customer {}", ticket["customer"])];
@@ -135,19 +175,30 @@ async fn account(
     let _ = writeln!(out, "\nA few decisions, with their reasons");
     let mut shown = BTreeMap::new();
     for decided in &drained.decided {
-        let seen = shown.entry((decided.step.clone(), decided.decision.command.name())).or_insert(0);
+        let seen = shown
+            .entry((decided.step.clone(), decided.decision.command.name()))
+            .or_insert(0);
         if *seen >= 2 {
             continue;
         }
         *seen += 1;
         let command = serde_json::to_value(&decided.decision.command)?;
-        let _ = writeln!(out, "  event {} · {}: {}", decided.event, decided.step, describe_command(&command));
+        let _ = writeln!(
+            out,
+            "  event {} · {}: {}",
+            decided.event,
+            decided.step,
+            describe_command(&command)
+        );
         let _ = writeln!(out, "      why: {}", decided.decision.reason);
     }
 
     let letters = store.dead_letters(true).await?;
     if !letters.is_empty() {
-        let _ = writeln!(out, "\nDead letters (kept with their reason; `weft replay` processes them again)");
+        let _ = writeln!(
+            out,
+            "\nDead letters (kept with their reason; `weft replay` processes them again)"
+        );
         for letter in letters {
             let _ = writeln!(out, "  #{}: {}", letter.id, letter.error);
         }

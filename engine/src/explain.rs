@@ -30,7 +30,11 @@ pub fn describe_command(command: &serde_json::Value) -> String {
                 "{k}=[{}]",
                 items
                     .iter()
-                    .map(|i| format!("{}:{}", i["kind"].as_str().unwrap_or("?"), i["value"].as_str().unwrap_or("?")))
+                    .map(|i| format!(
+                        "{}:{}",
+                        i["kind"].as_str().unwrap_or("?"),
+                        i["value"].as_str().unwrap_or("?")
+                    ))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -42,7 +46,10 @@ pub fn describe_command(command: &serde_json::Value) -> String {
 
 fn write_decisions(out: &mut String, decisions: &[LoggedDecision]) {
     for d in decisions {
-        let event = d.event.map(|e| format!("event {e}")).unwrap_or_else(|| "by hand".into());
+        let event = d
+            .event
+            .map(|e| format!("event {e}"))
+            .unwrap_or_else(|| "by hand".into());
         let _ = writeln!(out, "  {event} · {}/{} · {}", d.workflow, d.step, d.plugin);
         let _ = writeln!(out, "    {}", describe_command(&d.command));
         let _ = writeln!(out, "    why: {}", d.reason);
@@ -87,11 +94,37 @@ pub async fn ticket(store: &Store, number: i64) -> anyhow::Result<String> {
     let _ = writeln!(out, "\nTimeline");
     for entry in store.ticket_timeline(number).await? {
         let m = &entry.message;
-        let who = m.from.name.clone().or_else(|| m.from.email.clone()).or_else(|| m.from.handle.clone()).or_else(|| m.from.buyer_id.clone()).unwrap_or_else(|| "?".into());
-        let via = if entry.ticket == number { String::new() } else { format!(" (from ticket {})", entry.ticket) };
-        let copy = entry.duplicate_of.as_ref().map(|d| format!(" [copy of {d}]")).unwrap_or_default();
-        let _ = writeln!(out, "  {} · {:<9} · {} · {}{via}{copy}", rfc3339(m.at), m.channel, who, m.id);
-        let text = if m.body.trim().is_empty() { m.subject.clone().unwrap_or_default() } else { m.body.clone() };
+        let who = m
+            .from
+            .name
+            .clone()
+            .or_else(|| m.from.email.clone())
+            .or_else(|| m.from.handle.clone())
+            .or_else(|| m.from.buyer_id.clone())
+            .unwrap_or_else(|| "?".into());
+        let via = if entry.ticket == number {
+            String::new()
+        } else {
+            format!(" (from ticket {})", entry.ticket)
+        };
+        let copy = entry
+            .duplicate_of
+            .as_ref()
+            .map(|d| format!(" [copy of {d}]"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} · {:<9} · {} · {}{via}{copy}",
+            rfc3339(m.at),
+            m.channel,
+            who,
+            m.id
+        );
+        let text = if m.body.trim().is_empty() {
+            m.subject.clone().unwrap_or_default()
+        } else {
+            m.body.clone()
+        };
         let _ = writeln!(out, "      {}", one_line(&text, 100));
     }
     let _ = writeln!(out, "\nDecisions");
@@ -119,7 +152,11 @@ pub async fn customer(store: &Store, id: i64) -> anyhow::Result<String> {
             identity["score"].as_f64().unwrap_or(0.0)
         );
     }
-    let _ = writeln!(out, "\nMessages: {}", customer["messages"].as_array().map(|m| m.len()).unwrap_or(0));
+    let _ = writeln!(
+        out,
+        "\nMessages: {}",
+        customer["messages"].as_array().map(|m| m.len()).unwrap_or(0)
+    );
     let _ = writeln!(out, "Tickets: {}", customer["tickets"]);
     let _ = writeln!(out, "\nDecisions");
     write_decisions(&mut out, &store.customer_decisions(id).await?);

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use weft::runtime::{
-    CallOptions, Grants, MemoryReader, Plugin, PluginError, PluginKind, Runtime, RuntimeConfig,
-    RuntimeError, StepFailure,
+    CallOptions, Grants, MemoryReader, Plugin, PluginError, PluginKind, Runtime, RuntimeConfig, RuntimeError,
+    StepFailure,
 };
 use weft_sdk::testing::MemoryContext;
 use weft_sdk::*;
@@ -107,9 +107,7 @@ fn tag_of(decisions: &[Decision]) -> Vec<String> {
 
 /// The faulty step with `ok` still works: called after every failure.
 async fn assert_still_good(plugin: &Plugin) {
-    let (reader, result) = plugin
-        .decide(&event(), &fault("ok"), &call("after"), reader())
-        .await;
+    let (reader, result) = plugin.decide(&event(), &fault("ok"), &call("after"), reader()).await;
     let output = result.expect("a good call after a failure");
     assert_eq!(tag_of(&output.decisions), ["ok"]);
     assert_eq!(reader.lookups, 1);
@@ -148,10 +146,7 @@ async fn json_channel_parses_lines() {
         body: b"{\"id\":\"x\"}".to_vec(),
         ..Inbound::default()
     };
-    match plugin
-        .parse(&bad, &serde_json::json!({}), &call("import"))
-        .await
-    {
+    match plugin.parse(&bad, &serde_json::json!({}), &call("import")).await {
         Err(StepFailure::Plugin {
             error: PluginError::Permanent(message),
             origin,
@@ -176,10 +171,7 @@ async fn json_channel_parses_lines() {
         body: "Ihre Bestellung ist unterwegs.".into(),
         lang: Some("de".into()),
     };
-    match plugin
-        .deliver(&reply, &serde_json::json!({}), &call("reply"))
-        .await
-    {
+    match plugin.deliver(&reply, &serde_json::json!({}), &call("reply")).await {
         Err(StepFailure::Plugin {
             error: PluginError::Permanent(message),
             ..
@@ -196,16 +188,12 @@ async fn concurrent_calls_get_their_own_instances() {
     let spinning = plugin.clone();
     let slow = tokio::spawn(async move {
         let spin = CallOptions::new("spin", Duration::from_millis(100));
-        let (_, result) = spinning
-            .decide(&event(), &fault("loop"), &spin, reader())
-            .await;
+        let (_, result) = spinning.decide(&event(), &fault("loop"), &spin, reader()).await;
         result
     });
     let mut tags = Vec::new();
     for _ in 0..5 {
-        let (_, result) = plugin
-            .decide(&event(), &fault("ok"), &call("ok"), reader())
-            .await;
+        let (_, result) = plugin.decide(&event(), &fault("ok"), &call("ok"), reader()).await;
         tags.extend(tag_of(&result.expect("ok").decisions));
     }
     let slow = slow.await.expect("the spinning task");
@@ -218,16 +206,11 @@ async fn ok_reads_the_context_and_logs() {
     let plugin = load(FAULTY).await;
     assert_eq!(plugin.kind(), PluginKind::Step);
     assert_eq!(plugin.info().name, "weft-test-faulty");
-    let (reader, result) = plugin
-        .decide(&event(), &fault("ok"), &call("identify"), reader())
-        .await;
+    let (reader, result) = plugin.decide(&event(), &fault("ok"), &call("identify"), reader()).await;
     let output = result.expect("ok");
     assert_eq!(tag_of(&output.decisions), ["ok"]);
     assert_eq!(output.decisions[0].evidence[0].detail, "2 customers known");
-    assert_eq!(
-        output.logs,
-        [(LogLevel::Info, "found 2 customers".to_owned())]
-    );
+    assert_eq!(output.logs, [(LogLevel::Info, "found 2 customers".to_owned())]);
     assert_eq!(reader.lookups, 1);
 }
 
@@ -246,10 +229,7 @@ async fn context_answers_reach_the_plugin_and_reader_errors_fail_the_step() {
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(
-        linked,
-        [(CustomerRef::Existing(1), 1), (CustomerRef::Existing(2), 2)]
-    );
+    assert_eq!(linked, [(CustomerRef::Existing(1), 1), (CustomerRef::Existing(2), 2)]);
 
     let mut failing = reader();
     failing.fail_with = Some("database is locked".into());
@@ -277,16 +257,11 @@ async fn a_loop_is_stopped_at_its_timeout_and_the_reader_comes_back() {
     let options = CallOptions::new("spin", Duration::from_millis(100));
     let mut lent = reader();
     lent.lookups = 41;
-    let (back, result) = plugin
-        .decide(&event(), &fault("loop"), &options, lent)
-        .await;
+    let (back, result) = plugin.decide(&event(), &fault("loop"), &options, lent).await;
     match result {
         Err(failure @ StepFailure::Timeout { .. }) => {
             assert_eq!(failure.origin().step, "spin");
-            assert!(
-                failure.to_string().contains("weft-test-faulty@0.1.0"),
-                "{failure}"
-            );
+            assert!(failure.to_string().contains("weft-test-faulty@0.1.0"), "{failure}");
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
@@ -300,9 +275,7 @@ async fn a_hog_is_stopped_at_its_memory_limit() {
     let plugin = load(FAULTY).await;
     let mut options = call("hog");
     options.memory_limit_bytes = Some(16 * 1024 * 1024);
-    let (_, result) = plugin
-        .decide(&event(), &fault("hog"), &options, reader())
-        .await;
+    let (_, result) = plugin.decide(&event(), &fault("hog"), &options, reader()).await;
     match result {
         Err(StepFailure::MemoryLimit { limit, .. }) => assert_eq!(limit, 16 * 1024 * 1024),
         other => panic!("expected the memory limit, got {other:?}"),
@@ -314,9 +287,7 @@ async fn a_hog_is_stopped_at_its_memory_limit() {
 async fn traps_panics_and_garbage_fail_the_step() {
     let plugin = load(FAULTY).await;
 
-    let (back, result) = plugin
-        .decide(&event(), &fault("trap"), &call("trap"), reader())
-        .await;
+    let (back, result) = plugin.decide(&event(), &fault("trap"), &call("trap"), reader()).await;
     assert_eq!(back.data.customers.len(), 3);
     match result {
         Err(StepFailure::Trap { message, .. }) => {
@@ -326,9 +297,7 @@ async fn traps_panics_and_garbage_fail_the_step() {
     }
     assert_still_good(&plugin).await;
 
-    let (_, result) = plugin
-        .decide(&event(), &fault("panic"), &call("panic"), reader())
-        .await;
+    let (_, result) = plugin.decide(&event(), &fault("panic"), &call("panic"), reader()).await;
     match result {
         Err(failure @ StepFailure::Trap { .. }) => {
             let text = failure.to_string();
@@ -354,12 +323,7 @@ async fn traps_panics_and_garbage_fail_the_step() {
     assert_still_good(&plugin).await;
 
     let (_, result) = plugin
-        .decide(
-            &event(),
-            &serde_json::json!({"fault": "nap"}),
-            &call("bad"),
-            reader(),
-        )
+        .decide(&event(), &serde_json::json!({"fault": "nap"}), &call("bad"), reader())
         .await;
     match result {
         Err(StepFailure::Plugin {
@@ -374,9 +338,7 @@ async fn traps_panics_and_garbage_fail_the_step() {
 
 /// Serves `body` to every request on 127.0.0.1, HTTP/1.1, one request per connection.
 async fn serve(body: &'static str) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("address").port();
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
@@ -409,9 +371,7 @@ async fn http_is_denied_without_a_grant_and_allowed_with_one() {
     let plugin = load(FAULTY).await;
     let config = serde_json::json!({ "fault": "http", "port": port });
 
-    let (_, result) = plugin
-        .decide(&event(), &config, &call("notify"), reader())
-        .await;
+    let (_, result) = plugin.decide(&event(), &config, &call("notify"), reader()).await;
     match result {
         Err(StepFailure::Denied { denial, error, .. }) => {
             assert_eq!(
@@ -425,13 +385,8 @@ async fn http_is_denied_without_a_grant_and_allowed_with_one() {
 
     let mut other_host = call("notify");
     other_host.grants.http_hosts = vec!["*.example.com".into()];
-    let (_, result) = plugin
-        .decide(&event(), &config, &other_host, reader())
-        .await;
-    assert!(
-        matches!(result, Err(StepFailure::Denied { .. })),
-        "{result:?}"
-    );
+    let (_, result) = plugin.decide(&event(), &config, &other_host, reader()).await;
+    assert!(matches!(result, Err(StepFailure::Denied { .. })), "{result:?}");
 
     let mut granted = call("notify");
     granted.grants = Grants {
@@ -448,9 +403,7 @@ async fn http_is_denied_without_a_grant_and_allowed_with_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_are_denied_without_a_grant() {
     let plugin = load(FAULTY).await;
-    let (_, result) = plugin
-        .decide(&event(), &fault("secret"), &call("sync"), reader())
-        .await;
+    let (_, result) = plugin.decide(&event(), &fault("secret"), &call("sync"), reader()).await;
     match result {
         Err(StepFailure::Denied { denial, .. }) => assert_eq!(
             denial,
@@ -489,9 +442,7 @@ async fn granted_secrets_are_read_from_the_environment() {
     let plugin = load(FAULTY).await;
     let mut granted = call("sync");
     granted.grants.secrets = vec!["api_token".into()];
-    let (_, result) = plugin
-        .decide(&event(), &fault("secret"), &granted, reader())
-        .await;
+    let (_, result) = plugin.decide(&event(), &fault("secret"), &granted, reader()).await;
     assert_eq!(
         tag_of(&result.expect("granted secret").decisions),
         [SECRET.chars().count().to_string()]
@@ -556,21 +507,9 @@ async fn the_compile_cache_is_hit_and_recovers_from_damage() {
 
     std::fs::write(entry, b"short").expect("truncate entry");
     let fourth = runtime_with_cache(dir.clone());
-    assert!(
-        !fourth
-            .load(&path)
-            .await
-            .expect("recompiled")
-            .loaded_from_cache()
-    );
+    assert!(!fourth.load(&path).await.expect("recompiled").loaded_from_cache());
     let fifth = runtime_with_cache(dir);
-    assert!(
-        fifth
-            .load(&path)
-            .await
-            .expect("cached again")
-            .loaded_from_cache()
-    );
+    assert!(fifth.load(&path).await.expect("cached again").loaded_from_cache());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

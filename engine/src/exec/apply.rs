@@ -72,7 +72,8 @@ pub async fn apply(
                 CustomerRef::Existing(id) => unit.root_customer(signed(id)?).await?,
                 CustomerRef::New => unit.create_customer(event.at).await?,
             };
-            unit.add_identities(customer, &link.identities, state.message, link.score).await?;
+            unit.add_identities(customer, &link.identities, state.message, link.score)
+                .await?;
             if let Some(message) = state.message {
                 unit.set_message_customer(message, customer).await?;
             }
@@ -80,14 +81,20 @@ pub async fn apply(
             state.customer_new = link.customer == CustomerRef::New;
         }
         Command::MergeCustomers(merge) => {
-            unit.merge_customers(merge.into, &merge.from, Some(event.id), &decision.reason).await?;
+            unit.merge_customers(merge.into, &merge.from, Some(event.id), &decision.reason)
+                .await?;
             if let Some(customer) = state.customer {
                 state.customer = Some(unit.root_customer(customer).await?);
             }
-            state.derived.push(("customer.merged".into(), json!({ "into": merge.into, "from": merge.from })));
+            state.derived.push((
+                "customer.merged".into(),
+                json!({ "into": merge.into, "from": merge.from }),
+            ));
         }
         Command::OpenTicket(open) => {
-            let number = unit.open_ticket(state.customer, open.subject.as_deref(), open.order.as_deref(), event.at).await?;
+            let number = unit
+                .open_ticket(state.customer, open.subject.as_deref(), open.order.as_deref(), event.at)
+                .await?;
             if let (Some(row), Some(message)) = (state.message, message) {
                 unit.append_message(number, row, None, message.at).await?;
                 if let Some(thread) = &message.thread {
@@ -97,14 +104,19 @@ pub async fn apply(
             state.ticket = Some(number);
             state.ticket_opened = true;
             about_ticket = Some(number);
-            state.derived.push(("ticket.opened".into(), json!({ "ticket": number })));
+            state
+                .derived
+                .push(("ticket.opened".into(), json!({ "ticket": number })));
         }
         Command::AppendToTicket(append) => {
             let number = unit.root_ticket(signed(append.ticket)?).await?;
             let (Some(row), Some(message)) = (state.message, message) else {
-                return Err(ApplyError::Invalid("append-to-ticket needs an event with a message".into()));
+                return Err(ApplyError::Invalid(
+                    "append-to-ticket needs an event with a message".into(),
+                ));
             };
-            unit.append_message(number, row, append.duplicate_of.as_deref(), message.at).await?;
+            unit.append_message(number, row, append.duplicate_of.as_deref(), message.at)
+                .await?;
             if let Some(thread) = &message.thread {
                 unit.register_thread(&message.channel, thread, number).await?;
             }
@@ -112,32 +124,54 @@ pub async fn apply(
             about_ticket = Some(number);
         }
         Command::MergeTickets(merge) => {
-            let merged = unit.merge_tickets(merge.into, &merge.from, Some(event.id), &decision.reason).await?;
+            let merged = unit
+                .merge_tickets(merge.into, &merge.from, Some(event.id), &decision.reason)
+                .await?;
             if let Some(ticket) = state.ticket {
                 state.ticket = Some(unit.root_ticket(ticket).await?);
             }
             about_ticket = Some(signed(merge.into)?);
-            state.derived.push(("ticket.merged".into(), json!({ "into": merge.into, "from": merged })));
+            state
+                .derived
+                .push(("ticket.merged".into(), json!({ "into": merge.into, "from": merged })));
         }
         Command::SetField(set) => {
             let number = ticket_of(unit, state, set.ticket).await?;
-            unit.set_ticket_field(number, &set.name, &set.value, set.confidence).await?;
+            unit.set_ticket_field(number, &set.name, &set.value, set.confidence)
+                .await?;
             about_ticket = Some(number);
         }
         Command::Assign(assign) => {
             let number = ticket_of(unit, state, assign.ticket).await?;
-            unit.assign_ticket(number, assign.agent.as_deref(), assign.team.as_deref()).await?;
+            unit.assign_ticket(number, assign.agent.as_deref(), assign.team.as_deref())
+                .await?;
             about_ticket = Some(number);
         }
         Command::SetDeadline(deadline) => {
             let number = ticket_of(unit, state, deadline.ticket).await?;
-            unit.set_deadline(number, &deadline.kind, &deadline.policy, deadline.due).await?;
+            unit.set_deadline(number, &deadline.kind, &deadline.policy, deadline.due)
+                .await?;
             let base = format!("deadline:{number}:{}:{}", deadline.kind, deadline.policy);
-            let payload = json!({ "ticket": number, "kind": deadline.kind, "policy": deadline.policy, "due": deadline.due });
+            let payload =
+                json!({ "ticket": number, "kind": deadline.kind, "policy": deadline.policy, "due": deadline.due });
             for (i, warn) in deadline.warn_at.iter().enumerate() {
-                unit.schedule_timer(&format!("{base}:warn:{i}"), *warn, "sla.warning", &payload, Some(number)).await?;
+                unit.schedule_timer(
+                    &format!("{base}:warn:{i}"),
+                    *warn,
+                    "sla.warning",
+                    &payload,
+                    Some(number),
+                )
+                .await?;
             }
-            unit.schedule_timer(&format!("{base}:breach"), deadline.due, "sla.breached", &payload, Some(number)).await?;
+            unit.schedule_timer(
+                &format!("{base}:breach"),
+                deadline.due,
+                "sla.breached",
+                &payload,
+                Some(number),
+            )
+            .await?;
             about_ticket = Some(number);
         }
         Command::SendMessage(send) => {
@@ -145,17 +179,28 @@ pub async fn apply(
                 TicketRef::Current if state.ticket.is_none() => None,
                 other => Some(ticket_of(unit, state, other).await?),
             };
-            unit.outbox(&send.key, &send.channel, &send.to, number, send.subject.as_deref(), &send.body, send.lang.as_deref())
-                .await?;
+            unit.outbox(
+                &send.key,
+                &send.channel,
+                &send.to,
+                number,
+                send.subject.as_deref(),
+                &send.body,
+                send.lang.as_deref(),
+            )
+            .await?;
             about_ticket = number;
         }
         Command::ScheduleTimer(timer) => {
-            unit.schedule_timer(&timer.key, timer.at, &timer.kind, &timer.payload, state.ticket).await?;
+            unit.schedule_timer(&timer.key, timer.at, &timer.kind, &timer.payload, state.ticket)
+                .await?;
         }
         Command::EmitEvent(emit) => {
-            unit.enqueue_event(&emit.kind, event.at, state.customer, state.ticket, &emit.payload).await?;
+            unit.enqueue_event(&emit.kind, event.at, state.customer, state.ticket, &emit.payload)
+                .await?;
         }
     }
-    unit.record_decision(origin, decision, state.customer, about_ticket).await?;
+    unit.record_decision(origin, decision, state.customer, about_ticket)
+        .await?;
     Ok(())
 }

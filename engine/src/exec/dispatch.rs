@@ -78,13 +78,17 @@ pub async fn drain(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -
     let mut round = 0u64;
     loop {
         let mut unit = store.unit().await?;
-        let fired = unit.fire_due_timers(options.timers_until.unwrap_or_else(now_ms), options.batch).await?;
+        let fired = unit
+            .fire_due_timers(options.timers_until.unwrap_or_else(now_ms), options.batch)
+            .await?;
         unit.commit().await?;
         report.timers += fired.len();
 
         round += 1;
         let claim = format!("{}:{round}", options.node);
-        let events = store.claim(&claim, options.batch, options.lease.as_millis() as i64).await?;
+        let events = store
+            .claim(&claim, options.batch, options.lease.as_millis() as i64)
+            .await?;
         if events.is_empty() {
             match store.next_retry_at().await? {
                 Some(at) => {
@@ -133,7 +137,9 @@ async fn process_one(
             } else {
                 tracing::warn!(error = %message, "event dead-lettered");
                 let (workflow, step, plugin) = error.place();
-                store.dead_letter_event(event.id, workflow, step, plugin, &message).await?;
+                store
+                    .dead_letter_event(event.id, workflow, step, plugin, &message)
+                    .await?;
                 report.failed += 1;
                 report.dead.push((event.id, message));
             }
@@ -171,10 +177,22 @@ pub async fn drain_within(mut unit: Unit, pipeline: &Pipeline, batch: i64) -> (U
                     report.failed += 1;
                     report.dead.push((event.id, message.clone()));
                     let (workflow, step, plugin) = error.place();
-                    let (workflow, step, plugin) =
-                        (workflow.map(str::to_owned), step.map(str::to_owned), plugin.map(str::to_owned));
+                    let (workflow, step, plugin) = (
+                        workflow.map(str::to_owned),
+                        step.map(str::to_owned),
+                        plugin.map(str::to_owned),
+                    );
                     match unit.rollback_to_savepoint().await {
-                        Ok(()) => unit.dead_letter_event(event.id, workflow.as_deref(), step.as_deref(), plugin.as_deref(), &message).await,
+                        Ok(()) => {
+                            unit.dead_letter_event(
+                                event.id,
+                                workflow.as_deref(),
+                                step.as_deref(),
+                                plugin.as_deref(),
+                                &message,
+                            )
+                            .await
+                        }
                         Err(e) => Err(e),
                     }
                 }

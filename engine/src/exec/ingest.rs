@@ -26,7 +26,12 @@ pub struct IngestReport {
 
 /// Which channel reads a file, by its name.
 fn channel_for(path: &Path) -> Option<&'static str> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("jsonl" | "ndjson") => Some("json"),
         Some("eml") => Some("email"),
         _ => None,
@@ -40,7 +45,10 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, &'static str)>>
         let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
         if meta.is_file() {
             let channel = channel_for(path).with_context(|| {
-                format!("{}: unknown kind of file: expected .jsonl, .ndjson or .eml, or a Maildir folder", path.display())
+                format!(
+                    "{}: unknown kind of file: expected .jsonl, .ndjson or .eml, or a Maildir folder",
+                    path.display()
+                )
             })?;
             files.push((path.clone(), channel));
             continue;

@@ -18,14 +18,17 @@ impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
             .field("plugins", &self.plugins.keys().collect::<Vec<_>>())
-            .field("workflows", &self.workflows.iter().map(|w| w.name.to_string()).collect::<Vec<_>>())
+            .field(
+                "workflows",
+                &self.workflows.iter().map(|w| w.name.to_string()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
 
 /// The catalog the workflow compiler checks `uses:` and `with:` against.
 pub fn catalog(plugins: &BTreeMap<String, Plugin>) -> Catalog {
-    let mut catalog = Catalog::default();
+    let mut catalog = Catalog::new();
     for (name, plugin) in plugins {
         let info = plugin.info();
         catalog.insert(
@@ -55,10 +58,18 @@ pub async fn load_plugins(runtime: &Runtime, dir: &Path) -> anyhow::Result<BTree
 impl Pipeline {
     /// Loads the plugins in `plugin_dir` and the workflows at `workflow_paths`, checking the
     /// workflows against the plugins.
-    pub async fn load(runtime: Arc<Runtime>, plugin_dir: &Path, workflow_paths: &[PathBuf]) -> anyhow::Result<Pipeline> {
+    pub async fn load(
+        runtime: Arc<Runtime>,
+        plugin_dir: &Path,
+        workflow_paths: &[PathBuf],
+    ) -> anyhow::Result<Pipeline> {
         let plugins = load_plugins(&runtime, plugin_dir).await?;
         let workflows = workflow::load(workflow_paths, &catalog(&plugins)).map_err(|d| anyhow::anyhow!("{d}"))?;
-        Ok(Pipeline { runtime, plugins, workflows })
+        Ok(Pipeline {
+            runtime,
+            plugins,
+            workflows,
+        })
     }
 
     /// The channel plugin with this name.
@@ -75,6 +86,6 @@ impl Pipeline {
 
     /// Whether some workflow reacts to events of this kind.
     pub fn listens_to(&self, kind: &str) -> bool {
-        self.workflows.iter().any(|w| w.on.iter().any(|p| p.matches(kind)))
+        self.workflows.iter().any(|w| w.triggered_by(kind))
     }
 }

@@ -15,14 +15,32 @@ use weft_sdk::{Decision, Event};
 pub enum StepError {
     /// A step's plugin failed.
     #[error("workflow `{workflow}`, {failure}")]
-    Plugin { workflow: String, step: String, plugin: String, failure: StepFailure },
+    Plugin {
+        workflow: String,
+        step: String,
+        plugin: String,
+        failure: StepFailure,
+    },
     /// A step named a plugin that is not loaded (workflows are checked at load, so this
     /// means the plugin set changed under a running engine).
     #[error("workflow `{workflow}`, step `{step}`: plugin `{plugin}` is not loaded")]
-    MissingPlugin { workflow: String, step: String, plugin: String },
+    MissingPlugin {
+        workflow: String,
+        step: String,
+        plugin: String,
+    },
     /// A decision could not be applied.
-    #[error("workflow `{workflow}`, step `{step}` ({plugin}): decision {index} ({command}) cannot be applied: {problem}")]
-    Apply { workflow: String, step: String, plugin: String, index: usize, command: &'static str, problem: String },
+    #[error(
+        "workflow `{workflow}`, step `{step}` ({plugin}): decision {index} ({command}) cannot be applied: {problem}"
+    )]
+    Apply {
+        workflow: String,
+        step: String,
+        plugin: String,
+        index: usize,
+        command: &'static str,
+        problem: String,
+    },
     /// The database failed.
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
@@ -41,9 +59,13 @@ impl StepError {
     /// (workflow, step, plugin) where it happened, if in a step.
     pub fn place(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
         match self {
-            StepError::Plugin { workflow, step, plugin, .. }
+            StepError::Plugin {
+                workflow, step, plugin, ..
+            }
             | StepError::MissingPlugin { workflow, step, plugin }
-            | StepError::Apply { workflow, step, plugin, .. } => (Some(workflow), Some(step), Some(plugin)),
+            | StepError::Apply {
+                workflow, step, plugin, ..
+            } => (Some(workflow), Some(step), Some(plugin)),
             StepError::Store(_) => (None, None, None),
         }
     }
@@ -62,7 +84,10 @@ pub struct Decided {
 
 /// The JSON that `if:` conditions are evaluated against.
 async fn scope(unit: &mut Unit, event: &QueuedEvent, state: &EventState) -> Result<Value, StepError> {
-    let message = event.message.as_ref().map(|(_, m)| serde_json::to_value(m).unwrap_or(Value::Null));
+    let message = event
+        .message
+        .as_ref()
+        .map(|(_, m)| serde_json::to_value(m).unwrap_or(Value::Null));
     let ticket = match state.ticket {
         Some(number) => unit.ticket_view(number).await?.map(|t| {
             json!({
@@ -101,7 +126,7 @@ pub async fn process_event(
 ) -> (Unit, Result<Vec<Decided>, StepError>) {
     let mut decided = Vec::new();
     let mut state = EventState::from_event(event);
-    for workflow in pipeline.workflows.iter().filter(|w| w.on.iter().any(|p| p.matches(&event.kind))) {
+    for workflow in pipeline.workflows.iter().filter(|w| w.triggered_by(&event.kind)) {
         for step in &workflow.steps {
             let result;
             (unit, result) = run_step(unit, pipeline, workflow, step, event, &mut state).await;
@@ -115,7 +140,8 @@ pub async fn process_event(
         unit.finish_event(event.id).await?;
         for (kind, payload) in std::mem::take(&mut state.derived) {
             if pipeline.listens_to(&kind) {
-                unit.enqueue_event(&kind, event.at, state.customer, state.ticket, &payload).await?;
+                unit.enqueue_event(&kind, event.at, state.customer, state.ticket, &payload)
+                    .await?;
             }
         }
         Ok(())
@@ -143,7 +169,14 @@ async fn run_step(
         }
     }
     let Some(plugin) = pipeline.plugins.get(&plugin_name) else {
-        return (unit, Err(StepError::MissingPlugin { workflow: workflow_name, step: step_id, plugin: plugin_name }));
+        return (
+            unit,
+            Err(StepError::MissingPlugin {
+                workflow: workflow_name,
+                step: step_id,
+                plugin: plugin_name,
+            }),
+        );
     };
     // The idempotency key of (event, workflow, step): a retried event that somehow kept an
     // earlier application does not apply it twice.
@@ -166,12 +199,25 @@ async fn run_step(
     let output = match result {
         Ok(output) => output,
         Err(failure) => {
-            return (unit, Err(StepError::Plugin { workflow: workflow_name, step: step_id, plugin: plugin_name, failure }));
+            return (
+                unit,
+                Err(StepError::Plugin {
+                    workflow: workflow_name,
+                    step: step_id,
+                    plugin: plugin_name,
+                    failure,
+                }),
+            );
         }
     };
     let info = plugin.info();
     let plugin_ref = format!("{}@{}", info.name, info.version);
-    let origin = Origin { event: Some(event.id), workflow: &workflow_name, step: &step_id, plugin: &plugin_ref };
+    let origin = Origin {
+        event: Some(event.id),
+        workflow: &workflow_name,
+        step: &step_id,
+        plugin: &plugin_ref,
+    };
     let mut decided = Vec::with_capacity(output.decisions.len());
     for (index, decision) in output.decisions.into_iter().enumerate() {
         let applied = apply(&mut unit, event, state, &decision, origin).await;

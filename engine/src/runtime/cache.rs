@@ -69,9 +69,7 @@ impl CompileCache {
 
     /// Stores a compiled component.
     pub fn put(&self, key: &str, component: &Component) -> io::Result<()> {
-        let artifact = component
-            .serialize()
-            .map_err(|e| io::Error::other(format!("{e:#}")))?;
+        let artifact = component.serialize().map_err(|e| io::Error::other(format!("{e:#}")))?;
         let mut entry = Vec::with_capacity(32 + artifact.len());
         entry.extend_from_slice(&Sha256::digest(&artifact));
         entry.extend_from_slice(&artifact);
@@ -89,10 +87,7 @@ impl CompileCache {
     }
 }
 
-#[expect(
-    unsafe_code,
-    reason = "deserializing a compiled component is unsafe in wasmtime"
-)]
+#[expect(unsafe_code, reason = "deserializing a compiled component is unsafe in wasmtime")]
 fn load(engine: &Engine, entry: &[u8]) -> Result<Component, String> {
     if entry.len() < 32 {
         return Err("entry is truncated".into());

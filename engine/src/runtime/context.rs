@@ -19,15 +19,10 @@ use weft_sdk::{Context, CustomerView, Identity, TicketView};
 /// partial answer.
 pub trait ContextReader: Send + 'static {
     /// Customers known by exactly this identifier.
-    fn find_customers(
-        &mut self,
-        identity: &Identity,
-    ) -> impl Future<Output = anyhow::Result<Vec<CustomerView>>> + Send;
+    fn find_customers(&mut self, identity: &Identity)
+    -> impl Future<Output = anyhow::Result<Vec<CustomerView>>> + Send;
     /// One customer by id.
-    fn customer(
-        &mut self,
-        id: u64,
-    ) -> impl Future<Output = anyhow::Result<Option<CustomerView>>> + Send;
+    fn customer(&mut self, id: u64) -> impl Future<Output = anyhow::Result<Option<CustomerView>>> + Send;
     /// A customer's most recently updated tickets, newest first, at most `limit`.
     fn customer_tickets(
         &mut self,
@@ -35,20 +30,11 @@ pub trait ContextReader: Send + 'static {
         limit: u32,
     ) -> impl Future<Output = anyhow::Result<Vec<TicketView>>> + Send;
     /// One ticket by number.
-    fn ticket(
-        &mut self,
-        number: u64,
-    ) -> impl Future<Output = anyhow::Result<Option<TicketView>>> + Send;
+    fn ticket(&mut self, number: u64) -> impl Future<Output = anyhow::Result<Option<TicketView>>> + Send;
     /// Tickets about this order number, newest first.
-    fn order_tickets(
-        &mut self,
-        order: &str,
-    ) -> impl Future<Output = anyhow::Result<Vec<TicketView>>> + Send;
+    fn order_tickets(&mut self, order: &str) -> impl Future<Output = anyhow::Result<Vec<TicketView>>> + Send;
     /// The ticket holding the message with this channel id or email Message-ID.
-    fn message_ticket(
-        &mut self,
-        message_id: &str,
-    ) -> impl Future<Output = anyhow::Result<Option<u64>>> + Send;
+    fn message_ticket(&mut self, message_id: &str) -> impl Future<Output = anyhow::Result<Option<u64>>> + Send;
     /// The ticket of a channel conversation.
     fn thread_ticket(
         &mut self,
@@ -94,11 +80,7 @@ impl ContextReader for MemoryReader {
     async fn customer(&mut self, id: u64) -> anyhow::Result<Option<CustomerView>> {
         self.answer(|d| d.customer(id))
     }
-    async fn customer_tickets(
-        &mut self,
-        customer: u64,
-        limit: u32,
-    ) -> anyhow::Result<Vec<TicketView>> {
+    async fn customer_tickets(&mut self, customer: u64, limit: u32) -> anyhow::Result<Vec<TicketView>> {
         self.answer(|d| d.customer_tickets(customer, limit))
     }
     async fn ticket(&mut self, number: u64) -> anyhow::Result<Option<TicketView>> {
@@ -125,11 +107,7 @@ pub(crate) trait DynReader: Send {
     fn ticket(&mut self, number: u64) -> Answer<'_, Option<TicketView>>;
     fn order_tickets<'a>(&'a mut self, order: &'a str) -> Answer<'a, Vec<TicketView>>;
     fn message_ticket<'a>(&'a mut self, message_id: &'a str) -> Answer<'a, Option<u64>>;
-    fn thread_ticket<'a>(
-        &'a mut self,
-        channel: &'a str,
-        thread: &'a str,
-    ) -> Answer<'a, Option<u64>>;
+    fn thread_ticket<'a>(&'a mut self, channel: &'a str, thread: &'a str) -> Answer<'a, Option<u64>>;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
@@ -152,11 +130,7 @@ impl<R: ContextReader> DynReader for R {
     fn message_ticket<'a>(&'a mut self, message_id: &'a str) -> Answer<'a, Option<u64>> {
         Box::pin(ContextReader::message_ticket(self, message_id))
     }
-    fn thread_ticket<'a>(
-        &'a mut self,
-        channel: &'a str,
-        thread: &'a str,
-    ) -> Answer<'a, Option<u64>> {
+    fn thread_ticket<'a>(&'a mut self, channel: &'a str, thread: &'a str) -> Answer<'a, Option<u64>> {
         Box::pin(ContextReader::thread_ticket(self, channel, thread))
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
@@ -204,10 +178,7 @@ fn fault(lookup: &str, error: anyhow::Error) -> wasmtime::Error {
 }
 
 impl wit::Host for ContextView<'_> {
-    async fn find_customers(
-        &mut self,
-        identity: wit::Identity,
-    ) -> wasmtime::Result<Vec<wit::Customer>> {
+    async fn find_customers(&mut self, identity: wit::Identity) -> wasmtime::Result<Vec<wit::Customer>> {
         let identity = convert::identity_from(identity);
         let found = self
             .reader()?
@@ -226,21 +197,13 @@ impl wit::Host for ContextView<'_> {
         Ok(found.map(convert::customer_to))
     }
 
-    async fn customer_tickets(
-        &mut self,
-        customer: u64,
-        limit: u32,
-    ) -> wasmtime::Result<Vec<wit::Ticket>> {
+    async fn customer_tickets(&mut self, customer: u64, limit: u32) -> wasmtime::Result<Vec<wit::Ticket>> {
         let found = self
             .reader()?
             .customer_tickets(customer, limit)
             .await
             .map_err(|e| fault("customer-tickets", e))?;
-        Ok(found
-            .into_iter()
-            .take(limit as usize)
-            .map(convert::ticket_to)
-            .collect())
+        Ok(found.into_iter().take(limit as usize).map(convert::ticket_to).collect())
     }
 
     async fn get_ticket(&mut self, number: u64) -> wasmtime::Result<Option<wit::Ticket>> {
@@ -268,11 +231,7 @@ impl wit::Host for ContextView<'_> {
             .map_err(|e| fault("message-ticket", e))
     }
 
-    async fn thread_ticket(
-        &mut self,
-        channel: String,
-        thread: String,
-    ) -> wasmtime::Result<Option<u64>> {
+    async fn thread_ticket(&mut self, channel: String, thread: String) -> wasmtime::Result<Option<u64>> {
         self.reader()?
             .thread_ticket(&channel, &thread)
             .await
@@ -287,9 +246,7 @@ impl wasmtime::component::HasData for ContextData {
 }
 
 /// Links the `context` import into a step linker.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<CallState>,
-) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
     wit::add_to_linker::<CallState, ContextData>(linker, |state| ContextView {
         state: &mut state.context,
     })

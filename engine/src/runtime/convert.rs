@@ -365,10 +365,7 @@ mod tests {
             ticket: None,
             payload: serde_json::json!({"key": "sla:42", "note": "délai dépassé"}),
         };
-        assert_eq!(
-            json_from(&event_to(&event).payload),
-            Ok(event.payload.clone())
-        );
+        assert_eq!(json_from(&event_to(&event).payload), Ok(event.payload.clone()));
         event.payload = serde_json::Value::Null;
         assert_eq!(event_to(&event).payload, "");
     }

@@ -133,13 +133,11 @@ pub(crate) struct Ticker {
 impl Ticker {
     fn start(engine: Engine, tick: Duration) -> std::io::Result<Ticker> {
         let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("weft-epoch".into())
-            .spawn(move || {
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
-                    engine.increment_epoch();
-                }
-            })?;
+        let thread = std::thread::Builder::new().name("weft-epoch".into()).spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                engine.increment_epoch();
+            }
+        })?;
         Ok(Ticker {
             stop: Some(stop),
             thread: Some(thread),
@@ -245,12 +243,10 @@ impl Runtime {
     /// Loads one component: from the compile cache or compiled (and cached), its world
     /// detected, its `info` read.
     pub async fn load(&self, path: &Path) -> Result<Plugin, RuntimeError> {
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|source| RuntimeError::Read {
-                path: path.to_owned(),
-                source,
-            })?;
+        let bytes = tokio::fs::read(path).await.map_err(|source| RuntimeError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let (component, from_cache) = self.compile(path, bytes).await?;
         Plugin::new(
             self.shared.clone(),
@@ -297,11 +293,7 @@ impl Runtime {
     }
 
     /// The compiled component and whether it came from the cache.
-    async fn compile(
-        &self,
-        path: &Path,
-        bytes: Vec<u8>,
-    ) -> Result<(Component, bool), RuntimeError> {
+    async fn compile(&self, path: &Path, bytes: Vec<u8>) -> Result<(Component, bool), RuntimeError> {
         let engine = self.shared.engine.clone();
         let cache = self.cache.clone();
         let task = tokio::task::spawn_blocking(move || {
@@ -319,11 +311,10 @@ impl Runtime {
             path: path.to_owned(),
             problem: format!("the compiler stopped: {e}"),
         })?;
-        let (component, from_cache, stored) =
-            joined.map_err(|problem| RuntimeError::NotAComponent {
-                path: path.to_owned(),
-                problem,
-            })?;
+        let (component, from_cache, stored) = joined.map_err(|problem| RuntimeError::NotAComponent {
+            path: path.to_owned(),
+            problem,
+        })?;
         if !from_cache {
             self.compilations.fetch_add(1, Ordering::Relaxed);
         }

@@ -186,10 +186,7 @@ pub(crate) fn classify(error: &wasmtime::Error, facts: CallFacts<'_>) -> StepFai
         };
     }
     match find::<wasmtime::Trap>(error) {
-        Some(wasmtime::Trap::Interrupt) => StepFailure::Timeout {
-            origin,
-            after: timeout,
-        },
+        Some(wasmtime::Trap::Interrupt) => StepFailure::Timeout { origin, after: timeout },
         // A grow refused below the limiter (by the pool's own bound) leaves the guest's
         // allocator to abort; its stderr says so.
         Some(_) if guest_stderr.contains("memory allocation of") => StepFailure::MemoryLimit {

@@ -36,9 +36,7 @@ pub(crate) fn host_allowed(grants: &[String], host: &str) -> bool {
 
 /// The message a refused host gets: what to add to the workflow.
 pub(crate) fn denial(host: &str, step: &str) -> String {
-    format!(
-        "http to {host} is not allowed for step `{step}`: add `allow: {{ http: [{host}] }}` to the step"
-    )
+    format!("http to {host} is not allowed for step `{step}`: add `allow: {{ http: [{host}] }}` to the step")
 }
 
 /// The borrowed view the generated `http` host trait is implemented on.
@@ -49,8 +47,7 @@ pub(crate) struct HttpView<'a> {
 
 impl HttpView<'_> {
     async fn fetch(&mut self, request: wit::Request) -> Result<wit::Response, String> {
-        let url = reqwest::Url::parse(&request.url)
-            .map_err(|e| format!("`{}` is not a URL: {e}", request.url))?;
+        let url = reqwest::Url::parse(&request.url).map_err(|e| format!("`{}` is not a URL: {e}", request.url))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!(
                 "only http and https URLs can be fetched, not `{}`",
@@ -60,19 +57,13 @@ impl HttpView<'_> {
         let Some(host) = url.host_str() else {
             return Err(format!("`{}` names no host", request.url));
         };
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
         if !host_allowed(&self.state.hosts, &host) {
             let message = denial(&host, &self.state.step);
             self.denials.push(message.clone());
             return Err(message);
         }
-        let remaining = self
-            .state
-            .deadline
-            .saturating_duration_since(Instant::now());
+        let remaining = self.state.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err("the step has no time left for an http request".into());
         }
@@ -119,19 +110,12 @@ impl HttpView<'_> {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(wit::Response {
-            status,
-            headers,
-            body,
-        })
+        Ok(wit::Response { status, headers, body })
     }
 }
 
 impl wit::Host for HttpView<'_> {
-    async fn fetch(
-        &mut self,
-        request: wit::Request,
-    ) -> wasmtime::Result<Result<wit::Response, String>> {
+    async fn fetch(&mut self, request: wit::Request) -> wasmtime::Result<Result<wit::Response, String>> {
         Ok(HttpView::fetch(self, request).await)
     }
 }
@@ -143,9 +127,7 @@ impl wasmtime::component::HasData for HttpData {
 }
 
 /// Links the `http` import.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<CallState>,
-) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
     wit::add_to_linker::<CallState, HttpData>(linker, |state| HttpView {
         state: &state.http,
         denials: &mut state.denials,

@@ -31,10 +31,8 @@ impl LogState {
     /// The kept lines, with a last line saying how many were dropped.
     pub fn finish(mut self) -> Vec<(LogLevel, String)> {
         if self.dropped > 0 {
-            self.lines.push((
-                LogLevel::Warn,
-                format!("{} more log lines were dropped", self.dropped),
-            ));
+            self.lines
+                .push((LogLevel::Warn, format!("{} more log lines were dropped", self.dropped)));
         }
         self.lines
     }
@@ -82,12 +80,8 @@ impl wit::Host for LogState {
 }
 
 /// Links the `log` import.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<CallState>,
-) -> wasmtime::Result<()> {
-    wit::add_to_linker::<CallState, wasmtime::component::HasSelf<LogState>>(linker, |state| {
-        &mut state.log
-    })
+pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<CallState, wasmtime::component::HasSelf<LogState>>(linker, |state| &mut state.log)
 }
 
 #[cfg(test)]

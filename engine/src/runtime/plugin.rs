@@ -116,10 +116,7 @@ async fn invoke<T>(
             granted: call.grants.secrets.clone(),
             step: call.step.clone(),
         },
-        LogState::new(
-            format!("{}@{}", origin.plugin, origin.version),
-            call.step.clone(),
-        ),
+        LogState::new(format!("{}@{}", origin.plugin, origin.version), call.step.clone()),
     );
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|state| &mut state.limiter);
@@ -184,9 +181,7 @@ impl Plugin {
         channel_linker: &Linker<CallState>,
         loaded_from_cache: bool,
     ) -> Result<Plugin, RuntimeError> {
-        let as_step = step_linker
-            .instantiate_pre(component)
-            .and_then(step::StepPre::new);
+        let as_step = step_linker.instantiate_pre(component).and_then(step::StepPre::new);
         let world = match as_step {
             Ok(pre) => World::Step(pre),
             Err(step_error) => match channel_linker
@@ -203,10 +198,9 @@ impl Plugin {
                 }
             },
         };
-        let file = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |f| f.to_string_lossy().into_owned(),
-        );
+        let file = path
+            .file_name()
+            .map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned());
         let origin = Origin {
             plugin: file.into(),
             version: "?".into(),
@@ -215,39 +209,21 @@ impl Plugin {
         let call = CallOptions::new("info", INFO_TIMEOUT);
         let (_, raw) = match world.clone() {
             World::Step(pre) => {
-                invoke(
-                    &shared,
-                    &origin,
-                    &call,
-                    ContextState::default(),
-                    move |store| {
-                        Box::pin(async move {
-                            let instance = pre
-                                .instantiate_async(&mut *store)
-                                .await
-                                .map_err(Stage::Instantiate)?;
-                            instance.call_info(&mut *store).await.map_err(Stage::Call)
-                        })
-                    },
-                )
+                invoke(&shared, &origin, &call, ContextState::default(), move |store| {
+                    Box::pin(async move {
+                        let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                        instance.call_info(&mut *store).await.map_err(Stage::Call)
+                    })
+                })
                 .await
             }
             World::Channel(pre) => {
-                invoke(
-                    &shared,
-                    &origin,
-                    &call,
-                    ContextState::default(),
-                    move |store| {
-                        Box::pin(async move {
-                            let instance = pre
-                                .instantiate_async(&mut *store)
-                                .await
-                                .map_err(Stage::Instantiate)?;
-                            instance.call_info(&mut *store).await.map_err(Stage::Call)
-                        })
-                    },
-                )
+                invoke(&shared, &origin, &call, ContextState::default(), move |store| {
+                    Box::pin(async move {
+                        let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                        instance.call_info(&mut *store).await.map_err(Stage::Call)
+                    })
+                })
                 .await
             }
         };
@@ -344,30 +320,18 @@ impl Plugin {
         };
         let origin = self.origin(call);
         let (event, config) = (convert::event_to(event), convert::json_to(config));
-        let (state, result) = invoke(
-            &self.shared,
-            &origin,
-            call,
-            ContextState::lend(reader),
-            move |store| {
-                Box::pin(async move {
-                    let instance = pre
-                        .instantiate_async(&mut *store)
-                        .await
-                        .map_err(Stage::Instantiate)?;
-                    instance
-                        .call_decide(&mut *store, &event, &config)
-                        .await
-                        .map_err(Stage::Call)
-                })
-            },
-        )
+        let (state, result) = invoke(&self.shared, &origin, call, ContextState::lend(reader), move |store| {
+            Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                instance
+                    .call_decide(&mut *store, &event, &config)
+                    .await
+                    .map_err(Stage::Call)
+            })
+        })
         .await;
         let CallState {
-            context,
-            log,
-            denials,
-            ..
+            context, log, denials, ..
         } = state;
         let Some(reader) = context.give_back::<R>() else {
             unreachable!("the store holds the reader lent to it until it is handed back here")
@@ -403,24 +367,15 @@ impl Plugin {
             .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
         let origin = self.origin(call);
         let (inbound, config) = (convert::inbound_to(inbound), convert::json_to(config));
-        let (state, result) = invoke(
-            &self.shared,
-            &origin,
-            call,
-            ContextState::default(),
-            move |store| {
-                Box::pin(async move {
-                    let instance = pre
-                        .instantiate_async(&mut *store)
-                        .await
-                        .map_err(Stage::Instantiate)?;
-                    instance
-                        .call_verify(&mut *store, &inbound, &config)
-                        .await
-                        .map_err(Stage::Call)
-                })
-            },
-        )
+        let (state, result) = invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
+            Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                instance
+                    .call_verify(&mut *store, &inbound, &config)
+                    .await
+                    .map_err(Stage::Call)
+            })
+        })
         .await;
         result?.map_err(|e| plugin_failure(origin, convert::plugin_error_from(e), &state.denials))
     }
@@ -437,33 +392,19 @@ impl Plugin {
             .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
         let origin = self.origin(call);
         let (inbound, config) = (convert::inbound_to(inbound), convert::json_to(config));
-        let (state, result) = invoke(
-            &self.shared,
-            &origin,
-            call,
-            ContextState::default(),
-            move |store| {
-                Box::pin(async move {
-                    let instance = pre
-                        .instantiate_async(&mut *store)
-                        .await
-                        .map_err(Stage::Instantiate)?;
-                    instance
-                        .call_parse(&mut *store, &inbound, &config)
-                        .await
-                        .map_err(Stage::Call)
-                })
-            },
-        )
+        let (state, result) = invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
+            Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                instance
+                    .call_parse(&mut *store, &inbound, &config)
+                    .await
+                    .map_err(Stage::Call)
+            })
+        })
         .await;
         match result? {
-            Ok(raw) => validate::messages(raw)
-                .map_err(|problem| StepFailure::InvalidOutput { origin, problem }),
-            Err(e) => Err(plugin_failure(
-                origin,
-                convert::plugin_error_from(e),
-                &state.denials,
-            )),
+            Ok(raw) => validate::messages(raw).map_err(|problem| StepFailure::InvalidOutput { origin, problem }),
+            Err(e) => Err(plugin_failure(origin, convert::plugin_error_from(e), &state.denials)),
         }
     }
 
@@ -479,24 +420,15 @@ impl Plugin {
             .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
         let origin = self.origin(call);
         let (outbound, config) = (convert::outbound_to(outbound), convert::json_to(config));
-        let (state, result) = invoke(
-            &self.shared,
-            &origin,
-            call,
-            ContextState::default(),
-            move |store| {
-                Box::pin(async move {
-                    let instance = pre
-                        .instantiate_async(&mut *store)
-                        .await
-                        .map_err(Stage::Instantiate)?;
-                    instance
-                        .call_deliver(&mut *store, &outbound, &config)
-                        .await
-                        .map_err(Stage::Call)
-                })
-            },
-        )
+        let (state, result) = invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
+            Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                instance
+                    .call_deliver(&mut *store, &outbound, &config)
+                    .await
+                    .map_err(Stage::Call)
+            })
+        })
         .await;
         result?
             .map(convert::delivery_from)

@@ -26,9 +26,7 @@ pub fn env_var(name: &str) -> String {
 
 /// The message a refused secret gets: what to add to the workflow.
 pub(crate) fn denial(name: &str, step: &str) -> String {
-    format!(
-        "secret `{name}` is not allowed for step `{step}`: add `allow: {{ secrets: [{name}] }}` to the step"
-    )
+    format!("secret `{name}` is not allowed for step `{step}`: add `allow: {{ secrets: [{name}] }}` to the step")
 }
 
 /// The borrowed view the generated `secrets` host trait is implemented on.
@@ -61,9 +59,7 @@ impl wasmtime::component::HasData for SecretsData {
 }
 
 /// Links the `secrets` import.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<CallState>,
-) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
     wit::add_to_linker::<CallState, SecretsData>(linker, |state| SecretsView {
         state: &state.secrets,
         denials: &mut state.denials,

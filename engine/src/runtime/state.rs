@@ -92,29 +92,17 @@ impl MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        self.inner
-            .memory_growing(current, desired, maximum)
-            .map_err(|_| {
-                MemoryLimitHit {
-                    desired,
-                    limit: self.limit,
-                }
-                .into()
-            })
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.inner.memory_growing(current, desired, maximum).map_err(|_| {
+            MemoryLimitHit {
+                desired,
+                limit: self.limit,
+            }
+            .into()
+        })
     }
 
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         self.inner.table_growing(current, desired, maximum)
     }
 }

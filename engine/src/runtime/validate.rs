@@ -85,26 +85,18 @@ fn strings(d: &Decision) -> Vec<(&'static str, &str)> {
         all.push(("evidence detail", &e.detail));
     }
     match &d.command {
-        Command::LinkCustomer(x) => all.extend(
-            x.identities
-                .iter()
-                .map(|i| ("identity value", i.value.as_str())),
-        ),
+        Command::LinkCustomer(x) => all.extend(x.identities.iter().map(|i| ("identity value", i.value.as_str()))),
         Command::OpenTicket(x) => {
             opt(&mut all, "subject", &x.subject);
             opt(&mut all, "order", &x.order);
         }
         Command::AppendToTicket(x) => opt(&mut all, "duplicate_of", &x.duplicate_of),
-        Command::SetField(x) => {
-            all.extend([("name", x.name.as_str()), ("value", x.value.as_str())])
-        }
+        Command::SetField(x) => all.extend([("name", x.name.as_str()), ("value", x.value.as_str())]),
         Command::Assign(x) => {
             opt(&mut all, "agent", &x.agent);
             opt(&mut all, "team", &x.team);
         }
-        Command::SetDeadline(x) => {
-            all.extend([("kind", x.kind.as_str()), ("policy", x.policy.as_str())])
-        }
+        Command::SetDeadline(x) => all.extend([("kind", x.kind.as_str()), ("policy", x.policy.as_str())]),
         Command::SendMessage(x) => {
             all.extend([
                 ("channel", x.channel.as_str()),
@@ -115,9 +107,7 @@ fn strings(d: &Decision) -> Vec<(&'static str, &str)> {
             opt(&mut all, "subject", &x.subject);
             opt(&mut all, "lang", &x.lang);
         }
-        Command::ScheduleTimer(x) => {
-            all.extend([("key", x.key.as_str()), ("kind", x.kind.as_str())])
-        }
+        Command::ScheduleTimer(x) => all.extend([("key", x.key.as_str()), ("kind", x.kind.as_str())]),
         Command::EmitEvent(x) => all.push(("kind", x.kind.as_str())),
         Command::MergeCustomers(_) | Command::MergeTickets(_) => {}
     }
@@ -151,10 +141,7 @@ pub(crate) fn check_decision(d: &Decision) -> Result<(), String> {
                 return Err("no identities to link".into());
             }
             for (index, identity) in x.identities.iter().enumerate() {
-                not_empty(
-                    &format!("identity {index} ({})", identity.kind),
-                    &identity.value,
-                )?;
+                not_empty(&format!("identity {index} ({})", identity.kind), &identity.value)?;
             }
         }
         Command::MergeCustomers(x) => merge(x.into, &x.from)?,
@@ -190,10 +177,7 @@ pub(crate) fn check_decision(d: &Decision) -> Result<(), String> {
 /// Converts and checks a channel's parsed messages; the problem names the message by index.
 pub(crate) fn messages(raw: Vec<w::Message>) -> Result<Vec<Message>, String> {
     if raw.len() > MAX_MESSAGES {
-        return Err(format!(
-            "{} messages, more than the {MAX_MESSAGES} allowed",
-            raw.len()
-        ));
+        return Err(format!("{} messages, more than the {MAX_MESSAGES} allowed", raw.len()));
     }
     raw.into_iter()
         .enumerate()
@@ -241,10 +225,7 @@ mod tests {
     #[test]
     fn malformed_decisions_say_what_is_wrong() {
         let empty_reason = Decision::new(Command::OpenTicket(OpenTicket::default()), " ");
-        assert_eq!(
-            check_decision(&empty_reason).unwrap_err(),
-            "the reason is empty"
-        );
+        assert_eq!(check_decision(&empty_reason).unwrap_err(), "the reason is empty");
         let mut field = SetField::new("tag", "x");
         field.confidence = f64::NAN;
         assert_eq!(
@@ -262,15 +243,9 @@ mod tests {
             identities: vec![Identity::new(IdentityKind::Email, "")],
             score: 0.9,
         };
+        assert_eq!(problem(Command::LinkCustomer(link)), "identity 0 (email) is empty");
         assert_eq!(
-            problem(Command::LinkCustomer(link)),
-            "identity 0 (email) is empty"
-        );
-        assert_eq!(
-            problem(Command::MergeTickets(MergeTickets {
-                into: 3,
-                from: vec![]
-            })),
+            problem(Command::MergeTickets(MergeTickets { into: 3, from: vec![] })),
             "`from` is empty"
         );
         assert_eq!(
@@ -283,10 +258,7 @@ mod tests {
         let weightless = Decision::new(Command::OpenTicket(OpenTicket::default()), "neu")
             .with_evidence([Evidence::new("order", "x", f64::INFINITY)]);
         assert!(check_decision(&weightless).unwrap_err().contains("finite"));
-        let long = Decision::new(
-            Command::OpenTicket(OpenTicket::default()),
-            "ü".repeat(MAX_STRING_BYTES),
-        );
+        let long = Decision::new(Command::OpenTicket(OpenTicket::default()), "ü".repeat(MAX_STRING_BYTES));
         assert!(
             check_decision(&long)
                 .unwrap_err()

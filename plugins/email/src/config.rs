@@ -22,9 +22,7 @@ impl Config {
         for (domain, name) in &self.marketplace_domains {
             let bare = domain.trim().trim_start_matches('.');
             if bare.is_empty() || bare.contains(char::is_whitespace) || bare.contains('@') {
-                return Err(format!(
-                    "marketplace_domains: `{domain}` is not a domain suffix"
-                ));
+                return Err(format!("marketplace_domains: `{domain}` is not a domain suffix"));
             }
             if name.trim().is_empty() {
                 return Err(format!(

@@ -56,15 +56,12 @@ pub(crate) fn parse_date(text: &str) -> Result<Timestamp, String> {
     // `16-Nov-99` (seen in old mailers) is three tokens.
     let tokens = tokens.flat_map(|t| {
         let dashed = t.split('-').collect::<Vec<_>>();
-        let split = dashed.len() == 3
-            && dashed[1].chars().all(|c| c.is_ascii_alphabetic())
-            && !dashed[1].is_empty();
+        let split = dashed.len() == 3 && dashed[1].chars().all(|c| c.is_ascii_alphabetic()) && !dashed[1].is_empty();
         if split { dashed } else { vec![t] }
     });
     for token in tokens {
         let lower = token.to_ascii_lowercase();
-        if token.contains(':') && time.is_none() && token.starts_with(|c: char| c.is_ascii_digit())
-        {
+        if token.contains(':') && time.is_none() && token.starts_with(|c: char| c.is_ascii_digit()) {
             // A time, possibly with a zone glued to it (`09:12:00+0100`).
             let split = token.find(['+', '-']).unwrap_or(token.len());
             time = Some(parse_time(&token[..split])?);
@@ -76,21 +73,13 @@ pub(crate) fn parse_date(text: &str) -> Result<Timestamp, String> {
                 return Err(format!("two months in {text:?}"));
             }
             month = Some(m);
-        } else if WEEKDAYS.iter().any(|w| lower.starts_with(w))
-            && lower.chars().all(|c| c.is_ascii_alphabetic())
-        {
+        } else if WEEKDAYS.iter().any(|w| lower.starts_with(w)) && lower.chars().all(|c| c.is_ascii_alphabetic()) {
             continue;
         } else if token.starts_with(['+', '-']) && offset_minutes.is_none() {
             offset_minutes = Some(parse_numeric_zone(token)?);
         } else if token.chars().all(|c| c.is_ascii_digit()) {
-            let value: i64 = token
-                .parse()
-                .map_err(|_| format!("number {token:?} out of range"))?;
-            if day.is_none()
-                && token.len() <= 2
-                && (month.is_none() || year.is_none())
-                && value >= 1
-            {
+            let value: i64 = token.parse().map_err(|_| format!("number {token:?} out of range"))?;
+            if day.is_none() && token.len() <= 2 && (month.is_none() || year.is_none()) && value >= 1 {
                 day = Some(value);
             } else if year.is_none() {
                 year = Some((value, token.len()));
@@ -126,10 +115,8 @@ pub(crate) fn parse_date(text: &str) -> Result<Timestamp, String> {
         i8::try_from(day).map_err(|_| format!("day {day} out of range"))?,
     )
     .map_err(|e| format!("{text:?} is not a calendar date: {e}"))?;
-    let datetime = date.to_datetime(
-        jiff::civil::Time::new(hour, minute, second.min(59), 0)
-            .map_err(|e| format!("bad time: {e}"))?,
-    );
+    let datetime = date
+        .to_datetime(jiff::civil::Time::new(hour, minute, second.min(59), 0).map_err(|e| format!("bad time: {e}"))?);
     let zone = jiff::tz::Offset::from_seconds(offset * 60).map_err(|e| format!("bad zone: {e}"))?;
     let stamp = zone
         .to_timestamp(datetime)
@@ -193,16 +180,9 @@ fn parse_time(text: &str) -> Result<(i8, i8, i8), String> {
     if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty() || p.len() > 2) {
         return Err(format!("{text:?} is not a time of day"));
     }
-    let number = |p: &str| {
-        p.parse::<i8>()
-            .map_err(|_| format!("{text:?} is not a time of day"))
-    };
+    let number = |p: &str| p.parse::<i8>().map_err(|_| format!("{text:?} is not a time of day"));
     let (hour, minute) = (number(parts[0])?, number(parts[1])?);
-    let second = if parts.len() == 3 {
-        number(parts[2])?
-    } else {
-        0
-    };
+    let second = if parts.len() == 3 { number(parts[2])? } else { 0 };
     if hour > 23 || minute > 59 || second > 60 {
         return Err(format!("{text:?} is not a time of day"));
     }
@@ -216,15 +196,10 @@ fn parse_numeric_zone(text: &str) -> Result<i32, String> {
         _ => return Err(format!("{text:?} is not a zone")),
     };
     let digits: String = digits.chars().filter(|c| *c != ':').collect();
-    if !(digits.len() == 4 || digits.len() <= 2)
-        || digits.is_empty()
-        || !digits.chars().all(|c| c.is_ascii_digit())
-    {
+    if !(digits.len() == 4 || digits.len() <= 2) || digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!("{text:?} is not a zone"));
     }
-    let value: i32 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a zone"))?;
+    let value: i32 = digits.parse().map_err(|_| format!("{text:?} is not a zone"))?;
     let (hours, minutes) = if digits.len() == 4 {
         (value / 100, value % 100)
     } else {
@@ -247,28 +222,16 @@ mod tests {
 
     #[test]
     fn modern_and_obsolete_forms() {
-        assert_eq!(
-            at("Mon, 16 Nov 2026 09:12:00 +0100"),
-            "2026-11-16T08:12:00Z"
-        );
-        assert_eq!(
-            at("Mon, 16 Nov 2026 09:12:00 +0100 (CET)"),
-            "2026-11-16T08:12:00Z"
-        );
+        assert_eq!(at("Mon, 16 Nov 2026 09:12:00 +0100"), "2026-11-16T08:12:00Z");
+        assert_eq!(at("Mon, 16 Nov 2026 09:12:00 +0100 (CET)"), "2026-11-16T08:12:00Z");
         assert_eq!(at("16 Nov 2026 09:12 +0100"), "2026-11-16T08:12:00Z");
         assert_eq!(at("Mon, 16 Nov 26 09:12:00 EST"), "2026-11-16T14:12:00Z");
         assert_eq!(at("Monday, 16-Nov-99 09:12:00 GMT"), "1999-11-16T09:12:00Z");
-        assert_eq!(
-            at("Mon,  16  Nov  2026  09 : 12 : 00  +0900"),
-            "2026-11-16T00:12:00Z"
-        );
+        assert_eq!(at("Mon,  16  Nov  2026  09 : 12 : 00  +0900"), "2026-11-16T00:12:00Z");
         assert_eq!(at("Mon Nov 16 09:12:00 2026"), "2026-11-16T09:12:00Z");
         assert_eq!(at("Mon, 16 Nov 2026 09:12:00 JST"), "2026-11-16T00:12:00Z");
         assert_eq!(at("Mon, 16 Nov 2026 09:12:00 CET"), "2026-11-16T08:12:00Z");
-        assert_eq!(
-            at("16 November 2026 09:12:00 GMT+0100"),
-            "2026-11-16T08:12:00Z"
-        );
+        assert_eq!(at("16 November 2026 09:12:00 GMT+0100"), "2026-11-16T08:12:00Z");
         assert_eq!(at("Mon, 16 Nov 2026 09:12:00 Z"), "2026-11-16T09:12:00Z");
     }
 

@@ -14,9 +14,7 @@ pub enum MailError {
         found: String,
     },
     /// A line inside the header block is neither a header field nor a continuation.
-    #[error(
-        "line {line}: expected a header field or the blank line that ends the headers, found {found}"
-    )]
+    #[error("line {line}: expected a header field or the blank line that ends the headers, found {found}")]
     BadHeaderLine {
         /// 1-based line number.
         line: usize,

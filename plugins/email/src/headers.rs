@@ -43,16 +43,10 @@ impl HeaderBlock {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if index == 0 && line.starts_with(b"From ") {
                 // An mbox separator line ahead of the real headers.
-                block.start += raw
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(raw.len(), |p| p + 1);
+                block.start += raw.iter().position(|&b| b == b'\n').map_or(raw.len(), |p| p + 1);
                 continue;
             }
-            if line.iter().all(|b| *b == b' ' || *b == b'\t')
-                && !line.is_empty()
-                && pending.is_some()
-            {
+            if line.iter().all(|b| *b == b' ' || *b == b'\t') && !line.is_empty() && pending.is_some() {
                 // A whitespace-only continuation line: folding white space, nothing more.
                 continue;
             }
@@ -72,27 +66,20 @@ impl HeaderBlock {
                         continue;
                     }
                     None => {
-                        return Err(MailError::NoHeaderBlock {
-                            found: excerpt(line),
-                        });
+                        return Err(MailError::NoHeaderBlock { found: excerpt(line) });
                     }
                 }
             }
             let Some(name) = field_name(line) else {
                 if block.fields.is_empty() && pending.is_none() {
-                    return Err(MailError::NoHeaderBlock {
-                        found: excerpt(line),
-                    });
+                    return Err(MailError::NoHeaderBlock { found: excerpt(line) });
                 }
                 return Err(MailError::BadHeaderLine {
                     line: number,
                     found: excerpt(line),
                 });
             };
-            let value = &line[line
-                .iter()
-                .position(|&b| b == b':')
-                .map_or(line.len(), |p| p + 1)..];
+            let value = &line[line.iter().position(|&b| b == b':').map_or(line.len(), |p| p + 1)..];
             check_bytes(value, &name, number)?;
             if let Some(done) = pending.take() {
                 block.push(done);
@@ -112,16 +99,12 @@ impl HeaderBlock {
 
     /// The first field with this name, compared case-insensitively.
     pub fn get(&self, name: &str) -> Option<&RawHeader> {
-        self.fields
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(name))
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// Every field with this name, in order.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a RawHeader> + use<'a> {
-        self.fields
-            .iter()
-            .filter(move |f| f.name.eq_ignore_ascii_case(name))
+        self.fields.iter().filter(move |f| f.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -129,12 +112,7 @@ impl HeaderBlock {
 fn field_name(line: &[u8]) -> Option<String> {
     let colon = line.iter().position(|&b| b == b':')?;
     let name = &line[..colon];
-    let trimmed_len = name.len()
-        - name
-            .iter()
-            .rev()
-            .take_while(|b| **b == b' ' || **b == b'\t')
-            .count();
+    let trimmed_len = name.len() - name.iter().rev().take_while(|b| **b == b' ' || **b == b'\t').count();
     let name = &name[..trimmed_len];
     if name.is_empty() || !name.iter().all(|b| (33..=126).contains(b)) {
         return None;
@@ -144,10 +122,7 @@ fn field_name(line: &[u8]) -> Option<String> {
 
 /// Refuses control bytes (other than tab) in a header line.
 fn check_bytes(bytes: &[u8], name: &str, line: usize) -> Result<(), MailError> {
-    match bytes
-        .iter()
-        .find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f)
-    {
+    match bytes.iter().find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
         Some(&byte) => Err(MailError::ControlByte {
             line,
             name: name.to_owned(),
@@ -163,9 +138,7 @@ mod tests {
 
     #[test]
     fn unfolds_and_numbers_lines() {
-        let block =
-            HeaderBlock::scan(b"From: a@b.c\r\nSubject: one\r\n two\r\nDate: x\r\n\r\nbody")
-                .unwrap();
+        let block = HeaderBlock::scan(b"From: a@b.c\r\nSubject: one\r\n two\r\nDate: x\r\n\r\nbody").unwrap();
         assert_eq!(block.get("subject").unwrap().value, "one two");
         assert_eq!(block.get("DATE").unwrap().line, 4);
     }
@@ -187,11 +160,7 @@ mod tests {
         ));
         assert!(matches!(
             HeaderBlock::scan(b"From: a@b.c\nSubject: a\x00b\n\n"),
-            Err(MailError::ControlByte {
-                line: 2,
-                byte: 0,
-                ..
-            })
+            Err(MailError::ControlByte { line: 2, byte: 0, .. })
         ));
     }
 }

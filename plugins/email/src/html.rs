@@ -33,11 +33,7 @@ pub(crate) fn html_to_text(html: &str) -> String {
         }
         let end = tag_end(rest);
         let whole = &rest[..end];
-        let tag = whole
-            .strip_suffix('>')
-            .unwrap_or(whole)
-            .get(1..)
-            .unwrap_or("");
+        let tag = whole.strip_suffix('>').unwrap_or(whole).get(1..).unwrap_or("");
         rest = &rest[end..];
         let closing = tag.starts_with('/');
         let name: String = tag
@@ -74,11 +70,7 @@ pub(crate) fn html_to_text(html: &str) -> String {
                 }
             }
             "pre" => {
-                pre = if closing {
-                    pre.saturating_sub(1)
-                } else {
-                    pre + 1
-                };
+                pre = if closing { pre.saturating_sub(1) } else { pre + 1 };
                 paragraph(&mut out);
             }
             n if SKIPPED.contains(&n) && !closing && !tag.ends_with('/') => {
@@ -233,11 +225,7 @@ fn entity(body: &str) -> Option<char> {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,
             None => number.parse().ok()?,
         };
-        return Some(
-            char::from_u32(code)
-                .filter(|c| *c != '\0')
-                .unwrap_or('\u{fffd}'),
-        );
+        return Some(char::from_u32(code).filter(|c| *c != '\0').unwrap_or('\u{fffd}'));
     }
     Some(match body {
         "nbsp" => '\u{a0}',
@@ -336,10 +324,7 @@ mod tests {
         let text = html_to_text(
             "<div>Merci</div><div>Le lundi, Anna a écrit :<blockquote>Bonjour<br>x <blockquote>old</blockquote></blockquote>",
         );
-        assert_eq!(
-            text,
-            "Merci\nLe lundi, Anna a écrit :\n> Bonjour\n> x\n>> old"
-        );
+        assert_eq!(text, "Merci\nLe lundi, Anna a écrit :\n> Bonjour\n> x\n>> old");
         assert_eq!(html_to_text("a < b &bogus; &amp"), "a < b &bogus; &");
         assert_eq!(html_to_text("<p unclosed=\"x>y"), "");
     }

@@ -38,13 +38,12 @@ pub struct Email;
 
 impl Channel for Email {
     type Config = Config;
-    const DESCRIPTION: &'static str =
-        "raw RFC 5322 / MIME mail, with marketplace relays attributed";
+    const DESCRIPTION: &'static str = "raw RFC 5322 / MIME mail, with marketplace relays attributed";
 
     fn parse(inbound: &Inbound, config: &Config) -> Result<Vec<Message>, Error> {
         config.check().map_err(Error::bad_config)?;
-        let message = parse_mail(&inbound.body, config)
-            .map_err(|e| Error::permanent(format!("{}: {e}", inbound.source)))?;
+        let message =
+            parse_mail(&inbound.body, config).map_err(|e| Error::permanent(format!("{}: {e}", inbound.source)))?;
         Ok(vec![message])
     }
 }

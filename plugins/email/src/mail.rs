@@ -24,10 +24,7 @@ pub fn parse_mail(raw: &[u8], config: &Config) -> Result<Message, MailError> {
         line: from_field.line,
         value: excerpt(from_field.value.as_bytes()),
     };
-    let from = parsed
-        .from()
-        .and_then(|list| list.first())
-        .ok_or_else(bad_from)?;
+    let from = parsed.from().and_then(|list| list.first()).ok_or_else(bad_from)?;
     let address = from
         .address()
         .map(str::trim)
@@ -44,19 +41,10 @@ pub fn parse_mail(raw: &[u8], config: &Config) -> Result<Message, MailError> {
         .get("message-id")
         .and_then(|field| message_ids(&field.value).into_iter().next())
         .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(raw))));
-    let references: Vec<String> = headers
-        .all("references")
-        .flat_map(|f| message_ids(&f.value))
-        .collect();
-    let in_reply_to: Vec<String> = headers
-        .all("in-reply-to")
-        .flat_map(|f| message_ids(&f.value))
-        .collect();
+    let references: Vec<String> = headers.all("references").flat_map(|f| message_ids(&f.value)).collect();
+    let in_reply_to: Vec<String> = headers.all("in-reply-to").flat_map(|f| message_ids(&f.value)).collect();
     let mut replies_to: Vec<String> = Vec::new();
-    for reply in in_reply_to
-        .into_iter()
-        .chain(references.iter().rev().cloned())
-    {
+    for reply in in_reply_to.into_iter().chain(references.iter().rev().cloned()) {
         if reply != id && !replies_to.contains(&reply) {
             replies_to.push(reply);
         }
@@ -68,20 +56,13 @@ pub fn parse_mail(raw: &[u8], config: &Config) -> Result<Message, MailError> {
         _ => Formats::All,
     };
     // Subject, then the new text, then the history (a reply often names the order only there).
-    let order = [
-        subject.as_deref(),
-        Some(text.body.as_str()),
-        text.quoted.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|text| find_order(text, formats));
+    let order = [subject.as_deref(), Some(text.body.as_str()), text.quoted.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|text| find_order(text, formats));
 
     let mut message = Message::new(sender.channel, id, date(&headers)?);
-    message.thread = references
-        .first()
-        .filter(|root| **root != message.id)
-        .cloned();
+    message.thread = references.first().filter(|root| **root != message.id).cloned();
     message.from = sender.party;
     message.marketplace = sender.marketplace;
     message.order = order;
@@ -133,21 +114,13 @@ fn date(headers: &HeaderBlock) -> Result<Timestamp, MailError> {
     let why = match headers.get("date") {
         Some(field) => match parse_date(&field.value) {
             Ok(at) => return Ok(at),
-            Err(e) => format!(
-                "line {}: header `Date` is not an RFC 5322 date: {e}",
-                field.line
-            ),
+            Err(e) => format!("line {}: header `Date` is not an RFC 5322 date: {e}", field.line),
         },
         None => "no `Date` header".to_owned(),
     };
     headers
         .all("received")
-        .find_map(|field| {
-            field
-                .value
-                .rsplit_once(';')
-                .and_then(|(_, when)| parse_date(when).ok())
-        })
+        .find_map(|field| field.value.rsplit_once(';').and_then(|(_, when)| parse_date(when).ok()))
         .ok_or(MailError::NoDate { why })
 }
 
@@ -167,11 +140,7 @@ fn body_text(parsed: &mail_parser::Message<'_>) -> String {
             continue;
         };
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
-        texts.push(if part.is_text_html() {
-            html_to_text(&text)
-        } else {
-            text
-        });
+        texts.push(if part.is_text_html() { html_to_text(&text) } else { text });
     }
     texts.join("\n\n")
 }
@@ -185,8 +154,7 @@ fn attachments(parsed: &mail_parser::Message<'_>) -> Vec<Attachment> {
             let marked = part
                 .content_disposition()
                 .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
-            let text =
-                part.is_content_type("text", "plain") || part.is_content_type("text", "html");
+            let text = part.is_content_type("text", "plain") || part.is_content_type("text", "html");
             marked || part.attachment_name().is_some() || !text
         })
         .map(|part| Attachment {

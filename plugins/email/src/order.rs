@@ -107,11 +107,7 @@ mod tests {
     #[test]
     fn marketplace_mail_skips_hash_numbers() {
         assert_eq!(
-            find_order(
-                "item #285512345678, order 19-04321-65432",
-                Formats::Marketplace
-            )
-            .as_deref(),
+            find_order("item #285512345678, order 19-04321-65432", Formats::Marketplace).as_deref(),
             Some("19-04321-65432")
         );
     }

@@ -65,9 +65,7 @@ pub(crate) fn split(text: &str) -> Split {
             let before = classes[..i].iter().rev().find(|c| **c != Class::Blank);
             let after = classes[i + 1..].iter().find(|c| **c != Class::Blank);
             let quoted_or_edge = |c: Option<&Class>| matches!(c, None | Some(Class::Quoted));
-            let inside = quoted_or_edge(before)
-                && quoted_or_edge(after)
-                && (before.is_some() || after.is_some());
+            let inside = quoted_or_edge(before) && quoted_or_edge(after) && (before.is_some() || after.is_some());
             if inside { Class::Quoted } else { Class::Body }
         })
         .collect();
@@ -100,10 +98,7 @@ pub(crate) fn split(text: &str) -> Split {
     }
     let body = trim_trailing_blank(&body_lines);
     let quoted = pick(Class::Quoted);
-    let start = quoted
-        .iter()
-        .position(|l| !l.trim().is_empty())
-        .unwrap_or(quoted.len());
+    let start = quoted.iter().position(|l| !l.trim().is_empty()).unwrap_or(quoted.len());
     let quoted = trim_trailing_blank(&quoted[start..]);
     Split {
         body,
@@ -112,10 +107,7 @@ pub(crate) fn split(text: &str) -> Split {
 }
 
 fn trim_trailing_blank(lines: &[&str]) -> String {
-    let end = lines
-        .iter()
-        .rposition(|l| !l.trim().is_empty())
-        .map_or(0, |p| p + 1);
+    let end = lines.iter().rposition(|l| !l.trim().is_empty()).map_or(0, |p| p + 1);
     lines[..end].join("\n")
 }
 
@@ -136,10 +128,7 @@ fn is_outlook_start(lines: &[&str], index: usize) -> bool {
     }
     // Outlook's rule line, then a header block.
     if line.len() >= 10 && line.chars().all(|c| c == '_') {
-        return lines[index + 1..]
-            .iter()
-            .take(3)
-            .any(|l| header_key(l, FROM_KEYS));
+        return lines[index + 1..].iter().take(3).any(|l| header_key(l, FROM_KEYS));
     }
     header_key(line, FROM_KEYS)
         && lines[index + 1..]
@@ -238,11 +227,7 @@ fn header_key(line: &str, keys: &[&str]) -> bool {
     let Some(colon) = line.find([':', '：']) else {
         return false;
     };
-    let key = line[..colon]
-        .trim()
-        .trim_end_matches('*')
-        .trim()
-        .to_lowercase();
+    let key = line[..colon].trim().trim_end_matches('*').trim().to_lowercase();
     keys.contains(&key.as_str())
 }
 

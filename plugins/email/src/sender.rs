@@ -64,10 +64,7 @@ pub(crate) fn attribute(
         channel: "email".to_owned(),
         marketplace: None,
         party: Party {
-            name: name
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned),
+            name: name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned),
             email: Some(address.to_owned()),
             ..Party::default()
         },
@@ -103,21 +100,16 @@ fn ebay_user(headers: &HeaderBlock, subject: Option<&str>) -> Option<String> {
 }
 
 fn strip_reply_prefix(subject: &str) -> Option<&str> {
-    ["re:", "aw:", "fw:", "fwd:", "wg:"]
-        .iter()
-        .find_map(|prefix| {
-            let head = subject.get(..prefix.len())?;
-            head.eq_ignore_ascii_case(prefix)
-                .then(|| subject[prefix.len()..].trim_start())
-        })
+    ["re:", "aw:", "fw:", "fwd:", "wg:"].iter().find_map(|prefix| {
+        let head = subject.get(..prefix.len())?;
+        head.eq_ignore_ascii_case(prefix)
+            .then(|| subject[prefix.len()..].trim_start())
+    })
 }
 
 /// eBay user ids are one word, without `@`.
 fn is_user_id(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 64
-        && !value.contains(char::is_whitespace)
-        && !value.contains('@')
+    !value.is_empty() && value.len() <= 64 && !value.contains(char::is_whitespace) && !value.contains('@')
 }
 
 /// The buyer's name from a relay's display name: the relay's own decorations ("- Amazon
@@ -132,11 +124,7 @@ fn buyer_name(display: &str, marketplace: &str) -> Option<String> {
             }
         }
     }
-    let bare: String = name
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .collect();
+    let bare: String = name.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
     if bare.is_empty() || bare.starts_with(marketplace) {
         return None;
     }
@@ -150,9 +138,7 @@ mod tests {
     fn sender(name: Option<&str>, address: &str, headers: &[u8], subject: Option<&str>) -> Sender {
         let block = HeaderBlock::scan(headers).unwrap();
         let mut config = Config::default();
-        config
-            .marketplace_domains
-            .insert("relay.otto.de".into(), "otto".into());
+        config.marketplace_domains.insert("relay.otto.de".into(), "otto".into());
         attribute(name, address, &block, subject, &config)
     }
 
@@ -170,18 +156,9 @@ mod tests {
         );
         assert_eq!(amazon.party.name.as_deref(), Some("Pierre Dubois"));
         assert_eq!(amazon.party.email, None);
-        let ebay = sender(
-            Some("eBay"),
-            "ebay@ebay.com",
-            b"X-eBay-Sender-UserId: hans_42",
-            None,
-        );
+        let ebay = sender(Some("eBay"), "ebay@ebay.com", b"X-eBay-Sender-UserId: hans_42", None);
         assert_eq!(
-            (
-                ebay.channel.as_str(),
-                ebay.party.buyer_id.as_deref(),
-                ebay.party.name
-            ),
+            (ebay.channel.as_str(), ebay.party.buyer_id.as_deref(), ebay.party.name),
             ("ebay", Some("hans_42"), None)
         );
         let ebay = sender(
@@ -193,10 +170,7 @@ mod tests {
         assert_eq!(ebay.party.buyer_id.as_deref(), Some("li-wei88"));
         let walmart = sender(Some("Bob"), "c0ffee42@relay.walmart.com", b"X: y", None);
         assert_eq!(
-            (
-                walmart.marketplace.as_deref(),
-                walmart.party.buyer_id.as_deref()
-            ),
+            (walmart.marketplace.as_deref(), walmart.party.buyer_id.as_deref()),
             (Some("walmart"), Some("c0ffee42"))
         );
         let otto = sender(None, "k123@mail.relay.otto.de", b"X: y", None);
@@ -205,12 +179,7 @@ mod tests {
 
     #[test]
     fn plain_mail_keeps_the_address() {
-        let anna = sender(
-            Some("Anna Müller"),
-            "Anna.Mueller@example.de",
-            b"X: y",
-            None,
-        );
+        let anna = sender(Some("Anna Müller"), "Anna.Mueller@example.de", b"X: y", None);
         assert_eq!(anna.channel, "email");
         assert_eq!(anna.party.email.as_deref(), Some("Anna.Mueller@example.de"));
         assert_eq!(anna.party.name.as_deref(), Some("Anna Müller"));

@@ -13,9 +13,7 @@ fn example(name: &str) -> Message {
 }
 
 fn utc(message: &Message) -> String {
-    jiff::Timestamp::from_millisecond(message.at)
-        .unwrap()
-        .to_string()
+    jiff::Timestamp::from_millisecond(message.at).unwrap().to_string()
 }
 
 #[test]
@@ -65,10 +63,7 @@ fn pierre_via_amazon() {
 fn yuki_in_shift_jis() {
     let yuki = example("04-yuki-shift-jis.eml");
     assert_eq!(yuki.from.name.as_deref(), Some("田中 由紀"));
-    assert_eq!(
-        yuki.subject.as_deref(),
-        Some("注文#10482の配送先変更のお願い")
-    );
+    assert_eq!(yuki.subject.as_deref(), Some("注文#10482の配送先変更のお願い"));
     assert_eq!(yuki.order.as_deref(), Some("#10482"));
     assert!(yuki.body.contains("東京都渋谷区神宮前1-2-3"));
     assert_eq!(utc(&yuki), "2026-11-18T01:25:00Z");
@@ -80,11 +75,7 @@ fn li_in_gb2312_html() {
     assert_eq!(li.from.name.as_deref(), Some("李伟"));
     assert_eq!(li.order.as_deref(), Some("12-34567-89012"));
     assert!(li.body.contains("我想申请退货"), "{}", li.body);
-    assert!(
-        li.body.contains("- 退货地址是哪里？\n- 运费由谁承担？"),
-        "{}",
-        li.body
-    );
+    assert!(li.body.contains("- 退货地址是哪里？\n- 运费由谁承担？"), "{}", li.body);
     assert!(!li.body.contains('<'));
     assert_eq!(li.lang.as_deref(), Some("zh-CN"));
 }
@@ -100,10 +91,7 @@ fn carmen_with_a_pdf() {
         carmen.body
     );
     assert_eq!(carmen.attachments.len(), 1);
-    assert_eq!(
-        carmen.attachments[0].filename.as_deref(),
-        Some("factura-10511.pdf")
-    );
+    assert_eq!(carmen.attachments[0].filename.as_deref(), Some("factura-10511.pdf"));
     assert_eq!(carmen.attachments[0].content_type, "application/pdf");
     assert_eq!(carmen.attachments[0].size, 125);
 }

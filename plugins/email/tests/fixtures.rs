@@ -22,9 +22,7 @@ fn fixtures() -> Vec<PathBuf> {
 fn config_for(eml: &Path) -> Config {
     let path = eml.with_extension("config.json");
     match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        }
+        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
         Err(_) => Config::default(),
     }
 }
@@ -47,11 +45,7 @@ fn check() {
     let bless = std::env::var_os("BLESS").is_some();
     let mut failures = Vec::new();
     let all = fixtures();
-    assert!(
-        all.len() >= 20,
-        "expected at least 20 fixtures, found {}",
-        all.len()
-    );
+    assert!(all.len() >= 20, "expected at least 20 fixtures, found {}", all.len());
     for eml in all {
         let expected_path = eml.with_extension("json");
         let actual = actual(&eml);
@@ -66,10 +60,7 @@ fn check() {
                 "{}: output differs\n--- expected\n{expected}\n--- actual\n{rendered}",
                 eml.display()
             )),
-            Err(_) => failures.push(format!(
-                "{}: no expectation (run with BLESS=1)",
-                eml.display()
-            )),
+            Err(_) => failures.push(format!("{}: no expectation (run with BLESS=1)", eml.display())),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -12,10 +12,7 @@ fn fixtures() -> Vec<Vec<u8>> {
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .collect();
     files.sort();
-    files
-        .into_iter()
-        .map(|p| std::fs::read(p).unwrap())
-        .collect()
+    files.into_iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
 #[test]

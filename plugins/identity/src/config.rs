@@ -136,19 +136,13 @@ impl Settings {
             .ok();
         let min_score = config.fuzzy.min_score;
         if !(0.0..=1.0).contains(&min_score) {
-            problems.push(format!(
-                "fuzzy.min_score: {min_score} is not between 0 and 1"
-            ));
+            problems.push(format!("fuzzy.min_score: {min_score} is not between 0 and 1"));
         }
         match (region, problems.is_empty()) {
             (Some(region), true) => Ok(Settings {
                 region,
                 min_score: config.fuzzy.enabled.then_some(min_score),
-                strong: config
-                    .strong
-                    .iter()
-                    .map(|k| IdentityKind::from(*k))
-                    .collect(),
+                strong: config.strong.iter().map(|k| IdentityKind::from(*k)).collect(),
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -170,10 +164,7 @@ mod tests {
         assert_eq!(s.region.code, "DE");
         assert_eq!(s.min_score, Some(0.9));
         assert_eq!(s.strong.len(), 5);
-        let s = parse(
-            r#"{"default_region":"jp","fuzzy":{"enabled":false},"strong":["email","buyer-id"]}"#,
-        )
-        .unwrap();
+        let s = parse(r#"{"default_region":"jp","fuzzy":{"enabled":false},"strong":["email","buyer-id"]}"#).unwrap();
         assert_eq!(s.region.code, "JP");
         assert_eq!(s.min_score, None);
         assert_eq!(s.strong, [IdentityKind::Email, IdentityKind::BuyerId]);
@@ -182,14 +173,8 @@ mod tests {
     #[test]
     fn errors_all_at_once() {
         let err = parse(r#"{"default_region":"XX","fuzzy":{"min_score":1.5}}"#).unwrap_err();
-        assert!(
-            err.contains("default_region: region \"XX\" is not supported"),
-            "{err}"
-        );
-        assert!(
-            err.contains("fuzzy.min_score: 1.5 is not between 0 and 1"),
-            "{err}"
-        );
+        assert!(err.contains("default_region: region \"XX\" is not supported"), "{err}");
+        assert!(err.contains("fuzzy.min_score: 1.5 is not between 0 and 1"), "{err}");
         assert!(
             parse(r#"{"fuzzy":{"min":0.5}}"#)
                 .unwrap_err()
@@ -205,14 +190,7 @@ mod tests {
     #[test]
     fn schema_documents_every_field() {
         let schema = weft_sdk::plugin::config_schema::<Config>().to_string();
-        for field in [
-            "default_region",
-            "fuzzy",
-            "strong",
-            "min_score",
-            "enabled",
-            "Example",
-        ] {
+        for field in ["default_region", "fuzzy", "strong", "min_score", "enabled", "Example"] {
             assert!(schema.contains(field), "{field} missing from {schema}");
         }
     }

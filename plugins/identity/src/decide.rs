@@ -65,18 +65,13 @@ impl Extracted {
     pub fn from_message(message: &Message, settings: &Settings) -> Extracted {
         let mut out = Extracted::default();
         let from = &message.from;
-        let add = |kind: IdentityKind,
-                   result: Option<Result<String, NormalizeError>>,
-                   out: &mut Extracted| match result {
+        let add = |kind: IdentityKind, result: Option<Result<String, NormalizeError>>, out: &mut Extracted| match result
+        {
             Some(Ok(value)) => out.personal.push(Identity::new(kind, value)),
             Some(Err(e)) => out.problems.push(e),
             None => {}
         };
-        let present = |s: &Option<String>| {
-            s.as_deref()
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_owned)
-        };
+        let present = |s: &Option<String>| s.as_deref().filter(|s| !s.trim().is_empty()).map(str::to_owned);
         let market = message.marketplace.as_deref().unwrap_or(&message.channel);
         add(
             IdentityKind::Email,
@@ -182,9 +177,7 @@ fn customer_profile(customer: &CustomerView) -> WeakProfile {
     {
         match identity.kind {
             IdentityKind::Name => profile.names.extend(Name::from_key(&identity.value)),
-            IdentityKind::Address => profile
-                .addresses
-                .extend(PostalAddress::from_key(&identity.value)),
+            IdentityKind::Address => profile.addresses.extend(PostalAddress::from_key(&identity.value)),
             _ => {}
         }
     }
@@ -239,11 +232,7 @@ fn resolve(ctx: &dyn Context, customer: &CustomerView) -> CustomerView {
 }
 
 /// Decides the customer of a message event.
-pub fn decide(
-    event: &Event,
-    settings: &Settings,
-    ctx: &dyn Context,
-) -> Result<Vec<Decision>, Error> {
+pub fn decide(event: &Event, settings: &Settings, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
     let Some(message) = &event.message else {
         return Err(Error::permanent(format!(
             "the identity step needs an event with a message (kind `message.received`); event {} of kind `{}` has none",
@@ -253,23 +242,14 @@ pub fn decide(
     let extracted = Extracted::from_message(message, settings);
     let mut notes: Vec<Evidence> = Vec::new();
     for problem in &extracted.problems {
-        ctx.log(
-            LogLevel::Warn,
-            &format!("message {}: {problem}", message.id),
-        );
-        notes.push(Evidence::new(
-            problem.field(),
-            format!("ignored: {problem}"),
-            0.0,
-        ));
+        ctx.log(LogLevel::Warn, &format!("message {}: {problem}", message.id));
+        notes.push(Evidence::new(problem.field(), format!("ignored: {problem}"), 0.0));
     }
     let identities = extracted.identities();
     if let Some(decisions) = strong_link(&extracted, &identities, settings, ctx, &notes) {
         return Ok(decisions);
     }
-    Ok(vec![weak_link(
-        &extracted, identities, settings, ctx, notes,
-    )])
+    Ok(vec![weak_link(&extracted, identities, settings, ctx, notes)])
 }
 
 /// A strong identifier that found customers.
@@ -286,22 +266,14 @@ fn strong_link(
     notes: &[Evidence],
 ) -> Option<Vec<Decision>> {
     let lookup = |identity: &Identity| -> Vec<CustomerView> {
-        let mut found: Vec<CustomerView> = ctx
-            .find_customers(identity)
-            .iter()
-            .map(|c| resolve(ctx, c))
-            .collect();
+        let mut found: Vec<CustomerView> = ctx.find_customers(identity).iter().map(|c| resolve(ctx, c)).collect();
         found.sort_by_key(|c| c.id);
         found.dedup_by_key(|c| c.id);
         found
     };
     let mut views: Vec<CustomerView> = Vec::new();
     let mut personal_hits: Vec<Hit> = Vec::new();
-    for identity in extracted
-        .personal
-        .iter()
-        .filter(|i| settings.strong.contains(&i.kind))
-    {
+    for identity in extracted.personal.iter().filter(|i| settings.strong.contains(&i.kind)) {
         let found = lookup(identity);
         if !found.is_empty() {
             personal_hits.push(Hit {
@@ -325,31 +297,16 @@ fn strong_link(
             hit
         })
         .filter(|hit| !hit.customers.is_empty());
-    let personal_ids: BTreeSet<u64> = personal_hits
-        .iter()
-        .flat_map(|h| h.customers.iter().copied())
-        .collect();
+    let personal_ids: BTreeSet<u64> = personal_hits.iter().flat_map(|h| h.customers.iter().copied()).collect();
     let linked: BTreeSet<u64> = if personal_ids.is_empty() {
         // Only the order is known: it belongs to the oldest customer who has it.
-        order_hit
-            .as_ref()?
-            .customers
-            .iter()
-            .take(1)
-            .copied()
-            .collect()
+        order_hit.as_ref()?.customers.iter().take(1).copied().collect()
     } else {
         personal_ids
     };
     let into = *linked.first()?;
     let from: Vec<u64> = linked.iter().skip(1).copied().collect();
-    let view_of = |id: u64| {
-        views
-            .iter()
-            .find(|v| v.id == id)
-            .cloned()
-            .or_else(|| ctx.customer(id))
-    };
+    let view_of = |id: u64| views.iter().find(|v| v.id == id).cloned().or_else(|| ctx.customer(id));
     let into_view = view_of(into)?;
 
     let mut evidence: Vec<Evidence> = Vec::new();
@@ -362,16 +319,10 @@ fn strong_link(
             .collect::<Vec<_>>()
             .join(", ");
         let mut detail = format!("exact: {} belongs to {owners}", hit.identity.value);
-        if hit.identity.kind == IdentityKind::Order
-            && !hit.customers.iter().any(|c| linked.contains(c))
-        {
+        if hit.identity.kind == IdentityKind::Order && !hit.customers.iter().any(|c| linked.contains(c)) {
             detail.push_str("; an order alone does not bridge customers");
         }
-        evidence.push(Evidence::new(
-            hit.identity.kind.as_str(),
-            detail,
-            exact.weight(),
-        ));
+        evidence.push(Evidence::new(hit.identity.kind.as_str(), detail, exact.weight()));
     }
     // Strong identifiers of the message that the customer does not have yet: new, or differing.
     let differs = &STRONG[1];
@@ -382,17 +333,11 @@ fn strong_link(
         let conflict = !conflicts(std::slice::from_ref(identity), &into_view).is_empty();
         let (detail, weight) = if conflict {
             (
-                format!(
-                    "{}: {} is not among customer {into}'s",
-                    differs.label, identity.value
-                ),
+                format!("{}: {} is not among customer {into}'s", differs.label, identity.value),
                 differs.weight(),
             )
         } else {
-            (
-                format!("new: {} is recorded for customer {into}", identity.value),
-                0.0,
-            )
+            (format!("new: {} is recorded for customer {into}", identity.value), 0.0)
         };
         evidence.push(Evidence::new(identity.kind.as_str(), detail, weight));
     }
@@ -412,18 +357,11 @@ fn strong_link(
                 .map(|c| c.to_string())
                 .collect::<Vec<_>>()
                 .join(" and ");
-            format!(
-                "{} {} belongs to customer {owners}",
-                h.identity.kind, h.identity.value
-            )
+            format!("{} {} belongs to customer {owners}", h.identity.kind, h.identity.value)
         })
         .collect();
     if !from.is_empty() {
-        let merged = from
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let merged = from.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
         let merge_evidence: Vec<Evidence> = evidence
             .iter()
             .filter(|e| e.weight == exact.weight())

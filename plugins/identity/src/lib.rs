@@ -37,12 +37,10 @@ pub struct Identify;
 
 impl Step for Identify {
     type Config = Config;
-    const DESCRIPTION: &'static str =
-        "which customer a message belongs to, with the evidence for every link and merge";
+    const DESCRIPTION: &'static str = "which customer a message belongs to, with the evidence for every link and merge";
 
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
-        let settings =
-            Settings::from_config(config).map_err(|e| Error::bad_config(e.to_string()))?;
+        let settings = Settings::from_config(config).map_err(|e| Error::bad_config(e.to_string()))?;
         decide::decide(event, &settings, ctx)
     }
 }

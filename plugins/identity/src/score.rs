@@ -129,10 +129,7 @@ pub const NAME: [Level; 4] = [
 /// that every link reads the same way. u for exact: a normalized email or number is shared by
 /// about one pair in ten million (family addresses, recycled numbers); m for disagree: about
 /// three in ten returning customers write from another address or number than the one known.
-pub const STRONG: [Level; 2] = [
-    Level::new("exact", 0.70, 1e-7),
-    Level::new("differs", 0.30, 1.0 - 1e-7),
-];
+pub const STRONG: [Level; 2] = [Level::new("exact", 0.70, 1e-7), Level::new("differs", 0.30, 1.0 - 1e-7)];
 
 /// What is known of one side of a comparison.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -179,21 +176,13 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
         (Some(x), Some(y)) => {
             let agreed = x == y && a.country == b.country;
             let level = if agreed { &POSTCODE[0] } else { &POSTCODE[1] };
-            push(
-                "postcode",
-                level,
-                format!("{}-{x} vs {}-{y}", a.country, b.country),
-            );
+            push("postcode", level, format!("{}-{x} vs {}-{y}", a.country, b.country));
             agreed
         }
         _ => false,
     };
     if let (Some(x), Some(y)) = (&a.city, &b.city) {
-        let table = if postcode_agreed {
-            &CITY_GIVEN_POSTCODE
-        } else {
-            &CITY
-        };
+        let table = if postcode_agreed { &CITY_GIVEN_POSTCODE } else { &CITY };
         let similarity = jaro_winkler(x, y);
         let level = if x == y {
             &table[0]
@@ -202,11 +191,7 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
         } else {
             &table[2]
         };
-        push(
-            "city",
-            level,
-            format!("{x} vs {y} (similarity {similarity:.2})"),
-        );
+        push("city", level, format!("{x} vs {y} (similarity {similarity:.2})"));
     }
     let table = if postcode_agreed {
         &STREET_GIVEN_POSTCODE
@@ -218,20 +203,13 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
             "{} {}{}",
             s.street.as_deref().unwrap_or(""),
             s.house.as_deref().unwrap_or(""),
-            s.unit
-                .as_deref()
-                .map(|u| format!(" / {u}"))
-                .unwrap_or_default()
+            s.unit.as_deref().map(|u| format!(" / {u}")).unwrap_or_default()
         )
     };
     let street_agreed = match compare_street(a, b) {
         StreetAgreement::Missing => false,
         StreetAgreement::Exact => {
-            push(
-                "address",
-                &table[0],
-                format!("{} vs {}", street(a), street(b)),
-            );
+            push("address", &table[0], format!("{} vs {}", street(a), street(b)));
             true
         }
         StreetAgreement::Fuzzy(s) => {
@@ -243,19 +221,11 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
             true
         }
         StreetAgreement::OtherUnit => {
-            push(
-                "address",
-                &table[2],
-                format!("{} vs {}", street(a), street(b)),
-            );
+            push("address", &table[2], format!("{} vs {}", street(a), street(b)));
             false
         }
         StreetAgreement::Disagree => {
-            push(
-                "address",
-                &table[3],
-                format!("{} vs {}", street(a), street(b)),
-            );
+            push("address", &table[3], format!("{} vs {}", street(a), street(b)));
             false
         }
     };
@@ -274,23 +244,14 @@ pub fn score(message: &WeakProfile, customer: &WeakProfile) -> Score {
     let best_address = message
         .addresses
         .iter()
-        .flat_map(|a| {
-            customer
-                .addresses
-                .iter()
-                .map(move |b| compare_address(a, b))
-        })
+        .flat_map(|a| customer.addresses.iter().map(move |b| compare_address(a, b)))
         .max_by(|x, y| x.weight.total_cmp(&y.weight));
     let street_agreed = best_address.as_ref().is_some_and(|a| a.street_agreed);
     if let Some(address) = best_address {
         weight += address.weight;
         evidence.extend(address.evidence);
     }
-    let table = if street_agreed {
-        &NAME_GIVEN_ADDRESS
-    } else {
-        &NAME
-    };
+    let table = if street_agreed { &NAME_GIVEN_ADDRESS } else { &NAME };
     let best_name = message
         .names
         .iter()
@@ -303,10 +264,7 @@ pub fn score(message: &WeakProfile, customer: &WeakProfile) -> Score {
                 NameAgreement::Disagree => (&table[3], String::new()),
                 NameAgreement::Incomparable => return None,
             };
-            Some((
-                level,
-                format!("{}: {} vs {}{extra}", level.label, a.key(), b.key()),
-            ))
+            Some((level, format!("{}: {} vs {}{extra}", level.label, a.key(), b.key())))
         })
         .max_by(|x, y| x.0.weight().total_cmp(&y.0.weight()));
     if let Some((level, detail)) = best_name {
@@ -335,10 +293,7 @@ mod tests {
         };
         WeakProfile {
             names: Name::parse(name).into_iter().collect(),
-            addresses: parse_address(&address, "DE")
-                .map(|p| p.address)
-                .into_iter()
-                .collect(),
+            addresses: parse_address(&address, "DE").map(|p| p.address).into_iter().collect(),
         }
     }
 
@@ -381,14 +336,7 @@ mod tests {
         let stored = profile("Hans Müller", "Hauptstraße 12", "10115", "Berlin");
         for (name, line1, postcode, city, lo, hi) in [
             // the same person, written differently
-            (
-                "Herr Hans Mueller",
-                "Hauptstr. 12",
-                "10115",
-                "Berlin",
-                0.99,
-                1.0,
-            ),
+            ("Herr Hans Mueller", "Hauptstr. 12", "10115", "Berlin", 0.99, 1.0),
             // a typo in the name, same address
             ("Hans Müler", "Hauptstraße 12", "10115", "Berlin", 0.9, 0.99),
             // an initial
@@ -417,16 +365,11 @@ mod tests {
     #[test]
     fn evidence_names_every_compared_field() {
         let stored = profile("Hans Müller", "Hauptstraße 12", "10115", "Berlin");
-        let score = score(
-            &profile("Hans Müler", "Hauptstraße 12", "10115", "Berlin"),
-            &stored,
-        );
+        let score = score(&profile("Hans Müler", "Hauptstraße 12", "10115", "Berlin"), &stored);
         let fields: Vec<&str> = score.evidence.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["postcode", "city", "address", "name"]);
         assert!(
-            score.evidence[3]
-                .detail
-                .starts_with("fuzzy: hans muler vs hans muller"),
+            score.evidence[3].detail.starts_with("fuzzy: hans muler vs hans muller"),
             "{:?}",
             score.evidence[3]
         );
@@ -448,14 +391,7 @@ mod tests {
             addresses: vec![parse_address(&address(line1), "DE").unwrap().address],
         };
         let stored = p("山田太郎", "東京都千代田区千代田1-1-1");
-        assert!(
-            score(
-                &p("山田 太郎 様", "東京都千代田区千代田1丁目1番1号"),
-                &stored
-            )
-            .probability
-                > 0.99
-        );
+        assert!(score(&p("山田 太郎 様", "東京都千代田区千代田1丁目1番1号"), &stored).probability > 0.99);
         assert!(score(&p("山田花子", "東京都千代田区千代田1-1-1"), &stored).probability < 0.5);
     }
 }

@@ -76,11 +76,7 @@ fn last_link(decisions: &[Decision]) -> (&LinkCustomer, &Decision) {
 }
 
 fn evidence<'a>(decision: &'a Decision, field: &str) -> Vec<&'a Evidence> {
-    decision
-        .evidence
-        .iter()
-        .filter(|e| e.field == field)
-        .collect()
+    decision.evidence.iter().filter(|e| e.field == field).collect()
 }
 
 const BERLIN: (&str, &str, &str, &str) = ("Hauptstraße 12", "10115", "Berlin", "DE");
@@ -103,9 +99,7 @@ fn new_customer_records_identifiers_and_blocking_keys() {
     assert_eq!(link.customer, CustomerRef::New);
     assert_eq!(link.score, 1.0);
     assert!(
-        decision
-            .reason
-            .contains("no customer shares a blocking key"),
+        decision.reason.contains("no customer shares a blocking key"),
         "{}",
         decision.reason
     );
@@ -132,9 +126,7 @@ fn a_message_without_identifiers_still_gets_a_customer() {
     assert_eq!(link.customer, CustomerRef::New);
     assert!(link.identities.is_empty());
     assert!(
-        decision
-            .reason
-            .contains("no name or address with a postcode"),
+        decision.reason.contains("no name or address with a postcode"),
         "{}",
         decision.reason
     );
@@ -153,11 +145,7 @@ fn exact_email_links() {
     let decisions = run(
         message(
             "amazon",
-            party(
-                Some("Anna Schmidt"),
-                Some(" anna.schmidt@example.DE "),
-                None,
-            ),
+            party(Some("Anna Schmidt"), Some(" anna.schmidt@example.DE "), None),
             None,
         ),
         &ctx,
@@ -185,11 +173,7 @@ fn exact_email_links() {
 fn gmail_spellings_link() {
     let ctx = MemoryContext::new().with_customer(
         2,
-        &recorded(message(
-            "email",
-            party(None, Some("jean.dupont@gmail.com"), None),
-            None,
-        )),
+        &recorded(message("email", party(None, Some("jean.dupont@gmail.com"), None), None)),
     );
     let decisions = run(
         message(
@@ -206,22 +190,11 @@ fn gmail_spellings_link() {
 fn phone_in_another_format_links() {
     let ctx = MemoryContext::new().with_customer(
         4,
-        &recorded(message(
-            "sms",
-            party(None, None, Some("+49 170 1234567")),
-            None,
-        )),
+        &recorded(message("sms", party(None, None, Some("+49 170 1234567")), None)),
     );
     for written in ["0170/1234567", "0049 (0)170 123 45 67", "+49-170-1234567"] {
-        let decisions = run(
-            message("whatsapp", party(None, None, Some(written)), None),
-            &ctx,
-        );
-        assert_eq!(
-            last_link(&decisions).0.customer,
-            CustomerRef::Existing(4),
-            "{written}"
-        );
+        let decisions = run(message("whatsapp", party(None, None, Some(written)), None), &ctx);
+        assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(4), "{written}");
     }
     // The same digits read in another default region are another number.
     let japan = Config {
@@ -241,11 +214,7 @@ fn a_message_bridging_two_customers_merges_them_into_the_older() {
     let ctx = MemoryContext::new()
         .with_customer(
             5,
-            &recorded(message(
-                "sms",
-                party(None, None, Some("+33 6 12 34 56 78")),
-                None,
-            )),
+            &recorded(message("sms", party(None, None, Some("+33 6 12 34 56 78")), None)),
         )
         .with_customer(
             3,
@@ -277,11 +246,7 @@ fn a_message_bridging_two_customers_merges_them_into_the_older() {
         "{}",
         decisions[0].reason
     );
-    let fields: Vec<&str> = decisions[0]
-        .evidence
-        .iter()
-        .map(|e| e.field.as_str())
-        .collect();
+    let fields: Vec<&str> = decisions[0].evidence.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["email", "phone"]);
     let (link, _) = last_link(&decisions);
     assert_eq!(link.customer, CustomerRef::Existing(3));
@@ -293,17 +258,10 @@ fn merged_customers_are_followed() {
         .with_customer(3, &[Identity::new(IdentityKind::Email, "a@example.de")])
         .with_customer(
             5,
-            &recorded(message(
-                "sms",
-                party(None, None, Some("+4915112345678")),
-                None,
-            )),
+            &recorded(message("sms", party(None, None, Some("+4915112345678")), None)),
         );
     ctx.customers.get_mut(&5).unwrap().merged_into = Some(3);
-    let decisions = run(
-        message("sms", party(None, None, Some("015112345678")), None),
-        &ctx,
-    );
+    let decisions = run(message("sms", party(None, None, Some("015112345678")), None), &ctx);
     assert_eq!(decisions.len(), 1);
     assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(3));
 }
@@ -312,16 +270,10 @@ fn merged_customers_are_followed() {
 fn known_order_links_but_never_bridges() {
     let mut stored = message("amazon", party(Some("María García"), None, None), None);
     stored.order = Some("302-1234567-7654321".into());
-    let ctx = MemoryContext::new()
-        .with_customer(8, &recorded(stored))
-        .with_customer(
-            9,
-            &recorded(message(
-                "email",
-                party(None, Some("pablo@example.es"), None),
-                None,
-            )),
-        );
+    let ctx = MemoryContext::new().with_customer(8, &recorded(stored)).with_customer(
+        9,
+        &recorded(message("email", party(None, Some("pablo@example.es"), None), None)),
+    );
     // The order alone: links to its customer.
     let mut m = message(
         "email",
@@ -340,9 +292,7 @@ fn known_order_links_but_never_bridges() {
     let (link, decision) = last_link(&decisions);
     assert_eq!(link.customer, CustomerRef::Existing(9));
     assert!(
-        evidence(decision, "order")[0]
-            .detail
-            .contains("does not bridge"),
+        evidence(decision, "order")[0].detail.contains("does not bridge"),
         "{:?}",
         decision.evidence
     );
@@ -374,16 +324,8 @@ fn typo_in_name_at_the_same_address_links_above_threshold() {
             .detail
             .starts_with("fuzzy: hans muler vs hans muller")
     );
-    assert!(
-        evidence(decision, "address")[0]
-            .detail
-            .starts_with("exact:")
-    );
-    assert!(
-        evidence(decision, "postcode")[0]
-            .detail
-            .starts_with("exact:")
-    );
+    assert!(evidence(decision, "address")[0].detail.starts_with("exact:"));
+    assert!(evidence(decision, "postcode")[0].detail.starts_with("exact:"));
     // With fuzzy matching off, or a stricter threshold, the same message gets a new customer.
     for config in [
         Config {
@@ -403,18 +345,10 @@ fn typo_in_name_at_the_same_address_links_above_threshold() {
     ] {
         let decisions = run_with(
             &config,
-            message(
-                "amazon",
-                party(Some("Hans Müler"), None, None),
-                Some(BERLIN),
-            ),
+            message("amazon", party(Some("Hans Müler"), None, None), Some(BERLIN)),
             &ctx,
         );
-        assert_eq!(
-            last_link(&decisions).0.customer,
-            CustomerRef::New,
-            "{config:?}"
-        );
+        assert_eq!(last_link(&decisions).0.customer, CustomerRef::New, "{config:?}");
     }
 }
 
@@ -422,24 +356,13 @@ fn typo_in_name_at_the_same_address_links_above_threshold() {
 fn another_person_at_the_same_address_stays_apart() {
     let ctx = MemoryContext::new().with_customer(
         11,
-        &recorded(message(
-            "email",
-            party(Some("Hans Müller"), None, None),
-            Some(BERLIN),
-        )),
+        &recorded(message("email", party(Some("Hans Müller"), None, None), Some(BERLIN))),
     );
     for name in ["Peter Weber", "Anna Müller"] {
-        let decisions = run(
-            message("amazon", party(Some(name), None, None), Some(BERLIN)),
-            &ctx,
-        );
+        let decisions = run(message("amazon", party(Some(name), None, None), Some(BERLIN)), &ctx);
         let (link, decision) = last_link(&decisions);
         assert_eq!(link.customer, CustomerRef::New, "{name}: {decision:#?}");
-        assert!(
-            decision.reason.contains("below the threshold"),
-            "{}",
-            decision.reason
-        );
+        assert!(decision.reason.contains("below the threshold"), "{}", decision.reason);
         assert!(!evidence(decision, "name").is_empty());
     }
 }
@@ -504,11 +427,7 @@ fn a_vetoed_candidate_does_not_hide_an_allowed_one() {
         )
         .with_customer(
             2,
-            &recorded(message(
-                "amazon",
-                party(Some("Hans Mueller"), None, None),
-                Some(BERLIN),
-            )),
+            &recorded(message("amazon", party(Some("Hans Mueller"), None, None), Some(BERLIN))),
         );
     let decisions = run(
         message(
@@ -525,25 +444,14 @@ fn a_vetoed_candidate_does_not_hide_an_allowed_one() {
 fn missing_evidence_gives_a_new_customer() {
     let ctx = MemoryContext::new().with_customer(
         11,
-        &recorded(message(
-            "email",
-            party(Some("Hans Müller"), None, None),
-            Some(BERLIN),
-        )),
+        &recorded(message("email", party(Some("Hans Müller"), None, None), Some(BERLIN))),
     );
     // The same name without an address: no blocking key, no guess.
-    let decisions = run(
-        message("chat", party(Some("Hans Müller"), None, None), None),
-        &ctx,
-    );
+    let decisions = run(message("chat", party(Some("Hans Müller"), None, None), None), &ctx);
     assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
     // The same postcode and house number, nothing else.
     let decisions = run(
-        message(
-            "chat",
-            party(None, None, None),
-            Some(("Gartenweg 12", "10115", "", "")),
-        ),
+        message("chat", party(None, None, None), Some(("Gartenweg 12", "10115", "", ""))),
         &ctx,
     );
     assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
@@ -555,11 +463,7 @@ fn japanese_and_chinese_customers_link_by_name_and_address() {
     let ctx = MemoryContext::new()
         .with_customer(
             30,
-            &recorded(message(
-                "rakuten",
-                party(Some("山田太郎"), None, None),
-                Some(tokyo),
-            )),
+            &recorded(message("rakuten", party(Some("山田太郎"), None, None), Some(tokyo))),
         )
         .with_customer(
             31,
@@ -573,12 +477,7 @@ fn japanese_and_chinese_customers_link_by_name_and_address() {
         message(
             "email",
             party(Some("山田 太郎 様"), None, None),
-            Some((
-                "東京都千代田区千代田１丁目１番１号",
-                "〒1000001",
-                "千代田区",
-                "日本",
-            )),
+            Some(("東京都千代田区千代田１丁目１番１号", "〒1000001", "千代田区", "日本")),
         ),
         &ctx,
     );
@@ -587,10 +486,7 @@ fn japanese_and_chinese_customers_link_by_name_and_address() {
         CustomerRef::Existing(30),
         "{decisions:#?}"
     );
-    let decisions = run(
-        message("email", party(Some("山田花子"), None, None), Some(tokyo)),
-        &ctx,
-    );
+    let decisions = run(message("email", party(Some("山田花子"), None, None), Some(tokyo)), &ctx);
     assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
     let decisions = run(
         message(
@@ -618,19 +514,17 @@ fn buyer_ids_and_handles_link() {
         None,
     );
     stored.marketplace = Some("Amazon".into());
-    let ctx = MemoryContext::new()
-        .with_customer(40, &recorded(stored))
-        .with_customer(
-            41,
-            &recorded(message(
-                "instagram",
-                Party {
-                    handle: Some("@Carla.Rossi".into()),
-                    ..Party::default()
-                },
-                None,
-            )),
-        );
+    let ctx = MemoryContext::new().with_customer(40, &recorded(stored)).with_customer(
+        41,
+        &recorded(message(
+            "instagram",
+            Party {
+                handle: Some("@Carla.Rossi".into()),
+                ..Party::default()
+            },
+            None,
+        )),
+    );
     let mut m = message(
         "amazon",
         Party {
@@ -640,10 +534,7 @@ fn buyer_ids_and_handles_link() {
         None,
     );
     m.marketplace = Some("amazon".into());
-    assert_eq!(
-        last_link(&run(m, &ctx)).0.customer,
-        CustomerRef::Existing(40)
-    );
+    assert_eq!(last_link(&run(m, &ctx)).0.customer, CustomerRef::Existing(40));
     let m = message(
         "instagram",
         Party {
@@ -652,10 +543,7 @@ fn buyer_ids_and_handles_link() {
         },
         None,
     );
-    assert_eq!(
-        last_link(&run(m, &ctx)).0.customer,
-        CustomerRef::Existing(41)
-    );
+    assert_eq!(last_link(&run(m, &ctx)).0.customer, CustomerRef::Existing(41));
     // The same id on another marketplace is someone else.
     let m = message(
         "ebay",
@@ -672,11 +560,7 @@ fn buyer_ids_and_handles_link() {
 fn kinds_left_out_of_strong_do_not_link() {
     let ctx = MemoryContext::new().with_customer(
         4,
-        &recorded(message(
-            "sms",
-            party(None, None, Some("+49 170 1234567")),
-            None,
-        )),
+        &recorded(message("sms", party(None, None, Some("+49 170 1234567")), None)),
     );
     let config = Config {
         strong: vec![StrongKind::Email],
@@ -694,11 +578,7 @@ fn kinds_left_out_of_strong_do_not_link() {
 fn unreadable_identifiers_are_noted_not_fatal() {
     let ctx = MemoryContext::new().with_customer(
         7,
-        &recorded(message(
-            "email",
-            party(None, Some("anna@example.de"), None),
-            None,
-        )),
+        &recorded(message("email", party(None, Some("anna@example.de"), None), None)),
     );
     let decisions = run(
         message(

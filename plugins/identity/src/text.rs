@@ -33,10 +33,7 @@ pub fn fold(text: &str) -> String {
 /// Undoes the German transliteration of umlauts after [`fold`], so that "mueller" (from
 /// "Mueller") and "muller" (from "Müller") compare equal: `ae` → `a`, `oe` → `o`, `ue` → `u`.
 pub fn collapse_umlaut_spelling(folded: &str) -> String {
-    folded
-        .replace("ae", "a")
-        .replace("oe", "o")
-        .replace("ue", "u")
+    folded.replace("ae", "a").replace("oe", "o").replace("ue", "u")
 }
 
 /// Whether a character is Han, Hiragana, Katakana or Hangul: scripts written without spaces
@@ -89,16 +86,8 @@ fn jaro(a: &[char], b: &[char]) -> f64 {
     if matches == 0 {
         return 0.0;
     }
-    let b_matched = b
-        .iter()
-        .zip(&b_used)
-        .filter(|(_, used)| **used)
-        .map(|(c, _)| *c);
-    let half_transpositions = a_matched
-        .iter()
-        .zip(b_matched)
-        .filter(|(x, y)| **x != *y)
-        .count();
+    let b_matched = b.iter().zip(&b_used).filter(|(_, used)| **used).map(|(c, _)| *c);
+    let half_transpositions = a_matched.iter().zip(b_matched).filter(|(x, y)| **x != *y).count();
     let m = matches as f64;
     let t = (half_transpositions / 2) as f64;
     (m / a.len() as f64 + m / b.len() as f64 + (m - t) / m) / 3.0

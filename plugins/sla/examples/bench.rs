@@ -11,10 +11,7 @@ use weft_plugin_sla::step::{Signal, deadlines};
 use weft_plugin_sla::{Config, compile};
 
 fn main() {
-    let tickets: usize = std::env::args()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100_000);
+    let tickets: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
     let config: Config = serde_json::from_value(serde_json::json!({
         "policies": [
             { "name": "marketplace", "match": { "channel": ["amazon", "ebay"] }, "first_response": "24h", "resolution": "3d", "clock": "always", "warn_before": ["4h", "1h"] },

@@ -39,10 +39,7 @@ const DAY: u32 = 86_400;
 pub enum CalendarError {
     /// The holiday data does not cover a year the computation reached.
     #[error("calendar `{calendar}`: {source}")]
-    Holidays {
-        calendar: String,
-        source: HolidayError,
-    },
+    Holidays { calendar: String, source: HolidayError },
     /// No open hour within ten years of the start.
     #[error("calendar `{calendar}` has no business hours in the ten years from {from}")]
     NoBusinessTime { calendar: String, from: Timestamp },
@@ -142,10 +139,7 @@ impl Calendar {
         let tz = match tzdb().get(&spec.timezone) {
             Ok(tz) => Some(tz),
             Err(e) => {
-                problems.push(format!(
-                    "timezone: {:?} is not an IANA time zone ({e})",
-                    spec.timezone
-                ));
+                problems.push(format!("timezone: {:?} is not an IANA time zone ({e})", spec.timezone));
                 None
             }
         };
@@ -253,22 +247,17 @@ impl Calendar {
         };
         let dt = DateTime::from_parts(
             date,
-            jiff::civil::Time::new((seconds / 3600) as i8, ((seconds / 60) % 60) as i8, 0, 0)
-                .ok()?,
+            jiff::civil::Time::new((seconds / 3600) as i8, ((seconds / 60) % 60) as i8, 0, 0).ok()?,
         );
         self.tz.to_ambiguous_timestamp(dt).compatible().ok()
     }
 
     /// The open intervals of a date as instants.
-    fn intervals(
-        &self,
-        date: Date,
-    ) -> Result<(Vec<(Timestamp, Timestamp)>, Day<'_>), CalendarError> {
+    fn intervals(&self, date: Date) -> Result<(Vec<(Timestamp, Timestamp)>, Day<'_>), CalendarError> {
         let day = self.day(date)?;
         let mut out = Vec::with_capacity(day.periods.len());
         for p in day.periods {
-            let (Some(a), Some(b)) = (self.instant(date, p.start), self.instant(date, p.end))
-            else {
+            let (Some(a), Some(b)) = (self.instant(date, p.start), self.instant(date, p.end)) else {
                 return Err(CalendarError::OutOfRange {
                     calendar: self.name.clone(),
                     from: Timestamp::MIN,

@@ -143,11 +143,12 @@ impl HolidaySet {
     /// suffix: `BY` for Bavaria, `SCT` for Scotland; for France the département number).
     pub fn new(country: &str, region: Option<&str>) -> Result<Self, HolidayError> {
         let upper = country.trim().to_ascii_uppercase();
-        let index = COUNTRIES.iter().position(|c| *c == upper).ok_or_else(|| {
-            HolidayError::UnknownCountry {
+        let index = COUNTRIES
+            .iter()
+            .position(|c| *c == upper)
+            .ok_or_else(|| HolidayError::UnknownCountry {
                 country: country.to_owned(),
-            }
-        })?;
+            })?;
         let all = [
             Country::De,
             Country::At,
@@ -174,13 +175,11 @@ impl HolidaySet {
                 });
             }
             None => None,
-            Some(r) => Some(*known.iter().find(|k| **k == r).ok_or(
-                HolidayError::UnknownRegion {
-                    country: country.code(),
-                    region: r.clone(),
-                    known,
-                },
-            )?),
+            Some(r) => Some(*known.iter().find(|k| **k == r).ok_or(HolidayError::UnknownRegion {
+                country: country.code(),
+                region: r.clone(),
+                known,
+            })?),
         };
         Ok(HolidaySet { country, region })
     }
@@ -330,12 +329,7 @@ fn germany(days: &mut Days, y: i16, region: &str) {
     days.ymd(y, 5, 1, "Tag der Arbeit");
     if region == "BE" && y == 2025 {
         // One-off: 80th anniversary of the end of the Second World War (Berlin law of 2024).
-        days.ymd(
-            y,
-            5,
-            8,
-            "80. Jahrestag der Befreiung vom Nationalsozialismus",
-        );
+        days.ymd(y, 5, 8, "80. Jahrestag der Befreiung vom Nationalsozialismus");
     }
     days.add(plus(e, 39), "Christi Himmelfahrt");
     if region == "BB" {
@@ -558,10 +552,7 @@ fn united_states(days: &mut Days, y: i16) {
         }
     };
     fixed(days, 1, 1, "New Year’s Day");
-    days.add(
-        nth(y, 1, 3, Weekday::Monday),
-        "Birthday of Martin Luther King, Jr.",
-    );
+    days.add(nth(y, 1, 3, Weekday::Monday), "Birthday of Martin Luther King, Jr.");
     days.add(nth(y, 2, 3, Weekday::Monday), "Washington’s Birthday");
     days.add(nth(y, 5, -1, Weekday::Monday), "Memorial Day");
     fixed(days, 6, 19, "Juneteenth National Independence Day");
@@ -589,15 +580,14 @@ fn canada(days: &mut Days, y: i16) {
     }
     days.add(victoria, "Victoria Day / Fête de la Reine");
     days.ymd(y, 7, 1, "Canada Day / Fête du Canada");
-    days.add(
-        nth(y, 9, 1, Weekday::Monday),
-        "Labour Day / Fête du Travail",
+    days.add(nth(y, 9, 1, Weekday::Monday), "Labour Day / Fête du Travail");
+    days.ymd(
+        y,
+        9,
+        30,
+        "National Day for Truth and Reconciliation / Journée nationale de la vérité et de la réconciliation",
     );
-    days.ymd(y, 9, 30, "National Day for Truth and Reconciliation / Journée nationale de la vérité et de la réconciliation");
-    days.add(
-        nth(y, 10, 2, Weekday::Monday),
-        "Thanksgiving / Action de grâce",
-    );
+    days.add(nth(y, 10, 2, Weekday::Monday), "Thanksgiving / Action de grâce");
     days.ymd(y, 11, 11, "Remembrance Day / Jour du Souvenir");
     days.ymd(y, 12, 25, "Christmas Day / Noël");
     days.ymd(y, 12, 26, "Boxing Day / Lendemain de Noël");
@@ -669,37 +659,15 @@ fn china(y: i16) -> YearDays {
         ("元旦", &[(1, 1)], &[]),
         (
             "春节",
-            &[
-                (1, 28),
-                (1, 29),
-                (1, 30),
-                (1, 31),
-                (2, 1),
-                (2, 2),
-                (2, 3),
-                (2, 4),
-            ],
+            &[(1, 28), (1, 29), (1, 30), (1, 31), (2, 1), (2, 2), (2, 3), (2, 4)],
             &[(1, 26), (2, 8)],
         ),
         ("清明节", &[(4, 4), (4, 5), (4, 6)], &[]),
-        (
-            "劳动节",
-            &[(5, 1), (5, 2), (5, 3), (5, 4), (5, 5)],
-            &[(4, 27)],
-        ),
+        ("劳动节", &[(5, 1), (5, 2), (5, 3), (5, 4), (5, 5)], &[(4, 27)]),
         ("端午节", &[(5, 31), (6, 1), (6, 2)], &[]),
         (
             "国庆节、中秋节",
-            &[
-                (10, 1),
-                (10, 2),
-                (10, 3),
-                (10, 4),
-                (10, 5),
-                (10, 6),
-                (10, 7),
-                (10, 8),
-            ],
+            &[(10, 1), (10, 2), (10, 3), (10, 4), (10, 5), (10, 6), (10, 7), (10, 8)],
             &[(9, 28), (10, 11)],
         ),
     ];
@@ -721,24 +689,12 @@ fn china(y: i16) -> YearDays {
             &[(2, 14), (2, 28)],
         ),
         ("清明节", &[(4, 4), (4, 5), (4, 6)], &[]),
-        (
-            "劳动节",
-            &[(5, 1), (5, 2), (5, 3), (5, 4), (5, 5)],
-            &[(5, 9)],
-        ),
+        ("劳动节", &[(5, 1), (5, 2), (5, 3), (5, 4), (5, 5)], &[(5, 9)]),
         ("端午节", &[(6, 19), (6, 20), (6, 21)], &[]),
         ("中秋节", &[(9, 25), (9, 26), (9, 27)], &[]),
         (
             "国庆节",
-            &[
-                (10, 1),
-                (10, 2),
-                (10, 3),
-                (10, 4),
-                (10, 5),
-                (10, 6),
-                (10, 7),
-            ],
+            &[(10, 1), (10, 2), (10, 3), (10, 4), (10, 5), (10, 6), (10, 7)],
             &[(9, 20), (10, 10)],
         ),
     ];
@@ -848,16 +804,8 @@ mod tests {
         ));
         let cn = HolidaySet::new("cn", None).unwrap();
         let err = cn.year(2027).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no holiday data for CN in 2027 (covered: 2025..=2026)"
-        );
+        assert_eq!(err.to_string(), "no holiday data for CN in 2027 (covered: 2025..=2026)");
         assert!(HolidaySet::new("JP", None).unwrap().year(2031).is_err());
-        assert!(
-            HolidaySet::new("de", Some("by"))
-                .unwrap()
-                .year(2021)
-                .is_err()
-        );
+        assert!(HolidaySet::new("de", Some("by")).unwrap().year(2021).is_err());
     }
 }

@@ -30,7 +30,8 @@ pub struct Sla;
 
 impl Step for Sla {
     type Config = Config;
-    const DESCRIPTION: &'static str = "sets first-response, next-response and resolution deadlines on 24/7 and business-hours clocks";
+    const DESCRIPTION: &'static str =
+        "sets first-response, next-response and resolution deadlines on 24/7 and business-hours clocks";
 
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
         let compiled = compile(config)?;

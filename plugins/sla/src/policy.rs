@@ -103,9 +103,7 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     let mut rest = trimmed;
     let mut total = SignedDuration::ZERO;
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits == 0 {
             return Err(format!(
                 "{text:?} is not a duration (expected a number then a unit, e.g. 24h)"
@@ -115,9 +113,7 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
             .parse()
             .map_err(|_| format!("{text:?}: number too large"))?;
         rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let millis = match unit {
@@ -127,28 +123,20 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
             "h" => 3_600_000,
             "d" => 86_400_000,
             "" => {
-                return Err(format!(
-                    "{text:?} has a number without a unit (ms, s, m, h or d)"
-                ));
+                return Err(format!("{text:?} has a number without a unit (ms, s, m, h or d)"));
             }
             other => {
-                return Err(format!(
-                    "{text:?}: unknown unit {other:?} (expected ms, s, m, h or d)"
-                ));
+                return Err(format!("{text:?}: unknown unit {other:?} (expected ms, s, m, h or d)"));
             }
         };
         let part = number
             .checked_mul(millis)
             .map(SignedDuration::from_millis)
             .ok_or_else(|| format!("{text:?} is too long"))?;
-        total = total
-            .checked_add(part)
-            .ok_or_else(|| format!("{text:?} is too long"))?;
+        total = total.checked_add(part).ok_or_else(|| format!("{text:?} is too long"))?;
     }
     if total.is_zero() {
-        return Err(format!(
-            "{text:?} is zero (a deadline needs a positive duration)"
-        ));
+        return Err(format!("{text:?} is zero (a deadline needs a positive duration)"));
     }
     Ok(total)
 }
@@ -208,9 +196,7 @@ pub fn compile(config: &Config) -> Result<Compiled, Error> {
                 Ok(d) => {
                     closed.insert(d, format!("closed on {d} (calendar `{name}`)"));
                 }
-                Err(e) => local.push(format!(
-                    "closed: {text:?} is not a date like 2026-12-24 ({e})"
-                )),
+                Err(e) => local.push(format!("closed: {text:?} is not a date like 2026-12-24 ({e})")),
             }
         }
         let spec = CalendarSpec {
@@ -235,10 +221,7 @@ pub fn compile(config: &Config) -> Result<Compiled, Error> {
     let mut policies = Vec::new();
     let mut seen = BTreeMap::new();
     for (index, p) in config.policies.iter().enumerate() {
-        let name = p
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("policy-{}", index + 1));
+        let name = p.name.clone().unwrap_or_else(|| format!("policy-{}", index + 1));
         let mut local = Vec::new();
         if name.trim().is_empty() {
             local.push("name: empty".to_owned());
@@ -260,7 +243,9 @@ pub fn compile(config: &Config) -> Result<Compiled, Error> {
             }
         }
         if p.first_response.is_none() && p.next_response.is_none() && p.resolution.is_none() {
-            local.push("first_response: a policy needs at least one of first_response, next_response, resolution".to_owned());
+            local.push(
+                "first_response: a policy needs at least one of first_response, next_response, resolution".to_owned(),
+            );
         }
         let mut warn_before = Vec::new();
         for text in &p.warn_before {
@@ -274,9 +259,7 @@ pub fn compile(config: &Config) -> Result<Compiled, Error> {
         let clock = match (p.clock, &p.calendar) {
             (ClockConfig::Always, None) => Some(Clock::Always),
             (ClockConfig::Always, Some(c)) => {
-                local.push(format!(
-                    "calendar: {c:?} is only used with clock: business-hours"
-                ));
+                local.push(format!("calendar: {c:?} is only used with clock: business-hours"));
                 None
             }
             (ClockConfig::BusinessHours, None) => {
@@ -352,23 +335,13 @@ mod tests {
         assert_eq!(parse_duration("24h"), Ok(SignedDuration::from_hours(24)));
         assert_eq!(parse_duration("1h30m"), Ok(SignedDuration::from_mins(90)));
         assert_eq!(parse_duration("3d"), Ok(SignedDuration::from_hours(72)));
-        assert_eq!(
-            parse_duration("1500ms"),
-            Ok(SignedDuration::from_millis(1500))
-        );
+        assert_eq!(parse_duration("1500ms"), Ok(SignedDuration::from_millis(1500)));
         assert!(parse_duration("24").unwrap_err().contains("without a unit"));
-        assert!(
-            parse_duration("2w")
-                .unwrap_err()
-                .contains("unknown unit \"w\"")
-        );
+        assert!(parse_duration("2w").unwrap_err().contains("unknown unit \"w\""));
         assert!(parse_duration("0h").unwrap_err().contains("zero"));
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("99999999999999999999h").is_err());
         assert_eq!(show_duration(SignedDuration::from_mins(1590)), "26h30m");
-        assert_eq!(
-            show_duration(SignedDuration::from_millis(90_500)),
-            "1m30s500ms"
-        );
+        assert_eq!(show_duration(SignedDuration::from_millis(90_500)), "1m30s500ms");
     }
 }

@@ -32,20 +32,13 @@ pub enum Signal {
 pub fn read_event(event: &Event, ctx: &dyn Context) -> Option<(Signal, TicketFacts)> {
     let number = event.ticket?;
     let ticket = ctx.ticket(number);
-    let payload_str = |key: &str| {
-        event
-            .payload
-            .get(key)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
+    let payload_str = |key: &str| event.payload.get(key).and_then(|v| v.as_str()).map(str::to_owned);
     let message = event.message.as_ref();
     let facts = TicketFacts {
         channel: message.map(|m| m.channel.clone()),
         marketplace: message.and_then(|m| m.marketplace.clone()),
         priority: payload_str("priority"),
-        category: payload_str("category")
-            .or_else(|| ticket.as_ref().and_then(|t| t.category.clone())),
+        category: payload_str("category").or_else(|| ticket.as_ref().and_then(|t| t.category.clone())),
     };
     let signal = match event.kind.as_str() {
         "message.received" => {
@@ -54,11 +47,7 @@ pub fn read_event(event: &Event, ctx: &dyn Context) -> Option<(Signal, TicketFac
                 Some(first) => first,
                 None => ticket.as_ref().is_some_and(|t| t.opened_at >= message.at),
             };
-            if first {
-                Signal::NewTicket
-            } else {
-                Signal::BuyerMessage
-            }
+            if first { Signal::NewTicket } else { Signal::BuyerMessage }
         }
         "message.sent" => Signal::Reply {
             automatic: event
@@ -109,20 +98,13 @@ fn deadline(
     duration: SignedDuration,
     at: Timestamp,
 ) -> Result<Decision, Error> {
-    let fail = |e: crate::calendar::CalendarError| {
-        Error::permanent(format!("policy {:?}: {e}", policy.name))
-    };
+    let fail = |e: crate::calendar::CalendarError| Error::permanent(format!("policy {:?}: {e}", policy.name));
     let mut evidence = vec![Evidence::new(
         "policy",
         format!("policy {:?} applies: {}", policy.name, why.join(", ")),
         1.0,
     )];
-    let leads: Vec<SignedDuration> = policy
-        .warn_before
-        .iter()
-        .copied()
-        .filter(|l| *l < duration)
-        .collect();
+    let leads: Vec<SignedDuration> = policy.warn_before.iter().copied().filter(|l| *l < duration).collect();
     let dropped: Vec<String> = policy
         .warn_before
         .iter()
@@ -131,15 +113,10 @@ fn deadline(
         .collect();
     let (due, warn_at, clock, local) = match &policy.clock {
         Clock::Always => {
-            let due = at
-                .checked_add(duration)
-                .map_err(|e| Error::permanent(e.to_string()))?;
+            let due = at.checked_add(duration).map_err(|e| Error::permanent(e.to_string()))?;
             let mut warn_at = Vec::new();
             for lead in &leads {
-                warn_at.push(
-                    due.checked_sub(*lead)
-                        .map_err(|e| Error::permanent(e.to_string()))?,
-                );
+                warn_at.push(due.checked_sub(*lead).map_err(|e| Error::permanent(e.to_string()))?);
             }
             let clock = "clock always: 24/7, weekends and holidays count".to_owned();
             (due, warn_at, clock, String::new())
@@ -150,11 +127,7 @@ fn deadline(
             for lead in &leads {
                 // A lead time is business time: the warning fires when `lead` of open hours is
                 // left before the deadline.
-                warn_at.push(
-                    add_business_duration(at, duration - *lead, calendar)
-                        .map_err(fail)?
-                        .at,
-                );
+                warn_at.push(add_business_duration(at, duration - *lead, calendar).map_err(fail)?.at);
             }
             if !reached.skipped.is_empty() {
                 let days: Vec<String> = reached
@@ -169,8 +142,7 @@ fn deadline(
                 ));
             }
             if !reached.uncovered_years.is_empty() {
-                let years: Vec<String> =
-                    reached.uncovered_years.iter().map(i16::to_string).collect();
+                let years: Vec<String> = reached.uncovered_years.iter().map(i16::to_string).collect();
                 evidence.push(Evidence::new(
                     "holidays",
                     format!(
@@ -196,11 +168,7 @@ fn deadline(
     evidence.push(Evidence::new("clock", clock, 1.0));
     evidence.push(Evidence::new(
         "started",
-        format!(
-            "{} of {} from {at}",
-            show_duration(duration),
-            target.as_str()
-        ),
+        format!("{} of {} from {at}", show_duration(duration), target.as_str()),
         1.0,
     ));
     if !leads.is_empty() {
@@ -225,10 +193,7 @@ fn deadline(
     if !policy.pause_on.is_empty() {
         evidence.push(Evidence::new(
             "pause_on",
-            format!(
-                "clock pauses while status is {}",
-                policy.pause_on.join(" or ")
-            ),
+            format!("clock pauses while status is {}", policy.pause_on.join(" or ")),
             1.0,
         ));
     }

@@ -14,12 +14,10 @@ fn run(input: &Value) -> Value {
         Ok(config) => config,
         Err(e) => return json!({ "error": e.to_string() }),
     };
-    let event: Event =
-        serde_json::from_value(input["event"].clone()).expect("event in the case file");
+    let event: Event = serde_json::from_value(input["event"].clone()).expect("event in the case file");
     let mut ctx = MemoryContext::new();
     if let Some(ticket) = input.get("ticket") {
-        let ticket: TicketView =
-            serde_json::from_value(ticket.clone()).expect("ticket in the case file");
+        let ticket: TicketView = serde_json::from_value(ticket.clone()).expect("ticket in the case file");
         ctx = ctx.with_ticket(ticket);
     }
     match Sla::decide(&event, &config, &ctx) {
@@ -28,8 +26,7 @@ fn run(input: &Value) -> Value {
                 .iter()
                 .map(|d| match &d.command {
                     Command::SetDeadline(s) => {
-                        let show =
-                            |ms: i64| jiff::Timestamp::from_millisecond(ms).unwrap().to_string();
+                        let show = |ms: i64| jiff::Timestamp::from_millisecond(ms).unwrap().to_string();
                         let warn: Vec<String> = s.warn_at.iter().map(|w| show(*w)).collect();
                         format!(
                             "{} {}: due {}, warn [{}]",

@@ -45,20 +45,8 @@ fn offset_hours(zone: &str, at: &str) -> i32 {
 #[test]
 fn bundled_tz_data_has_the_published_transitions() {
     for (zone, before, after, from, to) in [
-        (
-            "Europe/Berlin",
-            "2026-03-29T00:59:59Z",
-            "2026-03-29T01:00:00Z",
-            1,
-            2,
-        ),
-        (
-            "Europe/Berlin",
-            "2026-10-25T00:59:59Z",
-            "2026-10-25T01:00:00Z",
-            2,
-            1,
-        ),
+        ("Europe/Berlin", "2026-03-29T00:59:59Z", "2026-03-29T01:00:00Z", 1, 2),
+        ("Europe/Berlin", "2026-10-25T00:59:59Z", "2026-10-25T01:00:00Z", 2, 1),
         (
             "America/New_York",
             "2026-03-08T06:59:59Z",
@@ -87,20 +75,8 @@ fn bundled_tz_data_has_the_published_transitions() {
             10,
             11,
         ),
-        (
-            "Asia/Tokyo",
-            "2026-03-29T00:59:59Z",
-            "2026-10-25T01:00:00Z",
-            9,
-            9,
-        ),
-        (
-            "Asia/Shanghai",
-            "2026-03-08T06:59:59Z",
-            "2026-11-01T06:00:00Z",
-            8,
-            8,
-        ),
+        ("Asia/Tokyo", "2026-03-29T00:59:59Z", "2026-10-25T01:00:00Z", 9, 9),
+        ("Asia/Shanghai", "2026-03-08T06:59:59Z", "2026-11-01T06:00:00Z", 8, 8),
     ] {
         assert_eq!(offset_hours(zone, before), from, "{zone} at {before}");
         assert_eq!(offset_hours(zone, after), to, "{zone} at {after}");
@@ -111,24 +87,11 @@ fn bundled_tz_data_has_the_published_transitions() {
 fn round_the_clock_hours_equal_elapsed_time_across_transitions() {
     let cal = calendar("Europe/Berlin", [ALL_DAY; 7], None);
     // Saturday noon CET + 24h: the Sunday has only 23 hours on the clock.
-    let r = add_business_duration(
-        ts("2026-03-28T11:00:00Z"),
-        SignedDuration::from_hours(24),
-        &cal,
-    )
-    .unwrap();
+    let r = add_business_duration(ts("2026-03-28T11:00:00Z"), SignedDuration::from_hours(24), &cal).unwrap();
     assert_eq!(r.at, ts("2026-03-29T11:00:00Z"));
-    let week = business_duration_between(
-        ts("2026-03-23T00:00:00+01:00"),
-        ts("2026-03-30T00:00:00+02:00"),
-        &cal,
-    );
+    let week = business_duration_between(ts("2026-03-23T00:00:00+01:00"), ts("2026-03-30T00:00:00+02:00"), &cal);
     assert_eq!(week.unwrap(), SignedDuration::from_hours(7 * 24 - 1));
-    let week = business_duration_between(
-        ts("2026-10-19T00:00:00+02:00"),
-        ts("2026-10-26T00:00:00+01:00"),
-        &cal,
-    );
+    let week = business_duration_between(ts("2026-10-19T00:00:00+02:00"), ts("2026-10-26T00:00:00+01:00"), &cal);
     assert_eq!(week.unwrap(), SignedDuration::from_hours(7 * 24 + 1));
 }
 
@@ -157,26 +120,15 @@ fn nonexistent_and_ambiguous_local_times_resolve_compatibly() {
     // 02:30 does not exist on 2026-03-29 in Berlin: it becomes 03:30 CEST (01:30 UTC).
     let gap = [NONE, NONE, NONE, NONE, NONE, NONE, &["02:30-04:00"][..]];
     let cal = calendar("Europe/Berlin", gap, None);
-    let r = add_business_duration(
-        ts("2026-03-28T12:00:00Z"),
-        SignedDuration::from_mins(10),
-        &cal,
-    )
-    .unwrap();
+    let r = add_business_duration(ts("2026-03-28T12:00:00Z"), SignedDuration::from_mins(10), &cal).unwrap();
     assert_eq!(r.at, ts("2026-03-29T01:40:00Z"));
     // 02:30 exists twice on 2026-10-25: the earlier one (CEST, 00:30 UTC) starts the period,
     // 03:30 CET (02:30 UTC) ends it: two real hours.
     let fold = [NONE, NONE, NONE, NONE, NONE, NONE, &["02:30-03:30"][..]];
     let cal = calendar("Europe/Berlin", fold, None);
-    let r = add_business_duration(
-        ts("2026-10-24T12:00:00Z"),
-        SignedDuration::from_mins(10),
-        &cal,
-    )
-    .unwrap();
+    let r = add_business_duration(ts("2026-10-24T12:00:00Z"), SignedDuration::from_mins(10), &cal).unwrap();
     assert_eq!(r.at, ts("2026-10-25T00:40:00Z"));
-    let day =
-        business_duration_between(ts("2026-10-24T12:00:00Z"), ts("2026-10-26T12:00:00Z"), &cal);
+    let day = business_duration_between(ts("2026-10-24T12:00:00Z"), ts("2026-10-26T12:00:00Z"), &cal);
     assert_eq!(day.unwrap(), SignedDuration::from_hours(2));
 }
 
@@ -203,29 +155,13 @@ fn office_hours_over_the_spring_forward_weekends() {
 
 #[test]
 fn easter_in_sydney_skips_good_friday_and_easter_monday_across_the_transition() {
-    let cal = calendar(
-        "Australia/Sydney",
-        weekdays(OFFICE),
-        Some(("AU", Some("NSW"))),
-    );
+    let cal = calendar("Australia/Sydney", weekdays(OFFICE), Some(("AU", Some("NSW"))));
     // Thursday 2 April 16:00 AEDT + 2h: Friday and Monday are holidays, the clocks went back
     // on Sunday: Tuesday 7 April 10:00 AEST.
-    let r = add_business_duration(
-        ts("2026-04-02T05:00:00Z"),
-        SignedDuration::from_hours(2),
-        &cal,
-    )
-    .unwrap();
+    let r = add_business_duration(ts("2026-04-02T05:00:00Z"), SignedDuration::from_hours(2), &cal).unwrap();
     assert_eq!(r.at, ts("2026-04-07T00:00:00Z"));
-    let skipped: Vec<String> = r
-        .skipped
-        .iter()
-        .map(|s| format!("{} {}", s.date, s.why))
-        .collect();
-    assert_eq!(
-        skipped,
-        ["2026-04-03 Good Friday", "2026-04-06 Easter Monday"]
-    );
+    let skipped: Vec<String> = r.skipped.iter().map(|s| format!("{} {}", s.date, s.why)).collect();
+    assert_eq!(skipped, ["2026-04-03 Good Friday", "2026-04-06 Easter Monday"]);
 }
 
 #[test]
@@ -234,12 +170,7 @@ fn berlin_easter_with_a_lunch_break() {
     let cal = calendar("Europe/Berlin", weekdays(hours), Some(("DE", Some("BE"))));
     // Thursday 2 April 17:00 CEST + 8h: 1h on Thursday, Karfreitag and Ostermontag closed,
     // Tuesday 3.5h + 3.5h: Tuesday 7 April 17:00 CEST.
-    let r = add_business_duration(
-        ts("2026-04-02T15:00:00Z"),
-        SignedDuration::from_hours(8),
-        &cal,
-    )
-    .unwrap();
+    let r = add_business_duration(ts("2026-04-02T15:00:00Z"), SignedDuration::from_hours(8), &cal).unwrap();
     assert_eq!(r.at, ts("2026-04-07T15:00:00Z"));
     assert_eq!(r.skipped.len(), 2);
 }
@@ -248,52 +179,24 @@ fn berlin_easter_with_a_lunch_break() {
 fn japanese_silver_week_and_chinese_make_up_saturday() {
     let cal = calendar("Asia/Tokyo", weekdays(&["09:00-18:00"]), Some(("JP", None)));
     // Friday 18 September 2026 17:00 JST + 2h: 21, 22, 23 September are holidays.
-    let r = add_business_duration(
-        ts("2026-09-18T08:00:00Z"),
-        SignedDuration::from_hours(2),
-        &cal,
-    )
-    .unwrap();
+    let r = add_business_duration(ts("2026-09-18T08:00:00Z"), SignedDuration::from_hours(2), &cal).unwrap();
     assert_eq!(r.at, ts("2026-09-24T01:00:00Z"));
     let why: Vec<&str> = r.skipped.iter().map(|s| s.why.as_str()).collect();
     assert_eq!(why, ["敬老の日", "国民の休日", "秋分の日"]);
 
-    let cal = calendar(
-        "Asia/Shanghai",
-        weekdays(&["09:00-18:00"]),
-        Some(("CN", None)),
-    );
+    let cal = calendar("Asia/Shanghai", weekdays(&["09:00-18:00"]), Some(("CN", None)));
     // Friday 13 February 2026 17:00 CST + 2h: Saturday the 14th is an official working day.
-    let r = add_business_duration(
-        ts("2026-02-13T09:00:00Z"),
-        SignedDuration::from_hours(2),
-        &cal,
-    )
-    .unwrap();
+    let r = add_business_duration(ts("2026-02-13T09:00:00Z"), SignedDuration::from_hours(2), &cal).unwrap();
     assert_eq!(r.at, ts("2026-02-14T02:00:00Z"));
     // + 11h from the same start: the Spring Festival closes 15 to 23 February.
-    let r = add_business_duration(
-        ts("2026-02-13T09:00:00Z"),
-        SignedDuration::from_hours(11),
-        &cal,
-    )
-    .unwrap();
+    let r = add_business_duration(ts("2026-02-13T09:00:00Z"), SignedDuration::from_hours(11), &cal).unwrap();
     assert_eq!(r.at, ts("2026-02-24T02:00:00Z"));
 }
 
 #[test]
 fn unknown_holiday_years_are_an_error_not_a_guess() {
-    let cal = calendar(
-        "Asia/Shanghai",
-        weekdays(&["09:00-18:00"]),
-        Some(("CN", None)),
-    );
-    let err = add_business_duration(
-        ts("2026-12-31T09:00:00Z"),
-        SignedDuration::from_hours(20),
-        &cal,
-    )
-    .unwrap_err();
+    let cal = calendar("Asia/Shanghai", weekdays(&["09:00-18:00"]), Some(("CN", None)));
+    let err = add_business_duration(ts("2026-12-31T09:00:00Z"), SignedDuration::from_hours(20), &cal).unwrap_err();
     assert_eq!(
         err.to_string(),
         "calendar `test`: no holiday data for CN in 2027 (covered: 2025..=2026)"
@@ -303,24 +206,11 @@ fn unknown_holiday_years_are_an_error_not_a_guess() {
 #[test]
 fn adding_then_measuring_gives_back_the_duration() {
     let hours: &[&str] = &["08:30-12:00", "13:00-17:45"];
-    let zones = [
-        "Europe/Berlin",
-        "America/New_York",
-        "Australia/Sydney",
-        "Asia/Tokyo",
-    ];
+    let zones = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Tokyo"];
     for zone in zones {
         let cal = calendar(
             zone,
-            [
-                hours,
-                hours,
-                hours,
-                hours,
-                hours,
-                &["10:00-14:00"][..],
-                NONE,
-            ],
+            [hours, hours, hours, hours, hours, &["10:00-14:00"][..], NONE],
             None,
         );
         let mut start = ts("2026-03-01T00:00:00Z");
@@ -333,10 +223,7 @@ fn adding_then_measuring_gives_back_the_duration() {
                 duration,
                 "{zone} from {start}"
             );
-            assert_eq!(
-                business_duration_between(end, start, &cal).unwrap(),
-                -duration
-            );
+            assert_eq!(business_duration_between(end, start, &cal).unwrap(), -duration);
             start = start + SignedDuration::from_mins(1307);
         }
     }

@@ -16,11 +16,7 @@ fn check(country: &str, region: Option<&str>, year: i16, expected: &str) {
         .map(|d| format!("{year}-{d}").parse().unwrap())
         .collect();
     let missing: Vec<_> = want.iter().filter(|d| !got.contains(d)).collect();
-    let extra: Vec<_> = days
-        .holidays
-        .iter()
-        .filter(|h| !want.contains(&h.date))
-        .collect();
+    let extra: Vec<_> = days.holidays.iter().filter(|h| !want.contains(&h.date)).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
         "{} {year}: missing {missing:?}, not in the published list {extra:?}",
@@ -35,11 +31,7 @@ fn working(country: &str, year: i16, expected: &str) {
         .iter()
         .map(|h| h.date.strftime("%m-%d").to_string())
         .collect();
-    assert_eq!(
-        got.join(" "),
-        expected,
-        "{country} {year} make-up working days"
-    );
+    assert_eq!(got.join(" "), expected, "{country} {year} make-up working days");
 }
 
 /// Germany. Bundesministerium des Innern, "Gesetzliche Feiertage"; the state holiday laws
@@ -389,12 +381,6 @@ fn names_in_their_language() {
     assert_eq!(name("JP", None, 2026, "05-06"), "振替休日");
     assert_eq!(name("CN", None, 2026, "02-17"), "春节");
     assert_eq!(name("FR", None, 2026, "04-06"), "Lundi de Pâques");
-    assert_eq!(
-        name("ES", Some("CT"), 2026, "09-11"),
-        "Diada Nacional de Catalunya"
-    );
-    assert_eq!(
-        name("GB", Some("ENG"), 2026, "12-28"),
-        "Boxing Day (substitute day)"
-    );
+    assert_eq!(name("ES", Some("CT"), 2026, "09-11"), "Diada Nacional de Catalunya");
+    assert_eq!(name("GB", Some("ENG"), 2026, "12-28"), "Boxing Day (substitute day)");
 }

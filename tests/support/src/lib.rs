@@ -37,9 +37,7 @@ fn cargo() -> Command {
 /// Runs a command and returns its stdout, or a message with everything it printed.
 fn run(command: &mut Command) -> Result<String, String> {
     let shown = format!("{command:?}");
-    let output = command
-        .output()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let output = command.output().map_err(|e| format!("cannot run {shown}: {e}"))?;
     if !output.status.success() {
         return Err(format!(
             "{shown} failed ({}):\n{}\n{}",
@@ -60,21 +58,15 @@ struct PluginPackage {
 
 /// The packages whose manifest lies under `plugins/` or `tests/plugins/`.
 fn plugin_packages(root: &Path) -> Result<Vec<PluginPackage>, String> {
-    let text = run(cargo().current_dir(root).args([
-        "metadata",
-        "--no-deps",
-        "--format-version",
-        "1",
-        "--offline",
-    ]))?;
+    let text = run(cargo()
+        .current_dir(root)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"]))?;
     let metadata: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("cargo metadata printed bad JSON: {e}"))?;
     let plugin_dirs = [root.join("plugins"), root.join("tests").join("plugins")];
     let mut found = Vec::new();
     for package in metadata["packages"].as_array().into_iter().flatten() {
-        let (Some(name), Some(manifest)) =
-            (package["name"].as_str(), package["manifest_path"].as_str())
-        else {
+        let (Some(name), Some(manifest)) = (package["name"].as_str(), package["manifest_path"].as_str()) else {
             continue;
         };
         let manifest = Path::new(manifest);
@@ -85,11 +77,7 @@ fn plugin_packages(root: &Path) -> Result<Vec<PluginPackage>, String> {
             .as_array()
             .into_iter()
             .flatten()
-            .find(|t| {
-                t["kind"]
-                    .as_array()
-                    .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
-            })
+            .find(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "cdylib")))
             .and_then(|t| t["name"].as_str())
             .ok_or_else(|| format!("plugin package `{name}` has no cdylib target"))?;
         found.push(PluginPackage {
@@ -98,10 +86,7 @@ fn plugin_packages(root: &Path) -> Result<Vec<PluginPackage>, String> {
         });
     }
     if found.is_empty() {
-        return Err(format!(
-            "no plugin packages under {}",
-            plugin_dirs[0].display()
-        ));
+        return Err(format!("no plugin packages under {}", plugin_dirs[0].display()));
     }
     Ok(found)
 }
@@ -109,10 +94,7 @@ fn plugin_packages(root: &Path) -> Result<Vec<PluginPackage>, String> {
 /// Installs the wasm target when rustup does not list it yet. Without rustup the toolchain is
 /// assumed to have it; the build says so if not.
 fn ensure_target() -> Result<(), String> {
-    let Ok(listed) = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-    else {
+    let Ok(listed) = Command::new("rustup").args(["target", "list", "--installed"]).output() else {
         return Ok(());
     };
     let installed = String::from_utf8_lossy(&listed.stdout);

@@ -200,21 +200,14 @@ pub fn normalize_postcode(country: &str, raw: &str) -> Result<String, NormalizeE
         }
         _ => upper,
     };
-    let compact: String = upper
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.'))
-        .collect();
+    let compact: String = upper.chars().filter(|c| !matches!(c, ' ' | '-' | '.')).collect();
     if compact.is_empty() {
         return Err(NormalizeError::Empty { field: FIELD });
     }
     let digits = |n: usize| compact.len() == n && compact.chars().all(|c| c.is_ascii_digit());
-    let bad = |shape: &str| {
-        NormalizeError::invalid(FIELD, raw, format!("a {country} postcode has {shape}"))
-    };
+    let bad = |shape: &str| NormalizeError::invalid(FIELD, raw, format!("a {country} postcode has {shape}"));
     match country {
-        "DE" | "FR" | "ES" | "IT" | "MX" => digits(5)
-            .then(|| compact.clone())
-            .ok_or_else(|| bad("5 digits")),
+        "DE" | "FR" | "ES" | "IT" | "MX" => digits(5).then(|| compact.clone()).ok_or_else(|| bad("5 digits")),
         "US" => {
             if digits(5) {
                 Ok(compact)
@@ -224,15 +217,14 @@ pub fn normalize_postcode(country: &str, raw: &str) -> Result<String, NormalizeE
                 Err(bad("5 digits, or 9 with ZIP+4"))
             }
         }
-        "AT" | "CH" | "BE" | "DK" | "NO" | "HU" | "AU" => digits(4)
-            .then(|| compact.clone())
-            .ok_or_else(|| bad("4 digits")),
+        "AT" | "CH" | "BE" | "DK" | "NO" | "HU" | "AU" => {
+            digits(4).then(|| compact.clone()).ok_or_else(|| bad("4 digits"))
+        }
         "NL" => {
             let ok = compact.len() == 6
                 && compact[..4].chars().all(|c| c.is_ascii_digit())
                 && compact[4..].chars().all(|c| c.is_ascii_uppercase());
-            ok.then(|| compact.clone())
-                .ok_or_else(|| bad("4 digits and 2 letters"))
+            ok.then(|| compact.clone()).ok_or_else(|| bad("4 digits and 2 letters"))
         }
         "GB" => {
             let ok = (5..=7).contains(&compact.len())
@@ -240,18 +232,10 @@ pub fn normalize_postcode(country: &str, raw: &str) -> Result<String, NormalizeE
                 && compact.starts_with(|c: char| c.is_ascii_alphabetic())
                 && {
                     let inward: Vec<char> = compact[compact.len() - 3..].chars().collect();
-                    inward[0].is_ascii_digit()
-                        && inward[1].is_ascii_alphabetic()
-                        && inward[2].is_ascii_alphabetic()
+                    inward[0].is_ascii_digit() && inward[1].is_ascii_alphabetic() && inward[2].is_ascii_alphabetic()
                 };
-            ok.then(|| {
-                format!(
-                    "{} {}",
-                    &compact[..compact.len() - 3],
-                    &compact[compact.len() - 3..]
-                )
-            })
-            .ok_or_else(|| bad("an outward code and an inward code like `SW1A 1AA`"))
+            ok.then(|| format!("{} {}", &compact[..compact.len() - 3], &compact[compact.len() - 3..]))
+                .ok_or_else(|| bad("an outward code and an inward code like `SW1A 1AA`"))
         }
         "CA" => {
             let ok = compact.len() == 6
@@ -268,9 +252,7 @@ pub fn normalize_postcode(country: &str, raw: &str) -> Result<String, NormalizeE
         "JP" => digits(7)
             .then(|| format!("{}-{}", &compact[..3], &compact[3..]))
             .ok_or_else(|| bad("7 digits")),
-        "CN" => digits(6)
-            .then(|| compact.clone())
-            .ok_or_else(|| bad("6 digits")),
+        "CN" => digits(6).then(|| compact.clone()).ok_or_else(|| bad("6 digits")),
         "PT" => digits(7)
             .then(|| format!("{}-{}", &compact[..4], &compact[4..]))
             .ok_or_else(|| bad("7 digits")),
@@ -301,27 +283,13 @@ pub fn normalize_country(raw: &str) -> Result<String, NormalizeError> {
         .iter()
         .find(|(name, _)| *name == folded)
         .map(|(_, code)| (*code).to_owned())
-        .ok_or_else(|| {
-            NormalizeError::invalid(
-                "country",
-                raw,
-                "not an ISO 3166 code or a known country name",
-            )
-        })
+        .ok_or_else(|| NormalizeError::invalid("country", raw, "not an ISO 3166 code or a known country name"))
 }
 
 /// Normalizes an address as a channel gave it. Fails only when nothing at all is usable.
-pub fn parse_address(
-    address: &Address,
-    default_country: &str,
-) -> Result<ParsedAddress, NormalizeError> {
+pub fn parse_address(address: &Address, default_country: &str) -> Result<ParsedAddress, NormalizeError> {
     let mut problems = Vec::new();
-    let present = |s: &Option<String>| {
-        s.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
+    let present = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let country = match present(&address.country) {
         Some(raw) => normalize_country(&raw).unwrap_or_else(|e| {
             problems.push(e);
@@ -329,11 +297,8 @@ pub fn parse_address(
         }),
         None => default_country.to_owned(),
     };
-    let postcode = present(&address.postcode).and_then(|raw| {
-        normalize_postcode(&country, &raw)
-            .map_err(|e| problems.push(e))
-            .ok()
-    });
+    let postcode = present(&address.postcode)
+        .and_then(|raw| normalize_postcode(&country, &raw).map_err(|e| problems.push(e)).ok());
     let city = present(&address.city)
         .map(|c| normalize_city(&c))
         .filter(|c| !c.is_empty());
@@ -360,9 +325,7 @@ pub fn parse_address(
         && normalized.street.is_none()
         && normalized.house.is_none()
     {
-        return Err(problems
-            .pop()
-            .unwrap_or(NormalizeError::Empty { field: "address" }));
+        return Err(problems.pop().unwrap_or(NormalizeError::Empty { field: "address" }));
     }
     Ok(ParsedAddress {
         address: normalized,
@@ -470,9 +433,7 @@ fn canonical_street_word(word: &str) -> String {
 /// `3o` (from `3º`) and `2a` (from `2ª`) are Spanish ordinals: the number.
 fn ordinal(word: &str) -> String {
     match word.strip_suffix(['o', 'a']) {
-        Some(number) if !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()) => {
-            number.to_owned()
-        }
+        Some(number) if !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()) => number.to_owned(),
         _ => word.to_owned(),
     }
 }
@@ -558,16 +519,13 @@ impl PostalAddress {
 
     /// The postcode qualified by its country (`DE-10115`): postcodes repeat across countries.
     pub fn qualified_postcode(&self) -> Option<String> {
-        self.postcode
-            .as_ref()
-            .map(|p| format!("{}-{p}", self.country))
+        self.postcode.as_ref().map(|p| format!("{}-{p}", self.country))
     }
 }
 
 /// Compares street, house number and unit.
 pub fn compare_street(a: &PostalAddress, b: &PostalAddress) -> StreetAgreement {
-    let (Some(sa), Some(ha), Some(sb), Some(hb)) = (&a.street, &a.house, &b.street, &b.house)
-    else {
+    let (Some(sa), Some(ha), Some(sb), Some(hb)) = (&a.street, &a.house, &b.street, &b.house) else {
         return StreetAgreement::Missing;
     };
     if a.country != b.country || ha != hb {
@@ -587,13 +545,7 @@ pub fn compare_street(a: &PostalAddress, b: &PostalAddress) -> StreetAgreement {
 mod tests {
     use super::*;
 
-    fn address(
-        line1: &str,
-        line2: Option<&str>,
-        postcode: &str,
-        city: &str,
-        country: Option<&str>,
-    ) -> Address {
+    fn address(line1: &str, line2: Option<&str>, postcode: &str, city: &str, country: Option<&str>) -> Address {
         Address {
             line1: Some(line1.into()),
             line2: line2.map(Into::into),
@@ -648,14 +600,7 @@ mod tests {
 
     #[test]
     fn addresses() {
-        type Row<'a> = (
-            &'a str,
-            Option<&'a str>,
-            &'a str,
-            &'a str,
-            Option<&'a str>,
-            &'a str,
-        );
+        type Row<'a> = (&'a str, Option<&'a str>, &'a str, &'a str, Option<&'a str>, &'a str);
         let rows: &[Row] = &[
             (
                 "Hauptstraße 12",
@@ -779,14 +724,10 @@ mod tests {
             ),
         ];
         for (line1, line2, postcode, city, country, expected) in rows {
-            let parsed =
-                parse_address(&address(line1, *line2, postcode, city, *country), "DE").unwrap();
+            let parsed = parse_address(&address(line1, *line2, postcode, city, *country), "DE").unwrap();
             assert_eq!(parsed.address.key(), *expected, "{line1}");
             assert!(parsed.problems.is_empty(), "{line1}: {:?}", parsed.problems);
-            assert_eq!(
-                PostalAddress::from_key(expected).as_ref(),
-                Some(&parsed.address)
-            );
+            assert_eq!(PostalAddress::from_key(expected).as_ref(), Some(&parsed.address));
         }
     }
 
@@ -818,10 +759,7 @@ mod tests {
             StreetAgreement::Fuzzy(_)
         ));
         assert_eq!(
-            compare_street(
-                &a("Hauptstraße 12", Some("Whg 3")),
-                &a("Hauptstraße 12", Some("Whg 4"))
-            ),
+            compare_street(&a("Hauptstraße 12", Some("Whg 3")), &a("Hauptstraße 12", Some("Whg 4"))),
             StreetAgreement::OtherUnit
         );
         assert_eq!(

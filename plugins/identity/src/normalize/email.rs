@@ -59,11 +59,7 @@ pub fn normalize_email(raw: &str) -> Result<String, NormalizeError> {
         return Err(NormalizeError::invalid(FIELD, raw, "no `@`"));
     };
     if local.is_empty() {
-        return Err(NormalizeError::invalid(
-            FIELD,
-            raw,
-            "nothing before the `@`",
-        ));
+        return Err(NormalizeError::invalid(FIELD, raw, "nothing before the `@`"));
     }
     if local.contains('@') {
         return Err(NormalizeError::invalid(FIELD, raw, "more than one `@`"));
@@ -73,11 +69,7 @@ pub fn normalize_email(raw: &str) -> Result<String, NormalizeError> {
     }
     let domain = domain.trim_end_matches('.');
     if !domain.contains('.') || domain.starts_with('.') || domain.contains("..") {
-        return Err(NormalizeError::invalid(
-            FIELD,
-            raw,
-            "the domain is not a host name",
-        ));
+        return Err(NormalizeError::invalid(FIELD, raw, "the domain is not a host name"));
     }
     let domain = if domain == "googlemail.com" {
         "gmail.com"
@@ -94,11 +86,7 @@ pub fn normalize_email(raw: &str) -> Result<String, NormalizeError> {
         local.retain(|c| c != '.');
     }
     if local.is_empty() {
-        return Err(NormalizeError::invalid(
-            FIELD,
-            raw,
-            "only a subaddress before the `@`",
-        ));
+        return Err(NormalizeError::invalid(FIELD, raw, "only a subaddress before the `@`"));
     }
     Ok(format!("{local}@{domain}"))
 }
@@ -119,10 +107,7 @@ mod tests {
                 "hans.mueller@outlook.com",
             ),
             ("mailto:yamada.taro@icloud.com", "yamada.taro@icloud.com"),
-            (
-                "maria.garcia+pedidos@example.es",
-                "maria.garcia+pedidos@example.es",
-            ),
+            ("maria.garcia+pedidos@example.es", "maria.garcia+pedidos@example.es"),
             ("m.rossi@libero.it", "m.rossi@libero.it"),
             ("王伟@例子.中国", "王伟@例子.中国"),
             ("user@example.com.", "user@example.com"),

@@ -19,20 +19,12 @@ pub fn normalize_buyer_id(raw: &str, marketplace: Option<&str>) -> Result<String
         _ => match marketplace.map(str::trim).filter(|m| !m.is_empty()) {
             Some(m) => (m.to_owned(), raw_trimmed),
             None => {
-                return Err(NormalizeError::invalid(
-                    FIELD,
-                    raw,
-                    "no marketplace to qualify it",
-                ));
+                return Err(NormalizeError::invalid(FIELD, raw, "no marketplace to qualify it"));
             }
         },
     };
     if id.is_empty() {
-        return Err(NormalizeError::invalid(
-            FIELD,
-            raw,
-            "nothing after the marketplace",
-        ));
+        return Err(NormalizeError::invalid(FIELD, raw, "nothing after the marketplace"));
     }
     if id.chars().any(char::is_whitespace) {
         return Err(NormalizeError::invalid(FIELD, raw, "contains a space"));
@@ -56,11 +48,7 @@ pub fn normalize_handle(raw: &str, platform: Option<&str>) -> Result<String, Nor
         _ => match platform.map(str::trim).filter(|p| !p.is_empty()) {
             Some(p) => (p.to_owned(), trimmed),
             None => {
-                return Err(NormalizeError::invalid(
-                    FIELD,
-                    raw,
-                    "no platform to qualify it",
-                ));
+                return Err(NormalizeError::invalid(FIELD, raw, "no platform to qualify it"));
             }
         },
     };
@@ -105,8 +93,7 @@ pub fn normalize_order(raw: &str) -> Result<String, NormalizeError> {
 
 fn is_namespace(s: &str) -> bool {
     !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && s.chars().any(|c| c.is_ascii_alphabetic())
 }
 
@@ -122,11 +109,7 @@ mod tests {
             (" hans_mueller_42 ", Some("eBay"), "ebay:hans_mueller_42"),
             ("rakuten:山田商店", Some("amazon"), "rakuten:山田商店"),
         ] {
-            assert_eq!(
-                normalize_buyer_id(input, market).as_deref(),
-                Ok(expected),
-                "{input}"
-            );
+            assert_eq!(normalize_buyer_id(input, market).as_deref(), Ok(expected), "{input}");
         }
         assert!(
             normalize_buyer_id("A1B2", None)
@@ -149,17 +132,9 @@ mod tests {
             ("instagram:@Anna.Schmidt", None, "instagram:anna.schmidt"),
             ("@Jean_Dupont", Some("instagram"), "instagram:jean_dupont"),
             ("@MaríaGarcía", Some("TikTok"), "tiktok:mariagarcia"),
-            (
-                "facebook:yamada.taro",
-                Some("instagram"),
-                "facebook:yamada.taro",
-            ),
+            ("facebook:yamada.taro", Some("instagram"), "facebook:yamada.taro"),
         ] {
-            assert_eq!(
-                normalize_handle(input, platform).as_deref(),
-                Ok(expected),
-                "{input}"
-            );
+            assert_eq!(normalize_handle(input, platform).as_deref(), Ok(expected), "{input}");
         }
         assert!(
             normalize_handle("@anna", None)

@@ -122,11 +122,7 @@ impl Name {
         let tokens: Vec<String> = words
             .iter()
             .flat_map(|w| w.split(['-', '.', ',', '/', '(', ')']))
-            .map(|w| {
-                w.chars()
-                    .filter(|c| c.is_alphanumeric())
-                    .collect::<String>()
-            })
+            .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>())
             .filter(|w| !w.is_empty())
             .collect();
         if tokens.is_empty() {
@@ -145,11 +141,7 @@ impl Name {
 
     /// Reads back a value written by [`Name::key`].
     pub fn from_key(key: &str) -> Option<Name> {
-        let tokens: Vec<String> = key
-            .split(' ')
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let tokens: Vec<String> = key.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect();
         if tokens.is_empty() {
             return None;
         }
@@ -240,10 +232,7 @@ pub fn compare(a: &Name, b: &Name) -> NameAgreement {
                 let score = if is_initial_of(word, other) || is_initial_of(other, word) {
                     FUZZY_WORD
                 } else {
-                    jaro_winkler(
-                        &collapse_umlaut_spelling(word),
-                        &collapse_umlaut_spelling(other),
-                    )
+                    jaro_winkler(&collapse_umlaut_spelling(word), &collapse_umlaut_spelling(other))
                 };
                 (j, score)
             })
@@ -306,32 +295,11 @@ mod tests {
             assert_eq!(key(input), expected, "{input}");
         }
         assert!(Name::parse("  ").is_err());
-        assert!(
-            Name::parse("様")
-                .unwrap_err()
-                .to_string()
-                .contains("only an honorific")
-        );
-        assert!(
-            Name::parse("!!!")
-                .unwrap_err()
-                .to_string()
-                .contains("no letters")
-        );
-        assert!(
-            Name::parse("12345")
-                .unwrap_err()
-                .to_string()
-                .contains("only digits")
-        );
-        assert_eq!(
-            Name::from_key("hans muller"),
-            Some(Name::parse("Hans Müller").unwrap())
-        );
-        assert_eq!(
-            Name::from_key("山田太郎"),
-            Some(Name::parse("山田 太郎").unwrap())
-        );
+        assert!(Name::parse("様").unwrap_err().to_string().contains("only an honorific"));
+        assert!(Name::parse("!!!").unwrap_err().to_string().contains("no letters"));
+        assert!(Name::parse("12345").unwrap_err().to_string().contains("only digits"));
+        assert_eq!(Name::from_key("hans muller"), Some(Name::parse("Hans Müller").unwrap()));
+        assert_eq!(Name::from_key("山田太郎"), Some(Name::parse("山田 太郎").unwrap()));
     }
 
     #[test]
@@ -371,18 +339,9 @@ mod tests {
 
     #[test]
     fn blocking_codes() {
-        assert_eq!(
-            Name::parse("Hans Müller").unwrap().blocking_codes(),
-            ["H520", "M460"]
-        );
-        assert_eq!(
-            Name::parse("Hans Mueller").unwrap().blocking_codes(),
-            ["H520", "M460"]
-        );
+        assert_eq!(Name::parse("Hans Müller").unwrap().blocking_codes(), ["H520", "M460"]);
+        assert_eq!(Name::parse("Hans Mueller").unwrap().blocking_codes(), ["H520", "M460"]);
         assert_eq!(Name::parse("H. Müller").unwrap().blocking_codes(), ["M460"]);
-        assert_eq!(
-            Name::parse("山田太郎").unwrap().blocking_codes(),
-            ["cjk-山"]
-        );
+        assert_eq!(Name::parse("山田太郎").unwrap().blocking_codes(), ["cjk-山"]);
     }
 }

@@ -171,9 +171,9 @@ pub const REGIONS: &[Region] = &[
 /// The two-digit ITU country calling codes; `1` and `7` are the one-digit ones, all others have
 /// three digits.
 pub const TWO_DIGIT_CODES: &[&str] = &[
-    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47",
-    "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65",
-    "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49", "51",
+    "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84", "86", "90",
+    "91", "92", "93", "94", "95", "98",
 ];
 
 /// The numbering plan of a region code (case-insensitive).
@@ -184,11 +184,7 @@ pub fn region(code: &str) -> Result<&'static Region, NormalizeError> {
         .ok_or_else(|| NormalizeError::UnknownRegion {
             field: "phone",
             region: code.to_owned(),
-            supported: REGIONS
-                .iter()
-                .map(|r| r.code)
-                .collect::<Vec<_>>()
-                .join(", "),
+            supported: REGIONS.iter().map(|r| r.code).collect::<Vec<_>>().join(", "),
         })
 }
 
@@ -209,15 +205,7 @@ pub fn normalize_phone(raw: &str, default_region: &Region) -> Result<String, Nor
         match c {
             '0'..='9' => digits.push(c),
             '+' if i == 0 => {}
-            ' '
-            | '-'
-            | '.'
-            | '/'
-            | '('
-            | ')'
-            | '\u{2010}'..='\u{2015}'
-            | '\u{2212}'
-            | '\u{30FC}' => {}
+            ' ' | '-' | '.' | '/' | '(' | ')' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' => {}
             _ => return Err(invalid(&format!("unexpected character {c:?}"))),
         }
     }
@@ -227,10 +215,7 @@ pub fn normalize_phone(raw: &str, default_region: &Region) -> Result<String, Nor
     let international = if plus {
         Some(digits.as_str())
     } else {
-        default_region
-            .international
-            .iter()
-            .find_map(|p| digits.strip_prefix(p))
+        default_region.international.iter().find_map(|p| digits.strip_prefix(p))
     };
     match international {
         Some(rest) => international_number(rest, raw),
@@ -404,11 +389,6 @@ mod tests {
             let err = normalize_phone(input, region(region_code).unwrap()).unwrap_err();
             assert!(err.to_string().contains(why), "{input}: {err}");
         }
-        assert!(
-            region("XX")
-                .unwrap_err()
-                .to_string()
-                .contains("supported: DE")
-        );
+        assert!(region("XX").unwrap_err().to_string().contains("supported: DE"));
     }
 }

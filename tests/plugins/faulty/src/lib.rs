@@ -121,22 +121,13 @@ impl Step for Faulty {
                 };
                 let response = ctx.fetch(&request).map_err(Error::permanent)?;
                 if response.status != 200 {
-                    return Err(Error::retryable(format!(
-                        "the server answered {}",
-                        response.status
-                    )));
+                    return Err(Error::retryable(format!("the server answered {}", response.status)));
                 }
-                Ok(vec![tag(
-                    response.body.len().to_string(),
-                    "fetched the page",
-                )])
+                Ok(vec![tag(response.body.len().to_string(), "fetched the page")])
             }
             Fault::Secret => {
                 let secret = ctx.secret("api_token").map_err(Error::permanent)?;
-                Ok(vec![tag(
-                    secret.chars().count().to_string(),
-                    "read the secret",
-                )])
+                Ok(vec![tag(secret.chars().count().to_string(), "read the secret")])
             }
             Fault::Context => {
                 let found = ctx.find_customers(&sender_email(event)?);
@@ -185,8 +176,7 @@ mod tests {
     }
 
     fn ctx() -> MemoryContext {
-        MemoryContext::new()
-            .with_customer(9, &[Identity::new(IdentityKind::Email, "marie@exemple.fr")])
+        MemoryContext::new().with_customer(9, &[Identity::new(IdentityKind::Email, "marie@exemple.fr")])
     }
 
     #[test]
