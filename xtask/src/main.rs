@@ -30,6 +30,42 @@ fn status(mut command: Command) -> ExitCode {
     }
 }
 
+/// Runs `cargo test`, passing its output through, and closes with the totals of every test
+/// binary on one line, so a run is judged by all of them rather than by the last one.
+fn test(mut command: Command) -> ExitCode {
+    use std::io::{BufRead, BufReader, Write};
+    command.stdout(std::process::Stdio::piped());
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("xtask: cannot run {command:?}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut out = std::io::stdout().lock();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let _ = writeln!(out, "{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split(';') {
+                let mut words = part.split_whitespace().rev();
+                let (Some(what), Some(n)) = (words.next(), words.next()) else { continue };
+                let n: u64 = n.parse().unwrap_or(0);
+                match what {
+                    "passed" => passed += n,
+                    "failed" => failed += n,
+                    "ignored" => ignored += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let code = child.wait().map(|s| s.success()).unwrap_or(false);
+    let _ = writeln!(out, "\ntests: {passed} passed, {failed} failed, {ignored} skipped");
+    if code { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_default();
@@ -57,7 +93,7 @@ fn main() -> ExitCode {
         "test" => {
             let mut command = cargo();
             command.args(["test", "--workspace"]).args(&rest);
-            status(command)
+            test(command)
         }
         "bench" => {
             let mut command = cargo();
