@@ -13,6 +13,17 @@ use weft_sdk::{Event, Message};
 
 fn main() {
     let examples = parse_csv(include_str!("../data/heldout.csv")).expect("held-out data parses");
+    let bytes = include_bytes!("../model/model.bin");
+    let loads = 50;
+    let start = Instant::now();
+    for _ in 0..loads {
+        black_box(Model::from_bytes(black_box(bytes)).expect("shipped model loads"));
+    }
+    println!(
+        "model load:  {:.2} ms ({} bytes)",
+        start.elapsed().as_secs_f64() * 1e3 / f64::from(loads),
+        bytes.len()
+    );
     let model = Model::shipped().expect("shipped model loads");
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
 
@@ -25,7 +36,11 @@ fn main() {
     }
     let n = (rounds * texts.len()) as f64;
     let secs = start.elapsed().as_secs_f64();
-    println!("intent only: {:.0} classifications/s ({:.1} µs each)", n / secs, secs / n * 1e6);
+    println!(
+        "intent only: {:.0} classifications/s ({:.1} µs each)",
+        n / secs,
+        secs / n * 1e6
+    );
 
     let config: Config = serde_json::from_str(
         r#"{"teams":{"refunds":{"agents":["ana","li"],"skills":["refund","return"]},"general":{"agents":["joe"]}},"rules":[{"if_channel":"amazon","team":"general"}]}"#,
@@ -38,7 +53,15 @@ fn main() {
         .map(|(i, text)| {
             let mut message = Message::new("email", format!("m{i}"), 0);
             message.body = (*text).to_owned();
-            Event { id: i as u64, kind: "message.received".into(), at: 0, message: Some(message), customer: None, ticket: Some(i as u64), payload: serde_json::Value::Null }
+            Event {
+                id: i as u64,
+                kind: "message.received".into(),
+                at: 0,
+                message: Some(message),
+                customer: None,
+                ticket: Some(i as u64),
+                payload: serde_json::Value::Null,
+            }
         })
         .collect();
     let start = Instant::now();
@@ -48,5 +71,9 @@ fn main() {
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("whole step:  {:.0} decisions/s ({:.1} µs each)", n / secs, secs / n * 1e6);
+    println!(
+        "whole step:  {:.0} decisions/s ({:.1} µs each)",
+        n / secs,
+        secs / n * 1e6
+    );
 }

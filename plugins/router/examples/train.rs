@@ -16,11 +16,19 @@ fn main() -> ExitCode {
         let model = train(&examples, &TrainOptions::default());
         let bytes = model.to_bytes();
         std::fs::write(output, &bytes).map_err(|e| format!("{output}: {e}"))?;
-        println!("trained on {} examples, wrote {} bytes to {output}", examples.len(), bytes.len());
+        println!(
+            "trained on {} examples, wrote {} bytes to {output}",
+            examples.len(),
+            bytes.len()
+        );
         let heldout = std::path::Path::new(input).with_file_name("heldout.csv");
         if let Ok(text) = std::fs::read_to_string(&heldout) {
             let examples = parse_csv(&text).map_err(|e| format!("{}: {e}", heldout.display()))?;
-            println!("held-out ({} examples):\n{}", examples.len(), evaluate(&model, &examples));
+            println!(
+                "held-out ({} examples):\n{}",
+                examples.len(),
+                evaluate(&model, &examples)
+            );
         }
         Ok(())
     };

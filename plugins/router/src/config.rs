@@ -69,7 +69,8 @@ pub struct TeamConfig {
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// The intents it handles (names as in the `category` field, or `triage`); empty means
-    /// any. Example: `[refund, return]`.
+    /// any. A team with neither skills nor languages gets tickets only through `rules` or as
+    /// `default_team`. Example: `[refund, return]`.
     #[serde(default)]
     pub skills: Vec<String>,
     /// The languages it answers in (ISO 639-1); empty means any. Example: `[de, en]`.

@@ -65,9 +65,14 @@ pub enum DataError {
 /// Reads every example of a CSV file; the first problem found is returned with its line.
 pub fn parse_csv(text: &str) -> Result<Vec<Example>, DataError> {
     let mut lines = text.lines().enumerate();
-    let header = lines.next().map(|(_, l)| l.trim_start_matches('\u{feff}').trim()).unwrap_or("");
+    let header = lines
+        .next()
+        .map(|(_, l)| l.trim_start_matches('\u{feff}').trim())
+        .unwrap_or("");
     if header != "text,intent,lang" {
-        return Err(DataError::BadHeader { found: header.to_owned() });
+        return Err(DataError::BadHeader {
+            found: header.to_owned(),
+        });
     }
     let mut examples = Vec::new();
     for (index, line) in lines {
@@ -75,21 +80,34 @@ pub fn parse_csv(text: &str) -> Result<Vec<Example>, DataError> {
         if line.trim().is_empty() {
             continue;
         }
-        let fields = split_fields(line).map_err(|problem| DataError::Quoting { line: number, problem })?;
-        let [text, intent, lang]: [String; 3] = fields
-            .try_into()
-            .map_err(|f: Vec<String>| DataError::FieldCount { line: number, found: f.len() })?;
+        let fields = split_fields(line).map_err(|problem| DataError::Quoting {
+            line: number,
+            problem,
+        })?;
+        let [text, intent, lang]: [String; 3] =
+            fields
+                .try_into()
+                .map_err(|f: Vec<String>| DataError::FieldCount {
+                    line: number,
+                    found: f.len(),
+                })?;
         let intent = Intent::parse(intent.trim()).ok_or_else(|| DataError::UnknownIntent {
             line: number,
             intent: intent.clone(),
             expected: Intent::ALL.map(Intent::as_str).join(", "),
         })?;
         if text.trim().is_empty() {
-            return Err(DataError::Empty { line: number, column: "text" });
+            return Err(DataError::Empty {
+                line: number,
+                column: "text",
+            });
         }
         let lang = lang.trim().to_ascii_lowercase();
         if lang.is_empty() {
-            return Err(DataError::Empty { line: number, column: "lang" });
+            return Err(DataError::Empty {
+                line: number,
+                column: "lang",
+            });
         }
         examples.push(Example { text, intent, lang });
     }
@@ -156,9 +174,16 @@ mod tests {
 
     #[test]
     fn problems_name_their_line() {
-        assert!(matches!(parse_csv("a,b\n"), Err(DataError::BadHeader { .. })));
+        assert!(matches!(
+            parse_csv("a,b\n"),
+            Err(DataError::BadHeader { .. })
+        ));
         let err = parse_csv("text,intent,lang\nok,refund,en\nbad,refnd,en\n").unwrap_err();
-        assert!(err.to_string().starts_with("line 3: unknown intent `refnd`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("line 3: unknown intent `refnd`"),
+            "{err}"
+        );
         let err = parse_csv("text,intent,lang\n\"open,refund,en\n").unwrap_err();
         assert_eq!(err.to_string(), "line 2: a quoted field is not closed");
         let err = parse_csv("text,intent,lang\ntwo,fields\n").unwrap_err();

@@ -78,8 +78,18 @@ pub fn evaluate(model: &Model, examples: &[Example]) -> Report {
             let i = intent.index();
             let precision = ratio(tp[i], tp[i] + fp[i]);
             let recall = ratio(tp[i], tp[i] + fn_[i]);
-            let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-            IntentScore { intent, precision, recall, f1, support: tp[i] + fn_[i] }
+            let f1 = if precision + recall == 0.0 {
+                0.0
+            } else {
+                2.0 * precision * recall / (precision + recall)
+            };
+            IntentScore {
+                intent,
+                precision,
+                recall,
+                f1,
+                support: tp[i] + fn_[i],
+            }
         })
         .collect();
     let present: Vec<&IntentScore> = intents.iter().filter(|s| s.support > 0).collect();
@@ -93,12 +103,22 @@ pub fn evaluate(model: &Model, examples: &[Example]) -> Report {
             lang_id_accuracy: ratio(lang_right, n),
         })
         .collect();
-    Report { intents, languages, macro_f1, accuracy: ratio(tp.iter().sum(), examples.len()), errors }
+    Report {
+        intents,
+        languages,
+        macro_f1,
+        accuracy: ratio(tp.iter().sum(), examples.len()),
+        errors,
+    }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<24} {:>9} {:>7} {:>6} {:>7}", "intent", "precision", "recall", "f1", "support")?;
+        writeln!(
+            f,
+            "{:<24} {:>9} {:>7} {:>6} {:>7}",
+            "intent", "precision", "recall", "f1", "support"
+        )?;
         for s in &self.intents {
             writeln!(
                 f,
@@ -110,10 +130,22 @@ impl fmt::Display for Report {
                 s.support
             )?;
         }
-        writeln!(f, "macro-F1 {:.3}, accuracy {:.3}", self.macro_f1, self.accuracy)?;
-        writeln!(f, "{:<6} {:>8} {:>15} {:>15}", "lang", "examples", "intent accuracy", "lang-id accuracy")?;
+        writeln!(
+            f,
+            "macro-F1 {:.3}, accuracy {:.3}",
+            self.macro_f1, self.accuracy
+        )?;
+        writeln!(
+            f,
+            "{:<6} {:>8} {:>15} {:>15}",
+            "lang", "examples", "intent accuracy", "lang-id accuracy"
+        )?;
         for l in &self.languages {
-            writeln!(f, "{:<6} {:>8} {:>15.3} {:>15.3}", l.lang, l.examples, l.intent_accuracy, l.lang_id_accuracy)?;
+            writeln!(
+                f,
+                "{:<6} {:>8} {:>15.3} {:>15.3}",
+                l.lang, l.examples, l.intent_accuracy, l.lang_id_accuracy
+            )?;
         }
         Ok(())
     }

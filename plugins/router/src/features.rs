@@ -68,7 +68,13 @@ pub fn extract(text: &str, dim: u32) -> Sparse {
     for (i, word) in words.iter().enumerate() {
         raw.push(Fnv::new(b'w').bytes(word.as_bytes()).bucket(dim));
         if let Some(next) = words.get(i + 1) {
-            raw.push(Fnv::new(b'b').bytes(word.as_bytes()).byte(0xff).bytes(next.as_bytes()).bucket(dim));
+            raw.push(
+                Fnv::new(b'b')
+                    .bytes(word.as_bytes())
+                    .byte(0xff)
+                    .bytes(next.as_bytes())
+                    .bucket(dim),
+            );
         }
     }
     let chars: Vec<char> = norm.chars().collect();
@@ -104,7 +110,10 @@ mod tests {
 
     #[test]
     fn normalization_folds_case_digits_and_punctuation() {
-        assert_eq!(normalize("Wo ist Bestellung #302-1234567?"), " wo ist bestellung 0 0 ? ");
+        assert_eq!(
+            normalize("Wo ist Bestellung #302-1234567?"),
+            " wo ist bestellung 0 0 ? "
+        );
         assert_eq!(normalize("荷物はどこ？"), " 荷物はどこ ? ");
         assert_eq!(normalize("ÉTÉ"), " été ");
     }

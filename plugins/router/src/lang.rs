@@ -80,7 +80,10 @@ fn scripts(text: &str) -> Scripts {
 }
 
 fn trigrams(text: &str, dim: u32) -> Vec<u32> {
-    let norm: Vec<char> = normalize(text).chars().filter(|c| !c.is_numeric() && *c != '?').collect();
+    let norm: Vec<char> = normalize(text)
+        .chars()
+        .filter(|c| !c.is_numeric() && *c != '?')
+        .collect();
     norm.windows(3)
         .filter(|w| w.iter().any(|c| c.is_alphabetic()))
         .map(|w| {
@@ -136,7 +139,11 @@ impl Profiles {
                 ("zh", "han without kana", s.han)
             };
             let confidence = share as f64 / (cjk + s.latin) as f64;
-            return Some(Guess { lang: lang.into(), confidence, method: Method::Script(script) });
+            return Some(Guess {
+                lang: lang.into(),
+                confidence,
+                method: Method::Script(script),
+            });
         }
         if s.latin == 0 || self.langs.is_empty() {
             return None;
@@ -148,18 +155,30 @@ impl Profiles {
         let mut scores: Vec<(f32, &str)> = self
             .langs
             .iter()
-            .map(|p| (grams.iter().map(|&g| p.logp[g as usize]).sum::<f32>(), p.code.as_str()))
+            .map(|p| {
+                (
+                    grams.iter().map(|&g| p.logp[g as usize]).sum::<f32>(),
+                    p.code.as_str(),
+                )
+            })
             .collect();
         scores.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
         let best = scores[0];
         let runner_up = scores.get(1).copied();
         // Posterior under equal priors, from the log-likelihoods.
-        let denominator: f64 = scores.iter().map(|(s, _)| f64::from(s - best.0).exp()).sum();
+        let denominator: f64 = scores
+            .iter()
+            .map(|(s, _)| f64::from(s - best.0).exp())
+            .sum();
         let margin = runner_up.map_or(0.0, |r| (best.0 - r.0) / grams.len() as f32);
         Some(Guess {
             lang: best.1.to_owned(),
             confidence: 1.0 / denominator,
-            method: Method::Profile { runner_up: runner_up.map(|r| r.1.to_owned()), margin, trigrams: grams.len() },
+            method: Method::Profile {
+                runner_up: runner_up.map(|r| r.1.to_owned()),
+                margin,
+                trigrams: grams.len(),
+            },
         })
     }
 
@@ -183,7 +202,9 @@ impl Profiles {
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Profiles, ModelError> {
         let dim = r.u32("language trigram buckets")?;
         if dim == 0 || dim > 1 << 20 {
-            return Err(ModelError::Invalid(format!("language trigram buckets {dim} out of range")));
+            return Err(ModelError::Invalid(format!(
+                "language trigram buckets {dim} out of range"
+            )));
         }
         let n = r.u8("language count")?;
         let mut langs = Vec::with_capacity(n.into());
@@ -200,13 +221,18 @@ impl Profiles {
                 bucket += r.varint("trigram bucket")?;
                 let count = r.varint("trigram count")?;
                 if bucket >= u64::from(dim) || count > u64::from(u32::MAX) {
-                    return Err(ModelError::Invalid(format!("trigram entry {bucket}:{count} of `{code}` out of range")));
+                    return Err(ModelError::Invalid(format!(
+                        "trigram entry {bucket}:{count} of `{code}` out of range"
+                    )));
                 }
                 counts.push((bucket as u32, count as u32));
             }
             let profile = Profile::new(code, counts, dim);
             if profile.total != total {
-                return Err(ModelError::Invalid(format!("trigram total of `{}` does not add up", profile.code)));
+                return Err(ModelError::Invalid(format!(
+                    "trigram total of `{}` does not add up",
+                    profile.code
+                )));
             }
             langs.push(profile);
         }
@@ -224,7 +250,12 @@ impl Profile {
         for &(bucket, count) in &counts {
             logp[bucket as usize] = ((f64::from(count) + alpha) / denominator).ln() as f32;
         }
-        Profile { code, total, counts, logp }
+        Profile {
+            code,
+            total,
+            counts,
+            logp,
+        }
     }
 }
 
@@ -234,7 +265,10 @@ mod tests {
 
     #[test]
     fn scripts_decide_cjk() {
-        let p = Profiles { dim: DIM, langs: vec![] };
+        let p = Profiles {
+            dim: DIM,
+            langs: vec![],
+        };
         assert_eq!(p.detect("荷物はまだ届いていません").unwrap().lang, "ja");
         assert_eq!(p.detect("我的包裹还没到").unwrap().lang, "zh");
         assert_eq!(p.detect("주문이 아직 안 왔어요").unwrap().lang, "ko");

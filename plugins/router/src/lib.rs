@@ -17,17 +17,17 @@
 //! - [`config`]: the `with:` configuration; [`routing`]: what it compiles into, and routing.
 //! - [`step`]: the step itself.
 
-pub mod intent;
-pub mod data;
-pub mod features;
-pub mod model;
-pub mod lang;
-pub mod eval;
-pub mod urgency;
-pub mod priority;
 pub mod config;
+pub mod data;
+pub mod eval;
+pub mod features;
+pub mod intent;
+pub mod lang;
+pub mod model;
+pub mod priority;
 pub mod routing;
 pub mod step;
+pub mod urgency;
 
 pub use config::Config;
 pub use data::{Example, parse_csv};

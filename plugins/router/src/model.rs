@@ -42,7 +42,14 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        TrainOptions { dim: 1 << 18, epochs: 40, learning_rate: 2.0, decay: 0.1, l2: 3e-3, seed: 0x5eed_3eef }
+        TrainOptions {
+            dim: 1 << 18,
+            epochs: 40,
+            learning_rate: 2.0,
+            decay: 0.1,
+            l2: 3e-3,
+            seed: 0x5eed_3eef,
+        }
     }
 }
 
@@ -118,7 +125,10 @@ fn softmax(logits: &mut [f32; K]) {
 /// same examples in the same order with the same options give a model with the same bytes.
 pub fn train(examples: &[Example], options: &TrainOptions) -> Model {
     let dim = options.dim.max(1);
-    let data: Vec<(Sparse, usize)> = examples.iter().map(|e| (extract(&e.text, dim), e.intent.index())).collect();
+    let data: Vec<(Sparse, usize)> = examples
+        .iter()
+        .map(|e| (extract(&e.text, dim), e.intent.index()))
+        .collect();
     let mut w = vec![0f32; dim as usize * K];
     let mut bias = [0f32; K];
     let mut order: Vec<usize> = (0..data.len()).collect();
@@ -164,14 +174,23 @@ pub fn train(examples: &[Example], options: &TrainOptions) -> Model {
         .chunks_exact(K)
         .flat_map(|row| (0..K).map(move |k| (row[k] / scale[k]).round().clamp(-127.0, 127.0) as i8))
         .collect();
-    Model { dim, bias, scale, weights, lang: Profiles::train(examples) }
+    Model {
+        dim,
+        bias,
+        scale,
+        weights,
+        lang: Profiles::train(examples),
+    }
 }
 
 impl Model {
     /// The model shipped with the plugin, trained from `data/train.csv`.
     pub fn shipped() -> Result<&'static Model, ModelError> {
         static SHIPPED: std::sync::OnceLock<Result<Model, ModelError>> = std::sync::OnceLock::new();
-        SHIPPED.get_or_init(|| Model::from_bytes(include_bytes!("../model/model.bin"))).as_ref().map_err(Clone::clone)
+        SHIPPED
+            .get_or_init(|| Model::from_bytes(include_bytes!("../model/model.bin")))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Every intent's probability for this text.
@@ -207,8 +226,12 @@ impl Model {
         for b in self.bias.iter().chain(&self.scale) {
             out.extend_from_slice(&b.to_le_bytes());
         }
-        let rows: Vec<(usize, &[i8])> =
-            self.weights.chunks_exact(K).enumerate().filter(|(_, row)| row.iter().any(|&q| q != 0)).collect();
+        let rows: Vec<(usize, &[i8])> = self
+            .weights
+            .chunks_exact(K)
+            .enumerate()
+            .filter(|(_, row)| row.iter().any(|&q| q != 0))
+            .collect();
         out.extend_from_slice(&(rows.len() as u32).to_le_bytes());
         let mut previous = 0;
         for (bucket, row) in rows {
@@ -228,7 +251,9 @@ impl Model {
         }
         let dim = r.u32("dim")?;
         if dim == 0 || dim > 1 << 24 {
-            return Err(ModelError::Invalid(format!("dim {dim} is out of range 1..=16777216")));
+            return Err(ModelError::Invalid(format!(
+                "dim {dim} is out of range 1..=16777216"
+            )));
         }
         let k = r.u8("class count")? as usize;
         if k != K {
@@ -256,7 +281,9 @@ impl Model {
         for _ in 0..rows {
             bucket += r.varint("row bucket")?;
             if bucket >= u64::from(dim) {
-                return Err(ModelError::Invalid(format!("row bucket {bucket} is not below dim {dim}")));
+                return Err(ModelError::Invalid(format!(
+                    "row bucket {bucket} is not below dim {dim}"
+                )));
             }
             let row = r.take(K, "row weights")?;
             for (slot, &q) in weights[bucket as usize * K..][..K].iter_mut().zip(row) {
@@ -265,9 +292,18 @@ impl Model {
         }
         let lang = Profiles::read(&mut r)?;
         if r.at != bytes.len() {
-            return Err(ModelError::Invalid(format!("{} unexpected bytes at the end", bytes.len() - r.at)));
+            return Err(ModelError::Invalid(format!(
+                "{} unexpected bytes at the end",
+                bytes.len() - r.at
+            )));
         }
-        Ok(Model { dim, bias, scale, weights, lang })
+        Ok(Model {
+            dim,
+            bias,
+            scale,
+            weights,
+            lang,
+        })
     }
 }
 
@@ -291,7 +327,11 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ModelError> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or(ModelError::Truncated { what })?;
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or(ModelError::Truncated { what })?;
         let slice = &self.bytes[self.at..end];
         self.at = end;
         Ok(slice)

@@ -79,7 +79,9 @@ pub struct Route {
 fn check_category(name: &str, at: String, problems: &mut Vec<String>) {
     if name != TRIAGE && Intent::parse(name).is_none() {
         let known = Intent::ALL.map(Intent::as_str).join(", ");
-        problems.push(format!("{at}: unknown intent `{name}`, expected one of {known}, {TRIAGE}"));
+        problems.push(format!(
+            "{at}: unknown intent `{name}`, expected one of {known}, {TRIAGE}"
+        ));
     }
 }
 
@@ -96,12 +98,17 @@ impl Routing {
     pub fn compile(config: &Config) -> Result<Routing, Vec<String>> {
         let mut problems = Vec::new();
         if !(0.0..=1.0).contains(&config.min_confidence) {
-            problems.push(format!("min_confidence: {} is not between 0 and 1", config.min_confidence));
+            problems.push(format!(
+                "min_confidence: {} is not between 0 and 1",
+                config.min_confidence
+            ));
         }
         let mut teams = Vec::new();
         for (name, team) in &config.teams {
             if team.agents.is_empty() {
-                problems.push(format!("teams.{name}.agents: a team needs at least one agent"));
+                problems.push(format!(
+                    "teams.{name}.agents: a team needs at least one agent"
+                ));
             }
             for (i, skill) in team.skills.iter().enumerate() {
                 check_category(skill, format!("teams.{name}.skills[{i}]"), &mut problems);
@@ -111,18 +118,32 @@ impl Routing {
                 .iter()
                 .enumerate()
                 .map(|(i, agent)| match agent {
-                    AgentConfig::Name(n) => Agent { name: n.clone(), languages: vec![], skills: vec![] },
+                    AgentConfig::Name(n) => Agent {
+                        name: n.clone(),
+                        languages: vec![],
+                        skills: vec![],
+                    },
                     AgentConfig::Detailed(d) => {
                         for (j, skill) in d.skills.iter().enumerate() {
-                            check_category(skill, format!("teams.{name}.agents[{i}].skills[{j}]"), &mut problems);
+                            check_category(
+                                skill,
+                                format!("teams.{name}.agents[{i}].skills[{j}]"),
+                                &mut problems,
+                            );
                         }
-                        Agent { name: d.name.clone(), languages: lower(&d.languages), skills: d.skills.clone() }
+                        Agent {
+                            name: d.name.clone(),
+                            languages: lower(&d.languages),
+                            skills: d.skills.clone(),
+                        }
                     }
                 })
                 .collect::<Vec<_>>();
             for (i, agent) in agents.iter().enumerate() {
                 if agent.name.trim().is_empty() {
-                    problems.push(format!("teams.{name}.agents[{i}]: the agent's name is empty"));
+                    problems.push(format!(
+                        "teams.{name}.agents[{i}]: the agent's name is empty"
+                    ));
                 }
             }
             teams.push(Team {
@@ -132,7 +153,14 @@ impl Routing {
                 languages: lower(&team.languages),
             });
         }
-        let known_teams = || config.teams.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+        let known_teams = || {
+            config
+                .teams
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut rules = Vec::new();
         for (i, rule) in config.rules.iter().enumerate() {
             let at = format!("rules[{i}]");
@@ -149,18 +177,31 @@ impl Routing {
                 check_category(intent, format!("{at}.if_intent"), &mut problems);
             }
             match teams.iter().find(|t| t.name == rule.team) {
-                None => problems.push(format!("{at}.team: unknown team `{}`, expected one of {}", rule.team, known_teams())),
+                None => problems.push(format!(
+                    "{at}.team: unknown team `{}`, expected one of {}",
+                    rule.team,
+                    known_teams()
+                )),
                 Some(team) => {
                     if let Some(agent) = &rule.agent
                         && !team.agents.iter().any(|a| &a.name == agent)
                     {
-                        problems.push(format!("{at}.agent: `{agent}` is not an agent of team `{}`", team.name));
+                        problems.push(format!(
+                            "{at}.agent: `{agent}` is not an agent of team `{}`",
+                            team.name
+                        ));
                     }
                 }
             }
-            let keywords: Vec<String> = rule.if_keyword.iter().map(|k| normalize(k).trim().to_owned()).collect();
+            let keywords: Vec<String> = rule
+                .if_keyword
+                .iter()
+                .map(|k| normalize(k).trim().to_owned())
+                .collect();
             if let Some(j) = keywords.iter().position(String::is_empty) {
-                problems.push(format!("{at}.if_keyword[{j}]: the keyword has no letters or digits"));
+                problems.push(format!(
+                    "{at}.if_keyword[{j}]: the keyword has no letters or digits"
+                ));
             }
             rules.push(Rule {
                 intent: rule.if_intent.clone(),
@@ -174,7 +215,10 @@ impl Routing {
         if let Some(default) = &config.default_team
             && !config.teams.contains_key(default)
         {
-            problems.push(format!("default_team: unknown team `{default}`, expected one of {}", known_teams()));
+            problems.push(format!(
+                "default_team: unknown team `{default}`, expected one of {}",
+                known_teams()
+            ));
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -193,9 +237,15 @@ impl Routing {
     pub fn route(&self, ticket: &Ticket<'_>) -> Option<Route> {
         let norm = normalize(ticket.text);
         for (i, rule) in self.rules.iter().enumerate() {
-            let Some(conditions) = rule.matches(ticket, &norm) else { continue };
+            let Some(conditions) = rule.matches(ticket, &norm) else {
+                continue;
+            };
             let team = self.teams.iter().find(|t| t.name == rule.team)?;
-            let mut evidence = vec![Evidence::new("rule", format!("rules[{i}]: {}", conditions.join(", ")), 1.0)];
+            let mut evidence = vec![Evidence::new(
+                "rule",
+                format!("rules[{i}]: {}", conditions.join(", ")),
+                1.0,
+            )];
             let (agent, why) = match &rule.agent {
                 Some(agent) => (Some(agent.clone()), format!("rules[{i}] names the agent")),
                 None => self.pick_agent(team, ticket),
@@ -210,10 +260,15 @@ impl Routing {
         }
         // First the teams whose skills and languages both fit; failing that, those whose skills
         // fit whatever language they speak; then the default team. A team that declares no
-        // skills (or no languages) fits any intent (or language), with a lower score.
+        // skills (or no languages) fits any intent (or language), with a lower score; a team
+        // that declares neither takes tickets only through rules or as the default team.
         let mut best: Option<(&Team, u32, Vec<String>)> = None;
         for strict_language in [true, false] {
-            for team in &self.teams {
+            for team in self
+                .teams
+                .iter()
+                .filter(|t| !t.skills.is_empty() || !t.languages.is_empty())
+            {
                 let mut score = 0;
                 let mut why = Vec::new();
                 if !team.skills.is_empty() {
@@ -224,13 +279,19 @@ impl Routing {
                     why.push(format!("handles {}", ticket.category));
                 }
                 if !team.languages.is_empty() {
-                    if ticket.language.is_some_and(|l| team.languages.iter().any(|t| t == l)) {
+                    if ticket
+                        .language
+                        .is_some_and(|l| team.languages.iter().any(|t| t == l))
+                    {
                         score += 1;
                         why.push(format!("speaks {}", ticket.language.unwrap_or_default()));
                     } else if strict_language {
                         continue;
                     } else {
-                        why.push(format!("no fitting team speaks {}", ticket.language.unwrap_or("the language")));
+                        why.push(format!(
+                            "no fitting team speaks {}",
+                            ticket.language.unwrap_or("the language")
+                        ));
                     }
                 }
                 if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
@@ -243,13 +304,21 @@ impl Routing {
         }
         let (team, detail, reason) = match best {
             Some((team, _, why)) => {
-                let detail = if why.is_empty() { "takes any ticket".to_owned() } else { why.join(", ") };
+                let detail = if why.is_empty() {
+                    "takes any ticket".to_owned()
+                } else {
+                    why.join(", ")
+                };
                 (team, detail, format!("team {} fits the ticket", team.name))
             }
             None => {
                 let name = self.default_team.as_ref()?;
                 let team = self.teams.iter().find(|t| &t.name == name)?;
-                (team, format!("no team claims {}", ticket.category), format!("default team {name}"))
+                (
+                    team,
+                    format!("no team claims {}", ticket.category),
+                    format!("default team {name}"),
+                )
             }
         };
         let (agent, why) = self.pick_agent(team, ticket);
@@ -257,7 +326,10 @@ impl Routing {
             team: team.name.clone(),
             agent,
             reason,
-            evidence: vec![Evidence::new("team", format!("{}: {detail}", team.name), 1.0), Evidence::new("agent", why, 1.0)],
+            evidence: vec![
+                Evidence::new("team", format!("{}: {detail}", team.name), 1.0),
+                Evidence::new("agent", why, 1.0),
+            ],
         })
     }
 
@@ -267,28 +339,56 @@ impl Routing {
             (n > 0).then(|| agents[(ticket.number % n) as usize].name.clone())
         };
         let all: Vec<&Agent> = team.agents.iter().collect();
-        let turn = |n: usize| format!("ticket {} mod {n} agents", ticket.number);
+        let turn = |n: usize| {
+            format!(
+                "ticket {} takes turn {} of {n}",
+                ticket.number,
+                ticket.number % n.max(1) as u64 + 1
+            )
+        };
         match self.strategy {
             Strategy::RoundRobin => (rotate(&all), format!("round-robin: {}", turn(all.len()))),
             Strategy::LeastLoaded => (
                 rotate(&all),
-                format!("least-loaded: agent load is not available to plugins, took turns instead: {}", turn(all.len())),
+                format!(
+                    "least-loaded: agent load is not available to plugins, took turns instead: {}",
+                    turn(all.len())
+                ),
             ),
             Strategy::SkillLanguage => {
                 let fits = |a: &&Agent| {
                     (a.skills.is_empty() || a.skills.iter().any(|s| s == ticket.category))
-                        && (a.languages.is_empty() || ticket.language.is_some_and(|l| a.languages.iter().any(|x| x == l)))
+                        && (a.languages.is_empty()
+                            || ticket
+                                .language
+                                .is_some_and(|l| a.languages.iter().any(|x| x == l)))
                 };
                 let declared = |a: &&Agent| !a.skills.is_empty() || !a.languages.is_empty();
-                let specialists: Vec<&Agent> = all.iter().copied().filter(fits).filter(declared).collect();
+                let specialists: Vec<&Agent> =
+                    all.iter().copied().filter(fits).filter(declared).collect();
                 let fitting: Vec<&Agent> = all.iter().copied().filter(fits).collect();
                 if !specialists.is_empty() {
-                    let why = format!("skill-language: {} of {} agents declare a fit, {}", specialists.len(), all.len(), turn(specialists.len()));
+                    let why = format!(
+                        "skill-language: {} of {} agents declare a fit, {}",
+                        specialists.len(),
+                        all.len(),
+                        turn(specialists.len())
+                    );
                     (rotate(&specialists), why)
                 } else if !fitting.is_empty() {
-                    (rotate(&fitting), format!("skill-language: {} agents fit, {}", fitting.len(), turn(fitting.len())))
+                    (
+                        rotate(&fitting),
+                        format!(
+                            "skill-language: {} agents fit, {}",
+                            fitting.len(),
+                            turn(fitting.len())
+                        ),
+                    )
                 } else {
-                    (rotate(&all), format!("skill-language: no agent fits, {}", turn(all.len())))
+                    (
+                        rotate(&all),
+                        format!("skill-language: no agent fits, {}", turn(all.len())),
+                    )
                 }
             }
         }
@@ -314,7 +414,9 @@ impl Rule {
         }
         if !self.keywords.is_empty() {
             let hit = self.keywords.iter().find(|k| {
-                if is_cjk(k) { norm.contains(k.as_str()) } else { norm.contains(&format!(" {k} ")) }
+                norm.match_indices(k.as_str()).any(|(i, _)| {
+                    is_cjk(k) || (norm[..i].ends_with(' ') && norm[i + k.len()..].starts_with(' '))
+                })
             })?;
             held.push(format!("text contains `{hit}`"));
         }
