@@ -47,7 +47,7 @@ impl Default for TrainOptions {
             epochs: 40,
             learning_rate: 2.0,
             decay: 0.1,
-            l2: 3e-3,
+            l2: 3e-4,
             seed: 0x5eed_3eef,
         }
     }

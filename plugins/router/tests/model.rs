@@ -19,15 +19,15 @@ fn heldout_scores() {
     for (text, labeled, predicted) in &report.errors {
         println!("  {labeled} -> {predicted}: {text}");
     }
-    // Measured 0.577 macro-F1 and 1.000 language identification on the held-out set.
+    // Measured 0.597 macro-F1 (lowest language 0.500) and 1.000 language identification on the held-out set.
     assert!(
-        report.macro_f1 >= 0.52,
+        report.macro_f1 >= 0.55,
         "macro-F1 {:.3} fell below the floor",
         report.macro_f1
     );
     for lang in &report.languages {
         assert!(
-            lang.intent_accuracy >= 0.35,
+            lang.intent_accuracy >= 0.4,
             "{}: intent accuracy {:.3}",
             lang.lang,
             lang.intent_accuracy
