@@ -29,6 +29,23 @@ fn main() -> ExitCode {
                 examples.len(),
                 evaluate(&model, &examples)
             );
+            for threshold in [0.3f32, 0.5, 0.7] {
+                let answered: Vec<bool> = examples
+                    .iter()
+                    .filter_map(|e| {
+                        let (intent, p) = model.predict(&e.text).top();
+                        (p >= threshold).then_some(intent == e.intent)
+                    })
+                    .collect();
+                let right = answered.iter().filter(|r| **r).count();
+                println!(
+                    "min_confidence {threshold}: {} of {} classified ({:.0}%), {:.3} of those right",
+                    answered.len(),
+                    examples.len(),
+                    100.0 * answered.len() as f64 / examples.len() as f64,
+                    right as f64 / answered.len().max(1) as f64
+                );
+            }
         }
         Ok(())
     };

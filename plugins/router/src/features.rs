@@ -60,32 +60,66 @@ impl Fnv {
     }
 }
 
-/// The hashed, normalized features of a text, for a model with `dim` buckets.
-pub fn extract(text: &str, dim: u32) -> Sparse {
-    let norm = normalize(text);
-    let mut raw: Vec<u32> = Vec::with_capacity(norm.len() * 4);
+/// One feature, for explanations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Gram<'a> {
+    /// A word.
+    Word(&'a str),
+    /// Two words in a row.
+    Bigram(&'a str, &'a str),
+    /// Two to four characters in a row (spaces included).
+    Chars(&'a [char]),
+}
+
+impl std::fmt::Display for Gram<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Gram::Word(w) => write!(f, "word \"{w}\""),
+            Gram::Bigram(a, b) => write!(f, "words \"{a} {b}\""),
+            Gram::Chars(c) => write!(
+                f,
+                "chars \"{}\"",
+                c.iter()
+                    .map(|&c| if c == ' ' { '_' } else { c })
+                    .collect::<String>()
+            ),
+        }
+    }
+}
+
+/// Calls `f(bucket, gram)` for every feature of an already [`normalize`]d text, duplicates
+/// included.
+pub fn visit(norm: &str, dim: u32, mut f: impl FnMut(u32, Gram<'_>)) {
     let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
     for (i, word) in words.iter().enumerate() {
-        raw.push(Fnv::new(b'w').bytes(word.as_bytes()).bucket(dim));
+        f(
+            Fnv::new(b'w').bytes(word.as_bytes()).bucket(dim),
+            Gram::Word(word),
+        );
         if let Some(next) = words.get(i + 1) {
-            raw.push(
-                Fnv::new(b'b')
-                    .bytes(word.as_bytes())
-                    .byte(0xff)
-                    .bytes(next.as_bytes())
-                    .bucket(dim),
-            );
+            let h = Fnv::new(b'b')
+                .bytes(word.as_bytes())
+                .byte(0xff)
+                .bytes(next.as_bytes());
+            f(h.bucket(dim), Gram::Bigram(word, next));
         }
     }
     let chars: Vec<char> = norm.chars().collect();
     for start in 0..chars.len() {
         let mut h = Fnv::new(b'c').char(chars[start]);
         // The 2-, 3- and 4-grams starting here, hashed incrementally.
-        for &c in chars[start + 1..].iter().take(3) {
+        for (len, &c) in chars[start + 1..].iter().take(3).enumerate() {
             h = h.char(c);
-            raw.push(h.bucket(dim));
+            f(h.bucket(dim), Gram::Chars(&chars[start..start + len + 2]));
         }
     }
+}
+
+/// The hashed, normalized features of a text, for a model with `dim` buckets.
+pub fn extract(text: &str, dim: u32) -> Sparse {
+    let norm = normalize(text);
+    let mut raw: Vec<u32> = Vec::with_capacity(norm.len() * 4);
+    visit(&norm, dim, |bucket, _| raw.push(bucket));
     raw.sort_unstable();
     let mut sparse: Sparse = Vec::with_capacity(raw.len());
     for bucket in raw {

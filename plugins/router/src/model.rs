@@ -16,7 +16,7 @@
 //! A weight is `i8 × scale[class]`. Buckets whose weights all quantize to zero are left out.
 
 use crate::data::Example;
-use crate::features::{Sparse, extract};
+use crate::features::{Gram, Sparse, extract, normalize, visit};
 use crate::intent::Intent;
 use crate::lang::Profiles;
 
@@ -211,6 +211,38 @@ impl Model {
         let mut ranked: Vec<(Intent, f32)> = Intent::ALL.into_iter().zip(p).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         Prediction { ranked }
+    }
+
+    /// The features that most favour `intent` over `against` in this text, strongest first:
+    /// (feature, weight difference times its value), at most `n`, only those that favour it.
+    /// Two-character grams of Latin letters and spaces are left out: they weigh in the
+    /// decision but mean nothing to a reader.
+    pub fn explain(
+        &self,
+        text: &str,
+        intent: Intent,
+        against: Intent,
+        n: usize,
+    ) -> Vec<(String, f32)> {
+        let (a, b) = (intent.index(), against.index());
+        let x = extract(text, self.dim);
+        let mut seen = std::collections::BTreeMap::new();
+        visit(&normalize(text), self.dim, |bucket, gram| {
+            if matches!(gram, Gram::Chars(c) if c.len() == 2 && c.iter().all(|c| (*c as u32) < 0x250))
+            {
+                return;
+            }
+            let row = &self.weights[bucket as usize * K..][..K];
+            let diff = f32::from(row[a]) * self.scale[a] - f32::from(row[b]) * self.scale[b];
+            let value = x
+                .binary_search_by_key(&bucket, |e| e.0)
+                .map_or(0.0, |i| x[i].1);
+            seen.entry(gram.to_string()).or_insert(diff * value);
+        });
+        let mut ranked: Vec<(String, f32)> = seen.into_iter().filter(|(_, c)| *c > 0.0).collect();
+        ranked.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+        ranked.truncate(n);
+        ranked
     }
 
     /// The model in its file format (see the module documentation).

@@ -46,11 +46,20 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model) -> Vec<Decis
     let (top, p) = prediction.top();
     let intent = (f64::from(p) >= routing.min_confidence).then_some(top);
     let category = intent.map_or(TRIAGE, Intent::as_str);
-    decisions.push(category_decision(
-        &prediction,
-        intent,
-        routing.min_confidence,
-    ));
+    let mut classified = category_decision(&prediction, intent, routing.min_confidence);
+    if let (Some(intent), Some(&(runner_up, _))) = (intent, prediction.ranked.get(1)) {
+        let strongest = model.explain(&text, intent, runner_up, 3);
+        classified
+            .evidence
+            .extend(strongest.into_iter().map(|(gram, weight)| {
+                Evidence::new(
+                    "text",
+                    format!("{gram} favours {intent} over {runner_up}"),
+                    f64::from(weight),
+                )
+            }));
+    }
+    decisions.push(classified);
 
     let language = language_decision(message, &text, model);
     let lang_code = language.as_ref().and_then(|d| match &d.command {
