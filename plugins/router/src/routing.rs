@@ -259,7 +259,8 @@ impl Routing {
             });
         }
         // First the teams whose skills and languages both fit; failing that, those whose skills
-        // fit whatever language they speak; then the default team. A team that declares no
+        // fit whatever language they speak (teams chosen for language alone are not relaxed);
+        // then the default team. A team that declares no
         // skills (or no languages) fits any intent (or language), with a lower score; a team
         // that declares neither takes tickets only through rules or as the default team.
         let mut best: Option<(&Team, u32, Vec<String>)> = None;
@@ -285,7 +286,7 @@ impl Routing {
                     {
                         score += 1;
                         why.push(format!("speaks {}", ticket.language.unwrap_or_default()));
-                    } else if strict_language {
+                    } else if strict_language || team.skills.is_empty() {
                         continue;
                     } else {
                         why.push(format!(
@@ -421,5 +422,120 @@ impl Rule {
             held.push(format!("text contains `{hit}`"));
         }
         Some(held)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routing(json: &str) -> Routing {
+        Routing::compile(&serde_json::from_str(json).unwrap()).unwrap()
+    }
+
+    fn ticket<'a>(
+        number: u64,
+        category: &'a str,
+        language: Option<&'a str>,
+        text: &'a str,
+    ) -> Ticket<'a> {
+        Ticket {
+            number,
+            category,
+            language,
+            channel: "email",
+            marketplace: None,
+            text,
+        }
+    }
+
+    const TEAMS: &str = r#""teams": {
+        "de": {"agents": ["jens", "uta"], "languages": ["de"]},
+        "refunds": {"agents": ["ana", {"name": "mei", "languages": ["zh", "ja"], "skills": ["refund"]}], "skills": ["refund"]},
+        "vip": {"agents": ["kim"]}
+    }"#;
+
+    #[test]
+    fn first_matching_rule_wins_and_keywords_match_whole_words_or_cjk() {
+        let r = routing(&format!(
+            r#"{{ {TEAMS}, "rules": [
+                {{"if_keyword": ["律师", "chargeback"], "team": "vip"}},
+                {{"if_intent": "refund", "if_language": "de", "team": "de", "agent": "uta"}}
+            ] }}"#
+        ));
+        let route = r
+            .route(&ticket(1, "refund", Some("zh"), "我要找律师"))
+            .unwrap();
+        assert_eq!(
+            (route.team.as_str(), route.agent.as_deref()),
+            ("vip", Some("kim"))
+        );
+        let route = r
+            .route(&ticket(
+                1,
+                "refund",
+                Some("de"),
+                "Geld zurück, sonst Chargeback!",
+            ))
+            .unwrap();
+        assert_eq!(route.team, "vip");
+        let route = r
+            .route(&ticket(1, "refund", Some("de"), "chargebacks are a thing"))
+            .unwrap();
+        assert_eq!(
+            (route.team.as_str(), route.agent.as_deref()),
+            ("de", Some("uta")),
+            "{route:?}"
+        );
+    }
+
+    #[test]
+    fn skills_beat_languages_and_agents_are_chosen_by_fit() {
+        let r = routing(&format!(r#"{{ {TEAMS} }}"#));
+        // refunds (skill, 2) beats de (language, 1).
+        let route = r.route(&ticket(4, "refund", Some("de"), "")).unwrap();
+        assert_eq!(route.team, "refunds");
+        assert_eq!(
+            route.agent.as_deref(),
+            Some("ana"),
+            "ticket 4 of the two agents fitting German"
+        );
+        // mei declares zh and refund: she takes Chinese refunds whatever the ticket number.
+        for n in 0..4 {
+            assert_eq!(
+                r.route(&ticket(n, "refund", Some("zh"), ""))
+                    .unwrap()
+                    .agent
+                    .as_deref(),
+                Some("mei")
+            );
+        }
+        // A German question goes to the German team; a French one finds no team and no default.
+        assert_eq!(
+            r.route(&ticket(5, "product-question", Some("de"), ""))
+                .unwrap()
+                .team,
+            "de"
+        );
+        assert_eq!(
+            r.route(&ticket(5, "product-question", Some("fr"), "")),
+            None
+        );
+    }
+
+    #[test]
+    fn round_robin_takes_turns_by_ticket_number() {
+        let r = routing(&format!(
+            r#"{{ {TEAMS}, "strategy": "round-robin", "default_team": "de" }}"#
+        ));
+        let agents: Vec<_> = (10..14)
+            .map(|n| {
+                r.route(&ticket(n, "other", Some("fr"), ""))
+                    .unwrap()
+                    .agent
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(agents, ["jens", "uta", "jens", "uta"]);
     }
 }
