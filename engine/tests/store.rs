@@ -93,20 +93,16 @@ async fn scenario(store: Store) {
         step: "route",
         plugin: "router@0.1.0",
     };
-    unit.record_decision(origin, &decision, Some(anna), Some(t1))
-        .await
-        .unwrap();
-    assert!(
-        unit.claim_step(events[0].id, "inbound", "route", "applied")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !unit
-            .claim_step(events[0].id, "inbound", "route", "applied")
-            .await
-            .unwrap()
-    );
+    unit.record_step(
+        origin,
+        &[(&decision, Some(anna), Some(t1)), (&decision, Some(anna), None)],
+    )
+    .await
+    .unwrap();
+    // The (event, workflow, step) key is taken: applying the step again fails.
+    unit.savepoint().await.unwrap();
+    assert!(unit.record_step(origin, &[]).await.is_err());
+    unit.rollback_to_savepoint().await.unwrap();
     assert_eq!(unit.thread_ticket("email", "thread-1").await.unwrap(), Some(t1 as u64));
     assert_eq!(unit.message_ticket("amz-1").await.unwrap(), Some(t2 as u64));
     assert_eq!(

@@ -50,7 +50,9 @@ fn test(mut command: Command) -> ExitCode {
         if let Some(rest) = line.strip_prefix("test result: ") {
             for part in rest.split(';') {
                 let mut words = part.split_whitespace().rev();
-                let (Some(what), Some(n)) = (words.next(), words.next()) else { continue };
+                let (Some(what), Some(n)) = (words.next(), words.next()) else {
+                    continue;
+                };
                 let n: u64 = n.parse().unwrap_or(0);
                 match what {
                     "passed" => passed += n,

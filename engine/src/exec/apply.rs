@@ -5,7 +5,6 @@
 //! command opened or appended to. Derived events (`ticket.opened`, ...) are collected and
 //! queued when the event commits, for the workflows that listen.
 
-use crate::store::apply::Origin;
 use crate::store::queue::QueuedEvent;
 use crate::store::{StoreError, Unit};
 use serde_json::json;
@@ -56,14 +55,13 @@ async fn ticket_of(unit: &mut Unit, state: &EventState, ticket: TicketRef) -> Re
     }
 }
 
-/// Applies one decision and logs it.
+/// Applies one decision. Returns the customer and ticket it was about, for the decision log.
 pub async fn apply(
     unit: &mut Unit,
     event: &QueuedEvent,
     state: &mut EventState,
     decision: &Decision,
-    origin: Origin<'_>,
-) -> Result<(), ApplyError> {
+) -> Result<(Option<i64>, Option<i64>), ApplyError> {
     let message = event.message.as_ref().map(|(_, m)| m);
     let mut about_ticket = state.ticket;
     match &decision.command {
@@ -200,7 +198,5 @@ pub async fn apply(
                 .await?;
         }
     }
-    unit.record_decision(origin, decision, state.customer, about_ticket)
-        .await?;
-    Ok(())
+    Ok((state.customer, about_ticket))
 }

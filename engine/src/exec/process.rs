@@ -178,13 +178,6 @@ async fn run_step(
             }),
         );
     };
-    // The idempotency key of (event, workflow, step): a retried event that somehow kept an
-    // earlier application does not apply it twice.
-    match unit.claim_step(event.id, &workflow_name, &step_id, "applied").await {
-        Ok(true) => {}
-        Ok(false) => return (unit, Ok(Vec::new())),
-        Err(e) => return (unit, Err(e.into())),
-    }
     let sdk_event = Event {
         id: event.id as u64,
         kind: event.kind.clone(),
@@ -218,10 +211,17 @@ async fn run_step(
         step: &step_id,
         plugin: &plugin_ref,
     };
-    let mut decided = Vec::with_capacity(output.decisions.len());
-    for (index, decision) in output.decisions.into_iter().enumerate() {
-        let applied = apply(&mut unit, event, state, &decision, origin).await;
-        if let Err(problem) = applied {
+    let mut about = Vec::with_capacity(output.decisions.len());
+    for (index, decision) in output.decisions.iter().enumerate() {
+        let applied = apply(&mut unit, event, state, decision).await;
+        let problem = match applied {
+            Ok(subject) => {
+                about.push(subject);
+                continue;
+            }
+            Err(problem) => problem,
+        };
+        {
             let error = match problem {
                 super::apply::ApplyError::Store(crate::store::StoreError::Invalid(problem))
                 | super::apply::ApplyError::Invalid(problem) => StepError::Apply {
@@ -236,13 +236,28 @@ async fn run_step(
             };
             return (unit, Err(error));
         }
-        decided.push(Decided {
+    }
+    // The log of this step, and its (event, workflow, step) idempotency key: applying the same
+    // step of the same event twice fails the unit instead of applying it again.
+    let log: Vec<_> = output
+        .decisions
+        .iter()
+        .zip(&about)
+        .map(|(d, (c, t))| (d, *c, *t))
+        .collect();
+    if let Err(e) = unit.record_step(origin, &log).await {
+        return (unit, Err(e.into()));
+    }
+    let decided = output
+        .decisions
+        .into_iter()
+        .map(|decision| Decided {
             event: event.id,
             workflow: workflow_name.clone(),
             step: step_id.clone(),
             plugin: plugin_ref.clone(),
             decision,
-        });
-    }
+        })
+        .collect();
     (unit, Ok(decided))
 }

@@ -30,6 +30,10 @@ pub struct RuntimeConfig {
     /// The client `http` requests go through; `None` builds one that follows no redirects
     /// (a redirect could lead to a host the step was not granted).
     pub http_client: Option<reqwest::Client>,
+    /// How many instances of each step plugin are kept warm between calls (0: a fresh
+    /// instance for every call). A warm instance keeps what the plugin cached in memory (a
+    /// parsed model, say); it is dropped after any failure. Default 2.
+    pub warm_instances: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -40,6 +44,7 @@ impl Default for RuntimeConfig {
             max_instances: 64,
             epoch_tick: Duration::from_millis(1),
             http_client: None,
+            warm_instances: 2,
         }
     }
 }
@@ -226,6 +231,7 @@ impl Runtime {
                 engine,
                 http_client,
                 memory_limit: config.memory_limit_bytes,
+                warm_instances: config.warm_instances,
                 _ticker: ticker,
             }),
             step_linker,

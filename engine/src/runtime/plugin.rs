@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub engine: Engine,
     pub http_client: reqwest::Client,
     pub memory_limit: usize,
+    /// Step instances kept warm per plugin.
+    pub warm_instances: usize,
     /// Kept alive as long as any plugin may run.
     pub _ticker: Ticker,
 }
@@ -69,6 +71,14 @@ pub struct Plugin {
     /// `info.name` and `info.version`, shared by every failure's [`Origin`].
     name: Arc<str>,
     version: Arc<str>,
+    /// Step instances that finished their last call cleanly, ready for the next.
+    warm: std::sync::Mutex<Vec<WarmStep>>,
+}
+
+/// A step instance kept between calls, with its store.
+struct WarmStep {
+    store: Store<CallState>,
+    instance: step::Step,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -99,11 +109,35 @@ async fn invoke<T>(
     context: ContextState,
     body: impl for<'a> FnOnce(&'a mut Store<CallState>) -> CallFuture<'a, T>,
 ) -> (CallState, Result<T, StepFailure>) {
+    let (memory_limit, deadline) = limits(shared, call);
+    let state = call_state(shared, origin, call, context, memory_limit, deadline);
+    let mut store = Store::new(&shared.engine, state);
+    store.limiter(|state| &mut state.limiter);
+    arm(&mut store, deadline);
+    let outcome = tokio::time::timeout(call.timeout + HOST_GRACE, body(&mut store)).await;
+    let state = store.into_data();
+    let result = settle(outcome, origin, call, memory_limit, &state);
+    (state, result)
+}
+
+/// The memory cap and the deadline of a call.
+fn limits(shared: &Shared, call: &CallOptions) -> (usize, Instant) {
     let memory_limit = call
         .memory_limit_bytes
         .map_or(shared.memory_limit, |m| m.min(shared.memory_limit));
-    let deadline = Instant::now() + call.timeout;
-    let state = CallState::new(
+    (memory_limit, Instant::now() + call.timeout)
+}
+
+/// The store data of one call: its limits, its grants, the lent reader.
+fn call_state(
+    shared: &Shared,
+    origin: &Origin,
+    call: &CallOptions,
+    context: ContextState,
+    memory_limit: usize,
+    deadline: Instant,
+) -> CallState {
+    CallState::new(
         memory_limit,
         context,
         HttpState {
@@ -117,9 +151,12 @@ async fn invoke<T>(
             step: call.step.clone(),
         },
         LogState::new(format!("{}@{}", origin.plugin, origin.version), call.step.clone()),
-    );
-    let mut store = Store::new(&shared.engine, state);
-    store.limiter(|state| &mut state.limiter);
+    )
+}
+
+/// Stops the guest at `deadline` (epoch interruption), yielding to the async runtime on every
+/// tick before it.
+fn arm(store: &mut Store<CallState>, deadline: Instant) {
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
         Ok(if Instant::now() >= deadline {
@@ -128,8 +165,16 @@ async fn invoke<T>(
             UpdateDeadline::Yield(1)
         })
     });
-    let outcome = tokio::time::timeout(call.timeout + HOST_GRACE, body(&mut store)).await;
-    let state = store.into_data();
+}
+
+/// What a call came to, from how its future ended.
+fn settle<T>(
+    outcome: Result<Result<T, Stage>, tokio::time::error::Elapsed>,
+    origin: &Origin,
+    call: &CallOptions,
+    memory_limit: usize,
+    state: &CallState,
+) -> Result<T, StepFailure> {
     let result = match outcome {
         Ok(Ok(value)) => Ok(value),
         Err(_) => Err(StepFailure::Timeout {
@@ -156,7 +201,7 @@ async fn invoke<T>(
     if let Err(failure) = &result {
         tracing::warn!(plugin = %origin.plugin, step = %origin.step, error = %failure, "plugin call failed");
     }
-    (state, result)
+    result
 }
 
 /// A plugin error, attributed to a denial when the host refused the plugin something first.
@@ -250,6 +295,7 @@ impl Plugin {
             version: info.version.as_str().into(),
             info,
             loaded_from_cache,
+            warm: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -306,8 +352,10 @@ impl Plugin {
         }
     }
 
-    /// Runs a step's `decide` on a fresh instance. The reader answers the plugin's context
-    /// lookups and is handed back in every case, also after a trap or a timeout.
+    /// Runs a step's `decide`, on a warm instance when one is free (see
+    /// [`RuntimeConfig::warm_instances`](crate::runtime::RuntimeConfig)) and on a fresh one
+    /// otherwise. The reader answers the plugin's context lookups and is handed back in every
+    /// case, also after a trap or a timeout.
     pub async fn decide<R: ContextReader>(
         &self,
         event: &Event,
@@ -320,37 +368,74 @@ impl Plugin {
         };
         let origin = self.origin(call);
         let (event, config) = (convert::event_to(event), convert::json_to(config));
-        let (state, result) = invoke(&self.shared, &origin, call, ContextState::lend(reader), move |store| {
-            Box::pin(async move {
-                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
-                instance
-                    .call_decide(&mut *store, &event, &config)
-                    .await
-                    .map_err(Stage::Call)
-            })
+        let (memory_limit, deadline) = limits(&self.shared, call);
+        let state = call_state(
+            &self.shared,
+            &origin,
+            call,
+            ContextState::lend(reader),
+            memory_limit,
+            deadline,
+        );
+        let warm = self.warm.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let (mut store, instance) = match warm {
+            Some(WarmStep { mut store, instance }) => {
+                *store.data_mut() = state.reusing(store.data_mut());
+                (store, Some(instance))
+            }
+            None => {
+                let mut store = Store::new(&self.shared.engine, state);
+                store.limiter(|state| &mut state.limiter);
+                (store, None)
+            }
+        };
+        arm(&mut store, deadline);
+        let outcome = tokio::time::timeout(call.timeout + HOST_GRACE, async {
+            let instance = match instance {
+                Some(instance) => instance,
+                None => pre.instantiate_async(&mut store).await.map_err(Stage::Instantiate)?,
+            };
+            let answer = instance
+                .call_decide(&mut store, &event, &config)
+                .await
+                .map_err(Stage::Call)?;
+            Ok((instance, answer))
         })
         .await;
-        let CallState {
-            context, log, denials, ..
-        } = state;
+        let result = settle(outcome, &origin, call, memory_limit, store.data());
+        let state = store.data_mut();
+        let context = std::mem::take(&mut state.context);
+        let log = std::mem::replace(&mut state.log, LogState::new(String::new(), String::new()));
+        let denials = std::mem::take(&mut state.denials);
         let Some(reader) = context.give_back::<R>() else {
             unreachable!("the store holds the reader lent to it until it is handed back here")
         };
-        let result = result.and_then(|answer| match answer {
-            Ok(raw) => validate::decisions(raw)
-                .map(|decisions| StepOutput {
-                    decisions,
-                    logs: log.finish(),
-                })
-                .map_err(|problem| StepFailure::InvalidOutput {
-                    origin: origin.clone(),
-                    problem,
-                }),
-            Err(error) => Err(plugin_failure(
-                origin.clone(),
-                convert::plugin_error_from(error),
-                &denials,
-            )),
+        let result = result.and_then(|(instance, answer)| {
+            let output = match answer {
+                Ok(raw) => validate::decisions(raw)
+                    .map(|decisions| StepOutput {
+                        decisions,
+                        logs: log.finish(),
+                    })
+                    .map_err(|problem| StepFailure::InvalidOutput {
+                        origin: origin.clone(),
+                        problem,
+                    }),
+                Err(error) => Err(plugin_failure(
+                    origin.clone(),
+                    convert::plugin_error_from(error),
+                    &denials,
+                )),
+            };
+            // Only an instance that returned normally goes back; one that produced output the
+            // host rejected is not trusted again.
+            if !matches!(output, Err(StepFailure::InvalidOutput { .. })) {
+                let mut warm = self.warm.lock().unwrap_or_else(|e| e.into_inner());
+                if warm.len() < self.shared.warm_instances {
+                    warm.push(WarmStep { store, instance });
+                }
+            }
+            output
         });
         (reader, result)
     }

@@ -57,6 +57,17 @@ impl CallState {
         }
     }
 
+    /// This call's state for a store that served an earlier call: the new limits, grants, log
+    /// and reader, with the WASI context (and the resources the instance holds in it) kept.
+    pub fn reusing(self, previous: &mut CallState) -> CallState {
+        CallState {
+            wasi: std::mem::replace(&mut previous.wasi, WasiCtx::builder().build()),
+            table: std::mem::take(&mut previous.table),
+            stderr: previous.stderr.clone(),
+            ..self
+        }
+    }
+
     /// What the guest wrote to stderr so far, as text.
     pub fn guest_stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.contents()).into_owned()

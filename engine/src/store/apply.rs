@@ -57,26 +57,11 @@ impl Unit {
     ) -> Result<()> {
         for identity in identities {
             let kind = identity.kind.as_str();
-            if identity.kind.is_strong() {
-                let owner =
-                    sqlx::query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")
-                        .bind(kind)
-                        .bind(&identity.value)
-                        .fetch_optional(self.conn())
-                        .await?;
-                if let Some(row) = owner {
-                    let owner: i64 = row.try_get("customer_id")?;
-                    if self.root_customer(owner).await? == self.root_customer(customer).await? {
-                        continue;
-                    }
-                    return Err(StoreError::Invalid(format!(
-                        "identity {identity} already belongs to customer {owner}, not {customer}: merge the customers first"
-                    )));
-                }
-            }
-            sqlx::query(
+            // One statement in the usual cases (new, or already this customer's); the owner is
+            // looked up only when a strong identifier is taken.
+            let inserted = sqlx::query(
                 "INSERT INTO identities (customer_id, kind, value, strong, message_id, score, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, value, customer_id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             )
             .bind(customer)
             .bind(kind)
@@ -87,6 +72,21 @@ impl Unit {
             .bind(now_ms())
             .execute(self.conn())
             .await?;
+            if inserted.rows_affected() == 1 || !identity.kind.is_strong() {
+                continue;
+            }
+            let owner = sqlx::query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")
+                .bind(kind)
+                .bind(&identity.value)
+                .fetch_optional(self.conn())
+                .await?;
+            let Some(row) = owner else { continue };
+            let owner: i64 = row.try_get("customer_id")?;
+            if owner != customer && self.root_customer(owner).await? != self.root_customer(customer).await? {
+                return Err(StoreError::Invalid(format!(
+                    "identity {identity} already belongs to customer {owner}, not {customer}: merge the customers first"
+                )));
+            }
         }
         Ok(())
     }
@@ -419,48 +419,69 @@ impl Unit {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Claims the (event, workflow, step) idempotency key. False if it was already applied.
-    pub async fn claim_step(&mut self, event: i64, workflow: &str, step: &str, outcome: &str) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO step_runs (event_id, workflow, step, outcome, finished_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (event_id, workflow, step) DO NOTHING",
-        )
-        .bind(event)
-        .bind(workflow)
-        .bind(step)
-        .bind(outcome)
-        .bind(now_ms())
-        .execute(self.conn())
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Writes one decision to the log, with what it was about once applied.
-    pub async fn record_decision(
+    /// Writes the decisions of one step to the log in one statement, each with what it was
+    /// about once applied, and claims the step's (event, workflow, step) key: a second claim
+    /// of the same key fails the unit.
+    pub async fn record_step(
         &mut self,
         origin: Origin<'_>,
-        decision: &Decision,
-        customer: Option<i64>,
-        ticket: Option<i64>,
+        decisions: &[(&Decision, Option<i64>, Option<i64>)],
     ) -> Result<()> {
-        sqlx::query(
+        let now = now_ms();
+        if let Some(event) = origin.event {
+            sqlx::query(
+                "INSERT INTO step_runs (event_id, workflow, step, outcome, finished_at) VALUES ($1, $2, $3, 'applied', $4)",
+            )
+            .bind(event)
+            .bind(origin.workflow)
+            .bind(origin.step)
+            .bind(now)
+            .execute(self.conn())
+            .await?;
+        }
+        if decisions.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from(
             "INSERT INTO decisions (event_id, workflow, step, plugin, command, body, reason, evidence,
-                                    customer_id, ticket_number, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(origin.event)
-        .bind(origin.workflow)
-        .bind(origin.step)
-        .bind(origin.plugin)
-        .bind(decision.command.name())
-        .bind(serde_json::to_string(&decision.command)?)
-        .bind(&decision.reason)
-        .bind(serde_json::to_string(&decision.evidence)?)
-        .bind(customer)
-        .bind(ticket)
-        .bind(now_ms())
-        .execute(self.conn())
-        .await?;
+                                    customer_id, ticket_number, created_at) VALUES ",
+        );
+        for i in 0..decisions.len() {
+            let b = i * 11;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11
+            ));
+        }
+        let mut query = sqlx::query(&sql);
+        for (decision, customer, ticket) in decisions {
+            query = query
+                .bind(origin.event)
+                .bind(origin.workflow)
+                .bind(origin.step)
+                .bind(origin.plugin)
+                .bind(decision.command.name())
+                .bind(serde_json::to_string(&decision.command)?)
+                .bind(&decision.reason)
+                .bind(serde_json::to_string(&decision.evidence)?)
+                .bind(*customer)
+                .bind(*ticket)
+                .bind(now);
+        }
+        query.execute(self.conn()).await?;
         Ok(())
     }
 }

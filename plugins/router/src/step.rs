@@ -15,14 +15,13 @@ pub struct Router;
 
 impl Step for Router {
     type Config = Config;
-    const DESCRIPTION: &'static str = "decides what a ticket is about, its language, its priority and which team and agent take it";
+    const DESCRIPTION: &'static str =
+        "decides what a ticket is about, its language, its priority and which team and agent take it";
 
     fn decide(event: &Event, config: &Config, _ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
-        let routing =
-            Routing::compile(config).map_err(|problems| Error::bad_config(problems.join("; ")))?;
-        let model = Model::shipped().map_err(|e| {
-            Error::permanent(format!("the router's built-in model cannot be read: {e}"))
-        })?;
+        let routing = Routing::compile(config).map_err(|problems| Error::bad_config(problems.join("; ")))?;
+        let model = Model::shipped()
+            .map_err(|e| Error::permanent(format!("the router's built-in model cannot be read: {e}")))?;
         Ok(decide_with(event, &routing, model))
     }
 }
@@ -49,15 +48,13 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model) -> Vec<Decis
     let mut classified = category_decision(&prediction, intent, routing.min_confidence);
     if let (Some(intent), Some(&(runner_up, _))) = (intent, prediction.ranked.get(1)) {
         let strongest = model.explain(&text, intent, runner_up, 3);
-        classified
-            .evidence
-            .extend(strongest.into_iter().map(|(gram, weight)| {
-                Evidence::new(
-                    "text",
-                    format!("{gram} favours {intent} over {runner_up}"),
-                    f64::from(weight),
-                )
-            }));
+        classified.evidence.extend(strongest.into_iter().map(|(gram, weight)| {
+            Evidence::new(
+                "text",
+                format!("{gram} favours {intent} over {runner_up}"),
+                f64::from(weight),
+            )
+        }));
     }
     decisions.push(classified);
 
@@ -69,12 +66,7 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model) -> Vec<Decis
     decisions.extend(language);
 
     let found = urgency::detect(&text);
-    for signal in [
-        Signal::Anger,
-        Signal::Deadline,
-        Signal::Repetition,
-        Signal::Legal,
-    ] {
+    for signal in [Signal::Anger, Signal::Deadline, Signal::Repetition, Signal::Legal] {
         let cues: Vec<Evidence> = found
             .iter()
             .filter(|f| f.signal == signal)
@@ -96,25 +88,14 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model) -> Vec<Decis
         }
     }
 
-    let sla_due = event
-        .payload
-        .get("sla_due")
-        .and_then(serde_json::Value::as_i64);
+    let sla_due = event.payload.get("sla_due").and_then(serde_json::Value::as_i64);
     let assessment = priority::assess(intent, &found, event.at, sla_due);
     decisions.push(
         Decision::new(
             Command::SetField(SetField::new("priority", assessment.priority.as_str())),
-            format!(
-                "priority {} from intent and urgency",
-                assessment.priority.as_str()
-            ),
+            format!("priority {} from intent and urgency", assessment.priority.as_str()),
         )
-        .with_evidence(
-            assessment
-                .steps
-                .into_iter()
-                .map(|s| Evidence::new("priority", s, 1.0)),
-        ),
+        .with_evidence(assessment.steps.into_iter().map(|s| Evidence::new("priority", s, 1.0))),
     );
 
     let route = routing.route(&Ticket {
@@ -141,11 +122,7 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model) -> Vec<Decis
     decisions
 }
 
-fn category_decision(
-    prediction: &Prediction,
-    intent: Option<Intent>,
-    min_confidence: f64,
-) -> Decision {
+fn category_decision(prediction: &Prediction, intent: Option<Intent>, min_confidence: f64) -> Decision {
     let (top, p) = prediction.top();
     let candidates = prediction
         .ranked
@@ -159,9 +136,7 @@ fn category_decision(
         ),
         None => (
             TRIAGE,
-            format!(
-                "not sure: best guess {top} at {p:.2} is below min_confidence {min_confidence}"
-            ),
+            format!("not sure: best guess {top} at {p:.2} is below min_confidence {min_confidence}"),
         ),
     };
     let mut field = SetField::new("category", value);
@@ -171,12 +146,7 @@ fn category_decision(
 
 fn language_decision(message: &Message, text: &str, model: &Model) -> Option<Decision> {
     if let Some(tag) = message.lang.as_deref().filter(|l| !l.trim().is_empty()) {
-        let code = tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or(tag)
-            .trim()
-            .to_ascii_lowercase();
+        let code = tag.split(['-', '_']).next().unwrap_or(tag).trim().to_ascii_lowercase();
         return Some(
             Decision::new(
                 Command::SetField(SetField::new("language", &code)),
@@ -200,10 +170,7 @@ fn language_decision(message: &Message, text: &str, model: &Model) -> Option<Dec
     let mut field = SetField::new("language", &guess.lang);
     field.confidence = guess.confidence;
     Some(
-        Decision::new(
-            Command::SetField(field),
-            format!("the text reads as {}", guess.lang),
-        )
-        .with_evidence([Evidence::new("text", detail, guess.confidence)]),
+        Decision::new(Command::SetField(field), format!("the text reads as {}", guess.lang))
+            .with_evidence([Evidence::new("text", detail, guess.confidence)]),
     )
 }

@@ -224,7 +224,7 @@ fn adding_then_measuring_gives_back_the_duration() {
                 "{zone} from {start}"
             );
             assert_eq!(business_duration_between(end, start, &cal).unwrap(), -duration);
-            start = start + SignedDuration::from_mins(1307);
+            start += SignedDuration::from_mins(1307);
         }
     }
 }
