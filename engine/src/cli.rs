@@ -32,6 +32,9 @@ struct PluginsArg {
     /// Folder of compiled plugins (*.wasm).
     #[arg(long, env = "WEFT_PLUGINS", default_value = "target/wasm-plugins/out")]
     plugins: PathBuf,
+    /// Folder of models: `all-minilm-l6-v2/` there gives steps sentence embeddings.
+    #[arg(long, env = "WEFT_MODELS", default_value = "target/models")]
+    models: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,9 +162,10 @@ fn cache_dir() -> PathBuf {
     }
 }
 
-fn new_runtime() -> anyhow::Result<Arc<Runtime>> {
+fn new_runtime(plugins: &PluginsArg) -> anyhow::Result<Arc<Runtime>> {
     let config = RuntimeConfig {
         cache_dir: Some(cache_dir()),
+        models_dir: Some(plugins.models.clone()),
         ..RuntimeConfig::default()
     };
     Ok(Arc::new(Runtime::new(config).context("starting the plugin runtime")?))
@@ -187,7 +191,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             examples,
             workflows,
         } => {
-            crate::demo::run(&db, &plugins.plugins, &examples, &workflows, new_runtime()?).await?;
+            crate::demo::run(&db, &plugins.plugins, &examples, &workflows, new_runtime(&plugins)?).await?;
         }
         Command::Run {
             workflows,
@@ -196,7 +200,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             plugins,
             dry_run,
         } => {
-            let pipeline = Pipeline::load(new_runtime()?, &plugins.plugins, &workflows).await?;
+            let pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
             let store = Store::open(&db.db).await?;
             if dry_run {
                 return dry_run_files(&store, &pipeline, &input).await;
@@ -218,7 +222,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Validate { paths, plugins } => {
-            let runtime = new_runtime()?;
+            let runtime = new_runtime(&plugins)?;
             let loaded = exec::pipeline::load_plugins(&runtime, &plugins.plugins).await?;
             match crate::workflow::load(&paths, &exec::pipeline::catalog(&loaded)) {
                 Ok(workflows) => {
@@ -276,7 +280,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             db,
             plugins,
         } => {
-            let pipeline = Pipeline::load(new_runtime()?, &plugins.plugins, &workflows).await?;
+            let pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
             let store = Store::open(&db.db).await?;
             let letters = store.dead_letters(true).await?;
             let chosen: Vec<_> = if ids.is_empty() {

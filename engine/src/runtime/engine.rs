@@ -4,7 +4,7 @@
 use crate::runtime::cache::{self, CompileCache};
 use crate::runtime::plugin::{Plugin, Shared};
 use crate::runtime::state::CallState;
-use crate::runtime::{context, http, log, secrets};
+use crate::runtime::{context, embeddings, http, log, secrets};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,6 +30,9 @@ pub struct RuntimeConfig {
     /// The client `http` requests go through; `None` builds one that follows no redirects
     /// (a redirect could lead to a host the step was not granted).
     pub http_client: Option<reqwest::Client>,
+    /// The folder that holds `all-minilm-l6-v2/` for the `embeddings` capability; `None` (or a
+    /// folder without the model) leaves steps without embeddings, said once in the log.
+    pub models_dir: Option<PathBuf>,
 }
 
 impl Default for RuntimeConfig {
@@ -40,6 +43,7 @@ impl Default for RuntimeConfig {
             max_instances: 64,
             epoch_tick: Duration::from_millis(1),
             http_client: None,
+            models_dir: None,
         }
     }
 }
@@ -206,6 +210,20 @@ impl Runtime {
             secrets::add_to_linker(linker).map_err(setup)?;
         }
         context::add_to_linker(&mut step_linker).map_err(setup)?;
+        embeddings::add_to_linker(&mut step_linker).map_err(setup)?;
+        let embedder = match embeddings::load(config.models_dir.as_deref()) {
+            Ok(model) => {
+                tracing::info!(folder = embeddings::MODEL_FOLDER, "embedding model loaded");
+                Ok(model)
+            }
+            Err(why) => {
+                tracing::warn!(
+                    reason = %why,
+                    "no embedding model loaded: steps granted embeddings get an error and the router uses its n-gram model only"
+                );
+                Err(Arc::from(why))
+            }
+        };
 
         let http_client = match config.http_client {
             Some(client) => client,
@@ -226,6 +244,7 @@ impl Runtime {
                 engine,
                 http_client,
                 memory_limit: config.memory_limit_bytes,
+                embedder,
                 _ticker: ticker,
             }),
             step_linker,
@@ -233,6 +252,11 @@ impl Runtime {
             cache: config.cache_dir.map(CompileCache::new),
             compilations: AtomicU64::new(0),
         })
+    }
+
+    /// The sentence-embedding model the `embeddings` capability uses, or why there is none.
+    pub fn embedder(&self) -> Result<Arc<embeddings::Embedder>, Arc<str>> {
+        self.shared.embedder.clone()
     }
 
     /// How many components this runtime compiled (rather than loaded from its cache).

@@ -4,6 +4,7 @@
 use crate::runtime::bindings::{channel, step};
 use crate::runtime::call::{CallOptions, StepOutput};
 use crate::runtime::context::{ContextReader, ContextState};
+use crate::runtime::embeddings::{Embedder, EmbeddingsState};
 use crate::runtime::engine::{RuntimeError, Ticker};
 use crate::runtime::failure::{CallFacts, Origin, StepFailure, classify};
 use crate::runtime::http::HttpState;
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     pub engine: Engine,
     pub http_client: reqwest::Client,
     pub memory_limit: usize,
+    /// The sentence-embedding model, or why there is none.
+    pub embedder: Result<Arc<Embedder>, Arc<str>>,
     /// Kept alive as long as any plugin may run.
     pub _ticker: Ticker,
 }
@@ -117,6 +120,11 @@ async fn invoke<T>(
             step: call.step.clone(),
         },
         LogState::new(format!("{}@{}", origin.plugin, origin.version), call.step.clone()),
+        EmbeddingsState {
+            model: shared.embedder.clone(),
+            granted: call.grants.embeddings,
+            step: call.step.clone(),
+        },
     );
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|state| &mut state.limiter);

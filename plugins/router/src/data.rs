@@ -80,17 +80,11 @@ pub fn parse_csv(text: &str) -> Result<Vec<Example>, DataError> {
         if line.trim().is_empty() {
             continue;
         }
-        let fields = split_fields(line).map_err(|problem| DataError::Quoting {
+        let fields = split_fields(line).map_err(|problem| DataError::Quoting { line: number, problem })?;
+        let [text, intent, lang]: [String; 3] = fields.try_into().map_err(|f: Vec<String>| DataError::FieldCount {
             line: number,
-            problem,
+            found: f.len(),
         })?;
-        let [text, intent, lang]: [String; 3] =
-            fields
-                .try_into()
-                .map_err(|f: Vec<String>| DataError::FieldCount {
-                    line: number,
-                    found: f.len(),
-                })?;
         let intent = Intent::parse(intent.trim()).ok_or_else(|| DataError::UnknownIntent {
             line: number,
             intent: intent.clone(),
@@ -174,16 +168,9 @@ mod tests {
 
     #[test]
     fn problems_name_their_line() {
-        assert!(matches!(
-            parse_csv("a,b\n"),
-            Err(DataError::BadHeader { .. })
-        ));
+        assert!(matches!(parse_csv("a,b\n"), Err(DataError::BadHeader { .. })));
         let err = parse_csv("text,intent,lang\nok,refund,en\nbad,refnd,en\n").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("line 3: unknown intent `refnd`"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("line 3: unknown intent `refnd`"), "{err}");
         let err = parse_csv("text,intent,lang\n\"open,refund,en\n").unwrap_err();
         assert_eq!(err.to_string(), "line 2: a quoted field is not closed");
         let err = parse_csv("text,intent,lang\ntwo,fields\n").unwrap_err();

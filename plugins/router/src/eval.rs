@@ -130,11 +130,7 @@ impl fmt::Display for Report {
                 s.support
             )?;
         }
-        writeln!(
-            f,
-            "macro-F1 {:.3}, accuracy {:.3}",
-            self.macro_f1, self.accuracy
-        )?;
+        writeln!(f, "macro-F1 {:.3}, accuracy {:.3}", self.macro_f1, self.accuracy)?;
         writeln!(
             f,
             "{:<6} {:>8} {:>15} {:>15}",

@@ -79,9 +79,7 @@ impl std::fmt::Display for Gram<'_> {
             Gram::Chars(c) => write!(
                 f,
                 "chars \"{}\"",
-                c.iter()
-                    .map(|&c| if c == ' ' { '_' } else { c })
-                    .collect::<String>()
+                c.iter().map(|&c| if c == ' ' { '_' } else { c }).collect::<String>()
             ),
         }
     }
@@ -92,15 +90,9 @@ impl std::fmt::Display for Gram<'_> {
 pub fn visit(norm: &str, dim: u32, mut f: impl FnMut(u32, Gram<'_>)) {
     let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
     for (i, word) in words.iter().enumerate() {
-        f(
-            Fnv::new(b'w').bytes(word.as_bytes()).bucket(dim),
-            Gram::Word(word),
-        );
+        f(Fnv::new(b'w').bytes(word.as_bytes()).bucket(dim), Gram::Word(word));
         if let Some(next) = words.get(i + 1) {
-            let h = Fnv::new(b'b')
-                .bytes(word.as_bytes())
-                .byte(0xff)
-                .bytes(next.as_bytes());
+            let h = Fnv::new(b'b').bytes(word.as_bytes()).byte(0xff).bytes(next.as_bytes());
             f(h.bucket(dim), Gram::Bigram(word, next));
         }
     }

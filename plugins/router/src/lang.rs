@@ -155,21 +155,13 @@ impl Profiles {
         let mut scores: Vec<(f32, &str)> = self
             .langs
             .iter()
-            .map(|p| {
-                (
-                    grams.iter().map(|&g| p.logp[g as usize]).sum::<f32>(),
-                    p.code.as_str(),
-                )
-            })
+            .map(|p| (grams.iter().map(|&g| p.logp[g as usize]).sum::<f32>(), p.code.as_str()))
             .collect();
         scores.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
         let best = scores[0];
         let runner_up = scores.get(1).copied();
         // Posterior under equal priors, from the log-likelihoods.
-        let denominator: f64 = scores
-            .iter()
-            .map(|(s, _)| f64::from(s - best.0).exp())
-            .sum();
+        let denominator: f64 = scores.iter().map(|(s, _)| f64::from(s - best.0).exp()).sum();
         let margin = runner_up.map_or(0.0, |r| (best.0 - r.0) / grams.len() as f32);
         Some(Guess {
             lang: best.1.to_owned(),

@@ -217,26 +217,17 @@ impl Model {
     /// (feature, weight difference times its value), at most `n`, only those that favour it.
     /// Two-character grams of Latin letters and spaces are left out: they weigh in the
     /// decision but mean nothing to a reader.
-    pub fn explain(
-        &self,
-        text: &str,
-        intent: Intent,
-        against: Intent,
-        n: usize,
-    ) -> Vec<(String, f32)> {
+    pub fn explain(&self, text: &str, intent: Intent, against: Intent, n: usize) -> Vec<(String, f32)> {
         let (a, b) = (intent.index(), against.index());
         let x = extract(text, self.dim);
         let mut seen = std::collections::BTreeMap::new();
         visit(&normalize(text), self.dim, |bucket, gram| {
-            if matches!(gram, Gram::Chars(c) if c.len() == 2 && c.iter().all(|c| (*c as u32) < 0x250))
-            {
+            if matches!(gram, Gram::Chars(c) if c.len() == 2 && c.iter().all(|c| (*c as u32) < 0x250)) {
                 return;
             }
             let row = &self.weights[bucket as usize * K..][..K];
             let diff = f32::from(row[a]) * self.scale[a] - f32::from(row[b]) * self.scale[b];
-            let value = x
-                .binary_search_by_key(&bucket, |e| e.0)
-                .map_or(0.0, |i| x[i].1);
+            let value = x.binary_search_by_key(&bucket, |e| e.0).map_or(0.0, |i| x[i].1);
             seen.entry(gram.to_string()).or_insert(diff * value);
         });
         let mut ranked: Vec<(String, f32)> = seen.into_iter().filter(|(_, c)| *c > 0.0).collect();
@@ -283,9 +274,7 @@ impl Model {
         }
         let dim = r.u32("dim")?;
         if dim == 0 || dim > 1 << 24 {
-            return Err(ModelError::Invalid(format!(
-                "dim {dim} is out of range 1..=16777216"
-            )));
+            return Err(ModelError::Invalid(format!("dim {dim} is out of range 1..=16777216")));
         }
         let k = r.u8("class count")? as usize;
         if k != K {

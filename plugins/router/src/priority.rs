@@ -65,27 +65,14 @@ pub struct Assessment {
 pub fn base(intent: Option<Intent>) -> Priority {
     match intent {
         Some(Intent::Feedback | Intent::ProductQuestion | Intent::Other) => Priority::Low,
-        Some(Intent::Cancellation | Intent::DamagedDefectiveWrong | Intent::Complaint) => {
-            Priority::High
-        }
-        Some(
-            Intent::WhereIsMyOrder
-            | Intent::Refund
-            | Intent::Return
-            | Intent::OrderChange
-            | Intent::Billing,
-        )
+        Some(Intent::Cancellation | Intent::DamagedDefectiveWrong | Intent::Complaint) => Priority::High,
+        Some(Intent::WhereIsMyOrder | Intent::Refund | Intent::Return | Intent::OrderChange | Intent::Billing)
         | None => Priority::Normal,
     }
 }
 
 /// Applies the table in the module documentation.
-pub fn assess(
-    intent: Option<Intent>,
-    signals: &[Found],
-    now: Timestamp,
-    sla_due: Option<Timestamp>,
-) -> Assessment {
+pub fn assess(intent: Option<Intent>, signals: &[Found], now: Timestamp, sla_due: Option<Timestamp>) -> Assessment {
     let mut priority = base(intent);
     let mut steps = vec![format!(
         "intent {} starts at {}",
@@ -95,18 +82,10 @@ pub fn assess(
     let mut kinds: Vec<Signal> = signals.iter().map(|f| f.signal).collect();
     kinds.sort();
     kinds.dedup();
-    let raising: Vec<Signal> = kinds
-        .iter()
-        .copied()
-        .filter(|s| *s != Signal::Legal)
-        .collect();
+    let raising: Vec<Signal> = kinds.iter().copied().filter(|s| *s != Signal::Legal).collect();
     for signal in &raising {
         priority = priority.raise();
-        steps.push(format!(
-            "{} signal raises it to {}",
-            signal.as_str(),
-            priority.as_str()
-        ));
+        steps.push(format!("{} signal raises it to {}", signal.as_str(), priority.as_str()));
     }
     if raising.len() >= 2 && priority < Priority::High {
         priority = Priority::High;
@@ -123,10 +102,7 @@ pub fn assess(
             steps.push(format!("SLA due in {left_min} min makes it urgent"));
         } else if left_min <= 480 {
             priority = priority.raise();
-            steps.push(format!(
-                "SLA due in {left_min} min raises it to {}",
-                priority.as_str()
-            ));
+            steps.push(format!("SLA due in {left_min} min raises it to {}", priority.as_str()));
         }
     }
     Assessment { priority, steps }
@@ -145,28 +121,15 @@ mod tests {
 
     #[test]
     fn the_table() {
-        assert_eq!(
-            assess(Some(Intent::Feedback), &[], 0, None).priority,
-            Priority::Low
-        );
-        assert_eq!(
-            assess(Some(Intent::Refund), &[], 0, None).priority,
-            Priority::Normal
-        );
+        assert_eq!(assess(Some(Intent::Feedback), &[], 0, None).priority, Priority::Low);
+        assert_eq!(assess(Some(Intent::Refund), &[], 0, None).priority, Priority::Normal);
         assert_eq!(assess(None, &[], 0, None).priority, Priority::Normal);
-        assert_eq!(
-            assess(Some(Intent::Complaint), &[], 0, None).priority,
-            Priority::High
-        );
+        assert_eq!(assess(Some(Intent::Complaint), &[], 0, None).priority, Priority::High);
         assert_eq!(
             assess(Some(Intent::Feedback), &[found(Signal::Anger)], 0, None).priority,
             Priority::Normal
         );
-        let two = [
-            found(Signal::Anger),
-            found(Signal::Anger),
-            found(Signal::Deadline),
-        ];
+        let two = [found(Signal::Anger), found(Signal::Anger), found(Signal::Deadline)];
         let a = assess(Some(Intent::Other), &two, 0, None);
         assert_eq!(a.priority, Priority::High, "{:?}", a.steps);
         assert_eq!(

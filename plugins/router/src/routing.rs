@@ -76,11 +76,13 @@ pub struct Route {
     pub evidence: Vec<Evidence>,
 }
 
-fn check_category(name: &str, at: String, problems: &mut Vec<String>) {
-    if name != TRIAGE && Intent::parse(name).is_none() {
-        let known = Intent::ALL.map(Intent::as_str).join(", ");
+fn check_category(name: &str, at: String, custom: &[&str], problems: &mut Vec<String>) {
+    if name != TRIAGE && Intent::parse(name).is_none() && !custom.contains(&name) {
+        let mut known: Vec<&str> = Intent::ALL.map(Intent::as_str).to_vec();
+        known.extend_from_slice(custom);
         problems.push(format!(
-            "{at}: unknown intent `{name}`, expected one of {known}, {TRIAGE}"
+            "{at}: unknown intent `{name}`, expected one of {}, {TRIAGE}",
+            known.join(", ")
         ));
     }
 }
@@ -90,13 +92,21 @@ fn lower(list: &[String]) -> Vec<String> {
 }
 
 fn is_cjk(s: &str) -> bool {
-    s.chars().any(|c| matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xac00..=0xd7af))
+    s.chars()
+        .any(|c| matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xac00..=0xd7af))
 }
 
 impl Routing {
     /// Checks a configuration; every problem is reported, each naming where it is.
     pub fn compile(config: &Config) -> Result<Routing, Vec<String>> {
         let mut problems = Vec::new();
+        // Categories a workflow defines with its own examples are valid skills and intents too.
+        let custom: Vec<&str> = config
+            .examples
+            .keys()
+            .map(String::as_str)
+            .filter(|k| Intent::parse(k).is_none())
+            .collect();
         if !(0.0..=1.0).contains(&config.min_confidence) {
             problems.push(format!(
                 "min_confidence: {} is not between 0 and 1",
@@ -106,12 +116,10 @@ impl Routing {
         let mut teams = Vec::new();
         for (name, team) in &config.teams {
             if team.agents.is_empty() {
-                problems.push(format!(
-                    "teams.{name}.agents: a team needs at least one agent"
-                ));
+                problems.push(format!("teams.{name}.agents: a team needs at least one agent"));
             }
             for (i, skill) in team.skills.iter().enumerate() {
-                check_category(skill, format!("teams.{name}.skills[{i}]"), &mut problems);
+                check_category(skill, format!("teams.{name}.skills[{i}]"), &custom, &mut problems);
             }
             let agents = team
                 .agents
@@ -128,6 +136,7 @@ impl Routing {
                             check_category(
                                 skill,
                                 format!("teams.{name}.agents[{i}].skills[{j}]"),
+                                &custom,
                                 &mut problems,
                             );
                         }
@@ -141,9 +150,7 @@ impl Routing {
                 .collect::<Vec<_>>();
             for (i, agent) in agents.iter().enumerate() {
                 if agent.name.trim().is_empty() {
-                    problems.push(format!(
-                        "teams.{name}.agents[{i}]: the agent's name is empty"
-                    ));
+                    problems.push(format!("teams.{name}.agents[{i}]: the agent's name is empty"));
                 }
             }
             teams.push(Team {
@@ -153,14 +160,7 @@ impl Routing {
                 languages: lower(&team.languages),
             });
         }
-        let known_teams = || {
-            config
-                .teams
-                .keys()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let known_teams = || config.teams.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
         let mut rules = Vec::new();
         for (i, rule) in config.rules.iter().enumerate() {
             let at = format!("rules[{i}]");
@@ -174,7 +174,7 @@ impl Routing {
                 ));
             }
             if let Some(intent) = &rule.if_intent {
-                check_category(intent, format!("{at}.if_intent"), &mut problems);
+                check_category(intent, format!("{at}.if_intent"), &custom, &mut problems);
             }
             match teams.iter().find(|t| t.name == rule.team) {
                 None => problems.push(format!(
@@ -186,22 +186,13 @@ impl Routing {
                     if let Some(agent) = &rule.agent
                         && !team.agents.iter().any(|a| &a.name == agent)
                     {
-                        problems.push(format!(
-                            "{at}.agent: `{agent}` is not an agent of team `{}`",
-                            team.name
-                        ));
+                        problems.push(format!("{at}.agent: `{agent}` is not an agent of team `{}`", team.name));
                     }
                 }
             }
-            let keywords: Vec<String> = rule
-                .if_keyword
-                .iter()
-                .map(|k| normalize(k).trim().to_owned())
-                .collect();
+            let keywords: Vec<String> = rule.if_keyword.iter().map(|k| normalize(k).trim().to_owned()).collect();
             if let Some(j) = keywords.iter().position(String::is_empty) {
-                problems.push(format!(
-                    "{at}.if_keyword[{j}]: the keyword has no letters or digits"
-                ));
+                problems.push(format!("{at}.if_keyword[{j}]: the keyword has no letters or digits"));
             }
             rules.push(Rule {
                 intent: rule.if_intent.clone(),
@@ -280,10 +271,7 @@ impl Routing {
                     why.push(format!("handles {}", ticket.category));
                 }
                 if !team.languages.is_empty() {
-                    if ticket
-                        .language
-                        .is_some_and(|l| team.languages.iter().any(|t| t == l))
-                    {
+                    if ticket.language.is_some_and(|l| team.languages.iter().any(|t| t == l)) {
                         score += 1;
                         why.push(format!("speaks {}", ticket.language.unwrap_or_default()));
                     } else if strict_language || team.skills.is_empty() {
@@ -360,13 +348,10 @@ impl Routing {
                 let fits = |a: &&Agent| {
                     (a.skills.is_empty() || a.skills.iter().any(|s| s == ticket.category))
                         && (a.languages.is_empty()
-                            || ticket
-                                .language
-                                .is_some_and(|l| a.languages.iter().any(|x| x == l)))
+                            || ticket.language.is_some_and(|l| a.languages.iter().any(|x| x == l)))
                 };
                 let declared = |a: &&Agent| !a.skills.is_empty() || !a.languages.is_empty();
-                let specialists: Vec<&Agent> =
-                    all.iter().copied().filter(fits).filter(declared).collect();
+                let specialists: Vec<&Agent> = all.iter().copied().filter(fits).filter(declared).collect();
                 let fitting: Vec<&Agent> = all.iter().copied().filter(fits).collect();
                 if !specialists.is_empty() {
                     let why = format!(
@@ -379,11 +364,7 @@ impl Routing {
                 } else if !fitting.is_empty() {
                     (
                         rotate(&fitting),
-                        format!(
-                            "skill-language: {} agents fit, {}",
-                            fitting.len(),
-                            turn(fitting.len())
-                        ),
+                        format!("skill-language: {} agents fit, {}", fitting.len(), turn(fitting.len())),
                     )
                 } else {
                     (
@@ -415,9 +396,8 @@ impl Rule {
         }
         if !self.keywords.is_empty() {
             let hit = self.keywords.iter().find(|k| {
-                norm.match_indices(k.as_str()).any(|(i, _)| {
-                    is_cjk(k) || (norm[..i].ends_with(' ') && norm[i + k.len()..].starts_with(' '))
-                })
+                norm.match_indices(k.as_str())
+                    .any(|(i, _)| is_cjk(k) || (norm[..i].ends_with(' ') && norm[i + k.len()..].starts_with(' ')))
             })?;
             held.push(format!("text contains `{hit}`"));
         }
@@ -433,12 +413,7 @@ mod tests {
         Routing::compile(&serde_json::from_str(json).unwrap()).unwrap()
     }
 
-    fn ticket<'a>(
-        number: u64,
-        category: &'a str,
-        language: Option<&'a str>,
-        text: &'a str,
-    ) -> Ticket<'a> {
+    fn ticket<'a>(number: u64, category: &'a str, language: Option<&'a str>, text: &'a str) -> Ticket<'a> {
         Ticket {
             number,
             category,
@@ -463,20 +438,10 @@ mod tests {
                 {{"if_intent": "refund", "if_language": "de", "team": "de", "agent": "uta"}}
             ] }}"#
         ));
+        let route = r.route(&ticket(1, "refund", Some("zh"), "我要找律师")).unwrap();
+        assert_eq!((route.team.as_str(), route.agent.as_deref()), ("vip", Some("kim")));
         let route = r
-            .route(&ticket(1, "refund", Some("zh"), "我要找律师"))
-            .unwrap();
-        assert_eq!(
-            (route.team.as_str(), route.agent.as_deref()),
-            ("vip", Some("kim"))
-        );
-        let route = r
-            .route(&ticket(
-                1,
-                "refund",
-                Some("de"),
-                "Geld zurück, sonst Chargeback!",
-            ))
+            .route(&ticket(1, "refund", Some("de"), "Geld zurück, sonst Chargeback!"))
             .unwrap();
         assert_eq!(route.team, "vip");
         let route = r
@@ -503,24 +468,16 @@ mod tests {
         // mei declares zh and refund: she takes Chinese refunds whatever the ticket number.
         for n in 0..4 {
             assert_eq!(
-                r.route(&ticket(n, "refund", Some("zh"), ""))
-                    .unwrap()
-                    .agent
-                    .as_deref(),
+                r.route(&ticket(n, "refund", Some("zh"), "")).unwrap().agent.as_deref(),
                 Some("mei")
             );
         }
         // A German question goes to the German team; a French one finds no team and no default.
         assert_eq!(
-            r.route(&ticket(5, "product-question", Some("de"), ""))
-                .unwrap()
-                .team,
+            r.route(&ticket(5, "product-question", Some("de"), "")).unwrap().team,
             "de"
         );
-        assert_eq!(
-            r.route(&ticket(5, "product-question", Some("fr"), "")),
-            None
-        );
+        assert_eq!(r.route(&ticket(5, "product-question", Some("fr"), "")), None);
     }
 
     #[test]
@@ -529,12 +486,7 @@ mod tests {
             r#"{{ {TEAMS}, "strategy": "round-robin", "default_team": "de" }}"#
         ));
         let agents: Vec<_> = (10..14)
-            .map(|n| {
-                r.route(&ticket(n, "other", Some("fr"), ""))
-                    .unwrap()
-                    .agent
-                    .unwrap()
-            })
+            .map(|n| r.route(&ticket(n, "other", Some("fr"), "")).unwrap().agent.unwrap())
             .collect();
         assert_eq!(agents, ["jens", "uta", "jens", "uta"]);
     }

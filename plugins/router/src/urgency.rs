@@ -474,11 +474,7 @@ pub fn detect(text: &str) -> Vec<Found> {
             } else {
                 contains_words(&norm, phrase)
             };
-            if hit
-                && !found
-                    .iter()
-                    .any(|f: &Found| f.signal == *signal && f.cue == *phrase)
-            {
+            if hit && !found.iter().any(|f: &Found| f.signal == *signal && f.cue == *phrase) {
                 found.push(Found {
                     signal: *signal,
                     cue: (*phrase).to_owned(),
@@ -492,10 +488,7 @@ pub fn detect(text: &str) -> Vec<Found> {
             cue: "three or more exclamation marks".into(),
         });
     }
-    let letters: Vec<char> = text
-        .chars()
-        .filter(|c| c.is_alphabetic() && c.is_ascii())
-        .collect();
+    let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic() && c.is_ascii()).collect();
     let upper = letters.iter().filter(|c| c.is_uppercase()).count();
     if letters.len() >= 20 && upper * 10 >= letters.len() * 7 {
         found.push(Found {
@@ -511,10 +504,7 @@ mod tests {
     use super::*;
 
     fn signals(text: &str) -> Vec<(Signal, String)> {
-        detect(text)
-            .into_iter()
-            .map(|f| (f.signal, f.cue))
-            .collect()
+        detect(text).into_iter().map(|f| (f.signal, f.cue)).collect()
     }
 
     #[test]

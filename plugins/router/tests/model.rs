@@ -41,11 +41,7 @@ fn heldout_scores() {
     }
     // On its own training data the model must be nearly perfect, or training is broken.
     let on_train = evaluate(&model, &parse_csv(TRAIN).unwrap());
-    assert!(
-        on_train.accuracy >= 0.97,
-        "training accuracy {:.3}",
-        on_train.accuracy
-    );
+    assert!(on_train.accuracy >= 0.97, "training accuracy {:.3}", on_train.accuracy);
 }
 
 #[test]
@@ -59,11 +55,7 @@ fn shipped_model_is_the_one_the_committed_data_gives() {
     let loaded = Model::from_bytes(SHIPPED).unwrap();
     assert_eq!(loaded, model);
     assert_eq!(Model::shipped().unwrap(), &model);
-    assert!(
-        SHIPPED.len() < 2 << 20,
-        "the model grew to {} bytes",
-        SHIPPED.len()
-    );
+    assert!(SHIPPED.len() < 2 << 20, "the model grew to {} bytes", SHIPPED.len());
 }
 
 #[test]

@@ -18,8 +18,7 @@ struct Case {
 fn check(path: &Path) -> Result<(), String> {
     let case: Case = serde_json::from_str(&std::fs::read_to_string(path).unwrap())
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let config: Config =
-        parse_config(&case.config.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let config: Config = parse_config(&case.config.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
     let actual = match Router::decide(&case.event, &config, &MemoryContext::new()) {
         Ok(decisions) => serde_json::to_string_pretty(&decisions).unwrap(),
         Err(e) => format!("error: {e}"),
@@ -46,16 +45,10 @@ fn cases() {
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.to_string_lossy().ends_with(".json") && !p.to_string_lossy().ends_with(".out.json")
-        })
+        .filter(|p| p.to_string_lossy().ends_with(".json") && !p.to_string_lossy().ends_with(".out.json"))
         .collect();
     paths.sort();
-    assert!(
-        paths.len() >= 8,
-        "expected the case files in {}",
-        dir.display()
-    );
+    assert!(paths.len() >= 8, "expected the case files in {}", dir.display());
     let failures: Vec<String> = paths.iter().filter_map(|p| check(p).err()).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -83,13 +76,9 @@ fn config_problems_are_all_reported() {
         "rules[1].agent: `zed` is not an agent of team `a`",
         "default_team: unknown team `c`",
     ] {
-        assert!(
-            message.contains(expected),
-            "missing `{expected}` in: {message}"
-        );
+        assert!(message.contains(expected), "missing `{expected}` in: {message}");
     }
-    let err =
-        parse_config::<Config>(r#"{"teams": {"a": {"agents": ["x"], "skils": []}}}"#).unwrap_err();
+    let err = parse_config::<Config>(r#"{"teams": {"a": {"agents": ["x"], "skils": []}}}"#).unwrap_err();
     assert!(err.message().contains("unknown field `skils`"), "{err}");
     let err = parse_config::<Config>(r#"{"strategy": "random"}"#).unwrap_err();
     assert!(err.message().contains("unknown variant `random`"), "{err}");
