@@ -100,6 +100,20 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Train the router's n-gram model from labeled tickets and show its held-out scores.
+    Train {
+        /// What to train; only `router` for now.
+        what: TrainWhat,
+        /// Labeled examples: CSV (`text,intent[,lang]`) or `weft export tickets` JSON lines.
+        #[arg(long)]
+        data: PathBuf,
+        /// Held-out examples to score on; without it every fifth example of --data is kept out.
+        #[arg(long)]
+        heldout: Option<PathBuf>,
+        /// Where to write the model.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Process dead letters again (all open ones, or those given).
     Replay {
         /// Dead letter ids; none means every open one.
@@ -118,6 +132,11 @@ enum Command {
 enum ExportWhat {
     Tickets,
     Customers,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TrainWhat {
+    Router,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -274,6 +293,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        Command::Train {
+            what: TrainWhat::Router,
+            data,
+            heldout,
+            out,
+        } => crate::train::run(&data, heldout.as_deref(), &out)?,
         Command::Replay {
             ids,
             workflows,
