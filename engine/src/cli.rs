@@ -32,6 +32,9 @@ struct PluginsArg {
     /// Folder of compiled plugins (*.wasm).
     #[arg(long, env = "WEFT_PLUGINS", default_value = "target/wasm-plugins/out")]
     plugins: PathBuf,
+    /// Folder of models: `all-minilm-l6-v2/` there gives steps sentence embeddings.
+    #[arg(long, env = "WEFT_MODELS", default_value = "target/models")]
+    models: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +100,20 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Train the router's n-gram model from labeled tickets and show its held-out scores.
+    Train {
+        /// What to train; only `router` for now.
+        what: TrainWhat,
+        /// Labeled examples: CSV (`text,intent[,lang]`) or `weft export tickets` JSON lines.
+        #[arg(long)]
+        data: PathBuf,
+        /// Held-out examples to score on; without it every fifth example of --data is kept out.
+        #[arg(long)]
+        heldout: Option<PathBuf>,
+        /// Where to write the model.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Process dead letters again (all open ones, or those given).
     Replay {
         /// Dead letter ids; none means every open one.
@@ -115,6 +132,11 @@ enum Command {
 enum ExportWhat {
     Tickets,
     Customers,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TrainWhat {
+    Router,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -159,9 +181,10 @@ fn cache_dir() -> PathBuf {
     }
 }
 
-fn new_runtime() -> anyhow::Result<Arc<Runtime>> {
+fn new_runtime(plugins: &PluginsArg) -> anyhow::Result<Arc<Runtime>> {
     let config = RuntimeConfig {
         cache_dir: Some(cache_dir()),
+        models_dir: Some(plugins.models.clone()),
         ..RuntimeConfig::default()
     };
     Ok(Arc::new(Runtime::new(config).context("starting the plugin runtime")?))
@@ -187,7 +210,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             examples,
             workflows,
         } => {
-            crate::demo::run(&db, &plugins.plugins, &examples, &workflows, new_runtime()?).await?;
+            crate::demo::run(&db, &plugins.plugins, &examples, &workflows, new_runtime(&plugins)?).await?;
         }
         Command::Run {
             workflows,
@@ -196,7 +219,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             plugins,
             dry_run,
         } => {
-            let pipeline = Pipeline::load(new_runtime()?, &plugins.plugins, &workflows).await?;
+            let pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
             let store = Store::open(&db.db).await?;
             if dry_run {
                 return dry_run_files(&store, &pipeline, &input).await;
@@ -218,7 +241,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Validate { paths, plugins } => {
-            let runtime = new_runtime()?;
+            let runtime = new_runtime(&plugins)?;
             let loaded = exec::pipeline::load_plugins(&runtime, &plugins.plugins).await?;
             match crate::workflow::load(&paths, &exec::pipeline::catalog(&loaded)) {
                 Ok(workflows) => {
@@ -270,13 +293,19 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        Command::Train {
+            what: TrainWhat::Router,
+            data,
+            heldout,
+            out,
+        } => crate::train::run(&data, heldout.as_deref(), &out)?,
         Command::Replay {
             ids,
             workflows,
             db,
             plugins,
         } => {
-            let pipeline = Pipeline::load(new_runtime()?, &plugins.plugins, &workflows).await?;
+            let pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
             let store = Store::open(&db.db).await?;
             let letters = store.dead_letters(true).await?;
             let chosen: Vec<_> = if ids.is_empty() {

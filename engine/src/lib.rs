@@ -10,6 +10,7 @@
 //! - [`store`]: SQLite and PostgreSQL; the only module with SQL.
 //! - [`exec`]: the queue, the step runner and the command applier.
 //! - [`explain`], [`demo`]: reports for people.
+//! - [`train`]: `weft train router`, retraining the router's n-gram model.
 //! - [`cli`]: the `weft` command.
 
 pub mod cli;
@@ -18,4 +19,5 @@ pub mod exec;
 pub mod explain;
 pub mod runtime;
 pub mod store;
+pub mod train;
 pub mod workflow;

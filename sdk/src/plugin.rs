@@ -73,6 +73,10 @@ pub trait Host {
     fn secret(&self, name: &str) -> Result<String, String>;
     /// A diagnostic line, recorded with the step.
     fn log(&self, level: LogLevel, message: &str);
+    /// One sentence embedding per text (L2-normalized, so a dot product is a cosine
+    /// similarity), when the step's workflow grants `allow: { embeddings: true }` and the host
+    /// has a model loaded. Steps only; channels always get `Err`.
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String>;
 }
 
 /// Read-only access to what the engine knows, for steps. Answers reflect the decisions already

@@ -20,6 +20,9 @@ pub struct MemoryContext {
     pub secrets: BTreeMap<String, String>,
     /// Every log line the plugin wrote.
     pub logs: Mutex<Vec<(LogLevel, String)>>,
+    /// Sentence embeddings by text. Empty means the capability is not granted; a text without
+    /// a vector here is refused too.
+    pub embeddings: BTreeMap<String, Vec<f32>>,
 }
 
 impl MemoryContext {
@@ -62,6 +65,21 @@ impl Host for MemoryContext {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((level, message.to_owned()));
+    }
+
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        if self.embeddings.is_empty() {
+            return Err("embeddings are not granted in this test context".to_owned());
+        }
+        texts
+            .iter()
+            .map(|t| {
+                self.embeddings
+                    .get(t)
+                    .cloned()
+                    .ok_or_else(|| format!("no embedding given to this test context for `{t}`"))
+            })
+            .collect()
     }
 }
 

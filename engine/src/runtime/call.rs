@@ -37,6 +37,8 @@ pub struct Grants {
     pub http_hosts: Vec<String>,
     /// Secret names the step may read.
     pub secrets: Vec<String>,
+    /// Whether the step may compute sentence embeddings with the runtime's model.
+    pub embeddings: bool,
 }
 
 /// What a successful step call produced.

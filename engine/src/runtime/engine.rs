@@ -4,7 +4,7 @@
 use crate::runtime::cache::{self, CompileCache};
 use crate::runtime::plugin::{Plugin, Shared};
 use crate::runtime::state::CallState;
-use crate::runtime::{context, http, log, secrets};
+use crate::runtime::{context, embeddings, http, log, secrets};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +34,9 @@ pub struct RuntimeConfig {
     /// instance for every call). A warm instance keeps what the plugin cached in memory (a
     /// parsed model, say); it is dropped after any failure. Default 2.
     pub warm_instances: usize,
+    /// The folder that holds `all-minilm-l6-v2/` for the `embeddings` capability; `None` (or a
+    /// folder without the model) leaves steps without embeddings, said once in the log.
+    pub models_dir: Option<PathBuf>,
 }
 
 impl Default for RuntimeConfig {
@@ -45,6 +48,7 @@ impl Default for RuntimeConfig {
             epoch_tick: Duration::from_millis(1),
             http_client: None,
             warm_instances: 2,
+            models_dir: None,
         }
     }
 }
@@ -211,6 +215,20 @@ impl Runtime {
             secrets::add_to_linker(linker).map_err(setup)?;
         }
         context::add_to_linker(&mut step_linker).map_err(setup)?;
+        embeddings::add_to_linker(&mut step_linker).map_err(setup)?;
+        let embedder = match embeddings::load(config.models_dir.as_deref()) {
+            Ok(model) => {
+                tracing::info!(folder = embeddings::MODEL_FOLDER, "embedding model loaded");
+                Ok(model)
+            }
+            Err(why) => {
+                tracing::warn!(
+                    reason = %why,
+                    "no embedding model loaded: steps granted embeddings get an error and the router uses its n-gram model only"
+                );
+                Err(Arc::from(why))
+            }
+        };
 
         let http_client = match config.http_client {
             Some(client) => client,
@@ -232,6 +250,7 @@ impl Runtime {
                 http_client,
                 memory_limit: config.memory_limit_bytes,
                 warm_instances: config.warm_instances,
+                embedder,
                 _ticker: ticker,
             }),
             step_linker,
@@ -239,6 +258,11 @@ impl Runtime {
             cache: config.cache_dir.map(CompileCache::new),
             compilations: AtomicU64::new(0),
         })
+    }
+
+    /// The sentence-embedding model the `embeddings` capability uses, or why there is none.
+    pub fn embedder(&self) -> Result<Arc<embeddings::Embedder>, Arc<str>> {
+        self.shared.embedder.clone()
     }
 
     /// How many components this runtime compiled (rather than loaded from its cache).

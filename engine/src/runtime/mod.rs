@@ -15,7 +15,8 @@
 //! - `plugin`: [`Plugin`]: loading, world detection and the calls.
 //! - `call`: [`CallOptions`], [`Grants`], [`StepOutput`].
 //! - `state`: what a store holds during one call, and its memory limiter.
-//! - `context`, `http`, `secrets`, `log`: one module per host capability.
+//! - `context`, `http`, `secrets`, `log`, `embeddings`: one module per host capability
+//!   ([`Embedder`] is the sentence-embedding model behind the last one).
 //! - `failure`: [`StepFailure`] and the classification of traps.
 //! - `validate`: checks of what a plugin returns.
 //! - `convert`, `bindings`: generated types and their conversion to and from `weft_sdk`.
@@ -25,6 +26,7 @@ mod cache;
 mod call;
 mod context;
 mod convert;
+mod embeddings;
 mod engine;
 mod failure;
 mod http;
@@ -36,6 +38,7 @@ mod validate;
 
 pub use call::{CallOptions, Grants, StepOutput};
 pub use context::{ContextReader, MemoryReader};
+pub use embeddings::{Embedder, EmbeddingsError, MAX_TEXTS_PER_CALL, MODEL_FOLDER};
 pub use engine::{Runtime, RuntimeConfig, RuntimeError};
 pub use failure::{Origin, StepFailure};
 pub use plugin::{Plugin, PluginKind};

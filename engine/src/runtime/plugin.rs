@@ -4,6 +4,7 @@
 use crate::runtime::bindings::{channel, step};
 use crate::runtime::call::{CallOptions, StepOutput};
 use crate::runtime::context::{ContextReader, ContextState};
+use crate::runtime::embeddings::{Embedder, EmbeddingsState};
 use crate::runtime::engine::{RuntimeError, Ticker};
 use crate::runtime::failure::{CallFacts, Origin, StepFailure, classify};
 use crate::runtime::http::HttpState;
@@ -33,6 +34,8 @@ pub(crate) struct Shared {
     pub memory_limit: usize,
     /// Step instances kept warm per plugin.
     pub warm_instances: usize,
+    /// The sentence-embedding model, or why there is none.
+    pub embedder: Result<Arc<Embedder>, Arc<str>>,
     /// Kept alive as long as any plugin may run.
     pub _ticker: Ticker,
 }
@@ -151,6 +154,11 @@ fn call_state(
             step: call.step.clone(),
         },
         LogState::new(format!("{}@{}", origin.plugin, origin.version), call.step.clone()),
+        EmbeddingsState {
+            model: shared.embedder.clone(),
+            granted: call.grants.embeddings,
+            step: call.step.clone(),
+        },
     )
 }
 

@@ -2,6 +2,7 @@
 //! the state of each host capability.
 
 use crate::runtime::context::ContextState;
+use crate::runtime::embeddings::EmbeddingsState;
 use crate::runtime::failure::MemoryLimitHit;
 use crate::runtime::http::HttpState;
 use crate::runtime::log::LogState;
@@ -24,6 +25,7 @@ pub(crate) struct CallState {
     pub http: HttpState,
     pub secrets: SecretsState,
     pub log: LogState,
+    pub embeddings: EmbeddingsState,
     /// Every capability the host refused, as the message the guest got.
     pub denials: Vec<String>,
 }
@@ -35,6 +37,7 @@ impl CallState {
         http: HttpState,
         secrets: SecretsState,
         log: LogState,
+        embeddings: EmbeddingsState,
     ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // No preopened directories, no environment, no arguments, no network, stdin closed and
@@ -53,6 +56,7 @@ impl CallState {
             http,
             secrets,
             log,
+            embeddings,
             denials: Vec::new(),
         }
     }

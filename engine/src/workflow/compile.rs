@@ -22,7 +22,7 @@ pub(crate) const STEP_KEYS: [&str; 7] = ["id", "uses", "with", "if", "timeout", 
 /// Keys of `retry:`.
 pub(crate) const RETRY_KEYS: [&str; 2] = ["attempts", "backoff"];
 /// Keys of `allow:`.
-pub(crate) const ALLOW_KEYS: [&str; 2] = ["http", "secrets"];
+pub(crate) const ALLOW_KEYS: [&str; 3] = ["http", "secrets", "embeddings"];
 
 /// Loads workflows from files and directories (every `*.yaml` / `*.yml` in a directory, sorted
 /// by name), checking all of them before returning; fails with every problem found.
@@ -724,6 +724,18 @@ impl<'a> Checker<'a> {
                     Ok(secret) => grants.secrets.push(secret),
                     Err(error) => self.report(item.pos, error.to_string()),
                 }
+            }
+        }
+        if let Some(embeddings) = node.get("embeddings") {
+            match embeddings.to_json() {
+                serde_json::Value::Bool(granted) => grants.embeddings = granted,
+                _ => self.report(
+                    embeddings.pos,
+                    format!(
+                        "`allow.embeddings` of {label} must be `true` or `false`, found {}",
+                        embeddings.type_name()
+                    ),
+                ),
             }
         }
         grants

@@ -104,7 +104,7 @@ pub struct RetryFile {
     pub backoff: Option<String>,
 }
 
-/// Grants of a step: outbound hosts and secrets.
+/// Grants of a step: outbound hosts, secrets and sentence embeddings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllowFile {
@@ -115,6 +115,10 @@ pub struct AllowFile {
     /// Names of the secrets the step may read. Example: `secrets: [shopify_token]`
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    /// Whether the step may compute sentence embeddings with the host's model.
+    /// Example: `embeddings: true`
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub embeddings: bool,
 }
 
 /// The JSON Schema of the workflow file format, with descriptions, for editors (`weft schema`).

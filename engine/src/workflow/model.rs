@@ -80,13 +80,15 @@ impl Default for Retry {
     }
 }
 
-/// Capabilities granted to a step: outbound HTTP hosts and readable secrets.
+/// Capabilities granted to a step: outbound HTTP hosts, readable secrets, sentence embeddings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     /// Hosts the step may call.
     pub http: Vec<HostPattern>,
     /// Secrets the step may read.
     pub secrets: Vec<SecretName>,
+    /// Whether the step may compute sentence embeddings.
+    pub embeddings: bool,
 }
 
 impl Grants {
@@ -130,6 +132,9 @@ impl fmt::Display for Workflow {
             if !step.allow.secrets.is_empty() {
                 let secrets: Vec<&str> = step.allow.secrets.iter().map(SecretName::as_str).collect();
                 writeln!(f, "    allow secrets: {}", secrets.join(", "))?;
+            }
+            if step.allow.embeddings {
+                writeln!(f, "    allow embeddings")?;
             }
         }
         Ok(())

@@ -42,6 +42,21 @@ pub struct Config {
     /// Example: `general`.
     #[serde(default)]
     pub default_team: Option<String>,
+    /// Example sentences per category for the semantic classifier, in any language the
+    /// embedding model reads: an intent's name extends that intent, a new name defines a new
+    /// category (lowercase letters, digits and `-`). Used when the step is granted
+    /// `allow: { embeddings: true }`. Example: `{ gift-wrap: ["Can you wrap it as a present?"] }`.
+    #[serde(default)]
+    pub examples: BTreeMap<String, Vec<String>>,
+    /// The languages (ISO 639-1) the semantic classifier is trusted for; other languages are
+    /// classified by the n-gram model alone. The shipped embedding model is English.
+    /// Example: `[en]`.
+    #[serde(default = "default_embedding_languages")]
+    pub embedding_languages: Vec<String>,
+}
+
+fn default_embedding_languages() -> Vec<String> {
+    vec!["en".to_owned()]
 }
 
 fn default_min_confidence() -> f64 {
@@ -56,6 +71,8 @@ impl Default for Config {
             strategy: Strategy::default(),
             rules: Vec::new(),
             default_team: None,
+            examples: BTreeMap::new(),
+            embedding_languages: default_embedding_languages(),
         }
     }
 }

@@ -10,6 +10,9 @@
 //! - [`data`]: labeled examples and their CSV format (`data/*.csv`).
 //! - [`features`]: text normalization and hashed word and character n-gram features.
 //! - [`model`]: the logistic-regression classifier, its training and its file (`model/model.bin`).
+//! - [`semantic`]: the semantic classifier over sentence embeddings (host capability) and its
+//!   prototypes (`data/prototypes.csv` plus the workflow's `examples`).
+//! - [`combine`]: how the two classifiers make one category, and which one decided.
 //! - [`lang`]: language identification (script, then trigram profiles).
 //! - [`eval`]: precision, recall, F1 and per-language accuracy on held-out data.
 //! - [`urgency`]: anger, deadline, repetition and legal signals.
@@ -17,6 +20,7 @@
 //! - [`config`]: the `with:` configuration; [`routing`]: what it compiles into, and routing.
 //! - [`step`]: the step itself.
 
+pub mod combine;
 pub mod config;
 pub mod data;
 pub mod eval;
@@ -26,6 +30,7 @@ pub mod lang;
 pub mod model;
 pub mod priority;
 pub mod routing;
+pub mod semantic;
 pub mod step;
 pub mod urgency;
 
@@ -35,6 +40,7 @@ pub use eval::{Report, evaluate};
 pub use intent::Intent;
 pub use model::{Model, TrainOptions, train};
 pub use routing::TRIAGE;
+pub use semantic::{Prototypes, SemanticPrediction};
 pub use step::Router;
 
 #[cfg(target_arch = "wasm32")]

@@ -76,11 +76,13 @@ pub struct Route {
     pub evidence: Vec<Evidence>,
 }
 
-fn check_category(name: &str, at: String, problems: &mut Vec<String>) {
-    if name != TRIAGE && Intent::parse(name).is_none() {
-        let known = Intent::ALL.map(Intent::as_str).join(", ");
+fn check_category(name: &str, at: String, custom: &[&str], problems: &mut Vec<String>) {
+    if name != TRIAGE && Intent::parse(name).is_none() && !custom.contains(&name) {
+        let mut known: Vec<&str> = Intent::ALL.map(Intent::as_str).to_vec();
+        known.extend_from_slice(custom);
         problems.push(format!(
-            "{at}: unknown intent `{name}`, expected one of {known}, {TRIAGE}"
+            "{at}: unknown intent `{name}`, expected one of {}, {TRIAGE}",
+            known.join(", ")
         ));
     }
 }
@@ -98,6 +100,13 @@ impl Routing {
     /// Checks a configuration; every problem is reported, each naming where it is.
     pub fn compile(config: &Config) -> Result<Routing, Vec<String>> {
         let mut problems = Vec::new();
+        // Categories a workflow defines with its own examples are valid skills and intents too.
+        let custom: Vec<&str> = config
+            .examples
+            .keys()
+            .map(String::as_str)
+            .filter(|k| Intent::parse(k).is_none())
+            .collect();
         if !(0.0..=1.0).contains(&config.min_confidence) {
             problems.push(format!(
                 "min_confidence: {} is not between 0 and 1",
@@ -110,7 +119,7 @@ impl Routing {
                 problems.push(format!("teams.{name}.agents: a team needs at least one agent"));
             }
             for (i, skill) in team.skills.iter().enumerate() {
-                check_category(skill, format!("teams.{name}.skills[{i}]"), &mut problems);
+                check_category(skill, format!("teams.{name}.skills[{i}]"), &custom, &mut problems);
             }
             let agents = team
                 .agents
@@ -124,7 +133,12 @@ impl Routing {
                     },
                     AgentConfig::Detailed(d) => {
                         for (j, skill) in d.skills.iter().enumerate() {
-                            check_category(skill, format!("teams.{name}.agents[{i}].skills[{j}]"), &mut problems);
+                            check_category(
+                                skill,
+                                format!("teams.{name}.agents[{i}].skills[{j}]"),
+                                &custom,
+                                &mut problems,
+                            );
                         }
                         Agent {
                             name: d.name.clone(),
@@ -160,7 +174,7 @@ impl Routing {
                 ));
             }
             if let Some(intent) = &rule.if_intent {
-                check_category(intent, format!("{at}.if_intent"), &mut problems);
+                check_category(intent, format!("{at}.if_intent"), &custom, &mut problems);
             }
             match teams.iter().find(|t| t.name == rule.team) {
                 None => problems.push(format!(

@@ -1,12 +1,13 @@
 //! The router step: classifies a ticket's message and turns intent, language, urgency,
 //! priority and route into decisions.
 
+use crate::combine::{Classification, ask_embeddings, combine};
 use crate::config::Config;
-use crate::intent::Intent;
 use crate::lang::Method;
-use crate::model::{Model, Prediction};
+use crate::model::Model;
 use crate::priority;
 use crate::routing::{Routing, TRIAGE, Ticket};
+use crate::semantic::Prototypes;
 use crate::urgency::{self, Signal};
 use weft_sdk::prelude::*;
 
@@ -18,17 +19,61 @@ impl Step for Router {
     const DESCRIPTION: &'static str =
         "decides what a ticket is about, its language, its priority and which team and agent take it";
 
-    fn decide(event: &Event, config: &Config, _ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
-        let routing = Routing::compile(config).map_err(|problems| Error::bad_config(problems.join("; ")))?;
+    fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
+        let (routing, prototypes) = match (Routing::compile(config), Prototypes::new(&config.examples)) {
+            (Ok(routing), Ok(prototypes)) => (routing, prototypes),
+            (routing, prototypes) => {
+                let mut problems = routing.err().unwrap_or_default();
+                problems.extend(prototypes.err().unwrap_or_default());
+                return Err(Error::bad_config(problems.join("; ")));
+            }
+        };
         let model = Model::shipped()
             .map_err(|e| Error::permanent(format!("the router's built-in model cannot be read: {e}")))?;
-        Ok(decide_with(event, &routing, model))
+        let semantic = Semantic {
+            prototypes: &prototypes,
+            languages: &config.embedding_languages,
+            host: ctx,
+        };
+        Ok(decide_with(event, &routing, model, Some(&semantic)))
     }
 }
 
-/// The decisions for one event, with an already compiled configuration and a model. Events
-/// that are not `message.received` with a ticket and a message get none.
-pub fn decide_with(event: &Event, routing: &Routing, model: &Model) -> Vec<Decision> {
+/// What the semantic classifier needs: the prototypes, the languages it is trusted for, and
+/// the host that computes embeddings.
+pub struct Semantic<'a> {
+    /// The categories' prototype sentences.
+    pub prototypes: &'a Prototypes,
+    /// ISO 639-1 codes the semantic classifier is asked for.
+    pub languages: &'a [String],
+    /// Where embeddings come from.
+    pub host: &'a dyn Host,
+}
+
+/// Classifies a text: the n-gram model always, the semantic classifier too when `semantic` is
+/// given and `lang` is one of its languages.
+pub fn classify(text: &str, lang: Option<&str>, model: &Model, semantic: Option<&Semantic<'_>>) -> Classification {
+    let ngram = model.predict(text);
+    let asked = match semantic {
+        None => Err("the semantic classifier is off".to_owned()),
+        Some(s) => match lang {
+            Some(lang) if s.languages.iter().any(|l| l.eq_ignore_ascii_case(lang)) => {
+                ask_embeddings(text, s.prototypes, s.host)
+            }
+            Some(lang) => Err(format!(
+                "embeddings are used for {} only, this text is {lang}",
+                s.languages.join(", ")
+            )),
+            None => Err("the language is unknown".to_owned()),
+        },
+    };
+    combine(ngram, asked)
+}
+
+/// The decisions for one event, with an already compiled configuration and a model, and the
+/// semantic classifier when there is one. Events that are not `message.received` with a
+/// ticket and a message get none.
+pub fn decide_with(event: &Event, routing: &Routing, model: &Model, semantic: Option<&Semantic<'_>>) -> Vec<Decision> {
     let (Some(ticket), Some(message)) = (event.ticket, &event.message) else {
         return Vec::new();
     };
@@ -41,28 +86,31 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model) -> Vec<Decis
     };
     let mut decisions = Vec::new();
 
-    let prediction = model.predict(&text);
-    let (top, p) = prediction.top();
-    let intent = (f64::from(p) >= routing.min_confidence).then_some(top);
-    let category = intent.map_or(TRIAGE, Intent::as_str);
-    let mut classified = category_decision(&prediction, intent, routing.min_confidence);
-    if let (Some(intent), Some(&(runner_up, _))) = (intent, prediction.ranked.get(1)) {
-        let strongest = model.explain(&text, intent, runner_up, 3);
-        classified.evidence.extend(strongest.into_iter().map(|(gram, weight)| {
-            Evidence::new(
-                "text",
-                format!("{gram} favours {intent} over {runner_up}"),
-                f64::from(weight),
-            )
-        }));
-    }
-    decisions.push(classified);
-
     let language = language_decision(message, &text, model);
     let lang_code = language.as_ref().and_then(|d| match &d.command {
         Command::SetField(f) => Some(f.value.clone()),
         _ => None,
     });
+
+    let classification = classify(&text, lang_code.as_deref(), model, semantic);
+    let (top, p) = classification.top();
+    let confident = f64::from(p) >= routing.min_confidence;
+    let category = if confident { top.to_owned() } else { TRIAGE.to_owned() };
+    let intent = if confident { classification.intent() } else { None };
+    let mut classified = category_decision(&classification, confident, routing.min_confidence);
+    let ngram_top = classification.ngram.top().0;
+    if let (Some(intent), Some(&(runner_up, _))) = (intent, classification.ngram.ranked.get(1)) {
+        let against = if ngram_top == intent { runner_up } else { ngram_top };
+        let strongest = model.explain(&text, intent, against, 3);
+        classified.evidence.extend(strongest.into_iter().map(|(gram, weight)| {
+            Evidence::new(
+                "text",
+                format!("{gram} favours {intent} over {against}"),
+                f64::from(weight),
+            )
+        }));
+    }
+    decisions.push(classified);
     decisions.extend(language);
 
     let found = urgency::detect(&text);
@@ -100,7 +148,7 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model) -> Vec<Decis
 
     let route = routing.route(&Ticket {
         number: ticket,
-        category,
+        category: &category,
         language: lang_code.as_deref(),
         channel: &message.channel,
         marketplace: message.marketplace.as_deref(),
@@ -122,26 +170,55 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model) -> Vec<Decis
     decisions
 }
 
-fn category_decision(prediction: &Prediction, intent: Option<Intent>, min_confidence: f64) -> Decision {
-    let (top, p) = prediction.top();
-    let candidates = prediction
+fn category_decision(c: &Classification, confident: bool, min_confidence: f64) -> Decision {
+    let (top, p) = c.top();
+    let by = c.source.as_str();
+    let mut evidence: Vec<Evidence> = c
         .ranked
         .iter()
         .take(3)
-        .map(|(i, q)| Evidence::new("intent", format!("{i} {q:.3}"), f64::from(*q)));
-    let (value, reason) = match intent {
-        Some(intent) => (
-            intent.as_str(),
-            format!("classified as {intent} with probability {p:.2}"),
-        ),
-        None => (
+        .map(|(i, q)| Evidence::new("intent", format!("{i} {q:.3}"), f64::from(*q)))
+        .collect();
+    if c.semantic.is_some() {
+        evidence.extend(
+            c.ngram
+                .ranked
+                .iter()
+                .take(2)
+                .map(|(i, q)| Evidence::new("n-gram", format!("{i} {q:.3}"), f64::from(*q))),
+        );
+    }
+    match (&c.semantic, &c.without_embeddings) {
+        (Some(s), _) => {
+            evidence.extend(
+                s.ranked
+                    .iter()
+                    .take(2)
+                    .map(|(l, q)| Evidence::new("embeddings", format!("{l} {q:.3}"), f64::from(*q))),
+            );
+            evidence.push(Evidence::new(
+                "embeddings",
+                format!("nearest example: {}", s.nearest.0),
+                f64::from(s.nearest.1),
+            ));
+        }
+        (None, Some(why)) => evidence.push(Evidence::new("embeddings", format!("not used: {why}"), 0.0)),
+        (None, None) => {}
+    }
+    let (value, reason) = if confident {
+        (
+            top,
+            format!("classified as {top} with probability {p:.2} (decided by {by})"),
+        )
+    } else {
+        (
             TRIAGE,
-            format!("not sure: best guess {top} at {p:.2} is below min_confidence {min_confidence}"),
-        ),
+            format!("not sure: best guess {top} at {p:.2} (by {by}) is below min_confidence {min_confidence}"),
+        )
     };
     let mut field = SetField::new("category", value);
     field.confidence = f64::from(p);
-    Decision::new(Command::SetField(field), reason).with_evidence(candidates)
+    Decision::new(Command::SetField(field), reason).with_evidence(evidence)
 }
 
 fn language_decision(message: &Message, text: &str, model: &Model) -> Option<Decision> {

@@ -319,4 +319,8 @@ impl Host for GuestHost {
         };
         log::log(level, message);
     }
+
+    fn embed(&self, _texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        Err("the embeddings capability is only available to steps".to_owned())
+    }
 }

@@ -57,6 +57,9 @@ impl Host for GuestContext {
     fn log(&self, level: LogLevel, message: &str) {
         GuestHost.log(level, message)
     }
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        crate::wit::step::weft::plugin::embeddings::embed(texts)
+    }
 }
 
 impl Context for GuestContext {

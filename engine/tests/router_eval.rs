@@ -1,0 +1,237 @@
+//! The router's classifiers measured with the real embedding model: macro-F1 of the n-gram
+//! model, the semantic classifier and their combination on the English evaluation set
+//! (`plugins/router/data/eval_en.csv`, 11 intents and 7 coarse groups) and on the multilingual
+//! held-out set, with floors. Without the model (`WEFT_MODELS` or `target/models`) it says
+//! SKIPPED. Run with `--nocapture` to see the tables and the rates.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use weft::runtime::Embedder;
+use weft_plugin_router::step::{Semantic, classify};
+use weft_plugin_router::{Example, Model, Prototypes, parse_csv};
+use weft_sdk::{Host, HttpRequest, HttpResponse, LogLevel};
+
+struct EmbedHost(Arc<Embedder>);
+
+impl Host for EmbedHost {
+    fn fetch(&self, _: &HttpRequest) -> Result<HttpResponse, String> {
+        Err("no http here".into())
+    }
+    fn secret(&self, _: &str) -> Result<String, String> {
+        Err("no secrets here".into())
+    }
+    fn log(&self, _: LogLevel, _: &str) {}
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        self.0.embed(texts)
+    }
+}
+
+fn embedder() -> Option<Arc<Embedder>> {
+    let dir = std::env::var_os("WEFT_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/models"))
+        .join(weft::runtime::MODEL_FOLDER);
+    match Embedder::load(&dir) {
+        Ok(e) => Some(Arc::new(e)),
+        Err(e) => {
+            eprintln!("SKIPPED: no embedding model ({e}); run `cargo xtask plugins` to obtain it");
+            None
+        }
+    }
+}
+
+fn coarse(label: &str) -> &'static str {
+    match label {
+        "where-is-my-order" => "delivery",
+        "refund" | "return" => "refund-return",
+        "cancellation" | "order-change" => "cancel-change",
+        "product-question" => "product",
+        "damaged-defective-wrong" => "item-problem",
+        "billing" => "billing",
+        _ => "feedback-other",
+    }
+}
+
+/// Macro-F1 over the labels that occur in `gold`.
+fn macro_f1(gold: &[&str], predicted: &[&str]) -> f64 {
+    let labels: std::collections::BTreeSet<&str> = gold.iter().copied().collect();
+    let mut sum = 0.0;
+    for label in &labels {
+        let tp = gold
+            .iter()
+            .zip(predicted)
+            .filter(|(g, p)| g == &label && p == &label)
+            .count() as f64;
+        let fp = gold
+            .iter()
+            .zip(predicted)
+            .filter(|(g, p)| g != &label && p == &label)
+            .count() as f64;
+        let fn_ = gold
+            .iter()
+            .zip(predicted)
+            .filter(|(g, p)| g == &label && p != &label)
+            .count() as f64;
+        let f1 = if tp == 0.0 {
+            0.0
+        } else {
+            2.0 * tp / (2.0 * tp + fp + fn_)
+        };
+        sum += f1;
+    }
+    sum / labels.len().max(1) as f64
+}
+
+struct Scores {
+    fine: [f64; 3],
+    coarse: [f64; 3],
+}
+
+/// (n-gram, embeddings, combined) predictions for every example, classified as its labeled language.
+fn predict(examples: &[Example], model: &Model, semantic: &Semantic<'_>) -> [Vec<String>; 3] {
+    let mut out: [Vec<String>; 3] = Default::default();
+    for e in examples {
+        let c = classify(&e.text, Some(&e.lang), model, Some(semantic));
+        out[0].push(c.ngram.top().0.as_str().to_owned());
+        let sem = match &c.semantic {
+            Some(s) => s.top().0.to_owned(),
+            // Not asked (another language): embeddings only still means embeddings.
+            None => weft_plugin_router::combine::ask_embeddings(&e.text, semantic.prototypes, semantic.host)
+                .map(|s| s.top().0.to_owned())
+                .unwrap_or_default(),
+        };
+        out[1].push(sem);
+        out[2].push(c.top().0.to_owned());
+    }
+    out
+}
+
+fn scores(examples: &[Example], predicted: &[Vec<String>; 3]) -> Scores {
+    let gold: Vec<&str> = examples.iter().map(|e| e.intent.as_str()).collect();
+    let gold_coarse: Vec<&str> = gold.iter().map(|g| coarse(g)).collect();
+    let mut s = Scores {
+        fine: [0.0; 3],
+        coarse: [0.0; 3],
+    };
+    for k in 0..3 {
+        let p: Vec<&str> = predicted[k].iter().map(String::as_str).collect();
+        s.fine[k] = macro_f1(&gold, &p);
+        let pc: Vec<&str> = p.iter().map(|x| coarse(x)).collect();
+        s.coarse[k] = macro_f1(&gold_coarse, &pc);
+    }
+    s
+}
+
+#[test]
+fn router_classifiers_on_unseen_english_and_multilingual_sets() {
+    let Some(embedder) = embedder() else { return };
+    let host = EmbedHost(embedder.clone());
+    let prototypes = Prototypes::new(&BTreeMap::new()).unwrap();
+    let languages = vec!["en".to_owned()];
+    let semantic = Semantic {
+        prototypes: &prototypes,
+        languages: &languages,
+        host: &host,
+    };
+    let model = Model::shipped().unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/router/data");
+    let eval_en = parse_csv(&std::fs::read_to_string(root.join("eval_en.csv")).unwrap()).unwrap();
+    let heldout = parse_csv(&std::fs::read_to_string(root.join("heldout.csv")).unwrap()).unwrap();
+
+    let start = Instant::now();
+    let p = predict(&eval_en, model, &semantic);
+    let en = scores(&eval_en, &p);
+    println!(
+        "first pass over eval_en (prototypes embedded once): {:.2}s",
+        start.elapsed().as_secs_f64()
+    );
+    println!(
+        "eval_en.csv ({} messages)      n-gram  embeddings  combined",
+        eval_en.len()
+    );
+    println!(
+        "  macro-F1, 11 intents         {:.3}   {:.3}       {:.3}",
+        en.fine[0], en.fine[1], en.fine[2]
+    );
+    println!(
+        "  macro-F1, 7 coarse groups    {:.3}   {:.3}       {:.3}",
+        en.coarse[0], en.coarse[1], en.coarse[2]
+    );
+    for (e, (n, (s, c))) in eval_en.iter().zip(p[0].iter().zip(p[1].iter().zip(&p[2]))) {
+        if c != e.intent.as_str() {
+            println!(
+                "    miss: {:?} is {}; n-gram {n}, embeddings {s}, combined {c}",
+                e.text, e.intent
+            );
+        }
+    }
+
+    let p = predict(&heldout, model, &semantic);
+    let all = scores(&heldout, &p);
+    println!(
+        "heldout.csv ({} messages, 10 languages): macro-F1 11 intents n-gram {:.3}, embeddings {:.3}, combined {:.3}",
+        heldout.len(),
+        all.fine[0],
+        all.fine[1],
+        all.fine[2]
+    );
+    let mut by_lang: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    for (i, e) in heldout.iter().enumerate() {
+        let row = by_lang.entry(&e.lang).or_default();
+        row[0] += 1;
+        for k in 0..3 {
+            row[k + 1] += usize::from(p[k][i] == e.intent.as_str());
+        }
+    }
+    println!("  lang  n   accuracy: n-gram embeddings combined");
+    for (lang, [n, a, b, c]) in &by_lang {
+        let r = |x: &usize| *x as f64 / *n as f64;
+        println!("  {lang:<5} {n:<3} {:.2}   {:.2}       {:.2}", r(a), r(b), r(c));
+    }
+
+    // Rates: the n-gram path and the semantic path on messages not seen before (the cache
+    // holds the prototypes, as it does in the engine after the first call).
+    let texts: Vec<String> = heldout.iter().map(|e| format!("{} (rate)", e.text)).collect();
+    let start = Instant::now();
+    for t in &texts {
+        std::hint::black_box(model.predict(t));
+    }
+    let ngram_rate = texts.len() as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for t in &texts {
+        std::hint::black_box(weft_plugin_router::combine::ask_embeddings(t, &prototypes, &host).unwrap());
+    }
+    let one_rate = texts.len() as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "rate (this build, not asserted): n-gram {ngram_rate:.0}/s natively; embeddings one message per call {one_rate:.0}/s"
+    );
+
+    // Floors: measured on this machine minus a margin (see plugins/router/data/README.md):
+    // eval_en 11 intents n-gram 0.677, embeddings 0.598, combined 0.666; coarse combined 0.709.
+    assert!(
+        en.fine[2] >= 0.62,
+        "combined macro-F1 on eval_en fell to {:.3}",
+        en.fine[2]
+    );
+    assert!(
+        en.coarse[2] >= 0.66,
+        "combined coarse macro-F1 on eval_en fell to {:.3}",
+        en.coarse[2]
+    );
+    assert!(
+        en.fine[1] >= 0.55,
+        "embeddings macro-F1 on eval_en fell to {:.3}",
+        en.fine[1]
+    );
+    assert!(
+        en.fine[0] >= 0.63,
+        "n-gram macro-F1 on eval_en fell to {:.3}",
+        en.fine[0]
+    );
+    assert!(
+        all.fine[2] >= all.fine[0] - 0.02,
+        "the combination made the multilingual set worse"
+    );
+}
