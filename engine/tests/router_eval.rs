@@ -115,8 +115,8 @@ fn scores(examples: &[Example], predicted: &[Vec<String>; 3]) -> Scores {
         fine: [0.0; 3],
         coarse: [0.0; 3],
     };
-    for k in 0..3 {
-        let p: Vec<&str> = predicted[k].iter().map(String::as_str).collect();
+    for (k, predicted) in predicted.iter().enumerate() {
+        let p: Vec<&str> = predicted.iter().map(String::as_str).collect();
         s.fine[k] = macro_f1(&gold, &p);
         let pc: Vec<&str> = p.iter().map(|x| coarse(x)).collect();
         s.coarse[k] = macro_f1(&gold_coarse, &pc);

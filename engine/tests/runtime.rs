@@ -392,12 +392,16 @@ async fn http_is_denied_without_a_grant_and_allowed_with_one() {
     granted.grants = Grants {
         http_hosts: vec!["127.0.0.1".into()],
         secrets: vec![],
+        embeddings: false,
     };
     let (_, result) = plugin.decide(&event(), &config, &granted, reader()).await;
     assert_eq!(
         tag_of(&result.expect("granted fetch").decisions),
         [body.len().to_string()]
     );
+    // Grants are per call: the warm instance that was just granted is refused again.
+    let (_, result) = plugin.decide(&event(), &config, &call("notify"), reader()).await;
+    assert!(matches!(result, Err(StepFailure::Denied { .. })), "{result:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
