@@ -172,6 +172,16 @@ impl IdentityKind {
     pub fn is_strong(self) -> bool {
         !matches!(self, IdentityKind::Name | IdentityKind::Address)
     }
+
+    /// Identifiers that belong to at most one customer: an email, a phone, a buyer id, a
+    /// handle. An order number is strong evidence but can be shared (a household, a gift), so
+    /// two customers may both carry it.
+    pub fn is_exclusive(self) -> bool {
+        matches!(
+            self,
+            IdentityKind::Email | IdentityKind::Phone | IdentityKind::BuyerId | IdentityKind::Handle
+        )
+    }
 }
 
 impl std::fmt::Display for IdentityKind {

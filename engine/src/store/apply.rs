@@ -46,8 +46,9 @@ impl Unit {
         )))
     }
 
-    /// Records identifiers of a customer. A strong identifier that already belongs to another
-    /// customer is a conflict: the step should have merged the two first.
+    /// Records identifiers of a customer. An exclusive identifier (email, phone, buyer id,
+    /// handle) that already belongs to another customer is a conflict: the step should have
+    /// merged the two first.
     pub async fn add_identities(
         &mut self,
         customer: i64,
@@ -66,13 +67,13 @@ impl Unit {
             .bind(customer)
             .bind(kind)
             .bind(&identity.value)
-            .bind(i64::from(identity.kind.is_strong()))
+            .bind(i64::from(identity.kind.is_exclusive()))
             .bind(message)
             .bind(score)
             .bind(now_ms())
             .execute(self.conn())
             .await?;
-            if inserted.rows_affected() == 1 || !identity.kind.is_strong() {
+            if inserted.rows_affected() == 1 || !identity.kind.is_exclusive() {
                 continue;
             }
             let owner = sqlx::query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")

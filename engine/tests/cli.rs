@@ -1,0 +1,200 @@
+//! The `weft` binary as a user runs it: validate, run (with a Maildir and --dry-run), export,
+//! explain, dead-letters and replay.
+
+use std::path::Path;
+use std::process::Command;
+
+fn weft(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .env("WEFT_PLUGINS", weft_test_support::plugins_dir())
+        .env("WEFT_CACHE", std::env::temp_dir().join("weft-test-cache"))
+        .env_remove("WEFT_DB")
+        .output()
+        .expect("run weft");
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    )
+}
+
+fn root() -> &'static Path {
+    weft_test_support::workspace_root()
+}
+
+#[test]
+fn validate_reports_every_problem_with_line_and_column() {
+    let broken = root().join("examples/workflows-broken");
+    let (ok, _, stderr) = weft(&["validate", broken.to_str().unwrap()]);
+    assert!(!ok);
+    let problems: Vec<&str> = stderr.lines().filter(|l| l.contains("inbound.yaml:")).collect();
+    assert!(problems.len() >= 6, "{stderr}");
+    for line in &problems {
+        let mut parts = line.splitn(4, ':');
+        let (_, line_no, column) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
+        assert!(
+            line_no.parse::<u32>().is_ok() && column.parse::<u32>().is_ok(),
+            "{line}"
+        );
+    }
+    assert!(stderr.contains("did you mean `merger`?"), "{stderr}");
+    assert!(stderr.trim_end().ends_with("problems in 1 file"), "{stderr}");
+    let (ok, stdout, stderr) = weft(&["validate", root().join("workflows").to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("ok: 1 workflows"), "{stdout}");
+}
+
+#[test]
+fn run_export_explain_and_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("weft.db").display());
+    // A Maildir with one mail in new/ and one in cur/.
+    let maildir = dir.path().join("Maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    std::fs::copy(
+        root().join("examples/mail/01-anna-late-parcel.eml"),
+        maildir.join("new/1700000000.anna"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("examples/mail/02-anna-followup.eml"),
+        maildir.join("cur/1700000001.anna:2,S"),
+    )
+    .unwrap();
+    let workflows = root().join("workflows");
+    let traffic = root().join("examples/traffic");
+
+    // Dry run first: decisions as JSON lines, nothing written.
+    let (ok, stdout, stderr) = weft(&[
+        "run",
+        "--workflows",
+        workflows.to_str().unwrap(),
+        "--input",
+        maildir.to_str().unwrap(),
+        traffic.to_str().unwrap(),
+        "--db",
+        &db,
+        "--dry-run",
+    ]);
+    assert!(ok, "{stderr}");
+    let decisions: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(decisions.iter().any(|d| d["command"] == "open-ticket"), "{stdout}");
+    for d in &decisions {
+        assert!(
+            d["step"].is_string() && d["reason"].as_str().is_some_and(|r| !r.is_empty()),
+            "{d}"
+        );
+    }
+    let (ok, stdout, _) = weft(&["export", "tickets", "--db", &db]);
+    assert!(ok);
+    assert!(stdout.is_empty(), "a dry run writes nothing: {stdout}");
+
+    // For real.
+    let (ok, _, stderr) = weft(&[
+        "run",
+        "--workflows",
+        workflows.to_str().unwrap(),
+        "--input",
+        maildir.to_str().unwrap(),
+        traffic.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, _) = weft(&["export", "tickets", "--db", &db]);
+    assert!(ok);
+    let tickets: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let anna = tickets
+        .iter()
+        .find(|t| t["order"] == "302-1234567-7654321")
+        .expect("Anna's ticket");
+    assert_eq!(
+        anna["messages"],
+        serde_json::json!([
+            "anna-1@mail.example.de",
+            "amz-msg-5501",
+            "anna-2@mail.example.de",
+            "ig-17912345"
+        ]),
+        "mail from a Maildir, Amazon and Instagram on one ticket, in order of arrival"
+    );
+    for key in [
+        "ticket",
+        "customer",
+        "status",
+        "merged_into",
+        "category",
+        "language",
+        "priority",
+        "assignee",
+        "deadlines",
+    ] {
+        assert!(anna.get(key).is_some(), "export has {key}: {anna}");
+    }
+    let (ok, stdout, _) = weft(&["export", "customers", "--db", &db]);
+    assert!(ok);
+    assert!(
+        stdout
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["identities"].is_array())
+    );
+
+    let number = anna["ticket"].to_string();
+    let (ok, stdout, stderr) = weft(&["explain", "ticket", &number, "--db", &db]);
+    assert!(ok, "{stderr}");
+    for words in [
+        "Timeline",
+        "instagram",
+        "amazon",
+        "email",
+        "Decisions",
+        "why:",
+        "identify",
+        "thread",
+    ] {
+        assert!(stdout.contains(words), "explain shows {words}:\n{stdout}");
+    }
+    let customer = anna["customer"].to_string();
+    let (ok, stdout, _) = weft(&["explain", "customer", &customer, "--db", &db]);
+    assert!(ok);
+    assert!(stdout.contains("email: anna.mueller@example.de"), "{stdout}");
+    let (ok, _, stderr) = weft(&["explain", "ticket", "9999", "--db", &db]);
+    assert!(!ok && stderr.contains("there is no ticket 9999"), "{stderr}");
+}
+
+#[test]
+fn broken_input_is_kept_and_can_be_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("weft.db").display());
+    let broken = root().join("examples/broken");
+    let workflows = root().join("workflows");
+    let (ok, _, stderr) = weft(&[
+        "run",
+        "--workflows",
+        workflows.to_str().unwrap(),
+        "--input",
+        broken.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("dead-lettered"), "{stderr}");
+    let (ok, stdout, _) = weft(&["dead-letters", "--db", &db]);
+    assert!(ok);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(
+        stdout.contains("no header block") && stdout.contains("EOF while parsing"),
+        "{stdout}"
+    );
+    // Replaying the same bytes fails the same way, and is kept again.
+    let (ok, _, stderr) = weft(&["replay", "--workflows", workflows.to_str().unwrap(), "--db", &db]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("replayed 2 dead letters"), "{stderr}");
+    let (_, stdout, _) = weft(&["dead-letters", "--db", &db]);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    let (_, stdout, _) = weft(&["dead-letters", "--all", "--db", &db]);
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+}
