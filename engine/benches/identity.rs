@@ -56,16 +56,26 @@ async fn run_once(pipeline: &Pipeline, dir: &Path, customers: usize, messages: u
     let truth_path = dir.join(format!("truth-{messages}.jsonl"));
     traffic.write(&input, &truth_path).expect("write traffic");
     let db = dir.join(format!("bench-{messages}.db"));
-    let store = Store::open(&format!("sqlite://{}", db.display())).await.expect("open store");
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open store");
 
     let started = Instant::now();
-    let ingested = exec::ingest_paths(&store, None, pipeline, &[input]).await.expect("ingest");
+    let ingested = exec::ingest_paths(&store, None, pipeline, &[input])
+        .await
+        .expect("ingest");
     let ingest_s = started.elapsed().as_secs_f64();
     assert_eq!(ingested.messages, messages, "every generated message is ingested");
     let started = Instant::now();
-    let drained = exec::drain(&store, pipeline, &DrainOptions::default()).await.expect("drain");
+    let drained = exec::drain(&store, pipeline, &DrainOptions::default())
+        .await
+        .expect("drain");
     let drain_s = started.elapsed().as_secs_f64();
-    assert!(drained.dead.is_empty(), "dead letters: {:?}", &drained.dead[..drained.dead.len().min(3)]);
+    assert!(
+        drained.dead.is_empty(),
+        "dead letters: {:?}",
+        &drained.dead[..drained.dead.len().min(3)]
+    );
 
     let report = quality(&store, &traffic.truth).await.expect("report");
     println!(
@@ -87,7 +97,11 @@ fn main() {
     let scales: Vec<f64> = std::env::var("WEFT_BENCH_SCALE")
         .unwrap_or_else(|_| "0.1,1".into())
         .split(',')
-        .map(|s| s.trim().parse().expect("WEFT_BENCH_SCALE: a comma-separated list of numbers"))
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("WEFT_BENCH_SCALE: a comma-separated list of numbers")
+        })
         .collect();
     let seed: u64 = std::env::var("WEFT_BENCH_SEED")
         .ok()

@@ -171,12 +171,48 @@ const DE: Country = Country {
     code: "DE",
     lang: "de",
     given: &[
-        "Lukas", "Anna", "Jürgen", "Sophie", "Maximilian", "Katharina", "Felix", "Marie", "Stefan", "Lena", "Jörg",
-        "Hannah", "Tobias", "Julia", "Matthias", "Sabine", "Uwe", "Birgit", "Moritz", "Leonie",
+        "Lukas",
+        "Anna",
+        "Jürgen",
+        "Sophie",
+        "Maximilian",
+        "Katharina",
+        "Felix",
+        "Marie",
+        "Stefan",
+        "Lena",
+        "Jörg",
+        "Hannah",
+        "Tobias",
+        "Julia",
+        "Matthias",
+        "Sabine",
+        "Uwe",
+        "Birgit",
+        "Moritz",
+        "Leonie",
     ],
     family: &[
-        "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann",
-        "Groß", "Köhler", "Schäfer", "Krüger", "Neumann", "Zimmermann", "Braun", "Hartmann", "Lange", "Vogel",
+        "Müller",
+        "Schmidt",
+        "Schneider",
+        "Fischer",
+        "Weber",
+        "Meyer",
+        "Wagner",
+        "Becker",
+        "Schulz",
+        "Hoffmann",
+        "Groß",
+        "Köhler",
+        "Schäfer",
+        "Krüger",
+        "Neumann",
+        "Zimmermann",
+        "Braun",
+        "Hartmann",
+        "Lange",
+        "Vogel",
     ],
     romanized: None,
     cities: &[
@@ -213,12 +249,26 @@ const FR: Country = Country {
     code: "FR",
     lang: "fr",
     given: &[
-        "Jean", "Marie", "Camille", "Léa", "François", "Hélène", "Nicolas", "Chloé", "Antoine", "Zoé", "Mathieu",
-        "Élodie", "Julien", "Margaux", "Sébastien", "Inès",
+        "Jean",
+        "Marie",
+        "Camille",
+        "Léa",
+        "François",
+        "Hélène",
+        "Nicolas",
+        "Chloé",
+        "Antoine",
+        "Zoé",
+        "Mathieu",
+        "Élodie",
+        "Julien",
+        "Margaux",
+        "Sébastien",
+        "Inès",
     ],
     family: &[
-        "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
-        "Lefèvre", "Girard", "Rousseau", "Fournier", "Mercier", "Faure",
+        "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Lefèvre",
+        "Girard", "Rousseau", "Fournier", "Mercier", "Faure",
     ],
     romanized: None,
     cities: &[
@@ -250,12 +300,36 @@ const ES: Country = Country {
     code: "ES",
     lang: "es",
     given: &[
-        "José", "María", "Javier", "Lucía", "Alejandro", "Carmen", "Pablo", "Sofía", "Íñigo", "Begoña", "Andrés",
-        "Elena", "Raúl", "Nuria",
+        "José",
+        "María",
+        "Javier",
+        "Lucía",
+        "Alejandro",
+        "Carmen",
+        "Pablo",
+        "Sofía",
+        "Íñigo",
+        "Begoña",
+        "Andrés",
+        "Elena",
+        "Raúl",
+        "Nuria",
     ],
     family: &[
-        "García", "Fernández", "González", "Rodríguez", "López", "Martínez", "Sánchez", "Pérez", "Gómez", "Núñez",
-        "Jiménez", "Ruiz", "Díaz", "Moreno",
+        "García",
+        "Fernández",
+        "González",
+        "Rodríguez",
+        "López",
+        "Martínez",
+        "Sánchez",
+        "Pérez",
+        "Gómez",
+        "Núñez",
+        "Jiménez",
+        "Ruiz",
+        "Díaz",
+        "Moreno",
     ],
     romanized: None,
     cities: &[
@@ -285,8 +359,18 @@ const IT: Country = Country {
     code: "IT",
     lang: "it",
     given: &[
-        "Giuseppe", "Francesca", "Marco", "Giulia", "Alessandro", "Chiara", "Luca", "Sara", "Niccolò", "Federica",
-        "Matteo", "Valentina",
+        "Giuseppe",
+        "Francesca",
+        "Marco",
+        "Giulia",
+        "Alessandro",
+        "Chiara",
+        "Luca",
+        "Sara",
+        "Niccolò",
+        "Federica",
+        "Matteo",
+        "Valentina",
     ],
     family: &[
         "Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci", "D'Angelo", "Conti",
@@ -320,12 +404,22 @@ const GB: Country = Country {
     code: "GB",
     lang: "en",
     given: &[
-        "Oliver", "Amelia", "Harry", "Olivia", "George", "Isla", "Jack", "Emily", "Charlotte", "Thomas", "William",
+        "Oliver",
+        "Amelia",
+        "Harry",
+        "Olivia",
+        "George",
+        "Isla",
+        "Jack",
+        "Emily",
+        "Charlotte",
+        "Thomas",
+        "William",
         "Elizabeth",
     ],
     family: &[
-        "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "O'Brien", "Thompson",
-        "Walker", "Wright",
+        "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "O'Brien", "Thompson", "Walker",
+        "Wright",
     ],
     romanized: None,
     cities: &[
@@ -370,8 +464,18 @@ const US: Country = Country {
         "Ashley",
     ],
     family: &[
-        "Johnson", "Smith", "Williams", "Brown", "Miller", "Davis", "Garcia", "Rodriguez", "Martinez", "Anderson",
-        "Taylor", "Nguyen",
+        "Johnson",
+        "Smith",
+        "Williams",
+        "Brown",
+        "Miller",
+        "Davis",
+        "Garcia",
+        "Rodriguez",
+        "Martinez",
+        "Anderson",
+        "Taylor",
+        "Nguyen",
     ],
     romanized: None,
     cities: &[
@@ -400,11 +504,37 @@ const US: Country = Country {
 const JP: Country = Country {
     code: "JP",
     lang: "ja",
-    given: &["太郎", "花子", "翔太", "陽菜", "健", "美咲", "大輔", "さくら", "直樹", "由美"],
-    family: &["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤"],
+    given: &[
+        "太郎",
+        "花子",
+        "翔太",
+        "陽菜",
+        "健",
+        "美咲",
+        "大輔",
+        "さくら",
+        "直樹",
+        "由美",
+    ],
+    family: &[
+        "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤",
+    ],
     romanized: Some((
-        &["Taro", "Hanako", "Shota", "Hina", "Ken", "Misaki", "Daisuke", "Sakura", "Naoki", "Yumi"],
-        &["Sato", "Suzuki", "Takahashi", "Tanaka", "Ito", "Watanabe", "Yamamoto", "Nakamura", "Kobayashi", "Kato"],
+        &[
+            "Taro", "Hanako", "Shota", "Hina", "Ken", "Misaki", "Daisuke", "Sakura", "Naoki", "Yumi",
+        ],
+        &[
+            "Sato",
+            "Suzuki",
+            "Takahashi",
+            "Tanaka",
+            "Ito",
+            "Watanabe",
+            "Yamamoto",
+            "Nakamura",
+            "Kobayashi",
+            "Kato",
+        ],
     )),
     cities: &[
         ("東京都渋谷区", "150", ""),
@@ -428,8 +558,12 @@ const CN: Country = Country {
     given: &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "军", "杰"],
     family: &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"],
     romanized: Some((
-        &["Wei", "Fang", "Na", "Min", "Jing", "Li", "Qiang", "Lei", "Yang", "Yan", "Jun", "Jie"],
-        &["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu"],
+        &[
+            "Wei", "Fang", "Na", "Min", "Jing", "Li", "Qiang", "Lei", "Yang", "Yan", "Jun", "Jie",
+        ],
+        &[
+            "Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu",
+        ],
     )),
     cities: &[
         ("北京市朝阳区", "1000", ""),
@@ -623,19 +757,13 @@ fn first_text(lang: &str, problem: Problem) -> (&'static str, &'static str) {
             "商品到货损坏",
             "你好，订单{o}的包裹今天到了，但是商品坏了。我拍了照片，请给我换一个。",
         ),
-        ("zh", Wrong) => (
-            "发错货了",
-            "你好，订单{o}发错货了：我买的是蓝色M码，收到的是红色L码。",
-        ),
+        ("zh", Wrong) => ("发错货了", "你好，订单{o}发错货了：我买的是蓝色M码，收到的是红色L码。"),
         ("zh", Refund) => (
             "还没有收到退款",
             "你好，订单{o}的商品两周前已经退回，但是还没有收到退款。",
         ),
         ("zh", Cancel) => ("取消订单", "请帮我取消订单{o}，我不小心下了两次单。"),
-        ("zh", Question) => (
-            "商品咨询",
-            "你好，订单{o}的背包防水吗？能放下15寸的笔记本电脑吗？",
-        ),
+        ("zh", Question) => ("商品咨询", "你好，订单{o}的背包防水吗？能放下15寸的笔记本电脑吗？"),
         (_, Late) => (
             "Where is my order?",
             "Hi, my order {o} still hasn't arrived. The tracking hasn't updated in days. When will I get the parcel?",
@@ -667,16 +795,24 @@ fn first_text(lang: &str, problem: Problem) -> (&'static str, &'static str) {
 fn follow_up_text(lang: &str, problem: Problem) -> &'static str {
     use Problem::*;
     match (lang, problem) {
-        ("de", Late) => "Ich habe schon geschrieben: mein Paket zur Bestellung {o} ist immer noch nicht da. Gibt es Neuigkeiten zur Lieferung?",
-        ("de", Refund) => "Noch einmal wegen der Rückerstattung für {o}: bisher ist kein Geld auf meinem Konto eingegangen.",
+        ("de", Late) => {
+            "Ich habe schon geschrieben: mein Paket zur Bestellung {o} ist immer noch nicht da. Gibt es Neuigkeiten zur Lieferung?"
+        }
+        ("de", Refund) => {
+            "Noch einmal wegen der Rückerstattung für {o}: bisher ist kein Geld auf meinem Konto eingegangen."
+        }
         ("de", _) => "Ich warte noch auf eine Antwort zu meiner Bestellung {o}. Bitte melden Sie sich.",
-        ("fr", Late) => "Je vous ai déjà écrit : mon colis de la commande {o} n'est toujours pas livré. Avez-vous des nouvelles ?",
+        ("fr", Late) => {
+            "Je vous ai déjà écrit : mon colis de la commande {o} n'est toujours pas livré. Avez-vous des nouvelles ?"
+        }
         ("fr", Refund) => "Je reviens vers vous pour le remboursement de {o} : je n'ai toujours rien reçu.",
         ("fr", _) => "J'attends toujours une réponse concernant ma commande {o}. Merci de me répondre.",
         ("es", Late) => "Ya les escribí: el paquete del pedido {o} sigue sin llegar. ¿Hay novedades del envío?",
         ("es", Refund) => "Otra vez sobre el reembolso de {o}: todavía no he recibido nada.",
         ("es", _) => "Sigo esperando una respuesta sobre mi pedido {o}. Por favor contéstenme.",
-        ("it", Late) => "Vi ho già scritto: il pacco dell'ordine {o} non è ancora arrivato. Ci sono novità sulla spedizione?",
+        ("it", Late) => {
+            "Vi ho già scritto: il pacco dell'ordine {o} non è ancora arrivato. Ci sono novità sulla spedizione?"
+        }
         ("it", Refund) => "Di nuovo per il rimborso di {o}: non ho ancora ricevuto nulla.",
         ("it", _) => "Sto ancora aspettando una risposta sul mio ordine {o}. Per favore rispondetemi.",
         ("ja", Late) => "先日も連絡しましたが、注文{o}の荷物がまだ届きません。配送状況を教えてください。",
@@ -685,7 +821,9 @@ fn follow_up_text(lang: &str, problem: Problem) -> &'static str {
         ("zh", Late) => "我之前已经联系过了，订单{o}的包裹还是没有到，请问物流有什么进展吗？",
         ("zh", Refund) => "再次询问订单{o}的退款，我还是没有收到。",
         ("zh", _) => "关于订单{o}我还在等回复，请尽快处理。",
-        (_, Late) => "I already wrote about this: my parcel for order {o} still has not been delivered. Any news on the shipment?",
+        (_, Late) => {
+            "I already wrote about this: my parcel for order {o} still has not been delivered. Any news on the shipment?"
+        }
         (_, Refund) => "Following up on the refund for {o}: I still have not received anything.",
         (_, _) => "I'm still waiting for an answer about my order {o}. Please get back to me.",
     }
@@ -735,6 +873,8 @@ struct Issue {
     shop: Shop,
     problem: Problem,
     start: i64,
+    /// When its latest message was written.
+    last: i64,
     /// Messages of the issue so far, for replies.
     emails: Vec<String>,
     first: Option<(String, String)>,
@@ -782,6 +922,7 @@ pub fn generate(options: &GenerateOptions) -> Result<Traffic, GenerateError> {
                     shop,
                     problem: weighted(&mut rng, PROBLEMS),
                     start,
+                    last: start,
                     emails: Vec::new(),
                     first: None,
                 });
@@ -896,9 +1037,7 @@ fn new_buyer(rng: &mut Rng, id: String, country: &'static Country) -> Buyer {
         city,
         postcode: postcode(rng, country, city),
     };
-    let email = rng
-        .chance(0.95)
-        .then(|| email_for(rng, country, given, family, serial));
+    let email = rng.chance(0.95).then(|| email_for(rng, country, given, family, serial));
     let other_email = rng
         .chance(0.08)
         .then(|| email_for(rng, country, given, family, serial + 7));
@@ -1179,7 +1318,10 @@ fn written_email(rng: &mut Rng, email: &str) -> String {
         return format!("{}@gmail.com", local.replace('.', ""));
     }
     if domain == "gmail.com" && roll < 0.25 {
-        return format!("{local}+{}@gmail.com", ["shop", "amazon", "orders", "news"][rng.below(4)]);
+        return format!(
+            "{local}+{}@gmail.com",
+            ["shop", "amazon", "orders", "news"][rng.below(4)]
+        );
     }
     if roll > 0.93 {
         let mut capital = local.to_owned();
@@ -1279,11 +1421,13 @@ fn channel_for(rng: &mut Rng, buyer: &Buyer, issue: &Issue, first: bool) -> &'st
 /// One message of a buyer about an issue, with its time.
 fn message(rng: &mut Rng, buyer: &Buyer, issue: &mut Issue, n: usize) -> (i64, Value) {
     let first = issue.first.is_none();
+    // Follow-ups come minutes to a day and a half after the previous message.
     let at = if first {
         issue.start
     } else {
-        issue.start + 600_000 + rng.below(48 * 3_600_000) as i64
+        issue.last + 300_000 + rng.below(36 * 3_600_000) as i64
     };
+    issue.last = at;
     let lang = if buyer.english { "en" } else { buyer.country.lang };
     let provisional = format!("p{}-{n}", buyer.id);
     let order_text = typed_order(rng, &issue.order);
@@ -1329,9 +1473,8 @@ fn message(rng: &mut Rng, buyer: &Buyer, issue: &mut Issue, n: usize) -> (i64, V
         "lang": lang,
     });
     let mut from = serde_json::Map::new();
-    // Whether the free text names the order: the channel can then report it.
-    let names_order = !matches!(issue.problem, Problem::Question) || rng.chance(0.6);
-    let body_order = (issue.problem != Problem::Question || names_order).then(|| order_text.clone());
+    // Every text names the order; the email channel always extracts it, other connectors
+    // report it most of the time.
     match channel {
         "amazon" | "ebay" => {
             let (id, market) = if channel == "amazon" {
@@ -1367,9 +1510,7 @@ fn message(rng: &mut Rng, buyer: &Buyer, issue: &mut Issue, n: usize) -> (i64, V
                 line["address"] = written_address(rng, buyer);
             }
             line["subject"] = subject.into();
-            if let Some(order) = body_order {
-                line["order"] = order.into();
-            }
+            line["order"] = order_text.clone().into();
             if !first && !forwarded && rng.chance(0.5) {
                 if let Some(last) = issue.emails.last() {
                     line["replies_to"] = json!([last]);
@@ -1385,8 +1526,8 @@ fn message(rng: &mut Rng, buyer: &Buyer, issue: &mut Issue, n: usize) -> (i64, V
                 from.insert("email".into(), written_email(rng, email).into());
             }
             line["thread"] = format!("chat-{}", rng.digits(10)).into();
-            if let Some(order) = body_order.filter(|_| rng.chance(0.8)) {
-                line["order"] = order.into();
+            if rng.chance(0.8) {
+                line["order"] = order_text.clone().into();
             }
         }
         "instagram" => {
@@ -1397,15 +1538,15 @@ fn message(rng: &mut Rng, buyer: &Buyer, issue: &mut Issue, n: usize) -> (i64, V
             if rng.chance(0.7) {
                 from.insert("name".into(), written_name(rng, buyer, false).into());
             }
-            if let Some(order) = body_order.filter(|_| rng.chance(0.8)) {
-                line["order"] = order.into();
+            if rng.chance(0.8) {
+                line["order"] = order_text.clone().into();
             }
         }
         "facebook" => {
             from.insert("handle".into(), buyer.facebook.clone().unwrap_or_default().into());
             from.insert("name".into(), written_name(rng, buyer, true).into());
-            if let Some(order) = body_order.filter(|_| rng.chance(0.8)) {
-                line["order"] = order.into();
+            if rng.chance(0.8) {
+                line["order"] = order_text.clone().into();
             }
         }
         _ => {
@@ -1421,8 +1562,8 @@ fn message(rng: &mut Rng, buyer: &Buyer, issue: &mut Issue, n: usize) -> (i64, V
                     format!("+{}{nsn}{rest}", buyer.country.calling_code).into(),
                 );
             }
-            if let Some(order) = body_order.filter(|_| rng.chance(0.8)) {
-                line["order"] = order.into();
+            if rng.chance(0.8) {
+                line["order"] = order_text.clone().into();
             }
         }
     }

@@ -33,7 +33,11 @@ pub enum ReportError {
     },
     /// A line of the truth file is not a truth line.
     #[error("{path}:{line}: {message}")]
-    Truth { path: PathBuf, line: usize, message: String },
+    Truth {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     /// An export did not have the expected shape.
     #[error("unexpected export: {0}")]
     Export(String),
@@ -349,9 +353,7 @@ mod tests {
     fn pair_counts_agree_with_brute_force() {
         let mut rng = super::super::generate::Rng::new(9);
         for size in [0, 1, 2, 5, 17, 60] {
-            let items: Vec<(u32, u32)> = (0..size)
-                .map(|_| (rng.below(6) as u32, rng.below(4) as u32))
-                .collect();
+            let items: Vec<(u32, u32)> = (0..size).map(|_| (rng.below(6) as u32, rng.below(4) as u32)).collect();
             assert_eq!(pair_counts(items.iter().copied()), brute(&items), "{items:?}");
         }
     }
@@ -380,9 +382,23 @@ mod tests {
             json!({"ticket": 12, "merged_into": null, "messages": ["c"]}),
         ];
         let report = from_exports(&customers, &tickets, &truth).unwrap();
-        assert_eq!(report.customer_pairs, PairCounts { predicted: 3, actual: 3, correct: 3 });
+        assert_eq!(
+            report.customer_pairs,
+            PairCounts {
+                predicted: 3,
+                actual: 3,
+                correct: 3
+            }
+        );
         assert_eq!(report.customer_pairs.f1(), 1.0);
-        assert_eq!(report.ticket_pairs, PairCounts { predicted: 0, actual: 1, correct: 0 });
+        assert_eq!(
+            report.ticket_pairs,
+            PairCounts {
+                predicted: 0,
+                actual: 1,
+                correct: 0
+            }
+        );
         assert_eq!(report.on_ticket, 3);
         assert_eq!(report.tickets_found, 3);
         assert_eq!(report.true_issues, 3);
@@ -392,7 +408,14 @@ mod tests {
         let mut tickets = tickets;
         tickets[1]["merged_into"] = json!(10);
         let report = from_exports(&customers, &tickets, &truth).unwrap();
-        assert_eq!(report.ticket_pairs, PairCounts { predicted: 1, actual: 1, correct: 1 });
+        assert_eq!(
+            report.ticket_pairs,
+            PairCounts {
+                predicted: 1,
+                actual: 1,
+                correct: 1
+            }
+        );
         assert!(report.table().contains("customer links"));
         assert_eq!(report.to_json()["ticket_merges"]["f1"], 1.0);
     }
@@ -402,7 +425,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("weft-truth-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("truth.jsonl");
-        std::fs::write(&path, "{\"message\":\"a\",\"customer\":\"c\",\"issue\":\"i\"}\n\n{\"message\":1}\n").unwrap();
+        std::fs::write(
+            &path,
+            "{\"message\":\"a\",\"customer\":\"c\",\"issue\":\"i\"}\n\n{\"message\":1}\n",
+        )
+        .unwrap();
         let err = read_truth(&path).unwrap_err().to_string();
         assert!(err.contains("truth.jsonl:3:"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
