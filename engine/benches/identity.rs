@@ -52,16 +52,22 @@ async fn run_once(pipeline: &Pipeline, dir: &Path, customers: usize, messages: u
         seed,
     })
     .expect("generate");
-    let input = dir.join(format!("traffic-{messages}.jsonl"));
-    let truth_path = dir.join(format!("truth-{messages}.jsonl"));
-    traffic.write(&input, &truth_path).expect("write traffic");
+    // One file per 1,000 messages, as a connector would deliver batches (and under the size
+    // limit of one inbound body).
+    let mut inputs = Vec::new();
+    for (n, chunk) in traffic.lines.chunks(1_000).enumerate() {
+        let path = dir.join(format!("traffic-{messages}-{n:04}.jsonl"));
+        let text: String = chunk.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, text).expect("write traffic");
+        inputs.push(path);
+    }
     let db = dir.join(format!("bench-{messages}.db"));
     let store = Store::open(&format!("sqlite://{}", db.display()))
         .await
         .expect("open store");
 
     let started = Instant::now();
-    let ingested = exec::ingest_paths(&store, None, pipeline, &[input])
+    let ingested = exec::ingest_paths(&store, None, pipeline, &inputs)
         .await
         .expect("ingest");
     let ingest_s = started.elapsed().as_secs_f64();
