@@ -128,7 +128,7 @@ impl Rng {
 
     /// Uniform in `0..n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 
     /// True with probability `p`.
@@ -1511,10 +1511,12 @@ fn message(rng: &mut Rng, buyer: &Buyer, issue: &mut Issue, n: usize) -> (i64, V
             }
             line["subject"] = subject.into();
             line["order"] = order_text.clone().into();
-            if !first && !forwarded && rng.chance(0.5) {
-                if let Some(last) = issue.emails.last() {
-                    line["replies_to"] = json!([last]);
-                }
+            if !first
+                && !forwarded
+                && rng.chance(0.5)
+                && let Some(last) = issue.emails.last()
+            {
+                line["replies_to"] = json!([last]);
             }
             issue.emails.push(provisional.clone());
         }
