@@ -126,6 +126,11 @@ enum Command {
         #[command(flatten)]
         plugins: PluginsArg,
     },
+    /// Generate buyer traffic with ground truth (JSON lines and a truth file).
+    Generate(crate::quality::command::GenerateArgs),
+    /// Reports: `weft report quality --truth FILE` compares customers and tickets with the truth.
+    #[command(subcommand)]
+    Report(crate::quality::command::ReportCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -299,6 +304,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             heldout,
             out,
         } => crate::train::run(&data, heldout.as_deref(), &out)?,
+        Command::Generate(args) => crate::quality::command::run_generate(&args)?,
+        Command::Report(report) => crate::quality::command::run_report(&report).await?,
         Command::Replay {
             ids,
             workflows,

@@ -11,12 +11,14 @@
 //! - [`exec`]: the queue, the step runner and the command applier.
 //! - [`explain`], [`demo`]: reports for people.
 //! - [`train`]: `weft train router`, retraining the router's n-gram model.
+//! - [`quality`]: generated traffic with ground truth, and the quality report against it.
 //! - [`cli`]: the `weft` command.
 
 pub mod cli;
 pub mod demo;
 pub mod exec;
 pub mod explain;
+pub mod quality;
 pub mod runtime;
 pub mod store;
 pub mod train;
