@@ -97,6 +97,16 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Reports: `weft report sla`.
+    Report {
+        #[command(subcommand)]
+        what: crate::sla_report::ReportCommand,
+    },
+    /// Ticket actions that stop SLA clocks: `weft ticket status`, `weft ticket reply`.
+    Ticket {
+        #[command(subcommand)]
+        command: crate::ticket::TicketCommand,
+    },
     /// Process dead letters again (all open ones, or those given).
     Replay {
         /// Dead letter ids; none means every open one.
@@ -270,6 +280,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        Command::Report { what } => crate::sla_report::run(what).await?,
+        Command::Ticket { command } => crate::ticket::run(command).await?,
         Command::Replay {
             ids,
             workflows,

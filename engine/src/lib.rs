@@ -10,6 +10,7 @@
 //! - [`store`]: SQLite and PostgreSQL; the only module with SQL.
 //! - [`exec`]: the queue, the step runner and the command applier.
 //! - [`explain`], [`demo`]: reports for people.
+//! - [`sla_report`], [`ticket`]: SLA reports; agents' status changes and replies that stop clocks.
 //! - [`cli`]: the `weft` command.
 
 pub mod cli;
@@ -17,5 +18,7 @@ pub mod demo;
 pub mod exec;
 pub mod explain;
 pub mod runtime;
+pub mod sla_report;
 pub mod store;
+pub mod ticket;
 pub mod workflow;
