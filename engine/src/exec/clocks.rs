@@ -7,7 +7,8 @@
 //! before it. Stopped deadlines are `met` and their pending warnings and breach never fire; a
 //! deadline that was already breached stays breached. `sla.met` is queued for workflows that
 //! listen. A status change ([`set_status`]) stops clocks the same way and is logged as a
-//! decision.
+//! decision. SLA timer events (`sla.warning`, `sla.breached`) reach their workflows with the
+//! ticket's current `priority` and the `worst` deadline state when they fired.
 
 use super::apply::EventState;
 use super::process::StepError;
@@ -121,6 +122,17 @@ pub(super) async fn on_reply(unit: &mut Unit, event: &QueuedEvent, state: &mut E
     let stopped = unit.stop_deadlines(ticket, RESPONSE_KINDS, message.at, "reply").await?;
     queue_met(state, ticket, &stopped, "reply");
     Ok(())
+}
+
+/// An SLA timer event with the ticket's `priority` as it is now, when its workflows run (not
+/// when the timer fired: an earlier event of the same batch may have raised it).
+pub(super) async fn with_ticket_priority(unit: &mut Unit, event: &QueuedEvent) -> Result<QueuedEvent, StoreError> {
+    let mut event = event.clone();
+    if let (Some(ticket), serde_json::Value::Object(map)) = (event.ticket, &mut event.payload) {
+        let ticket = unit.root_ticket(ticket).await?;
+        map.insert("priority".into(), unit.ticket_priority(ticket).await?.into());
+    }
+    Ok(event)
 }
 
 fn queue_met(state: &mut EventState, ticket: i64, stopped: &[Stopped], by: &str) {

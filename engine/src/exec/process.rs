@@ -134,6 +134,18 @@ pub async fn process_event(
     {
         return (unit, Err(error));
     }
+    let refreshed;
+    let event = if event.kind.starts_with("sla.") {
+        match super::clocks::with_ticket_priority(&mut unit, event).await {
+            Ok(e) => {
+                refreshed = e;
+                &refreshed
+            }
+            Err(error) => return (unit, Err(error.into())),
+        }
+    } else {
+        event
+    };
     for workflow in pipeline.workflows.iter().filter(|w| w.triggered_by(&event.kind)) {
         for step in &workflow.steps {
             let result;

@@ -344,9 +344,7 @@ impl Unit {
                     .await?;
             }
             if let (Some(ticket), true, serde_json::Value::Object(map)) = (ticket, kind.starts_with("sla."), &mut payload) {
-                let (priority, worst) = self.escalation_facts(ticket).await?;
-                map.insert("priority".into(), priority.into());
-                map.insert("worst".into(), worst.into());
+                map.insert("worst".into(), self.worst_deadline_state(ticket).await?.into());
             }
             let event = self.enqueue_event(&kind, due, None, ticket, &payload).await?;
             fired.push(FiredTimer { key, kind, event });

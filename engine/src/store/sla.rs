@@ -3,9 +3,9 @@
 //!
 //! A deadline's clock runs from `started_at` until it is stopped (`met_at`, `stopped_by`): by
 //! the first agent reply after it started, or by a status that ends the wait. Stopping a
-//! deadline that is still `pending` or `warned` makes it `met` and cancels its timers that have
-//! not fired; a `breached` deadline stays breached, but its stop time is kept, so response times
-//! count late answers too.
+//! deadline by its due time makes it `met` and cancels its timers that have not fired; a late
+//! stop leaves it `breached`, but its stop time is kept, so response times count late answers
+//! too. SLA timer events carry the ticket's worst deadline state when they fired.
 
 use super::{Result, Store, Unit, now_ms};
 use sqlx::Row;
@@ -114,11 +114,12 @@ impl Unit {
     }
 
     /// Stops the clocks of `kinds` on `ticket` that started no later than `at` and still run:
-    /// pending or warned ones become `met`, breached ones keep their state; each gets `at` and
-    /// `by`, and its timers that have not fired are cancelled. Returns what changed.
+    /// each gets `at` and `by`. One stopped by its due time becomes `met` and its timers that
+    /// have not fired are cancelled; one stopped later is (or stays) `breached` and keeps its
+    /// timers, so its warnings and breach still fire once. Returns what changed.
     pub async fn stop_deadlines(&mut self, ticket: i64, kinds: &[&str], at: i64, by: &str) -> Result<Vec<Stopped>> {
         let rows = sqlx::query(
-            "SELECT kind, policy, state FROM deadlines
+            "SELECT kind, policy, state, due FROM deadlines
              WHERE ticket_number = $1 AND met_at IS NULL AND (started_at IS NULL OR started_at <= $2)
              ORDER BY kind, policy",
         )
@@ -134,7 +135,11 @@ impl Unit {
             }
             let policy: String = row.try_get("policy")?;
             let state: String = row.try_get("state")?;
-            let state = if state == "breached" { state } else { "met".to_owned() };
+            let due: i64 = row.try_get("due")?;
+            // A late answer is a breach even when the breach timer has not fired yet (a backlog,
+            // an engine that was down); its timers then fire as they would have.
+            let late = state == "breached" || at > due;
+            let state = if late { "breached".to_owned() } else { "met".to_owned() };
             sqlx::query(
                 "UPDATE deadlines SET state = $1, met_at = $2, stopped_by = $3
                  WHERE ticket_number = $4 AND kind = $5 AND policy = $6",
@@ -147,6 +152,10 @@ impl Unit {
             .bind(&policy)
             .execute(self.conn())
             .await?;
+            if late {
+                stopped.push(Stopped { kind, policy, state });
+                continue;
+            }
             let base = deadline_timer_base(ticket, &kind, &policy);
             let warn = format!("{base}:warn:");
             sqlx::query(
@@ -165,30 +174,29 @@ impl Unit {
         Ok(stopped)
     }
 
-    /// The ticket's priority and the worst state among its deadlines (`breached`, `warned`,
-    /// `pending` or `met`), for the payload of an SLA timer event as it fires.
-    pub async fn escalation_facts(&mut self, ticket: i64) -> Result<(Option<String>, String)> {
-        let priority = sqlx::query("SELECT priority FROM tickets WHERE number = $1")
-            .bind(ticket)
-            .fetch_optional(self.conn())
-            .await?
-            .map(|row| row.try_get::<Option<String>, _>("priority"))
-            .transpose()?
-            .flatten();
+    /// The worst state among the ticket's deadlines: `breached`, `warned`, `pending` or `met`.
+    pub async fn worst_deadline_state(&mut self, ticket: i64) -> Result<String> {
         let states = sqlx::query("SELECT DISTINCT state FROM deadlines WHERE ticket_number = $1")
             .bind(ticket)
             .fetch_all(self.conn())
             .await?;
-        let mut worst = "met";
+        let mut worst = "met".to_owned();
         for row in states {
             let state: String = row.try_get("state")?;
-            for candidate in ["breached", "warned", "pending"] {
-                if state == candidate && rank(candidate) > rank(worst) {
-                    worst = candidate;
-                }
+            if rank(&state) > rank(&worst) {
+                worst = state;
             }
         }
-        Ok((priority, worst.to_owned()))
+        Ok(worst)
+    }
+
+    /// The ticket's priority, if set.
+    pub async fn ticket_priority(&mut self, ticket: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT priority FROM tickets WHERE number = $1")
+            .bind(ticket)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("priority")).transpose()?.flatten())
     }
 
     /// The ticket's current status, or None when there is no such ticket.
@@ -237,6 +245,36 @@ impl Store {
                     met_at: row.try_get("met_at")?,
                     stopped_by: row.try_get("stopped_by")?,
                 })
+            })
+            .collect()
+    }
+
+    /// The time of the newest message, if any.
+    pub async fn newest_message_at(&self) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT MAX(at) AS at FROM messages")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("at")?)
+    }
+
+    /// The SLA events timers fired (`sla.warning`, `sla.breached`), in the order they came due:
+    /// (kind, due, ticket, payload).
+    pub async fn sla_timer_events(&self) -> Result<Vec<(String, i64, Option<i64>, serde_json::Value)>> {
+        let rows = sqlx::query(
+            "SELECT kind, at, ticket_number, payload FROM events
+             WHERE kind IN ('sla.warning', 'sla.breached') ORDER BY at, id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let payload: String = row.try_get("payload")?;
+                Ok((
+                    row.try_get("kind")?,
+                    row.try_get("at")?,
+                    row.try_get("ticket_number")?,
+                    serde_json::from_str(&payload)?,
+                ))
             })
             .collect()
     }
