@@ -71,7 +71,15 @@ async fn sla_setup(store: &Store) -> anyhow::Result<i64> {
     reply.replies_to = vec!["0102018f-pierre-4711@eu-west-1.amazonses.com".into()];
     reply.body = "Bonjour Pierre, nous vous remboursons l'article endommagé aujourd'hui.".into();
     for (message, automatic) in [(ack, true), (reply, false)] {
-        record_reply(store, &Reply { message, automatic, ticket: None }).await?;
+        record_reply(
+            store,
+            &Reply {
+                message,
+                automatic,
+                ticket: None,
+            },
+        )
+        .await?;
     }
     Ok(newest + DEMO_HOURS_AFTER * 3_600_000)
 }

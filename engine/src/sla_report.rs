@@ -216,7 +216,7 @@ pub fn build(deadlines: &[DeadlineRow], now: i64, within: Duration) -> SlaReport
             }
         })
         .collect();
-    at_risk.sort_by(|a, b| (a.minutes_left, a.ticket).cmp(&(b.minutes_left, b.ticket)));
+    at_risk.sort_by_key(|a| (a.minutes_left, a.ticket));
     SlaReport {
         now: rfc3339(now),
         within: format_duration(within),
@@ -271,11 +271,7 @@ pub fn render(report: &SlaReport) -> String {
             minutes(r.p90_minutes)
         );
     }
-    let _ = writeln!(
-        out,
-        "\nAt risk now (warned, or due within {})",
-        report.within
-    );
+    let _ = writeln!(out, "\nAt risk now (warned, or due within {})", report.within);
     if report.at_risk.is_empty() {
         let _ = writeln!(out, "  nothing");
     }
@@ -319,7 +315,14 @@ mod tests {
         let rows = vec![
             row(1, "amazon", "amazon-24h", 24 * H, "met", Some((2 * H, "reply"))),
             row(2, "amazon", "amazon-24h", 24 * H, "breached", Some((30 * H, "reply"))),
-            row(3, "amazon", "amazon-24h", 24 * H, "met", Some((H, "no-response-needed"))),
+            row(
+                3,
+                "amazon",
+                "amazon-24h",
+                24 * H,
+                "met",
+                Some((H, "no-response-needed")),
+            ),
             row(4, "amazon", "amazon-24h", 40 * H, "warned", None),
             row(5, "amazon", "amazon-24h", 100 * H, "pending", None),
             row(6, "e-mail", "équipe", 20 * H, "pending", None),
@@ -335,7 +338,10 @@ mod tests {
         assert_eq!(report.compliance[1].breached, 1);
         assert_eq!(report.compliance[1].compliance, Some(0.0));
         let times = &report.first_response[0];
-        assert_eq!((times.answered, times.median_minutes, times.p90_minutes), (2, 960.0, 1800.0));
+        assert_eq!(
+            (times.answered, times.median_minutes, times.p90_minutes),
+            (2, 960.0, 1800.0)
+        );
         let risky: Vec<i64> = report.at_risk.iter().map(|r| r.ticket).collect();
         assert_eq!(risky, [6, 4], "overdue first, then warned; ticket 5 is far off");
         assert_eq!(report.at_risk[1].minutes_left, 180);

@@ -65,9 +65,27 @@ async fn drain(engine: &Engine, now: &str) -> exec::DrainReport {
 /// deadlines.
 fn traffic(dir: &Path) -> std::path::PathBuf {
     let lines = [
-        ("amz-a", "thread-a", "A1AAAA", "Jürgen Groß", "Wo ist mein Paket? Bestellung 302-0000001-0000001"),
-        ("amz-b", "thread-b", "B2BBBB", "Élodie Dupré", "Où est mon colis ? Commande 302-0000002-0000002"),
-        ("amz-c", "thread-c", "C3CCCC", "山田 花子", "ありがとうございました。注文 302-0000003-0000003"),
+        (
+            "amz-a",
+            "thread-a",
+            "A1AAAA",
+            "Jürgen Groß",
+            "Wo ist mein Paket? Bestellung 302-0000001-0000001",
+        ),
+        (
+            "amz-b",
+            "thread-b",
+            "B2BBBB",
+            "Élodie Dupré",
+            "Où est mon colis ? Commande 302-0000002-0000002",
+        ),
+        (
+            "amz-c",
+            "thread-c",
+            "C3CCCC",
+            "山田 花子",
+            "ありがとうございました。注文 302-0000003-0000003",
+        ),
     ];
     let text: Vec<String> = lines
         .iter()
@@ -143,26 +161,41 @@ async fn run_scenario(url: &str) {
     assert!(a["messages"].as_array().unwrap().iter().any(|m| m == "ack-a"), "{a}");
 
     // An agent answers A; C needs no answer.
-    clocks::record_reply(&engine.store, &reply("agent-a", "thread-a", "2026-11-20T09:30:00Z", false))
-        .await
-        .unwrap();
+    clocks::record_reply(
+        &engine.store,
+        &reply("agent-a", "thread-a", "2026-11-20T09:30:00Z", false),
+    )
+    .await
+    .unwrap();
     let c_number = ticket(&engine.store, "amz-c").await["ticket"].as_i64().unwrap();
-    let stopped = clocks::set_status(&engine.store, c_number, Status::NoResponseNeeded, ms("2026-11-20T09:40:00Z"))
-        .await
-        .unwrap();
+    let stopped = clocks::set_status(
+        &engine.store,
+        c_number,
+        Status::NoResponseNeeded,
+        ms("2026-11-20T09:40:00Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(stopped.len(), 2, "both first-response clocks of C stop: {stopped:?}");
     // The same reply again is recognized and changes nothing.
     assert!(
-        clocks::record_reply(&engine.store, &reply("agent-a", "thread-a", "2026-11-20T09:30:00Z", false))
-            .await
-            .unwrap()
-            .is_none()
+        clocks::record_reply(
+            &engine.store,
+            &reply("agent-a", "thread-a", "2026-11-20T09:30:00Z", false)
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
     drain(&engine, "2026-11-20T10:00:00Z").await;
     let a = ticket(&engine.store, "amz-a").await;
     assert_eq!(deadline_state(&a, "first-response", "amazon-24h"), "met");
     assert_eq!(deadline_state(&a, "first-response", "team-hours"), "met");
-    assert_eq!(deadline_state(&a, "resolution", "team-hours"), "pending", "a reply does not resolve");
+    assert_eq!(
+        deadline_state(&a, "resolution", "team-hours"),
+        "pending",
+        "a reply does not resolve"
+    );
     let c = ticket(&engine.store, "amz-c").await;
     assert_eq!(c["status"], "no-response-needed");
     assert_eq!(deadline_state(&c, "first-response", "amazon-24h"), "met");
@@ -183,10 +216,17 @@ async fn run_scenario(url: &str) {
     assert_eq!(b["assignee"], "marie");
     assert_eq!(b["team"], "leads");
     let a = ticket(&engine.store, "amz-a").await;
-    assert_eq!(deadline_state(&a, "first-response", "amazon-24h"), "met", "met deadlines never breach");
+    assert_eq!(
+        deadline_state(&a, "first-response", "amazon-24h"),
+        "met",
+        "met deadlines never breach"
+    );
     let (cancelled, fired, _waiting) = engine.store.timer_counts().await.unwrap();
     assert_eq!(fired, 4);
-    assert!(cancelled >= 6, "A's and C's first-response timers are cancelled: {cancelled}");
+    assert!(
+        cancelled >= 6,
+        "A's and C's first-response timers are cancelled: {cancelled}"
+    );
     drop(engine);
 
     // Started again at the same moment: nothing fires twice.
@@ -197,15 +237,26 @@ async fn run_scenario(url: &str) {
 
     // The report sees it all: A on time, B breached, C stopped.
     let rows = engine.store.sla_deadlines().await.unwrap();
-    let report = weft::sla_report::build(&rows, ms("2026-11-21T09:00:00Z"), std::time::Duration::from_secs(4 * 3600));
+    let report = weft::sla_report::build(
+        &rows,
+        ms("2026-11-21T09:00:00Z"),
+        std::time::Duration::from_secs(4 * 3600),
+    );
     let amazon = report
         .compliance
         .iter()
         .find(|c| c.channel == "amazon" && c.policy == "amazon-24h")
         .unwrap();
-    assert_eq!((amazon.on_time, amazon.breached, amazon.stopped), (1, 1, 1), "{amazon:?}");
+    assert_eq!(
+        (amazon.on_time, amazon.breached, amazon.stopped),
+        (1, 1, 1),
+        "{amazon:?}"
+    );
     let times = &report.first_response[0];
-    assert_eq!((times.channel.as_str(), times.answered, times.median_minutes), ("amazon", 1, 90.0));
+    assert_eq!(
+        (times.channel.as_str(), times.answered, times.median_minutes),
+        ("amazon", 1, 90.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,9 +277,12 @@ async fn clocks_stop_on_replies_and_breaches_fire_once_across_restarts_postgres(
 async fn a_reply_to_no_known_ticket_is_a_dead_letter() {
     let dir = tempfile::tempdir().unwrap();
     let engine = start(&format!("sqlite://{}", dir.path().join("weft.db").display())).await;
-    clocks::record_reply(&engine.store, &reply("lost", "thread-nowhere", "2026-11-20T09:00:00Z", false))
-        .await
-        .unwrap();
+    clocks::record_reply(
+        &engine.store,
+        &reply("lost", "thread-nowhere", "2026-11-20T09:00:00Z", false),
+    )
+    .await
+    .unwrap();
     let options = DrainOptions {
         timers_until: Some(ms("2026-11-20T09:00:00Z")),
         ..DrainOptions::default()
@@ -240,6 +294,8 @@ async fn a_reply_to_no_known_ticket_is_a_dead_letter() {
         "{}",
         report.dead[0].1
     );
-    let error = clocks::set_status(&engine.store, 99, Status::Solved, 0).await.unwrap_err();
+    let error = clocks::set_status(&engine.store, 99, Status::Solved, 0)
+        .await
+        .unwrap_err();
     assert_eq!(error.to_string(), "ticket 99 does not exist");
 }

@@ -80,7 +80,9 @@ pub struct Reply {
 /// same reply (channel and id) was recorded before.
 pub async fn record_reply(store: &Store, reply: &Reply) -> Result<Option<i64>, StoreError> {
     let mut unit = store.unit().await?;
-    let event = unit.enqueue_reply(&reply.message, reply.automatic, reply.ticket).await?;
+    let event = unit
+        .enqueue_reply(&reply.message, reply.automatic, reply.ticket)
+        .await?;
     unit.commit().await?;
     Ok(event)
 }
@@ -106,7 +108,11 @@ pub(super) async fn on_reply(unit: &mut Unit, event: &QueuedEvent, state: &mut E
                 message.id,
                 message.channel,
                 message.thread.as_deref().unwrap_or("none"),
-                if message.replies_to.is_empty() { "none".to_owned() } else { message.replies_to.join(", ") },
+                if message.replies_to.is_empty() {
+                    "none".to_owned()
+                } else {
+                    message.replies_to.join(", ")
+                },
                 message.order.as_deref().unwrap_or("none"),
             ))
         })?,

@@ -63,7 +63,7 @@ fn attempts_and_backoff(pipeline: &Pipeline, error: &StepError, options: &DrainO
         && let Some(step) = pipeline
             .workflows
             .iter()
-            .filter(|w| w.name.to_string() == workflow)
+            .filter(|w| w.name == workflow)
             .flat_map(|w| w.steps.iter())
             .find(|s| s.id.to_string() == step)
     {

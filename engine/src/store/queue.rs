@@ -343,7 +343,9 @@ impl Unit {
                     .execute(self.conn())
                     .await?;
             }
-            if let (Some(ticket), true, serde_json::Value::Object(map)) = (ticket, kind.starts_with("sla."), &mut payload) {
+            if let (Some(ticket), true, serde_json::Value::Object(map)) =
+                (ticket, kind.starts_with("sla."), &mut payload)
+            {
                 map.insert("worst".into(), self.worst_deadline_state(ticket).await?.into());
             }
             let event = self.enqueue_event(&kind, due, None, ticket, &payload).await?;

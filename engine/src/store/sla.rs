@@ -43,7 +43,12 @@ pub struct DeadlineRow {
 impl Unit {
     /// Stores a reply that went out and queues its `message.sent` event (payload `automatic`).
     /// The same message (channel and id) again is skipped: returns None.
-    pub async fn enqueue_reply(&mut self, message: &Message, automatic: bool, ticket: Option<i64>) -> Result<Option<i64>> {
+    pub async fn enqueue_reply(
+        &mut self,
+        message: &Message,
+        automatic: bool,
+        ticket: Option<i64>,
+    ) -> Result<Option<i64>> {
         let data = serde_json::to_string(message)?;
         let direction = if automatic { "auto" } else { "out" };
         let inserted = sqlx::query(
@@ -196,7 +201,10 @@ impl Unit {
             .bind(ticket)
             .fetch_optional(self.conn())
             .await?;
-        Ok(row.map(|r| r.try_get::<Option<String>, _>("priority")).transpose()?.flatten())
+        Ok(row
+            .map(|r| r.try_get::<Option<String>, _>("priority"))
+            .transpose()?
+            .flatten())
     }
 
     /// The ticket's current status, or None when there is no such ticket.

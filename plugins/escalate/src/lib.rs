@@ -136,7 +136,10 @@ pub fn decide(event: &Event, config: &Config) -> Result<Vec<Decision>, Error> {
         _ => return Ok(Vec::new()),
     };
     let Some(ticket) = event.ticket else {
-        return Err(Error::permanent(format!("{} event {} names no ticket", event.kind, event.id)));
+        return Err(Error::permanent(format!(
+            "{} event {} names no ticket",
+            event.kind, event.id
+        )));
     };
     let text = |key: &str| event.payload.get(key).and_then(|v| v.as_str());
     let kind = text("kind").unwrap_or("deadline");
@@ -153,7 +156,11 @@ pub fn decide(event: &Event, config: &Config) -> Result<Vec<Decision>, Error> {
     let current = text("priority").and_then(Priority::parse);
     let what = format!(
         "{kind} deadline under policy {policy:?} {}",
-        if this == Level::Breached { "was breached" } else { "is near" }
+        if this == Level::Breached {
+            "was breached"
+        } else {
+            "is near"
+        }
     );
     let mut evidence = vec![Evidence::new("deadline", what.clone(), 1.0)];
     if worst != this {
@@ -182,7 +189,10 @@ pub fn decide(event: &Event, config: &Config) -> Result<Vec<Decision>, Error> {
         && let Some(assign) = &action.assign
         && (assign.agent.is_some() || assign.team.is_some())
     {
-        let to: Vec<&str> = [assign.agent.as_deref(), assign.team.as_deref()].into_iter().flatten().collect();
+        let to: Vec<&str> = [assign.agent.as_deref(), assign.team.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
         out.push(
             Decision::new(
                 Command::Assign(Assign {
