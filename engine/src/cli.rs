@@ -114,6 +114,16 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Reports: `weft report sla`, `weft report quality`.
+    Report {
+        #[command(subcommand)]
+        what: ReportWhat,
+    },
+    /// Ticket actions that stop SLA clocks: `weft ticket status`, `weft ticket reply`.
+    Ticket {
+        #[command(subcommand)]
+        command: crate::ticket::TicketCommand,
+    },
     /// Process dead letters again (all open ones, or those given).
     Replay {
         /// Dead letter ids; none means every open one.
@@ -128,9 +138,15 @@ enum Command {
     },
     /// Generate buyer traffic with ground truth (JSON lines and a truth file).
     Generate(crate::quality::command::GenerateArgs),
-    /// Reports: `weft report quality --truth FILE` compares customers and tickets with the truth.
-    #[command(subcommand)]
-    Report(crate::quality::command::ReportCommand),
+}
+
+/// The reports of `weft report`.
+#[derive(Debug, Subcommand)]
+enum ReportWhat {
+    #[command(flatten)]
+    Quality(crate::quality::command::ReportCommand),
+    #[command(flatten)]
+    Sla(crate::sla_report::ReportCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -305,7 +321,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             out,
         } => crate::train::run(&data, heldout.as_deref(), &out)?,
         Command::Generate(args) => crate::quality::command::run_generate(&args)?,
-        Command::Report(report) => crate::quality::command::run_report(&report).await?,
+        Command::Report { what } => match what {
+            ReportWhat::Quality(report) => crate::quality::command::run_report(&report).await?,
+            ReportWhat::Sla(report) => crate::sla_report::run(report).await?,
+        },
+        Command::Ticket { command } => crate::ticket::run(command).await?,
         Command::Replay {
             ids,
             workflows,

@@ -37,13 +37,93 @@ pub async fn run(
         })?;
     let store = Store::open(db).await?;
     let ingested = exec::ingest_paths(&store, None, &pipeline, &[examples.to_path_buf()]).await?;
+    let now = sla_setup(&store).await?;
     let options = DrainOptions {
         collect: true,
+        timers_until: Some(now),
         ..DrainOptions::default()
     };
     let drained = exec::drain(&store, &pipeline, &options).await?;
     print!("{}", account(&store, &pipeline, &ingested, &drained, db).await?);
+    print!("{}", sla_account(&store, &drained, now, db).await?);
     Ok(())
+}
+
+// ---- SLA: the demo's clock, replies, and the warnings and breaches that fired ----
+
+/// How long after the newest sample message the demo's "now" is.
+const DEMO_HOURS_AFTER: i64 = 4;
+
+/// The demo's "now" (the newest sample message plus [`DEMO_HOURS_AFTER`]), so that deadlines
+/// are met, pending, warned and breached in a way one can follow; and two replies: an
+/// automatic acknowledgement of the German buyer's Amazon message (it stops no clock) and an
+/// agent's answer to the French buyer's Amazon-relayed mail (it meets both first-response
+/// deadlines, on the 24/7 and the business-hours clock).
+async fn sla_setup(store: &Store) -> anyhow::Result<i64> {
+    use crate::exec::clocks::{Reply, record_reply};
+    let newest = store.newest_message_at().await?.unwrap_or_else(crate::store::now_ms);
+    let ack_at: jiff::Timestamp = "2026-11-17T07:46:00Z".parse()?;
+    let mut ack = weft_sdk::Message::new("amazon", "amz-ack-5501", ack_at.as_millisecond());
+    ack.thread = Some("amz-thread-88412".into());
+    ack.body = "Danke für Ihre Nachricht! Wir melden uns innerhalb von 24 Stunden.".into();
+    let reply_at: jiff::Timestamp = "2026-11-17T16:30:00Z".parse()?;
+    let mut reply = weft_sdk::Message::new("email", "reply-pierre-1@shop.example", reply_at.as_millisecond());
+    reply.replies_to = vec!["0102018f-pierre-4711@eu-west-1.amazonses.com".into()];
+    reply.body = "Bonjour Pierre, nous vous remboursons l'article endommagé aujourd'hui.".into();
+    for (message, automatic) in [(ack, true), (reply, false)] {
+        record_reply(
+            store,
+            &Reply {
+                message,
+                automatic,
+                ticket: None,
+            },
+        )
+        .await?;
+    }
+    Ok(newest + DEMO_HOURS_AFTER * 3_600_000)
+}
+
+/// The SLA section: the demo's clock, every warning and breach that fired, what escalation did.
+async fn sla_account(store: &Store, drained: &exec::DrainReport, now: i64, db: &str) -> anyhow::Result<String> {
+    use crate::store::report::rfc3339;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nSLA (clock set to {}, {DEMO_HOURS_AFTER}h after the newest message; timers are rows and fire once)",
+        rfc3339(now)
+    );
+    let _ = writeln!(
+        out,
+        "  replies: an automatic acknowledgement on Amazon thread amz-thread-88412 (stops no clock) and an agent's\n  \
+         answer to the mail 0102018f-pierre-4711@eu-west-1.amazonses.com (meets its first-response deadlines)"
+    );
+    for (kind, due, ticket, payload) in store.sla_timer_events().await? {
+        let what = if kind == "sla.warning" { "warning" } else { "BREACH " };
+        let _ = writeln!(
+            out,
+            "  {} {what} ticket {} · {} ({}) due {}",
+            rfc3339(due),
+            ticket.map(|t| t.to_string()).unwrap_or_default(),
+            payload["kind"].as_str().unwrap_or("?"),
+            payload["policy"].as_str().unwrap_or("?"),
+            payload["due"].as_i64().map(rfc3339).unwrap_or_default()
+        );
+    }
+    for decided in drained.decided.iter().filter(|d| d.workflow == "escalation") {
+        let ticket = match &decided.decision.command {
+            weft_sdk::Command::SetField(f) => f.ticket,
+            weft_sdk::Command::Assign(a) => a.ticket,
+            _ => weft_sdk::TicketRef::Current,
+        };
+        let ticket = match ticket {
+            weft_sdk::TicketRef::Existing(n) => format!("ticket {n}"),
+            weft_sdk::TicketRef::Current => "its ticket".to_owned(),
+        };
+        let _ = writeln!(out, "  escalated {ticket}: {}", decided.decision.reason);
+    }
+    let _ = writeln!(out, "\nSLA report: weft report sla --db {db} --now {}", rfc3339(now));
+    Ok(out)
 }
 
 async fn account(

@@ -12,6 +12,7 @@
 //! - [`explain`], [`demo`]: reports for people.
 //! - [`train`]: `weft train router`, retraining the router's n-gram model.
 //! - [`quality`]: generated traffic with ground truth, and the quality report against it.
+//! - [`sla_report`], [`ticket`]: SLA reports; agents' status changes and replies that stop clocks.
 //! - [`cli`]: the `weft` command.
 
 pub mod cli;
@@ -20,6 +21,8 @@ pub mod exec;
 pub mod explain;
 pub mod quality;
 pub mod runtime;
+pub mod sla_report;
 pub mod store;
+pub mod ticket;
 pub mod train;
 pub mod workflow;

@@ -147,7 +147,7 @@ pub async fn apply(
         }
         Command::SetDeadline(deadline) => {
             let number = ticket_of(unit, state, deadline.ticket).await?;
-            unit.set_deadline(number, &deadline.kind, &deadline.policy, deadline.due)
+            unit.set_deadline(number, &deadline.kind, &deadline.policy, deadline.due, event.at)
                 .await?;
             let base = format!("deadline:{number}:{}:{}", deadline.kind, deadline.policy);
             let payload =

@@ -13,9 +13,11 @@
 //! - [`process`]: one event through its workflows.
 //! - [`apply`]: what each command means, applied to the store.
 //! - [`dispatch`]: draining the queue, retries, dead letters, due timers.
+//! - [`clocks`]: replies and status changes that stop deadline clocks.
 //! - `reader`: the store's unit as the steps' read-only context.
 
 pub mod apply;
+pub mod clocks;
 pub mod dispatch;
 pub mod ingest;
 pub mod pipeline;

@@ -41,6 +41,9 @@ pub enum StepError {
         command: &'static str,
         problem: String,
     },
+    /// A reply (`message.sent`) could not be put on a ticket.
+    #[error("{0}")]
+    Reply(String),
     /// The database failed.
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
@@ -52,7 +55,7 @@ impl StepError {
         match self {
             StepError::Plugin { failure, .. } => failure.is_retryable(),
             StepError::Store(_) => true,
-            StepError::MissingPlugin { .. } | StepError::Apply { .. } => false,
+            StepError::MissingPlugin { .. } | StepError::Apply { .. } | StepError::Reply(_) => false,
         }
     }
 
@@ -66,7 +69,7 @@ impl StepError {
             | StepError::Apply {
                 workflow, step, plugin, ..
             } => (Some(workflow), Some(step), Some(plugin)),
-            StepError::Store(_) => (None, None, None),
+            StepError::Store(_) | StepError::Reply(_) => (None, None, None),
         }
     }
 }
@@ -127,6 +130,23 @@ pub async fn process_event(
 ) -> (Unit, Result<Vec<Decided>, StepError>) {
     let mut decided = Vec::new();
     let mut state = EventState::from_event(event);
+    if event.kind == "message.sent"
+        && let Err(error) = super::clocks::on_reply(&mut unit, event, &mut state).await
+    {
+        return (unit, Err(error));
+    }
+    let refreshed;
+    let event = if event.kind.starts_with("sla.") {
+        match super::clocks::with_ticket_priority(&mut unit, event).await {
+            Ok(e) => {
+                refreshed = e;
+                &refreshed
+            }
+            Err(error) => return (unit, Err(error.into())),
+        }
+    } else {
+        event
+    };
     for workflow in pipeline.workflows.iter().filter(|w| w.triggered_by(&event.kind)) {
         for step in &workflow.steps {
             let result;

@@ -350,15 +350,19 @@ impl Unit {
         Ok(())
     }
 
-    pub async fn set_deadline(&mut self, ticket: i64, kind: &str, policy: &str, due: i64) -> Result<()> {
+    /// Sets (or restarts) a deadline whose clock started at `started`.
+    pub async fn set_deadline(&mut self, ticket: i64, kind: &str, policy: &str, due: i64, started: i64) -> Result<()> {
         sqlx::query(
-            "INSERT INTO deadlines (ticket_number, kind, policy, due, state) VALUES ($1, $2, $3, $4, 'pending')
-             ON CONFLICT (ticket_number, kind, policy) DO UPDATE SET due = excluded.due, state = 'pending'",
+            "INSERT INTO deadlines (ticket_number, kind, policy, due, state, started_at)
+             VALUES ($1, $2, $3, $4, 'pending', $5)
+             ON CONFLICT (ticket_number, kind, policy) DO UPDATE SET due = excluded.due, state = 'pending',
+                 started_at = excluded.started_at, met_at = NULL, stopped_by = NULL",
         )
         .bind(ticket)
         .bind(kind)
         .bind(policy)
         .bind(due)
+        .bind(started)
         .execute(self.conn())
         .await?;
         Ok(())
@@ -376,7 +380,8 @@ impl Unit {
         sqlx::query(
             "INSERT INTO timers (key, due_at, kind, payload, ticket_number) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind,
-                 payload = excluded.payload, ticket_number = excluded.ticket_number, fired_at = NULL",
+                 payload = excluded.payload, ticket_number = excluded.ticket_number, fired_at = NULL,
+                 cancelled_at = NULL",
         )
         .bind(key)
         .bind(due)

@@ -15,12 +15,14 @@
 //! - [`apply`]: commands applied inside a unit, and the decision log.
 //! - [`context`]: the read-only queries steps make.
 //! - [`report`]: exports, explanations and the demo's summary.
+//! - [`sla`]: replies and status changes stopping deadline clocks; the SLA report's rows.
 
 pub mod apply;
 pub mod context;
 pub mod ingest;
 pub mod queue;
 pub mod report;
+pub mod sla;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;

@@ -289,7 +289,8 @@ impl Unit {
     pub async fn fire_due_timers(&mut self, now: i64, limit: i64) -> Result<Vec<FiredTimer>> {
         let rows = sqlx::query(
             "SELECT id, key, due_at, kind, payload, ticket_number FROM timers
-             WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT $2",
+             WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1
+             ORDER BY due_at, id LIMIT $2",
         )
         .bind(now)
         .bind(limit)
@@ -341,6 +342,11 @@ impl Unit {
                     .bind(policy)
                     .execute(self.conn())
                     .await?;
+            }
+            if let (Some(ticket), true, serde_json::Value::Object(map)) =
+                (ticket, kind.starts_with("sla."), &mut payload)
+            {
+                map.insert("worst".into(), self.worst_deadline_state(ticket).await?.into());
             }
             let event = self.enqueue_event(&kind, due, None, ticket, &payload).await?;
             fired.push(FiredTimer { key, kind, event });

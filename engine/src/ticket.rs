@@ -1,0 +1,131 @@
+//! `weft ticket status|reply`: what agents do that stops deadline clocks, from the command line.
+
+use crate::exec::clocks::{self, Reply, Status};
+use crate::exec::{self, DrainOptions, Pipeline};
+use crate::runtime::{Runtime, RuntimeConfig};
+use crate::store::Store;
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `weft ticket ...`.
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// Set a ticket's status; `no-response-needed`, `waiting-on-buyer` and `solved` stop clocks.
+    Status {
+        /// The ticket number.
+        ticket: i64,
+        status: StatusArg,
+        /// When it happened (RFC 3339); now by default.
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Record a reply that went out to the buyer and process it: an agent's reply meets the
+    /// ticket's response deadlines, an automatic one (`--automatic`) does not.
+    Reply(ReplyArgs),
+}
+
+/// The database.
+#[derive(Debug, Args)]
+pub struct DbArg {
+    /// Database URL: sqlite://FILE or postgres://USER@HOST/DB.
+    #[arg(long, env = "WEFT_DB", default_value = "sqlite://weft.db")]
+    pub db: String,
+}
+
+/// Statuses an agent sets.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    NoResponseNeeded,
+    Solved,
+    WaitingOnBuyer,
+}
+
+/// Arguments of `weft ticket reply`.
+#[derive(Debug, Args)]
+pub struct ReplyArgs {
+    /// The ticket answered.
+    pub ticket: i64,
+    /// When it was sent (RFC 3339); now by default.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// An automatic reply (an acknowledgement): it stops no clock.
+    #[arg(long)]
+    pub automatic: bool,
+    /// The channel it went out on.
+    #[arg(long, default_value = "helpdesk")]
+    pub channel: String,
+    /// Its id on the channel; recording the same id twice does nothing.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The text.
+    #[arg(long, default_value = "")]
+    pub body: String,
+    /// Workflow files or folders (workflows on `message.sent` and `sla.*` run too).
+    #[arg(long, default_value = "workflows")]
+    pub workflows: Vec<PathBuf>,
+    /// Folder of compiled plugins (*.wasm).
+    #[arg(long, env = "WEFT_PLUGINS", default_value = "target/wasm-plugins/out")]
+    pub plugins: PathBuf,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+fn time(at: Option<&str>) -> anyhow::Result<i64> {
+    match at {
+        Some(text) => Ok(text
+            .parse::<jiff::Timestamp>()
+            .with_context(|| format!("--at {text:?} is not an RFC 3339 time"))?
+            .as_millisecond()),
+        None => Ok(crate::store::now_ms()),
+    }
+}
+
+/// Runs `weft ticket ...`.
+pub async fn run(command: TicketCommand) -> anyhow::Result<()> {
+    match command {
+        TicketCommand::Status { ticket, status, at, db } => {
+            let status = match status {
+                StatusArg::NoResponseNeeded => Status::NoResponseNeeded,
+                StatusArg::Solved => Status::Solved,
+                StatusArg::WaitingOnBuyer => Status::WaitingOnBuyer,
+            };
+            let store = Store::open(&db.db).await?;
+            let stopped = clocks::set_status(&store, ticket, status, time(at.as_deref())?).await?;
+            println!("ticket {ticket}: status {}", status.as_str());
+            for s in stopped {
+                println!("  stopped {} ({}): {}", s.kind, s.policy, s.state);
+            }
+        }
+        TicketCommand::Reply(args) => {
+            let at = time(args.at.as_deref())?;
+            let store = Store::open(&args.db.db).await?;
+            let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).context("starting the plugin runtime")?);
+            let pipeline = Pipeline::load(runtime, &args.plugins, &args.workflows).await?;
+            let id = args.id.unwrap_or_else(|| format!("reply-{}-{at}", args.ticket));
+            let mut message = weft_sdk::Message::new(args.channel, id, at);
+            message.body = args.body;
+            let reply = Reply {
+                message,
+                automatic: args.automatic,
+                ticket: Some(args.ticket),
+            };
+            if clocks::record_reply(&store, &reply).await?.is_none() {
+                println!("reply {} was recorded before; nothing to do", reply.message.id);
+                return Ok(());
+            }
+            let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await?;
+            for (event, reason) in &drained.dead {
+                eprintln!("dead-lettered event {event}: {reason}");
+            }
+            println!(
+                "reply {} on ticket {} recorded ({} events processed)",
+                reply.message.id, args.ticket, drained.events
+            );
+        }
+    }
+    Ok(())
+}
