@@ -109,6 +109,12 @@ enum Command {
         #[command(flatten)]
         plugins: PluginsArg,
     },
+    /// Merge tickets into the first by hand; they keep their numbers.
+    Merge(crate::operations::MergeArgs),
+    /// Take a merged ticket out of the one it joined.
+    Unmerge(crate::operations::UnmergeArgs),
+    /// Merge or split customers by hand.
+    Customer(crate::operations::CustomerArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -319,6 +325,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 drained.dead.len()
             );
         }
+        Command::Merge(args) => println!("{}", crate::operations::merge(args).await?),
+        Command::Unmerge(args) => println!("{}", crate::operations::unmerge(args).await?),
+        Command::Customer(args) => println!("{}", crate::operations::customer(args).await?),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,12 +10,14 @@
 //! - [`store`]: SQLite and PostgreSQL; the only module with SQL.
 //! - [`exec`]: the queue, the step runner and the command applier.
 //! - [`explain`], [`demo`]: reports for people.
+//! - [`operations`]: merges, unmerges and splits by hand.
 //! - [`cli`]: the `weft` command.
 
 pub mod cli;
 pub mod demo;
 pub mod exec;
 pub mod explain;
+pub mod operations;
 pub mod runtime;
 pub mod store;
 pub mod workflow;

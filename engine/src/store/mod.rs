@@ -14,11 +14,13 @@
 //! - [`queue`]: claiming events, finishing them, retries and dead letters.
 //! - [`apply`]: commands applied inside a unit, and the decision log.
 //! - [`context`]: the read-only queries steps make.
+//! - [`manual`]: merges, unmerges and splits made by hand, with their decision-log rows.
 //! - [`report`]: exports, explanations and the demo's summary.
 
 pub mod apply;
 pub mod context;
 pub mod ingest;
+pub mod manual;
 pub mod queue;
 pub mod report;
 
