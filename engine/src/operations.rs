@@ -107,7 +107,11 @@ fn reason(given: Option<String>) -> String {
 }
 
 fn list(numbers: &[i64], prefix: &str) -> String {
-    numbers.iter().map(|n| format!("{prefix}{n}")).collect::<Vec<_>>().join(", ")
+    numbers
+        .iter()
+        .map(|n| format!("{prefix}{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `weft merge`: merges tickets by hand. Returns what to print.
@@ -133,17 +137,23 @@ pub async fn merge(args: MergeArgs) -> anyhow::Result<String> {
 pub async fn unmerge(args: UnmergeArgs) -> anyhow::Result<String> {
     let store = Store::open(&args.db.db).await?;
     let mut unit = store.unit().await?;
-    let into = unit
-        .unmerge_ticket_by_hand(args.ticket, &reason(args.reason))
-        .await?;
+    let into = unit.unmerge_ticket_by_hand(args.ticket, &reason(args.reason)).await?;
     unit.commit().await?;
-    Ok(format!("#{} is its own ticket again (it had joined #{into})", args.ticket))
+    Ok(format!(
+        "#{} is its own ticket again (it had joined #{into})",
+        args.ticket
+    ))
 }
 
 /// `weft customer merge|split`.
 pub async fn customer(args: CustomerArgs) -> anyhow::Result<String> {
     match args.action {
-        CustomerAction::Merge { into, from, reason: why, db } => {
+        CustomerAction::Merge {
+            into,
+            from,
+            reason: why,
+            db,
+        } => {
             let store = Store::open(&db.db).await?;
             let mut unit = store.unit().await?;
             let merged = unit.merge_customers_by_hand(into, &from, &reason(why)).await?;
@@ -216,8 +226,16 @@ mod tests {
             parse_identity("name:山田 太郎"),
             Ok(Identity::new(IdentityKind::Name, "山田 太郎"))
         );
-        assert!(parse_identity("anna@example.de").unwrap_err().contains("expected kind:value"));
-        assert!(parse_identity("fax:123").unwrap_err().contains("unknown identity kind `fax`"));
+        assert!(
+            parse_identity("anna@example.de")
+                .unwrap_err()
+                .contains("expected kind:value")
+        );
+        assert!(
+            parse_identity("fax:123")
+                .unwrap_err()
+                .contains("unknown identity kind `fax`")
+        );
         assert!(parse_identity("email: ").unwrap_err().contains("has no value"));
     }
 }

@@ -154,7 +154,10 @@ async fn merging_tickets_and_unmerging_them_restores_the_export() {
             .map(|m| explained.find(m).unwrap_or_else(|| panic!("{m} missing:\n{explained}")))
             .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{explained}");
-        assert!(explained.contains("why: Kundin bat um einen Vorgang / 同じ件"), "{explained}");
+        assert!(
+            explained.contains("why: Kundin bat um einen Vorgang / 同じ件"),
+            "{explained}"
+        );
         assert!(explained.contains("by hand · by hand/merge"), "{explained}");
 
         // Unmerging one by one: the same export as before the merge, byte for byte.
@@ -228,8 +231,10 @@ async fn merging_customers_and_splitting_them_restores_the_exports() {
         assert_eq!(tickets_after, tickets_before);
         // What must differ: the split is remembered, so customers 1 and 2 now name each other
         // as kept apart. Everything else is as before the merge.
-        let mut customers: Vec<serde_json::Value> =
-            customers_after.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let mut customers: Vec<serde_json::Value> = customers_after
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(customers[0]["kept_apart"], serde_json::json!([2]));
         assert_eq!(customers[1]["kept_apart"], serde_json::json!([1]));
         for c in &mut customers[..2] {
@@ -249,9 +254,7 @@ async fn after_a_split_the_same_evidence_does_not_merge_again() {
     let setup = setup("ops_split").await;
     let anna = || serde_json::json!({ "name": "Anna Schmidt", "email": "anna@example.de" });
     let anna_phone = || serde_json::json!({ "name": "Anna Schmidt", "phone": "+49 151 23456789" });
-    let both = || {
-        serde_json::json!({ "name": "Anna Schmidt", "email": "anna@example.de", "phone": "0151 23456789" })
-    };
+    let both = || serde_json::json!({ "name": "Anna Schmidt", "email": "anna@example.de", "phone": "0151 23456789" });
     for url in &setup.urls {
         let store = Store::open(url).await.unwrap();
         let first = [
@@ -287,7 +290,10 @@ async fn after_a_split_the_same_evidence_does_not_merge_again() {
         assert!(customers.iter().all(|c| c["merged_into"].is_null()), "{customers:#?}");
         assert_eq!(customers[0]["messages"], serde_json::json!(["a-1", "a-3", "a-4"]));
         let explained = weft::explain::customer(&store, 1).await.unwrap();
-        assert!(explained.contains("kept-apart: customer 2 was split from customer 1"), "{explained}");
+        assert!(
+            explained.contains("kept-apart: customer 2 was split from customer 1"),
+            "{explained}"
+        );
     }
 }
 

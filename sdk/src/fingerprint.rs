@@ -70,9 +70,15 @@ mod tests {
             body_fingerprint("  wo ist  mein paket?\r\n\r\nBestellung 302-1234567 \n> alte Nachricht")
         );
         assert_eq!(body_fingerprint("注文番号１２３"), body_fingerprint("注文番号123"));
-        assert_eq!(body_fingerprint("Où EST mon colis ?"), body_fingerprint("où est mon colis ?"));
+        assert_eq!(
+            body_fingerprint("Où EST mon colis ?"),
+            body_fingerprint("où est mon colis ?")
+        );
         assert_ne!(a, body_fingerprint("Wo ist mein Paket?\nBestellung 302-1234568"));
-        assert_ne!(body_fingerprint("¿Dónde está mi pedido?"), body_fingerprint("我的订单还没到"));
+        assert_ne!(
+            body_fingerprint("¿Dónde está mi pedido?"),
+            body_fingerprint("我的订单还没到")
+        );
         assert_eq!(body_fingerprint(" \n> only a quote"), 0);
         assert_eq!(body_fingerprint(""), 0);
     }

@@ -258,7 +258,11 @@ impl wit::Host for ContextView<'_> {
             .ticket_messages(ticket, limit)
             .await
             .map_err(|e| fault("ticket-messages", e))?;
-        Ok(found.into_iter().take(limit as usize).map(convert::summary_to).collect())
+        Ok(found
+            .into_iter()
+            .take(limit as usize)
+            .map(convert::summary_to)
+            .collect())
     }
 }
 

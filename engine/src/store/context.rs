@@ -47,10 +47,7 @@ impl Unit {
              SELECT DISTINCT kind, value FROM identities WHERE customer_id IN (SELECT id FROM family)
              ORDER BY kind, value"
         );
-        let rows = sqlx::query(&sql)
-        .bind(id)
-        .fetch_all(self.conn())
-        .await?;
+        let rows = sqlx::query(&sql).bind(id).fetch_all(self.conn()).await?;
         let mut identities = Vec::with_capacity(rows.len());
         for row in rows {
             let kind: String = row.try_get("kind")?;

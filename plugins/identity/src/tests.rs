@@ -682,12 +682,22 @@ fn a_split_is_honoured_after_later_merges() {
     let mut insta = party(Some("田中 由紀"), None, None);
     insta.handle = Some("@yuki_tanaka".into());
     let mut ctx = MemoryContext::new()
-        .with_customer(3, &recorded(message("email", party(None, Some("yuki@example.jp"), None), None)))
-        .with_customer(5, &recorded(message("sms", party(None, None, Some("+81 90-1234-5678")), None)))
+        .with_customer(
+            3,
+            &recorded(message("email", party(None, Some("yuki@example.jp"), None), None)),
+        )
+        .with_customer(
+            5,
+            &recorded(message("sms", party(None, None, Some("+81 90-1234-5678")), None)),
+        )
         .with_customer(7, &recorded(message("instagram", insta, None)))
         .with_kept_apart(3, 5);
     ctx.customers.get_mut(&7).unwrap().merged_into = Some(5);
-    let mut m = message("instagram", party(Some("田中 由紀"), Some("yuki@example.jp"), None), None);
+    let mut m = message(
+        "instagram",
+        party(Some("田中 由紀"), Some("yuki@example.jp"), None),
+        None,
+    );
     m.from.handle = Some("@yuki_tanaka".into());
     let decisions = run(m, &ctx);
     assert_eq!(decisions.len(), 1, "{decisions:#?}");
