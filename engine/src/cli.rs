@@ -138,6 +138,12 @@ enum Command {
     },
     /// Generate buyer traffic with ground truth (JSON lines and a truth file).
     Generate(crate::quality::command::GenerateArgs),
+    /// Merge tickets into the first by hand; they keep their numbers.
+    Merge(crate::operations::MergeArgs),
+    /// Take a merged ticket out of the one it joined.
+    Unmerge(crate::operations::UnmergeArgs),
+    /// Merge or split customers by hand.
+    Customer(crate::operations::CustomerArgs),
 }
 
 /// The reports of `weft report`.
@@ -375,6 +381,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 drained.dead.len()
             );
         }
+        Command::Merge(args) => println!("{}", crate::operations::merge(args).await?),
+        Command::Unmerge(args) => println!("{}", crate::operations::unmerge(args).await?),
+        Command::Customer(args) => println!("{}", crate::operations::customer(args).await?),
     }
     Ok(ExitCode::SUCCESS)
 }

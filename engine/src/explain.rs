@@ -142,6 +142,14 @@ pub async fn customer(store: &Store, id: i64) -> anyhow::Result<String> {
     if let Some(into) = customer["merged_into"].as_i64() {
         let _ = writeln!(out, "Merged into customer {into}.");
     }
+    if let Some(apart) = customer["kept_apart"].as_array().filter(|a| !a.is_empty()) {
+        let ids: Vec<String> = apart.iter().map(|c| c.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "Kept apart from customer {}: split by hand, not to be merged again on the same evidence.",
+            ids.join(", ")
+        );
+    }
     let _ = writeln!(out, "\nIdentities");
     for identity in customer["identities"].as_array().into_iter().flatten() {
         let _ = writeln!(

@@ -13,12 +13,14 @@
 //! - [`train`]: `weft train router`, retraining the router's n-gram model.
 //! - [`quality`]: generated traffic with ground truth, and the quality report against it.
 //! - [`sla_report`], [`ticket`]: SLA reports; agents' status changes and replies that stop clocks.
+//! - [`operations`]: merges, unmerges and splits by hand.
 //! - [`cli`]: the `weft` command.
 
 pub mod cli;
 pub mod demo;
 pub mod exec;
 pub mod explain;
+pub mod operations;
 pub mod quality;
 pub mod runtime;
 pub mod sla_report;

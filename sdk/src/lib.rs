@@ -35,9 +35,11 @@
 //! # Layout
 //! - [`model`]: messages, events, identities, commands, decisions: the domain types.
 //! - [`plugin`]: the [`Step`] and [`Channel`] traits, [`Context`], [`Host`] and [`Error`].
+//! - [`fingerprint`]: sender keys and body fingerprints, computed alike by engine and plugins.
 //! - [`testing`]: an in-memory [`Context`] for unit tests and native runs of a plugin.
 //! - `wit` (hidden): the generated bindings and their conversions; plugin code never names them.
 
+pub mod fingerprint;
 pub mod model;
 pub mod plugin;
 pub mod testing;

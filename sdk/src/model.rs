@@ -447,6 +447,11 @@ pub struct CustomerView {
     pub id: u64,
     pub identities: Vec<Identity>,
     pub merged_into: Option<u64>,
+    /// Customers this one was split from by hand, as the customers they live in now. A step
+    /// must not merge them again, nor link one's messages to the other on the evidence that
+    /// once joined them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_apart: Vec<u64>,
 }
 
 /// A ticket as the read-only context shows it.
@@ -461,6 +466,47 @@ pub struct TicketView {
     pub opened_at: Timestamp,
     pub updated_at: Timestamp,
     pub merged_into: Option<u64>,
+    /// The agent the ticket is assigned to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    /// `low`, `normal`, `high`, `urgent`, as a step set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+}
+
+/// A message already on a ticket, as far as comparing messages needs it: what
+/// [`crate::Context::ticket_messages`] answers. The engine and plugins compute `sender_key` and
+/// `body_fingerprint` with the same functions, in [`crate::fingerprint`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSummary {
+    /// The message's id in its channel.
+    pub id: String,
+    pub at: Timestamp,
+    /// [`crate::fingerprint::sender_key`] of its sender.
+    #[serde(default)]
+    pub sender_key: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// [`crate::fingerprint::body_fingerprint`] of its body.
+    pub body_fingerprint: u64,
+    /// Set when this message is itself a system copy: the id of the original.
+    #[serde(default)]
+    pub duplicate_of: Option<String>,
+}
+
+impl MessageSummary {
+    /// The summary of a message that is not a copy.
+    pub fn of(message: &Message) -> Self {
+        MessageSummary {
+            id: message.id.clone(),
+            at: message.at,
+            sender_key: crate::fingerprint::sender_key(&message.from),
+            subject: message.subject.clone(),
+            body_fingerprint: crate::fingerprint::body_fingerprint(&message.body),
+            duplicate_of: None,
+        }
+    }
 }
 
 /// An HTTP request made through the host.

@@ -94,6 +94,9 @@ pub trait Context: Host {
     fn message_ticket(&self, message_id: &str) -> Option<u64>;
     /// The ticket of a channel conversation.
     fn thread_ticket(&self, channel: &str, thread: &str) -> Option<u64>;
+    /// The most recent messages of a ticket and of the tickets merged into it, newest first,
+    /// at most `limit`.
+    fn ticket_messages(&self, ticket: u64, limit: u32) -> Vec<MessageSummary>;
 }
 
 /// A workflow step. It decides; the engine acts.

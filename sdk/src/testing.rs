@@ -16,6 +16,8 @@ pub struct MemoryContext {
     pub message_tickets: BTreeMap<String, u64>,
     /// (channel, thread) -> ticket number.
     pub thread_tickets: BTreeMap<(String, String), u64>,
+    /// Ticket number -> the messages on it, in any order (answers come newest first).
+    pub ticket_messages: BTreeMap<u64, Vec<MessageSummary>>,
     /// Granted secrets by name.
     pub secrets: BTreeMap<String, String>,
     /// Every log line the plugin wrote.
@@ -37,6 +39,7 @@ impl MemoryContext {
                 id,
                 identities: identities.to_vec(),
                 merged_into: None,
+                kept_apart: Vec::new(),
             },
         );
         self
@@ -44,6 +47,25 @@ impl MemoryContext {
 
     pub fn with_ticket(mut self, ticket: TicketView) -> Self {
         self.tickets.insert(ticket.number, ticket);
+        self
+    }
+
+    /// Records that customers `a` and `b` were split apart: each lists the other as kept apart.
+    pub fn with_kept_apart(mut self, a: u64, b: u64) -> Self {
+        for (one, other) in [(a, b), (b, a)] {
+            if let Some(customer) = self.customers.get_mut(&one)
+                && !customer.kept_apart.contains(&other)
+            {
+                customer.kept_apart.push(other);
+            }
+        }
+        self
+    }
+
+    /// Puts `message` on ticket `ticket`'s history, as [`Context::ticket_messages`] shows it.
+    pub fn with_message(mut self, ticket: u64, message: MessageSummary) -> Self {
+        self.message_tickets.insert(message.id.clone(), ticket);
+        self.ticket_messages.entry(ticket).or_default().push(message);
         self
     }
 }
@@ -131,5 +153,24 @@ impl Context for MemoryContext {
         self.thread_tickets
             .get(&(channel.to_owned(), thread.to_owned()))
             .copied()
+    }
+
+    fn ticket_messages(&self, ticket: u64, limit: u32) -> Vec<MessageSummary> {
+        let family: Vec<u64> = self
+            .tickets
+            .values()
+            .filter(|t| t.number == ticket || t.merged_into == Some(ticket))
+            .map(|t| t.number)
+            .chain([ticket])
+            .collect();
+        let mut messages: Vec<MessageSummary> = self
+            .ticket_messages
+            .iter()
+            .filter(|(number, _)| family.contains(number))
+            .flat_map(|(_, messages)| messages.iter().cloned())
+            .collect();
+        messages.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
+        messages.truncate(limit as usize);
+        messages
     }
 }

@@ -186,7 +186,7 @@ pub async fn set_status(store: &Store, ticket: i64, status: Status, at: i64) -> 
         step: "ticket-status",
         plugin: &plugin,
     };
-    unit.record_step(origin, &[(&decision, None, Some(number))]).await?;
+    unit.record_decision(origin, &decision, None, Some(number)).await?;
     unit.commit().await?;
     Ok(stopped)
 }

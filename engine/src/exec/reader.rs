@@ -2,7 +2,7 @@
 
 use crate::runtime::ContextReader;
 use crate::store::Unit;
-use weft_sdk::{CustomerView, Identity, TicketView};
+use weft_sdk::{CustomerView, Identity, MessageSummary, TicketView};
 
 fn signed(n: u64) -> anyhow::Result<i64> {
     i64::try_from(n).map_err(|_| anyhow::anyhow!("id {n} is out of range"))
@@ -35,5 +35,9 @@ impl ContextReader for Unit {
 
     async fn thread_ticket(&mut self, channel: &str, thread: &str) -> anyhow::Result<Option<u64>> {
         Ok(Unit::thread_ticket(self, channel, thread).await?)
+    }
+
+    async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> anyhow::Result<Vec<MessageSummary>> {
+        Ok(Unit::ticket_messages(self, ticket, limit).await?)
     }
 }

@@ -9,7 +9,7 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use weft_sdk::testing::MemoryContext;
-use weft_sdk::{Context, CustomerView, Identity, TicketView};
+use weft_sdk::{Context, CustomerView, Identity, MessageSummary, TicketView};
 
 /// Where a step's `context` import is answered from. The engine's store implements it over an
 /// open transaction, so answers reflect the decisions already applied for the current event;
@@ -41,6 +41,13 @@ pub trait ContextReader: Send + 'static {
         channel: &str,
         thread: &str,
     ) -> impl Future<Output = anyhow::Result<Option<u64>>> + Send;
+    /// The most recent messages of a ticket and of the tickets merged into it, newest first,
+    /// at most `limit`.
+    fn ticket_messages(
+        &mut self,
+        ticket: u64,
+        limit: u32,
+    ) -> impl Future<Output = anyhow::Result<Vec<MessageSummary>>> + Send;
 }
 
 /// A [`ContextReader`] over customers and tickets held in memory, for tests.
@@ -95,6 +102,9 @@ impl ContextReader for MemoryReader {
     async fn thread_ticket(&mut self, channel: &str, thread: &str) -> anyhow::Result<Option<u64>> {
         self.answer(|d| d.thread_ticket(channel, thread))
     }
+    async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> anyhow::Result<Vec<MessageSummary>> {
+        self.answer(|d| d.ticket_messages(ticket, limit))
+    }
 }
 
 type Answer<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'a>>;
@@ -108,6 +118,7 @@ pub(crate) trait DynReader: Send {
     fn order_tickets<'a>(&'a mut self, order: &'a str) -> Answer<'a, Vec<TicketView>>;
     fn message_ticket<'a>(&'a mut self, message_id: &'a str) -> Answer<'a, Option<u64>>;
     fn thread_ticket<'a>(&'a mut self, channel: &'a str, thread: &'a str) -> Answer<'a, Option<u64>>;
+    fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Answer<'_, Vec<MessageSummary>>;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
@@ -132,6 +143,9 @@ impl<R: ContextReader> DynReader for R {
     }
     fn thread_ticket<'a>(&'a mut self, channel: &'a str, thread: &'a str) -> Answer<'a, Option<u64>> {
         Box::pin(ContextReader::thread_ticket(self, channel, thread))
+    }
+    fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Answer<'_, Vec<MessageSummary>> {
+        Box::pin(ContextReader::ticket_messages(self, ticket, limit))
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
@@ -236,6 +250,19 @@ impl wit::Host for ContextView<'_> {
             .thread_ticket(&channel, &thread)
             .await
             .map_err(|e| fault("thread-ticket", e))
+    }
+
+    async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> wasmtime::Result<Vec<wit::MessageSummary>> {
+        let found = self
+            .reader()?
+            .ticket_messages(ticket, limit)
+            .await
+            .map_err(|e| fault("ticket-messages", e))?;
+        Ok(found
+            .into_iter()
+            .take(limit as usize)
+            .map(convert::summary_to)
+            .collect())
     }
 }
 

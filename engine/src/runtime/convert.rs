@@ -173,6 +173,7 @@ pub(crate) fn customer_to(v: m::CustomerView) -> c::Customer {
         id: v.id,
         identities: v.identities.into_iter().map(identity_to).collect(),
         merged_into: v.merged_into,
+        kept_apart: v.kept_apart,
     }
 }
 
@@ -187,6 +188,19 @@ pub(crate) fn ticket_to(t: m::TicketView) -> c::Ticket {
         opened_at: t.opened_at,
         updated_at: t.updated_at,
         merged_into: t.merged_into,
+        assignee: t.assignee,
+        priority: t.priority,
+    }
+}
+
+pub(crate) fn summary_to(s: m::MessageSummary) -> c::MessageSummary {
+    c::MessageSummary {
+        id: s.id,
+        at: s.at,
+        sender_key: s.sender_key,
+        subject: s.subject,
+        body_fingerprint: s.body_fingerprint,
+        duplicate_of: s.duplicate_of,
     }
 }
 

@@ -425,6 +425,18 @@ impl Unit {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Writes one decision to the log, with what it was about once applied: for decisions made
+    /// outside a step (by hand, from the command line), whose origin names no event.
+    pub async fn record_decision(
+        &mut self,
+        origin: Origin<'_>,
+        decision: &Decision,
+        customer: Option<i64>,
+        ticket: Option<i64>,
+    ) -> Result<()> {
+        self.record_step(origin, &[(decision, customer, ticket)]).await
+    }
+
     /// Writes the decisions of one step to the log in one statement, each with what it was
     /// about once applied, and claims the step's (event, workflow, step) key: a second claim
     /// of the same key fails the unit.

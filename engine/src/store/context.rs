@@ -5,10 +5,14 @@
 use super::{Result, Unit, to_i64};
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use weft_sdk::{CustomerView, Identity, IdentityKind, TicketView};
+use weft_sdk::{CustomerView, Identity, IdentityKind, Message, MessageSummary, TicketView};
 
 const TICKET_COLUMNS: &str =
-    "number, customer_id, status, subject, order_no, category, opened_at, updated_at, merged_into";
+    "number, customer_id, status, subject, order_no, category, opened_at, updated_at, merged_into, assignee, priority";
+
+/// `family(id)`: a customer and every customer merged into it, directly or not.
+const CUSTOMER_FAMILY: &str = "WITH RECURSIVE family(id) AS (
+     SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)";
 
 fn ticket_from_row(row: &AnyRow) -> Result<TicketView> {
     let number: i64 = row.try_get("number")?;
@@ -22,6 +26,8 @@ fn ticket_from_row(row: &AnyRow) -> Result<TicketView> {
         opened_at: row.try_get("opened_at")?,
         updated_at: row.try_get("updated_at")?,
         merged_into: row.try_get::<Option<i64>, _>("merged_into")?.map(|n| n as u64),
+        assignee: row.try_get("assignee")?,
+        priority: row.try_get("priority")?,
     })
 }
 
@@ -36,15 +42,12 @@ impl Unit {
             return Ok(None);
         };
         let merged_into: Option<i64> = row.try_get("merged_into")?;
-        let rows = sqlx::query(
-            "WITH RECURSIVE family(id) AS (
-                 SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)
+        let sql = format!(
+            "{CUSTOMER_FAMILY}
              SELECT DISTINCT kind, value FROM identities WHERE customer_id IN (SELECT id FROM family)
-             ORDER BY kind, value",
-        )
-        .bind(id)
-        .fetch_all(self.conn())
-        .await?;
+             ORDER BY kind, value"
+        );
+        let rows = sqlx::query(&sql).bind(id).fetch_all(self.conn()).await?;
         let mut identities = Vec::with_capacity(rows.len());
         for row in rows {
             let kind: String = row.try_get("kind")?;
@@ -55,11 +58,34 @@ impl Unit {
                 });
             }
         }
+        let kept_apart = self.kept_apart(id).await?;
         Ok(Some(CustomerView {
             id: id as u64,
             identities,
             merged_into: merged_into.map(|m| m as u64),
+            kept_apart: kept_apart.into_iter().map(|c| c as u64).collect(),
         }))
+    }
+
+    /// The customers split by hand from `id` or from a customer merged into it, as the
+    /// customers they live in now, in ascending order.
+    pub async fn kept_apart(&mut self, id: i64) -> Result<Vec<i64>> {
+        let own_root = self.root_customer(id).await?;
+        let sql = format!(
+            "{CUSTOMER_FAMILY}
+             SELECT split_id AS other FROM customer_splits WHERE kept_id IN (SELECT id FROM family)
+             UNION SELECT kept_id AS other FROM customer_splits WHERE split_id IN (SELECT id FROM family)"
+        );
+        let rows = sqlx::query(&sql).bind(id).fetch_all(self.conn()).await?;
+        let mut apart = Vec::new();
+        for row in rows {
+            let other = self.root_customer(row.try_get("other")?).await?;
+            if other != own_root && !apart.contains(&other) {
+                apart.push(other);
+            }
+        }
+        apart.sort_unstable();
+        Ok(apart)
     }
 
     /// Customers known by exactly this identifier, as the customers they live in now.
@@ -141,6 +167,31 @@ impl Unit {
             Some(row) => Ok(Some(self.root_ticket(row.try_get("ticket_number")?).await? as u64)),
             None => Ok(None),
         }
+    }
+
+    /// The most recent messages of a ticket and of the tickets merged into it, newest first,
+    /// summarized with the SDK's fingerprint functions.
+    pub async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Result<Vec<MessageSummary>> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE family(number) AS (
+                 SELECT $1 UNION SELECT t.number FROM tickets t JOIN family f ON t.merged_into = f.number)
+             SELECT data, duplicate_of FROM messages WHERE ticket_number IN (SELECT number FROM family)
+             ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(to_i64(ticket)?)
+        .bind(i64::from(limit))
+        .fetch_all(self.conn())
+        .await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in rows {
+            let data: String = row.try_get("data")?;
+            let message: Message = serde_json::from_str(&data)?;
+            found.push(MessageSummary {
+                duplicate_of: row.try_get("duplicate_of")?,
+                ..MessageSummary::of(&message)
+            });
+        }
+        Ok(found)
     }
 
     /// The ticket (as it lives now) of a channel conversation.

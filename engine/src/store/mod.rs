@@ -14,12 +14,14 @@
 //! - [`queue`]: claiming events, finishing them, retries and dead letters.
 //! - [`apply`]: commands applied inside a unit, and the decision log.
 //! - [`context`]: the read-only queries steps make.
+//! - [`manual`]: merges, unmerges and splits made by hand, with their decision-log rows.
 //! - [`report`]: exports, explanations and the demo's summary.
 //! - [`sla`]: replies and status changes stopping deadline clocks; the SLA report's rows.
 
 pub mod apply;
 pub mod context;
 pub mod ingest;
+pub mod manual;
 pub mod queue;
 pub mod report;
 pub mod sla;

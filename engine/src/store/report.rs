@@ -203,12 +203,22 @@ impl Store {
                 .or_default()
                 .push(row.try_get::<i64, _>("number")?.into());
         }
+        let mut kept_apart: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+        for row in sqlx::query("SELECT kept_id, split_id FROM customer_splits ORDER BY id")
+            .fetch_all(self.pool())
+            .await?
+        {
+            let (kept, split): (i64, i64) = (row.try_get("kept_id")?, row.try_get("split_id")?);
+            kept_apart.entry(kept).or_default().push(split.into());
+            kept_apart.entry(split).or_default().push(kept.into());
+        }
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id: i64 = row.try_get("id")?;
             out.push(json!({
                 "customer": id,
                 "merged_into": row.try_get::<Option<i64>, _>("merged_into")?,
+                "kept_apart": kept_apart.remove(&id).unwrap_or_default(),
                 "identities": identities.remove(&id).unwrap_or_default(),
                 "messages": messages.remove(&id).unwrap_or_default(),
                 "tickets": tickets.remove(&id).unwrap_or_default(),
@@ -304,7 +314,7 @@ impl Store {
         let family = "WITH RECURSIVE family(id) AS (
                  SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)";
         let sql = format!(
-            "customer_id IN ({family} SELECT id FROM family) AND command IN ('link-customer', 'merge-customers')"
+            "customer_id IN ({family} SELECT id FROM family) AND command IN ('link-customer', 'merge-customers', 'split-customer')"
         );
         self.decisions_where(&sql, customer).await
     }

@@ -9,12 +9,16 @@
 //!      the message bridges them. They are merged into the oldest (smallest id) and the message
 //!      is linked to it. An order number alone never bridges: a household shares orders, so a
 //!      known order belonging to someone else than the sender's identifiers is only noted.
+//!    - Customers split apart by hand (`kept_apart`) are never merged again: the oldest is
+//!      linked, the others are set aside with a `kept-apart` note, and identifiers found only
+//!      on customers not linked are not recorded for the linked one.
 //! 3. **Weak evidence** (when `fuzzy.enabled` and nothing strong matched): candidates come only
 //!    from the blocking keys (below), so the cost per message does not grow with the number of
 //!    customers beyond the size of one block. Each candidate is scored with Fellegi–Sunter
 //!    ([`crate::score`]). A candidate whose strong identifiers conflict with the message's (a
 //!    different email, a different phone, another buyer id on the same marketplace) is never
-//!    linked on weak evidence. The best candidate at or above `min_score` is linked, with its
+//!    linked on weak evidence, nor is one split by hand from another candidate that reaches
+//!    `min_score` too (the name and address cannot choose between them). The best candidate at or above `min_score` is linked, with its
 //!    probability as the score; otherwise the message gets a new customer.
 //! 4. Anything else: a **new customer**. A message always gets a customer.
 //!
@@ -216,6 +220,11 @@ fn conflicts<'a>(personal: &'a [Identity], customer: &CustomerView) -> Vec<&'a I
         .collect()
 }
 
+/// Whether two customers were split apart by hand (either may name the other).
+fn kept_apart(a: &CustomerView, b: &CustomerView) -> bool {
+    a.kept_apart.contains(&b.id) || b.kept_apart.contains(&a.id)
+}
+
 /// The customer a stored customer lives on as, following merges.
 fn resolve(ctx: &dyn Context, customer: &CustomerView) -> CustomerView {
     let mut current = customer.clone();
@@ -304,10 +313,30 @@ fn strong_link(
     } else {
         personal_ids
     };
-    let into = *linked.first()?;
-    let from: Vec<u64> = linked.iter().skip(1).copied().collect();
     let view_of = |id: u64| views.iter().find(|v| v.id == id).cloned().or_else(|| ctx.customer(id));
-    let into_view = view_of(into)?;
+    // Customers split apart by hand are never merged again: the oldest stays, and each other
+    // one joins only if it was split from none of those already in.
+    let mut group: Vec<CustomerView> = Vec::new();
+    let mut set_aside: Vec<(u64, u64)> = Vec::new();
+    for id in &linked {
+        let Some(view) = view_of(*id) else { continue };
+        match group.iter().find(|g| kept_apart(g, &view)) {
+            Some(g) => set_aside.push((view.id, g.id)),
+            None => group.push(view),
+        }
+    }
+    let into_view = group.first()?.clone();
+    let into = into_view.id;
+    let from: Vec<u64> = group.iter().skip(1).map(|c| c.id).collect();
+    let linked: BTreeSet<u64> = group.iter().map(|c| c.id).collect();
+    // Identifiers found only on customers it is not linked to stay theirs.
+    let foreign: Vec<&Identity> = personal_hits
+        .iter()
+        .chain(order_hit.iter())
+        .filter(|h| !h.customers.iter().any(|c| linked.contains(c)))
+        .map(|h| h.identity)
+        .collect();
+    let identities: Vec<Identity> = identities.iter().filter(|i| !foreign.contains(i)).cloned().collect();
 
     let mut evidence: Vec<Evidence> = Vec::new();
     let exact = &STRONG[0];
@@ -343,6 +372,15 @@ fn strong_link(
     }
     let weak = score(&extracted.weak_profile(), &customer_profile(&into_view));
     evidence.extend(weak.evidence);
+    for (customer, apart_from) in &set_aside {
+        evidence.push(Evidence::new(
+            "kept-apart",
+            format!(
+                "customer {customer} was split from customer {apart_from} by hand: not merged again, its identifiers stay its own"
+            ),
+            0.0,
+        ));
+    }
     evidence.extend(notes.iter().cloned());
 
     let mut decisions = Vec::new();
@@ -382,7 +420,7 @@ fn strong_link(
         Decision::new(
             Command::LinkCustomer(LinkCustomer {
                 customer: CustomerRef::Existing(into),
-                identities: identities.to_vec(),
+                identities,
                 score: 1.0,
             }),
             format!("strong identifier match: {}", reason_parts.join(", ")),
@@ -396,8 +434,11 @@ fn strong_link(
 struct Candidate {
     id: u64,
     score: Score,
-    /// Conflicting strong identifiers: such a candidate is never linked on weak evidence.
+    /// Conflicting strong identifiers, or a split by hand from another candidate as close:
+    /// such a candidate is never linked on weak evidence.
     vetoes: Vec<Evidence>,
+    /// Customers it was split from by hand.
+    kept_apart: Vec<u64>,
 }
 
 fn weak_link(
@@ -452,6 +493,7 @@ fn weak_link(
                 id: customer.id,
                 score: score(&mine, &customer_profile(&customer)),
                 vetoes,
+                kept_apart: customer.kept_apart.clone(),
             });
         }
     }
@@ -462,6 +504,30 @@ fn weak_link(
             .total_cmp(&a.score.probability)
             .then(a.id.cmp(&b.id))
     });
+    // Two candidates split apart by hand that this name and address both match: weak evidence
+    // is what once joined them wrongly, so it links to neither.
+    let reaching: Vec<(u64, Vec<u64>)> = candidates
+        .iter()
+        .filter(|c| c.score.probability >= min_score)
+        .map(|c| (c.id, c.kept_apart.clone()))
+        .collect();
+    for candidate in candidates.iter_mut() {
+        if candidate.score.probability < min_score {
+            continue;
+        }
+        for (other, other_apart) in &reaching {
+            if *other != candidate.id && (candidate.kept_apart.contains(other) || other_apart.contains(&candidate.id)) {
+                candidate.vetoes.push(Evidence::new(
+                    "kept-apart",
+                    format!(
+                        "customers {} and {other} were split apart by hand and this name and address match both: weak evidence does not choose between them",
+                        candidate.id
+                    ),
+                    0.0,
+                ));
+            }
+        }
+    }
     let best_allowed = candidates.iter().find(|c| c.vetoes.is_empty());
     if let Some(best) = best_allowed.filter(|c| c.score.probability >= min_score) {
         let mut evidence = best.score.evidence.clone();
@@ -493,6 +559,11 @@ fn weak_link(
     let reason = if best.vetoes.is_empty() {
         format!(
             "the closest customer, {}, matches with probability {:.3}, below the threshold {min_score}: a new customer",
+            best.id, best.score.probability
+        )
+    } else if best.vetoes.iter().all(|v| v.field == "kept-apart") {
+        format!(
+            "the closest customer, {}, matches names and addresses with probability {:.3} but was split by hand from another customer they match as well: a new customer",
             best.id, best.score.probability
         )
     } else {

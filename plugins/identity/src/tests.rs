@@ -630,3 +630,100 @@ fn wrong_events_and_configs_are_typed_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn customers_split_apart_are_not_merged_again() {
+    let marie_sms = recorded(message("sms", party(None, None, Some("+33 6 12 34 56 78")), None));
+    let marie_mail = recorded(message(
+        "email",
+        party(None, Some("marie.lefevre@orange.fr"), None),
+        None,
+    ));
+    let bridging = || {
+        message(
+            "email",
+            party(
+                Some("Marie Lefèvre"),
+                Some("Marie.Lefevre@orange.fr"),
+                Some("0033 6-12-34-56-78"),
+            ),
+            None,
+        )
+    };
+    // Counter-case: without the split, the same message merges them.
+    let ctx = MemoryContext::new()
+        .with_customer(5, &marie_sms)
+        .with_customer(3, &marie_mail);
+    assert_eq!(run(bridging(), &ctx).len(), 2);
+
+    let ctx = ctx.with_kept_apart(3, 5);
+    let decisions = run(bridging(), &ctx);
+    assert_eq!(decisions.len(), 1, "{decisions:#?}");
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::Existing(3));
+    // The phone stays customer 5's: recording it for 3 would join them through the back door.
+    assert!(
+        !link.identities.iter().any(|i| i.kind == IdentityKind::Phone),
+        "{:?}",
+        link.identities
+    );
+    let apart = evidence(decision, "kept-apart");
+    assert!(
+        apart[0].detail.contains("customer 5 was split from customer 3"),
+        "{apart:?}"
+    );
+}
+
+#[test]
+fn a_split_is_honoured_after_later_merges() {
+    // 5 was split from 3; 7 was later merged into 5. The store answers kept-apart as the
+    // customers they live in now, so 5 lists 3 and the message with 3's email and 7's handle
+    // must not merge 5 (through 7) into 3.
+    let mut insta = party(Some("田中 由紀"), None, None);
+    insta.handle = Some("@yuki_tanaka".into());
+    let mut ctx = MemoryContext::new()
+        .with_customer(
+            3,
+            &recorded(message("email", party(None, Some("yuki@example.jp"), None), None)),
+        )
+        .with_customer(
+            5,
+            &recorded(message("sms", party(None, None, Some("+81 90-1234-5678")), None)),
+        )
+        .with_customer(7, &recorded(message("instagram", insta, None)))
+        .with_kept_apart(3, 5);
+    ctx.customers.get_mut(&7).unwrap().merged_into = Some(5);
+    let mut m = message(
+        "instagram",
+        party(Some("田中 由紀"), Some("yuki@example.jp"), None),
+        None,
+    );
+    m.from.handle = Some("@yuki_tanaka".into());
+    let decisions = run(m, &ctx);
+    assert_eq!(decisions.len(), 1, "{decisions:#?}");
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(3));
+}
+
+#[test]
+fn weak_evidence_does_not_choose_between_customers_split_apart() {
+    let hans = |email: &str| {
+        recorded(message(
+            "email",
+            party(Some("Hans Müller"), Some(email), None),
+            Some(BERLIN),
+        ))
+    };
+    let ctx = MemoryContext::new()
+        .with_customer(1, &hans("hans@example.de"))
+        .with_customer(2, &hans("hans.mueller@example.com"));
+    let anonymous = || message("amazon", party(Some("Hans Müller"), None, None), Some(BERLIN));
+    // Counter-case: not split, the name and address link to the older one.
+    assert_eq!(last_link(&run(anonymous(), &ctx)).0.customer, CustomerRef::Existing(1));
+
+    let ctx = ctx.with_kept_apart(1, 2);
+    let decisions = run(anonymous(), &ctx);
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::New, "{decision:#?}");
+    assert!(decision.reason.contains("split by hand"), "{}", decision.reason);
+    assert!(!evidence(decision, "kept-apart").is_empty());
+}

@@ -1,48 +1,15 @@
 //! System duplicates: the same mail forwarded by a rule or arriving through two mailboxes.
 //!
 //! Such a copy is appended with `duplicate_of`, so that it is kept but nobody answers it twice.
-//! The check needs the recent messages of the candidate tickets, which the step's `Context`
-//! does not offer yet; [`find_duplicate`] takes them as a parameter ([`MessageSummary`]), and
-//! the engine is expected to grow
-//! `Context::ticket_messages(ticket: u64, limit: u32) -> Vec<MessageSummary>`, newest first.
+//! The check compares the message with the recent messages of the candidate tickets, as
+//! `Context::ticket_messages` summarizes them ([`MessageSummary`]); sender keys and body
+//! fingerprints come from [`weft_sdk::fingerprint`], the functions the engine uses too.
 
 use crate::duration::Duration;
 use crate::subject::strip_prefixes;
-use crate::text::{fold_width, normalize};
-use weft_sdk::{Evidence, Message, Party, Timestamp};
-
-/// A message already on a ticket, as the duplicate check needs it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MessageSummary {
-    /// The message's id in its channel.
-    pub id: String,
-    pub at: Timestamp,
-    /// The sender's [key](sender_key), when known.
-    #[serde(default)]
-    pub from: Option<String>,
-    #[serde(default)]
-    pub subject: Option<String>,
-    /// [`body_fingerprint`] of its body.
-    pub body_hash: u64,
-    /// Set when this message is itself a copy: the id of the original.
-    #[serde(default)]
-    pub duplicate_of: Option<String>,
-}
-
-impl MessageSummary {
-    /// The summary of a message, as the engine would store it.
-    pub fn of(message: &Message) -> Self {
-        MessageSummary {
-            id: message.id.clone(),
-            at: message.at,
-            from: sender_key(&message.from),
-            subject: message.subject.clone(),
-            body_hash: body_fingerprint(&message.body),
-            duplicate_of: None,
-        }
-    }
-}
+use crate::text::normalize;
+use weft_sdk::fingerprint::{body_fingerprint, sender_key};
+use weft_sdk::{Evidence, Message, MessageSummary};
 
 /// What kind of copy a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,49 +31,6 @@ pub struct Duplicate {
 
 /// How far apart one mail may arrive through two mailboxes and still count as one.
 pub const SAME_MAIL_WINDOW: Duration = Duration::from_minutes(15);
-
-/// A stable 64-bit FNV-1a hash of a body with width, case and whitespace folded and quoted
-/// lines (`> ...`) left out. `0` is reserved for a body with no text, which matches nothing.
-///
-/// The engine must compute [`MessageSummary::body_hash`] with exactly this function; it belongs
-/// in the SDK once `ticket_messages` exists.
-pub fn body_fingerprint(body: &str) -> u64 {
-    let text: String = body
-        .lines()
-        .filter(|line| !line.trim_start().starts_with('>'))
-        .flat_map(|line| line.chars().chain([' ']))
-        .map(fold_width)
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
-    if text.is_empty() {
-        return 0;
-    }
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash.max(1)
-}
-
-/// Who sent a message, for comparing senders: the email address lowercased, else the buyer id,
-/// the phone number or the handle.
-pub fn sender_key(from: &Party) -> Option<String> {
-    let pick = |kind: &str, value: &Option<String>| {
-        value
-            .as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(|v| format!("{kind}:{}", v.to_lowercase()))
-    };
-    pick("email", &from.email)
-        .or_else(|| pick("buyer-id", &from.buyer_id))
-        .or_else(|| pick("phone", &from.phone))
-        .or_else(|| pick("handle", &from.handle))
-}
 
 /// The message `message` is a system copy of, among `recent` (the recent messages of one
 /// ticket, any order), or `None`.
@@ -130,7 +54,7 @@ pub fn find_duplicate(message: &Message, recent: &[MessageSummary], forward_wind
 
     let mut candidates: Vec<&MessageSummary> = recent
         .iter()
-        .filter(|m| m.id != message.id && m.body_hash == body && m.at <= message.at)
+        .filter(|m| m.id != message.id && m.body_fingerprint == body && m.at <= message.at)
         .collect();
     candidates.sort_by_key(|m| m.at);
     candidates.into_iter().find_map(|original| {
@@ -155,7 +79,7 @@ pub fn find_duplicate(message: &Message, recent: &[MessageSummary], forward_wind
                 kind: CopyKind::Forwarded,
             });
         }
-        if sender.is_some() && sender == original.from && apart <= SAME_MAIL_WINDOW.as_millis() {
+        if sender.is_some() && sender == original.sender_key && apart <= SAME_MAIL_WINDOW.as_millis() {
             return Some(Duplicate {
                 evidence: vec![
                     Evidence::new("from", format!("same sender {}", sender.as_deref().unwrap_or("")), 0.4),
@@ -189,18 +113,6 @@ mod tests {
         m.subject = Some(subject.to_owned());
         m.body = body.to_owned();
         m
-    }
-
-    #[test]
-    fn fingerprints_ignore_layout_and_quotes() {
-        let a = body_fingerprint("Wo ist mein Paket?\nBestellung 302-1234567");
-        assert_eq!(
-            a,
-            body_fingerprint("  wo ist  mein paket?\r\n\r\nBestellung 302-1234567 \n> alte Nachricht")
-        );
-        assert_eq!(body_fingerprint("注文番号１２３"), body_fingerprint("注文番号123"));
-        assert_ne!(a, body_fingerprint("Wo ist mein Paket?\nBestellung 302-1234568"));
-        assert_eq!(body_fingerprint(" \n> only a quote"), 0);
     }
 
     #[test]

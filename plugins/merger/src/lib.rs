@@ -22,7 +22,7 @@
 //! - [`config`]: the `with:` configuration and the checked [`Policy`].
 //! - [`duration`]: `72h`-style durations.
 //! - [`rules`]: the decision, one function per rule.
-//! - [`duplicate`]: system copies, over a ticket's recent messages.
+//! - [`duplicate`]: system copies, over a ticket's recent messages (`Context::ticket_messages`).
 //! - [`similarity`]: the language-independent n-gram and topic similarity.
 //! - [`topic`]: the topic cue lists.
 //! - [`subject`]: reply and forward prefixes.
@@ -38,7 +38,6 @@ pub mod text;
 pub mod topic;
 
 pub use config::{Config, OnSolved, Policy};
-pub use duplicate::MessageSummary;
 pub use duration::Duration;
 
 use weft_sdk::prelude::*;
@@ -53,9 +52,7 @@ impl Step for Merger {
 
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
         let policy = config.policy().map_err(|e| Error::bad_config(e.to_string()))?;
-        // The context cannot list a ticket's messages yet, so in the engine the copy check has
-        // nothing to compare with until `Context::ticket_messages` exists (see `duplicate`).
-        rules::decide(event, &policy, ctx, &|_, _| Vec::new())
+        rules::decide(event, &policy, ctx)
     }
 }
 

@@ -9,7 +9,7 @@
 //! is one conversation); an order number is not, when its ticket is another customer's.
 
 use crate::config::{OnSolved, Policy};
-use crate::duplicate::{CopyKind, Duplicate, MessageSummary, find_duplicate};
+use crate::duplicate::{CopyKind, Duplicate, find_duplicate};
 use crate::duration::Duration;
 use crate::similarity::{Side, Similarity, compare};
 use crate::subject::strip_prefixes;
@@ -25,21 +25,12 @@ pub const MAX_COMPARED_CHARS: usize = 2_000;
 /// How many `merged_into` hops are followed before giving up on a loop.
 const MAX_MERGE_HOPS: usize = 16;
 
-/// The recent messages of a ticket, newest first, at most `limit`: what
-/// `Context::ticket_messages(ticket, limit)` will answer once the SDK has it.
-pub type TicketMessages<'a> = &'a dyn Fn(u64, u32) -> Vec<MessageSummary>;
-
 /// Decides which ticket the event's message belongs to.
 ///
 /// Answers exactly one `append-to-ticket` or `open-ticket`, preceded by a `merge-tickets` when
 /// the message ties two open tickets together and followed by a `set-field linked-to` when a
 /// new ticket follows up on a solved one.
-pub fn decide(
-    event: &Event,
-    policy: &Policy,
-    ctx: &dyn Context,
-    ticket_messages: TicketMessages<'_>,
-) -> Result<Vec<Decision>, Error> {
+pub fn decide(event: &Event, policy: &Policy, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
     let Some(message) = &event.message else {
         return Err(Error::permanent(format!(
             "the merger step needs an event with a message, event {} (`{}`) has none",
@@ -54,7 +45,7 @@ pub fn decide(
         add_lead(&mut leads, lead);
     }
 
-    if let Some((ticket, copy)) = system_copy(message, &leads, customer, policy, ctx, ticket_messages) {
+    if let Some((ticket, copy)) = system_copy(message, &leads, customer, policy, ctx) {
         return Ok(vec![append_copy(ticket, copy)]);
     }
 
@@ -243,7 +234,6 @@ fn system_copy(
     customer: Option<u64>,
     policy: &Policy,
     ctx: &dyn Context,
-    ticket_messages: TicketMessages<'_>,
 ) -> Option<(u64, Duplicate)> {
     let mut tickets: Vec<u64> = leads.iter().map(|l| l.ticket.number).collect();
     if let Some(customer) = customer {
@@ -255,7 +245,7 @@ fn system_copy(
         }
     }
     tickets.into_iter().find_map(|number| {
-        let recent = ticket_messages(number, RECENT_MESSAGES);
+        let recent = ctx.ticket_messages(number, RECENT_MESSAGES);
         find_duplicate(message, &recent, policy.window).map(|copy| (number, copy))
     })
 }

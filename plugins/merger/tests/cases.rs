@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use weft_plugin_merger::{Config, MessageSummary, rules};
+use weft_plugin_merger::{Config, rules};
 use weft_sdk::prelude::*;
 use weft_sdk::testing::MemoryContext;
 
@@ -46,18 +46,12 @@ fn run(path: &Path) -> Result<String, String> {
     ctx.tickets = case.tickets.into_iter().map(|t| (t.number, t)).collect();
     ctx.message_tickets = case.message_tickets;
     ctx.thread_tickets = case.thread_tickets.into_iter().map(|(c, t, n)| ((c, t), n)).collect();
-    let history: BTreeMap<u64, Vec<MessageSummary>> = case
+    ctx.ticket_messages = case
         .history
         .into_iter()
         .map(|(n, ms)| (n, ms.iter().map(MessageSummary::of).collect()))
         .collect();
-    let ticket_messages = |n: u64, limit: u32| -> Vec<MessageSummary> {
-        history
-            .get(&n)
-            .map(|ms| ms.iter().take(limit as usize).cloned().collect())
-            .unwrap_or_default()
-    };
-    let decisions = rules::decide(&case.event, &policy, &ctx, &ticket_messages).map_err(|e| e.to_string())?;
+    let decisions = rules::decide(&case.event, &policy, &ctx).map_err(|e| e.to_string())?;
     serde_json::to_string_pretty(&decisions)
         .map(|s| s + "\n")
         .map_err(|e| e.to_string())

@@ -1,7 +1,7 @@
 //! The merger's decisions for every rule and its counter-case, against an in-memory context.
 
-use weft_plugin_merger::rules::{self, TicketMessages};
-use weft_plugin_merger::{Config, Merger, MessageSummary, OnSolved, Policy};
+use weft_plugin_merger::rules;
+use weft_plugin_merger::{Config, Merger, OnSolved, Policy};
 use weft_sdk::prelude::*;
 use weft_sdk::testing::MemoryContext;
 
@@ -21,6 +21,8 @@ fn ticket(number: u64, customer: u64, subject: &str) -> TicketView {
         opened_at: NOW - 2 * DAY,
         updated_at: NOW - 2 * HOUR,
         merged_into: None,
+        assignee: None,
+        priority: None,
     }
 }
 
@@ -63,14 +65,8 @@ fn decide(ctx: &MemoryContext, message: Message, customer: Option<u64>) -> Vec<D
     Merger::decide(&event(message, customer), &Config::default(), ctx).unwrap()
 }
 
-fn decide_with(
-    ctx: &MemoryContext,
-    message: Message,
-    customer: u64,
-    policy: &Policy,
-    history: TicketMessages<'_>,
-) -> Vec<Decision> {
-    rules::decide(&event(message, Some(customer)), policy, ctx, history).unwrap()
+fn decide_with(ctx: &MemoryContext, message: Message, customer: u64, policy: &Policy) -> Vec<Decision> {
+    rules::decide(&event(message, Some(customer)), policy, ctx).unwrap()
 }
 
 /// The commands in short: `append #10`, `append #10 copy-of m1`, `open "subject" order=X`,
@@ -354,28 +350,20 @@ fn japanese_and_chinese_subjects_join_their_issue() {
 
 // Rule 4: system copies.
 
-fn history(ticket: u64, summaries: Vec<MessageSummary>) -> impl Fn(u64, u32) -> Vec<MessageSummary> {
-    move |n, limit| {
-        if n == ticket {
-            summaries.iter().take(limit as usize).cloned().collect()
-        } else {
-            Vec::new()
-        }
-    }
-}
-
 #[test]
 fn a_forwarded_copy_is_appended_as_a_copy() {
     let body = "Die Lampe ist kaputt angekommen. Bestellung 302-5555555.";
     let mut original = message("email", "<orig@kunde.de>", Some("Lampe kaputt"), body);
     original.at = NOW - 10 * 60_000;
     original.from.email = Some("kunde@example.de".into());
-    let ctx = MemoryContext::new().with_ticket(ticket(90, 1, "Lampe kaputt"));
-    let history = history(90, vec![MessageSummary::of(&original)]);
+    let ctx = MemoryContext::new()
+        .with_ticket(ticket(90, 1, "Lampe kaputt"))
+        .with_message(90, MessageSummary::of(&original));
 
     let mut copy = message("email", "<fwd@shop.de>", Some("WG: Lampe kaputt"), body);
     copy.from.email = Some("info@shop.de".into());
-    let decisions = decide_with(&ctx, copy.clone(), 1, &Policy::default(), &history);
+    // Through the step itself: the history comes from `Context::ticket_messages`.
+    let decisions = decide(&ctx, copy.clone(), Some(1));
     assert_eq!(summary(&decisions), ["append #90 copy-of <orig@kunde.de>"]);
     assert!(
         decisions[0].reason.contains("forwarded copy"),
@@ -385,7 +373,7 @@ fn a_forwarded_copy_is_appended_as_a_copy() {
 
     // Counter-case: a forward with new text is a new message on the same issue, not a copy.
     copy.body = "Bitte um Ersatz, die Lampe ist kaputt.".into();
-    let decisions = decide_with(&ctx, copy, 1, &Policy::default(), &history);
+    let decisions = decide_with(&ctx, copy, 1, &Policy::default());
     assert_eq!(summary(&decisions), ["append #90"]);
 }
 
@@ -395,17 +383,18 @@ fn one_mail_through_two_mailboxes_is_appended_as_a_copy() {
     let mut first = message("email", "inbox-a-17", Some("Annulation"), body);
     first.at = NOW - 3 * 60_000;
     first.from.email = Some("marie@example.fr".into());
-    let ctx = MemoryContext::new().with_ticket(ticket(91, 1, "Annulation"));
-    let history = history(91, vec![MessageSummary::of(&first)]);
+    let ctx = MemoryContext::new()
+        .with_ticket(ticket(91, 1, "Annulation"))
+        .with_message(91, MessageSummary::of(&first));
 
     let mut second = message("email", "inbox-b-4", Some("Annulation"), body);
     second.from.email = Some("Marie@Example.fr".into());
-    let decisions = decide_with(&ctx, second.clone(), 1, &Policy::default(), &history);
+    let decisions = decide_with(&ctx, second.clone(), 1, &Policy::default());
     assert_eq!(summary(&decisions), ["append #91 copy-of inbox-a-17"]);
 
     // The same words a day later are asked again: appended, to be answered.
     second.at = NOW + DAY;
-    let decisions = decide_with(&ctx, second, 1, &Policy::default(), &history);
+    let decisions = decide_with(&ctx, second, 1, &Policy::default());
     assert_eq!(summary(&decisions), ["append #91"]);
 }
 
@@ -466,7 +455,7 @@ fn on_solved_link_never_reopens_and_closed_counts_as_solved() {
         on_solved: OnSolved::Link,
         ..Policy::default()
     };
-    let decisions = decide_with(&ctx, m, 1, &policy, &|_, _| Vec::new());
+    let decisions = decide_with(&ctx, m, 1, &policy);
     assert_eq!(summary(&decisions), ["open \"\" order=-", "set linked-to=102"]);
     assert!(decisions[0].reason.contains("on_solved is link"));
 }

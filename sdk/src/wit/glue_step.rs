@@ -27,6 +27,7 @@ fn customer_from(c: c::Customer) -> m::CustomerView {
         id: c.id,
         identities: c.identities.into_iter().map(identity_from).collect(),
         merged_into: c.merged_into,
+        kept_apart: c.kept_apart,
     }
 }
 
@@ -41,6 +42,19 @@ fn ticket_from(t: c::Ticket) -> m::TicketView {
         opened_at: t.opened_at,
         updated_at: t.updated_at,
         merged_into: t.merged_into,
+        assignee: t.assignee,
+        priority: t.priority,
+    }
+}
+
+fn summary_from(s: c::MessageSummary) -> m::MessageSummary {
+    m::MessageSummary {
+        id: s.id,
+        at: s.at,
+        sender_key: s.sender_key,
+        subject: s.subject,
+        body_fingerprint: s.body_fingerprint,
+        duplicate_of: s.duplicate_of,
     }
 }
 
@@ -89,6 +103,12 @@ impl Context for GuestContext {
     }
     fn thread_ticket(&self, channel: &str, thread: &str) -> Option<u64> {
         c::thread_ticket(channel, thread)
+    }
+    fn ticket_messages(&self, ticket: u64, limit: u32) -> Vec<m::MessageSummary> {
+        c::ticket_messages(ticket, limit)
+            .into_iter()
+            .map(summary_from)
+            .collect()
     }
 }
 
