@@ -161,7 +161,7 @@ fn main() -> ExitCode {
         }
         "test" => {
             let mut command = cargo();
-            command.args(["test", "--workspace"]).args(&rest);
+            command.args(["test", "--workspace", "--no-fail-fast"]).args(&rest);
             command.env("WEFT_MODELS", &models);
             test(command)
         }
