@@ -5,24 +5,17 @@ use crate::exec::{self, DrainOptions, Pipeline};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::Store;
 use anyhow::Context as _;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// `weft ticket ...`.
 #[derive(Debug, Subcommand)]
 pub enum TicketCommand {
-    /// Set a ticket's status; `no-response-needed`, `waiting-on-buyer` and `solved` stop clocks.
-    Status {
-        /// The ticket number.
-        ticket: i64,
-        status: StatusArg,
-        /// When it happened (RFC 3339); now by default.
-        #[arg(long)]
-        at: Option<String>,
-        #[command(flatten)]
-        db: DbArg,
-    },
+    /// Set a ticket's status: `no-response-needed` and `waiting-on-buyer` stop response clocks,
+    /// `solved` stops every clock, and a policy's `pause_on` statuses pause its clocks until
+    /// the status changes again (to `open`, say). Workflows on `ticket.status_changed` run.
+    Status(StatusArgs),
     /// Record a reply that went out to the buyer and process it: an agent's reply meets the
     /// ticket's response deadlines, an automatic one (`--automatic`) does not.
     Reply(ReplyArgs),
@@ -36,12 +29,30 @@ pub struct DbArg {
     pub db: String,
 }
 
-/// Statuses an agent sets.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StatusArg {
-    NoResponseNeeded,
-    Solved,
-    WaitingOnBuyer,
+/// Arguments of `weft ticket status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The ticket number.
+    pub ticket: i64,
+    /// `open`, `no-response-needed`, `waiting-on-buyer`, `solved`, or a status of your own
+    /// (lowercase letters, digits and `-`) that policies may pause on.
+    #[arg(value_parser = parse_status)]
+    pub status: Status,
+    /// When it happened (RFC 3339); now by default.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Workflow files or folders (workflows on `ticket.status_changed` resume paused clocks).
+    #[arg(long, default_value = "workflows")]
+    pub workflows: Vec<PathBuf>,
+    /// Folder of compiled plugins (*.wasm).
+    #[arg(long, env = "WEFT_PLUGINS", default_value = "target/wasm-plugins/out")]
+    pub plugins: PathBuf,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+fn parse_status(text: &str) -> Result<Status, String> {
+    Status::parse(text)
 }
 
 /// Arguments of `weft ticket reply`.
@@ -87,17 +98,23 @@ fn time(at: Option<&str>) -> anyhow::Result<i64> {
 /// Runs `weft ticket ...`.
 pub async fn run(command: TicketCommand) -> anyhow::Result<()> {
     match command {
-        TicketCommand::Status { ticket, status, at, db } => {
-            let status = match status {
-                StatusArg::NoResponseNeeded => Status::NoResponseNeeded,
-                StatusArg::Solved => Status::Solved,
-                StatusArg::WaitingOnBuyer => Status::WaitingOnBuyer,
-            };
-            let store = Store::open(&db.db).await?;
-            let stopped = clocks::set_status(&store, ticket, status, time(at.as_deref())?).await?;
-            println!("ticket {ticket}: status {}", status.as_str());
-            for s in stopped {
+        TicketCommand::Status(args) => {
+            let at = time(args.at.as_deref())?;
+            let store = Store::open(&args.db.db).await?;
+            let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).context("starting the plugin runtime")?);
+            let pipeline = Pipeline::load(runtime, &args.plugins, &args.workflows).await?;
+            let shown = args.status.as_str().to_owned();
+            let effect = clocks::set_status(&store, args.ticket, args.status, at).await?;
+            println!("ticket {}: status {} (was {})", args.ticket, shown, effect.from);
+            for s in &effect.stopped {
                 println!("  stopped {} ({}): {}", s.kind, s.policy, s.state);
+            }
+            for p in &effect.paused {
+                println!("  paused {} ({})", p.kind, p.policy);
+            }
+            let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await?;
+            for (event, reason) in &drained.dead {
+                eprintln!("dead-lettered event {event}: {reason}");
             }
         }
         TicketCommand::Reply(args) => {

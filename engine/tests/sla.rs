@@ -4,6 +4,13 @@
 //! start a new engine on the same database, and the warnings and the breach fire once, at
 //! start, and the escalation workflow acts on them; a second start fires nothing.
 //!
+//! Clocks over a conversation: a buyer who writes again before anyone answered starts no new
+//! clock, a reply the channel saw go out meets the response deadlines, the next buyer message
+//! starts next-response, and `waiting-on-buyer` pauses the business-hours resolution clock,
+//! which resumes (moved by exactly the paused business time) when the buyer writes or an agent
+//! reopens the ticket. Expected times are worked out by hand from the Berlin calendar of
+//! `workflows/inbound.yaml` in the comments, not by the calendar code.
+//!
 //! Time never passes in these tests: every drain says which "now" its timers fire by.
 
 mod common;
@@ -176,7 +183,11 @@ async fn run_scenario(url: &str) {
     )
     .await
     .unwrap();
-    assert_eq!(stopped.len(), 2, "both first-response clocks of C stop: {stopped:?}");
+    assert_eq!(
+        stopped.stopped.len(),
+        2,
+        "both first-response clocks of C stop: {stopped:?}"
+    );
     // The same reply again is recognized and changes nothing.
     assert!(
         clocks::record_reply(
@@ -298,4 +309,222 @@ async fn a_reply_to_no_known_ticket_is_a_dead_letter() {
         .await
         .unwrap_err();
     assert_eq!(error.to_string(), "ticket 99 does not exist");
+}
+
+/// Feeds JSON lines through the json channel, as a file named `name`, and drains at `now`.
+async fn say(engine: &Engine, dir: &Path, name: &str, lines: &[serde_json::Value], now: &str) {
+    let path = dir.join(format!("{name}.jsonl"));
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    std::fs::write(&path, text.join("\n")).unwrap();
+    exec::ingest_paths(&engine.store, None, &engine.pipeline, &[path])
+        .await
+        .unwrap();
+    drain(engine, now).await;
+}
+
+fn deadline(ticket: &serde_json::Value, kind: &str, policy: &str) -> Option<serde_json::Value> {
+    ticket["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == kind && d["policy"] == policy)
+        .cloned()
+}
+
+fn buyer(id: &str, at: &str, body: &str) -> serde_json::Value {
+    serde_json::json!({
+        "channel": "amazon", "id": id, "thread": "t-lea", "at": at, "marketplace": "amazon",
+        "from": { "name": "Léa Martínez", "buyer_id": "A9LEA" }, "body": body,
+    })
+}
+
+fn seller(id: &str, at: &str, automatic: bool) -> serde_json::Value {
+    serde_json::json!({
+        "channel": "amazon", "id": id, "thread": "t-lea", "at": at, "marketplace": "amazon",
+        "direction": "outbound", "automatic": automatic,
+        "body": "Hola Léa, su pedido sale hoy. / Ihre Bestellung geht heute raus.",
+    })
+}
+
+async fn run_conversation(url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = start(url).await;
+    // Monday 2026-11-23 08:00 UTC = 09:00 Berlin, when the team opens. team-hours first
+    // response: 8 business hours = 09:00-12:30 and 13:30-18:00, due 18:00 Berlin = 17:00 UTC.
+    say(
+        &engine,
+        dir.path(),
+        "1",
+        &[buyer("lea-1", "2026-11-23T08:00:00Z", "¿Dónde está mi pedido?")],
+        "2026-11-23T08:00:00Z",
+    )
+    .await;
+    // She writes again before anyone answered: the running clocks cover it.
+    say(
+        &engine,
+        dir.path(),
+        "2",
+        &[buyer("lea-2", "2026-11-23T08:30:00Z", "¿Hola? ¿Alguien?")],
+        "2026-11-23T08:30:00Z",
+    )
+    .await;
+    let t = ticket(&engine.store, "lea-1").await;
+    assert_eq!(t["messages"].as_array().unwrap().len(), 2, "{t}");
+    assert_eq!(
+        deadline(&t, "first-response", "team-hours").unwrap()["due"],
+        "2026-11-23T17:00:00Z"
+    );
+    assert_eq!(
+        deadline(&t, "first-response", "amazon-24h").unwrap()["due"],
+        "2026-11-24T08:00:00Z"
+    );
+    assert!(
+        deadline(&t, "next-response", "amazon-24h").is_none(),
+        "no new clock before an answer: {t}"
+    );
+
+    // The seller's answer, seen by the channel going out, meets both first-response clocks.
+    say(
+        &engine,
+        dir.path(),
+        "3",
+        &[seller("seller-1", "2026-11-23T09:00:00Z", false)],
+        "2026-11-23T09:00:00Z",
+    )
+    .await;
+    let t = ticket(&engine.store, "lea-1").await;
+    assert_eq!(deadline_state(&t, "first-response", "amazon-24h"), "met");
+    assert_eq!(deadline_state(&t, "first-response", "team-hours"), "met");
+
+    // Her next message at 10:00 UTC (11:00 Berlin) starts next-response: 24 h on Amazon's
+    // clock; 8 business hours = 11:00-12:30, 13:30-18:00 (6 h) + Tuesday 09:00-11:00 Berlin.
+    say(
+        &engine,
+        dir.path(),
+        "4",
+        &[buyer(
+            "lea-3",
+            "2026-11-23T10:00:00Z",
+            "Gracias, ¿y el número de seguimiento?",
+        )],
+        "2026-11-23T10:00:00Z",
+    )
+    .await;
+    // An automatic acknowledgement stops nothing.
+    say(
+        &engine,
+        dir.path(),
+        "5",
+        &[seller("seller-auto", "2026-11-23T10:01:00Z", true)],
+        "2026-11-23T10:01:00Z",
+    )
+    .await;
+    let t = ticket(&engine.store, "lea-1").await;
+    let next = deadline(&t, "next-response", "amazon-24h").unwrap();
+    assert_eq!(
+        (next["due"].as_str(), next["state"].as_str()),
+        (Some("2026-11-24T10:00:00Z"), Some("pending"))
+    );
+    let next = deadline(&t, "next-response", "team-hours").unwrap();
+    assert_eq!(
+        (next["due"].as_str(), next["state"].as_str()),
+        (Some("2026-11-24T10:00:00Z"), Some("pending"))
+    );
+
+    // The agent asks her something at 14:00 UTC (15:00 Berlin): waiting-on-buyer stops the
+    // response clocks and pauses team-hours resolution (pause_on), after 3.5 + 1.5 = 5 of its
+    // 72 business hours. Unpaused it was due Friday 2026-12-04 10:00 Berlin (39 h a week).
+    let number = t["ticket"].as_i64().unwrap();
+    assert_eq!(
+        deadline(&t, "resolution", "team-hours").unwrap()["due"],
+        "2026-12-04T09:00:00Z"
+    );
+    let effect = clocks::set_status(
+        &engine.store,
+        number,
+        Status::WaitingOnBuyer,
+        ms("2026-11-23T14:00:00Z"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(effect.paused.len(), 1, "{effect:?}");
+    assert_eq!(effect.stopped.len(), 2, "both next-response clocks: {effect:?}");
+    drain(&engine, "2026-11-23T14:00:00Z").await;
+    let t = ticket(&engine.store, "lea-1").await;
+    let resolution = deadline(&t, "resolution", "team-hours").unwrap();
+    assert_eq!(resolution["paused_since"], "2026-11-23T14:00:00Z", "{resolution}");
+
+    // Paused, the resolution warning (Friday 08:00 Berlin) does not fire.
+    drain(&engine, "2026-11-25T08:59:00Z").await;
+
+    // She answers on Wednesday 2026-11-25 09:00 UTC (10:00 Berlin): the ticket reopens and the
+    // 67 hours left count from there: Wed 7, Thu 8, Fri 7, Mon-Thu 32, Fri 7 = 61, then
+    // Monday 2026-12-07 09:00-12:30 and 13:30-16:00 Berlin: due 16:00 Berlin = 15:00 UTC.
+    say(
+        &engine,
+        dir.path(),
+        "6",
+        &[buyer("lea-4", "2026-11-25T09:00:00Z", "Sí, la dirección es correcta.")],
+        "2026-11-25T09:00:00Z",
+    )
+    .await;
+    let t = ticket(&engine.store, "lea-1").await;
+    assert_eq!(t["status"], "open");
+    let resolution = deadline(&t, "resolution", "team-hours").unwrap();
+    assert_eq!(resolution["due"], "2026-12-07T15:00:00Z", "{t}");
+    assert!(resolution.get("paused_since").is_none(), "{resolution}");
+    assert_eq!(resolution["state"], "pending");
+    assert_eq!(deadline(&t, "next-response", "team-hours").unwrap()["state"], "pending");
+    let explained = weft::explain::ticket(&engine.store, number).await.unwrap();
+    assert!(
+        explained.contains("resolution resumed under policy \"team-hours\""),
+        "{explained}"
+    );
+
+    // A second pause, ended by an agent: waiting-on-buyer on Thursday 2026-11-26 08:00 UTC
+    // (09:00 Berlin), after Wednesday's 7 business hours: 60 left. Reopened on Friday
+    // 2026-11-27 08:00 UTC (09:00 Berlin): Fri 7, Mon-Thu 32, Fri 7, Mon 8 = 54, then Tuesday
+    // 2026-12-08 09:00-12:30 and 13:30-16:00 Berlin: due 16:00 Berlin = 15:00 UTC.
+    drain(&engine, "2026-11-26T07:59:00Z").await;
+    clocks::set_status(
+        &engine.store,
+        number,
+        Status::WaitingOnBuyer,
+        ms("2026-11-26T08:00:00Z"),
+    )
+    .await
+    .unwrap();
+    drain(&engine, "2026-11-26T08:00:00Z").await;
+    clocks::set_status(&engine.store, number, Status::Open, ms("2026-11-27T08:00:00Z"))
+        .await
+        .unwrap();
+    drain(&engine, "2026-11-27T08:00:00Z").await;
+    let t = ticket(&engine.store, "lea-1").await;
+    assert_eq!(
+        deadline(&t, "resolution", "team-hours").unwrap()["due"],
+        "2026-12-08T15:00:00Z",
+        "{t}"
+    );
+
+    // The 2 h warning fires once, two business hours before the moved deadline: 14:00 Berlin.
+    let before = drain(&engine, "2026-12-08T12:59:00Z").await;
+    assert_eq!(before.timers, 0, "{before:?}");
+    let at = drain(&engine, "2026-12-08T13:00:00Z").await;
+    assert_eq!(at.timers, 1, "{at:?}");
+    let t = ticket(&engine.store, "lea-1").await;
+    assert_eq!(deadline_state(&t, "resolution", "team-hours"), "warned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_next_response_and_paused_clocks_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    run_conversation(&format!("sqlite://{}", dir.path().join("weft.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_next_response_and_paused_clocks_postgres() {
+    let Some(url) = common::postgres_database("sla_pause").await else {
+        return;
+    };
+    run_conversation(&url).await;
 }

@@ -86,6 +86,30 @@ pub struct Message {
     pub replies_to: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Inbound (the buyer wrote; the default) or outbound (the seller answered).
+    #[serde(default, skip_serializing_if = "Direction::is_inbound")]
+    pub direction: Direction,
+    /// Sent by a machine (auto-acknowledgement, out-of-office): starts and stops no clock.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automatic: bool,
+}
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From the buyer to the seller.
+    #[default]
+    Inbound,
+    /// From the seller to the buyer: a reply.
+    Outbound,
+}
+
+impl Direction {
+    /// Whether this is [`Direction::Inbound`].
+    pub fn is_inbound(&self) -> bool {
+        *self == Direction::Inbound
+    }
 }
 
 impl Message {
@@ -106,6 +130,8 @@ impl Message {
             marketplace: None,
             replies_to: Vec::new(),
             attachments: Vec::new(),
+            direction: Direction::Inbound,
+            automatic: false,
         }
     }
 }
@@ -316,6 +342,10 @@ pub struct SetDeadline {
     pub policy: String,
     pub due: Timestamp,
     pub warn_at: Vec<Timestamp>,
+    /// Ticket statuses that pause this clock. Setting a deadline whose clock is paused
+    /// resumes it (see the WIT `set-deadline`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pause_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -524,4 +554,30 @@ pub struct HttpResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+/// A deadline on a ticket, as [`crate::Context::ticket_deadlines`] shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineView {
+    /// `first-response`, `next-response`, `resolution`.
+    pub kind: String,
+    pub policy: String,
+    pub due: Timestamp,
+    /// `pending`, `warned`, `met` or `breached`.
+    pub state: String,
+    /// When its clock started.
+    pub started_at: Timestamp,
+    /// When it stopped; None while it runs.
+    #[serde(default)]
+    pub stopped_at: Option<Timestamp>,
+    /// Since when its clock is paused, if it is.
+    #[serde(default)]
+    pub paused_since: Option<Timestamp>,
+}
+
+impl DeadlineView {
+    /// Whether its clock still runs or is paused: not stopped by a reply or a status.
+    pub fn is_open(&self) -> bool {
+        self.stopped_at.is_none()
+    }
 }

@@ -97,6 +97,8 @@ pub trait Context: Host {
     /// The most recent messages of a ticket and of the tickets merged into it, newest first,
     /// at most `limit`.
     fn ticket_messages(&self, ticket: u64, limit: u32) -> Vec<MessageSummary>;
+    /// The deadlines of a ticket and of the tickets merged into it, by due time.
+    fn ticket_deadlines(&self, ticket: u64) -> Vec<DeadlineView>;
 }
 
 /// A workflow step. It decides; the engine acts.

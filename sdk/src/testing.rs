@@ -18,6 +18,8 @@ pub struct MemoryContext {
     pub thread_tickets: BTreeMap<(String, String), u64>,
     /// Ticket number -> the messages on it, in any order (answers come newest first).
     pub ticket_messages: BTreeMap<u64, Vec<MessageSummary>>,
+    /// Ticket number -> its deadlines, as [`Context::ticket_deadlines`] shows them.
+    pub ticket_deadlines: BTreeMap<u64, Vec<DeadlineView>>,
     /// Granted secrets by name.
     pub secrets: BTreeMap<String, String>,
     /// Every log line the plugin wrote.
@@ -172,5 +174,18 @@ impl Context for MemoryContext {
         messages.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
         messages.truncate(limit as usize);
         messages
+    }
+
+    fn ticket_deadlines(&self, ticket: u64) -> Vec<DeadlineView> {
+        let mut deadlines: Vec<DeadlineView> = self
+            .ticket_deadlines
+            .iter()
+            .filter(|(number, _)| {
+                **number == ticket || self.tickets.get(number).is_some_and(|t| t.merged_into == Some(ticket))
+            })
+            .flat_map(|(_, d)| d.iter().cloned())
+            .collect();
+        deadlines.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.kind.cmp(&b.kind)));
+        deadlines
     }
 }

@@ -5,7 +5,9 @@
 //! command opened or appended to. Derived events (`ticket.opened`, ...) are collected and
 //! queued when the event commits, for the workflows that listen.
 
+use super::clocks::{Status, change_status, queue_met, status_changed_payload};
 use crate::store::queue::QueuedEvent;
+use crate::store::sla::{DeadlineSet, deadline_timer_base};
 use crate::store::{StoreError, Unit};
 use serde_json::json;
 use weft_sdk::{Command, CustomerRef, Decision, TicketRef};
@@ -113,6 +115,20 @@ pub async fn apply(
                     "append-to-ticket needs an event with a message".into(),
                 ));
             };
+            // The buyer wrote again: a solved or closed ticket reopens, and one waiting on the
+            // buyer is open again (which resumes clocks paused while waiting). A system copy or
+            // an automatic message (an out-of-office answer) changes nothing.
+            let reopens = matches!(
+                unit.ticket_status(number).await?.as_deref(),
+                Some("solved" | "closed" | "waiting-on-buyer")
+            );
+            if reopens && append.duplicate_of.is_none() && !message.automatic {
+                let effect = change_status(unit, number, &Status::Open, message.at).await?;
+                state.derived.push((
+                    "ticket.status_changed".into(),
+                    status_changed_payload(number, &effect, Status::Open.as_str()),
+                ));
+            }
             unit.append_message(number, row, append.duplicate_of.as_deref(), message.at)
                 .await?;
             if let Some(thread) = &message.thread {
@@ -133,6 +149,19 @@ pub async fn apply(
                 .derived
                 .push(("ticket.merged".into(), json!({ "into": merge.into, "from": merged })));
         }
+        Command::SetField(set) if set.name == "status" => {
+            let number = ticket_of(unit, state, set.ticket).await?;
+            let status = Status::parse(&set.value).map_err(ApplyError::Invalid)?;
+            let effect = change_status(unit, number, &status, event.at).await?;
+            queue_met(state, number, &effect.stopped, status.as_str());
+            if effect.from != status.as_str() {
+                state.derived.push((
+                    "ticket.status_changed".into(),
+                    status_changed_payload(number, &effect, status.as_str()),
+                ));
+            }
+            about_ticket = Some(number);
+        }
         Command::SetField(set) => {
             let number = ticket_of(unit, state, set.ticket).await?;
             unit.set_ticket_field(number, &set.name, &set.value, set.confidence)
@@ -147,29 +176,34 @@ pub async fn apply(
         }
         Command::SetDeadline(deadline) => {
             let number = ticket_of(unit, state, deadline.ticket).await?;
-            unit.set_deadline(number, &deadline.kind, &deadline.policy, deadline.due, event.at)
-                .await?;
-            let base = format!("deadline:{number}:{}:{}", deadline.kind, deadline.policy);
-            let payload =
-                json!({ "ticket": number, "kind": deadline.kind, "policy": deadline.policy, "due": deadline.due });
-            for (i, warn) in deadline.warn_at.iter().enumerate() {
-                unit.schedule_timer(
-                    &format!("{base}:warn:{i}"),
-                    *warn,
-                    "sla.warning",
-                    &payload,
-                    Some(number),
+            let set = unit
+                .set_deadline(
+                    number,
+                    &deadline.kind,
+                    &deadline.policy,
+                    deadline.due,
+                    event.at,
+                    &deadline.pause_on,
                 )
                 .await?;
-            }
-            unit.schedule_timer(
-                &format!("{base}:breach"),
-                deadline.due,
-                "sla.breached",
-                &payload,
-                Some(number),
+            let base = deadline_timer_base(number, &deadline.kind, &deadline.policy);
+            let payload =
+                json!({ "ticket": number, "kind": deadline.kind, "policy": deadline.policy, "due": deadline.due });
+            let timers = std::iter::zip(
+                (0..deadline.warn_at.len()).map(|i| (format!("{base}:warn:{i}"), "sla.warning")),
+                deadline.warn_at.iter().copied(),
             )
-            .await?;
+            .chain([((format!("{base}:breach"), "sla.breached"), deadline.due)]);
+            for ((key, kind), at) in timers {
+                match set {
+                    // A restarted clock re-arms every timer; a resumed one moves only those
+                    // that have not fired, so each warning still fires once.
+                    DeadlineSet::Started => unit.schedule_timer(&key, at, kind, &payload, Some(number)).await?,
+                    DeadlineSet::Resumed { .. } => {
+                        unit.reschedule_timer(&key, at, kind, &payload, Some(number)).await?
+                    }
+                }
+            }
             about_ticket = Some(number);
         }
         Command::SendMessage(send) => {

@@ -7,14 +7,16 @@
 //! before it. Stopped deadlines are `met` and their pending warnings and breach never fire; a
 //! deadline that was already breached stays breached. `sla.met` is queued for workflows that
 //! listen. A status change ([`set_status`]) stops clocks the same way and is logged as a
-//! decision. SLA timer events (`sla.warning`, `sla.breached`) reach their workflows with the
+//! decision. A status also pauses the clocks whose policy lists it in `pause_on`; every status
+//! change queues `ticket.status_changed`, on which the `sla` step resumes paused clocks when the
+//! new status no longer pauses them (only the step knows its calendars). SLA timer events (`sla.warning`, `sla.breached`) reach their workflows with the
 //! ticket's current `priority` and the `worst` deadline state when they fired.
 
 use super::apply::EventState;
 use super::process::StepError;
 use crate::store::apply::Origin;
 use crate::store::queue::QueuedEvent;
-use crate::store::sla::Stopped;
+use crate::store::sla::{Paused, Stopped};
 use crate::store::{Store, StoreError, Unit};
 use serde_json::json;
 use weft_sdk::{Command, Decision, Evidence, Message, SetField, TicketRef};
@@ -25,34 +27,98 @@ pub const RESPONSE_KINDS: &[&str] = &["first-response", "next-response"];
 /// The deadline kind that only solving a ticket stops.
 const RESOLUTION: &str = "resolution";
 
-/// A ticket status an agent can set, and the clocks it stops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A ticket status an agent can set, and the clocks it stops. Any status can also pause the
+/// clocks of policies that list it in `pause_on`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
+    /// Being worked on; stops nothing (and resumes clocks paused by another status).
+    Open,
     /// Nothing to answer (a "thank you", spam): response clocks stop; resolution runs on.
     NoResponseNeeded,
     /// Done: every clock stops.
     Solved,
     /// The agent asked the buyer something: response clocks stop until the buyer writes again.
     WaitingOnBuyer,
+    /// A seller's own status (`waiting-on-supplier`): stops nothing, may pause clocks.
+    Other(String),
 }
 
 impl Status {
-    /// The status as stored: `no-response-needed`, `solved`, `waiting-on-buyer`.
-    pub fn as_str(self) -> &'static str {
+    /// Reads a status: lowercase letters, digits and `-`, starting with a letter.
+    pub fn parse(text: &str) -> Result<Status, String> {
+        let valid = text.starts_with(|c: char| c.is_ascii_lowercase())
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            return Err(format!(
+                "status {text:?}: expected lowercase letters, digits and `-`, like `waiting-on-buyer`"
+            ));
+        }
+        Ok(match text {
+            "open" => Status::Open,
+            "no-response-needed" => Status::NoResponseNeeded,
+            "solved" => Status::Solved,
+            "waiting-on-buyer" => Status::WaitingOnBuyer,
+            other => Status::Other(other.to_owned()),
+        })
+    }
+
+    /// The status as stored: `open`, `no-response-needed`, `solved`, `waiting-on-buyer`, ...
+    pub fn as_str(&self) -> &str {
         match self {
+            Status::Open => "open",
             Status::NoResponseNeeded => "no-response-needed",
             Status::Solved => "solved",
             Status::WaitingOnBuyer => "waiting-on-buyer",
+            Status::Other(other) => other,
         }
     }
 
     /// The deadline kinds this status stops.
-    pub fn stops(self) -> &'static [&'static str] {
+    pub fn stops(&self) -> &'static [&'static str] {
         match self {
             Status::Solved => &["first-response", "next-response", RESOLUTION],
             Status::NoResponseNeeded | Status::WaitingOnBuyer => RESPONSE_KINDS,
+            Status::Open | Status::Other(_) => &[],
         }
     }
+}
+
+/// What a status change did to a ticket's clocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusEffect {
+    /// The status before.
+    pub from: String,
+    /// Clocks the new status stopped.
+    pub stopped: Vec<Stopped>,
+    /// Clocks the new status paused.
+    pub paused: Vec<Paused>,
+}
+
+/// Sets `ticket`'s status at `at` and applies it to the clocks: stops what it ends, pauses
+/// what pauses on it. The caller queues `ticket.status_changed` when `from` differs.
+pub(crate) async fn change_status(
+    unit: &mut Unit,
+    ticket: i64,
+    status: &Status,
+    at: i64,
+) -> Result<StatusEffect, StoreError> {
+    let from = unit.ticket_status(ticket).await?.unwrap_or_default();
+    unit.set_ticket_field(ticket, "status", status.as_str(), 1.0).await?;
+    let stopped = unit.stop_deadlines(ticket, status.stops(), at, status.as_str()).await?;
+    let paused = unit.pause_deadlines(ticket, status.as_str(), at).await?;
+    Ok(StatusEffect { from, stopped, paused })
+}
+
+/// The payload of `ticket.status_changed`.
+pub(crate) fn status_changed_payload(ticket: i64, effect: &StatusEffect, to: &str) -> serde_json::Value {
+    json!({
+        "ticket": ticket,
+        "from": effect.from,
+        "to": to,
+        "paused": effect.paused.iter().map(|p| json!({ "kind": p.kind, "policy": p.policy })).collect::<Vec<_>>(),
+    })
 }
 
 /// Why a clock command could not be carried out.
@@ -141,7 +207,7 @@ pub(super) async fn with_ticket_priority(unit: &mut Unit, event: &QueuedEvent) -
     Ok(event)
 }
 
-fn queue_met(state: &mut EventState, ticket: i64, stopped: &[Stopped], by: &str) {
+pub(super) fn queue_met(state: &mut EventState, ticket: i64, stopped: &[Stopped], by: &str) {
     for s in stopped {
         state.derived.push((
             "sla.met".into(),
@@ -150,20 +216,28 @@ fn queue_met(state: &mut EventState, ticket: i64, stopped: &[Stopped], by: &str)
     }
 }
 
-/// Sets a ticket's status as an agent would, at `at` (ms), stopping the clocks the status
-/// ends; logged as a `set-field` decision of step `cli/ticket-status`. Returns what stopped.
-pub async fn set_status(store: &Store, ticket: i64, status: Status, at: i64) -> Result<Vec<Stopped>, ClockError> {
+/// Sets a ticket's status as an agent would, at `at` (ms): stops the clocks the status ends,
+/// pauses those that pause on it, and queues `ticket.status_changed` (when the status changed)
+/// for the workflows that resume clocks; logged as a `set-field` decision of step
+/// `cli/ticket-status`. Returns what it did to the clocks.
+pub async fn set_status(store: &Store, ticket: i64, status: Status, at: i64) -> Result<StatusEffect, ClockError> {
     let mut unit = store.unit().await?;
     if unit.ticket_status(ticket).await?.is_none() {
         return Err(ClockError::NoTicket(ticket));
     }
     let number = unit.root_ticket(ticket).await?;
-    unit.set_ticket_field(number, "status", status.as_str(), 1.0).await?;
-    let stopped = unit.stop_deadlines(number, status.stops(), at, status.as_str()).await?;
-    let shown: Vec<String> = stopped
+    let effect = change_status(&mut unit, number, &status, at).await?;
+    let mut shown: Vec<String> = effect
+        .stopped
         .iter()
-        .map(|s| format!("{} ({}) {}", s.kind, s.policy, s.state))
+        .map(|s| format!("stopped {} ({}) {}", s.kind, s.policy, s.state))
         .collect();
+    shown.extend(
+        effect
+            .paused
+            .iter()
+            .map(|p| format!("paused {} ({})", p.kind, p.policy)),
+    );
     let mut field = SetField::new("status", status.as_str());
     field.ticket = TicketRef::Existing(number as u64);
     let decision = Decision::new(
@@ -173,9 +247,9 @@ pub async fn set_status(store: &Store, ticket: i64, status: Status, at: i64) -> 
     .with_evidence([Evidence::new(
         "clocks",
         if shown.is_empty() {
-            "no running clock to stop".to_owned()
+            "no running clock to stop or pause".to_owned()
         } else {
-            format!("stopped: {}", shown.join(", "))
+            shown.join(", ")
         },
         1.0,
     )]);
@@ -187,6 +261,11 @@ pub async fn set_status(store: &Store, ticket: i64, status: Status, at: i64) -> 
         plugin: &plugin,
     };
     unit.record_decision(origin, &decision, None, Some(number)).await?;
+    if effect.from != status.as_str() {
+        let payload = status_changed_payload(number, &effect, status.as_str());
+        unit.enqueue_event("ticket.status_changed", at, None, Some(number), &payload)
+            .await?;
+    }
     unit.commit().await?;
-    Ok(stopped)
+    Ok(effect)
 }

@@ -2,7 +2,7 @@
 
 use crate::runtime::ContextReader;
 use crate::store::Unit;
-use weft_sdk::{CustomerView, Identity, MessageSummary, TicketView};
+use weft_sdk::{CustomerView, DeadlineView, Identity, MessageSummary, TicketView};
 
 fn signed(n: u64) -> anyhow::Result<i64> {
     i64::try_from(n).map_err(|_| anyhow::anyhow!("id {n} is out of range"))
@@ -39,5 +39,9 @@ impl ContextReader for Unit {
 
     async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> anyhow::Result<Vec<MessageSummary>> {
         Ok(Unit::ticket_messages(self, ticket, limit).await?)
+    }
+
+    async fn ticket_deadlines(&mut self, ticket: u64) -> anyhow::Result<Vec<DeadlineView>> {
+        Ok(Unit::ticket_deadlines(self, signed(ticket)?).await?)
     }
 }

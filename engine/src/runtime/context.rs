@@ -9,7 +9,7 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use weft_sdk::testing::MemoryContext;
-use weft_sdk::{Context, CustomerView, Identity, MessageSummary, TicketView};
+use weft_sdk::{Context, CustomerView, DeadlineView, Identity, MessageSummary, TicketView};
 
 /// Where a step's `context` import is answered from. The engine's store implements it over an
 /// open transaction, so answers reflect the decisions already applied for the current event;
@@ -48,6 +48,8 @@ pub trait ContextReader: Send + 'static {
         ticket: u64,
         limit: u32,
     ) -> impl Future<Output = anyhow::Result<Vec<MessageSummary>>> + Send;
+    /// The deadlines of a ticket and of the tickets merged into it, by due time.
+    fn ticket_deadlines(&mut self, ticket: u64) -> impl Future<Output = anyhow::Result<Vec<DeadlineView>>> + Send;
 }
 
 /// A [`ContextReader`] over customers and tickets held in memory, for tests.
@@ -105,6 +107,9 @@ impl ContextReader for MemoryReader {
     async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> anyhow::Result<Vec<MessageSummary>> {
         self.answer(|d| d.ticket_messages(ticket, limit))
     }
+    async fn ticket_deadlines(&mut self, ticket: u64) -> anyhow::Result<Vec<DeadlineView>> {
+        self.answer(|d| d.ticket_deadlines(ticket))
+    }
 }
 
 type Answer<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'a>>;
@@ -119,6 +124,7 @@ pub(crate) trait DynReader: Send {
     fn message_ticket<'a>(&'a mut self, message_id: &'a str) -> Answer<'a, Option<u64>>;
     fn thread_ticket<'a>(&'a mut self, channel: &'a str, thread: &'a str) -> Answer<'a, Option<u64>>;
     fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Answer<'_, Vec<MessageSummary>>;
+    fn ticket_deadlines(&mut self, ticket: u64) -> Answer<'_, Vec<DeadlineView>>;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
@@ -146,6 +152,9 @@ impl<R: ContextReader> DynReader for R {
     }
     fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Answer<'_, Vec<MessageSummary>> {
         Box::pin(ContextReader::ticket_messages(self, ticket, limit))
+    }
+    fn ticket_deadlines(&mut self, ticket: u64) -> Answer<'_, Vec<DeadlineView>> {
+        Box::pin(ContextReader::ticket_deadlines(self, ticket))
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
@@ -263,6 +272,15 @@ impl wit::Host for ContextView<'_> {
             .take(limit as usize)
             .map(convert::summary_to)
             .collect())
+    }
+
+    async fn ticket_deadlines(&mut self, ticket: u64) -> wasmtime::Result<Vec<wit::Deadline>> {
+        let found = self
+            .reader()?
+            .ticket_deadlines(ticket)
+            .await
+            .map_err(|e| fault("ticket-deadlines", e))?;
+        Ok(found.into_iter().map(convert::deadline_to).collect())
     }
 }
 

@@ -71,6 +71,11 @@ fn message_to(msg: &m::Message) -> w::Message {
                 size: a.size,
             })
             .collect(),
+        direction: match msg.direction {
+            m::Direction::Inbound => w::Direction::Inbound,
+            m::Direction::Outbound => w::Direction::Outbound,
+        },
+        automatic: msg.automatic,
     }
 }
 
@@ -98,6 +103,11 @@ pub(crate) fn message_from(msg: w::Message) -> m::Message {
                 size: a.size,
             })
             .collect(),
+        direction: match msg.direction {
+            w::Direction::Inbound => m::Direction::Inbound,
+            w::Direction::Outbound => m::Direction::Outbound,
+        },
+        automatic: msg.automatic,
     }
 }
 
@@ -193,6 +203,18 @@ pub(crate) fn ticket_to(t: m::TicketView) -> c::Ticket {
     }
 }
 
+pub(crate) fn deadline_to(d: m::DeadlineView) -> c::Deadline {
+    c::Deadline {
+        kind: d.kind,
+        policy: d.policy,
+        due: d.due,
+        state: d.state,
+        started_at: d.started_at,
+        stopped_at: d.stopped_at,
+        paused_since: d.paused_since,
+    }
+}
+
 pub(crate) fn summary_to(s: m::MessageSummary) -> c::MessageSummary {
     c::MessageSummary {
         id: s.id,
@@ -254,6 +276,7 @@ fn command_from(c: w::Command) -> Result<m::Command, String> {
             policy: x.policy,
             due: x.due,
             warn_at: x.warn_at,
+            pause_on: x.pause_on,
         }),
         w::Command::SendMessage(x) => m::Command::SendMessage(m::SendMessage {
             channel: x.channel,

@@ -5,6 +5,7 @@
 //! reason, so every merge can be undone. The meaning of a command (which customer "new" is,
 //! which ticket is "current") is the executor's business; these are the primitives.
 
+use super::sla::DeadlineSet;
 use super::{Result, StoreError, Unit, now_ms, to_i64};
 use sqlx::Row;
 use weft_sdk::{Decision, Identity};
@@ -166,7 +167,8 @@ impl Unit {
         )))
     }
 
-    /// Puts a message on a ticket; a follow-up reopens a solved ticket.
+    /// Puts a message on a ticket (its status is the caller's business: see
+    /// `exec::apply`, where a buyer's follow-up reopens the ticket).
     pub async fn append_message(
         &mut self,
         ticket: i64,
@@ -180,16 +182,13 @@ impl Unit {
             .bind(message)
             .execute(self.conn())
             .await?;
-        let reopen = if duplicate_of.is_some() {
-            "status"
-        } else {
-            "CASE WHEN status IN ('solved', 'closed') THEN 'open' ELSE status END"
-        };
-        let sql = format!(
-            "UPDATE tickets SET updated_at = CASE WHEN updated_at > $1 THEN updated_at ELSE $1 END, status = {reopen}
-             WHERE number = $2"
-        );
-        sqlx::query(&sql).bind(at).bind(ticket).execute(self.conn()).await?;
+        sqlx::query(
+            "UPDATE tickets SET updated_at = CASE WHEN updated_at > $1 THEN updated_at ELSE $1 END WHERE number = $2",
+        )
+        .bind(at)
+        .bind(ticket)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -350,19 +349,83 @@ impl Unit {
         Ok(())
     }
 
-    /// Sets (or restarts) a deadline whose clock started at `started`.
-    pub async fn set_deadline(&mut self, ticket: i64, kind: &str, policy: &str, due: i64, started: i64) -> Result<()> {
+    /// Sets a deadline at `at`. A deadline whose clock is paused is resumed: it keeps its start
+    /// and state, and the paused time is added to `paused_ms`. Any other is (re)started at `at`.
+    pub async fn set_deadline(
+        &mut self,
+        ticket: i64,
+        kind: &str,
+        policy: &str,
+        due: i64,
+        at: i64,
+        pause_on: &[String],
+    ) -> Result<DeadlineSet> {
+        let pause_on = serde_json::to_string(pause_on)?;
+        let paused = sqlx::query(
+            "SELECT paused_at FROM deadlines
+             WHERE ticket_number = $1 AND kind = $2 AND policy = $3 AND paused_at IS NOT NULL AND met_at IS NULL",
+        )
+        .bind(ticket)
+        .bind(kind)
+        .bind(policy)
+        .fetch_optional(self.conn())
+        .await?;
+        if let Some(row) = paused {
+            let since: i64 = row.try_get("paused_at")?;
+            let paused_ms = (at - since).max(0);
+            sqlx::query(
+                "UPDATE deadlines SET due = $1, paused_at = NULL, paused_ms = paused_ms + $2, pause_on = $3
+                 WHERE ticket_number = $4 AND kind = $5 AND policy = $6",
+            )
+            .bind(due)
+            .bind(paused_ms)
+            .bind(&pause_on)
+            .bind(ticket)
+            .bind(kind)
+            .bind(policy)
+            .execute(self.conn())
+            .await?;
+            return Ok(DeadlineSet::Resumed { paused_ms });
+        }
         sqlx::query(
-            "INSERT INTO deadlines (ticket_number, kind, policy, due, state, started_at)
-             VALUES ($1, $2, $3, $4, 'pending', $5)
+            "INSERT INTO deadlines (ticket_number, kind, policy, due, state, started_at, pause_on)
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6)
              ON CONFLICT (ticket_number, kind, policy) DO UPDATE SET due = excluded.due, state = 'pending',
-                 started_at = excluded.started_at, met_at = NULL, stopped_by = NULL",
+                 started_at = excluded.started_at, met_at = NULL, stopped_by = NULL, pause_on = excluded.pause_on,
+                 paused_at = NULL, paused_ms = 0",
         )
         .bind(ticket)
         .bind(kind)
         .bind(policy)
         .bind(due)
-        .bind(started)
+        .bind(at)
+        .bind(&pause_on)
+        .execute(self.conn())
+        .await?;
+        Ok(DeadlineSet::Started)
+    }
+
+    /// Moves a timer that has not fired yet (and re-arms it if it was cancelled); one that
+    /// fired stays fired. A new key is scheduled.
+    pub async fn reschedule_timer(
+        &mut self,
+        key: &str,
+        due: i64,
+        kind: &str,
+        payload: &serde_json::Value,
+        ticket: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO timers (key, due_at, kind, payload, ticket_number) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind,
+                 payload = excluded.payload, ticket_number = excluded.ticket_number, cancelled_at = NULL
+             WHERE timers.fired_at IS NULL",
+        )
+        .bind(key)
+        .bind(due)
+        .bind(kind)
+        .bind(payload.to_string())
+        .bind(ticket)
         .execute(self.conn())
         .await?;
         Ok(())

@@ -7,7 +7,7 @@
 use super::{Result, Store, Unit, now_ms};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use weft_sdk::{Inbound, Message};
+use weft_sdk::{Direction, Inbound, Message};
 
 /// Raw traffic as stored.
 #[derive(Debug, Clone)]
@@ -89,18 +89,24 @@ impl Unit {
         })
     }
 
-    /// Stores the messages a channel made of inbound `inbound_id` and queues a
-    /// `message.received` event for each new one. Messages already
-    /// stored (same channel and id) are skipped. Returns how many were new.
+    /// Stores the messages a channel made of inbound `inbound_id` and queues an event for each
+    /// new one: `message.received` for what the buyer wrote, `message.sent` (payload
+    /// `automatic`) for the seller's replies the channel saw go out. Messages already stored
+    /// (same channel and id) are skipped. Returns how many were new.
     pub async fn enqueue_messages(&mut self, inbound_id: i64, messages: &[Message]) -> Result<usize> {
         let unit = self;
         let now = now_ms();
         let mut new = 0;
         for message in messages {
             let data = serde_json::to_string(message)?;
+            let (direction, kind, payload) = match (message.direction, message.automatic) {
+                (Direction::Inbound, _) => ("in", "message.received", "{}"),
+                (Direction::Outbound, false) => ("out", "message.sent", r#"{"automatic":false}"#),
+                (Direction::Outbound, true) => ("auto", "message.sent", r#"{"automatic":true}"#),
+            };
             let inserted = sqlx::query(
-                "INSERT INTO messages (channel, external_id, inbound_id, at, data)
-                 VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO messages (channel, external_id, inbound_id, at, data, direction)
+                 VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
             )
             .bind(&message.channel)
@@ -108,16 +114,19 @@ impl Unit {
             .bind(inbound_id)
             .bind(message.at)
             .bind(data)
+            .bind(direction)
             .fetch_optional(unit.conn())
             .await?;
             let Some(row) = inserted else { continue };
             let message_id: i64 = row.try_get("id")?;
             sqlx::query(
                 "INSERT INTO events (kind, at, message_id, payload, created_at)
-                 VALUES ('message.received', $1, $2, '{}', $3)",
+                 VALUES ($1, $2, $3, $4, $5)",
             )
+            .bind(kind)
             .bind(message.at)
             .bind(message_id)
+            .bind(payload)
             .bind(now)
             .execute(unit.conn())
             .await?;

@@ -114,18 +114,27 @@ impl Store {
                 .push(external.into());
         }
         let mut deadlines: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in
-            sqlx::query("SELECT ticket_number, kind, policy, due, state FROM deadlines ORDER BY ticket_number, due")
-                .fetch_all(self.pool())
-                .await?
+        for row in sqlx::query(
+            "SELECT ticket_number, kind, policy, due, state, paused_at FROM deadlines ORDER BY ticket_number, due",
+        )
+        .fetch_all(self.pool())
+        .await?
         {
             let due: i64 = row.try_get("due")?;
-            deadlines.entry(row.try_get("ticket_number")?).or_default().push(json!({
+            let mut deadline = json!({
                 "kind": row.try_get::<String, _>("kind")?,
                 "policy": row.try_get::<String, _>("policy")?,
                 "due": rfc3339(due),
                 "state": row.try_get::<String, _>("state")?,
-            }));
+            });
+            // A paused clock's `due` is where it stood at the pause; it moves when it resumes.
+            if let Some(paused) = row.try_get::<Option<i64>, _>("paused_at")? {
+                deadline["paused_since"] = rfc3339(paused).into();
+            }
+            deadlines
+                .entry(row.try_get("ticket_number")?)
+                .or_default()
+                .push(deadline);
         }
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {

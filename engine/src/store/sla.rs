@@ -9,7 +9,7 @@
 
 use super::{Result, Store, Unit, now_ms};
 use sqlx::Row;
-use weft_sdk::Message;
+use weft_sdk::{DeadlineView, Message};
 
 /// The timer key prefix of a deadline; warnings are `<base>:warn:<i>`, the breach `<base>:breach`.
 pub fn deadline_timer_base(ticket: i64, kind: &str, policy: &str) -> String {
@@ -23,6 +23,22 @@ pub struct Stopped {
     pub policy: String,
     /// The state it ended in: `met`, or `breached` for a late answer.
     pub state: String,
+}
+
+/// What [`Unit::set_deadline`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadlineSet {
+    /// A clock started (or restarted).
+    Started,
+    /// A paused clock resumed after `paused_ms`.
+    Resumed { paused_ms: i64 },
+}
+
+/// A deadline whose clock a status paused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paused {
+    pub kind: String,
+    pub policy: String,
 }
 
 /// One deadline as the SLA report reads it.
@@ -124,7 +140,7 @@ impl Unit {
     /// timers, so its warnings and breach still fire once. Returns what changed.
     pub async fn stop_deadlines(&mut self, ticket: i64, kinds: &[&str], at: i64, by: &str) -> Result<Vec<Stopped>> {
         let rows = sqlx::query(
-            "SELECT kind, policy, state, due FROM deadlines
+            "SELECT kind, policy, state, due, paused_at FROM deadlines
              WHERE ticket_number = $1 AND met_at IS NULL AND (started_at IS NULL OR started_at <= $2)
              ORDER BY kind, policy",
         )
@@ -142,11 +158,15 @@ impl Unit {
             let state: String = row.try_get("state")?;
             let due: i64 = row.try_get("due")?;
             // A late answer is a breach even when the breach timer has not fired yet (a backlog,
-            // an engine that was down); its timers then fire as they would have.
-            let late = state == "breached" || at > due;
+            // an engine that was down); its timers then fire as they would have. A paused clock
+            // stood still at its pause, so it is late only if it was paused after its due time.
+            let paused_at: Option<i64> = row.try_get("paused_at")?;
+            let late = state == "breached" || paused_at.unwrap_or(at) > due;
             let state = if late { "breached".to_owned() } else { "met".to_owned() };
             sqlx::query(
-                "UPDATE deadlines SET state = $1, met_at = $2, stopped_by = $3
+                "UPDATE deadlines SET state = $1, met_at = $2, stopped_by = $3,
+                     paused_ms = paused_ms + CASE WHEN paused_at IS NULL THEN 0 ELSE $2 - paused_at END,
+                     paused_at = NULL
                  WHERE ticket_number = $4 AND kind = $5 AND policy = $6",
             )
             .bind(&state)
@@ -161,22 +181,90 @@ impl Unit {
                 stopped.push(Stopped { kind, policy, state });
                 continue;
             }
-            let base = deadline_timer_base(ticket, &kind, &policy);
-            let warn = format!("{base}:warn:");
-            sqlx::query(
-                "UPDATE timers SET cancelled_at = $1
-                 WHERE ticket_number = $4 AND fired_at IS NULL AND cancelled_at IS NULL
-                   AND (key = $2 OR substr(key, 1, length($3)) = $3)",
-            )
-            .bind(now_ms())
-            .bind(format!("{base}:breach"))
-            .bind(&warn)
-            .bind(ticket)
-            .execute(self.conn())
-            .await?;
+            self.cancel_deadline_timers(ticket, &kind, &policy).await?;
             stopped.push(Stopped { kind, policy, state });
         }
         Ok(stopped)
+    }
+
+    /// Pauses the running clocks of `ticket` whose policy pauses on `status`, from `at`: their
+    /// timers that have not fired are cancelled until the clock resumes. A breached deadline is
+    /// not paused (its breach already happened). Returns what paused.
+    pub async fn pause_deadlines(&mut self, ticket: i64, status: &str, at: i64) -> Result<Vec<Paused>> {
+        let rows = sqlx::query(
+            "SELECT kind, policy, pause_on FROM deadlines
+             WHERE ticket_number = $1 AND met_at IS NULL AND paused_at IS NULL AND state <> 'breached'
+             ORDER BY kind, policy",
+        )
+        .bind(ticket)
+        .fetch_all(self.conn())
+        .await?;
+        let mut paused = Vec::new();
+        for row in rows {
+            let pause_on: String = row.try_get("pause_on")?;
+            let pause_on: Vec<String> = serde_json::from_str(&pause_on)?;
+            if !pause_on.iter().any(|s| s == status) {
+                continue;
+            }
+            let kind: String = row.try_get("kind")?;
+            let policy: String = row.try_get("policy")?;
+            sqlx::query("UPDATE deadlines SET paused_at = $1 WHERE ticket_number = $2 AND kind = $3 AND policy = $4")
+                .bind(at)
+                .bind(ticket)
+                .bind(&kind)
+                .bind(&policy)
+                .execute(self.conn())
+                .await?;
+            self.cancel_deadline_timers(ticket, &kind, &policy).await?;
+            paused.push(Paused { kind, policy });
+        }
+        Ok(paused)
+    }
+
+    /// Cancels the warnings and breach of a deadline that have not fired.
+    async fn cancel_deadline_timers(&mut self, ticket: i64, kind: &str, policy: &str) -> Result<()> {
+        let base = deadline_timer_base(ticket, kind, policy);
+        let warn = format!("{base}:warn:");
+        sqlx::query(
+            "UPDATE timers SET cancelled_at = $1
+             WHERE ticket_number = $4 AND fired_at IS NULL AND cancelled_at IS NULL
+               AND (key = $2 OR substr(key, 1, length($3)) = $3)",
+        )
+        .bind(now_ms())
+        .bind(format!("{base}:breach"))
+        .bind(&warn)
+        .bind(ticket)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The deadlines of a ticket and of the tickets merged into it, by due time.
+    pub async fn ticket_deadlines(&mut self, ticket: i64) -> Result<Vec<DeadlineView>> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE family(number) AS (
+                 SELECT $1 UNION SELECT t.number FROM tickets t JOIN family f ON t.merged_into = f.number)
+             SELECT kind, policy, due, state, started_at, met_at, paused_at FROM deadlines
+             WHERE ticket_number IN (SELECT number FROM family)
+             ORDER BY due, kind, policy",
+        )
+        .bind(ticket)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let due: i64 = row.try_get("due")?;
+                Ok(DeadlineView {
+                    kind: row.try_get("kind")?,
+                    policy: row.try_get("policy")?,
+                    due,
+                    state: row.try_get("state")?,
+                    started_at: row.try_get::<Option<i64>, _>("started_at")?.unwrap_or(due),
+                    stopped_at: row.try_get("met_at")?,
+                    paused_since: row.try_get("paused_at")?,
+                })
+            })
+            .collect()
     }
 
     /// The worst state among the ticket's deadlines: `breached`, `warned`, `pending` or `met`.

@@ -78,7 +78,22 @@ pub fn parse_mail(raw: &[u8], config: &Config) -> Result<Message, MailError> {
     });
     message.replies_to = replies_to;
     message.attachments = attachments(&parsed);
+    message.automatic = automatic(&headers);
     Ok(message)
+}
+
+/// Whether a machine sent the mail: RFC 3834 `Auto-Submitted` with any value but `no`, or the
+/// older `X-Autoreply`/`X-Autorespond` and `Precedence: auto_reply` that responders still set.
+fn automatic(headers: &HeaderBlock) -> bool {
+    let value = |name: &str| headers.get(name).map(|f| f.value.trim().to_ascii_lowercase());
+    if let Some(submitted) = value("auto-submitted") {
+        // The value may carry parameters: `auto-replied; owner-email="..."`.
+        let keyword = submitted.split(';').next().unwrap_or("").trim();
+        return !keyword.is_empty() && keyword != "no";
+    }
+    value("x-autoreply").is_some_and(|v| v != "no")
+        || value("x-autorespond").is_some()
+        || value("precedence").is_some_and(|v| v == "auto_reply")
 }
 
 /// The ids in a `Message-ID`, `In-Reply-To` or `References` value, without angle brackets.

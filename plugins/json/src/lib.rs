@@ -2,7 +2,9 @@
 //!
 //! Each line is an object with `channel`, `id` and `at` (RFC 3339), and optionally `thread`,
 //! `from {name, email, phone, handle, buyer_id}`, `address {line1, line2, city, postcode,
-//! region, country}`, `order`, `subject`, `body`, `lang`, `marketplace` and `replies_to`.
+//! region, country}`, `order`, `subject`, `body`, `lang`, `marketplace`, `replies_to`,
+//! `direction` (`inbound`, the default, or `outbound` for a reply the seller sent) and
+//! `automatic` (`true` for an auto-acknowledgement or an out-of-office answer).
 //! Blank lines are skipped. A bad line fails the whole batch with its line number, so that
 //! nothing is half-imported; the engine keeps the batch for replay.
 
@@ -47,6 +49,10 @@ struct Line {
     marketplace: Option<String>,
     #[serde(default)]
     replies_to: Vec<String>,
+    #[serde(default)]
+    direction: Direction,
+    #[serde(default)]
+    automatic: bool,
 }
 
 impl Channel for JsonLines {
@@ -93,6 +99,8 @@ fn normalize(line: Line, config: &Config) -> Result<Message, String> {
     message.lang = line.lang;
     message.marketplace = line.marketplace;
     message.replies_to = line.replies_to;
+    message.direction = line.direction;
+    message.automatic = line.automatic;
     Ok(message)
 }
 
@@ -124,6 +132,23 @@ mod tests {
         assert_eq!(messages[0].at, 1_795_163_400_000);
         assert_eq!(messages[1].from.name.as_deref(), Some("Jürgen Groß"));
         assert_eq!(messages[1].order.as_deref(), Some("302-1234567-7654321"));
+    }
+
+    #[test]
+    fn replies_and_automatic_messages() {
+        let messages = parse(concat!(
+            r#"{"channel":"chat","id":"r1","at":"2026-11-20T10:00:00Z","direction":"outbound","body":"Ihr Paket ist unterwegs."}"#,
+            "\n",
+            r#"{"channel":"email","id":"o1","at":"2026-11-20T10:05:00Z","automatic":true,"body":"Je suis absent jusqu'au lundi."}"#,
+        ))
+        .unwrap();
+        assert_eq!(messages[0].direction, Direction::Outbound);
+        assert!(!messages[0].automatic);
+        assert_eq!(messages[1].direction, Direction::Inbound);
+        assert!(messages[1].automatic);
+        let err =
+            parse(r#"{"channel":"chat","id":"r2","at":"2026-11-20T10:00:00Z","direction":"sideways"}"#).unwrap_err();
+        assert!(err.message().contains("unknown variant `sideways`"), "{err}");
     }
 
     #[test]

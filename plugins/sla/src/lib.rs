@@ -34,13 +34,7 @@ impl Step for Sla {
         "sets first-response, next-response and resolution deadlines on 24/7 and business-hours clocks";
 
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
-        let compiled = compile(config)?;
-        let Some((signal, facts)) = step::read_event(event, ctx) else {
-            return Ok(Vec::new());
-        };
-        let at = jiff::Timestamp::from_millisecond(event.at)
-            .map_err(|e| Error::permanent(format!("event.at {} is not a time: {e}", event.at)))?;
-        step::deadlines(&compiled, signal, &facts, at)
+        step::decide(&compile(config)?, event, ctx)
     }
 }
 

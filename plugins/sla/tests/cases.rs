@@ -1,5 +1,5 @@
 //! Data-driven step tests: each `cases/<name>.in.json` holds a `with:` configuration, an event
-//! and optionally the ticket the context knows; the decisions (or the error) are compared with
+//! and optionally the ticket the context knows and its `deadlines`; the decisions (or the error) are compared with
 //! `cases/<name>.out.json`. `BLESS=1 cargo test -p weft-plugin-sla --test cases` rewrites them.
 
 use serde_json::{Value, json};
@@ -18,7 +18,12 @@ fn run(input: &Value) -> Value {
     let mut ctx = MemoryContext::new();
     if let Some(ticket) = input.get("ticket") {
         let ticket: TicketView = serde_json::from_value(ticket.clone()).expect("ticket in the case file");
+        let number = ticket.number;
         ctx = ctx.with_ticket(ticket);
+        if let Some(deadlines) = input.get("deadlines") {
+            let deadlines = serde_json::from_value(deadlines.clone()).expect("deadlines in the case file");
+            ctx.ticket_deadlines.insert(number, deadlines);
+        }
     }
     match Sla::decide(&event, &config, &ctx) {
         Ok(decisions) => {

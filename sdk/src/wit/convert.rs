@@ -70,6 +70,11 @@ pub(crate) fn message_from(msg: w::Message) -> m::Message {
                 size: a.size,
             })
             .collect(),
+        direction: match msg.direction {
+            w::Direction::Inbound => m::Direction::Inbound,
+            w::Direction::Outbound => m::Direction::Outbound,
+        },
+        automatic: msg.automatic,
     }
 }
 
@@ -97,6 +102,11 @@ pub(crate) fn message_to(msg: m::Message) -> w::Message {
                 size: a.size,
             })
             .collect(),
+        direction: match msg.direction {
+            m::Direction::Inbound => w::Direction::Inbound,
+            m::Direction::Outbound => w::Direction::Outbound,
+        },
+        automatic: msg.automatic,
     }
 }
 
@@ -216,6 +226,7 @@ fn command_to(c: m::Command) -> w::Command {
             policy: x.policy,
             due: x.due,
             warn_at: x.warn_at,
+            pause_on: x.pause_on,
         }),
         m::Command::SendMessage(x) => w::Command::SendMessage(w::SendMessage {
             channel: x.channel,

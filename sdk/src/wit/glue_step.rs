@@ -58,6 +58,18 @@ fn summary_from(s: c::MessageSummary) -> m::MessageSummary {
     }
 }
 
+fn deadline_from(d: c::Deadline) -> m::DeadlineView {
+    m::DeadlineView {
+        kind: d.kind,
+        policy: d.policy,
+        due: d.due,
+        state: d.state,
+        started_at: d.started_at,
+        stopped_at: d.stopped_at,
+        paused_since: d.paused_since,
+    }
+}
+
 /// [`Context`] over the `context` import.
 struct GuestContext;
 
@@ -109,6 +121,9 @@ impl Context for GuestContext {
             .into_iter()
             .map(summary_from)
             .collect()
+    }
+    fn ticket_deadlines(&self, ticket: u64) -> Vec<m::DeadlineView> {
+        c::ticket_deadlines(ticket).into_iter().map(deadline_from).collect()
     }
 }
 
