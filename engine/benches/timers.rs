@@ -67,7 +67,7 @@ async fn fire_timers(label: &str, url: &str, timers: i64) {
         let mut unit = store.unit().await.expect("a unit");
         for i in n..(n + chunk).min(timers) {
             let (kind, policy) = ("first-response", "amazon-24h");
-            unit.set_deadline(i, kind, policy, due + i, due - 86_400_000)
+            unit.set_deadline(i, kind, policy, due + i, due - 86_400_000, &[])
                 .await
                 .expect("a deadline");
             let payload = serde_json::json!({ "ticket": i, "kind": kind, "policy": policy, "due": due + i });

@@ -186,7 +186,7 @@ async fn scenario(store: Store) {
 
     // Timers fire once.
     let mut unit = store.unit().await.unwrap();
-    unit.set_deadline(t1, "first-response", "amazon", 10_000, 0)
+    unit.set_deadline(t1, "first-response", "amazon", 10_000, 0, &[])
         .await
         .unwrap();
     unit.schedule_timer(
