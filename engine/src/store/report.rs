@@ -115,7 +115,7 @@ impl Store {
         }
         let mut deadlines: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
         for row in sqlx::query(
-            "SELECT ticket_number, kind, policy, due, state, paused_at FROM deadlines ORDER BY ticket_number, due",
+            "SELECT ticket_number, kind, policy, due, state, paused_at FROM deadlines ORDER BY ticket_number, due, kind, policy",
         )
         .fetch_all(self.pool())
         .await?
