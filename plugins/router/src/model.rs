@@ -221,7 +221,8 @@ impl Model {
         let (a, b) = (intent.index(), against.index());
         let norm = normalize(text);
         let x = extract(text, self.dim);
-        let readable = |gram: &Gram<'_>| !matches!(gram, Gram::Chars(c) if c.len() == 2 && c.iter().all(|c| (*c as u32) < 0x250));
+        let readable =
+            |gram: &Gram<'_>| !matches!(gram, Gram::Chars(c) if c.len() == 2 && c.iter().all(|c| (*c as u32) < 0x250));
         // First pass: each bucket's contribution, without rendering any gram.
         let mut best: Vec<(f32, u32)> = Vec::new();
         visit(&norm, self.dim, |bucket, gram| {
