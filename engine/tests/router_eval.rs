@@ -291,3 +291,68 @@ fn router_classifiers_on_unseen_english_and_multilingual_sets() {
         "the combination made the multilingual set worse"
     );
 }
+
+/// The shipped route step, granted embeddings, on a runtime without the model: it still
+/// classifies (n-gram model alone) and its evidence says why the embeddings were not used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_route_step_works_without_the_model() {
+    use weft::exec::Pipeline;
+    use weft::runtime::{CallOptions, MemoryReader, Runtime, RuntimeConfig};
+    use weft_sdk::testing::MemoryContext;
+    use weft_sdk::{Command, Event, Message};
+
+    let root = weft_test_support::workspace_root();
+    let runtime = Runtime::new(RuntimeConfig {
+        models_dir: None,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    assert!(runtime.embedder().is_err());
+    let pipeline = Pipeline::load(
+        Arc::new(runtime),
+        weft_test_support::plugins_dir(),
+        &[root.join("workflows/inbound.yaml")],
+    )
+    .await
+    .unwrap();
+    let step = pipeline.workflows[0]
+        .steps
+        .iter()
+        .find(|s| s.id.to_string() == "route")
+        .unwrap();
+    assert!(step.allow.embeddings, "inbound.yaml grants the route step embeddings");
+    let mut options = CallOptions::new("route", std::time::Duration::from_secs(5));
+    options.grants.embeddings = step.allow.embeddings;
+    let mut message = Message::new("email", "m1", 1_795_000_000);
+    message.body = "Hello, where is my parcel? I ordered two weeks ago and the tracking has not moved.".into();
+    let event = Event {
+        id: 1,
+        kind: "message.received".into(),
+        at: 1_795_000_000,
+        message: Some(message),
+        customer: Some(1),
+        ticket: Some(1),
+        payload: serde_json::Value::Null,
+    };
+    let (_, result) = pipeline.plugins["router"]
+        .decide(&event, &step.with, &options, MemoryReader::new(MemoryContext::new()))
+        .await;
+    let output = result.expect("the router runs without the model");
+    let category = output
+        .decisions
+        .iter()
+        .find(|d| matches!(&d.command, Command::SetField(f) if f.name == "category"))
+        .expect("a category decision");
+    let Command::SetField(field) = &category.command else {
+        unreachable!()
+    };
+    assert_eq!(field.value, "where-is-my-order", "{category:?}");
+    assert!(
+        category
+            .evidence
+            .iter()
+            .any(|e| e.field == "embeddings" && e.detail.starts_with("not used: no embedding model loaded")),
+        "{:?}",
+        category.evidence
+    );
+}
