@@ -71,20 +71,19 @@ impl Classification {
     }
 }
 
-/// Embeds the message and every prototype in one host call and classifies the message.
+/// Embeds the message (and, the first time, the prototypes: see [`Prototypes::vectors`]) and
+/// classifies it.
 pub fn ask_embeddings(text: &str, prototypes: &Prototypes, host: &dyn Host) -> Result<SemanticPrediction, String> {
-    let mut texts = Vec::with_capacity(prototypes.len() + 1);
-    texts.push(text.to_owned());
-    texts.extend(prototypes.sentences().map(str::to_owned));
-    let vectors = host.embed(&texts)?;
-    let (message, rest) = vectors
-        .split_first()
-        .ok_or_else(|| "the host returned no embeddings".to_owned())?;
-    prototypes.classify(message, rest).ok_or_else(|| {
+    let vectors = prototypes.vectors(|texts| host.embed(texts))?;
+    let message = host
+        .embed(&[text.to_owned()])?
+        .pop()
+        .ok_or_else(|| "the host returned no embedding for the message".to_owned())?;
+    prototypes.classify(&message, vectors).ok_or_else(|| {
         format!(
-            "the host returned {} vectors of mismatched size for {} texts",
-            vectors.len(),
-            texts.len()
+            "the host returned vectors of mismatched size ({} for the message, {} prototypes)",
+            message.len(),
+            vectors.len()
         )
     })
 }

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 ///     - { if_keyword: [chargeback, anwalt], team: refunds, agent: ana }
 ///   default_team: general
 /// ```
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Below this probability the router names no intent and sets `category: triage`, with the
@@ -78,7 +78,7 @@ impl Default for Config {
 }
 
 /// One team.
-#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamConfig {
     /// Its agents, by name or with their own languages and skills.
@@ -96,7 +96,7 @@ pub struct TeamConfig {
 }
 
 /// An agent: just a name, or a name with the agent's own languages and skills.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum AgentConfig {
     /// Example: `ana`.
@@ -106,7 +106,7 @@ pub enum AgentConfig {
 }
 
 /// An agent with the languages and intents they take.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentDetails {
     /// The agent's name as the engine knows it. Example: `yuki`.
@@ -136,7 +136,7 @@ pub enum Strategy {
 }
 
 /// A rule that picks a team when all its conditions hold; it needs at least one condition.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     /// The ticket's category is this intent (or `triage`). Example: `refund`.

@@ -219,18 +219,39 @@ impl Model {
     /// decision but mean nothing to a reader.
     pub fn explain(&self, text: &str, intent: Intent, against: Intent, n: usize) -> Vec<(String, f32)> {
         let (a, b) = (intent.index(), against.index());
+        let norm = normalize(text);
         let x = extract(text, self.dim);
-        let mut seen = std::collections::BTreeMap::new();
-        visit(&normalize(text), self.dim, |bucket, gram| {
-            if matches!(gram, Gram::Chars(c) if c.len() == 2 && c.iter().all(|c| (*c as u32) < 0x250)) {
+        let readable =
+            |gram: &Gram<'_>| !matches!(gram, Gram::Chars(c) if c.len() == 2 && c.iter().all(|c| (*c as u32) < 0x250));
+        // First pass: each bucket's contribution, without rendering any gram.
+        let mut best: Vec<(f32, u32)> = Vec::new();
+        visit(&norm, self.dim, |bucket, gram| {
+            if !readable(&gram) {
                 return;
             }
             let row = &self.weights[bucket as usize * K..][..K];
             let diff = f32::from(row[a]) * self.scale[a] - f32::from(row[b]) * self.scale[b];
             let value = x.binary_search_by_key(&bucket, |e| e.0).map_or(0.0, |i| x[i].1);
-            seen.entry(gram.to_string()).or_insert(diff * value);
+            if diff * value > 0.0 {
+                best.push((diff * value, bucket));
+            }
         });
-        let mut ranked: Vec<(String, f32)> = seen.into_iter().filter(|(_, c)| *c > 0.0).collect();
+        best.sort_unstable_by_key(|e| e.1);
+        best.dedup_by_key(|e| e.1);
+        best.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+        best.truncate(n);
+        // Second pass: the first readable gram of each chosen bucket, as text.
+        let mut ranked: Vec<(String, f32)> = Vec::with_capacity(best.len());
+        visit(&norm, self.dim, |bucket, gram| {
+            if readable(&gram)
+                && let Some(&(weight, _)) = best.iter().find(|(_, b)| *b == bucket)
+            {
+                let text = gram.to_string();
+                if !ranked.iter().any(|(t, _)| *t == text) && ranked.len() < best.len() {
+                    ranked.push((text, weight));
+                }
+            }
+        });
         ranked.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
         ranked.truncate(n);
         ranked

@@ -20,23 +20,46 @@ impl Step for Router {
         "decides what a ticket is about, its language, its priority and which team and agent take it";
 
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
-        let (routing, prototypes) = match (Routing::compile(config), Prototypes::new(&config.examples)) {
-            (Ok(routing), Ok(prototypes)) => (routing, prototypes),
-            (routing, prototypes) => {
-                let mut problems = routing.err().unwrap_or_default();
-                problems.extend(prototypes.err().unwrap_or_default());
-                return Err(Error::bad_config(problems.join("; ")));
-            }
-        };
+        let compiled = compiled(config)?;
         let model = Model::shipped()
             .map_err(|e| Error::permanent(format!("the router's built-in model cannot be read: {e}")))?;
         let semantic = Semantic {
-            prototypes: &prototypes,
+            prototypes: &compiled.prototypes,
             languages: &config.embedding_languages,
             host: ctx,
         };
-        Ok(decide_with(event, &routing, model, Some(&semantic)))
+        Ok(decide_with(event, &compiled.routing, model, Some(&semantic)))
     }
+}
+
+/// A configuration compiled: the routing and the prototypes (whose vectors are kept once
+/// computed).
+struct Compiled {
+    routing: Routing,
+    prototypes: Prototypes,
+}
+
+/// The compiled form of `config`, kept between calls while the configuration stays the same:
+/// the runtime keeps warm instances, so a step pays for compiling its configuration and
+/// embedding its prototypes once, not on every message.
+fn compiled(config: &Config) -> Result<std::sync::Arc<Compiled>, Error> {
+    static LAST: std::sync::Mutex<Option<(Config, std::sync::Arc<Compiled>)>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((seen, compiled)) = last.as_ref()
+        && seen == config
+    {
+        return Ok(compiled.clone());
+    }
+    let compiled = match (Routing::compile(config), Prototypes::new(&config.examples)) {
+        (Ok(routing), Ok(prototypes)) => std::sync::Arc::new(Compiled { routing, prototypes }),
+        (routing, prototypes) => {
+            let mut problems = routing.err().unwrap_or_default();
+            problems.extend(prototypes.err().unwrap_or_default());
+            return Err(Error::bad_config(problems.join("; ")));
+        }
+    };
+    *last = Some((config.clone(), compiled.clone()));
+    Ok(compiled)
 }
 
 /// What the semantic classifier needs: the prototypes, the languages it is trusted for, and

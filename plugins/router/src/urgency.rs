@@ -455,45 +455,102 @@ fn is_cjk(s: &str) -> bool {
         .any(|c| matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff))
 }
 
-/// Whether `phrase` occurs in `norm` (which [`normalize`] padded with spaces) as whole words.
-fn contains_words(norm: &str, phrase: &str) -> bool {
-    norm.match_indices(phrase)
-        .any(|(i, _)| norm[..i].ends_with(' ') && norm[i + phrase.len()..].starts_with(' '))
+/// The phrases indexed for one pass over a text: Latin phrases by their first word, CJK
+/// phrases apart (they are looked for anywhere, and only in texts that have CJK characters).
+struct Index {
+    /// First word -> (position in the flattened phrase list, signal, phrase).
+    by_first_word: std::collections::HashMap<&'static str, Vec<(usize, Signal, &'static str)>>,
+    /// (position in the flattened phrase list, signal, phrase).
+    cjk: Vec<(usize, Signal, &'static str)>,
+}
+
+fn index() -> &'static Index {
+    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = Index {
+            by_first_word: std::collections::HashMap::new(),
+            cjk: Vec::new(),
+        };
+        let flat = PHRASES
+            .iter()
+            .flat_map(|(signal, phrases)| phrases.iter().map(move |p| (*signal, *p)));
+        for (position, (signal, phrase)) in flat.enumerate() {
+            if is_cjk(phrase) {
+                index.cjk.push((position, signal, phrase));
+            } else if let Some(first) = phrase.split(' ').next().filter(|w| !w.is_empty()) {
+                index
+                    .by_first_word
+                    .entry(first)
+                    .or_default()
+                    .push((position, signal, phrase));
+            }
+        }
+        index
+    })
 }
 
 /// Every urgency signal in a text, at most one cue per phrase, in the order of [`PHRASES`].
+///
+/// One pass over the words of the normalized text: each word looks up the phrases that start
+/// with it, so the cost grows with the text, not with the number of phrases.
 pub fn detect(text: &str) -> Vec<Found> {
     let norm = normalize(text);
-    let mut found = Vec::new();
-    for (signal, phrases) in PHRASES {
-        for phrase in *phrases {
-            // Phrases are written with digits as `0` already; CJK digit phrases like `3回目` are
-            // matched against the raw text, where digits survive.
-            let hit = if is_cjk(phrase) {
-                text.contains(phrase) || norm.contains(phrase)
-            } else {
-                contains_words(&norm, phrase)
-            };
-            if hit && !found.iter().any(|f: &Found| f.signal == *signal && f.cue == *phrase) {
-                found.push(Found {
-                    signal: *signal,
-                    cue: (*phrase).to_owned(),
-                });
+    let index = index();
+    let mut hits: Vec<(usize, Signal, &'static str)> = Vec::new();
+    // `norm` starts with a space and has single spaces between words: every word starts
+    // right after a space.
+    let mut rest = norm.as_str();
+    while let Some(space) = rest.find(' ') {
+        rest = &rest[space + 1..];
+        let word = rest.split(' ').next().unwrap_or("");
+        if word.is_empty() {
+            continue;
+        }
+        if let Some(candidates) = index.by_first_word.get(word) {
+            for &(position, signal, phrase) in candidates {
+                if rest.starts_with(phrase) && rest[phrase.len()..].starts_with(' ') {
+                    hits.push((position, signal, phrase));
+                }
             }
         }
     }
+    if is_cjk(text) {
+        // CJK digit phrases like `3回目` are matched against the raw text, where digits survive.
+        for &(position, signal, phrase) in &index.cjk {
+            if text.contains(phrase) || norm.contains(phrase) {
+                hits.push((position, signal, phrase));
+            }
+        }
+    }
+    hits.sort_unstable_by_key(|h| h.0);
+    let mut unique: Vec<(usize, Signal, &'static str)> = Vec::with_capacity(hits.len());
+    for hit in hits {
+        if !unique.iter().any(|u| u.1 == hit.1 && u.2 == hit.2) {
+            unique.push(hit);
+        }
+    }
+    let mut found: Vec<Found> = unique
+        .into_iter()
+        .map(|(_, signal, phrase)| Found {
+            signal,
+            cue: phrase.to_owned(),
+        })
+        .collect();
     if text.contains("!!!") || text.contains("！！！") {
         found.push(Found {
             signal: Signal::Anger,
             cue: "three or more exclamation marks".into(),
         });
     }
-    let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic() && c.is_ascii()).collect();
-    let upper = letters.iter().filter(|c| c.is_uppercase()).count();
-    if letters.len() >= 20 && upper * 10 >= letters.len() * 7 {
+    let (mut letters, mut upper) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_ascii_alphabetic()) {
+        letters += 1;
+        upper += usize::from(c.is_ascii_uppercase());
+    }
+    if letters >= 20 && upper * 10 >= letters * 7 {
         found.push(Found {
             signal: Signal::Anger,
-            cue: format!("{upper} of {} letters in capitals", letters.len()),
+            cue: format!("{upper} of {letters} letters in capitals"),
         });
     }
     found
