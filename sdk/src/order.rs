@@ -8,8 +8,9 @@
 //!   `30212345677654321` and `#302 1234567 7654321` are all `302-1234567-7654321`;
 //! - **eBay** (12 digits, printed `dd-ddddd-ddddd`): `12-34567-89012` and `123456789012` are
 //!   `12-34567-89012`;
-//! - anything else (a shop's own `#1001`, `WM-2026-001`): the letters and digits, uppercased,
-//!   without the label and separators (`1001`, `WM2026001`).
+//! - anything else (a shop's own `#1001`, `wm-2026-001`): as written, uppercased, without the
+//!   label in front and without spaces (`1001`, `WM-2026-001`). Its dashes are kept: nothing
+//!   says which of them belong to the number.
 //!
 //! [`find_order`] finds the first order number in a text: the dashed Amazon and eBay formats,
 //! an undashed Amazon number, `#` followed by at least four digits, and a number of at least
@@ -30,23 +31,25 @@ pub fn canonical_order(raw: &str) -> Option<String> {
             None => break,
         }
     }
-    let mut key = String::new();
-    for c in text.chars().map(fold_width) {
-        if c.is_alphanumeric() {
-            key.extend(c.to_uppercase());
-        }
-    }
-    if key.is_empty() {
+    let written: String = text
+        .chars()
+        .map(fold_width)
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect();
+    if !written.chars().any(char::is_alphanumeric) {
         return None;
     }
-    if key.chars().all(|c| c.is_ascii_digit()) {
-        match key.len() {
-            17 => return Some(format!("{}-{}-{}", &key[..3], &key[3..10], &key[10..])),
-            12 => return Some(format!("{}-{}-{}", &key[..2], &key[2..7], &key[7..])),
+    let digits: String = written.chars().filter(char::is_ascii_digit).collect();
+    let only_digits_and_dashes = written.chars().all(|c| c.is_ascii_digit() || c == '-');
+    if only_digits_and_dashes {
+        match digits.len() {
+            17 => return Some(format!("{}-{}-{}", &digits[..3], &digits[3..10], &digits[10..])),
+            12 => return Some(format!("{}-{}-{}", &digits[..2], &digits[2..7], &digits[7..])),
             _ => {}
         }
     }
-    Some(key)
+    Some(written)
 }
 
 /// Words for "order" that a buyer writes right before its number, lowercased (full-width
@@ -178,8 +181,9 @@ mod tests {
             ("12-34567-89012", "12-34567-89012"),
             ("123456789012", "12-34567-89012"),
             ("#100123", "100123"),
-            ("Nr. 4711-ab", "4711AB"),
-            ("order WM-2026-001", "WM2026001"),
+            ("Nr. 4711-ab", "4711-AB"),
+            ("order WM-2026-001", "WM-2026-001"),
+            ("ORD-2", "ORD-2"),
             ("订单12345", "订单12345"),
         ] {
             assert_eq!(canonical_order(raw).as_deref(), Some(canonical), "{raw}");

@@ -193,6 +193,28 @@ fn a_german_email_and_a_french_amazon_message_about_one_order_join() {
 }
 
 #[test]
+fn an_order_written_without_dashes_or_only_in_the_text_joins_its_ticket() {
+    let order = "302-1234567-7654321";
+    let ctx = MemoryContext::new()
+        .with_ticket(with_order(ticket(22, 1, "Wo ist mein Paket?"), order))
+        .with_ticket(with_order(ticket(23, 1, "Rechnung"), "12-34567-89012"));
+    // The connector reports the order as the buyer typed it.
+    let mut m = message("chat", "c-1", None, "Hallo?");
+    m.order = Some("#30212345677654321".into());
+    assert_eq!(summary(&decide(&ctx, m, Some(1))), ["append #22"]);
+    // No order reported: the one the text names.
+    let m = message("sms", "s-1", None, "Meine Bestellung 302-1234567-7654321 ist immer noch nicht da");
+    let decisions = decide(&ctx, m, Some(1));
+    assert_eq!(summary(&decisions), ["append #22"]);
+    assert!(evidence_text(&decisions[0]).contains("order 302-1234567-7654321 is on #22"));
+    let m = message("instagram", "i-1", None, "eBay Bestellung 123456789012: wo ist die Rechnung?");
+    assert_eq!(summary(&decide(&ctx, m, Some(1))), ["append #23"]);
+    // A new ticket records the order in its canonical form.
+    let m = message("sms", "s-2", None, "Bestellung 30211111112222222 bitte stornieren");
+    assert_eq!(summary(&decide(&ctx, m, Some(1))), ["open \"\" order=302-1111111-2222222"]);
+}
+
+#[test]
 fn an_order_on_another_customers_ticket_does_not_join() {
     let order = "302-1234567-7654321";
     let ctx = MemoryContext::new()
