@@ -12,7 +12,7 @@ use crate::config::{OnSolved, Policy};
 use crate::duplicate::{CopyKind, Duplicate, find_duplicate};
 use crate::duration::Duration;
 use crate::similarity::{Side, Similarity, compare};
-use crate::subject::strip_prefixes;
+use crate::subject::{strip_prefixes, subject_from_body};
 use weft_sdk::order::{canonical_order, find_order};
 use weft_sdk::prelude::*;
 
@@ -518,9 +518,19 @@ fn canonical_customer(ctx: &dyn Context, id: u64) -> u64 {
     id
 }
 
+/// The subject of a new ticket: the message's, without reply prefixes; for a message without
+/// one (chat, SMS, social), the start of its text, so that the same-issue rule has something
+/// to compare later messages with.
 fn new_subject(message: &Message) -> Option<String> {
-    let subject = strip_prefixes(message.subject.as_deref()?).text;
-    (!subject.is_empty()).then(|| subject.to_owned())
+    let written = message
+        .subject
+        .as_deref()
+        .map(|s| strip_prefixes(s).text)
+        .filter(|s| !s.is_empty());
+    match written {
+        Some(subject) => Some(subject.to_owned()),
+        None => subject_from_body(&message.body),
+    }
 }
 
 /// A span of milliseconds to the minute, for reasons (`2d3h`, not `2d3h4m5s120ms`).
