@@ -13,6 +13,9 @@
 //!      someone else (a household or a gift shares orders) or, without names to compare, the
 //!      order's customer has a conflicting email, phone, buyer id or handle; a refused bridge
 //!      is noted in the evidence.
+//!    - A blocking-key candidate whose name and address reach `fuzzy.min_score`, without a
+//!      conflicting identifier, joins the merge too (had this message come first, it would
+//!      have been linked to it).
 //!    - Customers split apart by hand (`kept_apart`) are never merged again: the oldest is
 //!      linked, the others are set aside with a `kept-apart` note, and identifiers found only
 //!      on customers not linked are not recorded for the linked one.
@@ -400,6 +403,8 @@ fn strong_link(
             None => group.push(view),
         }
     }
+    let weak_merges = weak_bridges(extracted, &mut group, settings, ctx);
+    group.sort_by_key(|c| c.id);
     let into_view = group.first()?.clone();
     let into = into_view.id;
     let from: Vec<u64> = group.iter().skip(1).map(|c| c.id).collect();
@@ -473,17 +478,33 @@ fn strong_link(
         .collect();
     if !from.is_empty() {
         let merged = from.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-        let merge_evidence: Vec<Evidence> = evidence
+        let mut merge_evidence: Vec<Evidence> = evidence
             .iter()
             .filter(|e| e.weight == exact.weight())
             .cloned()
             .collect();
+        let mut parts = reason_parts.clone();
+        for (customer, weak) in &weak_merges {
+            parts.push(format!(
+                "its name and address match customer {customer} with probability {:.3}",
+                weak.probability
+            ));
+            merge_evidence.push(Evidence::new(
+                "weak-match",
+                format!(
+                    "customer {customer}: name and address match with probability {:.3}, no conflicting identifier",
+                    weak.probability
+                ),
+                weak.weight,
+            ));
+            merge_evidence.extend(weak.evidence.iter().cloned());
+        }
         decisions.push(
             Decision::new(
                 Command::MergeCustomers(MergeCustomers { into, from: from.clone() }),
                 format!(
                     "one message carries identifiers of customers {into} and {merged}: {}; merged into the oldest, {into}",
-                    reason_parts.join(", ")
+                    parts.join(", ")
                 ),
             )
             .with_evidence(merge_evidence),
@@ -501,6 +522,51 @@ fn strong_link(
         .with_evidence(evidence),
     );
     Some(decisions)
+}
+
+/// Customers that the message's name and address show to be the one its strong identifiers
+/// found (`group`): each blocking-key candidate outside the group that scores at least
+/// `fuzzy.min_score`, has no email, phone, buyer id or handle conflicting with the message's
+/// or the group's, and was not split by hand from any of them, joins `group`. Without this,
+/// the result would depend on arrival order: had this message come first, it would have linked
+/// to that customer by name and address, and later ones by their identifiers.
+fn weak_bridges(
+    extracted: &Extracted,
+    group: &mut Vec<CustomerView>,
+    settings: &Settings,
+    ctx: &dyn Context,
+) -> Vec<(u64, Score)> {
+    let mut merged = Vec::new();
+    let Some(min_score) = settings.min_score else {
+        return merged;
+    };
+    let keys = extracted.blocking_keys();
+    if keys.is_empty() || group.is_empty() {
+        return merged;
+    }
+    let mine = extracted.weak_profile();
+    let mut seen: BTreeSet<u64> = group.iter().map(|g| g.id).collect();
+    for key in keys {
+        for found in ctx.find_customers(&key) {
+            let candidate = resolve(ctx, &found);
+            if !seen.insert(candidate.id) || group.iter().any(|g| kept_apart(g, &candidate)) {
+                continue;
+            }
+            let mut personal: Vec<Identity> = extracted.personal.clone();
+            for g in group.iter() {
+                personal.extend(g.identities.iter().filter(|i| namespace(i).is_some()).cloned());
+            }
+            if !conflicts(&personal, &candidate).is_empty() {
+                continue;
+            }
+            let weak = score(&mine, &customer_profile(&candidate));
+            if weak.probability >= min_score {
+                merged.push((candidate.id, weak));
+                group.push(candidate);
+            }
+        }
+    }
+    merged
 }
 
 /// A scored candidate.

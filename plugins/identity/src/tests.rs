@@ -326,6 +326,47 @@ fn known_order_links_and_bridges_unless_the_names_say_otherwise() {
 }
 
 #[test]
+fn a_strong_link_whose_name_and_address_match_another_customer_merges_them() {
+    let mut amazon = message("amazon", party(Some("Hans Müller"), None, None), Some(BERLIN));
+    amazon.from.buyer_id = Some("A1B2C3".into());
+    let ctx = MemoryContext::new()
+        .with_customer(5, &recorded(amazon))
+        .with_customer(6, &recorded(message("email", party(Some("Hans Müller"), Some("hans@example.de"), None), None)))
+        .with_customer(
+            7,
+            &recorded(message("email", party(Some("Eva Müller"), Some("eva@example.de"), None), Some(BERLIN))),
+        );
+    // Hans writes by mail, this time with his address: the amazon customer is him too. Eva, at
+    // the same address with another first name and another email, stays apart.
+    let decisions = run(
+        message("email", party(Some("Hans Müller"), Some("hans@example.de"), None), Some(BERLIN)),
+        &ctx,
+    );
+    let [merge, link] = decisions.as_slice() else {
+        panic!("expected a merge and a link: {decisions:#?}")
+    };
+    assert_eq!(merge.command, Command::MergeCustomers(MergeCustomers { into: 5, from: vec![6] }));
+    assert!(merge.reason.contains("name and address match customer 5"), "{}", merge.reason);
+    assert!(evidence(merge, "weak-match")[0].detail.starts_with("customer 5"), "{merge:#?}");
+    assert_eq!(last_link(std::slice::from_ref(link)).0.customer, CustomerRef::Existing(5));
+    // With fuzzy matching off, the identifiers alone decide.
+    let config = Config {
+        fuzzy: FuzzyConfig {
+            enabled: false,
+            min_score: 0.9,
+        },
+        ..Config::default()
+    };
+    let decisions = run_with(
+        &config,
+        message("email", party(Some("Hans Müller"), Some("hans@example.de"), None), Some(BERLIN)),
+        &ctx,
+    );
+    assert_eq!(decisions.len(), 1, "{decisions:#?}");
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(6));
+}
+
+#[test]
 fn an_order_is_found_in_the_text_when_the_channel_reports_none() {
     let mut m = message("instagram", party(Some("Anna"), None, None), None);
     m.from.handle = Some("@anna.k".into());
