@@ -112,7 +112,10 @@ pub fn find_order(text: &str) -> Option<String> {
 /// Whether `before` ends with a word for "order", then at most a label (`Nr.`, `No.`, `:`) and
 /// spaces.
 fn after_order_word(before: &[char]) -> bool {
-    let tail: String = before[before.len().saturating_sub(24)..].iter().collect::<String>().to_lowercase();
+    let tail: String = before[before.len().saturating_sub(24)..]
+        .iter()
+        .collect::<String>()
+        .to_lowercase();
     let mut tail = tail.trim_end();
     for label in [":", "nr.", "no.", "n°", "nr", "no", "number", "番号", "号", "#"] {
         if let Some(rest) = tail.strip_suffix(label) {
@@ -122,7 +125,9 @@ fn after_order_word(before: &[char]) -> bool {
     ORDER_WORDS.iter().any(|word| {
         tail.strip_suffix(word).is_some_and(|rest| {
             // A whole word: what comes before is not a letter of a Latin-script word.
-            rest.chars().next_back().is_none_or(|c| !(c.is_alphabetic() && c.is_ascii()) || !word.is_ascii())
+            rest.chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_alphabetic() && c.is_ascii() && word.is_ascii()))
         })
     })
 }
@@ -199,9 +204,15 @@ mod tests {
             ("meine Bestellung 30212345677654321 ist nicht da", "30212345677654321"),
             ("eBay 12-34567-89012.", "12-34567-89012"),
             ("注文番号#10482について", "#10482"),
-            ("注文番号302-1234567-7654321の商品がまだ届きません", "302-1234567-7654321"),
+            (
+                "注文番号302-1234567-7654321の商品がまだ届きません",
+                "302-1234567-7654321",
+            ),
             ("我的订单100482还没有到", "100482"),
-            ("ma commande #302-1234567-7654321 n'est pas arrivée", "302-1234567-7654321"),
+            (
+                "ma commande #302-1234567-7654321 n'est pas arrivée",
+                "302-1234567-7654321",
+            ),
             ("Order no. 100482 is late", "100482"),
             ("il mio ordine 100482 non è arrivato", "100482"),
             ("#10511 and 302-1234567-7654321", "#10511"),

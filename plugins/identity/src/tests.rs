@@ -274,11 +274,22 @@ fn known_order_links_and_bridges_unless_the_names_say_otherwise() {
         .with_customer(8, &recorded(stored))
         .with_customer(
             9,
-            &recorded(message("email", party(Some("Pablo García"), Some("pablo@example.es"), None), None)),
+            &recorded(message(
+                "email",
+                party(Some("Pablo García"), Some("pablo@example.es"), None),
+                None,
+            )),
         )
-        .with_customer(10, &recorded(message("sms", party(None, None, Some("+34 612 345 678")), None)));
+        .with_customer(
+            10,
+            &recorded(message("sms", party(None, None, Some("+34 612 345 678")), None)),
+        );
     // The order alone: links to its customer.
-    let mut m = message("email", party(Some("María García"), Some("maria@example.es"), None), None);
+    let mut m = message(
+        "email",
+        party(Some("María García"), Some("maria@example.es"), None),
+        None,
+    );
     m.order = Some("302 1234567 7654321".into());
     let decisions = run(m, &ctx);
     assert_eq!(decisions.len(), 1);
@@ -292,11 +303,16 @@ fn known_order_links_and_bridges_unless_the_names_say_otherwise() {
     let (link, decision) = last_link(&decisions);
     assert_eq!(link.customer, CustomerRef::Existing(9));
     assert!(
-        evidence(decision, "order").iter().any(|e| e.detail.contains("household")),
+        evidence(decision, "order")
+            .iter()
+            .any(|e| e.detail.contains("household")),
         "{:?}",
         decision.evidence
     );
-    assert!(!link.identities.iter().any(|i| i.kind == IdentityKind::Order), "{link:?}");
+    assert!(
+        !link.identities.iter().any(|i| i.kind == IdentityKind::Order),
+        "{link:?}"
+    );
     // An SMS about the order, naming it only in its text, from a phone known without a name:
     // nothing says it is someone else, so the two are one person.
     let mut m = message("sms", party(None, None, Some("+34612345678")), None);
@@ -307,20 +323,37 @@ fn known_order_links_and_bridges_unless_the_names_say_otherwise() {
     };
     assert_eq!(
         merge.command,
-        Command::MergeCustomers(MergeCustomers { into: 8, from: vec![10] })
+        Command::MergeCustomers(MergeCustomers {
+            into: 8,
+            from: vec![10]
+        })
     );
-    assert_eq!(last_link(std::slice::from_ref(link)).0.customer, CustomerRef::Existing(8));
+    assert_eq!(
+        last_link(std::slice::from_ref(link)).0.customer,
+        CustomerRef::Existing(8)
+    );
     // María from a second address, with her name: the names agree, merged across the email.
     let ctx = ctx.with_customer(
         11,
-        &recorded(message("email", party(Some("Maria Garcia"), Some("mg@work.example"), None), None)),
+        &recorded(message(
+            "email",
+            party(Some("Maria Garcia"), Some("mg@work.example"), None),
+            None,
+        )),
     );
-    let mut m = message("email", party(Some("María García"), Some("mg@work.example"), None), None);
+    let mut m = message(
+        "email",
+        party(Some("María García"), Some("mg@work.example"), None),
+        None,
+    );
     m.order = Some("#302-1234567-7654321".into());
     let decisions = run(m, &ctx);
     assert_eq!(
         decisions[0].command,
-        Command::MergeCustomers(MergeCustomers { into: 8, from: vec![11] }),
+        Command::MergeCustomers(MergeCustomers {
+            into: 8,
+            from: vec![11]
+        }),
         "{decisions:#?}"
     );
 }
@@ -331,24 +364,52 @@ fn a_strong_link_whose_name_and_address_match_another_customer_merges_them() {
     amazon.from.buyer_id = Some("A1B2C3".into());
     let ctx = MemoryContext::new()
         .with_customer(5, &recorded(amazon))
-        .with_customer(6, &recorded(message("email", party(Some("Hans Müller"), Some("hans@example.de"), None), None)))
+        .with_customer(
+            6,
+            &recorded(message(
+                "email",
+                party(Some("Hans Müller"), Some("hans@example.de"), None),
+                None,
+            )),
+        )
         .with_customer(
             7,
-            &recorded(message("email", party(Some("Eva Müller"), Some("eva@example.de"), None), Some(BERLIN))),
+            &recorded(message(
+                "email",
+                party(Some("Eva Müller"), Some("eva@example.de"), None),
+                Some(BERLIN),
+            )),
         );
     // Hans writes by mail, this time with his address: the amazon customer is him too. Eva, at
     // the same address with another first name and another email, stays apart.
     let decisions = run(
-        message("email", party(Some("Hans Müller"), Some("hans@example.de"), None), Some(BERLIN)),
+        message(
+            "email",
+            party(Some("Hans Müller"), Some("hans@example.de"), None),
+            Some(BERLIN),
+        ),
         &ctx,
     );
     let [merge, link] = decisions.as_slice() else {
         panic!("expected a merge and a link: {decisions:#?}")
     };
-    assert_eq!(merge.command, Command::MergeCustomers(MergeCustomers { into: 5, from: vec![6] }));
-    assert!(merge.reason.contains("name and address match customer 5"), "{}", merge.reason);
-    assert!(evidence(merge, "weak-match")[0].detail.starts_with("customer 5"), "{merge:#?}");
-    assert_eq!(last_link(std::slice::from_ref(link)).0.customer, CustomerRef::Existing(5));
+    assert_eq!(
+        merge.command,
+        Command::MergeCustomers(MergeCustomers { into: 5, from: vec![6] })
+    );
+    assert!(
+        merge.reason.contains("name and address match customer 5"),
+        "{}",
+        merge.reason
+    );
+    assert!(
+        evidence(merge, "weak-match")[0].detail.starts_with("customer 5"),
+        "{merge:#?}"
+    );
+    assert_eq!(
+        last_link(std::slice::from_ref(link)).0.customer,
+        CustomerRef::Existing(5)
+    );
     // With fuzzy matching off, the identifiers alone decide.
     let config = Config {
         fuzzy: FuzzyConfig {
@@ -359,7 +420,11 @@ fn a_strong_link_whose_name_and_address_match_another_customer_merges_them() {
     };
     let decisions = run_with(
         &config,
-        message("email", party(Some("Hans Müller"), Some("hans@example.de"), None), Some(BERLIN)),
+        message(
+            "email",
+            party(Some("Hans Müller"), Some("hans@example.de"), None),
+            Some(BERLIN),
+        ),
         &ctx,
     );
     assert_eq!(decisions.len(), 1, "{decisions:#?}");

@@ -243,8 +243,8 @@ pub fn subject_from_body(body: &str) -> Option<String> {
     let mut width = 0;
     for (i, c) in chars.iter().enumerate() {
         width += if crate::text::is_cjk(*c) { 2 } else { 1 };
-        let full_stop = matches!(c, '。' | '！' | '？' | '!' | '?')
-            || (*c == '.' && chars.get(i + 1).is_none_or(|n| *n == ' '));
+        let full_stop =
+            matches!(c, '。' | '！' | '？' | '!' | '?') || (*c == '.' && chars.get(i + 1).is_none_or(|n| *n == ' '));
         if full_stop && width >= MIN_SUBJECT_CHARS {
             end = i + 1;
             break;
@@ -278,7 +278,10 @@ mod body_tests {
         );
         let long = "Hi, my order still hasn't arrived and the tracking has not moved since last Monday, which is really annoying because it was a gift";
         let subject = subject_from_body(long).unwrap();
-        assert!(subject.ends_with('…') && subject.chars().count() <= MAX_SUBJECT_CHARS, "{subject}");
+        assert!(
+            subject.ends_with('…') && subject.chars().count() <= MAX_SUBJECT_CHARS,
+            "{subject}"
+        );
         assert!(subject.starts_with("Hi, my order still hasn't arrived"), "{subject}");
         assert_eq!(subject_from_body("  ?! "), None);
         assert_eq!(subject_from_body("ok").as_deref(), Some("ok"));
