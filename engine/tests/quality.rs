@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use weft::exec::{self, DrainOptions, Pipeline};
 use weft::quality::generate::{GenerateOptions, generate};
-use weft::quality::report::{PairCounts, from_exports, pair_counts, quality};
+use weft::quality::report::{PairCounts, QualityReport, from_exports, pair_counts, quality};
 use weft::runtime::{Runtime, RuntimeConfig};
 use weft::store::Store;
 
@@ -84,6 +84,63 @@ async fn generated_traffic_meets_the_measured_floors() {
     )
     .unwrap();
     assert_eq!(again, report);
+}
+
+/// Runs traffic lines (in the order given) through identity and merger on a fresh SQLite store
+/// and reports against the truth.
+async fn report_of(lines: &[serde_json::Value], truth: &[weft::quality::generate::TruthLine]) -> QualityReport {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("traffic.jsonl");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&input, text).unwrap();
+    let workflow = dir.path().join("quality.yaml");
+    std::fs::write(&workflow, WORKFLOW).unwrap();
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(std::env::temp_dir().join("weft-test-cache")),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let pipeline = Pipeline::load(Arc::new(runtime), weft_test_support::plugins_dir(), &[workflow])
+        .await
+        .unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("weft.db").display()))
+        .await
+        .unwrap();
+    exec::ingest_paths(&store, None, &pipeline, &[input]).await.unwrap();
+    let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await.unwrap();
+    assert!(drained.dead.is_empty(), "{:?}", drained.dead);
+    quality(&store, truth).await.unwrap()
+}
+
+/// The same traffic in time order and in two shuffled orders gives customer-link F1 within
+/// 0.005: identity bridges and merges customers, so the result hardly depends on which message
+/// came first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shuffled_arrival_order_gives_the_same_customer_links() {
+    let traffic = generate(&GenerateOptions {
+        customers: 200,
+        messages: 1000,
+        seed: 5,
+    })
+    .unwrap();
+    let in_order = report_of(&traffic.lines, &traffic.truth).await;
+    let mut rng = weft::quality::generate::Rng::new(2026);
+    for _ in 0..2 {
+        let mut lines = traffic.lines.clone();
+        for i in (1..lines.len()).rev() {
+            lines.swap(i, rng.below(i + 1));
+        }
+        assert_ne!(lines, traffic.lines);
+        let shuffled = report_of(&lines, &traffic.truth).await;
+        let (a, b) = (in_order.customer_pairs.f1(), shuffled.customer_pairs.f1());
+        println!("customer-link F1 in time order {a:.4}, shuffled {b:.4}");
+        assert!(
+            (a - b).abs() <= 0.005,
+            "customer-link F1 {a:.4} in time order, {b:.4} shuffled\n{}\n{}",
+            in_order.table(),
+            shuffled.table()
+        );
+    }
 }
 
 #[test]
