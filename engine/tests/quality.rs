@@ -112,33 +112,34 @@ async fn report_of(lines: &[serde_json::Value], truth: &[weft::quality::generate
     quality(&store, truth).await.unwrap()
 }
 
-/// The same traffic in time order and in two shuffled orders gives customer-link F1 within
-/// 0.005: identity bridges and merges customers, so the result hardly depends on which message
-/// came first.
+/// The same traffic in time order, shuffled and reversed gives customer-link F1 within 0.005:
+/// identity bridges and merges customers, so the result hardly depends on which message came
+/// first. (500 customers: on much smaller traffic a single customer moves F1 by more.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shuffled_arrival_order_gives_the_same_customer_links() {
     let traffic = generate(&GenerateOptions {
-        customers: 200,
-        messages: 1000,
+        customers: 500,
+        messages: 2500,
         seed: 5,
     })
     .unwrap();
     let in_order = report_of(&traffic.lines, &traffic.truth).await;
+    let mut shuffled = traffic.lines.clone();
     let mut rng = weft::quality::generate::Rng::new(2026);
-    for _ in 0..2 {
-        let mut lines = traffic.lines.clone();
-        for i in (1..lines.len()).rev() {
-            lines.swap(i, rng.below(i + 1));
-        }
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, rng.below(i + 1));
+    }
+    let reversed: Vec<serde_json::Value> = traffic.lines.iter().rev().cloned().collect();
+    for (how, lines) in [("shuffled", shuffled), ("reversed", reversed)] {
         assert_ne!(lines, traffic.lines);
-        let shuffled = report_of(&lines, &traffic.truth).await;
-        let (a, b) = (in_order.customer_pairs.f1(), shuffled.customer_pairs.f1());
-        println!("customer-link F1 in time order {a:.4}, shuffled {b:.4}");
+        let other = report_of(&lines, &traffic.truth).await;
+        let (a, b) = (in_order.customer_pairs.f1(), other.customer_pairs.f1());
+        println!("customer-link F1 in time order {a:.4}, {how} {b:.4}");
         assert!(
             (a - b).abs() <= 0.005,
-            "customer-link F1 {a:.4} in time order, {b:.4} shuffled\n{}\n{}",
+            "customer-link F1 {a:.4} in time order, {b:.4} {how}\n{}\n{}",
             in_order.table(),
-            shuffled.table()
+            other.table()
         );
     }
 }
