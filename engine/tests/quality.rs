@@ -67,12 +67,13 @@ async fn generated_traffic_meets_the_measured_floors() {
             report.table()
         );
     };
-    // Measured on this traffic (seed 11): see the report of the h-quality branch.
-    floor("customer link precision", report.customer_pairs.precision(), 0.98);
-    floor("customer link recall", report.customer_pairs.recall(), 0.60);
-    floor("ticket merge precision", report.ticket_pairs.precision(), 0.97);
-    floor("ticket merge recall", report.ticket_pairs.recall(), 0.60);
-    assert!(report.tickets_per_issue() <= 1.5, "{}", report.table());
+    // Measured on this traffic (seed 11) with the `identity` branch: customer links P/R
+    // 1.000/0.917, ticket merges 1.000/1.000, 1.000 tickets per issue.
+    floor("customer link precision", report.customer_pairs.precision(), 0.99);
+    floor("customer link recall", report.customer_pairs.recall(), 0.88);
+    floor("ticket merge precision", report.ticket_pairs.precision(), 0.99);
+    floor("ticket merge recall", report.ticket_pairs.recall(), 0.97);
+    assert!(report.tickets_per_issue() <= 1.05, "{}", report.table());
     assert_eq!(report.messages, 1500);
     assert_eq!(report.true_customers, 300);
 
