@@ -20,8 +20,9 @@
 //! Customer recall is bounded by the evidence: linking only messages that share an exact email,
 //! phone, buyer id, handle or order number reaches 0.904 on the 2k traffic; the rest are buyers
 //! whose channels share nothing but a name (an Amazon profile with an address, an email
-//! address without one), which a name alone must not link. The precision loss at 10k comes
-//! from the generator giving two buyers one email or handle.
+//! address without one), which a name alone must not link. Of the 14 mixed customers at 10k, the
+//! ones looked at are two generated buyers given one email or one Instagram handle, and two
+//! of one name at one address.
 
 pub mod command;
 pub mod generate;
