@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use weft::exec::{self, DrainOptions, Pipeline};
 use weft::quality::generate::{GenerateOptions, generate};
-use weft::quality::report::{PairCounts, from_exports, pair_counts, quality};
+use weft::quality::report::{PairCounts, QualityReport, from_exports, pair_counts, quality};
 use weft::runtime::{Runtime, RuntimeConfig};
 use weft::store::Store;
 
@@ -67,12 +67,13 @@ async fn generated_traffic_meets_the_measured_floors() {
             report.table()
         );
     };
-    // Measured on this traffic (seed 11): see the report of the h-quality branch.
-    floor("customer link precision", report.customer_pairs.precision(), 0.98);
-    floor("customer link recall", report.customer_pairs.recall(), 0.60);
-    floor("ticket merge precision", report.ticket_pairs.precision(), 0.97);
-    floor("ticket merge recall", report.ticket_pairs.recall(), 0.60);
-    assert!(report.tickets_per_issue() <= 1.5, "{}", report.table());
+    // Measured on this traffic (seed 11) with the `identity` branch: customer links P/R
+    // 1.000/0.917, ticket merges 1.000/1.000, 1.000 tickets per issue.
+    floor("customer link precision", report.customer_pairs.precision(), 0.99);
+    floor("customer link recall", report.customer_pairs.recall(), 0.88);
+    floor("ticket merge precision", report.ticket_pairs.precision(), 0.99);
+    floor("ticket merge recall", report.ticket_pairs.recall(), 0.97);
+    assert!(report.tickets_per_issue() <= 1.05, "{}", report.table());
     assert_eq!(report.messages, 1500);
     assert_eq!(report.true_customers, 300);
 
@@ -84,6 +85,64 @@ async fn generated_traffic_meets_the_measured_floors() {
     )
     .unwrap();
     assert_eq!(again, report);
+}
+
+/// Runs traffic lines (in the order given) through identity and merger on a fresh SQLite store
+/// and reports against the truth.
+async fn report_of(lines: &[serde_json::Value], truth: &[weft::quality::generate::TruthLine]) -> QualityReport {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("traffic.jsonl");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&input, text).unwrap();
+    let workflow = dir.path().join("quality.yaml");
+    std::fs::write(&workflow, WORKFLOW).unwrap();
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(std::env::temp_dir().join("weft-test-cache")),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let pipeline = Pipeline::load(Arc::new(runtime), weft_test_support::plugins_dir(), &[workflow])
+        .await
+        .unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("weft.db").display()))
+        .await
+        .unwrap();
+    exec::ingest_paths(&store, None, &pipeline, &[input]).await.unwrap();
+    let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await.unwrap();
+    assert!(drained.dead.is_empty(), "{:?}", drained.dead);
+    quality(&store, truth).await.unwrap()
+}
+
+/// The same traffic in time order, shuffled and reversed gives customer-link F1 within 0.005:
+/// identity bridges and merges customers, so the result hardly depends on which message came
+/// first. (500 customers: on much smaller traffic a single customer moves F1 by more.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shuffled_arrival_order_gives_the_same_customer_links() {
+    let traffic = generate(&GenerateOptions {
+        customers: 500,
+        messages: 2500,
+        seed: 5,
+    })
+    .unwrap();
+    let in_order = report_of(&traffic.lines, &traffic.truth).await;
+    let mut shuffled = traffic.lines.clone();
+    let mut rng = weft::quality::generate::Rng::new(2026);
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, rng.below(i + 1));
+    }
+    let reversed: Vec<serde_json::Value> = traffic.lines.iter().rev().cloned().collect();
+    for (how, lines) in [("shuffled", shuffled), ("reversed", reversed)] {
+        assert_ne!(lines, traffic.lines);
+        let other = report_of(&lines, &traffic.truth).await;
+        let (a, b) = (in_order.customer_pairs.f1(), other.customer_pairs.f1());
+        println!("customer-link F1 in time order {a:.4}, {how} {b:.4}");
+        assert!(
+            (a - b).abs() <= 0.005,
+            "customer-link F1 {a:.4} in time order, {b:.4} {how}\n{}\n{}",
+            in_order.table(),
+            other.table()
+        );
+    }
 }
 
 #[test]

@@ -36,11 +36,13 @@
 //! - [`model`]: messages, events, identities, commands, decisions: the domain types.
 //! - [`plugin`]: the [`Step`] and [`Channel`] traits, [`Context`], [`Host`] and [`Error`].
 //! - [`fingerprint`]: sender keys and body fingerprints, computed alike by engine and plugins.
+//! - [`order`]: order numbers in one canonical form per marketplace format, and found in text.
 //! - [`testing`]: an in-memory [`Context`] for unit tests and native runs of a plugin.
 //! - `wit` (hidden): the generated bindings and their conversions; plugin code never names them.
 
 pub mod fingerprint;
 pub mod model;
+pub mod order;
 pub mod plugin;
 pub mod testing;
 

@@ -20,6 +20,56 @@ pub struct Origin<'a> {
     pub plugin: &'a str,
 }
 
+/// The tables whose rows are merged by `merged_into` links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Merged {
+    Customers,
+    Tickets,
+}
+
+/// How many `merged_into` links a chain may have before it counts as cyclic.
+const MAX_MERGE_HOPS: u32 = 64;
+
+/// The row a (possibly merged) customer or ticket now lives in: the end of its `merged_into`
+/// chain, followed in one recursive query rather than one statement per link.
+pub(crate) async fn merge_root<'e, E>(executor: E, merged: Merged, id: i64) -> Result<i64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let (sql, what) = match merged {
+        Merged::Customers => (
+            "WITH RECURSIVE chain(id, next, depth) AS (
+                 SELECT id, merged_into, 0 FROM customers WHERE id = $1
+                 UNION ALL
+                 SELECT c.id, c.merged_into, chain.depth + 1 FROM customers c JOIN chain ON c.id = chain.next
+                 WHERE chain.depth < $2)
+             SELECT id, next FROM chain ORDER BY depth DESC LIMIT 1",
+            "customer",
+        ),
+        Merged::Tickets => (
+            "WITH RECURSIVE chain(id, next, depth) AS (
+                 SELECT number, merged_into, 0 FROM tickets WHERE number = $1
+                 UNION ALL
+                 SELECT t.number, t.merged_into, chain.depth + 1 FROM tickets t JOIN chain ON t.number = chain.next
+                 WHERE chain.depth < $2)
+             SELECT id, next FROM chain ORDER BY depth DESC LIMIT 1",
+            "ticket",
+        ),
+    };
+    let row = sqlx::query(sql)
+        .bind(id)
+        .bind(i64::from(MAX_MERGE_HOPS))
+        .fetch_optional(executor)
+        .await?
+        .ok_or_else(|| StoreError::Invalid(format!("{what} {id} does not exist")))?;
+    match row.try_get::<Option<i64>, _>("next")? {
+        None => Ok(row.try_get("id")?),
+        Some(_) => Err(StoreError::Invalid(format!(
+            "{what} {id}: merge chain too long or cyclic"
+        ))),
+    }
+}
+
 impl Unit {
     pub async fn create_customer(&mut self, at: i64) -> Result<i64> {
         let row = sqlx::query("INSERT INTO customers (created_at) VALUES ($1) RETURNING id")
@@ -30,21 +80,8 @@ impl Unit {
     }
 
     /// The customer a (possibly merged) customer now lives in.
-    pub async fn root_customer(&mut self, mut id: i64) -> Result<i64> {
-        for _ in 0..64 {
-            let row = sqlx::query("SELECT merged_into FROM customers WHERE id = $1")
-                .bind(id)
-                .fetch_optional(self.conn())
-                .await?
-                .ok_or_else(|| StoreError::Invalid(format!("customer {id} does not exist")))?;
-            match row.try_get::<Option<i64>, _>("merged_into")? {
-                Some(next) => id = next,
-                None => return Ok(id),
-            }
-        }
-        Err(StoreError::Invalid(format!(
-            "customer {id}: merge chain too long or cyclic"
-        )))
+    pub async fn root_customer(&mut self, id: i64) -> Result<i64> {
+        merge_root(self.conn(), Merged::Customers, id).await
     }
 
     /// Records identifiers of a customer. An exclusive identifier (email, phone, buyer id,
@@ -150,21 +187,8 @@ impl Unit {
     }
 
     /// The ticket a (possibly merged) ticket now lives in.
-    pub async fn root_ticket(&mut self, mut number: i64) -> Result<i64> {
-        for _ in 0..64 {
-            let row = sqlx::query("SELECT merged_into FROM tickets WHERE number = $1")
-                .bind(number)
-                .fetch_optional(self.conn())
-                .await?
-                .ok_or_else(|| StoreError::Invalid(format!("ticket {number} does not exist")))?;
-            match row.try_get::<Option<i64>, _>("merged_into")? {
-                Some(next) => number = next,
-                None => return Ok(number),
-            }
-        }
-        Err(StoreError::Invalid(format!(
-            "ticket {number}: merge chain too long or cyclic"
-        )))
+    pub async fn root_ticket(&mut self, number: i64) -> Result<i64> {
+        merge_root(self.conn(), Merged::Tickets, number).await
     }
 
     /// Puts a message on a ticket (its status is the caller's business: see

@@ -75,22 +75,6 @@ impl Store {
         })
     }
 
-    async fn root_of(&self, table: &str, key: &str, mut id: i64) -> Result<i64> {
-        let sql = format!("SELECT merged_into FROM {table} WHERE {key} = $1");
-        for _ in 0..64 {
-            let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
-            match row
-                .map(|r| r.try_get::<Option<i64>, _>("merged_into"))
-                .transpose()?
-                .flatten()
-            {
-                Some(next) => id = next,
-                None => break,
-            }
-        }
-        Ok(id)
-    }
-
     /// Every ticket, one JSON object each, by number.
     pub async fn export_tickets(&self) -> Result<Vec<Value>> {
         let rows = sqlx::query(
@@ -141,7 +125,7 @@ impl Store {
             let number: i64 = row.try_get("number")?;
             let customer: Option<i64> = row.try_get("customer_id")?;
             let customer = match customer {
-                Some(c) => Some(self.root_of("customers", "id", c).await?),
+                Some(c) => Some(super::apply::merge_root(self.pool(), super::apply::Merged::Customers, c).await?),
                 None => None,
             };
             let fields: String = row.try_get("fields")?;

@@ -1,14 +1,21 @@
 //! The decision: which customer a message belongs to, and which customers it shows to be one.
 //!
 //! 1. **Extract** every identifier of the message and normalize it. What cannot be normalized
-//!    is left out, logged, and named in the evidence; it never fails the step.
+//!    is left out, logged, and named in the evidence; it never fails the step. A message whose
+//!    channel reports no order number gives the first one its subject or body names
+//!    ([`weft_sdk::order::find_order`]).
 //! 2. **Strong identifiers** (the kinds in `strong:`) are looked up exactly. Each customer found
 //!    is followed through `merged_into` to the customer it lives on as.
 //!    - One customer: link to it, score 1.
 //!    - Several customers found through personal identifiers (email, phone, buyer id, handle):
 //!      the message bridges them. They are merged into the oldest (smallest id) and the message
-//!      is linked to it. An order number alone never bridges: a household shares orders, so a
-//!      known order belonging to someone else than the sender's identifiers is only noted.
+//!      is linked to it. A known order bridges too, unless the names say the sender is
+//!      someone else (a household or a gift shares orders) or, without names to compare, the
+//!      order's customer has a conflicting email, phone, buyer id or handle; a refused bridge
+//!      is noted in the evidence.
+//!    - A blocking-key candidate whose name and address reach `fuzzy.min_score`, without a
+//!      conflicting identifier, joins the merge too (had this message come first, it would
+//!      have been linked to it).
 //!    - Customers split apart by hand (`kept_apart`) are never merged again: the oldest is
 //!      linked, the others are set aside with a `kept-apart` note, and identifiers found only
 //!      on customers not linked are not recorded for the linked one.
@@ -39,10 +46,11 @@ use crate::normalize::NormalizeError;
 use crate::normalize::address::{PostalAddress, parse_address};
 use crate::normalize::email::normalize_email;
 use crate::normalize::ids::{normalize_buyer_id, normalize_handle, normalize_order};
-use crate::normalize::name::Name;
+use crate::normalize::name::{Name, NameAgreement, compare};
 use crate::normalize::phone::normalize_phone;
 use crate::score::{STRONG, Score, WeakProfile, score};
 use std::collections::BTreeSet;
+use weft_sdk::order::find_order;
 use weft_sdk::prelude::*;
 
 /// The prefix of blocking-key identity values.
@@ -97,7 +105,14 @@ impl Extracted {
             present(&from.handle).map(|h| normalize_handle(&h, Some(&message.channel))),
             &mut out,
         );
-        match present(&message.order).map(|o| normalize_order(&o)) {
+        // The order the channel reported, else the first one the subject or body names.
+        let order = present(&message.order).or_else(|| {
+            [message.subject.as_deref(), Some(message.body.as_str())]
+                .into_iter()
+                .flatten()
+                .find_map(find_order)
+        });
+        match order.map(|o| normalize_order(&o)) {
             Some(Ok(order)) => out.order = Some(Identity::new(IdentityKind::Order, order)),
             Some(Err(e)) => out.problems.push(e),
             None => {}
@@ -220,6 +235,52 @@ fn conflicts<'a>(personal: &'a [Identity], customer: &CustomerView) -> Vec<&'a I
         .collect()
 }
 
+/// Whether a known order may bridge the customers of the message's personal identifiers
+/// (`ours`) with a customer the order belongs to (`theirs`), or why not.
+///
+/// An order is a strong identifier, but a household or a gift shares one: a spouse writes
+/// about the order of the other. So it bridges only when nothing says they are other people:
+/// - the names (the message's and those on `ours`, against those on `theirs`) agree, exactly
+///   or with typos or initials: it bridges, even across a second email or phone (one person
+///   with two addresses);
+/// - some names were compared and none agree (another first name in one family): it does not;
+/// - no names to compare: it bridges unless `theirs` has a different email, phone, buyer id
+///   on the same marketplace or handle on the same platform than the message or `ours`.
+fn order_bridges(extracted: &Extracted, ours: &[CustomerView], theirs: &CustomerView) -> Result<(), String> {
+    let their_names = customer_profile(theirs).names;
+    let mut our_names: Vec<Name> = extracted.name.iter().cloned().collect();
+    for view in ours {
+        our_names.extend(customer_profile(view).names);
+    }
+    let mut compared = false;
+    for a in &our_names {
+        for b in &their_names {
+            match compare(a, b) {
+                NameAgreement::Exact | NameAgreement::Fuzzy(_) => return Ok(()),
+                NameAgreement::Partial | NameAgreement::Disagree => compared = true,
+                NameAgreement::Incomparable => {}
+            }
+        }
+    }
+    if compared {
+        return Err(format!(
+            "the order also belongs to customer {}, whose names do not agree with this sender's: a household or a gift shares orders, not merged",
+            theirs.id
+        ));
+    }
+    let mut personal: Vec<Identity> = extracted.personal.clone();
+    for view in ours {
+        personal.extend(view.identities.iter().filter(|i| namespace(i).is_some()).cloned());
+    }
+    if let Some(conflict) = conflicts(&personal, theirs).first() {
+        return Err(format!(
+            "the order also belongs to customer {}, who has another {} than {}: not merged on the order alone",
+            theirs.id, conflict.kind, conflict.value
+        ));
+    }
+    Ok(())
+}
+
 /// Whether two customers were split apart by hand (either may name the other).
 fn kept_apart(a: &CustomerView, b: &CustomerView) -> bool {
     a.kept_apart.contains(&b.id) || b.kept_apart.contains(&a.id)
@@ -307,13 +368,30 @@ fn strong_link(
         })
         .filter(|hit| !hit.customers.is_empty());
     let personal_ids: BTreeSet<u64> = personal_hits.iter().flat_map(|h| h.customers.iter().copied()).collect();
+    let view_of = |id: u64| views.iter().find(|v| v.id == id).cloned().or_else(|| ctx.customer(id));
+    let mut order_refusals: Vec<Evidence> = Vec::new();
     let linked: BTreeSet<u64> = if personal_ids.is_empty() {
         // Only the order is known: it belongs to the oldest customer who has it.
         order_hit.as_ref()?.customers.iter().take(1).copied().collect()
     } else {
-        personal_ids
+        // The order's customers join those of the personal identifiers unless something says
+        // they are other people (see `order_bridges`).
+        let mut linked = personal_ids.clone();
+        let ours: Vec<CustomerView> = personal_ids.iter().filter_map(|id| view_of(*id)).collect();
+        for owner in order_hit.iter().flat_map(|h| h.customers.iter()) {
+            if linked.contains(owner) {
+                continue;
+            }
+            let Some(theirs) = view_of(*owner) else { continue };
+            match order_bridges(extracted, &ours, &theirs) {
+                Ok(()) => {
+                    linked.insert(*owner);
+                }
+                Err(why) => order_refusals.push(Evidence::new("order", why, 0.0)),
+            }
+        }
+        linked
     };
-    let view_of = |id: u64| views.iter().find(|v| v.id == id).cloned().or_else(|| ctx.customer(id));
     // Customers split apart by hand are never merged again: the oldest stays, and each other
     // one joins only if it was split from none of those already in.
     let mut group: Vec<CustomerView> = Vec::new();
@@ -325,6 +403,8 @@ fn strong_link(
             None => group.push(view),
         }
     }
+    let weak_merges = weak_bridges(extracted, &mut group, settings, ctx);
+    group.sort_by_key(|c| c.id);
     let into_view = group.first()?.clone();
     let into = into_view.id;
     let from: Vec<u64> = group.iter().skip(1).map(|c| c.id).collect();
@@ -347,12 +427,10 @@ fn strong_link(
             .map(|c| format!("customer {c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut detail = format!("exact: {} belongs to {owners}", hit.identity.value);
-        if hit.identity.kind == IdentityKind::Order && !hit.customers.iter().any(|c| linked.contains(c)) {
-            detail.push_str("; an order alone does not bridge customers");
-        }
+        let detail = format!("exact: {} belongs to {owners}", hit.identity.value);
         evidence.push(Evidence::new(hit.identity.kind.as_str(), detail, exact.weight()));
     }
+    evidence.extend(order_refusals);
     // Strong identifiers of the message that the customer does not have yet: new, or differing.
     let differs = &STRONG[1];
     for identity in &extracted.personal {
@@ -400,17 +478,33 @@ fn strong_link(
         .collect();
     if !from.is_empty() {
         let merged = from.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-        let merge_evidence: Vec<Evidence> = evidence
+        let mut merge_evidence: Vec<Evidence> = evidence
             .iter()
             .filter(|e| e.weight == exact.weight())
             .cloned()
             .collect();
+        let mut parts = reason_parts.clone();
+        for (customer, weak) in &weak_merges {
+            parts.push(format!(
+                "its name and address match customer {customer} with probability {:.3}",
+                weak.probability
+            ));
+            merge_evidence.push(Evidence::new(
+                "weak-match",
+                format!(
+                    "customer {customer}: name and address match with probability {:.3}, no conflicting identifier",
+                    weak.probability
+                ),
+                weak.weight,
+            ));
+            merge_evidence.extend(weak.evidence.iter().cloned());
+        }
         decisions.push(
             Decision::new(
                 Command::MergeCustomers(MergeCustomers { into, from: from.clone() }),
                 format!(
                     "one message carries identifiers of customers {into} and {merged}: {}; merged into the oldest, {into}",
-                    reason_parts.join(", ")
+                    parts.join(", ")
                 ),
             )
             .with_evidence(merge_evidence),
@@ -428,6 +522,51 @@ fn strong_link(
         .with_evidence(evidence),
     );
     Some(decisions)
+}
+
+/// Customers that the message's name and address show to be the one its strong identifiers
+/// found (`group`): each blocking-key candidate outside the group that scores at least
+/// `fuzzy.min_score`, has no email, phone, buyer id or handle conflicting with the message's
+/// or the group's, and was not split by hand from any of them, joins `group`. Without this,
+/// the result would depend on arrival order: had this message come first, it would have linked
+/// to that customer by name and address, and later ones by their identifiers.
+fn weak_bridges(
+    extracted: &Extracted,
+    group: &mut Vec<CustomerView>,
+    settings: &Settings,
+    ctx: &dyn Context,
+) -> Vec<(u64, Score)> {
+    let mut merged = Vec::new();
+    let Some(min_score) = settings.min_score else {
+        return merged;
+    };
+    let keys = extracted.blocking_keys();
+    if keys.is_empty() || group.is_empty() {
+        return merged;
+    }
+    let mine = extracted.weak_profile();
+    let mut seen: BTreeSet<u64> = group.iter().map(|g| g.id).collect();
+    for key in keys {
+        for found in ctx.find_customers(&key) {
+            let candidate = resolve(ctx, &found);
+            if !seen.insert(candidate.id) || group.iter().any(|g| kept_apart(g, &candidate)) {
+                continue;
+            }
+            let mut personal: Vec<Identity> = extracted.personal.clone();
+            for g in group.iter() {
+                personal.extend(g.identities.iter().filter(|i| namespace(i).is_some()).cloned());
+            }
+            if !conflicts(&personal, &candidate).is_empty() {
+                continue;
+            }
+            let weak = score(&mine, &customer_profile(&candidate));
+            if weak.probability >= min_score {
+                merged.push((candidate.id, weak));
+                group.push(candidate);
+            }
+        }
+    }
+    merged
 }
 
 /// A scored candidate.

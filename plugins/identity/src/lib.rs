@@ -9,7 +9,9 @@
 //! - Strong identifiers (email, phone, marketplace buyer id, social handle, and an order number
 //!   already known) link at once.
 //! - Names and addresses link by a Fellegi–Sunter score above `fuzzy.min_score`, never across
-//!   conflicting strong identifiers, and never merge customers.
+//!   conflicting strong identifiers. When a strong identifier found the customer, a name and
+//!   address scoring as high against another customer (with no conflicting identifier) merge
+//!   the two, so that the result does not depend on which message came first.
 //!
 //! The `score` of a link is its confidence: 1 for a strong match, the match probability for a
 //! weak one, and for a new customer 1 minus the probability of the closest candidate (1 when

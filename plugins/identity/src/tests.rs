@@ -267,13 +267,23 @@ fn merged_customers_are_followed() {
 }
 
 #[test]
-fn known_order_links_but_never_bridges() {
+fn known_order_links_and_bridges_unless_the_names_say_otherwise() {
     let mut stored = message("amazon", party(Some("María García"), None, None), None);
     stored.order = Some("302-1234567-7654321".into());
-    let ctx = MemoryContext::new().with_customer(8, &recorded(stored)).with_customer(
-        9,
-        &recorded(message("email", party(None, Some("pablo@example.es"), None), None)),
-    );
+    let ctx = MemoryContext::new()
+        .with_customer(8, &recorded(stored))
+        .with_customer(
+            9,
+            &recorded(message(
+                "email",
+                party(Some("Pablo García"), Some("pablo@example.es"), None),
+                None,
+            )),
+        )
+        .with_customer(
+            10,
+            &recorded(message("sms", party(None, None, Some("+34 612 345 678")), None)),
+        );
     // The order alone: links to its customer.
     let mut m = message(
         "email",
@@ -284,7 +294,8 @@ fn known_order_links_but_never_bridges() {
     let decisions = run(m, &ctx);
     assert_eq!(decisions.len(), 1);
     assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(8));
-    // Pablo writes about María's order: linked to Pablo, not merged.
+    // Pablo writes about María's order: another first name in one family, linked to Pablo, not
+    // merged.
     let mut m = message("email", party(None, Some("pablo@example.es"), None), None);
     m.order = Some("302-1234567-7654321".into());
     let decisions = run(m, &ctx);
@@ -292,9 +303,143 @@ fn known_order_links_but_never_bridges() {
     let (link, decision) = last_link(&decisions);
     assert_eq!(link.customer, CustomerRef::Existing(9));
     assert!(
-        evidence(decision, "order")[0].detail.contains("does not bridge"),
+        evidence(decision, "order")
+            .iter()
+            .any(|e| e.detail.contains("household")),
         "{:?}",
         decision.evidence
+    );
+    assert!(
+        !link.identities.iter().any(|i| i.kind == IdentityKind::Order),
+        "{link:?}"
+    );
+    // An SMS about the order, naming it only in its text, from a phone known without a name:
+    // nothing says it is someone else, so the two are one person.
+    let mut m = message("sms", party(None, None, Some("+34612345678")), None);
+    m.body = "Hola, mi pedido 30212345677654321 todavía no ha llegado".into();
+    let decisions = run(m, &ctx);
+    let [merge, link] = decisions.as_slice() else {
+        panic!("expected a merge and a link: {decisions:#?}")
+    };
+    assert_eq!(
+        merge.command,
+        Command::MergeCustomers(MergeCustomers {
+            into: 8,
+            from: vec![10]
+        })
+    );
+    assert_eq!(
+        last_link(std::slice::from_ref(link)).0.customer,
+        CustomerRef::Existing(8)
+    );
+    // María from a second address, with her name: the names agree, merged across the email.
+    let ctx = ctx.with_customer(
+        11,
+        &recorded(message(
+            "email",
+            party(Some("Maria Garcia"), Some("mg@work.example"), None),
+            None,
+        )),
+    );
+    let mut m = message(
+        "email",
+        party(Some("María García"), Some("mg@work.example"), None),
+        None,
+    );
+    m.order = Some("#302-1234567-7654321".into());
+    let decisions = run(m, &ctx);
+    assert_eq!(
+        decisions[0].command,
+        Command::MergeCustomers(MergeCustomers {
+            into: 8,
+            from: vec![11]
+        }),
+        "{decisions:#?}"
+    );
+}
+
+#[test]
+fn a_strong_link_whose_name_and_address_match_another_customer_merges_them() {
+    let mut amazon = message("amazon", party(Some("Hans Müller"), None, None), Some(BERLIN));
+    amazon.from.buyer_id = Some("A1B2C3".into());
+    let ctx = MemoryContext::new()
+        .with_customer(5, &recorded(amazon))
+        .with_customer(
+            6,
+            &recorded(message(
+                "email",
+                party(Some("Hans Müller"), Some("hans@example.de"), None),
+                None,
+            )),
+        )
+        .with_customer(
+            7,
+            &recorded(message(
+                "email",
+                party(Some("Eva Müller"), Some("eva@example.de"), None),
+                Some(BERLIN),
+            )),
+        );
+    // Hans writes by mail, this time with his address: the amazon customer is him too. Eva, at
+    // the same address with another first name and another email, stays apart.
+    let decisions = run(
+        message(
+            "email",
+            party(Some("Hans Müller"), Some("hans@example.de"), None),
+            Some(BERLIN),
+        ),
+        &ctx,
+    );
+    let [merge, link] = decisions.as_slice() else {
+        panic!("expected a merge and a link: {decisions:#?}")
+    };
+    assert_eq!(
+        merge.command,
+        Command::MergeCustomers(MergeCustomers { into: 5, from: vec![6] })
+    );
+    assert!(
+        merge.reason.contains("name and address match customer 5"),
+        "{}",
+        merge.reason
+    );
+    assert!(
+        evidence(merge, "weak-match")[0].detail.starts_with("customer 5"),
+        "{merge:#?}"
+    );
+    assert_eq!(
+        last_link(std::slice::from_ref(link)).0.customer,
+        CustomerRef::Existing(5)
+    );
+    // With fuzzy matching off, the identifiers alone decide.
+    let config = Config {
+        fuzzy: FuzzyConfig {
+            enabled: false,
+            min_score: 0.9,
+        },
+        ..Config::default()
+    };
+    let decisions = run_with(
+        &config,
+        message(
+            "email",
+            party(Some("Hans Müller"), Some("hans@example.de"), None),
+            Some(BERLIN),
+        ),
+        &ctx,
+    );
+    assert_eq!(decisions.len(), 1, "{decisions:#?}");
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(6));
+}
+
+#[test]
+fn an_order_is_found_in_the_text_when_the_channel_reports_none() {
+    let mut m = message("instagram", party(Some("Anna"), None, None), None);
+    m.from.handle = Some("@anna.k".into());
+    m.body = "Hallo, meine Bestellung 302-1234567-7654321 ist nicht angekommen, Tel. 0170 1234567".into();
+    let identities = recorded(m);
+    assert!(
+        identities.contains(&Identity::new(IdentityKind::Order, "30212345677654321")),
+        "{identities:?}"
     );
 }
 

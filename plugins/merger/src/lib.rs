@@ -10,7 +10,11 @@
 //! 3. a system copy (forwarded, or one mail through two mailboxes) is appended as a copy;
 //! 4. a follow-up on a solved ticket reopens it within `reopen_window`, else opens a linked one;
 //! 5. the same customer about the same thing within `window` (n-gram and topic similarity);
-//! 6. else a new ticket, its subject stripped of `Re:`/`AW:`/`回复：` prefixes.
+//! 6. else a new ticket, its subject stripped of `Re:`/`AW:`/`回复：` prefixes (a message without a
+//!    subject, from chat, SMS or social, gives the start of its text as the subject).
+//!
+//! Order numbers are compared in canonical form ([`weft_sdk::order`]); a message whose channel
+//! reports none gives the first one its subject or body names.
 //!
 //! ```yaml
 //! - id: thread

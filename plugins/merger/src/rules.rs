@@ -12,7 +12,8 @@ use crate::config::{OnSolved, Policy};
 use crate::duplicate::{CopyKind, Duplicate, find_duplicate};
 use crate::duration::Duration;
 use crate::similarity::{Side, Similarity, compare};
-use crate::subject::strip_prefixes;
+use crate::subject::{strip_prefixes, subject_from_body};
+use weft_sdk::order::{canonical_order, find_order};
 use weft_sdk::prelude::*;
 
 /// How many of a customer's most recently updated tickets are looked at.
@@ -109,7 +110,7 @@ fn order_leads(message: &Message, customer: Option<u64>, ctx: &dyn Context, note
         return Vec::new();
     };
     let mut leads: Vec<Lead> = Vec::new();
-    for ticket in ctx.order_tickets(order) {
+    for ticket in ctx.order_tickets(&order) {
         let number = ticket.number;
         let evidence = Evidence::new("order", format!("order {order} is on #{number}"), 0.8);
         let Some(lead) = lead_for(ctx, number, "same order", evidence) else {
@@ -153,13 +154,14 @@ fn same_issue(
         body: Some(&body),
         category: None,
     };
+    let ours = order_of(message);
     let mut best: Option<(Similarity, TicketView)> = None;
     for ticket in ctx.customer_tickets(customer, RECENT_TICKETS) {
         let idle = message.at - ticket.updated_at;
         if ticket.merged_into.is_some() || is_solved(&ticket) || idle > policy.window.as_millis() {
             continue;
         }
-        if let (Some(ours), Some(theirs)) = (order_of(message), ticket.order.as_deref())
+        if let (Some(ours), Some(theirs)) = (ours.as_deref(), ticket.order.as_deref())
             && !same_order(ours, theirs)
         {
             notes.push(Evidence::new(
@@ -280,7 +282,7 @@ fn follow_up(message: &Message, lead: &Lead, policy: &Policy, notes: Vec<Evidenc
     );
     let open = OpenTicket {
         subject: new_subject(message),
-        order: order_of(message).map(str::to_owned).or(old.order.clone()),
+        order: order_of(message).or(old.order.clone()),
     };
     let evidence: Vec<Evidence> = lead.evidence.iter().cloned().chain([status]).chain(notes).collect();
     vec![
@@ -363,7 +365,7 @@ fn continue_leads(target: &Lead, leads: &[Lead], ctx: &dyn Context, mut notes: V
 fn open_new(message: &Message, notes: Vec<Evidence>) -> Decision {
     let open = OpenTicket {
         subject: new_subject(message),
-        order: order_of(message).map(str::to_owned),
+        order: order_of(message),
     };
     let mut evidence = Vec::new();
     if let Some(subject) = &open.subject {
@@ -464,13 +466,26 @@ fn is_solved(ticket: &TicketView) -> bool {
     ticket.status.eq_ignore_ascii_case("solved") || ticket.status.eq_ignore_ascii_case("closed")
 }
 
-fn order_of(message: &Message) -> Option<&str> {
-    message.order.as_deref().map(str::trim).filter(|o| !o.is_empty())
+/// The message's order number in canonical form ([`canonical_order`]): the one its channel
+/// reported, else the first one its subject or body names ([`find_order`]).
+fn order_of(message: &Message) -> Option<String> {
+    if let Some(order) = message.order.as_deref().and_then(canonical_order) {
+        return Some(order);
+    }
+    [message.subject.as_deref(), Some(message.body.as_str())]
+        .into_iter()
+        .flatten()
+        .find_map(find_order)
+        .and_then(|found| canonical_order(&found))
 }
 
-/// Order numbers compared without case and surrounding space.
+/// Order numbers compared in canonical form, so that `302-1234567-7654321` and
+/// `30212345677654321` are one order.
 fn same_order(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
+    match (canonical_order(a), canonical_order(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.trim().eq_ignore_ascii_case(b.trim()),
+    }
 }
 
 /// `a != b` in words when both tickets name an order and they differ.
@@ -503,9 +518,19 @@ fn canonical_customer(ctx: &dyn Context, id: u64) -> u64 {
     id
 }
 
+/// The subject of a new ticket: the message's, without reply prefixes; for a message without
+/// one (chat, SMS, social), the start of its text, so that the same-issue rule has something
+/// to compare later messages with.
 fn new_subject(message: &Message) -> Option<String> {
-    let subject = strip_prefixes(message.subject.as_deref()?).text;
-    (!subject.is_empty()).then(|| subject.to_owned())
+    let written = message
+        .subject
+        .as_deref()
+        .map(|s| strip_prefixes(s).text)
+        .filter(|s| !s.is_empty());
+    match written {
+        Some(subject) => Some(subject.to_owned()),
+        None => subject_from_body(&message.body),
+    }
 }
 
 /// A span of milliseconds to the minute, for reasons (`2d3h`, not `2d3h4m5s120ms`).

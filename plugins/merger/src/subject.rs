@@ -1,4 +1,5 @@
-//! Subject lines without the `Re:`/`AW:`/`Fwd:`/`回复：` prefixes mail clients pile up.
+//! Subject lines without the `Re:`/`AW:`/`Fwd:`/`回复：` prefixes mail clients pile up, and a
+//! subject for messages that have none (chat, SMS, social), taken from the start of the text.
 
 use crate::text::fold_width;
 
@@ -219,5 +220,70 @@ mod tests {
                 "{subject:?}"
             );
         }
+    }
+}
+
+/// The shortest opening a subject taken from a text aims for (a CJK character counts twice): a greeting alone (`Hallo!`) says
+/// nothing about the issue, so the next sentence is added.
+const MIN_SUBJECT_CHARS: usize = 24;
+/// The longest subject taken from a text, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 100;
+
+/// A subject for a message that has none: the first sentences of its text until
+/// [`MIN_SUBJECT_CHARS`], cut at a word (or, in CJK text, a character) before
+/// [`MAX_SUBJECT_CHARS`] with `…`. `None` for a text without letters or digits.
+pub fn subject_from_body(body: &str) -> Option<String> {
+    let text: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !text.chars().any(char::is_alphanumeric) {
+        return None;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut end = chars.len();
+    // A CJK character says about as much as two Latin ones.
+    let mut width = 0;
+    for (i, c) in chars.iter().enumerate() {
+        width += if crate::text::is_cjk(*c) { 2 } else { 1 };
+        let full_stop =
+            matches!(c, '。' | '！' | '？' | '!' | '?') || (*c == '.' && chars.get(i + 1).is_none_or(|n| *n == ' '));
+        if full_stop && width >= MIN_SUBJECT_CHARS {
+            end = i + 1;
+            break;
+        }
+    }
+    if end > MAX_SUBJECT_CHARS {
+        let cut = chars[..MAX_SUBJECT_CHARS]
+            .iter()
+            .rposition(|c| *c == ' ')
+            .filter(|at| *at >= MAX_SUBJECT_CHARS / 2)
+            .unwrap_or(MAX_SUBJECT_CHARS - 1);
+        let head: String = chars[..cut].iter().collect();
+        return Some(format!("{}…", head.trim_end_matches([' ', ',', ';', ':', '、', '，'])));
+    }
+    Some(chars[..end].iter().collect::<String>().trim().to_owned())
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+
+    #[test]
+    fn subjects_from_text() {
+        assert_eq!(
+            subject_from_body("Hallo! Meine Bestellung ist nicht angekommen. Wann kommt sie?").as_deref(),
+            Some("Hallo! Meine Bestellung ist nicht angekommen.")
+        );
+        assert_eq!(
+            subject_from_body("你好，订单的包裹今天到了，但是商品坏了。我拍了照片。").as_deref(),
+            Some("你好，订单的包裹今天到了，但是商品坏了。")
+        );
+        let long = "Hi, my order still hasn't arrived and the tracking has not moved since last Monday, which is really annoying because it was a gift";
+        let subject = subject_from_body(long).unwrap();
+        assert!(
+            subject.ends_with('…') && subject.chars().count() <= MAX_SUBJECT_CHARS,
+            "{subject}"
+        );
+        assert!(subject.starts_with("Hi, my order still hasn't arrived"), "{subject}");
+        assert_eq!(subject_from_body("  ?! "), None);
+        assert_eq!(subject_from_body("ok").as_deref(), Some("ok"));
     }
 }

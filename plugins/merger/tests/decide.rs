@@ -193,6 +193,41 @@ fn a_german_email_and_a_french_amazon_message_about_one_order_join() {
 }
 
 #[test]
+fn an_order_written_without_dashes_or_only_in_the_text_joins_its_ticket() {
+    let order = "302-1234567-7654321";
+    let ctx = MemoryContext::new()
+        .with_ticket(with_order(ticket(22, 1, "Wo ist mein Paket?"), order))
+        .with_ticket(with_order(ticket(23, 1, "Rechnung"), "12-34567-89012"));
+    // The connector reports the order as the buyer typed it.
+    let mut m = message("chat", "c-1", None, "Hallo?");
+    m.order = Some("#30212345677654321".into());
+    assert_eq!(summary(&decide(&ctx, m, Some(1))), ["append #22"]);
+    // No order reported: the one the text names.
+    let m = message(
+        "sms",
+        "s-1",
+        None,
+        "Meine Bestellung 302-1234567-7654321 ist immer noch nicht da",
+    );
+    let decisions = decide(&ctx, m, Some(1));
+    assert_eq!(summary(&decisions), ["append #22"]);
+    assert!(evidence_text(&decisions[0]).contains("order 302-1234567-7654321 is on #22"));
+    let m = message(
+        "instagram",
+        "i-1",
+        None,
+        "eBay Bestellung 123456789012: wo ist die Rechnung?",
+    );
+    assert_eq!(summary(&decide(&ctx, m, Some(1))), ["append #23"]);
+    // A new ticket records the order in its canonical form.
+    let m = message("sms", "s-2", None, "Bestellung 30211111112222222 bitte stornieren");
+    assert_eq!(
+        summary(&decide(&ctx, m, Some(1))),
+        ["open \"Bestellung 30211111112222222 bitte stornieren\" order=302-1111111-2222222"]
+    );
+}
+
+#[test]
 fn an_order_on_another_customers_ticket_does_not_join() {
     let order = "302-1234567-7654321";
     let ctx = MemoryContext::new()
@@ -287,7 +322,10 @@ fn the_same_question_on_another_channel_within_the_window_joins() {
 fn the_same_question_after_the_window_opens_a_new_ticket() {
     let ctx = MemoryContext::new().with_ticket(idle(ticket(60, 1, "Wo ist mein Paket?"), 80 * HOUR));
     let m = message("instagram", "ig-1", None, "Mein Paket ist immer noch nicht angekommen!");
-    assert_eq!(summary(&decide(&ctx, m.clone(), Some(1))), ["open \"\" order=-"]);
+    assert_eq!(
+        summary(&decide(&ctx, m.clone(), Some(1))),
+        ["open \"Mein Paket ist immer noch nicht angekommen!\" order=-"]
+    );
     // A wider window lets it join.
     let config: Config = serde_json::from_str(r#"{"window":"4d"}"#).unwrap();
     let decisions = Merger::decide(&event(m, Some(1)), &config, &ctx).unwrap();
@@ -317,9 +355,12 @@ fn clearly_different_issues_stay_apart() {
 fn another_customers_ticket_is_never_compared() {
     let ctx = MemoryContext::new().with_ticket(ticket(72, 2, "Wo ist mein Paket?"));
     let m = message("chat", "c1", None, "Wo ist mein Paket?");
-    assert_eq!(summary(&decide(&ctx, m.clone(), Some(1))), ["open \"\" order=-"]);
+    assert_eq!(
+        summary(&decide(&ctx, m.clone(), Some(1))),
+        ["open \"Wo ist mein Paket?\" order=-"]
+    );
     // Without a known customer, nothing is compared either.
-    assert_eq!(summary(&decide(&ctx, m, None)), ["open \"\" order=-"]);
+    assert_eq!(summary(&decide(&ctx, m, None)), ["open \"Wo ist mein Paket?\" order=-"]);
 }
 
 #[test]
@@ -456,7 +497,10 @@ fn on_solved_link_never_reopens_and_closed_counts_as_solved() {
         ..Policy::default()
     };
     let decisions = decide_with(&ctx, m, 1, &policy);
-    assert_eq!(summary(&decisions), ["open \"\" order=-", "set linked-to=102"]);
+    assert_eq!(
+        summary(&decisions),
+        ["open \"one more thing\" order=-", "set linked-to=102"]
+    );
     assert!(decisions[0].reason.contains("on_solved is link"));
 }
 
