@@ -16,9 +16,10 @@ use std::collections::BTreeMap;
 /// matter; the value was fitted on the English lines of `data/train.csv` (see the data README).
 pub const TEMPERATURE: f32 = 0.03;
 
-/// A category's score is the mean of its best this-many prototype similarities. With 13–22
+/// A category's score is the mean of its best this-many prototype similarities. With 22–38
 /// prototypes per intent, two is better than the nearest one alone (a single odd prototype
-/// decides less) and better than three or the mean of all (see the data README).
+/// decides less) and better than three or four (re-checked with the 290 prototypes of
+/// router3: see the data README).
 const TOP: usize = 2;
 
 /// The prototypes: for each category, the sentences that describe it.
