@@ -7,6 +7,12 @@
 //! it the capability answers every call with `Err("no embedding model loaded: ...")`. Vectors of
 //! texts already seen are kept in a bounded cache, so a step that embeds the same prototype
 //! sentences on every call pays for them once.
+//!
+//! Calls are batched while the model is busy: each call queues its texts; when a pass can
+//! start (at most one per core at a time), the call that starts it takes everything queued
+//! and answers every caller in it. A lone call runs at once; under load, one pass serves
+//! several messages. Each pass runs on one core ([`one_core_per_pass`]), and the linear
+//! layers' weights are stored column by column so no pass repacks them.
 
 use crate::runtime::bindings::step::weft::plugin::embeddings as wit;
 use crate::runtime::state::CallState;
@@ -15,7 +21,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 /// The folder under the models directory that holds the model.
@@ -56,6 +62,30 @@ pub struct Embedder {
     tokenizer: Tokenizer,
     device: Device,
     cache: Mutex<HashMap<String, Arc<[f32]>>>,
+    /// The calls waiting for the model and the answers not yet taken.
+    shared: Mutex<Shared>,
+    /// Signalled whenever a pass ends (and its answers are ready).
+    done: Condvar,
+    /// How many passes may run at once: one per core.
+    passes: usize,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: Vec<Queued>,
+    /// How many calls are running the model now.
+    running: usize,
+    answers: HashMap<u64, Answer>,
+    next_id: u64,
+}
+
+/// What a queued call gets back: a vector per text it queued, or why not.
+type Answer = Result<Vec<Arc<[f32]>>, String>;
+
+/// One call's texts in the queue.
+struct Queued {
+    id: u64,
+    texts: Vec<String>,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -91,8 +121,14 @@ impl Embedder {
             }))
             .map_err(|e| invalid("tokenizer.json", format!("cannot set truncation: {e}")))?;
         let device = Device::Cpu;
-        let weights = VarBuilder::from_buffered_safetensors(read("model.safetensors")?, DType::F32, &device)
+        let mut tensors = candle_core::safetensors::load_buffer(&read("model.safetensors")?, &device)
             .map_err(|e| invalid("model.safetensors", format!("not a safetensors file: {e}")))?;
+        for (name, tensor) in tensors.iter_mut() {
+            if name.contains("encoder.layer.") && name.ends_with(".weight") && tensor.rank() == 2 {
+                *tensor = column_major(tensor).map_err(|e| invalid("model.safetensors", format!("{name}: {e}")))?;
+            }
+        }
+        let weights = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let model = BertModel::load(weights, &config).map_err(|e| {
             invalid(
                 "model.safetensors",
@@ -104,6 +140,9 @@ impl Embedder {
             tokenizer,
             device,
             cache: Mutex::new(HashMap::new()),
+            shared: Mutex::new(Shared::default()),
+            done: Condvar::new(),
+            passes: std::thread::available_parallelism().map_or(1, |n| n.get()),
         })
     }
 
@@ -117,41 +156,102 @@ impl Embedder {
             ));
         }
         let mut out: Vec<Option<Arc<[f32]>>> = {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let cache = lock(&self.cache);
             texts.iter().map(|t| cache.get(t).cloned()).collect()
         };
-        let mut missing: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
-        // Similar lengths together waste less padding.
-        missing.sort_by(|&a, &b| {
-            texts[a]
-                .len()
-                .cmp(&texts[b].len())
-                .then_with(|| texts[a].cmp(&texts[b]))
-        });
-        missing.dedup_by_key(|&mut i| &texts[i]);
-        for chunk in missing.chunks(BATCH) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
-            let vectors = self
-                .run(&batch)
-                .map_err(|e| format!("the embedding model failed: {e}"))?;
-            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut missing: Vec<&String> = (0..texts.len())
+            .filter(|&i| out[i].is_none())
+            .map(|i| &texts[i])
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let computed = self.compute(missing.iter().map(|t| (*t).clone()).collect())?;
+            let found: HashMap<&String, Arc<[f32]>> = missing.into_iter().zip(computed).collect();
+            for (slot, text) in out.iter_mut().zip(texts) {
+                if slot.is_none() {
+                    *slot = found.get(text).cloned();
+                }
+            }
+        }
+        out.into_iter()
+            .map(|v| {
+                v.map(|v| v.to_vec())
+                    .ok_or_else(|| "the model returned fewer vectors than texts".to_owned())
+            })
+            .collect()
+    }
+
+    /// Vectors for texts not in the cache, in order: queued, then computed by this call or by
+    /// the call that runs the model when they are queued (see the module documentation).
+    fn compute(&self, texts: Vec<String>) -> Answer {
+        let mut shared = lock(&self.shared);
+        let id = shared.next_id;
+        shared.next_id += 1;
+        shared.queue.push(Queued { id, texts });
+        loop {
+            if let Some(answer) = shared.answers.remove(&id) {
+                return answer;
+            }
+            if shared.running >= self.passes || shared.queue.is_empty() {
+                shared = self.done.wait(shared).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            shared.running += 1;
+            let queued = std::mem::take(&mut shared.queue);
+            drop(shared);
+            let answers = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_queued(&queued)))
+                .unwrap_or_else(|_| {
+                    let why = "the embedding model panicked".to_owned();
+                    queued.iter().map(|_| Err(why.clone())).collect()
+                });
+            shared = lock(&self.shared);
+            shared.answers.extend(queued.iter().map(|q| q.id).zip(answers));
+            shared.running -= 1;
+            self.done.notify_all();
+        }
+    }
+
+    /// Runs every text of the queued calls through the model, shortest first in batches of
+    /// [`BATCH`] (similar lengths waste less padding), fills the cache and answers each call.
+    fn run_queued(&self, queued: &[Queued]) -> Vec<Answer> {
+        let mut all: Vec<&str> = queued.iter().flat_map(|q| q.texts.iter().map(String::as_str)).collect();
+        all.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        all.dedup();
+        let mut vectors: HashMap<&str, Arc<[f32]>> = HashMap::with_capacity(all.len());
+        let mut failure = None;
+        for chunk in all.chunks(BATCH) {
+            match self.run(chunk) {
+                Ok(got) => vectors.extend(chunk.iter().copied().zip(got.into_iter().map(Arc::from))),
+                Err(e) => {
+                    failure = Some(format!("the embedding model failed: {e}"));
+                    break;
+                }
+            }
+        }
+        {
+            let mut cache = lock(&self.cache);
             if cache.len() + vectors.len() > CACHE_ENTRIES {
                 cache.clear();
             }
-            for (&i, vector) in chunk.iter().zip(vectors) {
-                let vector: Arc<[f32]> = vector.into();
-                cache.insert(texts[i].clone(), vector.clone());
-                out[i] = Some(vector);
+            for (text, vector) in &vectors {
+                cache.insert((*text).to_owned(), vector.clone());
             }
         }
-        // Duplicates of a text computed in this call were skipped above: take them from the cache.
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        out.into_iter()
-            .zip(texts)
-            .map(|(v, t)| {
-                v.or_else(|| cache.get(t).cloned())
-                    .map(|v| v.to_vec())
-                    .ok_or_else(|| "an embedding was dropped from the cache during the call".to_owned())
+        queued
+            .iter()
+            .map(|call| match &failure {
+                Some(why) => Err(why.clone()),
+                None => call
+                    .texts
+                    .iter()
+                    .map(|t| {
+                        vectors
+                            .get(t.as_str())
+                            .cloned()
+                            .ok_or_else(|| "the model returned fewer vectors than texts".to_owned())
+                    })
+                    .collect(),
             })
             .collect()
     }
@@ -178,6 +278,41 @@ impl Embedder {
         let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
         Ok(mean.broadcast_div(&norms)?.to_vec2::<f32>()?)
     }
+}
+
+/// The same matrix stored column by column. A linear layer multiplies by its weight's
+/// transpose; stored this way, that transpose is row-major already, and the matrix multiply
+/// skips repacking the whole weight on every pass (measured: that repacking was over a third
+/// of a pass for a short message).
+fn column_major(weight: &Tensor) -> candle_core::Result<Tensor> {
+    weight.t()?.contiguous()?.t()
+}
+
+/// Makes every pass of the model run on one core, so that the passes of concurrent calls run
+/// side by side, one per core (see [`Embedder`]). candle otherwise splits each pass over all
+/// cores; on this project's 2-core machine that cost more in synchronisation than it gained
+/// (a short message: 8.5 ms on two cores, 6.7 ms on one). candle and the matrix multiply read
+/// the thread count from `CANDLE_NUM_THREADS` and `RAYON_NUM_THREADS`, so this sets both to 1,
+/// unless either is set already (an integrator's choice wins).
+///
+/// # Safety
+/// It writes the process environment: call it at the start of `main`, before any other
+/// thread exists (the `weft` command does).
+#[allow(unsafe_code)]
+pub unsafe fn one_core_per_pass() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() && std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: the caller guarantees no other thread reads or writes the environment now.
+        unsafe {
+            std::env::set_var("CANDLE_NUM_THREADS", "1");
+            std::env::set_var("RAYON_NUM_THREADS", "1");
+        }
+    }
+}
+
+/// A lock that a panicking holder did not spoil: every value behind these locks is whole
+/// between statements.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Loads the model from `<models_dir>/all-minilm-l6-v2/`, or says why there is none.
