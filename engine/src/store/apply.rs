@@ -28,7 +28,7 @@ pub(crate) enum Merged {
 }
 
 /// How many `merged_into` links a chain may have before it counts as cyclic.
-const MAX_MERGE_HOPS: u32 = 64;
+pub(crate) const MAX_MERGE_HOPS: u32 = 64;
 
 /// The row a (possibly merged) customer or ticket now lives in: the end of its `merged_into`
 /// chain, followed in one recursive query rather than one statement per link.

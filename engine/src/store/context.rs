@@ -33,32 +33,51 @@ fn ticket_from_row(row: &AnyRow) -> Result<TicketView> {
 
 impl Unit {
     /// A customer with every identity of it and of the customers merged into it.
+    ///
+    /// One statement in the usual case: the customer's row, its family's identities and the
+    /// splits that touch the family come back together; the customers kept apart are followed
+    /// to where they live now only when there are any.
     pub async fn customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
-        let Some(row) = sqlx::query("SELECT merged_into FROM customers WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let merged_into: Option<i64> = row.try_get("merged_into")?;
         let sql = format!(
             "{CUSTOMER_FAMILY}
-             SELECT DISTINCT kind, value FROM identities WHERE customer_id IN (SELECT id FROM family)
-             ORDER BY kind, value"
+             SELECT 'row' AS part, CAST(NULL AS TEXT) AS kind, CAST(NULL AS TEXT) AS value, merged_into AS other
+             FROM customers WHERE id = $1
+             UNION ALL
+             SELECT DISTINCT 'identity', kind, value, CAST(NULL AS BIGINT) FROM identities
+             WHERE customer_id IN (SELECT id FROM family)
+             UNION ALL
+             SELECT 'apart', NULL, NULL, split_id FROM customer_splits WHERE kept_id IN (SELECT id FROM family)
+             UNION ALL
+             SELECT 'apart', NULL, NULL, kept_id FROM customer_splits WHERE split_id IN (SELECT id FROM family)"
         );
         let rows = sqlx::query(&sql).bind(id).fetch_all(self.conn()).await?;
+        let mut exists = false;
+        let mut merged_into = None;
         let mut identities = Vec::with_capacity(rows.len());
+        let mut apart = Vec::new();
         for row in rows {
-            let kind: String = row.try_get("kind")?;
-            if let Some(kind) = IdentityKind::parse(&kind) {
-                identities.push(Identity {
-                    kind,
-                    value: row.try_get("value")?,
-                });
+            let part: String = row.try_get("part")?;
+            match part.as_str() {
+                "row" => {
+                    exists = true;
+                    merged_into = row.try_get::<Option<i64>, _>("other")?;
+                }
+                "identity" => {
+                    let kind: Option<String> = row.try_get("kind")?;
+                    if let (Some(kind), Some(value)) =
+                        (kind.as_deref().and_then(IdentityKind::parse), row.try_get("value")?)
+                    {
+                        identities.push(Identity { kind, value });
+                    }
+                }
+                _ => apart.extend(row.try_get::<Option<i64>, _>("other")?),
             }
         }
-        let kept_apart = self.kept_apart(id).await?;
+        if !exists {
+            return Ok(None);
+        }
+        identities.sort_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+        let kept_apart = self.roots_apart_from(id, apart).await?;
         Ok(Some(CustomerView {
             id: id as u64,
             identities,
@@ -70,16 +89,29 @@ impl Unit {
     /// The customers split by hand from `id` or from a customer merged into it, as the
     /// customers they live in now, in ascending order.
     pub async fn kept_apart(&mut self, id: i64) -> Result<Vec<i64>> {
-        let own_root = self.root_customer(id).await?;
         let sql = format!(
             "{CUSTOMER_FAMILY}
              SELECT split_id AS other FROM customer_splits WHERE kept_id IN (SELECT id FROM family)
              UNION SELECT kept_id AS other FROM customer_splits WHERE split_id IN (SELECT id FROM family)"
         );
         let rows = sqlx::query(&sql).bind(id).fetch_all(self.conn()).await?;
+        let others = rows
+            .iter()
+            .map(|row| row.try_get("other"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        self.roots_apart_from(id, others).await
+    }
+
+    /// `others` (customers split from `id`'s family) as the customers they live in now, without
+    /// `id`'s own and without repeats, in ascending order.
+    async fn roots_apart_from(&mut self, id: i64, others: Vec<i64>) -> Result<Vec<i64>> {
+        if others.is_empty() {
+            return Ok(others);
+        }
+        let own_root = self.root_customer(id).await?;
         let mut apart = Vec::new();
-        for row in rows {
-            let other = self.root_customer(row.try_get("other")?).await?;
+        for other in others {
+            let other = self.root_customer(other).await?;
             if other != own_root && !apart.contains(&other) {
                 apart.push(other);
             }
@@ -88,24 +120,33 @@ impl Unit {
         Ok(apart)
     }
 
-    /// Customers known by exactly this identifier, as the customers they live in now.
+    /// Customers known by exactly this identifier, as the customers they live in now (in the
+    /// order of the lowest customer that leads to each). The merge chains are followed in the
+    /// same statement.
     pub async fn find_customers(&mut self, identity: &Identity) -> Result<Vec<CustomerView>> {
         let rows = sqlx::query(
-            "SELECT DISTINCT customer_id FROM identities WHERE kind = $1 AND value = $2 ORDER BY customer_id",
+            "WITH RECURSIVE chain(start, id, next, depth) AS (
+                 SELECT c.id, c.id, c.merged_into, 0 FROM customers c
+                 WHERE c.id IN (SELECT customer_id FROM identities WHERE kind = $1 AND value = $2)
+                 UNION ALL
+                 SELECT chain.start, c.id, c.merged_into, chain.depth + 1 FROM customers c JOIN chain ON c.id = chain.next
+                 WHERE chain.depth < $3)
+             SELECT id, next, MIN(start) AS first FROM chain WHERE next IS NULL OR depth = $3
+             GROUP BY id, next ORDER BY first",
         )
         .bind(identity.kind.as_str())
         .bind(&identity.value)
+        .bind(i64::from(super::apply::MAX_MERGE_HOPS))
         .fetch_all(self.conn())
         .await?;
-        let mut roots = Vec::new();
+        let mut found = Vec::with_capacity(rows.len());
         for row in rows {
-            let root = self.root_customer(row.try_get("customer_id")?).await?;
-            if !roots.contains(&root) {
-                roots.push(root);
+            let root: i64 = row.try_get("id")?;
+            if row.try_get::<Option<i64>, _>("next")?.is_some() {
+                return Err(super::StoreError::Invalid(format!(
+                    "customer {root}: merge chain too long or cyclic"
+                )));
             }
-        }
-        let mut found = Vec::with_capacity(roots.len());
-        for root in roots {
             found.extend(self.customer_view(root).await?);
         }
         Ok(found)

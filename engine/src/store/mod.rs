@@ -103,6 +103,11 @@ impl Store {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // Lookups walk indexes all over a growing file: read it through a
+                        // memory map and keep more pages per connection (SQLite's default is
+                        // 2 MiB), or every lookup becomes a read() once the file outgrows it.
+                        conn.execute("PRAGMA mmap_size = 1073741824").await?;
+                        conn.execute("PRAGMA cache_size = -32768").await?;
                     }
                     Ok(())
                 })
