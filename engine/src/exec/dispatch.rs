@@ -1,11 +1,17 @@
-//! Draining the queue: claim a batch, process each event in its own unit, commit or roll back,
+//! Draining the queue: claim a batch, process its events in one unit and commit them together,
 //! retry what is worth retrying, dead-letter the rest, fire due timers; until nothing is left.
+//!
+//! Events share a transaction in groups of [`DrainOptions::events_per_commit`]: one commit
+//! writes the pages those events touched once instead of once per event. When an event of a
+//! group fails, the group is rolled back and its events are processed again one unit each, so
+//! a failure still loses nothing and takes nothing else with it.
 
 use super::Pipeline;
 use super::process::{Decided, StepError, process_event};
 use crate::store::queue::QueuedEvent;
 use crate::store::{Store, Unit, now_ms};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Whether decisions are applied, or only shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +49,8 @@ pub struct DrainOptions {
     pub timers_until: Option<i64>,
     /// Retry attempts for failures outside a step (the database).
     pub store_attempts: i64,
+    /// How many events share one transaction (1: a transaction each).
+    pub events_per_commit: usize,
 }
 
 impl Default for DrainOptions {
@@ -54,6 +62,7 @@ impl Default for DrainOptions {
             collect: false,
             timers_until: None,
             store_attempts: 3,
+            events_per_commit: 32,
         }
     }
 }
@@ -99,11 +108,47 @@ pub async fn drain(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -
                 None => break,
             }
         }
-        for event in events {
-            process_one(store, pipeline, options, &event, &mut report).await?;
+        for group in events.chunks(options.events_per_commit.max(1)) {
+            if group.len() > 1 && process_together(store, pipeline, options, group, &mut report).await? {
+                continue;
+            }
+            for event in group {
+                process_one(store, pipeline, options, event, &mut report).await?;
+            }
         }
     }
     Ok(report)
+}
+
+/// Processes `group` in one unit and commits it. Returns false, having rolled everything
+/// back, when one of its events failed: the caller then processes them one by one.
+async fn process_together(
+    store: &Store,
+    pipeline: &Pipeline,
+    options: &DrainOptions,
+    group: &[QueuedEvent],
+    report: &mut DrainReport,
+) -> anyhow::Result<bool> {
+    let mut unit = store.unit().await?;
+    let mut decided = Vec::new();
+    for event in group {
+        let span = tracing::info_span!("event", id = event.id, kind = %event.kind);
+        let result;
+        (unit, result) = process_event(unit, pipeline, event).instrument(span).await;
+        match result {
+            Ok(mut list) if options.collect => decided.append(&mut list),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::debug!(event = event.id, %error, "an event of a group failed: the group goes again one by one");
+                unit.rollback().await?;
+                return Ok(false);
+            }
+        }
+    }
+    unit.commit().await?;
+    report.events += group.len();
+    report.decided.append(&mut decided);
+    Ok(true)
 }
 
 async fn process_one(

@@ -159,13 +159,18 @@ impl Unit {
     }
 
     /// A customer's (and its merged customers') unmerged tickets, newest activity first.
+    ///
+    /// `+merged_into`: the unary plus keeps SQLite from answering `merged_into IS NULL` with
+    /// the `tickets_merged_into` index, which holds nearly every ticket under NULL: it then
+    /// walked all unmerged tickets for every lookup (1 ms at 4k customers, growing with the
+    /// store) instead of this customer's few through `tickets_customer` (30 µs).
     pub async fn customer_tickets(&mut self, customer: u64, limit: u32) -> Result<Vec<TicketView>> {
         let root = self.root_customer(to_i64(customer)?).await?;
         let sql = format!(
             "WITH RECURSIVE family(id) AS (
                  SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)
              SELECT {TICKET_COLUMNS} FROM tickets
-             WHERE customer_id IN (SELECT id FROM family) AND merged_into IS NULL
+             WHERE customer_id IN (SELECT id FROM family) AND +merged_into IS NULL
              ORDER BY updated_at DESC, number DESC LIMIT $2"
         );
         let rows = sqlx::query(&sql)

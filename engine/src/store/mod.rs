@@ -84,10 +84,12 @@ impl Store {
             url: url.to_owned(),
             source,
         };
+        // SQLite: one connection. Writers take turns anyway (`BEGIN IMMEDIATE`), and a
+        // connection's page cache is dropped whenever another connection has written, so with
+        // several every unit started cold and read its pages back through the kernel.
         let (url, max) = match dialect {
-            Dialect::Sqlite if url.contains(":memory:") => (url.to_owned(), 1),
-            Dialect::Sqlite if url.contains('?') => (url.to_owned(), 4),
-            Dialect::Sqlite => (format!("{url}?mode=rwc"), 4),
+            Dialect::Sqlite if url.contains('?') || url.contains(":memory:") => (url.to_owned(), 1),
+            Dialect::Sqlite => (format!("{url}?mode=rwc"), 1),
             Dialect::Postgres => (url.to_owned(), 8),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
@@ -103,10 +105,10 @@ impl Store {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        // Lookups walk indexes all over a growing file: read it through a
-                        // memory map and keep more pages per connection (SQLite's default is
-                        // 2 MiB), or every lookup becomes a read() once the file outgrows it.
-                        conn.execute("PRAGMA mmap_size = 1073741824").await?;
+                        // Lookups walk indexes all over a growing file: keep more of its pages
+                        // per connection than SQLite's default 2 MiB, or every lookup becomes a
+                        // read() once the file outgrows it. (A memory map was tried: remapping
+                        // the growing file cost more than it saved.)
                         conn.execute("PRAGMA cache_size = -32768").await?;
                     }
                     Ok(())
