@@ -47,7 +47,7 @@ use crate::normalize::address::{PostalAddress, parse_address};
 use crate::normalize::email::normalize_email;
 use crate::normalize::ids::{normalize_buyer_id, normalize_handle, normalize_order};
 use crate::normalize::name::{Name, NameAgreement, compare};
-use crate::normalize::phone::normalize_phone;
+use crate::normalize::phone::{normalize_phone, region};
 use crate::score::{STRONG, Score, WeakProfile, score};
 use std::collections::BTreeSet;
 use weft_sdk::order::find_order;
@@ -91,11 +91,6 @@ impl Extracted {
             &mut out,
         );
         add(
-            IdentityKind::Phone,
-            present(&from.phone).map(|p| normalize_phone(&p, settings.region)),
-            &mut out,
-        );
-        add(
             IdentityKind::BuyerId,
             present(&from.buyer_id).map(|b| normalize_buyer_id(&b, Some(market))),
             &mut out,
@@ -132,6 +127,19 @@ impl Extracted {
                 Err(e) => out.problems.push(e),
             }
         }
+        // A number written without a country code is read with the numbering plan of the
+        // country the buyer gives as address, when weft knows that plan; else the workflow's
+        // `default_region`. (A French buyer's `06 12 34 56 78` is +33 6…, not a German number.)
+        let phone_region = out
+            .address
+            .as_ref()
+            .and_then(|a| region(&a.country).ok())
+            .unwrap_or(settings.region);
+        add(
+            IdentityKind::Phone,
+            present(&from.phone).map(|p| normalize_phone(&p, phone_region)),
+            &mut out,
+        );
         out
     }
 

@@ -210,6 +210,29 @@ fn phone_in_another_format_links() {
 }
 
 #[test]
+fn a_national_number_is_read_in_the_country_of_the_address() {
+    // Amélie gave her number in international form once; she now writes it the French way,
+    // with her Lyon address, to a workflow whose default region is DE.
+    let ctx = MemoryContext::new().with_customer(
+        9,
+        &recorded(message("sms", party(None, None, Some("+33 6 12 34 56 78")), None)),
+    );
+    let lyon = Some(("12 rue de la République", "69002", "Lyon", "FR"));
+    let decisions = run(
+        message(
+            "email",
+            party(Some("Amélie Durand"), None, Some("06 12 34 56 78")),
+            lyon,
+        ),
+        &ctx,
+    );
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(9));
+    // Without an address the workflow's region reads it: a German number, another customer.
+    let decisions = run(message("email", party(None, None, Some("06 12 34 56 78")), None), &ctx);
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
+}
+
+#[test]
 fn a_message_bridging_two_customers_merges_them_into_the_older() {
     let ctx = MemoryContext::new()
         .with_customer(
