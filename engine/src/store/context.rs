@@ -87,19 +87,13 @@ impl Unit {
     }
 
     /// The customers split by hand from `id` or from a customer merged into it, as the
-    /// customers they live in now, in ascending order.
+    /// customers they live in now, in ascending order (empty for an unknown customer).
     pub async fn kept_apart(&mut self, id: i64) -> Result<Vec<i64>> {
-        let sql = format!(
-            "{CUSTOMER_FAMILY}
-             SELECT split_id AS other FROM customer_splits WHERE kept_id IN (SELECT id FROM family)
-             UNION SELECT kept_id AS other FROM customer_splits WHERE split_id IN (SELECT id FROM family)"
-        );
-        let rows = sqlx::query(&sql).bind(id).fetch_all(self.conn()).await?;
-        let others = rows
-            .iter()
-            .map(|row| row.try_get("other"))
-            .collect::<Result<Vec<i64>, _>>()?;
-        self.roots_apart_from(id, others).await
+        Ok(self
+            .customer_view(id)
+            .await?
+            .map(|view| view.kept_apart.into_iter().map(|c| c as i64).collect())
+            .unwrap_or_default())
     }
 
     /// `others` (customers split from `id`'s family) as the customers they live in now, without
