@@ -21,20 +21,20 @@ struct Cli {
 }
 
 #[derive(Debug, Args, Clone)]
-struct DbArg {
+pub(crate) struct DbArg {
     /// Database URL: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
     #[arg(long, env = "WEFT_DB", default_value = "sqlite://weft.db")]
-    db: String,
+    pub(crate) db: String,
 }
 
 #[derive(Debug, Args, Clone)]
-struct PluginsArg {
+pub(crate) struct PluginsArg {
     /// Folder of compiled plugins (*.wasm).
     #[arg(long, env = "WEFT_PLUGINS", default_value = "target/wasm-plugins/out")]
-    plugins: PathBuf,
+    pub(crate) plugins: PathBuf,
     /// Folder of models: `all-minilm-l6-v2/` there gives steps sentence embeddings.
     #[arg(long, env = "WEFT_MODELS", default_value = "target/models")]
-    models: PathBuf,
+    pub(crate) models: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,7 +208,7 @@ fn cache_dir() -> PathBuf {
     }
 }
 
-fn new_runtime(plugins: &PluginsArg) -> anyhow::Result<Arc<Runtime>> {
+pub(crate) fn new_runtime(plugins: &PluginsArg) -> anyhow::Result<Arc<Runtime>> {
     let config = RuntimeConfig {
         cache_dir: Some(cache_dir()),
         models_dir: Some(plugins.models.clone()),

@@ -1,13 +1,12 @@
 //! `weft ticket status|reply`: what agents do that stops deadline clocks, from the command line.
 
+use crate::cli::{DbArg, PluginsArg, new_runtime};
 use crate::exec::clocks::{self, Reply, Status};
 use crate::exec::{self, DrainOptions, Pipeline};
-use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::Store;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// `weft ticket ...`.
 #[derive(Debug, Subcommand)]
@@ -19,14 +18,6 @@ pub enum TicketCommand {
     /// Record a reply that went out to the buyer and process it: an agent's reply meets the
     /// ticket's response deadlines, an automatic one (`--automatic`) does not.
     Reply(ReplyArgs),
-}
-
-/// The database.
-#[derive(Debug, Args)]
-pub struct DbArg {
-    /// Database URL: sqlite://FILE or postgres://USER@HOST/DB.
-    #[arg(long, env = "WEFT_DB", default_value = "sqlite://weft.db")]
-    pub db: String,
 }
 
 /// Arguments of `weft ticket status`.
@@ -44,11 +35,10 @@ pub struct StatusArgs {
     /// Workflow files or folders (workflows on `ticket.status_changed` resume paused clocks).
     #[arg(long, default_value = "workflows")]
     pub workflows: Vec<PathBuf>,
-    /// Folder of compiled plugins (*.wasm).
-    #[arg(long, env = "WEFT_PLUGINS", default_value = "target/wasm-plugins/out")]
-    pub plugins: PathBuf,
     #[command(flatten)]
-    pub db: DbArg,
+    pub(crate) plugins: PluginsArg,
+    #[command(flatten)]
+    pub(crate) db: DbArg,
 }
 
 fn parse_status(text: &str) -> Result<Status, String> {
@@ -78,11 +68,10 @@ pub struct ReplyArgs {
     /// Workflow files or folders (workflows on `message.sent` and `sla.*` run too).
     #[arg(long, default_value = "workflows")]
     pub workflows: Vec<PathBuf>,
-    /// Folder of compiled plugins (*.wasm).
-    #[arg(long, env = "WEFT_PLUGINS", default_value = "target/wasm-plugins/out")]
-    pub plugins: PathBuf,
     #[command(flatten)]
-    pub db: DbArg,
+    pub(crate) plugins: PluginsArg,
+    #[command(flatten)]
+    pub(crate) db: DbArg,
 }
 
 fn time(at: Option<&str>) -> anyhow::Result<i64> {
@@ -101,8 +90,7 @@ pub async fn run(command: TicketCommand) -> anyhow::Result<()> {
         TicketCommand::Status(args) => {
             let at = time(args.at.as_deref())?;
             let store = Store::open(&args.db.db).await?;
-            let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).context("starting the plugin runtime")?);
-            let pipeline = Pipeline::load(runtime, &args.plugins, &args.workflows).await?;
+            let pipeline = Pipeline::load(new_runtime(&args.plugins)?, &args.plugins.plugins, &args.workflows).await?;
             let shown = args.status.as_str().to_owned();
             let effect = clocks::set_status(&store, args.ticket, args.status, at).await?;
             println!("ticket {}: status {} (was {})", args.ticket, shown, effect.from);
@@ -120,8 +108,7 @@ pub async fn run(command: TicketCommand) -> anyhow::Result<()> {
         TicketCommand::Reply(args) => {
             let at = time(args.at.as_deref())?;
             let store = Store::open(&args.db.db).await?;
-            let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).context("starting the plugin runtime")?);
-            let pipeline = Pipeline::load(runtime, &args.plugins, &args.workflows).await?;
+            let pipeline = Pipeline::load(new_runtime(&args.plugins)?, &args.plugins.plugins, &args.workflows).await?;
             let id = args.id.unwrap_or_else(|| format!("reply-{}-{at}", args.ticket));
             let mut message = weft_sdk::Message::new(args.channel, id, at);
             message.body = args.body;
