@@ -27,6 +27,15 @@ pub(crate) enum Merged {
     Tickets,
 }
 
+/// What setting a timer again does to one that has already fired.
+#[derive(Debug, Clone, Copy)]
+enum Fired {
+    /// It is armed again (a new deadline under the same key).
+    Rearmed,
+    /// It stays fired (a paused clock resumed: each warning fires once).
+    Stays,
+}
+
 /// How many `merged_into` links a chain may have before it counts as cyclic.
 pub(crate) const MAX_MERGE_HOPS: u32 = 64;
 
@@ -439,20 +448,7 @@ impl Unit {
         payload: &serde_json::Value,
         ticket: Option<i64>,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO timers (key, due_at, kind, payload, ticket_number) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind,
-                 payload = excluded.payload, ticket_number = excluded.ticket_number, cancelled_at = NULL
-             WHERE timers.fired_at IS NULL",
-        )
-        .bind(key)
-        .bind(due)
-        .bind(kind)
-        .bind(payload.to_string())
-        .bind(ticket)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+        self.upsert_timer(key, due, kind, payload, ticket, Fired::Stays).await
     }
 
     /// Schedules a timer; the same key again moves it (and re-arms it).
@@ -464,19 +460,35 @@ impl Unit {
         payload: &serde_json::Value,
         ticket: Option<i64>,
     ) -> Result<()> {
-        sqlx::query(
+        self.upsert_timer(key, due, kind, payload, ticket, Fired::Rearmed).await
+    }
+
+    async fn upsert_timer(
+        &mut self,
+        key: &str,
+        due: i64,
+        kind: &str,
+        payload: &serde_json::Value,
+        ticket: Option<i64>,
+        fired: Fired,
+    ) -> Result<()> {
+        let on_conflict = match fired {
+            Fired::Rearmed => "fired_at = NULL, cancelled_at = NULL",
+            Fired::Stays => "cancelled_at = NULL WHERE timers.fired_at IS NULL",
+        };
+        let sql = format!(
             "INSERT INTO timers (key, due_at, kind, payload, ticket_number) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind,
-                 payload = excluded.payload, ticket_number = excluded.ticket_number, fired_at = NULL,
-                 cancelled_at = NULL",
-        )
-        .bind(key)
-        .bind(due)
-        .bind(kind)
-        .bind(payload.to_string())
-        .bind(ticket)
-        .execute(self.conn())
-        .await?;
+                 payload = excluded.payload, ticket_number = excluded.ticket_number, {on_conflict}"
+        );
+        sqlx::query(&sql)
+            .bind(key)
+            .bind(due)
+            .bind(kind)
+            .bind(payload.to_string())
+            .bind(ticket)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
