@@ -6,8 +6,8 @@
 //! which ticket is "current") is the executor's business; these are the primitives.
 
 use super::sla::DeadlineSet;
+use super::{Conn, query};
 use super::{Result, StoreError, Unit, now_ms, to_i64};
-use sqlx::Row;
 use weft_sdk::{Decision, Identity};
 
 /// Where a decision came from, for the log.
@@ -41,10 +41,7 @@ pub(crate) const MAX_MERGE_HOPS: u32 = 64;
 
 /// The row a (possibly merged) customer or ticket now lives in: the end of its `merged_into`
 /// chain, followed in one recursive query rather than one statement per link.
-pub(crate) async fn merge_root<'e, E>(executor: E, merged: Merged, id: i64) -> Result<i64>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+pub(crate) async fn merge_root(conn: &mut Conn, merged: Merged, id: i64) -> Result<i64> {
     let (sql, what) = match merged {
         Merged::Customers => (
             "WITH RECURSIVE chain(id, next, depth) AS (
@@ -65,13 +62,13 @@ where
             "ticket",
         ),
     };
-    let row = sqlx::query(sql)
+    let row = query(sql)
         .bind(id)
         .bind(i64::from(MAX_MERGE_HOPS))
-        .fetch_optional(executor)
+        .fetch_optional(conn)
         .await?
         .ok_or_else(|| StoreError::Invalid(format!("{what} {id} does not exist")))?;
-    match row.try_get::<Option<i64>, _>("next")? {
+    match row.try_get::<Option<i64>>("next")? {
         None => Ok(row.try_get("id")?),
         Some(_) => Err(StoreError::Invalid(format!(
             "{what} {id}: merge chain too long or cyclic"
@@ -81,7 +78,7 @@ where
 
 impl Unit {
     pub async fn create_customer(&mut self, at: i64) -> Result<i64> {
-        let row = sqlx::query("INSERT INTO customers (created_at) VALUES ($1) RETURNING id")
+        let row = query("INSERT INTO customers (created_at) VALUES ($1) RETURNING id")
             .bind(at)
             .fetch_one(self.conn())
             .await?;
@@ -107,7 +104,7 @@ impl Unit {
             let kind = identity.kind.as_str();
             // One statement in the usual cases (new, or already this customer's); the owner is
             // looked up only when a strong identifier is taken.
-            let inserted = sqlx::query(
+            let inserted = query(
                 "INSERT INTO identities (customer_id, kind, value, strong, message_id, score, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             )
@@ -123,7 +120,7 @@ impl Unit {
             if inserted.rows_affected() == 1 || !identity.kind.is_exclusive() {
                 continue;
             }
-            let owner = sqlx::query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")
+            let owner = query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")
                 .bind(kind)
                 .bind(&identity.value)
                 .fetch_optional(self.conn())
@@ -140,7 +137,7 @@ impl Unit {
     }
 
     pub async fn set_message_customer(&mut self, message: i64, customer: i64) -> Result<()> {
-        sqlx::query("UPDATE messages SET customer_id = $1 WHERE id = $2")
+        query("UPDATE messages SET customer_id = $1 WHERE id = $2")
             .bind(customer)
             .bind(message)
             .execute(self.conn())
@@ -156,12 +153,12 @@ impl Unit {
             if other == into {
                 continue;
             }
-            sqlx::query("UPDATE customers SET merged_into = $1 WHERE id = $2")
+            query("UPDATE customers SET merged_into = $1 WHERE id = $2")
                 .bind(into)
                 .bind(other)
                 .execute(self.conn())
                 .await?;
-            sqlx::query(
+            query(
                 "INSERT INTO customer_merges (into_id, from_id, event_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(into)
@@ -182,7 +179,7 @@ impl Unit {
         order: Option<&str>,
         at: i64,
     ) -> Result<i64> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO tickets (customer_id, status, subject, order_no, opened_at, updated_at)
              VALUES ($1, 'open', $2, $3, $4, $4) RETURNING number",
         )
@@ -209,13 +206,13 @@ impl Unit {
         duplicate_of: Option<&str>,
         at: i64,
     ) -> Result<()> {
-        sqlx::query("UPDATE messages SET ticket_number = $1, duplicate_of = $2 WHERE id = $3")
+        query("UPDATE messages SET ticket_number = $1, duplicate_of = $2 WHERE id = $3")
             .bind(ticket)
             .bind(duplicate_of)
             .bind(message)
             .execute(self.conn())
             .await?;
-        sqlx::query(
+        query(
             "UPDATE tickets SET updated_at = CASE WHEN updated_at > $1 THEN updated_at ELSE $1 END WHERE number = $2",
         )
         .bind(at)
@@ -227,7 +224,7 @@ impl Unit {
 
     /// Remembers that a channel conversation belongs to a ticket (first ticket wins).
     pub async fn register_thread(&mut self, channel: &str, thread: &str, ticket: i64) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO ticket_threads (channel, thread, ticket_number) VALUES ($1, $2, $3)
              ON CONFLICT (channel, thread) DO NOTHING",
         )
@@ -255,12 +252,12 @@ impl Unit {
             if other == into {
                 continue;
             }
-            sqlx::query("UPDATE tickets SET merged_into = $1 WHERE number = $2")
+            query("UPDATE tickets SET merged_into = $1 WHERE number = $2")
                 .bind(into)
                 .bind(other)
                 .execute(self.conn())
                 .await?;
-            sqlx::query(
+            query(
                 "INSERT INTO ticket_merges (into_number, from_number, event_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(into)
@@ -277,44 +274,42 @@ impl Unit {
 
     /// Undoes the merge of customer `id` into another. Returns the customer it had joined.
     pub async fn unmerge_customer(&mut self, id: i64) -> Result<i64> {
-        let row = sqlx::query("SELECT merged_into FROM customers WHERE id = $1")
+        let row = query("SELECT merged_into FROM customers WHERE id = $1")
             .bind(id)
             .fetch_optional(self.conn())
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("customer {id} does not exist")))?;
         let into: i64 = row
-            .try_get::<Option<i64>, _>("merged_into")?
+            .try_get::<Option<i64>>("merged_into")?
             .ok_or_else(|| StoreError::Invalid(format!("customer {id} is not merged into another customer")))?;
-        sqlx::query("UPDATE customers SET merged_into = NULL WHERE id = $1")
+        query("UPDATE customers SET merged_into = NULL WHERE id = $1")
             .bind(id)
             .execute(self.conn())
             .await?;
-        sqlx::query(
-            "UPDATE customer_merges SET undone_at = $1 WHERE from_id = $2 AND into_id = $3 AND undone_at IS NULL",
-        )
-        .bind(now_ms())
-        .bind(id)
-        .bind(into)
-        .execute(self.conn())
-        .await?;
+        query("UPDATE customer_merges SET undone_at = $1 WHERE from_id = $2 AND into_id = $3 AND undone_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .bind(into)
+            .execute(self.conn())
+            .await?;
         Ok(into)
     }
 
     /// Undoes the merge of `number` into another ticket. Returns the ticket it had joined.
     pub async fn unmerge_ticket(&mut self, number: i64) -> Result<i64> {
-        let row = sqlx::query("SELECT merged_into FROM tickets WHERE number = $1")
+        let row = query("SELECT merged_into FROM tickets WHERE number = $1")
             .bind(number)
             .fetch_optional(self.conn())
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("ticket {number} does not exist")))?;
         let into: i64 = row
-            .try_get::<Option<i64>, _>("merged_into")?
+            .try_get::<Option<i64>>("merged_into")?
             .ok_or_else(|| StoreError::Invalid(format!("ticket {number} is not merged into another ticket")))?;
-        sqlx::query("UPDATE tickets SET merged_into = NULL WHERE number = $1")
+        query("UPDATE tickets SET merged_into = NULL WHERE number = $1")
             .bind(number)
             .execute(self.conn())
             .await?;
-        sqlx::query(
+        query(
             "UPDATE ticket_merges SET undone_at = $1 WHERE from_number = $2 AND into_number = $3 AND undone_at IS NULL",
         )
         .bind(now_ms())
@@ -338,9 +333,9 @@ impl Unit {
         };
         if let Some(column) = column {
             let sql = format!("UPDATE tickets SET {column} = $1 WHERE number = $2");
-            sqlx::query(&sql).bind(value).bind(ticket).execute(self.conn()).await?;
+            query(&sql).bind(value).bind(ticket).execute(self.conn()).await?;
             if column == "category" {
-                sqlx::query("UPDATE tickets SET confidence = $1 WHERE number = $2")
+                query("UPDATE tickets SET confidence = $1 WHERE number = $2")
                     .bind(confidence)
                     .bind(ticket)
                     .execute(self.conn())
@@ -348,7 +343,7 @@ impl Unit {
             }
             return Ok(());
         }
-        let row = sqlx::query("SELECT fields FROM tickets WHERE number = $1")
+        let row = query("SELECT fields FROM tickets WHERE number = $1")
             .bind(ticket)
             .fetch_one(self.conn())
             .await?;
@@ -364,7 +359,7 @@ impl Unit {
         } else {
             fields.insert(name.to_owned(), value.into());
         }
-        sqlx::query("UPDATE tickets SET fields = $1 WHERE number = $2")
+        query("UPDATE tickets SET fields = $1 WHERE number = $2")
             .bind(serde_json::Value::Object(fields).to_string())
             .bind(ticket)
             .execute(self.conn())
@@ -373,7 +368,7 @@ impl Unit {
     }
 
     pub async fn assign_ticket(&mut self, ticket: i64, agent: Option<&str>, team: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE tickets SET assignee = $1, team = $2 WHERE number = $3")
+        query("UPDATE tickets SET assignee = $1, team = $2 WHERE number = $3")
             .bind(agent)
             .bind(team)
             .bind(ticket)
@@ -394,7 +389,7 @@ impl Unit {
         pause_on: &[String],
     ) -> Result<DeadlineSet> {
         let pause_on = serde_json::to_string(pause_on)?;
-        let paused = sqlx::query(
+        let paused = query(
             "SELECT paused_at FROM deadlines
              WHERE ticket_number = $1 AND kind = $2 AND policy = $3 AND paused_at IS NOT NULL AND met_at IS NULL",
         )
@@ -406,7 +401,7 @@ impl Unit {
         if let Some(row) = paused {
             let since: i64 = row.try_get("paused_at")?;
             let paused_ms = (at - since).max(0);
-            sqlx::query(
+            query(
                 "UPDATE deadlines SET due = $1, paused_at = NULL, paused_ms = paused_ms + $2, pause_on = $3
                  WHERE ticket_number = $4 AND kind = $5 AND policy = $6",
             )
@@ -420,7 +415,7 @@ impl Unit {
             .await?;
             return Ok(DeadlineSet::Resumed { paused_ms });
         }
-        sqlx::query(
+        query(
             "INSERT INTO deadlines (ticket_number, kind, policy, due, state, started_at, pause_on)
              VALUES ($1, $2, $3, $4, 'pending', $5, $6)
              ON CONFLICT (ticket_number, kind, policy) DO UPDATE SET due = excluded.due, state = 'pending',
@@ -481,7 +476,7 @@ impl Unit {
              ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind,
                  payload = excluded.payload, ticket_number = excluded.ticket_number, {on_conflict}"
         );
-        sqlx::query(&sql)
+        query(&sql)
             .bind(key)
             .bind(due)
             .bind(kind)
@@ -507,7 +502,7 @@ impl Unit {
         body: &str,
         lang: Option<&str>,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO outbox (key, channel, recipient, ticket_number, subject, body, lang, state, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) ON CONFLICT (key) DO NOTHING",
         )
@@ -546,7 +541,7 @@ impl Unit {
     ) -> Result<()> {
         let now = now_ms();
         if let Some(event) = origin.event {
-            sqlx::query(
+            query(
                 "INSERT INTO step_runs (event_id, workflow, step, outcome, finished_at) VALUES ($1, $2, $3, 'applied', $4)",
             )
             .bind(event)
@@ -583,7 +578,7 @@ impl Unit {
                 b + 11
             ));
         }
-        let mut query = sqlx::query(&sql);
+        let mut query = query(&sql);
         for (decision, customer, ticket) in decisions {
             query = query
                 .bind(origin.event)

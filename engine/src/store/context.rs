@@ -3,8 +3,7 @@
 //! one they live in now.
 
 use super::{Result, Unit, to_i64};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use super::{Row, query};
 use weft_sdk::{CustomerView, Identity, IdentityKind, Message, MessageSummary, TicketView};
 
 const TICKET_COLUMNS: &str =
@@ -14,18 +13,18 @@ const TICKET_COLUMNS: &str =
 const CUSTOMER_FAMILY: &str = "WITH RECURSIVE family(id) AS (
      SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)";
 
-fn ticket_from_row(row: &AnyRow) -> Result<TicketView> {
+fn ticket_from_row(row: &Row) -> Result<TicketView> {
     let number: i64 = row.try_get("number")?;
     Ok(TicketView {
         number: number as u64,
-        customer: row.try_get::<Option<i64>, _>("customer_id")?.map(|c| c as u64),
+        customer: row.try_get::<Option<i64>>("customer_id")?.map(|c| c as u64),
         status: row.try_get("status")?,
         subject: row.try_get("subject")?,
         order: row.try_get("order_no")?,
         category: row.try_get("category")?,
         opened_at: row.try_get("opened_at")?,
         updated_at: row.try_get("updated_at")?,
-        merged_into: row.try_get::<Option<i64>, _>("merged_into")?.map(|n| n as u64),
+        merged_into: row.try_get::<Option<i64>>("merged_into")?.map(|n| n as u64),
         assignee: row.try_get("assignee")?,
         priority: row.try_get("priority")?,
     })
@@ -50,7 +49,7 @@ impl Unit {
              UNION ALL
              SELECT 'apart', NULL, NULL, kept_id FROM customer_splits WHERE split_id IN (SELECT id FROM family)"
         );
-        let rows = sqlx::query(&sql).bind(id).fetch_all(self.conn()).await?;
+        let rows = query(&sql).bind(id).fetch_all(self.conn()).await?;
         let mut exists = false;
         let mut merged_into = None;
         let mut identities = Vec::with_capacity(rows.len());
@@ -60,7 +59,7 @@ impl Unit {
             match part.as_str() {
                 "row" => {
                     exists = true;
-                    merged_into = row.try_get::<Option<i64>, _>("other")?;
+                    merged_into = row.try_get::<Option<i64>>("other")?;
                 }
                 "identity" => {
                     let kind: Option<String> = row.try_get("kind")?;
@@ -70,7 +69,7 @@ impl Unit {
                         identities.push(Identity { kind, value });
                     }
                 }
-                _ => apart.extend(row.try_get::<Option<i64>, _>("other")?),
+                _ => apart.extend(row.try_get::<Option<i64>>("other")?),
             }
         }
         if !exists {
@@ -118,7 +117,7 @@ impl Unit {
     /// order of the lowest customer that leads to each). The merge chains are followed in the
     /// same statement.
     pub async fn find_customers(&mut self, identity: &Identity) -> Result<Vec<CustomerView>> {
-        let rows = sqlx::query(
+        let rows = query(
             "WITH RECURSIVE chain(start, id, next, depth) AS (
                  SELECT c.id, c.id, c.merged_into, 0 FROM customers c
                  WHERE c.id IN (SELECT customer_id FROM identities WHERE kind = $1 AND value = $2)
@@ -136,7 +135,7 @@ impl Unit {
         let mut found = Vec::with_capacity(rows.len());
         for row in rows {
             let root: i64 = row.try_get("id")?;
-            if row.try_get::<Option<i64>, _>("next")?.is_some() {
+            if row.try_get::<Option<i64>>("next")?.is_some() {
                 return Err(super::StoreError::Invalid(format!(
                     "customer {root}: merge chain too long or cyclic"
                 )));
@@ -148,7 +147,7 @@ impl Unit {
 
     pub async fn ticket_view(&mut self, number: i64) -> Result<Option<TicketView>> {
         let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE number = $1");
-        let row = sqlx::query(&sql).bind(number).fetch_optional(self.conn()).await?;
+        let row = query(&sql).bind(number).fetch_optional(self.conn()).await?;
         row.as_ref().map(ticket_from_row).transpose()
     }
 
@@ -167,7 +166,7 @@ impl Unit {
              WHERE customer_id IN (SELECT id FROM family) AND +merged_into IS NULL
              ORDER BY updated_at DESC, number DESC LIMIT $2"
         );
-        let rows = sqlx::query(&sql)
+        let rows = query(&sql)
             .bind(root)
             .bind(i64::from(limit))
             .fetch_all(self.conn())
@@ -177,7 +176,7 @@ impl Unit {
 
     /// Tickets about an order, as the tickets they live in now, newest activity first.
     pub async fn order_tickets(&mut self, order: &str) -> Result<Vec<TicketView>> {
-        let rows = sqlx::query("SELECT number FROM tickets WHERE order_no = $1 ORDER BY updated_at DESC, number DESC")
+        let rows = query("SELECT number FROM tickets WHERE order_no = $1 ORDER BY updated_at DESC, number DESC")
             .bind(order)
             .fetch_all(self.conn())
             .await?;
@@ -197,7 +196,7 @@ impl Unit {
 
     /// The ticket (as it lives now) of the message with this channel id or Message-ID.
     pub async fn message_ticket(&mut self, external_id: &str) -> Result<Option<u64>> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT ticket_number FROM messages WHERE external_id = $1 AND ticket_number IS NOT NULL ORDER BY id LIMIT 1",
         )
         .bind(external_id)
@@ -212,7 +211,7 @@ impl Unit {
     /// The most recent messages of a ticket and of the tickets merged into it, newest first,
     /// summarized with the SDK's fingerprint functions.
     pub async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Result<Vec<MessageSummary>> {
-        let rows = sqlx::query(
+        let rows = query(
             "WITH RECURSIVE family(number) AS (
                  SELECT $1 UNION SELECT t.number FROM tickets t JOIN family f ON t.merged_into = f.number)
              SELECT data, duplicate_of FROM messages WHERE ticket_number IN (SELECT number FROM family)
@@ -236,7 +235,7 @@ impl Unit {
 
     /// The ticket (as it lives now) of a channel conversation.
     pub async fn thread_ticket(&mut self, channel: &str, thread: &str) -> Result<Option<u64>> {
-        let row = sqlx::query("SELECT ticket_number FROM ticket_threads WHERE channel = $1 AND thread = $2")
+        let row = query("SELECT ticket_number FROM ticket_threads WHERE channel = $1 AND thread = $2")
             .bind(channel)
             .bind(thread)
             .fetch_optional(self.conn())

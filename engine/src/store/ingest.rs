@@ -4,9 +4,9 @@
 //! what a channel cannot parse stays here, dead-lettered with its reason, and can be replayed.
 //! The same bytes on the same channel are recognized and not queued twice.
 
+use super::query;
 use super::{Result, Store, Unit, now_ms};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use weft_sdk::{Direction, Inbound, Message};
 
 /// Raw traffic as stored.
@@ -38,7 +38,7 @@ impl Unit {
         hasher.update([0]);
         hasher.update(&inbound.body);
         let digest = hex::encode(hasher.finalize());
-        let existing = sqlx::query("SELECT id, state FROM inbound WHERE digest = $1")
+        let existing = query("SELECT id, state FROM inbound WHERE digest = $1")
             .bind(&digest)
             .fetch_optional(self.conn())
             .await?;
@@ -52,7 +52,7 @@ impl Unit {
             });
         }
         let headers = serde_json::to_string(&inbound.headers)?;
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO inbound (channel, source, content_type, headers, body, digest, received_at, state)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'received') RETURNING id",
         )
@@ -70,11 +70,10 @@ impl Unit {
 
     /// The raw traffic with this id.
     pub async fn inbound(&mut self, id: i64) -> Result<InboundRecord> {
-        let row =
-            sqlx::query("SELECT id, channel, source, content_type, headers, body, state FROM inbound WHERE id = $1")
-                .bind(id)
-                .fetch_one(self.conn())
-                .await?;
+        let row = query("SELECT id, channel, source, content_type, headers, body, state FROM inbound WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.conn())
+            .await?;
         let headers: String = row.try_get("headers")?;
         Ok(InboundRecord {
             id: row.try_get("id")?,
@@ -104,7 +103,7 @@ impl Unit {
                 (Direction::Outbound, false) => ("out", "message.sent", r#"{"automatic":false}"#),
                 (Direction::Outbound, true) => ("auto", "message.sent", r#"{"automatic":true}"#),
             };
-            let inserted = sqlx::query(
+            let inserted = query(
                 "INSERT INTO messages (channel, external_id, inbound_id, at, data, direction)
                  VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
@@ -119,7 +118,7 @@ impl Unit {
             .await?;
             let Some(row) = inserted else { continue };
             let message_id: i64 = row.try_get("id")?;
-            sqlx::query(
+            query(
                 "INSERT INTO events (kind, at, message_id, payload, created_at)
                  VALUES ($1, $2, $3, $4, $5)",
             )
@@ -132,7 +131,7 @@ impl Unit {
             .await?;
             new += 1;
         }
-        sqlx::query("UPDATE inbound SET state = 'parsed', error = NULL WHERE id = $1")
+        query("UPDATE inbound SET state = 'parsed', error = NULL WHERE id = $1")
             .bind(inbound_id)
             .execute(unit.conn())
             .await?;
@@ -142,12 +141,12 @@ impl Unit {
     /// Keeps raw traffic that could not be parsed, with the reason, for replay.
     pub async fn dead_letter_inbound(&mut self, inbound_id: i64, channel: &str, error: &str) -> Result<()> {
         let unit = self;
-        sqlx::query("UPDATE inbound SET state = 'dead', error = $1 WHERE id = $2")
+        query("UPDATE inbound SET state = 'dead', error = $1 WHERE id = $2")
             .bind(error)
             .bind(inbound_id)
             .execute(unit.conn())
             .await?;
-        sqlx::query("INSERT INTO dead_letters (inbound_id, plugin, error, created_at) VALUES ($1, $2, $3, $4)")
+        query("INSERT INTO dead_letters (inbound_id, plugin, error, created_at) VALUES ($1, $2, $3, $4)")
             .bind(inbound_id)
             .bind(channel)
             .bind(error)

@@ -9,9 +9,9 @@
 //! apart from then on (`customer_splits`), which steps see as `kept-apart`.
 
 use super::apply::Origin;
+use super::query;
 use super::{Result, StoreError, Unit, now_ms, to_i64};
 use serde_json::{Value, json};
-use sqlx::Row;
 use weft_sdk::{Command, Decision, Evidence, Identity, MergeCustomers, MergeTickets};
 
 /// The decision-log origin of a change made by hand with `weft <step>`.
@@ -65,7 +65,7 @@ impl Unit {
         customer: Option<i64>,
         ticket: Option<i64>,
     ) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO decisions (event_id, workflow, step, plugin, command, body, reason, evidence,
                                     customer_id, ticket_number, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -87,7 +87,7 @@ impl Unit {
     }
 
     async fn ticket_line(&mut self, number: i64) -> Result<String> {
-        let row = sqlx::query("SELECT subject, customer_id, status FROM tickets WHERE number = $1")
+        let row = query("SELECT subject, customer_id, status FROM tickets WHERE number = $1")
             .bind(number)
             .fetch_optional(self.conn())
             .await?
@@ -233,7 +233,7 @@ impl Unit {
             (kept, split, None)
         };
         let (messages, tickets) = self.rehome(kept, split).await?;
-        sqlx::query(
+        query(
             "INSERT INTO customer_splits (kept_id, split_id, merge_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(kept)
@@ -269,15 +269,15 @@ impl Unit {
 
     /// Undoes the merge that formed customer `id`: (kept, split, customer_merges row).
     async fn undo_merge_of(&mut self, id: i64) -> Result<(i64, i64, Option<i64>)> {
-        let row = sqlx::query("SELECT merged_into FROM customers WHERE id = $1")
+        let row = query("SELECT merged_into FROM customers WHERE id = $1")
             .bind(id)
             .fetch_optional(self.conn())
             .await?
             .ok_or_else(|| invalid(format!("customer {id} does not exist")))?;
-        let (from, into) = match row.try_get::<Option<i64>, _>("merged_into")? {
+        let (from, into) = match row.try_get::<Option<i64>>("merged_into")? {
             Some(into) => (id, into),
             None => {
-                let latest = sqlx::query(
+                let latest = query(
                     "SELECT m.from_id FROM customer_merges m JOIN customers c ON c.id = m.from_id
                      WHERE m.into_id = $1 AND m.undone_at IS NULL AND c.merged_into = $1
                      ORDER BY m.id DESC LIMIT 1",
@@ -293,7 +293,7 @@ impl Unit {
                 (latest.try_get("from_id")?, id)
             }
         };
-        let merge = sqlx::query(
+        let merge = query(
             "SELECT id FROM customer_merges WHERE from_id = $1 AND into_id = $2 AND undone_at IS NULL
              ORDER BY id DESC LIMIT 1",
         )
@@ -301,7 +301,7 @@ impl Unit {
         .bind(into)
         .fetch_optional(self.conn())
         .await?
-        .map(|r| r.try_get::<i64, _>("id"))
+        .map(|r| r.try_get::<i64>("id"))
         .transpose()?;
         self.unmerge_customer(from).await?;
         Ok((self.root_customer(into).await?, from, merge))
@@ -313,7 +313,7 @@ impl Unit {
             "{CUSTOMER_FAMILY}
              SELECT id FROM identities WHERE customer_id IN (SELECT id FROM family) AND kind = $2 AND value = $3"
         );
-        let rows = sqlx::query(&sql)
+        let rows = query(&sql)
             .bind(id)
             .bind(identity.kind.as_str())
             .bind(&identity.value)
@@ -325,14 +325,14 @@ impl Unit {
                     "identity {identity} does not belong to customer {id} or a customer merged into it"
                 )));
             }
-            [row] => row.try_get::<i64, _>("id")?,
+            [row] => row.try_get::<i64>("id")?,
             _ => {
                 return Err(invalid(format!(
                     "identity {identity} is held by several customers merged into customer {id}: split those merges first"
                 )));
             }
         };
-        sqlx::query("UPDATE identities SET customer_id = $1 WHERE id = $2")
+        query("UPDATE identities SET customer_id = $1 WHERE id = $2")
             .bind(to)
             .bind(row)
             .execute(self.conn())
@@ -342,7 +342,7 @@ impl Unit {
 
     /// The strong identities the link decisions of a message rest on.
     async fn linked_strong_identities(&mut self, message: i64) -> Result<Vec<Identity>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT d.body FROM decisions d JOIN events e ON e.id = d.event_id
              WHERE e.message_id = $1 AND d.command = 'link-customer' ORDER BY d.id",
         )
@@ -363,7 +363,7 @@ impl Unit {
 
     /// The customer (as it lives now) holding a strong identity, if any.
     async fn holder(&mut self, identity: &Identity) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")
+        let row = query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")
             .bind(identity.kind.as_str())
             .bind(&identity.value)
             .fetch_optional(self.conn())
@@ -382,10 +382,10 @@ impl Unit {
             "{CUSTOMER_FAMILY}
              SELECT id, external_id FROM messages WHERE customer_id IN (SELECT id FROM family) ORDER BY at, id"
         );
-        let rows = sqlx::query(&sql).bind(from).fetch_all(self.conn()).await?;
+        let rows = query(&sql).bind(from).fetch_all(self.conn()).await?;
         let mut candidates = Vec::with_capacity(rows.len());
         for row in rows {
-            candidates.push((row.try_get::<i64, _>("id")?, row.try_get::<String, _>("external_id")?));
+            candidates.push((row.try_get::<i64>("id")?, row.try_get::<String>("external_id")?));
         }
         let mut moved = Vec::new();
         for (message, external) in candidates {
@@ -409,7 +409,7 @@ impl Unit {
             "{CUSTOMER_FAMILY}
              SELECT number FROM tickets WHERE customer_id IN (SELECT id FROM family) ORDER BY number"
         );
-        let numbers: Vec<i64> = sqlx::query(&sql)
+        let numbers: Vec<i64> = query(&sql)
             .bind(from)
             .fetch_all(self.conn())
             .await?
@@ -418,7 +418,7 @@ impl Unit {
             .collect::<Result<_, _>>()?;
         let mut tickets = Vec::new();
         for number in numbers {
-            let owners = sqlx::query("SELECT customer_id FROM messages WHERE ticket_number = $1")
+            let owners = query("SELECT customer_id FROM messages WHERE ticket_number = $1")
                 .bind(number)
                 .fetch_all(self.conn())
                 .await?;
@@ -435,7 +435,7 @@ impl Unit {
                 }
             }
             if all_theirs {
-                sqlx::query("UPDATE tickets SET customer_id = $1 WHERE number = $2")
+                query("UPDATE tickets SET customer_id = $1 WHERE number = $2")
                     .bind(to)
                     .bind(number)
                     .execute(self.conn())

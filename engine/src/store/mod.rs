@@ -1,9 +1,10 @@
 //! The store: the only place that speaks SQL.
 //!
 //! One schema, two dialects: an SQLite file (the embedded default) and PostgreSQL (several
-//! nodes sharing one database). Both go through sqlx's `Any` driver with the same statements,
-//! written with `$N` parameters, which SQLite accepts too; where the dialects differ (claiming
-//! work, migrations) the code says so.
+//! nodes sharing one database). Statements are written once, with `$N` parameters, and run
+//! through [`sql`]: SQLite in-process on the caller's thread (rusqlite, one connection,
+//! statements prepared once), PostgreSQL through sqlx's `Any` driver (a pool). Where the
+//! dialects differ (claiming work, migrations) the code says so.
 //!
 //! Work on one event happens in a [`Unit`]: one connection with an open transaction, in which
 //! the engine reads the context for each step and applies that step's commands, so later steps
@@ -17,6 +18,7 @@
 //! - [`manual`]: merges, unmerges and splits made by hand, with their decision-log rows.
 //! - [`report`]: exports, explanations and the demo's summary.
 //! - [`sla`]: replies and status changes stopping deadline clocks; the SLA report's rows.
+//! - [`sql`]: one way to write a statement for both databases, and rows read by column name.
 
 pub mod apply;
 pub mod context;
@@ -25,27 +27,37 @@ pub mod manual;
 pub mod queue;
 pub mod report;
 pub mod sla;
+mod sql;
 
+pub(crate) use sql::{Conn, Row, query};
+
+use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, Executor};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
+/// How long a caller waits for the connection (SQLite) or a pooled one (PostgreSQL).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What went wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database `{url}`: {source}")]
-    Open { url: String, source: sqlx::Error },
+    #[error("cannot open database `{url}`: {problem}")]
+    Open { url: String, problem: String },
     #[error("unsupported database url `{0}`: expected sqlite://PATH, sqlite::memory: or postgres://...")]
     UnsupportedUrl(String),
     #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(String),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database connection stayed busy for {} s", ACQUIRE_TIMEOUT.as_secs())]
+    Busy,
     #[error("stored JSON is corrupt: {0}")]
     Json(#[from] serde_json::Error),
     #[error("{0}")]
@@ -62,97 +74,196 @@ pub enum Dialect {
 }
 
 /// A handle to the database; cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
-    dialect: Dialect,
+    db: Db,
+}
+
+#[derive(Clone)]
+enum Db {
+    /// One connection. Writers take turns anyway (`BEGIN IMMEDIATE`), and a connection's page
+    /// cache is dropped whenever another connection has written, so with several every unit
+    /// started cold and read its pages back through the kernel.
+    Sqlite(Arc<tokio::sync::Mutex<rusqlite::Connection>>),
+    Postgres(AnyPool),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dialect", &self.dialect()).finish()
+    }
 }
 
 impl Store {
     /// Opens (creating it if needed) and migrates the database at `url`:
     /// `sqlite://weft.db`, `sqlite::memory:` or `postgres://user@host/db`.
     pub async fn open(url: &str) -> Result<Store> {
-        sqlx::any::install_default_drivers();
-        let dialect = if url.starts_with("sqlite:") {
-            Dialect::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Dialect::Postgres
-        } else {
+        if url.starts_with("sqlite:") {
+            let conn = open_sqlite(url)?;
+            return Ok(Store {
+                db: Db::Sqlite(Arc::new(tokio::sync::Mutex::new(conn))),
+            });
+        }
+        if !(url.starts_with("postgres:") || url.starts_with("postgresql:")) {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
-        };
-        let open_err = |source| StoreError::Open {
+        }
+        sqlx::any::install_default_drivers();
+        let open_err = |source: sqlx::Error| StoreError::Open {
             url: url.to_owned(),
-            source,
+            problem: source.to_string(),
         };
-        // SQLite: one connection. Writers take turns anyway (`BEGIN IMMEDIATE`), and a
-        // connection's page cache is dropped whenever another connection has written, so with
-        // several every unit started cold and read its pages back through the kernel.
-        let (url, max) = match dialect {
-            Dialect::Sqlite if url.contains('?') || url.contains(":memory:") => (url.to_owned(), 1),
-            Dialect::Sqlite => (format!("{url}?mode=rwc"), 1),
-            Dialect::Postgres => (url.to_owned(), 8),
-        };
-        let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
+        let options = AnyConnectOptions::from_str(url).map_err(open_err)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .acquire_timeout(Duration::from_secs(30))
-            // An in-memory SQLite database lives as long as its one connection.
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        // Lookups walk indexes all over a growing file: keep more of its pages
-                        // per connection than SQLite's default 2 MiB, or every lookup becomes a
-                        // read() once the file outgrows it. (A memory map was tried: remapping
-                        // the growing file cost more than it saved.)
-                        conn.execute("PRAGMA cache_size = -32768").await?;
-                    }
-                    Ok(())
-                })
-            })
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        match dialect {
-            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
-        Ok(Store { pool, dialect })
+        POSTGRES_MIGRATIONS
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        Ok(Store { db: Db::Postgres(pool) })
     }
 
     pub fn dialect(&self) -> Dialect {
-        self.dialect
+        match self.db {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
     }
 
-    pub(crate) fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// A connection for statements outside a unit: each runs in its own transaction.
+    pub(crate) async fn conn(&self) -> Result<Conn> {
+        match &self.db {
+            Db::Sqlite(conn) => tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(conn).lock_owned())
+                .await
+                .map(Conn::Sqlite)
+                .map_err(|_| StoreError::Busy),
+            Db::Postgres(pool) => Ok(Conn::Postgres(pool.acquire().await?)),
+        }
     }
 
     /// Starts a unit of work: a connection with an open transaction.
     pub async fn unit(&self) -> Result<Unit> {
-        let mut conn = self.pool.acquire().await?;
-        let begin = match self.dialect {
+        let mut conn = self.conn().await?;
+        let begin = match self.dialect() {
             // Take the write lock up front: a read that later upgrades can deadlock.
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
         };
-        conn.execute(begin).await?;
+        conn.batch(begin).await?;
         Ok(Unit {
             conn: Some(conn),
-            dialect: self.dialect,
+            dialect: self.dialect(),
             savepoints: 0,
         })
     }
 }
 
-/// One connection with an open transaction. Dropping it without [`Unit::commit`] rolls back
-/// (the connection is closed rather than returned to the pool mid-transaction).
+/// Opens the SQLite file (or memory database) of `url` and brings its schema up to date.
+fn open_sqlite(url: &str) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let open_err = |problem: String| StoreError::Open {
+        url: url.to_owned(),
+        problem,
+    };
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
+    for option in options.split('&').filter(|o| !o.is_empty()) {
+        flags = match option {
+            "mode=rwc" => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            "mode=rw" => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            "mode=ro" => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            "mode=memory" => flags | OpenFlags::SQLITE_OPEN_MEMORY,
+            other => {
+                return Err(open_err(format!(
+                    "unknown option `{other}`: expected mode=rwc, mode=rw, mode=ro or mode=memory"
+                )));
+            }
+        };
+    }
+    flags |= OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let conn = if path == ":memory:" || path.is_empty() {
+        rusqlite::Connection::open_in_memory()
+    } else {
+        rusqlite::Connection::open_with_flags(path, flags)
+    }
+    .map_err(|e| open_err(e.to_string()))?;
+    conn.set_prepared_statement_cache_capacity(sql::STATEMENT_CACHE);
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(|e| open_err(e.to_string()))?;
+    // Lookups walk indexes all over a growing file: keep more of its pages than SQLite's
+    // default 2 MiB, or every lookup becomes a read() once the file outgrows it. (A memory map
+    // was tried: remapping the growing file cost more than it saved.)
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA foreign_keys = ON;",
+    )
+    .map_err(|e| open_err(e.to_string()))?;
+    migrate_sqlite(&conn).map_err(|e| StoreError::Migrate(e.to_string()))?;
+    Ok(conn)
+}
+
+/// Applies the SQLite migrations not yet applied, keeping sqlx's bookkeeping table
+/// (`_sqlx_migrations`), so files made by earlier versions of weft open unchanged.
+fn migrate_sqlite(conn: &rusqlite::Connection) -> Result<(), String> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+             version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,
+             checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
+    )
+    .map_err(|e| e.to_string())?;
+    for migration in SQLITE_MIGRATIONS.iter() {
+        let applied: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT checksum FROM _sqlx_migrations WHERE version = ?1 AND success",
+                [migration.version],
+                |row| row.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e.to_string()),
+            })?;
+        match applied {
+            Some(checksum) if checksum == *migration.checksum => continue,
+            Some(_) => {
+                return Err(format!(
+                    "migration {} ({}) was changed after it was applied to this database",
+                    migration.version, migration.description
+                ));
+            }
+            None => {}
+        }
+        let started = std::time::Instant::now();
+        let script = format!("BEGIN; {}\n; COMMIT;", migration.sql);
+        conn.execute_batch(&script).map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            format!("migration {} ({}): {e}", migration.version, migration.description)
+        })?;
+        conn.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (?1, ?2, TRUE, ?3, ?4)",
+            rusqlite::params![
+                migration.version,
+                &*migration.description,
+                &*migration.checksum,
+                started.elapsed().as_nanos() as i64
+            ],
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// One connection with an open transaction. Dropping it without [`Unit::commit`] rolls back.
 pub struct Unit {
-    conn: Option<PoolConnection<Any>>,
+    conn: Option<Conn>,
     dialect: Dialect,
     savepoints: u32,
 }
@@ -167,7 +278,7 @@ impl std::fmt::Debug for Unit {
 }
 
 impl Unit {
-    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+    pub(crate) fn conn(&mut self) -> &mut Conn {
         self.conn.as_mut().expect("unit used after it ended")
     }
 
@@ -179,56 +290,57 @@ impl Unit {
     pub async fn savepoint(&mut self) -> Result<()> {
         self.savepoints += 1;
         let sql = format!("SAVEPOINT sp{}", self.savepoints);
-        self.conn().execute(sql.as_str()).await?;
-        Ok(())
+        self.conn().batch(&sql).await
     }
 
     /// Keeps what happened since the last savepoint.
     pub async fn release(&mut self) -> Result<()> {
         let sql = format!("RELEASE SAVEPOINT sp{}", self.savepoints);
         self.savepoints -= 1;
-        self.conn().execute(sql.as_str()).await?;
-        Ok(())
+        self.conn().batch(&sql).await
     }
 
     /// Undoes what happened since the last savepoint.
     pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
         let n = self.savepoints;
         self.savepoints -= 1;
-        let sql = format!("ROLLBACK TO SAVEPOINT sp{n}");
-        self.conn().execute(sql.as_str()).await?;
-        let sql = format!("RELEASE SAVEPOINT sp{n}");
-        self.conn().execute(sql.as_str()).await?;
-        Ok(())
+        self.conn().batch(&format!("ROLLBACK TO SAVEPOINT sp{n}")).await?;
+        self.conn().batch(&format!("RELEASE SAVEPOINT sp{n}")).await
     }
 
     pub async fn commit(mut self) -> Result<()> {
         let mut conn = self.conn.take().expect("unit used after it ended");
-        conn.execute("COMMIT").await?;
-        Ok(())
+        conn.batch("COMMIT").await
     }
 
     pub async fn rollback(mut self) -> Result<()> {
         let mut conn = self.conn.take().expect("unit used after it ended");
-        conn.execute("ROLLBACK").await?;
-        Ok(())
+        conn.batch("ROLLBACK").await
     }
 }
 
 impl Drop for Unit {
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else { return };
-        // Never hand a connection with an open transaction back to the pool: roll back first,
-        // or, outside a runtime, close the connection.
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(async move {
-                    if conn.execute("ROLLBACK").await.is_err() {
-                        drop(conn.detach());
-                    }
-                });
+        match self.conn.take() {
+            None => {}
+            // In-process: roll back here and now, before the connection is unlocked.
+            Some(Conn::Sqlite(conn)) => {
+                if let Err(error) = conn.execute_batch("ROLLBACK") {
+                    tracing::warn!(%error, "rolling back an abandoned unit failed");
+                }
             }
-            Err(_) => drop(conn.detach()),
+            // Never hand a connection with an open transaction back to the pool: roll back
+            // first, or, outside a runtime, close the connection.
+            Some(Conn::Postgres(mut conn)) => match tokio::runtime::Handle::try_current() {
+                Ok(handle) => {
+                    handle.spawn(async move {
+                        if sqlx::Executor::execute(&mut *conn, "ROLLBACK").await.is_err() {
+                            drop(conn.detach());
+                        }
+                    });
+                }
+                Err(_) => drop(conn.detach()),
+            },
         }
     }
 }

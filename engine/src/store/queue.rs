@@ -6,8 +6,7 @@
 //! same transaction that applies its commands.
 
 use super::{Dialect, Result, Store, StoreError, Unit, now_ms};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use super::{Row, query};
 use weft_sdk::Message;
 
 /// An event taken from the queue.
@@ -47,7 +46,7 @@ pub struct DeadLetter {
 const EVENT_COLUMNS: &str =
     "e.id, e.kind, e.at, e.message_id, e.customer_id, e.ticket_number, e.payload, e.attempts, m.data";
 
-fn event_from_row(row: &AnyRow) -> Result<QueuedEvent> {
+fn event_from_row(row: &Row) -> Result<QueuedEvent> {
     let message_id: Option<i64> = row.try_get("message_id")?;
     let data: Option<String> = row.try_get("data")?;
     let message = match (message_id, data) {
@@ -87,39 +86,39 @@ impl Store {
                             AND (claimed_until IS NULL OR claimed_until < $3)
                           ORDER BY id LIMIT $4 {lock})"
         );
-        sqlx::query(&sql)
+        query(&sql)
             .bind(claim)
             .bind(now + lease_ms)
             .bind(now)
             .bind(limit)
-            .execute(self.pool())
+            .execute(&mut self.conn().await?)
             .await?;
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN messages m ON m.id = e.message_id
              WHERE e.claimed_by = $1 AND e.state = 'pending' ORDER BY e.id"
         );
-        let rows = sqlx::query(&sql).bind(claim).fetch_all(self.pool()).await?;
+        let rows = query(&sql).bind(claim).fetch_all(&mut self.conn().await?).await?;
         rows.iter().map(event_from_row).collect()
     }
 
     /// Events still waiting, for status lines.
     pub async fn pending_events(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM events WHERE state = 'pending'")
-            .fetch_one(self.pool())
+        let row = query("SELECT COUNT(*) AS n FROM events WHERE state = 'pending'")
+            .fetch_one(&mut self.conn().await?)
             .await?;
         Ok(row.try_get("n")?)
     }
 
     /// Gives a failed event another try after `delay_ms`.
     pub async fn retry_later(&self, event: i64, delay_ms: i64, error: &str) -> Result<()> {
-        sqlx::query(
+        query(
             "UPDATE events SET attempts = attempts + 1, not_before = $1, claimed_by = NULL,
                                claimed_until = NULL, error = $2 WHERE id = $3",
         )
         .bind(now_ms() + delay_ms)
         .bind(error)
         .bind(event)
-        .execute(self.pool())
+        .execute(&mut self.conn().await?)
         .await?;
         Ok(())
     }
@@ -147,7 +146,7 @@ impl Unit {
             "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN messages m ON m.id = e.message_id
              WHERE e.state = 'pending' AND e.id > $1 ORDER BY e.id LIMIT $2"
         );
-        let rows = sqlx::query(&sql).bind(after).bind(limit).fetch_all(self.conn()).await?;
+        let rows = query(&sql).bind(after).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -161,7 +160,7 @@ impl Unit {
         error: &str,
     ) -> Result<()> {
         let unit = self;
-        sqlx::query(
+        query(
             "UPDATE events SET state = 'dead', attempts = attempts + 1, error = $1,
                                claimed_by = NULL, claimed_until = NULL WHERE id = $2",
         )
@@ -169,7 +168,7 @@ impl Unit {
         .bind(event)
         .execute(unit.conn())
         .await?;
-        sqlx::query(
+        query(
             "INSERT INTO dead_letters (event_id, workflow, step, plugin, error, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -193,7 +192,7 @@ impl Store {
             "SELECT id, event_id, inbound_id, workflow, step, plugin, error, created_at, replayed_at
              FROM dead_letters {filter} ORDER BY id"
         );
-        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
+        let rows = query(&sql).fetch_all(&mut self.conn().await?).await?;
         rows.iter()
             .map(|row| {
                 Ok(DeadLetter {
@@ -215,7 +214,7 @@ impl Store {
     pub async fn requeue_dead_letter(&self, letter: &DeadLetter) -> Result<()> {
         let mut unit = self.unit().await?;
         if let Some(event) = letter.event {
-            sqlx::query(
+            query(
                 "UPDATE events SET state = 'pending', attempts = 0, not_before = 0, error = NULL,
                                    claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND state = 'dead'",
             )
@@ -223,7 +222,7 @@ impl Store {
             .execute(unit.conn())
             .await?;
         }
-        let done = sqlx::query("UPDATE dead_letters SET replayed_at = $1 WHERE id = $2 AND replayed_at IS NULL")
+        let done = query("UPDATE dead_letters SET replayed_at = $1 WHERE id = $2 AND replayed_at IS NULL")
             .bind(now_ms())
             .bind(letter.id)
             .execute(unit.conn())
@@ -241,12 +240,10 @@ impl Store {
 impl Unit {
     /// Marks an event done, inside the unit that applied its commands.
     pub async fn finish_event(&mut self, event: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE events SET state = 'done', claimed_by = NULL, claimed_until = NULL, error = NULL WHERE id = $1",
-        )
-        .bind(event)
-        .execute(self.conn())
-        .await?;
+        query("UPDATE events SET state = 'done', claimed_by = NULL, claimed_until = NULL, error = NULL WHERE id = $1")
+            .bind(event)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
@@ -259,7 +256,7 @@ impl Unit {
         ticket: Option<i64>,
         payload: &serde_json::Value,
     ) -> Result<i64> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO events (kind, at, customer_id, ticket_number, payload, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
@@ -287,7 +284,7 @@ impl Unit {
     /// Turns every timer due by `now` into an event, once: a timer is marked fired in the same
     /// transaction that queues its event. Deadline timers also move their deadline's state.
     pub async fn fire_due_timers(&mut self, now: i64, limit: i64) -> Result<Vec<FiredTimer>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT id, key, due_at, kind, payload, ticket_number FROM timers
              WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1
              ORDER BY due_at, id LIMIT $2",
@@ -305,7 +302,7 @@ impl Unit {
             let ticket: Option<i64> = row.try_get("ticket_number")?;
             let payload: String = row.try_get("payload")?;
             let mut payload: serde_json::Value = serde_json::from_str(&payload)?;
-            let done = sqlx::query("UPDATE timers SET fired_at = $1 WHERE id = $2 AND fired_at IS NULL")
+            let done = query("UPDATE timers SET fired_at = $1 WHERE id = $2 AND fired_at IS NULL")
                 .bind(now)
                 .bind(id)
                 .execute(self.conn())
@@ -335,7 +332,7 @@ impl Unit {
                 let sql = format!(
                     "UPDATE deadlines SET state = $1 WHERE ticket_number = $2 AND kind = $3 AND policy = $4 AND {from}"
                 );
-                sqlx::query(&sql)
+                query(&sql)
                     .bind(state)
                     .bind(ticket)
                     .bind(deadline_kind)
@@ -358,8 +355,8 @@ impl Unit {
 impl Store {
     /// When the earliest event waiting for a retry becomes ready, if any.
     pub async fn next_retry_at(&self) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT MIN(not_before) AS t FROM events WHERE state = 'pending' AND not_before > 0")
-            .fetch_one(self.pool())
+        let row = query("SELECT MIN(not_before) AS t FROM events WHERE state = 'pending' AND not_before > 0")
+            .fetch_one(&mut self.conn().await?)
             .await?;
         Ok(row.try_get("t")?)
     }

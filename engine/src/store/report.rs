@@ -1,9 +1,9 @@
 //! Reading for people and other programs: exports (JSONL objects), the timeline and decision
 //! history behind `weft explain`, and the totals the demo prints.
 
+use super::query;
 use super::{Result, Store};
 use serde_json::{Value, json};
-use sqlx::Row;
 use std::collections::BTreeMap;
 use weft_sdk::Message;
 
@@ -50,7 +50,7 @@ pub struct Totals {
 
 impl Store {
     async fn count(&self, sql: &str) -> Result<i64> {
-        Ok(sqlx::query(sql).fetch_one(self.pool()).await?.try_get("n")?)
+        Ok(query(sql).fetch_one(&mut self.conn().await?).await?.try_get("n")?)
     }
 
     pub async fn totals(&self) -> Result<Totals> {
@@ -77,19 +77,18 @@ impl Store {
 
     /// Every ticket, one JSON object each, by number.
     pub async fn export_tickets(&self) -> Result<Vec<Value>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT number, customer_id, status, subject, order_no, opened_at, updated_at, merged_into,
                     category, confidence, language, priority, assignee, team, fields
              FROM tickets ORDER BY number",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.conn().await?)
         .await?;
         let mut messages: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in sqlx::query(
-            "SELECT ticket_number, external_id FROM messages WHERE ticket_number IS NOT NULL ORDER BY at, id",
-        )
-        .fetch_all(self.pool())
-        .await?
+        for row in
+            query("SELECT ticket_number, external_id FROM messages WHERE ticket_number IS NOT NULL ORDER BY at, id")
+                .fetch_all(&mut self.conn().await?)
+                .await?
         {
             let external: String = row.try_get("external_id")?;
             messages
@@ -98,21 +97,21 @@ impl Store {
                 .push(external.into());
         }
         let mut deadlines: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in sqlx::query(
+        for row in query(
             "SELECT ticket_number, kind, policy, due, state, paused_at FROM deadlines ORDER BY ticket_number, due, kind, policy",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.conn().await?)
         .await?
         {
             let due: i64 = row.try_get("due")?;
             let mut deadline = json!({
-                "kind": row.try_get::<String, _>("kind")?,
-                "policy": row.try_get::<String, _>("policy")?,
+                "kind": row.try_get::<String>("kind")?,
+                "policy": row.try_get::<String>("policy")?,
                 "due": rfc3339(due),
-                "state": row.try_get::<String, _>("state")?,
+                "state": row.try_get::<String>("state")?,
             });
             // A paused clock's `due` is where it stood at the pause; it moves when it resumes.
-            if let Some(paused) = row.try_get::<Option<i64>, _>("paused_at")? {
+            if let Some(paused) = row.try_get::<Option<i64>>("paused_at")? {
                 deadline["paused_since"] = rfc3339(paused).into();
             }
             deadlines
@@ -125,26 +124,28 @@ impl Store {
             let number: i64 = row.try_get("number")?;
             let customer: Option<i64> = row.try_get("customer_id")?;
             let customer = match customer {
-                Some(c) => Some(super::apply::merge_root(self.pool(), super::apply::Merged::Customers, c).await?),
+                Some(c) => {
+                    Some(super::apply::merge_root(&mut self.conn().await?, super::apply::Merged::Customers, c).await?)
+                }
                 None => None,
             };
             let fields: String = row.try_get("fields")?;
             let mut object = json!({
                 "ticket": number,
                 "customer": customer,
-                "status": row.try_get::<String, _>("status")?,
-                "subject": row.try_get::<Option<String>, _>("subject")?,
-                "order": row.try_get::<Option<String>, _>("order_no")?,
+                "status": row.try_get::<String>("status")?,
+                "subject": row.try_get::<Option<String>>("subject")?,
+                "order": row.try_get::<Option<String>>("order_no")?,
                 "opened_at": rfc3339(row.try_get("opened_at")?),
                 "updated_at": rfc3339(row.try_get("updated_at")?),
                 "messages": messages.remove(&number).unwrap_or_default(),
-                "merged_into": row.try_get::<Option<i64>, _>("merged_into")?,
-                "category": row.try_get::<Option<String>, _>("category")?,
-                "confidence": row.try_get::<Option<f64>, _>("confidence")?,
-                "language": row.try_get::<Option<String>, _>("language")?,
-                "priority": row.try_get::<Option<String>, _>("priority")?,
-                "assignee": row.try_get::<Option<String>, _>("assignee")?,
-                "team": row.try_get::<Option<String>, _>("team")?,
+                "merged_into": row.try_get::<Option<i64>>("merged_into")?,
+                "category": row.try_get::<Option<String>>("category")?,
+                "confidence": row.try_get::<Option<f64>>("confidence")?,
+                "language": row.try_get::<Option<String>>("language")?,
+                "priority": row.try_get::<Option<String>>("priority")?,
+                "assignee": row.try_get::<Option<String>>("assignee")?,
+                "team": row.try_get::<Option<String>>("team")?,
                 "deadlines": deadlines.remove(&number).unwrap_or_default(),
             });
             if let (Value::Object(object), Ok(Value::Object(extra))) = (&mut object, serde_json::from_str(&fields)) {
@@ -159,26 +160,24 @@ impl Store {
 
     /// Every customer, one JSON object each, by id.
     pub async fn export_customers(&self) -> Result<Vec<Value>> {
-        let rows = sqlx::query("SELECT id, merged_into FROM customers ORDER BY id")
-            .fetch_all(self.pool())
+        let rows = query("SELECT id, merged_into FROM customers ORDER BY id")
+            .fetch_all(&mut self.conn().await?)
             .await?;
         let mut identities: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in
-            sqlx::query("SELECT customer_id, kind, value, score FROM identities ORDER BY customer_id, kind, value")
-                .fetch_all(self.pool())
-                .await?
+        for row in query("SELECT customer_id, kind, value, score FROM identities ORDER BY customer_id, kind, value")
+            .fetch_all(&mut self.conn().await?)
+            .await?
         {
             identities.entry(row.try_get("customer_id")?).or_default().push(json!({
-                "kind": row.try_get::<String, _>("kind")?,
-                "value": row.try_get::<String, _>("value")?,
-                "score": row.try_get::<f64, _>("score")?,
+                "kind": row.try_get::<String>("kind")?,
+                "value": row.try_get::<String>("value")?,
+                "score": row.try_get::<f64>("score")?,
             }));
         }
         let mut messages: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in
-            sqlx::query("SELECT customer_id, external_id FROM messages WHERE customer_id IS NOT NULL ORDER BY at, id")
-                .fetch_all(self.pool())
-                .await?
+        for row in query("SELECT customer_id, external_id FROM messages WHERE customer_id IS NOT NULL ORDER BY at, id")
+            .fetch_all(&mut self.conn().await?)
+            .await?
         {
             let external: String = row.try_get("external_id")?;
             messages
@@ -187,18 +186,18 @@ impl Store {
                 .push(external.into());
         }
         let mut tickets: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in sqlx::query("SELECT customer_id, number FROM tickets WHERE customer_id IS NOT NULL ORDER BY number")
-            .fetch_all(self.pool())
+        for row in query("SELECT customer_id, number FROM tickets WHERE customer_id IS NOT NULL ORDER BY number")
+            .fetch_all(&mut self.conn().await?)
             .await?
         {
             tickets
                 .entry(row.try_get("customer_id")?)
                 .or_default()
-                .push(row.try_get::<i64, _>("number")?.into());
+                .push(row.try_get::<i64>("number")?.into());
         }
         let mut kept_apart: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-        for row in sqlx::query("SELECT kept_id, split_id FROM customer_splits ORDER BY id")
-            .fetch_all(self.pool())
+        for row in query("SELECT kept_id, split_id FROM customer_splits ORDER BY id")
+            .fetch_all(&mut self.conn().await?)
             .await?
         {
             let (kept, split): (i64, i64) = (row.try_get("kept_id")?, row.try_get("split_id")?);
@@ -210,7 +209,7 @@ impl Store {
             let id: i64 = row.try_get("id")?;
             out.push(json!({
                 "customer": id,
-                "merged_into": row.try_get::<Option<i64>, _>("merged_into")?,
+                "merged_into": row.try_get::<Option<i64>>("merged_into")?,
                 "kept_apart": kept_apart.remove(&id).unwrap_or_default(),
                 "identities": identities.remove(&id).unwrap_or_default(),
                 "messages": messages.remove(&id).unwrap_or_default(),
@@ -222,13 +221,13 @@ impl Store {
 
     /// Tickets merged (directly or not) into `number`, and `number` itself.
     async fn ticket_family(&self, number: i64) -> Result<Vec<i64>> {
-        let rows = sqlx::query(
+        let rows = query(
             "WITH RECURSIVE family(number) AS (
                  SELECT $1 UNION SELECT t.number FROM tickets t JOIN family f ON t.merged_into = f.number)
              SELECT number FROM family ORDER BY number",
         )
         .bind(number)
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.conn().await?)
         .await?;
         rows.iter().map(|r| Ok(r.try_get("number")?)).collect()
     }
@@ -242,9 +241,9 @@ impl Store {
     pub async fn ticket_timeline(&self, number: i64) -> Result<Vec<TimelineEntry>> {
         let mut entries = Vec::new();
         for member in self.ticket_family(number).await? {
-            let rows = sqlx::query("SELECT data, duplicate_of FROM messages WHERE ticket_number = $1")
+            let rows = query("SELECT data, duplicate_of FROM messages WHERE ticket_number = $1")
                 .bind(member)
-                .fetch_all(self.pool())
+                .fetch_all(&mut self.conn().await?)
                 .await?;
             for row in rows {
                 let data: String = row.try_get("data")?;
@@ -269,7 +268,7 @@ impl Store {
             "SELECT event_id, workflow, step, plugin, body, reason, evidence, customer_id, ticket_number
              FROM decisions WHERE {filter} ORDER BY id"
         );
-        let rows = sqlx::query(&sql).bind(id).fetch_all(self.pool()).await?;
+        let rows = query(&sql).bind(id).fetch_all(&mut self.conn().await?).await?;
         rows.iter()
             .map(|row| {
                 let body: String = row.try_get("body")?;
@@ -323,11 +322,11 @@ impl Store {
 
     /// How many decisions each (workflow, step, command) made.
     pub async fn decision_counts(&self) -> Result<Vec<(String, String, String, i64)>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT workflow, step, command, COUNT(*) AS n FROM decisions GROUP BY workflow, step, command
              ORDER BY workflow, MIN(id), command",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| {

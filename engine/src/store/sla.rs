@@ -7,8 +7,8 @@
 //! stop leaves it `breached`, but its stop time is kept, so response times count late answers
 //! too. SLA timer events carry the ticket's worst deadline state when they fired.
 
+use super::query;
 use super::{Result, Store, Unit, now_ms};
-use sqlx::Row;
 use weft_sdk::{DeadlineView, Message};
 
 /// The timer key prefix of a deadline; warnings are `<base>:warn:<i>`, the breach `<base>:breach`.
@@ -67,7 +67,7 @@ impl Unit {
     ) -> Result<Option<i64>> {
         let data = serde_json::to_string(message)?;
         let direction = if automatic { "auto" } else { "out" };
-        let inserted = sqlx::query(
+        let inserted = query(
             "INSERT INTO messages (channel, external_id, at, data, direction)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
@@ -82,7 +82,7 @@ impl Unit {
         let Some(row) = inserted else { return Ok(None) };
         let message_id: i64 = row.try_get("id")?;
         let payload = serde_json::json!({ "automatic": automatic });
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO events (kind, at, message_id, ticket_number, payload, created_at)
              VALUES ('message.sent', $1, $2, $3, $4, $5) RETURNING id",
         )
@@ -98,7 +98,7 @@ impl Unit {
 
     /// Puts a reply on a ticket's timeline; unlike a buyer's message it reopens nothing.
     pub async fn attach_reply(&mut self, ticket: i64, message: i64) -> Result<()> {
-        sqlx::query("UPDATE messages SET ticket_number = $1 WHERE id = $2")
+        query("UPDATE messages SET ticket_number = $1 WHERE id = $2")
             .bind(ticket)
             .bind(message)
             .execute(self.conn())
@@ -120,7 +120,7 @@ impl Unit {
             }
         }
         if let Some(order) = &message.order {
-            let row = sqlx::query(
+            let row = query(
                 "SELECT number FROM tickets WHERE order_no = $1 AND merged_into IS NULL
                  ORDER BY updated_at DESC, number DESC LIMIT 1",
             )
@@ -139,7 +139,7 @@ impl Unit {
     /// have not fired are cancelled; one stopped later is (or stays) `breached` and keeps its
     /// timers, so its warnings and breach still fire once. Returns what changed.
     pub async fn stop_deadlines(&mut self, ticket: i64, kinds: &[&str], at: i64, by: &str) -> Result<Vec<Stopped>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT kind, policy, state, due, paused_at FROM deadlines
              WHERE ticket_number = $1 AND met_at IS NULL AND (started_at IS NULL OR started_at <= $2)
              ORDER BY kind, policy",
@@ -163,7 +163,7 @@ impl Unit {
             let paused_at: Option<i64> = row.try_get("paused_at")?;
             let late = state == "breached" || paused_at.unwrap_or(at) > due;
             let state = if late { "breached".to_owned() } else { "met".to_owned() };
-            sqlx::query(
+            query(
                 "UPDATE deadlines SET state = $1, met_at = $2, stopped_by = $3,
                      paused_ms = paused_ms + CASE WHEN paused_at IS NULL THEN 0 ELSE $2 - paused_at END,
                      paused_at = NULL
@@ -191,7 +191,7 @@ impl Unit {
     /// timers that have not fired are cancelled until the clock resumes. A breached deadline is
     /// not paused (its breach already happened). Returns what paused.
     pub async fn pause_deadlines(&mut self, ticket: i64, status: &str, at: i64) -> Result<Vec<Paused>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT kind, policy, pause_on FROM deadlines
              WHERE ticket_number = $1 AND met_at IS NULL AND paused_at IS NULL AND state <> 'breached'
              ORDER BY kind, policy",
@@ -208,7 +208,7 @@ impl Unit {
             }
             let kind: String = row.try_get("kind")?;
             let policy: String = row.try_get("policy")?;
-            sqlx::query("UPDATE deadlines SET paused_at = $1 WHERE ticket_number = $2 AND kind = $3 AND policy = $4")
+            query("UPDATE deadlines SET paused_at = $1 WHERE ticket_number = $2 AND kind = $3 AND policy = $4")
                 .bind(at)
                 .bind(ticket)
                 .bind(&kind)
@@ -225,7 +225,7 @@ impl Unit {
     async fn cancel_deadline_timers(&mut self, ticket: i64, kind: &str, policy: &str) -> Result<()> {
         let base = deadline_timer_base(ticket, kind, policy);
         let warn = format!("{base}:warn:");
-        sqlx::query(
+        query(
             "UPDATE timers SET cancelled_at = $1
              WHERE ticket_number = $4 AND fired_at IS NULL AND cancelled_at IS NULL
                AND (key = $2 OR substr(key, 1, length($3)) = $3)",
@@ -241,7 +241,7 @@ impl Unit {
 
     /// The deadlines of a ticket and of the tickets merged into it, by due time.
     pub async fn ticket_deadlines(&mut self, ticket: i64) -> Result<Vec<DeadlineView>> {
-        let rows = sqlx::query(
+        let rows = query(
             "WITH RECURSIVE family(number) AS (
                  SELECT $1 UNION SELECT t.number FROM tickets t JOIN family f ON t.merged_into = f.number)
              SELECT kind, policy, due, state, started_at, met_at, paused_at FROM deadlines
@@ -259,7 +259,7 @@ impl Unit {
                     policy: row.try_get("policy")?,
                     due,
                     state: row.try_get("state")?,
-                    started_at: row.try_get::<Option<i64>, _>("started_at")?.unwrap_or(due),
+                    started_at: row.try_get::<Option<i64>>("started_at")?.unwrap_or(due),
                     stopped_at: row.try_get("met_at")?,
                     paused_since: row.try_get("paused_at")?,
                 })
@@ -269,7 +269,7 @@ impl Unit {
 
     /// The worst state among the ticket's deadlines: `breached`, `warned`, `pending` or `met`.
     pub async fn worst_deadline_state(&mut self, ticket: i64) -> Result<String> {
-        let states = sqlx::query("SELECT DISTINCT state FROM deadlines WHERE ticket_number = $1")
+        let states = query("SELECT DISTINCT state FROM deadlines WHERE ticket_number = $1")
             .bind(ticket)
             .fetch_all(self.conn())
             .await?;
@@ -285,19 +285,19 @@ impl Unit {
 
     /// The ticket's priority, if set.
     pub async fn ticket_priority(&mut self, ticket: i64) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT priority FROM tickets WHERE number = $1")
+        let row = query("SELECT priority FROM tickets WHERE number = $1")
             .bind(ticket)
             .fetch_optional(self.conn())
             .await?;
         Ok(row
-            .map(|r| r.try_get::<Option<String>, _>("priority"))
+            .map(|r| r.try_get::<Option<String>>("priority"))
             .transpose()?
             .flatten())
     }
 
     /// The ticket's current status, or None when there is no such ticket.
     pub async fn ticket_status(&mut self, ticket: i64) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT status FROM tickets WHERE number = $1")
+        let row = query("SELECT status FROM tickets WHERE number = $1")
             .bind(ticket)
             .fetch_optional(self.conn())
             .await?;
@@ -317,21 +317,21 @@ fn rank(state: &str) -> u8 {
 impl Store {
     /// Every deadline with the channel of its ticket's first message, by ticket and due time.
     pub async fn sla_deadlines(&self) -> Result<Vec<DeadlineRow>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT d.ticket_number, d.kind, d.policy, d.due, d.state, d.started_at, d.met_at, d.stopped_by,
                     (SELECT m.channel FROM messages m
                      WHERE m.ticket_number = d.ticket_number AND m.direction = 'in'
                      ORDER BY m.at, m.id LIMIT 1) AS channel
              FROM deadlines d ORDER BY d.ticket_number, d.due, d.kind, d.policy",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
                 Ok(DeadlineRow {
                     ticket: row.try_get("ticket_number")?,
                     channel: row
-                        .try_get::<Option<String>, _>("channel")?
+                        .try_get::<Option<String>>("channel")?
                         .unwrap_or_else(|| "unknown".to_owned()),
                     kind: row.try_get("kind")?,
                     policy: row.try_get("policy")?,
@@ -347,8 +347,8 @@ impl Store {
 
     /// The time of the newest message, if any.
     pub async fn newest_message_at(&self) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT MAX(at) AS at FROM messages")
-            .fetch_one(self.pool())
+        let row = query("SELECT MAX(at) AS at FROM messages")
+            .fetch_one(&mut self.conn().await?)
             .await?;
         Ok(row.try_get("at")?)
     }
@@ -356,11 +356,11 @@ impl Store {
     /// The SLA events timers fired (`sla.warning`, `sla.breached`), in the order they came due:
     /// (kind, due, ticket, payload).
     pub async fn sla_timer_events(&self) -> Result<Vec<(String, i64, Option<i64>, serde_json::Value)>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT kind, at, ticket_number, payload FROM events
              WHERE kind IN ('sla.warning', 'sla.breached') ORDER BY at, id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -377,15 +377,15 @@ impl Store {
 
     /// How many timers are cancelled, fired, and still waiting.
     pub async fn timer_counts(&self) -> Result<(i64, i64, i64)> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT SUM(CASE WHEN cancelled_at IS NOT NULL THEN 1 ELSE 0 END) AS cancelled,
                     SUM(CASE WHEN fired_at IS NOT NULL THEN 1 ELSE 0 END) AS fired,
                     SUM(CASE WHEN fired_at IS NULL AND cancelled_at IS NULL THEN 1 ELSE 0 END) AS waiting
              FROM timers",
         )
-        .fetch_one(self.pool())
+        .fetch_one(&mut self.conn().await?)
         .await?;
-        let get = |name: &str| -> Result<i64> { Ok(row.try_get::<Option<i64>, _>(name)?.unwrap_or(0)) };
+        let get = |name: &str| -> Result<i64> { Ok(row.try_get::<Option<i64>>(name)?.unwrap_or(0)) };
         Ok((get("cancelled")?, get("fired")?, get("waiting")?))
     }
 }
