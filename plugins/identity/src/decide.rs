@@ -36,15 +36,20 @@
 //! - `name` = `blk:<code>|<country>-<postcode>` for each phonetic code of the name (Soundex of
 //!   each word of two letters or more, `cjk-<first character>` for CJK names), when the
 //!   address has a postcode;
+//! - `name` = `blk:<code>|<country>-<city>` for each phonetic code too, when the address has a
+//!   city: a mistyped postcode would otherwise hide the customer (in the FEBRL 4 record-linkage
+//!   data, 16% of the true pairs share no key built on the postcode, 4% none with the city
+//!   added), while the scoring still weighs the disagreeing postcode against the agreeing
+//!   city, street and name;
 //! - `address` = `blk:<country>-<postcode>|<house number>`, when both are known.
 //!
-//! A message with a name but no postcode gets no blocking key and so no weak candidates: a name
-//! alone never reaches a useful score anyway (see [`crate::score`]).
+//! A message with a name but neither postcode nor city gets no blocking key and so no weak
+//! candidates: a name alone never reaches a useful score anyway (see [`crate::score`]).
 
 use crate::config::Settings;
 use crate::normalize::NormalizeError;
 use crate::normalize::address::{PostalAddress, parse_address};
-use crate::normalize::email::normalize_email;
+use crate::normalize::email::{country_of_domain, normalize_email};
 use crate::normalize::ids::{normalize_buyer_id, normalize_handle, normalize_order};
 use crate::normalize::name::{Name, NameAgreement, compare};
 use crate::normalize::phone::{normalize_phone, region};
@@ -128,12 +133,19 @@ impl Extracted {
             }
         }
         // A number written without a country code is read with the numbering plan of the
-        // country the buyer gives as address, when weft knows that plan; else the workflow's
+        // country the buyer gives as address, when weft knows that plan; else of the country
+        // of the email's country-code domain (`…@yahoo.co.uk`: GB); else the workflow's
         // `default_region`. (A French buyer's `06 12 34 56 78` is +33 6…, not a German number.)
+        let email_country = out
+            .personal
+            .iter()
+            .find(|i| i.kind == IdentityKind::Email)
+            .and_then(|e| country_of_domain(&e.value));
         let phone_region = out
             .address
             .as_ref()
             .and_then(|a| region(&a.country).ok())
+            .or_else(|| email_country.and_then(|c| region(&c).ok()))
             .unwrap_or(settings.region);
         add(
             IdentityKind::Phone,
@@ -166,18 +178,24 @@ impl Extracted {
         let Some(address) = &self.address else {
             return keys;
         };
-        let Some(postcode) = address.qualified_postcode() else {
-            return keys;
-        };
+        let areas: Vec<String> = [
+            address.qualified_postcode(),
+            address.city.as_ref().map(|city| format!("{}-{city}", address.country)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if let Some(name) = &self.name {
-            for code in name.blocking_codes() {
-                keys.push(Identity::new(
-                    IdentityKind::Name,
-                    format!("{BLOCKING_PREFIX}{code}|{postcode}"),
-                ));
+            for area in &areas {
+                for code in name.blocking_codes() {
+                    keys.push(Identity::new(
+                        IdentityKind::Name,
+                        format!("{BLOCKING_PREFIX}{code}|{area}"),
+                    ));
+                }
             }
         }
-        if let Some(house) = &address.house {
+        if let (Some(postcode), Some(house)) = (address.qualified_postcode(), &address.house) {
             keys.push(Identity::new(
                 IdentityKind::Address,
                 format!("{BLOCKING_PREFIX}{postcode}|{house}"),
@@ -694,7 +712,7 @@ fn weak_link(
     }
     let Some(best) = candidates.first() else {
         let why = if extracted.blocking_keys().is_empty() {
-            "no strong identifier matched and there is no name or address with a postcode to compare: a new customer"
+            "no strong identifier matched and there is no name or address with a postcode or city to compare: a new customer"
         } else {
             "no strong identifier matched and no customer shares a blocking key: a new customer"
         };

@@ -114,6 +114,8 @@ fn new_customer_records_identifiers_and_blocking_keys() {
             "address:DE|10115|berlin|hauptstr|12|",
             "name:blk:H520|DE-10115",
             "name:blk:M460|DE-10115",
+            "name:blk:H520|DE-berlin",
+            "name:blk:M460|DE-berlin",
             "address:blk:DE-10115|12",
         ]
     );
@@ -229,6 +231,45 @@ fn a_national_number_is_read_in_the_country_of_the_address() {
     assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(9));
     // Without an address the workflow's region reads it: a German number, another customer.
     let decisions = run(message("email", party(None, None, Some("06 12 34 56 78")), None), &ctx);
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
+}
+
+#[test]
+fn without_an_address_a_national_number_is_read_in_the_country_of_the_email_domain() {
+    // (email, number as written, the customer it must reach: 9 is +33 6 12 34 56 78, 10 is
+    // +44 7911 143046, None a new customer). The address, when there is one, comes first.
+    let ctx = MemoryContext::new()
+        .with_customer(
+            9,
+            &recorded(message("sms", party(None, None, Some("+33 6 12 34 56 78")), None)),
+        )
+        .with_customer(
+            10,
+            &recorded(message("sms", party(None, None, Some("+447911143046")), None)),
+        );
+    for (email, phone, expected) in [
+        ("amelie.durand@orange.fr", "06 12 34 56 78", Some(9)),
+        ("oliver_walker1717@yahoo.co.uk", "07911 143046", Some(10)),
+        // a generic domain says nothing: the workflow's region (DE) reads it
+        ("amelie.durand@gmail.com", "06 12 34 56 78", None),
+        ("someone@europa.eu", "07911 143046", None),
+        // a country weft has no numbering plan for: the workflow's region too
+        ("someone@example.zz", "06 12 34 56 78", None),
+    ] {
+        let decisions = run(message("email", party(None, Some(email), Some(phone)), None), &ctx);
+        let expected = expected.map_or(CustomerRef::New, CustomerRef::Existing);
+        assert_eq!(last_link(&decisions).0.customer, expected, "{email} {phone}");
+    }
+    // An address in the message wins over the domain: a German buyer with a .fr mailbox.
+    let berlin = Some(("Hauptstraße 12", "10115", "Berlin", "DE"));
+    let decisions = run(
+        message(
+            "email",
+            party(None, Some("hans@orange.fr"), Some("06 12 34 56 78")),
+            berlin,
+        ),
+        &ctx,
+    );
     assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
 }
 
@@ -517,6 +558,39 @@ fn typo_in_name_at_the_same_address_links_above_threshold() {
             &ctx,
         );
         assert_eq!(last_link(&decisions).0.customer, CustomerRef::New, "{config:?}");
+    }
+}
+
+#[test]
+fn a_mistyped_postcode_still_finds_the_customer_through_the_city() {
+    // Stored: Hans Müller, Hauptstraße 12, 10115 Berlin. (postcode, city, name, expected link)
+    let ctx = MemoryContext::new().with_customer(
+        4,
+        &recorded(message("chat", party(Some("Hans Müller"), None, None), Some(BERLIN))),
+    );
+    for (postcode, city, name, linked) in [
+        // one digit mistyped: found by name and city, and the rest outweighs the postcode
+        ("10151", "Berlin", "Hans Müller", true),
+        ("10115", "Berlin", "Hans Müller", true),
+        // another city and another postcode: not even a candidate
+        ("80331", "München", "Hans Müller", false),
+        // found through the city, but someone else of the family
+        ("10151", "Berlin", "Anna Müller", false),
+    ] {
+        let decisions = run(
+            message(
+                "chat",
+                party(Some(name), None, None),
+                Some(("Hauptstraße 12", postcode, city, "DE")),
+            ),
+            &ctx,
+        );
+        let expected = if linked {
+            CustomerRef::Existing(4)
+        } else {
+            CustomerRef::New
+        };
+        assert_eq!(last_link(&decisions).0.customer, expected, "{postcode} {city} {name}");
     }
 }
 
