@@ -12,8 +12,9 @@
 //! the honorific suffixes `様`, `さま`, `さん`, `殿`, `氏`, `先生`, `女士`, `小姐` and the
 //! middle dot `・` removed.
 //!
-//! Comparison ([`compare`]) ignores word order and treats `ue`/`ü`/`u` alike (so "Müller",
-//! "Mueller" and "Muller" agree exactly); see [`NameAgreement`] for the levels.
+//! Comparison ([`compare`]) ignores word order, treats `ue`/`ü`/`u` alike (so "Müller",
+//! "Mueller" and "Muller" agree exactly) and undoes a space typed or lost inside a word
+//! ("Mc Donald" / "McDonald"); see [`NameAgreement`] for the levels.
 
 use super::NormalizeError;
 use crate::text::{collapse_umlaut_spelling, fold, is_cjk, jaro_winkler, soundex};
@@ -183,7 +184,44 @@ fn is_initial_of(initial: &str, word: &str) -> bool {
 }
 
 /// Compares two names; see [`NameAgreement`].
+///
+/// A space typed or lost inside a word (`Har Risn` / `Harrison`, `Jean Pierre` / `Jeanpierre`,
+/// `Mc Donald` / `McDonald`) is undone: when the words do not agree exactly as written and one
+/// name has more words, each pair of its neighbouring words is also tried joined, and the best
+/// answer counts.
 pub fn compare(a: &Name, b: &Name) -> NameAgreement {
+    let written = compare_words(a, b);
+    if a.cjk || b.cjk || matches!(written, NameAgreement::Exact) {
+        return written;
+    }
+    let (short, long) = if a.tokens.len() <= b.tokens.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let rank = |x: &NameAgreement| match x {
+        NameAgreement::Exact => 4.0,
+        NameAgreement::Fuzzy(s) => 2.0 + s,
+        NameAgreement::Partial => 1.0,
+        NameAgreement::Disagree | NameAgreement::Incomparable => 0.0,
+    };
+    let mut best = written;
+    for i in 1..long.tokens.len().min(8) {
+        if short.tokens.len() == long.tokens.len() {
+            break;
+        }
+        let mut tokens = long.tokens.clone();
+        let joined = format!("{}{}", tokens[i - 1], tokens[i]);
+        tokens.splice(i - 1..=i, [joined]);
+        let candidate = compare_words(short, &Name { tokens, cjk: false });
+        if rank(&candidate) > rank(&best) {
+            best = candidate;
+        }
+    }
+    best
+}
+
+fn compare_words(a: &Name, b: &Name) -> NameAgreement {
     if a.cjk != b.cjk {
         return NameAgreement::Incomparable;
     }
@@ -319,6 +357,14 @@ mod tests {
             ("Anna Schmidt", "Peter Schmidt", "partial"),
             ("Schmidt", "Anna Schmidt", "partial"),
             ("Anna Schmidt", "Peter Weber", "disagree"),
+            // a space typed or lost inside a word
+            ("Jean Pierre Dupont", "Jeanpierre Dupont", "exact"),
+            ("Mc Donald, Ewan", "Ewan McDonald", "exact"),
+            ("Har Risn Boulter", "Harrison Boulter", "fuzzy"),
+            ("Kate Lin", "Katelin", "exact"),
+            // joining does not make relatives agree
+            ("Anna Maria Schmidt", "Peter Schmidt", "partial"),
+            ("Anna Lena Schmidt", "Annalena Weber", "partial"),
             ("山田 太郎", "山田太郎様", "exact"),
             ("山田太郎", "山田花子", "partial"),
             ("山田太郎", "鈴木一郎", "disagree"),
