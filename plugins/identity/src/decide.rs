@@ -15,7 +15,8 @@
 //!      is noted in the evidence.
 //!    - A blocking-key candidate whose name and address reach `fuzzy.min_score`, without a
 //!      conflicting identifier, joins the merge too (had this message come first, it would
-//!      have been linked to it).
+//!      have been linked to it). The names and addresses already known for the customers the
+//!      strong identifiers found count with the message's own: they are one person's.
 //!    - Customers split apart by hand (`kept_apart`) are never merged again: the oldest is
 //!      linked, the others are set aside with a `kept-apart` note, and identifiers found only
 //!      on customers not linked are not recorded for the linked one.
@@ -570,7 +571,18 @@ fn weak_bridges(
     if keys.is_empty() || group.is_empty() {
         return merged;
     }
-    let mine = extracted.weak_profile();
+    // The message's name and address, and those the group already has: the strong identifiers
+    // say they are one person, so the name from one message and the address from another are
+    // both that person's (an email giving only the address still finds the marketplace buyer
+    // whose name and address match the names known for that email). Candidates still come
+    // from the message's own blocking keys only, so that a message that brings no new address
+    // or name costs no lookups.
+    let mut mine = extracted.weak_profile();
+    for g in group.iter() {
+        let profile = customer_profile(g);
+        mine.names.extend(profile.names);
+        mine.addresses.extend(profile.addresses);
+    }
     let mut seen: BTreeSet<u64> = group.iter().map(|g| g.id).collect();
     for key in keys {
         for found in ctx.find_customers(&key) {

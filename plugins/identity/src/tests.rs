@@ -496,6 +496,49 @@ fn a_strong_link_whose_name_and_address_match_another_customer_merges_them() {
 }
 
 #[test]
+fn the_names_known_for_an_email_count_with_the_address_a_message_gives() {
+    // Customer 6 is known by email with the name Hans Müller and no address; customer 5 is an
+    // amazon buyer with name and address. A mail from 6's address that gives only the postal
+    // address (no name): with 6's known name, it matches 5. (name of the amazon buyer, merged)
+    for (amazon_name, merged) in [
+        ("Hans Müller", true),
+        ("H. Müller", true),
+        // the same address, another first name: a household, not him
+        ("Eva Müller", false),
+    ] {
+        let mut amazon = message("amazon", party(Some(amazon_name), None, None), Some(BERLIN));
+        amazon.from.buyer_id = Some("A1B2C3".into());
+        let ctx = MemoryContext::new().with_customer(5, &recorded(amazon)).with_customer(
+            6,
+            &recorded(message(
+                "email",
+                party(Some("Hans Müller"), Some("hans@example.de"), None),
+                None,
+            )),
+        );
+        let decisions = run(
+            message("email", party(None, Some("hans@example.de"), None), Some(BERLIN)),
+            &ctx,
+        );
+        let merges: Vec<&Decision> = decisions
+            .iter()
+            .filter(|d| matches!(d.command, Command::MergeCustomers(_)))
+            .collect();
+        if merged {
+            assert_eq!(
+                merges.first().map(|d| &d.command),
+                Some(&Command::MergeCustomers(MergeCustomers { into: 5, from: vec![6] })),
+                "{amazon_name}: {decisions:#?}"
+            );
+            assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(5));
+        } else {
+            assert!(merges.is_empty(), "{amazon_name}: {decisions:#?}");
+            assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(6));
+        }
+    }
+}
+
+#[test]
 fn an_order_is_found_in_the_text_when_the_channel_reports_none() {
     let mut m = message("instagram", party(Some("Anna"), None, None), None);
     m.from.handle = Some("@anna.k".into());
