@@ -3,7 +3,10 @@
 //! 1. **Extract** every identifier of the message and normalize it. What cannot be normalized
 //!    is left out, logged, and named in the evidence; it never fails the step. A message whose
 //!    channel reports no order number gives the first one its subject or body names
-//!    ([`weft_sdk::order::find_order`]).
+//!    ([`weft_sdk::order::find_order`]). A phone number written without a country code is
+//!    read in the country of the message's address, else of its email's country-code domain,
+//!    else of the address already known for the customer its email, buyer id or handle finds,
+//!    else in the workflow's `default_region`.
 //! 2. **Strong identifiers** (the kinds in `strong:`) are looked up exactly. Each customer found
 //!    is followed through `merged_into` to the customer it lives on as.
 //!    - One customer: link to it, score 1.
@@ -328,6 +331,52 @@ fn resolve(ctx: &dyn Context, customer: &CustomerView) -> CustomerView {
     current
 }
 
+/// A number written without a country code, in a message that names no country (no address,
+/// no email on a country-code domain), is read in the country of the address already known for
+/// the customer its email, buyer id or handle finds: that is where the buyer lives. (A Briton
+/// writing from a gmail.com address with `07911 143046` has +44 7911 143046, not the German
+/// number the workflow's `default_region` would make of it.) Nothing changes when no such
+/// customer or address is known, or when the number has its country code.
+fn read_phone_where_the_buyer_lives(
+    extracted: &mut Extracted,
+    message: &Message,
+    settings: &Settings,
+    ctx: &dyn Context,
+) {
+    let Some(raw) = message.from.phone.as_deref().filter(|p| !p.trim().is_empty()) else {
+        return;
+    };
+    let Some(at) = extracted.personal.iter().position(|i| i.kind == IdentityKind::Phone) else {
+        return;
+    };
+    let email_country = extracted
+        .personal
+        .iter()
+        .find(|i| i.kind == IdentityKind::Email)
+        .and_then(|e| country_of_domain(&e.value))
+        .and_then(|c| region(&c).ok());
+    if extracted.address.is_some() || email_country.is_some() {
+        return;
+    }
+    let known = extracted
+        .personal
+        .iter()
+        .filter(|i| i.kind != IdentityKind::Phone && settings.strong.contains(&i.kind))
+        .flat_map(|i| ctx.find_customers(i))
+        .map(|c| resolve(ctx, &c))
+        .find_map(|c| {
+            customer_profile(&c)
+                .addresses
+                .iter()
+                .find_map(|a| region(&a.country).ok())
+        });
+    if let Some(buyer_region) = known
+        && let Ok(phone) = normalize_phone(raw, buyer_region)
+    {
+        extracted.personal[at] = Identity::new(IdentityKind::Phone, phone);
+    }
+}
+
 /// Decides the customer of a message event.
 pub fn decide(event: &Event, settings: &Settings, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
     let Some(message) = &event.message else {
@@ -336,7 +385,8 @@ pub fn decide(event: &Event, settings: &Settings, ctx: &dyn Context) -> Result<V
             event.id, event.kind
         )));
     };
-    let extracted = Extracted::from_message(message, settings);
+    let mut extracted = Extracted::from_message(message, settings);
+    read_phone_where_the_buyer_lives(&mut extracted, message, settings, ctx);
     let mut notes: Vec<Evidence> = Vec::new();
     for problem in &extracted.problems {
         ctx.log(LogLevel::Warn, &format!("message {}: {problem}", message.id));

@@ -274,6 +274,48 @@ fn without_an_address_a_national_number_is_read_in_the_country_of_the_email_doma
 }
 
 #[test]
+fn without_any_country_in_the_message_a_national_number_is_read_where_the_buyer_lives() {
+    // (email of the message, the phone it records). Customer 9 is oliver@gmail.com with a
+    // London address; customer 10 is eva@gmail.com with no address known.
+    let london = Some(("96 Station Road", "SW1A 1AA", "London", "GB"));
+    let ctx = MemoryContext::new()
+        .with_customer(
+            9,
+            &recorded(message(
+                "email",
+                party(Some("Oliver Walker"), Some("oliver@gmail.com"), None),
+                london,
+            )),
+        )
+        .with_customer(
+            10,
+            &recorded(message("email", party(None, Some("eva@gmail.com"), None), None)),
+        );
+    for (email, phone, recorded_phone) in [
+        // the buyer's known address is in GB: a British mobile number
+        ("oliver@gmail.com", "07911 143046", "phone:+447911143046"),
+        // written with its country code: unchanged
+        ("oliver@gmail.com", "+49 30 1234567", "phone:+49301234567"),
+        // no address known for her: the workflow's region (DE)
+        ("eva@gmail.com", "030 1234567", "phone:+49301234567"),
+        // nobody known by this email: the workflow's region
+        ("new@gmail.com", "07911 143046", "phone:+497911143046"),
+    ] {
+        let decisions = run(message("email", party(None, Some(email), Some(phone)), None), &ctx);
+        let values: Vec<String> = last_link(&decisions)
+            .0
+            .identities
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            values.iter().any(|v| v == recorded_phone),
+            "{email} {phone}: {values:?}"
+        );
+    }
+}
+
+#[test]
 fn a_message_bridging_two_customers_merges_them_into_the_older() {
     let ctx = MemoryContext::new()
         .with_customer(
