@@ -28,7 +28,7 @@
 //!   kanji (`一丁目`) are not converted.
 
 use super::NormalizeError;
-use crate::text::{fold, is_cjk, jaro_winkler};
+use crate::text::{fold, is_cjk, jaro_winkler, optimal_string_alignment};
 use unicode_normalization::UnicodeNormalization;
 use weft_sdk::Address;
 
@@ -440,31 +440,6 @@ fn canonical_street_word(word: &str) -> String {
         }
     }
     word.to_owned()
-}
-
-/// The optimal string alignment distance: insertions, deletions, substitutions and swaps of
-/// two neighbouring characters, each costing 1 (the four typing errors Damerau counted as
-/// most of all misspellings).
-fn optimal_string_alignment(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 /// `3o` (from `3º`) and `2a` (from `2ª`) are Spanish ordinals: the number.
