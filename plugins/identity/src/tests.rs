@@ -114,8 +114,7 @@ fn new_customer_records_identifiers_and_blocking_keys() {
             "address:DE|10115|berlin|hauptstr|12|",
             "name:blk:H520|DE-10115",
             "name:blk:M460|DE-10115",
-            "name:blk:H520|DE-berlin",
-            "name:blk:M460|DE-berlin",
+            "name:blk:H520+M460|DE-berlin",
             "address:blk:DE-10115|12",
         ]
     );
