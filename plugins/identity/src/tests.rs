@@ -114,6 +114,7 @@ fn new_customer_records_identifiers_and_blocking_keys() {
             "address:DE|10115|berlin|hauptstr|12|",
             "name:blk:H520|DE-10115",
             "name:blk:M460|DE-10115",
+            "name:blk:H520+M460|DE-berlin",
             "address:blk:DE-10115|12",
         ]
     );
@@ -230,6 +231,87 @@ fn a_national_number_is_read_in_the_country_of_the_address() {
     // Without an address the workflow's region reads it: a German number, another customer.
     let decisions = run(message("email", party(None, None, Some("06 12 34 56 78")), None), &ctx);
     assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
+}
+
+#[test]
+fn without_an_address_a_national_number_is_read_in_the_country_of_the_email_domain() {
+    // (email, number as written, the customer it must reach: 9 is +33 6 12 34 56 78, 10 is
+    // +44 7911 143046, None a new customer). The address, when there is one, comes first.
+    let ctx = MemoryContext::new()
+        .with_customer(
+            9,
+            &recorded(message("sms", party(None, None, Some("+33 6 12 34 56 78")), None)),
+        )
+        .with_customer(
+            10,
+            &recorded(message("sms", party(None, None, Some("+447911143046")), None)),
+        );
+    for (email, phone, expected) in [
+        ("amelie.durand@orange.fr", "06 12 34 56 78", Some(9)),
+        ("oliver_walker1717@yahoo.co.uk", "07911 143046", Some(10)),
+        // a generic domain says nothing: the workflow's region (DE) reads it
+        ("amelie.durand@gmail.com", "06 12 34 56 78", None),
+        ("someone@europa.eu", "07911 143046", None),
+        // a country weft has no numbering plan for: the workflow's region too
+        ("someone@example.zz", "06 12 34 56 78", None),
+    ] {
+        let decisions = run(message("email", party(None, Some(email), Some(phone)), None), &ctx);
+        let expected = expected.map_or(CustomerRef::New, CustomerRef::Existing);
+        assert_eq!(last_link(&decisions).0.customer, expected, "{email} {phone}");
+    }
+    // An address in the message wins over the domain: a German buyer with a .fr mailbox.
+    let berlin = Some(("Hauptstraße 12", "10115", "Berlin", "DE"));
+    let decisions = run(
+        message(
+            "email",
+            party(None, Some("hans@orange.fr"), Some("06 12 34 56 78")),
+            berlin,
+        ),
+        &ctx,
+    );
+    assert_eq!(last_link(&decisions).0.customer, CustomerRef::New);
+}
+
+#[test]
+fn without_any_country_in_the_message_a_national_number_is_read_where_the_buyer_lives() {
+    // (email of the message, the phone it records). Customer 9 is oliver@gmail.com with a
+    // London address; customer 10 is eva@gmail.com with no address known.
+    let london = Some(("96 Station Road", "SW1A 1AA", "London", "GB"));
+    let ctx = MemoryContext::new()
+        .with_customer(
+            9,
+            &recorded(message(
+                "email",
+                party(Some("Oliver Walker"), Some("oliver@gmail.com"), None),
+                london,
+            )),
+        )
+        .with_customer(
+            10,
+            &recorded(message("email", party(None, Some("eva@gmail.com"), None), None)),
+        );
+    for (email, phone, recorded_phone) in [
+        // the buyer's known address is in GB: a British mobile number
+        ("oliver@gmail.com", "07911 143046", "phone:+447911143046"),
+        // written with its country code: unchanged
+        ("oliver@gmail.com", "+49 30 1234567", "phone:+49301234567"),
+        // no address known for her: the workflow's region (DE)
+        ("eva@gmail.com", "030 1234567", "phone:+49301234567"),
+        // nobody known by this email: the workflow's region
+        ("new@gmail.com", "07911 143046", "phone:+497911143046"),
+    ] {
+        let decisions = run(message("email", party(None, Some(email), Some(phone)), None), &ctx);
+        let values: Vec<String> = last_link(&decisions)
+            .0
+            .identities
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            values.iter().any(|v| v == recorded_phone),
+            "{email} {phone}: {values:?}"
+        );
+    }
 }
 
 #[test]
@@ -455,6 +537,49 @@ fn a_strong_link_whose_name_and_address_match_another_customer_merges_them() {
 }
 
 #[test]
+fn the_names_known_for_an_email_count_with_the_address_a_message_gives() {
+    // Customer 6 is known by email with the name Hans Müller and no address; customer 5 is an
+    // amazon buyer with name and address. A mail from 6's address that gives only the postal
+    // address (no name): with 6's known name, it matches 5. (name of the amazon buyer, merged)
+    for (amazon_name, merged) in [
+        ("Hans Müller", true),
+        ("H. Müller", true),
+        // the same address, another first name: a household, not him
+        ("Eva Müller", false),
+    ] {
+        let mut amazon = message("amazon", party(Some(amazon_name), None, None), Some(BERLIN));
+        amazon.from.buyer_id = Some("A1B2C3".into());
+        let ctx = MemoryContext::new().with_customer(5, &recorded(amazon)).with_customer(
+            6,
+            &recorded(message(
+                "email",
+                party(Some("Hans Müller"), Some("hans@example.de"), None),
+                None,
+            )),
+        );
+        let decisions = run(
+            message("email", party(None, Some("hans@example.de"), None), Some(BERLIN)),
+            &ctx,
+        );
+        let merges: Vec<&Decision> = decisions
+            .iter()
+            .filter(|d| matches!(d.command, Command::MergeCustomers(_)))
+            .collect();
+        if merged {
+            assert_eq!(
+                merges.first().map(|d| &d.command),
+                Some(&Command::MergeCustomers(MergeCustomers { into: 5, from: vec![6] })),
+                "{amazon_name}: {decisions:#?}"
+            );
+            assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(5));
+        } else {
+            assert!(merges.is_empty(), "{amazon_name}: {decisions:#?}");
+            assert_eq!(last_link(&decisions).0.customer, CustomerRef::Existing(6));
+        }
+    }
+}
+
+#[test]
 fn an_order_is_found_in_the_text_when_the_channel_reports_none() {
     let mut m = message("instagram", party(Some("Anna"), None, None), None);
     m.from.handle = Some("@anna.k".into());
@@ -517,6 +642,39 @@ fn typo_in_name_at_the_same_address_links_above_threshold() {
             &ctx,
         );
         assert_eq!(last_link(&decisions).0.customer, CustomerRef::New, "{config:?}");
+    }
+}
+
+#[test]
+fn a_mistyped_postcode_still_finds_the_customer_through_the_city() {
+    // Stored: Hans Müller, Hauptstraße 12, 10115 Berlin. (postcode, city, name, expected link)
+    let ctx = MemoryContext::new().with_customer(
+        4,
+        &recorded(message("chat", party(Some("Hans Müller"), None, None), Some(BERLIN))),
+    );
+    for (postcode, city, name, linked) in [
+        // one digit mistyped: found by name and city, and the rest outweighs the postcode
+        ("10151", "Berlin", "Hans Müller", true),
+        ("10115", "Berlin", "Hans Müller", true),
+        // another city and another postcode: not even a candidate
+        ("80331", "München", "Hans Müller", false),
+        // found through the city, but someone else of the family
+        ("10151", "Berlin", "Anna Müller", false),
+    ] {
+        let decisions = run(
+            message(
+                "chat",
+                party(Some(name), None, None),
+                Some(("Hauptstraße 12", postcode, city, "DE")),
+            ),
+            &ctx,
+        );
+        let expected = if linked {
+            CustomerRef::Existing(4)
+        } else {
+            CustomerRef::New
+        };
+        assert_eq!(last_link(&decisions).0.customer, expected, "{postcode} {city} {name}");
     }
 }
 

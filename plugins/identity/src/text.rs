@@ -93,6 +93,31 @@ fn jaro(a: &[char], b: &[char]) -> f64 {
     (m / a.len() as f64 + m / b.len() as f64 + (m - t) / m) / 3.0
 }
 
+/// The optimal string alignment distance: insertions, deletions, substitutions and swaps of
+/// two neighbouring characters, each costing 1 (the four typing errors Damerau counted as
+/// most of all misspellings).
+pub fn optimal_string_alignment(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 /// A Soundex code (letter + three digits) of an ASCII-folded word, for blocking. Letters outside
 /// a–z are skipped; a word without any gives `None`.
 pub fn soundex(word: &str) -> Option<String> {

@@ -12,6 +12,8 @@
 //!   `hauptstr`), `Street`/`St.` → `st`, `Avenue`/`Ave`/`Av.`/`Avenida`/`Avda` → `ave`,
 //!   `Road`/`Rd` → `rd`, `Boulevard`/`Bd`/`Blvd` → `blvd`, `Calle`/`C/`/`Cl` → `calle`,
 //!   `Plaza`/`Place`/`Platz`/`Piazza`/`Pl.` → `pl`, `Rue` stays `rue`, `Via`/`V.` → `via`;
+//!   a street type written out with one typo (`Stret`, `Setreet`, `Strase`: one insertion,
+//!   deletion, substitution or swap from a form of six letters or more) is read as that type;
 //!   articles (`de`, `la`, `del`, `di`, `du`, ...) are dropped. The house number is the first
 //!   word with a digit, with a letter or `bis`/`ter` suffix joined (`12 a` → `12a`). It may
 //!   come first (`12 rue de la Paix`, `221B Baker Street`) or after the street
@@ -26,7 +28,7 @@
 //!   kanji (`一丁目`) are not converted.
 
 use super::NormalizeError;
-use crate::text::{fold, is_cjk, jaro_winkler};
+use crate::text::{fold, is_cjk, jaro_winkler, optimal_string_alignment};
 use unicode_normalization::UnicodeNormalization;
 use weft_sdk::Address;
 
@@ -57,7 +59,8 @@ pub enum StreetAgreement {
     Exact,
     /// Same house number, street names alike (the Jaro–Winkler similarity is kept).
     Fuzzy(f64),
-    /// Same building, different units: neighbours.
+    /// Same building, different units (a named unit with a typo, `stonyirdge` / `stonyridge`,
+    /// is the same unit): neighbours.
     OtherUnit,
     Disagree,
     /// One side lacks a street or house number.
@@ -420,6 +423,15 @@ fn canonical_street_word(word: &str) -> String {
     if let Some((_, canonical)) = STREET_TYPES.iter().find(|(w, _)| *w == word) {
         return (*canonical).to_owned();
     }
+    // A street type written out with one typo (`stret`, `stteet`, `setreet`, `strase`): only
+    // the written-out forms of six letters or more, which no street name is one typo from.
+    if word.chars().count() >= 5
+        && let Some((_, canonical)) = STREET_TYPES
+            .iter()
+            .find(|(w, _)| w.len() >= 6 && optimal_string_alignment(word, w) <= 1)
+    {
+        return (*canonical).to_owned();
+    }
     for suffix in ["strasse", "str"] {
         if let Some(stem) = word.strip_suffix(suffix)
             && stem.chars().count() >= 2
@@ -523,6 +535,16 @@ impl PostalAddress {
     }
 }
 
+/// Whether two units are one: equal, or a named unit (a building, a home, a hostel: three
+/// letters or more) with a typo, that is with the same digits and a Jaro–Winkler similarity of
+/// at least 0.9 (`stonyridge` / `stonyirdge`). Numbered units differ by any digit or letter
+/// (`3b` / `3c` are neighbours).
+fn same_unit(x: &str, y: &str) -> bool {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let letters = |s: &str| s.chars().filter(|c| c.is_alphabetic()).count();
+    x == y || (letters(x) >= 3 && letters(y) >= 3 && digits(x) == digits(y) && jaro_winkler(x, y) >= 0.9)
+}
+
 /// Compares street, house number and unit.
 pub fn compare_street(a: &PostalAddress, b: &PostalAddress) -> StreetAgreement {
     let (Some(sa), Some(ha), Some(sb), Some(hb)) = (&a.street, &a.house, &b.street, &b.house) else {
@@ -531,7 +553,7 @@ pub fn compare_street(a: &PostalAddress, b: &PostalAddress) -> StreetAgreement {
     if a.country != b.country || ha != hb {
         return StreetAgreement::Disagree;
     }
-    let other_unit = matches!((&a.unit, &b.unit), (Some(x), Some(y)) if x != y);
+    let other_unit = matches!((&a.unit, &b.unit), (Some(x), Some(y)) if !same_unit(x, y));
     let similarity = if sa == sb { 1.0 } else { jaro_winkler(sa, sb) };
     match (similarity, other_unit) {
         (s, _) if s < 0.9 => StreetAgreement::Disagree,
@@ -766,6 +788,36 @@ mod tests {
             compare_street(&a("Hauptstraße 12", None), &a("Hauptstraße 14", None)),
             StreetAgreement::Disagree
         );
+        // A street type written out with one typo is still that type.
+        for (x, y, expected) in [
+            ("9 Araluen Stteet", "9 Araluen St", StreetAgreement::Exact),
+            ("11 Coxen Stret", "11 Coxen Street", StreetAgreement::Exact),
+            ("3 Light Setreet", "3 Light St.", StreetAgreement::Exact),
+            ("Garten Strase 4", "Gartenstraße 4", StreetAgreement::Exact),
+            ("Calle Mayor 5", "Calle Mayor 5", StreetAgreement::Exact),
+            ("4 Avenu Foch", "4 Avenue Foch", StreetAgreement::Exact),
+            // more than one typo away: a name, not a street type
+            ("7 Strand", "7 Street", StreetAgreement::Disagree),
+        ] {
+            assert_eq!(compare_street(&a(x, None), &a(y, None)), expected, "{x} / {y}");
+        }
+        // Units: a named unit with a typo is the same unit; numbered units differ by any sign.
+        for (x, y, expected) in [
+            ("Stonyridge", "Stonyirdge", StreetAgreement::Exact),
+            ("Whispering Pines", "Whispernig Pines", StreetAgreement::Exact),
+            ("Haus Lindenhof", "Haus Lindenhof", StreetAgreement::Exact),
+            ("Whg 3", "Whg 4", StreetAgreement::OtherUnit),
+            ("Whg 13", "Whg 31", StreetAgreement::OtherUnit),
+            ("3º B", "3º C", StreetAgreement::OtherUnit),
+            ("Block A 12", "Block A 21", StreetAgreement::OtherUnit),
+            ("Stonyridge", "Sunnyside", StreetAgreement::OtherUnit),
+        ] {
+            assert_eq!(
+                compare_street(&a("Hauptstraße 12", Some(x)), &a("Hauptstraße 12", Some(y))),
+                expected,
+                "{x} / {y}"
+            );
+        }
         assert_eq!(
             compare_street(&a("Hauptstraße 12", None), &a("Gartenweg 12", None)),
             StreetAgreement::Disagree

@@ -37,6 +37,23 @@ pub const SUBADDRESSING: &[&str] = &[
     "mailbox.org",
 ];
 
+/// The country whose country-code top-level domain a normalized address ends in (`…@libero.it`
+/// → `IT`, `…@yahoo.co.uk` → `GB`: `.uk` is the one ccTLD that is not the ISO code), or `None`
+/// for generic domains (`.com`, `.net`, `.org`, `.eu`, ...), which say nothing of where the
+/// owner lives. It is evidence of the owner's country, not proof: it is used only to read a
+/// phone number written without a country code when nothing better (an address) is known.
+pub fn country_of_domain(normalized: &str) -> Option<String> {
+    let (_, domain) = normalized.rsplit_once('@')?;
+    let tld = domain.rsplit('.').next()?;
+    match tld {
+        "uk" => Some("GB".to_owned()),
+        // Two letters are a ccTLD (RFC 1591), except the European Union's, which is no country.
+        "eu" => None,
+        t if t.len() == 2 && t.chars().all(|c| c.is_ascii_lowercase()) => Some(t.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
 /// Normalizes an email address, or says what is wrong with it.
 pub fn normalize_email(raw: &str) -> Result<String, NormalizeError> {
     const FIELD: &str = "email";
@@ -113,6 +130,23 @@ mod tests {
             ("user@example.com.", "user@example.com"),
         ] {
             assert_eq!(normalize_email(input).as_deref(), Ok(expected), "{input}");
+        }
+    }
+
+    #[test]
+    fn country_of_the_domain() {
+        for (email, country) in [
+            ("n.gallo1@libero.it", Some("IT")),
+            ("oliver_walker1717@yahoo.co.uk", Some("GB")),
+            ("marie@orange.fr", Some("FR")),
+            ("taro@docomo.ne.jp", Some("JP")),
+            ("anna@gmx.de", Some("DE")),
+            ("someone@gmail.com", None),
+            ("someone@example.org", None),
+            ("someone@europa.eu", None),
+            ("someone@shop.info", None),
+        ] {
+            assert_eq!(country_of_domain(email).as_deref(), country, "{email}");
         }
     }
 
