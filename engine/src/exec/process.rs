@@ -208,8 +208,10 @@ async fn run_step(
         ticket: state.ticket.map(|t| t as u64),
         payload: event.payload.clone(),
     };
+    unit.hold_reads();
     let (returned, result) = plugin.decide(&sdk_event, &step.with, &call_options(step), unit).await;
     unit = returned;
+    unit.release_reads();
     let output = match result {
         Ok(output) => output,
         Err(failure) => {

@@ -82,7 +82,7 @@ impl Unit {
             .bind(at)
             .fetch_one(self.conn())
             .await?;
-        Ok(row.try_get("id")?)
+        row.try_get("id")
     }
 
     /// The customer a (possibly merged) customer now lives in.
@@ -189,7 +189,7 @@ impl Unit {
         .bind(at)
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get("number")?)
+        row.try_get("number")
     }
 
     /// The ticket a (possibly merged) ticket now lives in.

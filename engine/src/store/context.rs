@@ -37,6 +37,17 @@ impl Unit {
     /// splits that touch the family come back together; the customers kept apart are followed
     /// to where they live now only when there are any.
     pub async fn customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
+        if let Some(view) = self.views.as_ref().and_then(|views| views.get(&id)) {
+            return Ok(Some(view.clone()));
+        }
+        let view = self.read_customer_view(id).await?;
+        if let (Some(views), Some(view)) = (self.views.as_mut(), &view) {
+            views.insert(id, view.clone());
+        }
+        Ok(view)
+    }
+
+    async fn read_customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
         let sql = format!(
             "{CUSTOMER_FAMILY}
              SELECT 'row' AS part, CAST(NULL AS TEXT) AS kind, CAST(NULL AS TEXT) AS value, merged_into AS other

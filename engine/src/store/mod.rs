@@ -157,6 +157,7 @@ impl Store {
             conn: Some(conn),
             dialect: self.dialect(),
             savepoints: 0,
+            views: None,
         })
     }
 }
@@ -266,6 +267,8 @@ pub struct Unit {
     conn: Option<Conn>,
     dialect: Dialect,
     savepoints: u32,
+    /// Customer views already read while reads are held still ([`Unit::hold_reads`]).
+    views: Option<std::collections::HashMap<i64, weft_sdk::CustomerView>>,
 }
 
 impl std::fmt::Debug for Unit {
@@ -284,6 +287,19 @@ impl Unit {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Promises that nothing is written through this unit until [`Unit::release_reads`], so
+    /// what is read meanwhile may be answered again from memory: a step's reads while it
+    /// decides (steps only read; the engine writes once they have answered). An identity step
+    /// finds the same customer through the email, the phone and the buyer id of one message.
+    pub fn hold_reads(&mut self) {
+        self.views = Some(std::collections::HashMap::new());
+    }
+
+    /// Ends [`Unit::hold_reads`]: later reads go to the database again.
+    pub fn release_reads(&mut self) {
+        self.views = None;
     }
 
     /// Opens a savepoint; everything until the matching release or rollback can be undone alone.
@@ -309,8 +325,11 @@ impl Unit {
     }
 
     pub async fn commit(mut self) -> Result<()> {
-        let mut conn = self.conn.take().expect("unit used after it ended");
-        conn.batch("COMMIT").await
+        self.conn().batch("COMMIT").await?;
+        // Committed: nothing is left for `drop` to roll back. (A failed COMMIT leaves the
+        // connection with the unit, whose `drop` rolls the transaction back.)
+        self.conn = None;
+        Ok(())
     }
 
     pub async fn rollback(mut self) -> Result<()> {

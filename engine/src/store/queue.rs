@@ -106,7 +106,7 @@ impl Store {
         let row = query("SELECT COUNT(*) AS n FROM events WHERE state = 'pending'")
             .fetch_one(&mut self.conn().await?)
             .await?;
-        Ok(row.try_get("n")?)
+        row.try_get("n")
     }
 
     /// Gives a failed event another try after `delay_ms`.
@@ -268,7 +268,7 @@ impl Unit {
         .bind(now_ms())
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get("id")?)
+        row.try_get("id")
     }
 }
 
@@ -358,6 +358,6 @@ impl Store {
         let row = query("SELECT MIN(not_before) AS t FROM events WHERE state = 'pending' AND not_before > 0")
             .fetch_one(&mut self.conn().await?)
             .await?;
-        Ok(row.try_get("t")?)
+        row.try_get("t")
     }
 }

@@ -50,7 +50,7 @@ pub struct Totals {
 
 impl Store {
     async fn count(&self, sql: &str) -> Result<i64> {
-        Ok(query(sql).fetch_one(&mut self.conn().await?).await?.try_get("n")?)
+        query(sql).fetch_one(&mut self.conn().await?).await?.try_get("n")
     }
 
     pub async fn totals(&self) -> Result<Totals> {
@@ -229,7 +229,7 @@ impl Store {
         .bind(number)
         .fetch_all(&mut self.conn().await?)
         .await?;
-        rows.iter().map(|r| Ok(r.try_get("number")?)).collect()
+        rows.iter().map(|r| r.try_get("number")).collect()
     }
 
     /// A ticket's row as JSON, or None if there is no such ticket.

@@ -301,7 +301,7 @@ impl Unit {
             .bind(ticket)
             .fetch_optional(self.conn())
             .await?;
-        row.map(|r| r.try_get("status")).transpose().map_err(Into::into)
+        row.map(|r| r.try_get("status")).transpose()
     }
 }
 
@@ -350,7 +350,7 @@ impl Store {
         let row = query("SELECT MAX(at) AS at FROM messages")
             .fetch_one(&mut self.conn().await?)
             .await?;
-        Ok(row.try_get("at")?)
+        row.try_get("at")
     }
 
     /// The SLA events timers fired (`sla.warning`, `sla.breached`), in the order they came due:
