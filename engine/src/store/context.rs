@@ -4,6 +4,7 @@
 
 use super::{Result, Unit, to_i64};
 use super::{Row, query};
+use std::collections::HashMap;
 use weft_sdk::{CustomerView, Identity, IdentityKind, Message, MessageSummary, TicketView};
 
 const TICKET_COLUMNS: &str =
@@ -30,6 +31,14 @@ fn ticket_from_row(row: &Row) -> Result<TicketView> {
     })
 }
 
+/// Reads answered again from memory while nothing is written ([`Unit::hold_reads`]).
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    views: HashMap<i64, CustomerView>,
+    /// By (customer as asked for, limit).
+    tickets: HashMap<(u64, u32), Vec<TicketView>>,
+}
+
 impl Unit {
     /// A customer with every identity of it and of the customers merged into it.
     ///
@@ -37,12 +46,12 @@ impl Unit {
     /// splits that touch the family come back together; the customers kept apart are followed
     /// to where they live now only when there are any.
     pub async fn customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
-        if let Some(view) = self.views.as_ref().and_then(|views| views.get(&id)) {
+        if let Some(view) = self.held.as_ref().and_then(|held| held.views.get(&id)) {
             return Ok(Some(view.clone()));
         }
         let view = self.read_customer_view(id).await?;
-        if let (Some(views), Some(view)) = (self.views.as_mut(), &view) {
-            views.insert(id, view.clone());
+        if let (Some(held), Some(view)) = (self.held.as_mut(), &view) {
+            held.views.insert(id, view.clone());
         }
         Ok(view)
     }
@@ -169,6 +178,17 @@ impl Unit {
     /// walked all unmerged tickets for every lookup (1 ms at 4k customers, growing with the
     /// store) instead of this customer's few through `tickets_customer` (30 µs).
     pub async fn customer_tickets(&mut self, customer: u64, limit: u32) -> Result<Vec<TicketView>> {
+        if let Some(tickets) = self.held.as_ref().and_then(|held| held.tickets.get(&(customer, limit))) {
+            return Ok(tickets.clone());
+        }
+        let tickets = self.read_customer_tickets(customer, limit).await?;
+        if let Some(held) = self.held.as_mut() {
+            held.tickets.insert((customer, limit), tickets.clone());
+        }
+        Ok(tickets)
+    }
+
+    async fn read_customer_tickets(&mut self, customer: u64, limit: u32) -> Result<Vec<TicketView>> {
         let root = self.root_customer(to_i64(customer)?).await?;
         let sql = format!(
             "WITH RECURSIVE family(id) AS (

@@ -157,7 +157,7 @@ impl Store {
             conn: Some(conn),
             dialect: self.dialect(),
             savepoints: 0,
-            views: None,
+            held: None,
         })
     }
 }
@@ -267,8 +267,8 @@ pub struct Unit {
     conn: Option<Conn>,
     dialect: Dialect,
     savepoints: u32,
-    /// Customer views already read while reads are held still ([`Unit::hold_reads`]).
-    views: Option<std::collections::HashMap<i64, weft_sdk::CustomerView>>,
+    /// What was read while reads are held still ([`Unit::hold_reads`]).
+    held: Option<context::Held>,
 }
 
 impl std::fmt::Debug for Unit {
@@ -292,14 +292,15 @@ impl Unit {
     /// Promises that nothing is written through this unit until [`Unit::release_reads`], so
     /// what is read meanwhile may be answered again from memory: a step's reads while it
     /// decides (steps only read; the engine writes once they have answered). An identity step
-    /// finds the same customer through the email, the phone and the buyer id of one message.
+    /// finds the same customer through the email, the phone and the buyer id of one message;
+    /// the merger reads a customer's tickets for two of its rules.
     pub fn hold_reads(&mut self) {
-        self.views = Some(std::collections::HashMap::new());
+        self.held = Some(context::Held::default());
     }
 
     /// Ends [`Unit::hold_reads`]: later reads go to the database again.
     pub fn release_reads(&mut self) {
-        self.views = None;
+        self.held = None;
     }
 
     /// Opens a savepoint; everything until the matching release or rollback can be undone alone.

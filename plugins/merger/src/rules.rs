@@ -11,7 +11,7 @@
 use crate::config::{OnSolved, Policy};
 use crate::duplicate::{CopyKind, Duplicate, find_duplicate};
 use crate::duration::Duration;
-use crate::similarity::{Side, Similarity, compare};
+use crate::similarity::{Side, Similarity, compare_profiles};
 use crate::subject::{strip_prefixes, subject_from_body};
 use weft_sdk::order::{canonical_order, find_order};
 use weft_sdk::prelude::*;
@@ -154,6 +154,8 @@ fn same_issue(
         body: Some(&body),
         category: None,
     };
+    // Read once, and only when a ticket gets as far as being compared.
+    let mut said_read = None;
     let ours = order_of(message);
     let mut best: Option<(Similarity, TicketView)> = None;
     for ticket in ctx.customer_tickets(customer, RECENT_TICKETS) {
@@ -180,7 +182,8 @@ fn same_issue(
             body: None,
             category: ticket.category.as_deref(),
         };
-        let similarity = compare(&on_file, &said);
+        let said = said_read.get_or_insert_with(|| said.profile());
+        let similarity = compare_profiles(&on_file.profile(), said);
         if similarity.different_issue {
             notes.push(Evidence::new(
                 "topic",

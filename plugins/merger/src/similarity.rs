@@ -111,28 +111,50 @@ pub struct Similarity {
     pub score: f64,
 }
 
+/// One side read for comparing: its gram sets and topics, computed once. A message is read
+/// once and compared with each of its customer's tickets.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    subject: Option<BTreeSet<String>>,
+    text: BTreeSet<String>,
+    topics: BTreeSet<Topic>,
+}
+
+impl Side<'_> {
+    /// Reads this side for [`compare_profiles`].
+    pub fn profile(&self) -> Profile {
+        Profile {
+            subject: self.subject.map(grams),
+            text: grams(&self.text()),
+            topics: self.topics(),
+        }
+    }
+}
+
 /// Compares a ticket (usually only a subject and a category) with a new message.
 ///
 /// The text score is the larger of the Dice coefficient of the two subjects and the
 /// [containment] of the ticket's text in the message's subject and body.
 pub fn compare(ticket: &Side<'_>, message: &Side<'_>) -> Similarity {
-    let ticket_grams = grams(&ticket.text());
-    let subjects = match (ticket.subject, message.subject) {
-        (Some(a), Some(b)) => dice(&grams(a), &grams(b)),
+    compare_profiles(&ticket.profile(), &message.profile())
+}
+
+/// [`compare`] of two sides already read.
+pub fn compare_profiles(ticket: &Profile, message: &Profile) -> Similarity {
+    let subjects = match (&ticket.subject, &message.subject) {
+        (Some(a), Some(b)) => dice(a, b),
         _ => 0.0,
     };
-    let text = subjects.max(containment(&ticket_grams, &grams(&message.text())));
+    let text = subjects.max(containment(&ticket.text, &message.text));
 
-    let ticket_topics = ticket.topics();
-    let message_topics = message.topics();
-    let shared_topics: BTreeSet<Topic> = ticket_topics.intersection(&message_topics).copied().collect();
-    let union = ticket_topics.union(&message_topics).count();
+    let shared_topics: BTreeSet<Topic> = ticket.topics.intersection(&message.topics).copied().collect();
+    let union = ticket.topics.union(&message.topics).count();
     let topic = if union == 0 {
         0.0
     } else {
         shared_topics.len() as f64 / union as f64
     };
-    let different_issue = !ticket_topics.is_empty() && !message_topics.is_empty() && shared_topics.is_empty();
+    let different_issue = !ticket.topics.is_empty() && !message.topics.is_empty() && shared_topics.is_empty();
     let score = if different_issue { 0.0 } else { text.max(topic) };
     Similarity {
         text,
