@@ -77,17 +77,19 @@ impl Store {
 
     /// Every ticket, one JSON object each, by number.
     pub async fn export_tickets(&self) -> Result<Vec<Value>> {
+        // One connection for every read, held until the export is done.
+        let mut conn = self.conn().await?;
         let rows = query(
             "SELECT number, customer_id, status, subject, order_no, opened_at, updated_at, merged_into,
                     category, confidence, language, priority, assignee, team, fields
              FROM tickets ORDER BY number",
         )
-        .fetch_all(&mut self.conn().await?)
+        .fetch_all(&mut conn)
         .await?;
         let mut messages: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
         for row in
             query("SELECT ticket_number, external_id FROM messages WHERE ticket_number IS NOT NULL ORDER BY at, id")
-                .fetch_all(&mut self.conn().await?)
+                .fetch_all(&mut conn)
                 .await?
         {
             let external: String = row.try_get("external_id")?;
@@ -100,7 +102,7 @@ impl Store {
         for row in query(
             "SELECT ticket_number, kind, policy, due, state, paused_at FROM deadlines ORDER BY ticket_number, due, kind, policy",
         )
-        .fetch_all(&mut self.conn().await?)
+        .fetch_all(&mut conn)
         .await?
         {
             let due: i64 = row.try_get("due")?;
@@ -124,9 +126,7 @@ impl Store {
             let number: i64 = row.try_get("number")?;
             let customer: Option<i64> = row.try_get("customer_id")?;
             let customer = match customer {
-                Some(c) => {
-                    Some(super::apply::merge_root(&mut self.conn().await?, super::apply::Merged::Customers, c).await?)
-                }
+                Some(c) => Some(super::apply::merge_root(&mut conn, super::apply::Merged::Customers, c).await?),
                 None => None,
             };
             let fields: String = row.try_get("fields")?;
@@ -160,12 +160,14 @@ impl Store {
 
     /// Every customer, one JSON object each, by id.
     pub async fn export_customers(&self) -> Result<Vec<Value>> {
+        // One connection for every read, held until the export is done.
+        let mut conn = self.conn().await?;
         let rows = query("SELECT id, merged_into FROM customers ORDER BY id")
-            .fetch_all(&mut self.conn().await?)
+            .fetch_all(&mut conn)
             .await?;
         let mut identities: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
         for row in query("SELECT customer_id, kind, value, score FROM identities ORDER BY customer_id, kind, value")
-            .fetch_all(&mut self.conn().await?)
+            .fetch_all(&mut conn)
             .await?
         {
             identities.entry(row.try_get("customer_id")?).or_default().push(json!({
@@ -176,7 +178,7 @@ impl Store {
         }
         let mut messages: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
         for row in query("SELECT customer_id, external_id FROM messages WHERE customer_id IS NOT NULL ORDER BY at, id")
-            .fetch_all(&mut self.conn().await?)
+            .fetch_all(&mut conn)
             .await?
         {
             let external: String = row.try_get("external_id")?;
@@ -187,7 +189,7 @@ impl Store {
         }
         let mut tickets: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
         for row in query("SELECT customer_id, number FROM tickets WHERE customer_id IS NOT NULL ORDER BY number")
-            .fetch_all(&mut self.conn().await?)
+            .fetch_all(&mut conn)
             .await?
         {
             tickets
@@ -197,7 +199,7 @@ impl Store {
         }
         let mut kept_apart: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
         for row in query("SELECT kept_id, split_id FROM customer_splits ORDER BY id")
-            .fetch_all(&mut self.conn().await?)
+            .fetch_all(&mut conn)
             .await?
         {
             let (kept, split): (i64, i64) = (row.try_get("kept_id")?, row.try_get("split_id")?);
