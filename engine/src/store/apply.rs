@@ -6,8 +6,7 @@
 //! which ticket is "current") is the executor's business; these are the primitives.
 
 use super::sla::DeadlineSet;
-use super::{Conn, query};
-use super::{Result, StoreError, Unit, now_ms, to_i64};
+use super::{Conn, Result, StoreError, Unit, now_ms, query, to_i64};
 use weft_sdk::{Decision, Identity};
 
 /// Where a decision came from, for the log.

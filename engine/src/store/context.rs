@@ -2,8 +2,7 @@
 //! earlier steps of the same event decided. Merged customers and tickets are followed to the
 //! one they live in now.
 
-use super::{Result, Unit, to_i64};
-use super::{Row, query};
+use super::{Result, Row, Unit, query, to_i64};
 use std::collections::HashMap;
 use weft_sdk::{CustomerView, Identity, IdentityKind, Message, MessageSummary, TicketView};
 

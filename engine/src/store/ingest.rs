@@ -4,8 +4,7 @@
 //! what a channel cannot parse stays here, dead-lettered with its reason, and can be replayed.
 //! The same bytes on the same channel are recognized and not queued twice.
 
-use super::query;
-use super::{Result, Store, Unit, now_ms};
+use super::{Result, Store, Unit, now_ms, query};
 use sha2::{Digest, Sha256};
 use weft_sdk::{Direction, Inbound, Message};
 

@@ -9,8 +9,7 @@
 //! apart from then on (`customer_splits`), which steps see as `kept-apart`.
 
 use super::apply::Origin;
-use super::query;
-use super::{Result, StoreError, Unit, now_ms, to_i64};
+use super::{Result, StoreError, Unit, now_ms, query, to_i64};
 use serde_json::{Value, json};
 use weft_sdk::{Command, Decision, Evidence, Identity, MergeCustomers, MergeTickets};
 

@@ -5,8 +5,7 @@
 //! lease runs out and the events become claimable again. An event is finished inside the
 //! same transaction that applies its commands.
 
-use super::{Dialect, Result, Store, StoreError, Unit, now_ms};
-use super::{Row, query};
+use super::{Dialect, Result, Row, Store, StoreError, Unit, now_ms, query};
 use weft_sdk::Message;
 
 /// An event taken from the queue.

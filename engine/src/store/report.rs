@@ -1,8 +1,7 @@
 //! Reading for people and other programs: exports (JSONL objects), the timeline and decision
 //! history behind `weft explain`, and the totals the demo prints.
 
-use super::query;
-use super::{Result, Store};
+use super::{Result, Store, query};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use weft_sdk::Message;

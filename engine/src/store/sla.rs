@@ -7,8 +7,7 @@
 //! stop leaves it `breached`, but its stop time is kept, so response times count late answers
 //! too. SLA timer events carry the ticket's worst deadline state when they fired.
 
-use super::query;
-use super::{Result, Store, Unit, now_ms};
+use super::{Result, Store, Unit, now_ms, query};
 use weft_sdk::{DeadlineView, Message};
 
 /// The timer key prefix of a deadline; warnings are `<base>:warn:<i>`, the breach `<base>:breach`.

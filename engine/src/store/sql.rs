@@ -386,6 +386,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unknown_sqlite_option_is_named() {
+        let error = crate::store::Store::open("sqlite://weft.db?mode=rwx")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot open database `sqlite://weft.db?mode=rwx`: unknown option `mode=rwx`: \
+             expected mode=rwc, mode=rw, mode=ro or mode=memory"
+        );
+    }
+
+    #[tokio::test]
     async fn mistakes_say_what_and_where() {
         let mut conn = sqlite().await;
         let missing = query("SELECT $1 AS a, $2 AS b").bind(1_i64).fetch_one(&mut conn).await;
