@@ -39,10 +39,12 @@ enum Fired {
 pub(crate) const MAX_MERGE_HOPS: u32 = 64;
 
 /// The row a (possibly merged) customer or ticket now lives in: the end of its `merged_into`
-/// chain, followed in one recursive query rather than one statement per link.
+/// chain. Most rows were never merged, and one indexed read says so; a chain is followed in one
+/// recursive query rather than one statement per link.
 pub(crate) async fn merge_root(conn: &mut Conn, merged: Merged, id: i64) -> Result<i64> {
-    let (sql, what) = match merged {
+    let (own, chain, what) = match merged {
         Merged::Customers => (
+            "SELECT merged_into FROM customers WHERE id = $1",
             "WITH RECURSIVE chain(id, next, depth) AS (
                  SELECT id, merged_into, 0 FROM customers WHERE id = $1
                  UNION ALL
@@ -52,6 +54,7 @@ pub(crate) async fn merge_root(conn: &mut Conn, merged: Merged, id: i64) -> Resu
             "customer",
         ),
         Merged::Tickets => (
+            "SELECT merged_into FROM tickets WHERE number = $1",
             "WITH RECURSIVE chain(id, next, depth) AS (
                  SELECT number, merged_into, 0 FROM tickets WHERE number = $1
                  UNION ALL
@@ -61,12 +64,21 @@ pub(crate) async fn merge_root(conn: &mut Conn, merged: Merged, id: i64) -> Resu
             "ticket",
         ),
     };
-    let row = query(sql)
+    let missing = || StoreError::Invalid(format!("{what} {id} does not exist"));
+    let row = query(own)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(missing)?;
+    if row.try_get::<Option<i64>>("merged_into")?.is_none() {
+        return Ok(id);
+    }
+    let row = query(chain)
         .bind(id)
         .bind(i64::from(MAX_MERGE_HOPS))
         .fetch_optional(conn)
         .await?
-        .ok_or_else(|| StoreError::Invalid(format!("{what} {id} does not exist")))?;
+        .ok_or_else(missing)?;
     match row.try_get::<Option<i64>>("next")? {
         None => Ok(row.try_get("id")?),
         Some(_) => Err(StoreError::Invalid(format!(

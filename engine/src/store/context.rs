@@ -2,6 +2,7 @@
 //! earlier steps of the same event decided. Merged customers and tickets are followed to the
 //! one they live in now.
 
+use super::apply::Merged;
 use super::{Result, Row, Unit, query, to_i64};
 use std::collections::HashMap;
 use weft_sdk::{CustomerView, Identity, IdentityKind, Message, MessageSummary, TicketView};
@@ -41,9 +42,10 @@ pub(crate) struct Held {
 impl Unit {
     /// A customer with every identity of it and of the customers merged into it.
     ///
-    /// One statement in the usual case: the customer's row, its family's identities and the
-    /// splits that touch the family come back together; the customers kept apart are followed
-    /// to where they live now only when there are any.
+    /// Two indexed reads in the usual case, a customer nothing was merged into and nobody split
+    /// from: its row (saying so) and its identities. Otherwise one statement brings the row, the
+    /// family's identities and the splits that touch the family together; the customers kept
+    /// apart are followed to where they live now only when there are any.
     pub async fn customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
         if let Some(view) = self.held.as_ref().and_then(|held| held.views.get(&id)) {
             return Ok(Some(view.clone()));
@@ -56,6 +58,48 @@ impl Unit {
     }
 
     async fn read_customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
+        let row = query(
+            "SELECT merged_into,
+                 (SELECT COUNT(*) FROM customers m WHERE m.merged_into = c.id)
+               + (SELECT COUNT(*) FROM customer_splits s WHERE s.kept_id = c.id)
+               + (SELECT COUNT(*) FROM customer_splits s WHERE s.split_id = c.id) AS related
+             FROM customers c WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        if row.try_get::<i64>("related")? > 0 {
+            return self.read_family_view(id).await;
+        }
+        let merged_into = row.try_get::<Option<i64>>("merged_into")?;
+        let rows = query("SELECT kind, value FROM identities WHERE customer_id = $1")
+            .bind(id)
+            .fetch_all(self.conn())
+            .await?;
+        let mut identities = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind: String = row.try_get("kind")?;
+            if let Some(kind) = IdentityKind::parse(&kind) {
+                identities.push(Identity {
+                    kind,
+                    value: row.try_get("value")?,
+                });
+            }
+        }
+        identities.sort_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+        Ok(Some(CustomerView {
+            id: id as u64,
+            identities,
+            merged_into: merged_into.map(|m| m as u64),
+            kept_apart: Vec::new(),
+        }))
+    }
+
+    /// [`Unit::read_customer_view`] of a customer with merged customers or splits.
+    async fn read_family_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
         let sql = format!(
             "{CUSTOMER_FAMILY}
              SELECT 'row' AS part, CAST(NULL AS TEXT) AS kind, CAST(NULL AS TEXT) AS value, merged_into AS other
@@ -133,9 +177,40 @@ impl Unit {
     }
 
     /// Customers known by exactly this identifier, as the customers they live in now (in the
-    /// order of the lowest customer that leads to each). The merge chains are followed in the
-    /// same statement.
+    /// order of the lowest customer that leads to each). When none of those found was merged
+    /// (the usual case) one indexed read answers; otherwise the merge chains are followed in
+    /// one recursive statement.
     pub async fn find_customers(&mut self, identity: &Identity) -> Result<Vec<CustomerView>> {
+        let direct = query(
+            "SELECT i.customer_id AS id, c.merged_into AS next FROM identities i
+             JOIN customers c ON c.id = i.customer_id
+             WHERE i.kind = $1 AND i.value = $2 ORDER BY i.customer_id",
+        )
+        .bind(identity.kind.as_str())
+        .bind(&identity.value)
+        .fetch_all(self.conn())
+        .await?;
+        let mut roots = Vec::with_capacity(direct.len());
+        for row in &direct {
+            if row.try_get::<Option<i64>>("next")?.is_some() {
+                roots.clear();
+                break;
+            }
+            roots.push(row.try_get::<i64>("id")?);
+        }
+        if roots.len() < direct.len() {
+            roots = self.find_customer_roots(identity).await?;
+        }
+        let mut found = Vec::with_capacity(roots.len());
+        for root in roots {
+            found.extend(self.customer_view(root).await?);
+        }
+        Ok(found)
+    }
+
+    /// [`Unit::find_customers`] when some customer found was merged: the roots, each once, in
+    /// the order of the lowest customer that leads to it.
+    async fn find_customer_roots(&mut self, identity: &Identity) -> Result<Vec<i64>> {
         let rows = query(
             "WITH RECURSIVE chain(start, id, next, depth) AS (
                  SELECT c.id, c.id, c.merged_into, 0 FROM customers c
@@ -151,7 +226,7 @@ impl Unit {
         .bind(i64::from(super::apply::MAX_MERGE_HOPS))
         .fetch_all(self.conn())
         .await?;
-        let mut found = Vec::with_capacity(rows.len());
+        let mut roots = Vec::with_capacity(rows.len());
         for row in rows {
             let root: i64 = row.try_get("id")?;
             if row.try_get::<Option<i64>>("next")?.is_some() {
@@ -159,9 +234,9 @@ impl Unit {
                     "customer {root}: merge chain too long or cyclic"
                 )));
             }
-            found.extend(self.customer_view(root).await?);
+            roots.push(root);
         }
-        Ok(found)
+        Ok(roots)
     }
 
     pub async fn ticket_view(&mut self, number: i64) -> Result<Option<TicketView>> {
@@ -189,6 +264,18 @@ impl Unit {
 
     async fn read_customer_tickets(&mut self, customer: u64, limit: u32) -> Result<Vec<TicketView>> {
         let root = self.root_customer(to_i64(customer)?).await?;
+        if !self.has_merged(Merged::Customers, root).await? {
+            let sql = format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets WHERE customer_id = $1 AND +merged_into IS NULL
+                 ORDER BY updated_at DESC, number DESC LIMIT $2"
+            );
+            let rows = query(&sql)
+                .bind(root)
+                .bind(i64::from(limit))
+                .fetch_all(self.conn())
+                .await?;
+            return rows.iter().map(ticket_from_row).collect();
+        }
         let sql = format!(
             "WITH RECURSIVE family(id) AS (
                  SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)
@@ -202,6 +289,16 @@ impl Unit {
             .fetch_all(self.conn())
             .await?;
         rows.iter().map(ticket_from_row).collect()
+    }
+
+    /// Whether anything was merged into this customer or ticket: when nothing was, its rows
+    /// are read without walking a family.
+    async fn has_merged(&mut self, merged: Merged, id: i64) -> Result<bool> {
+        let sql = match merged {
+            Merged::Customers => "SELECT id FROM customers WHERE merged_into = $1 LIMIT 1",
+            Merged::Tickets => "SELECT number FROM tickets WHERE merged_into = $1 LIMIT 1",
+        };
+        Ok(query(sql).bind(id).fetch_optional(self.conn()).await?.is_some())
     }
 
     /// Tickets about an order, as the tickets they live in now, newest activity first.
@@ -239,25 +336,46 @@ impl Unit {
     }
 
     /// The most recent messages of a ticket and of the tickets merged into it, newest first,
-    /// summarized with the SDK's fingerprint functions.
+    /// summarized with the SDK's fingerprint functions (worked out when each message was
+    /// stored; from its JSON for messages stored before that was done).
     pub async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Result<Vec<MessageSummary>> {
-        let rows = query(
-            "WITH RECURSIVE family(number) AS (
-                 SELECT $1 UNION SELECT t.number FROM tickets t JOIN family f ON t.merged_into = f.number)
-             SELECT data, duplicate_of FROM messages WHERE ticket_number IN (SELECT number FROM family)
-             ORDER BY at DESC, id DESC LIMIT $2",
-        )
-        .bind(to_i64(ticket)?)
-        .bind(i64::from(limit))
-        .fetch_all(self.conn())
-        .await?;
+        const COLUMNS: &str = "external_id, at, sender_key, subject, body_fingerprint, duplicate_of,
+             CASE WHEN body_fingerprint IS NULL THEN data END AS data";
+        let number = to_i64(ticket)?;
+        let sql = if self.has_merged(Merged::Tickets, number).await? {
+            format!(
+                "WITH RECURSIVE family(number) AS (
+                     SELECT $1 UNION SELECT t.number FROM tickets t JOIN family f ON t.merged_into = f.number)
+                 SELECT {COLUMNS} FROM messages WHERE ticket_number IN (SELECT number FROM family)
+                 ORDER BY at DESC, id DESC LIMIT $2"
+            )
+        } else {
+            format!("SELECT {COLUMNS} FROM messages WHERE ticket_number = $1 ORDER BY at DESC, id DESC LIMIT $2")
+        };
+        let rows = query(&sql)
+            .bind(number)
+            .bind(i64::from(limit))
+            .fetch_all(self.conn())
+            .await?;
         let mut found = Vec::with_capacity(rows.len());
         for row in rows {
-            let data: String = row.try_get("data")?;
-            let message: Message = serde_json::from_str(&data)?;
+            let summary = match row.try_get::<Option<i64>>("body_fingerprint")? {
+                Some(fingerprint) => MessageSummary {
+                    id: row.try_get("external_id")?,
+                    at: row.try_get("at")?,
+                    sender_key: row.try_get("sender_key")?,
+                    subject: row.try_get("subject")?,
+                    body_fingerprint: fingerprint as u64,
+                    duplicate_of: None,
+                },
+                None => {
+                    let data: String = row.try_get("data")?;
+                    MessageSummary::of(&serde_json::from_str::<Message>(&data)?)
+                }
+            };
             found.push(MessageSummary {
                 duplicate_of: row.try_get("duplicate_of")?,
-                ..MessageSummary::of(&message)
+                ..summary
             });
         }
         Ok(found)
@@ -274,5 +392,46 @@ impl Unit {
             Some(row) => Ok(Some(self.root_ticket(row.try_get("ticket_number")?).await? as u64)),
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weft_sdk::Party;
+
+    /// Summaries come from the columns filled when a message is stored, and from its JSON for
+    /// messages stored before those columns existed; both read the same.
+    #[tokio::test]
+    async fn message_summaries_from_columns_and_from_older_rows() {
+        let store = crate::store::Store::open("sqlite::memory:").await.unwrap();
+        let mut unit = store.unit().await.unwrap();
+        let mut first = Message::new("email", "<a@example.de>", 1_000);
+        first.subject = Some("Wo bleibt meine Bestellung?".into());
+        first.body = "Hallo,\nmein Paket ist noch nicht da.\n> zitiert".into();
+        first.from = Party {
+            email: Some("Jürgen@Example.DE".into()),
+            ..Party::default()
+        };
+        let mut second = Message::new("line", "U77-2", 2_000);
+        second.body = "荷物がまだ届きません。".into();
+        unit.enqueue_messages(0, &[first.clone(), second.clone()])
+            .await
+            .unwrap();
+        let ticket = unit.open_ticket(None, None, None, 1_000).await.unwrap();
+        for (row, message) in [(1, &first), (2, &second)] {
+            unit.append_message(ticket, row, None, message.at).await.unwrap();
+        }
+        let expected = vec![MessageSummary::of(&second), MessageSummary::of(&first)];
+        assert!(expected[1].sender_key.is_some());
+        let summaries = unit.ticket_messages(ticket as u64, 10).await.unwrap();
+        assert_eq!(summaries, expected);
+
+        query("UPDATE messages SET sender_key = NULL, subject = NULL, body_fingerprint = NULL")
+            .execute(unit.conn())
+            .await
+            .unwrap();
+        let summaries = unit.ticket_messages(ticket as u64, 10).await.unwrap();
+        assert_eq!(summaries, expected);
     }
 }

@@ -6,6 +6,7 @@
 
 use super::{Result, Store, Unit, now_ms, query};
 use sha2::{Digest, Sha256};
+use weft_sdk::fingerprint::{body_fingerprint, sender_key};
 use weft_sdk::{Direction, Inbound, Message};
 
 /// Raw traffic as stored.
@@ -103,8 +104,8 @@ impl Unit {
                 (Direction::Outbound, true) => ("auto", "message.sent", r#"{"automatic":true}"#),
             };
             let inserted = query(
-                "INSERT INTO messages (channel, external_id, inbound_id, at, data, direction)
-                 VALUES ($1, $2, $3, $4, $5, $6)
+                "INSERT INTO messages (channel, external_id, inbound_id, at, data, direction, sender_key, subject, body_fingerprint)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
             )
             .bind(&message.channel)
@@ -113,6 +114,9 @@ impl Unit {
             .bind(message.at)
             .bind(data)
             .bind(direction)
+            .bind(sender_key(&message.from))
+            .bind(message.subject.as_deref())
+            .bind(body_fingerprint(&message.body) as i64)
             .fetch_optional(unit.conn())
             .await?;
             let Some(row) = inserted else { continue };

@@ -67,8 +67,8 @@ impl Unit {
         let data = serde_json::to_string(message)?;
         let direction = if automatic { "auto" } else { "out" };
         let inserted = query(
-            "INSERT INTO messages (channel, external_id, at, data, direction)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO messages (channel, external_id, at, data, direction, sender_key, subject, body_fingerprint)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
         )
         .bind(&message.channel)
@@ -76,6 +76,9 @@ impl Unit {
         .bind(message.at)
         .bind(data)
         .bind(direction)
+        .bind(weft_sdk::fingerprint::sender_key(&message.from))
+        .bind(message.subject.as_deref())
+        .bind(weft_sdk::fingerprint::body_fingerprint(&message.body) as i64)
         .fetch_optional(self.conn())
         .await?;
         let Some(row) = inserted else { return Ok(None) };
