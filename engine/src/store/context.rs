@@ -10,10 +10,6 @@ use weft_sdk::{CustomerView, Identity, IdentityKind, Message, MessageSummary, Ti
 const TICKET_COLUMNS: &str =
     "number, customer_id, status, subject, order_no, category, opened_at, updated_at, merged_into, assignee, priority";
 
-/// `family(id)`: a customer and every customer merged into it, directly or not.
-const CUSTOMER_FAMILY: &str = "WITH RECURSIVE family(id) AS (
-     SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)";
-
 fn ticket_from_row(row: &Row) -> Result<TicketView> {
     let number: i64 = row.try_get("number")?;
     Ok(TicketView {
@@ -71,81 +67,79 @@ impl Unit {
         let Some(row) = row else {
             return Ok(None);
         };
-        if row.try_get::<i64>("related")? > 0 {
-            return self.read_family_view(id).await;
-        }
         let merged_into = row.try_get::<Option<i64>>("merged_into")?;
-        let rows = query("SELECT kind, value FROM identities WHERE customer_id = $1")
-            .bind(id)
-            .fetch_all(self.conn())
-            .await?;
-        let mut identities = Vec::with_capacity(rows.len());
-        for row in rows {
-            let kind: String = row.try_get("kind")?;
-            if let Some(kind) = IdentityKind::parse(&kind) {
-                identities.push(Identity {
-                    kind,
-                    value: row.try_get("value")?,
-                });
-            }
-        }
-        identities.sort_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
-        Ok(Some(CustomerView {
-            id: id as u64,
-            identities,
-            merged_into: merged_into.map(|m| m as u64),
-            kept_apart: Vec::new(),
-        }))
-    }
-
-    /// [`Unit::read_customer_view`] of a customer with merged customers or splits.
-    async fn read_family_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
-        let sql = format!(
-            "{CUSTOMER_FAMILY}
-             SELECT 'row' AS part, CAST(NULL AS TEXT) AS kind, CAST(NULL AS TEXT) AS value, merged_into AS other
-             FROM customers WHERE id = $1
-             UNION ALL
-             SELECT DISTINCT 'identity', kind, value, CAST(NULL AS BIGINT) FROM identities
-             WHERE customer_id IN (SELECT id FROM family)
-             UNION ALL
-             SELECT 'apart', NULL, NULL, split_id FROM customer_splits WHERE kept_id IN (SELECT id FROM family)
-             UNION ALL
-             SELECT 'apart', NULL, NULL, kept_id FROM customer_splits WHERE split_id IN (SELECT id FROM family)"
-        );
-        let rows = query(&sql).bind(id).fetch_all(self.conn()).await?;
-        let mut exists = false;
-        let mut merged_into = None;
-        let mut identities = Vec::with_capacity(rows.len());
+        let related = row.try_get::<i64>("related")? > 0;
+        let family = if related {
+            self.family(Merged::Customers, id).await?
+        } else {
+            vec![id]
+        };
+        let mut identities = Vec::new();
         let mut apart = Vec::new();
-        for row in rows {
-            let part: String = row.try_get("part")?;
-            match part.as_str() {
-                "row" => {
-                    exists = true;
-                    merged_into = row.try_get::<Option<i64>>("other")?;
+        for &member in &family {
+            let rows = query("SELECT kind, value FROM identities WHERE customer_id = $1")
+                .bind(member)
+                .fetch_all(self.conn())
+                .await?;
+            for row in rows {
+                let kind: String = row.try_get("kind")?;
+                if let Some(kind) = IdentityKind::parse(&kind) {
+                    identities.push(Identity {
+                        kind,
+                        value: row.try_get("value")?,
+                    });
                 }
-                "identity" => {
-                    let kind: Option<String> = row.try_get("kind")?;
-                    if let (Some(kind), Some(value)) =
-                        (kind.as_deref().and_then(IdentityKind::parse), row.try_get("value")?)
-                    {
-                        identities.push(Identity { kind, value });
-                    }
+            }
+            if related {
+                let rows = query(
+                    "SELECT split_id AS other FROM customer_splits WHERE kept_id = $1
+                     UNION ALL SELECT kept_id FROM customer_splits WHERE split_id = $1",
+                )
+                .bind(member)
+                .fetch_all(self.conn())
+                .await?;
+                for row in rows {
+                    apart.push(row.try_get::<i64>("other")?);
                 }
-                _ => apart.extend(row.try_get::<Option<i64>>("other")?),
             }
         }
-        if !exists {
-            return Ok(None);
-        }
         identities.sort_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
-        let kept_apart = self.roots_apart_from(id, apart).await?;
+        identities.dedup();
+        let kept_apart = if apart.is_empty() {
+            Vec::new()
+        } else {
+            self.roots_apart_from(id, apart).await?
+        };
         Ok(Some(CustomerView {
             id: id as u64,
             identities,
             merged_into: merged_into.map(|m| m as u64),
             kept_apart: kept_apart.into_iter().map(|c| c as u64).collect(),
         }))
+    }
+
+    /// A customer or ticket and every one merged into it, directly or not: the root first, then
+    /// level by level. Merges are few, so one indexed read per member beats a recursive query
+    /// and its temporary tables.
+    async fn family(&mut self, merged: Merged, root: i64) -> Result<Vec<i64>> {
+        let sql = match merged {
+            Merged::Customers => "SELECT id AS member FROM customers WHERE merged_into = $1",
+            Merged::Tickets => "SELECT number AS member FROM tickets WHERE merged_into = $1",
+        };
+        let mut family = vec![root];
+        let mut seen: std::collections::HashSet<i64> = family.iter().copied().collect();
+        let mut next = 0;
+        while let Some(&parent) = family.get(next) {
+            next += 1;
+            let rows = query(sql).bind(parent).fetch_all(self.conn()).await?;
+            for row in rows {
+                let member: i64 = row.try_get("member")?;
+                if seen.insert(member) {
+                    family.push(member);
+                }
+            }
+        }
+        Ok(family)
     }
 
     /// The customers split by hand from `id` or from a customer merged into it, as the
@@ -264,41 +258,24 @@ impl Unit {
 
     async fn read_customer_tickets(&mut self, customer: u64, limit: u32) -> Result<Vec<TicketView>> {
         let root = self.root_customer(to_i64(customer)?).await?;
-        if !self.has_merged(Merged::Customers, root).await? {
-            let sql = format!(
-                "SELECT {TICKET_COLUMNS} FROM tickets WHERE customer_id = $1 AND +merged_into IS NULL
-                 ORDER BY updated_at DESC, number DESC LIMIT $2"
-            );
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE customer_id = $1 AND +merged_into IS NULL
+             ORDER BY updated_at DESC, number DESC LIMIT $2"
+        );
+        let mut tickets = Vec::new();
+        for member in self.family(Merged::Customers, root).await? {
             let rows = query(&sql)
-                .bind(root)
+                .bind(member)
                 .bind(i64::from(limit))
                 .fetch_all(self.conn())
                 .await?;
-            return rows.iter().map(ticket_from_row).collect();
+            for row in &rows {
+                tickets.push(ticket_from_row(row)?);
+            }
         }
-        let sql = format!(
-            "WITH RECURSIVE family(id) AS (
-                 SELECT $1 UNION SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id)
-             SELECT {TICKET_COLUMNS} FROM tickets
-             WHERE customer_id IN (SELECT id FROM family) AND +merged_into IS NULL
-             ORDER BY updated_at DESC, number DESC LIMIT $2"
-        );
-        let rows = query(&sql)
-            .bind(root)
-            .bind(i64::from(limit))
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter().map(ticket_from_row).collect()
-    }
-
-    /// Whether anything was merged into this customer or ticket: when nothing was, its rows
-    /// are read without walking a family.
-    async fn has_merged(&mut self, merged: Merged, id: i64) -> Result<bool> {
-        let sql = match merged {
-            Merged::Customers => "SELECT id FROM customers WHERE merged_into = $1 LIMIT 1",
-            Merged::Tickets => "SELECT number FROM tickets WHERE merged_into = $1 LIMIT 1",
-        };
-        Ok(query(sql).bind(id).fetch_optional(self.conn()).await?.is_some())
+        tickets.sort_by(|a, b| (b.updated_at, b.number).cmp(&(a.updated_at, a.number)));
+        tickets.truncate(limit as usize);
+        Ok(tickets)
     }
 
     /// Tickets about an order, as the tickets they live in now, newest activity first.
@@ -339,46 +316,45 @@ impl Unit {
     /// summarized with the SDK's fingerprint functions (worked out when each message was
     /// stored; from its JSON for messages stored before that was done).
     pub async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Result<Vec<MessageSummary>> {
-        const COLUMNS: &str = "external_id, at, sender_key, subject, body_fingerprint, duplicate_of,
-             CASE WHEN body_fingerprint IS NULL THEN data END AS data";
-        let number = to_i64(ticket)?;
-        let sql = if self.has_merged(Merged::Tickets, number).await? {
-            format!(
-                "WITH RECURSIVE family(number) AS (
-                     SELECT $1 UNION SELECT t.number FROM tickets t JOIN family f ON t.merged_into = f.number)
-                 SELECT {COLUMNS} FROM messages WHERE ticket_number IN (SELECT number FROM family)
-                 ORDER BY at DESC, id DESC LIMIT $2"
+        let mut found = Vec::new();
+        for member in self.family(Merged::Tickets, to_i64(ticket)?).await? {
+            let rows = query(
+                "SELECT id, external_id, at, sender_key, subject, body_fingerprint, duplicate_of,
+                     CASE WHEN body_fingerprint IS NULL THEN data END AS data
+                 FROM messages WHERE ticket_number = $1 ORDER BY at DESC, id DESC LIMIT $2",
             )
-        } else {
-            format!("SELECT {COLUMNS} FROM messages WHERE ticket_number = $1 ORDER BY at DESC, id DESC LIMIT $2")
-        };
-        let rows = query(&sql)
-            .bind(number)
+            .bind(member)
             .bind(i64::from(limit))
             .fetch_all(self.conn())
             .await?;
-        let mut found = Vec::with_capacity(rows.len());
-        for row in rows {
-            let summary = match row.try_get::<Option<i64>>("body_fingerprint")? {
-                Some(fingerprint) => MessageSummary {
-                    id: row.try_get("external_id")?,
-                    at: row.try_get("at")?,
-                    sender_key: row.try_get("sender_key")?,
-                    subject: row.try_get("subject")?,
-                    body_fingerprint: fingerprint as u64,
-                    duplicate_of: None,
-                },
-                None => {
-                    let data: String = row.try_get("data")?;
-                    MessageSummary::of(&serde_json::from_str::<Message>(&data)?)
-                }
-            };
-            found.push(MessageSummary {
-                duplicate_of: row.try_get("duplicate_of")?,
-                ..summary
-            });
+            for row in rows {
+                let summary = match row.try_get::<Option<i64>>("body_fingerprint")? {
+                    Some(fingerprint) => MessageSummary {
+                        id: row.try_get("external_id")?,
+                        at: row.try_get("at")?,
+                        sender_key: row.try_get("sender_key")?,
+                        subject: row.try_get("subject")?,
+                        body_fingerprint: fingerprint as u64,
+                        duplicate_of: None,
+                    },
+                    None => {
+                        let data: String = row.try_get("data")?;
+                        MessageSummary::of(&serde_json::from_str::<Message>(&data)?)
+                    }
+                };
+                let order = (summary.at, row.try_get::<i64>("id")?);
+                found.push((
+                    order,
+                    MessageSummary {
+                        duplicate_of: row.try_get("duplicate_of")?,
+                        ..summary
+                    },
+                ));
+            }
         }
-        Ok(found)
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.truncate(limit as usize);
+        Ok(found.into_iter().map(|(_, summary)| summary).collect())
     }
 
     /// The ticket (as it lives now) of a channel conversation.
@@ -433,5 +409,62 @@ mod tests {
             .unwrap();
         let summaries = unit.ticket_messages(ticket as u64, 10).await.unwrap();
         assert_eq!(summaries, expected);
+    }
+
+    /// A ticket's messages include those of the tickets merged into it (and into those), newest
+    /// first, at most `limit`; a customer's tickets include its merged customers' tickets.
+    #[tokio::test]
+    async fn merged_families_are_read_whole() {
+        let store = crate::store::Store::open("sqlite::memory:").await.unwrap();
+        let mut unit = store.unit().await.unwrap();
+        let messages: Vec<Message> = ["Où est mon colis ?", "¿Dónde está mi pedido?", "我的包裹在哪里？"]
+            .iter()
+            .enumerate()
+            .map(|(n, body)| {
+                let mut m = Message::new("chat", &format!("m{n}"), 1_000 * (n as i64 + 1));
+                m.body = (*body).into();
+                m
+            })
+            .collect();
+        unit.enqueue_messages(0, &messages).await.unwrap();
+        let customers = [
+            unit.create_customer(0).await.unwrap(),
+            unit.create_customer(0).await.unwrap(),
+        ];
+        let mut tickets = Vec::new();
+        for (row, message) in messages.iter().enumerate() {
+            let customer = customers[row.min(1)];
+            let ticket = unit.open_ticket(Some(customer), None, None, message.at).await.unwrap();
+            unit.append_message(ticket, row as i64 + 1, None, message.at)
+                .await
+                .unwrap();
+            tickets.push(ticket as u64);
+        }
+        // 3 into 2, then 2 into 1: ticket 1 holds all three messages.
+        unit.merge_tickets(tickets[1], &[tickets[2]], None, "test")
+            .await
+            .unwrap();
+        unit.merge_tickets(tickets[0], &[tickets[1]], None, "test")
+            .await
+            .unwrap();
+        let ids = |summaries: Vec<MessageSummary>| summaries.into_iter().map(|s| s.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(unit.ticket_messages(tickets[0], 10).await.unwrap()),
+            ["m2", "m1", "m0"]
+        );
+        assert_eq!(ids(unit.ticket_messages(tickets[0], 2).await.unwrap()), ["m2", "m1"]);
+        assert_eq!(ids(unit.ticket_messages(tickets[2], 10).await.unwrap()), ["m2"]);
+
+        unit.merge_customers(customers[0] as u64, &[customers[1] as u64], None, "test")
+            .await
+            .unwrap();
+        let open: Vec<u64> = unit
+            .customer_tickets(customers[1] as u64, 20)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.number)
+            .collect();
+        assert_eq!(open, [tickets[0]], "merged tickets are left out, the root is found");
     }
 }
