@@ -49,7 +49,11 @@ pub struct DrainOptions {
     pub timers_until: Option<i64>,
     /// Retry attempts for failures outside a step (the database).
     pub store_attempts: i64,
-    /// How many events share one transaction (1: a transaction each).
+    /// How many events share one transaction (1: a transaction each). Default 128: on a
+    /// store of 50,000 messages each event dirties a dozen index pages all over the file, and a
+    /// commit writes every dirty page once; 128 events per commit drained the identity
+    /// benchmark about 8% faster than 32 (a failing event still costs only a replay of its
+    /// group, one event at a time).
     pub events_per_commit: usize,
 }
 
@@ -62,7 +66,7 @@ impl Default for DrainOptions {
             collect: false,
             timers_until: None,
             store_attempts: 3,
-            events_per_commit: 32,
+            events_per_commit: 128,
         }
     }
 }
