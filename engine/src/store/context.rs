@@ -273,7 +273,7 @@ impl Unit {
                 tickets.push(ticket_from_row(row)?);
             }
         }
-        tickets.sort_by(|a, b| (b.updated_at, b.number).cmp(&(a.updated_at, a.number)));
+        tickets.sort_by_key(|t| std::cmp::Reverse((t.updated_at, t.number)));
         tickets.truncate(limit as usize);
         Ok(tickets)
     }
@@ -352,7 +352,7 @@ impl Unit {
                 ));
             }
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|(order, _)| std::cmp::Reverse(*order));
         found.truncate(limit as usize);
         Ok(found.into_iter().map(|(_, summary)| summary).collect())
     }
@@ -421,7 +421,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(n, body)| {
-                let mut m = Message::new("chat", &format!("m{n}"), 1_000 * (n as i64 + 1));
+                let mut m = Message::new("chat", format!("m{n}"), 1_000 * (n as i64 + 1));
                 m.body = (*body).into();
                 m
             })

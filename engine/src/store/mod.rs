@@ -19,8 +19,10 @@
 //! - [`report`]: exports, explanations and the demo's summary.
 //! - [`sla`]: replies and status changes stopping deadline clocks; the SLA report's rows.
 //! - [`sql`]: one way to write a statement for both databases, and rows read by column name.
+//! - [`checkpoint`]: an SQLite file's write-ahead log copied back on a thread of its own.
 
 pub mod apply;
+mod checkpoint;
 pub mod context;
 pub mod ingest;
 pub mod manual;
@@ -77,6 +79,8 @@ pub enum Dialect {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// Background checkpoints of a SQLite file (see `checkpoint.rs`); stops with the last clone.
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 #[derive(Clone)]
@@ -100,8 +104,16 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store> {
         if url.starts_with("sqlite:") {
             let conn = open_sqlite(url)?;
+            let checkpointer = checkpointed_file(&conn)
+                .map(checkpoint::Checkpointer::start)
+                .transpose()
+                .map_err(|e| StoreError::Open {
+                    url: url.to_owned(),
+                    problem: format!("cannot start the checkpoint thread: {e}"),
+                })?;
             return Ok(Store {
                 db: Db::Sqlite(Arc::new(tokio::sync::Mutex::new(conn))),
+                _checkpointer: checkpointer.map(Arc::new),
             });
         }
         if !(url.starts_with("postgres:") || url.starts_with("postgresql:")) {
@@ -123,7 +135,10 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Store { db: Db::Postgres(pool) })
+        Ok(Store {
+            db: Db::Postgres(pool),
+            _checkpointer: None,
+        })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -160,6 +175,17 @@ impl Store {
             held: None,
         })
     }
+}
+
+/// The file of a writable SQLite database in WAL mode, which gets background checkpoints;
+/// None for a memory or read-only database.
+fn checkpointed_file(conn: &rusqlite::Connection) -> Option<std::path::PathBuf> {
+    let path = conn.path().filter(|p| !p.is_empty())?;
+    if conn.is_readonly(rusqlite::DatabaseName::Main).unwrap_or(true) {
+        return None;
+    }
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0)).ok()?;
+    mode.eq_ignore_ascii_case("wal").then(|| path.into())
 }
 
 /// Opens the SQLite file (or memory database) of `url` and brings its schema up to date.
