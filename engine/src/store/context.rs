@@ -39,8 +39,8 @@ impl Unit {
     /// A customer with every identity of it and of the customers merged into it.
     ///
     /// Two indexed reads in the usual case, a customer nothing was merged into and nobody split
-    /// from: its row (saying so) and its identities. Otherwise one statement brings the row, the
-    /// family's identities and the splits that touch the family together; the customers kept
+    /// from: its row (saying so) and its identities. Otherwise the family is walked and each
+    /// member's identities and splits are read with indexed statements too; the customers kept
     /// apart are followed to where they live now only when there are any.
     pub async fn customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
         if let Some(view) = self.held.as_ref().and_then(|held| held.views.get(&id)) {
@@ -185,14 +185,12 @@ impl Unit {
         .fetch_all(self.conn())
         .await?;
         let mut roots = Vec::with_capacity(direct.len());
+        let mut any_merged = false;
         for row in &direct {
-            if row.try_get::<Option<i64>>("next")?.is_some() {
-                roots.clear();
-                break;
-            }
+            any_merged |= row.try_get::<Option<i64>>("next")?.is_some();
             roots.push(row.try_get::<i64>("id")?);
         }
-        if roots.len() < direct.len() {
+        if any_merged {
             roots = self.find_customer_roots(identity).await?;
         }
         let mut found = Vec::with_capacity(roots.len());
