@@ -14,6 +14,10 @@ use weft::store::Store;
 use weft_sdk::testing::MemoryContext;
 use weft_sdk::{Event, Message, Step};
 
+/// The allocator the `weft` binary uses (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }

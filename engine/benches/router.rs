@@ -16,6 +16,10 @@ use weft::runtime::{CallOptions, MemoryReader, Runtime, RuntimeConfig};
 use weft_sdk::testing::MemoryContext;
 use weft_sdk::{Event, Message};
 
+/// The allocator the `weft` binary uses (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn messages(file: &str, english_only: bool) -> Vec<String> {
     let path = weft_test_support::workspace_root()
         .join("plugins/router/data")

@@ -20,6 +20,10 @@ use weft_plugin_sla::step::{Signal, deadlines};
 use weft_sdk::testing::MemoryContext;
 use weft_sdk::{Event, Message, Step};
 
+/// The allocator the `weft` binary uses (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
     let timers: i64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(100_000);
