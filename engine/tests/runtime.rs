@@ -546,3 +546,30 @@ async fn load_dir_names_duplicates_and_rejects_non_components() {
         other => panic!("expected not a component, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_perf_map_names_the_plugins_compiled_functions() {
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(shared_cache()),
+        max_instances: 2,
+        perf_map: true,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    let plugin = runtime
+        .load(&weft_test_support::plugins_dir().join(FAULTY))
+        .await
+        .expect("load plugin");
+    let (_, result) = plugin.decide(&event(), &fault("ok"), &call("profiled"), reader()).await;
+    assert_eq!(tag_of(&result.expect("a call").decisions), ["ok"]);
+    // perf's convention: /tmp/perf-<pid>.map, one "start size name" line per function.
+    let map = PathBuf::from(format!("/tmp/perf-{}.map", std::process::id()));
+    let text = std::fs::read_to_string(&map).unwrap_or_else(|e| panic!("{}: {e}", map.display()));
+    let wasm_lines = text.lines().filter(|line| line.contains("wasm")).count();
+    assert!(
+        wasm_lines > 10,
+        "{} names {wasm_lines} wasm functions:\n{text:.2000}",
+        map.display()
+    );
+    let _ = std::fs::remove_file(&map);
+}

@@ -37,6 +37,10 @@ pub struct RuntimeConfig {
     /// The folder that holds `all-minilm-l6-v2/` for the `embeddings` capability; `None` (or a
     /// folder without the model) leaves steps without embeddings, said once in the log.
     pub models_dir: Option<PathBuf>,
+    /// Names the plugins' compiled functions for Linux `perf` (`/tmp/perf-<pid>.map`), so a
+    /// profile shows which plugin function the time went to (plugins built without `strip`
+    /// keep their function names). Off by default: the map grows with every compiled plugin.
+    pub perf_map: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -48,6 +52,7 @@ impl Default for RuntimeConfig {
             epoch_tick: Duration::from_millis(1),
             http_client: None,
             warm_instances: 2,
+            perf_map: false,
             models_dir: None,
         }
     }
@@ -204,6 +209,9 @@ impl Runtime {
         let mut wasm = wasmtime::Config::new();
         wasm.epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if config.perf_map {
+            wasm.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&wasm).map_err(setup)?;
 
         let mut step_linker = Linker::new(&engine);
