@@ -136,6 +136,51 @@ impl Message {
     }
 }
 
+/// The event kind of an order the seller imported: its payload is an [`Order`].
+pub const ORDER_PLACED: &str = "order.placed";
+
+/// An order as the shop or marketplace reports it (an order export, an order API): who bought
+/// and where it goes. Orders tell which email, phone, buyer id, name and address belong
+/// together, and which customer an order number belongs to, before the buyer ever writes.
+/// It is the payload of an [`ORDER_PLACED`] event, and one line of `weft import orders`.
+///
+/// ```json
+/// {"number": "#1001", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z",
+///  "buyer": {"name": "Anna Müller", "email": "anna@example.de"},
+///  "shipping": {"line1": "Hauptstraße 12", "postcode": "10115", "city": "Berlin", "country": "DE"}}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Order {
+    /// The order number as the shop shows it (`#1001`, `302-1234567-1234567`).
+    pub number: String,
+    /// Where it was placed: `shopify`, `woocommerce`, or a marketplace (`amazon`, `amazon.de`,
+    /// `ebay`, ...), which also qualifies the buyer id.
+    pub channel: String,
+    /// When it was placed, RFC 3339 (`2026-11-20T10:00:00Z`).
+    pub placed_at: String,
+    /// The buyer as the order names them.
+    #[serde(default)]
+    pub buyer: Party,
+    /// The shipping address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<Address>,
+}
+
+impl Order {
+    /// The order as a step reads a message: the buyer as the sender, the shipping address,
+    /// the order number; no text.
+    pub fn as_message(&self, at: Timestamp) -> Message {
+        Message {
+            from: self.buyer.clone(),
+            address: self.shipping.clone(),
+            order: Some(self.number.clone()),
+            marketplace: Some(self.channel.clone()),
+            ..Message::new(self.channel.clone(), format!("order:{}", self.number), at)
+        }
+    }
+}
+
 /// Something that happened, which workflows react to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {

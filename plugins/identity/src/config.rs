@@ -1,6 +1,7 @@
 //! The step's `with:` configuration as written ([`Config`]) and as checked ([`Settings`]).
 
 use crate::normalize::phone::{Region, region};
+use crate::score::Prior;
 use serde::Deserialize;
 use weft_sdk::IdentityKind;
 
@@ -9,7 +10,7 @@ use weft_sdk::IdentityKind;
 /// ```yaml
 /// with:
 ///   default_region: DE
-///   fuzzy: { enabled: true, min_score: 0.9 }
+///   fuzzy: { enabled: true, min_score: 0.9, customers: 100000 }
 ///   strong: [email, phone, buyer-id, handle, order]
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
@@ -53,6 +54,11 @@ pub struct FuzzyConfig {
     /// a new customer. Example: `0.9`.
     #[serde(default = "default_min_score")]
     pub min_score: f64,
+    /// About how many customers the seller has (at least 2): a message comes from one given
+    /// customer about one time in this many before names and addresses are compared, so the
+    /// more customers, the more evidence a link needs. Example: `100000`.
+    #[serde(default = "default_customers")]
+    pub customers: u64,
 }
 
 impl Default for FuzzyConfig {
@@ -60,6 +66,7 @@ impl Default for FuzzyConfig {
         FuzzyConfig {
             enabled: true,
             min_score: default_min_score(),
+            customers: default_customers(),
         }
     }
 }
@@ -101,6 +108,9 @@ fn default_true() -> bool {
 fn default_min_score() -> f64 {
     0.9
 }
+fn default_customers() -> u64 {
+    crate::score::DEFAULT_CUSTOMERS
+}
 fn default_strong() -> Vec<StrongKind> {
     vec![
         StrongKind::Email,
@@ -124,6 +134,7 @@ pub struct Settings {
     pub region: &'static Region,
     /// `None` when fuzzy linking is off.
     pub min_score: Option<f64>,
+    pub prior: Prior,
     pub strong: Vec<IdentityKind>,
 }
 
@@ -138,10 +149,14 @@ impl Settings {
         if !(0.0..=1.0).contains(&min_score) {
             problems.push(format!("fuzzy.min_score: {min_score} is not between 0 and 1"));
         }
+        if config.fuzzy.customers < 2 {
+            problems.push(format!("fuzzy.customers: {} is less than 2", config.fuzzy.customers));
+        }
         match (region, problems.is_empty()) {
             (Some(region), true) => Ok(Settings {
                 region,
                 min_score: config.fuzzy.enabled.then_some(min_score),
+                prior: Prior::customers(config.fuzzy.customers),
                 strong: config.strong.iter().map(|k| IdentityKind::from(*k)).collect(),
             }),
             _ => Err(ConfigError { problems }),
@@ -163,6 +178,7 @@ mod tests {
         let s = parse("{}").unwrap();
         assert_eq!(s.region.code, "DE");
         assert_eq!(s.min_score, Some(0.9));
+        assert_eq!(s.prior, Prior::customers(100_000));
         assert_eq!(s.strong.len(), 5);
         let s = parse(r#"{"default_region":"jp","fuzzy":{"enabled":false},"strong":["email","buyer-id"]}"#).unwrap();
         assert_eq!(s.region.code, "JP");
@@ -172,7 +188,8 @@ mod tests {
 
     #[test]
     fn errors_all_at_once() {
-        let err = parse(r#"{"default_region":"XX","fuzzy":{"min_score":1.5}}"#).unwrap_err();
+        let err = parse(r#"{"default_region":"XX","fuzzy":{"min_score":1.5,"customers":1}}"#).unwrap_err();
+        assert!(err.contains("fuzzy.customers: 1 is less than 2"), "{err}");
         assert!(err.contains("default_region: region \"XX\" is not supported"), "{err}");
         assert!(err.contains("fuzzy.min_score: 1.5 is not between 0 and 1"), "{err}");
         assert!(
@@ -190,7 +207,15 @@ mod tests {
     #[test]
     fn schema_documents_every_field() {
         let schema = weft_sdk::plugin::config_schema::<Config>().to_string();
-        for field in ["default_region", "fuzzy", "strong", "min_score", "enabled", "Example"] {
+        for field in [
+            "default_region",
+            "fuzzy",
+            "strong",
+            "min_score",
+            "customers",
+            "enabled",
+            "Example",
+        ] {
             assert!(schema.contains(field), "{field} missing from {schema}");
         }
     }

@@ -1,11 +1,15 @@
 //! The decision: which customer a message belongs to, and which customers it shows to be one.
+//! An imported order (`order.placed`) is decided the same way, its buyer read as the sender,
+//! its shipping address as the message's address and its number as the order it names: the
+//! order's identifiers become one customer, and later messages naming the order find it.
 //!
 //! 1. **Extract** every identifier of the message and normalize it. What cannot be normalized
 //!    is left out, logged, and named in the evidence; it never fails the step. A message whose
 //!    channel reports no order number gives the first one its subject or body names
 //!    ([`weft_sdk::order::find_order`]). A phone number written without a country code is
 //!    read in the country of the message's address, else of its email's country-code domain,
-//!    else of the address already known for the customer its email, buyer id or handle finds,
+//!    else of the address already known for the customer its email, buyer id, handle or known
+//!    order finds,
 //!    else in the workflow's `default_region`.
 //! 2. **Strong identifiers** (the kinds in `strong:`) are looked up exactly. Each customer found
 //!    is followed through `merged_into` to the customer it lives on as.
@@ -61,6 +65,7 @@ use crate::normalize::ids::{normalize_buyer_id, normalize_handle, normalize_orde
 use crate::normalize::name::{Name, NameAgreement, compare};
 use crate::normalize::phone::{normalize_phone, region};
 use crate::score::{STRONG, Score, WeakProfile, score};
+use serde::Deserialize as _;
 use std::collections::BTreeSet;
 use weft_sdk::order::find_order;
 use weft_sdk::prelude::*;
@@ -303,7 +308,7 @@ fn order_bridges(extracted: &Extracted, ours: &[CustomerView], theirs: &Customer
     for a in &our_names {
         for b in &their_names {
             match compare(a, b) {
-                NameAgreement::Exact | NameAgreement::Fuzzy(_) => return Ok(()),
+                NameAgreement::Exact | NameAgreement::Fuzzy(_) | NameAgreement::Initial => return Ok(()),
                 NameAgreement::Partial | NameAgreement::Disagree => compared = true,
                 NameAgreement::Incomparable => {}
             }
@@ -378,6 +383,7 @@ fn read_phone_where_the_buyer_lives(
     let known = extracted
         .personal
         .iter()
+        .chain(extracted.order.iter())
         .filter(|i| i.kind != IdentityKind::Phone && settings.strong.contains(&i.kind))
         .flat_map(|i| ctx.find_customers(i))
         .map(|c| resolve(ctx, &c))
@@ -394,13 +400,25 @@ fn read_phone_where_the_buyer_lives(
     }
 }
 
-/// Decides the customer of a message event.
+/// Decides the customer of a message event, or of an imported order ([`ORDER_PLACED`]: the
+/// order's buyer is read as a message's sender, its shipping address as the message's
+/// address).
 pub fn decide(event: &Event, settings: &Settings, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
-    let Some(message) = &event.message else {
-        return Err(Error::permanent(format!(
-            "the identity step needs an event with a message (kind `message.received`); event {} of kind `{}` has none",
-            event.id, event.kind
-        )));
+    let order_message;
+    let message = match &event.message {
+        Some(message) => message,
+        None if event.kind == ORDER_PLACED => {
+            let order = Order::deserialize(&event.payload)
+                .map_err(|e| Error::permanent(format!("event {}: the payload is not an order: {e}", event.id)))?;
+            order_message = order.as_message(event.at);
+            &order_message
+        }
+        None => {
+            return Err(Error::permanent(format!(
+                "the identity step needs an event with a message (kind `message.received`) or an order (`{ORDER_PLACED}`); event {} of kind `{}` has neither",
+                event.id, event.kind
+            )));
+        }
     };
     let mut extracted = Extracted::from_message(message, settings);
     read_phone_where_the_buyer_lives(&mut extracted, message, settings, ctx);
@@ -542,7 +560,7 @@ fn strong_link(
         };
         evidence.push(Evidence::new(identity.kind.as_str(), detail, weight));
     }
-    let weak = score(&extracted.weak_profile(), &customer_profile(&into_view));
+    let weak = score(&extracted.weak_profile(), &customer_profile(&into_view), settings.prior);
     evidence.extend(weak.evidence);
     for (customer, apart_from) in &set_aside {
         evidence.push(Evidence::new(
@@ -664,8 +682,8 @@ fn weak_bridges(
             if !conflicts(&personal, &candidate).is_empty() {
                 continue;
             }
-            let weak = score(&mine, &customer_profile(&candidate));
-            if weak.probability >= min_score {
+            let weak = score(&mine, &customer_profile(&candidate), settings.prior);
+            if weak.links(min_score) {
                 merged.push((candidate.id, weak));
                 group.push(candidate);
             }
@@ -735,7 +753,7 @@ fn weak_link(
                 .collect();
             candidates.push(Candidate {
                 id: customer.id,
-                score: score(&mine, &customer_profile(&customer)),
+                score: score(&mine, &customer_profile(&customer), settings.prior),
                 vetoes,
                 kept_apart: customer.kept_apart.clone(),
             });
@@ -752,11 +770,11 @@ fn weak_link(
     // is what once joined them wrongly, so it links to neither.
     let reaching: Vec<(u64, Vec<u64>)> = candidates
         .iter()
-        .filter(|c| c.score.probability >= min_score)
+        .filter(|c| c.score.links(min_score))
         .map(|c| (c.id, c.kept_apart.clone()))
         .collect();
     for candidate in candidates.iter_mut() {
-        if candidate.score.probability < min_score {
+        if !candidate.score.links(min_score) {
             continue;
         }
         for (other, other_apart) in &reaching {
@@ -773,7 +791,7 @@ fn weak_link(
         }
     }
     let best_allowed = candidates.iter().find(|c| c.vetoes.is_empty());
-    if let Some(best) = best_allowed.filter(|c| c.score.probability >= min_score) {
+    if let Some(best) = best_allowed.filter(|c| c.score.links(min_score)) {
         let mut evidence = best.score.evidence.clone();
         evidence.extend(notes);
         return Decision::new(
@@ -800,7 +818,12 @@ fn weak_link(
     let mut evidence = best.score.evidence.clone();
     evidence.extend(best.vetoes.iter().cloned());
     evidence.extend(notes);
-    let reason = if best.vetoes.is_empty() {
+    let reason = if best.vetoes.is_empty() && !best.score.name_compared {
+        format!(
+            "the closest customer, {}, matches the address with probability {:.3}, but there is no name to compare and an address alone stands for a household: a new customer",
+            best.id, best.score.probability
+        )
+    } else if best.vetoes.is_empty() {
         format!(
             "the closest customer, {}, matches with probability {:.3}, below the threshold {min_score}: a new customer",
             best.id, best.score.probability

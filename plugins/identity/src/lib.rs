@@ -1,6 +1,7 @@
 //! The `identity` step: which customer a message belongs to.
 //!
-//! It reads the sender's identifiers from a `message.received` event, normalizes them, and
+//! It reads the sender's identifiers from a `message.received` event (or the buyer of an
+//! imported order, an `order.placed` event, read as a message's sender), normalizes them, and
 //! answers with one `link-customer` decision — to an existing customer or to a new one, never
 //! neither — preceded by a `merge-customers` decision when the message shows two customers to
 //! be one person. Every decision names its evidence: each field that agreed or disagreed, with

@@ -20,15 +20,28 @@
 //!   the population. The German figure is used for all countries; elsewhere it understates
 //!   the evidence, which errs on the side of a new customer.
 //! - **street address given the postcode agrees**: a German postcode area holds about 10,000
-//!   people in about 3,000 buildings; two people of one area share a building about 2 times
-//!   in 1,000 (more in cities with apartment blocks, which the unit level separates).
+//!   people in about 3,000 buildings, so two random people of one area share a building about
+//!   3 times in 10,000. Customers are not random people: buyers cluster in households (a
+//!   household that buys shares its address by definition; about one buyer in twelve lives
+//!   with another) and apartment blocks, so u is set at 1 in 100, and the address alone
+//!   leaves the name to say which member of a household wrote. A fuzzy street needs the same
+//!   house number and a street name within a Jaro–Winkler similarity of 0.9, which neighbours
+//!   rarely show (`Parkstr. 5` / `Parkweg 5`): a quarter of the exact figure. Such an area
+//!   has a few hundred streets, so two of its people live on one street about 3 times in 100;
+//!   there a different number is the rule, and only about 3 numbers in 100 are a swapped,
+//!   added or dropped digit away from a given one (u for "house number typo" 0.001, for
+//!   "other house" 0.03). About 1 true match in 100 has such a slip, and 1 in 100 another
+//!   number (a wrong digit, a move along the street).
 //! - **city given the postcode agrees**: almost always the same (u ≈ 0.9, postcodes crossing
 //!   municipal borders and districts written as the city account for the rest).
 //! - **name**: the most common German surname, Müller, is carried by about 0.3% of the
 //!   population and first names are similarly concentrated at the top, so two unrelated
 //!   people share a full name about 5 times in 10,000.
 //! - **name given the address agrees**: people at one address are mostly one household, who
-//!   share a family name (u for "partial": 0.4) but rarely the full name (u ≈ 0.01).
+//!   share a family name (u for "partial": 0.36) but rarely the full name (u ≈ 0.01), and
+//!   about as rarely given names a typo apart (`Anna` / `Anne`: u for "fuzzy" 0.01). An
+//!   initial with the family name (`J. Köhler`) fits another member about 7 times in 100
+//!   (first letters of given names are concentrated: J, M, A and S start a third of them).
 //!
 //! # Dependence between fields
 //!
@@ -40,19 +53,60 @@
 //!
 //! # Prior
 //!
-//! [`PRIOR_LOG2_ODDS`] is `log2(1e-6 / (1 - 1e-6))`: before any comparison, a message and a
-//! given stored customer are the same person one time in a million, as in a customer base of
-//! a million. With it, an exact name at the same address and postcode scores about 0.997, a
-//! name with a typo there about 0.94, a different first name with the same family name there
-//! (a household) about 0.15, and a name alone never reaches 0.5.
+//! Before any comparison, a message and one given stored customer are the same person about
+//! one time in as many customers as the seller has: the prior log odds are
+//! `log2(p / (1 - p))` with `p = 1 / customers` ([`Prior`]). The workflow sets the number
+//! (`fuzzy.customers`, [`DEFAULT_CUSTOMERS`] unless given): a seller with fewer customers may
+//! link on less evidence, one with more needs more. With 100,000, an exact name at the same
+//! address and postcode scores about 0.998, a name with a typo there about 0.98, an initial
+//! there about 0.75 (another member of the household fits it too), a different first name
+//! with the same family name there (a household) about 0.3, the same name on another street
+//! of the same postcode about 0.8, and a name alone never reaches 0.1.
+//!
+//! # An address alone
+//!
+//! An address without a name to compare stands for a household, not a person: [`Score::links`]
+//! needs a compared name as well as the threshold.
 
 use crate::normalize::address::{PostalAddress, StreetAgreement, compare_street};
 use crate::normalize::name::{Name, NameAgreement, compare};
 use crate::text::jaro_winkler;
 use weft_sdk::Evidence;
 
-/// The prior log2 odds that a message and one stored customer are the same person.
-pub const PRIOR_LOG2_ODDS: f64 = -19.931_567;
+/// How many customers a seller is assumed to have when the workflow does not say.
+pub const DEFAULT_CUSTOMERS: u64 = 100_000;
+
+/// The prior odds that a message and one stored customer are the same person.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prior {
+    log2_odds: f64,
+}
+
+impl Prior {
+    /// One chance in `customers` (at least 2).
+    pub fn customers(customers: u64) -> Prior {
+        let p = 1.0 / customers.max(2) as f64;
+        Prior {
+            log2_odds: (p / (1.0 - p)).log2(),
+        }
+    }
+
+    /// `log2(p / (1 - p))`.
+    pub fn log2_odds(&self) -> f64 {
+        self.log2_odds
+    }
+
+    /// Converts summed field weights to a match probability: `1 / (1 + 2^-(weight + prior))`.
+    pub fn probability(&self, weight: f64) -> f64 {
+        1.0 / (1.0 + (-(weight + self.log2_odds)).exp2())
+    }
+}
+
+impl Default for Prior {
+    fn default() -> Self {
+        Prior::customers(DEFAULT_CUSTOMERS)
+    }
+}
 
 /// One agreement level of one field.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -94,34 +148,43 @@ pub const CITY: [Level; 3] = [
     Level::new("disagree", 0.05, 0.98),
 ];
 
-/// Street address when the postcode agreed: exact, fuzzy, other unit, disagree.
-pub const STREET_GIVEN_POSTCODE: [Level; 4] = [
-    Level::new("exact", 0.90, 0.002),
-    Level::new("fuzzy", 0.06, 0.001),
-    Level::new("other unit", 0.005, 0.002),
-    Level::new("disagree", 0.035, 0.995),
+/// Street address when the postcode agreed: exact, fuzzy, other unit, house-number typo, other
+/// house on the same street, disagree.
+pub const STREET_GIVEN_POSTCODE: [Level; 6] = [
+    Level::new("exact", 0.885, 0.01),
+    Level::new("fuzzy", 0.06, 0.002_5),
+    Level::new("other unit", 0.005, 0.005),
+    Level::new("house number typo", 0.01, 0.001),
+    Level::new("other house", 0.01, 0.03),
+    Level::new("disagree", 0.03, 0.951_5),
 ];
-/// Street address otherwise: exact, fuzzy, other unit, disagree.
-pub const STREET: [Level; 4] = [
-    Level::new("exact", 0.90, 1e-5),
-    Level::new("fuzzy", 0.06, 1e-5),
+/// Street address otherwise: exact, fuzzy, other unit, house-number typo, other house on the
+/// same street, disagree.
+pub const STREET: [Level; 6] = [
+    Level::new("exact", 0.885, 1e-5),
+    Level::new("fuzzy", 0.06, 5e-6),
     Level::new("other unit", 0.005, 1e-5),
-    Level::new("disagree", 0.035, 0.999_97),
+    Level::new("house number typo", 0.01, 1e-4),
+    Level::new("other house", 0.01, 1e-3),
+    Level::new("disagree", 0.03, 0.998_875),
 ];
 
-/// Name when the street address agreed (one household): exact, fuzzy, partial, disagree.
-pub const NAME_GIVEN_ADDRESS: [Level; 4] = [
-    Level::new("exact", 0.88, 0.01),
-    Level::new("fuzzy", 0.09, 0.02),
-    Level::new("partial", 0.02, 0.40),
-    Level::new("disagree", 0.01, 0.57),
+/// Name when the street address agreed (one household): exact, fuzzy, initial, partial,
+/// disagree.
+pub const NAME_GIVEN_ADDRESS: [Level; 5] = [
+    Level::new("exact", 0.86, 0.01),
+    Level::new("fuzzy", 0.08, 0.01),
+    Level::new("initial", 0.03, 0.07),
+    Level::new("partial", 0.02, 0.36),
+    Level::new("disagree", 0.01, 0.55),
 ];
-/// Name otherwise: exact, fuzzy, partial, disagree.
-pub const NAME: [Level; 4] = [
-    Level::new("exact", 0.88, 5e-4),
-    Level::new("fuzzy", 0.09, 2e-3),
+/// Name otherwise: exact, fuzzy, initial, partial, disagree.
+pub const NAME: [Level; 5] = [
+    Level::new("exact", 0.86, 5e-4),
+    Level::new("fuzzy", 0.08, 2e-3),
+    Level::new("initial", 0.03, 2e-3),
     Level::new("partial", 0.02, 0.02),
-    Level::new("disagree", 0.01, 0.9775),
+    Level::new("disagree", 0.01, 0.9755),
 ];
 
 /// A strong identifier (email, phone, buyer id, handle, known order): exact, disagree. Strong
@@ -147,11 +210,16 @@ pub struct Score {
     pub probability: f64,
     /// One entry per compared field, with its level and weight.
     pub evidence: Vec<Evidence>,
+    /// Whether names were compared.
+    pub name_compared: bool,
 }
 
-/// Converts summed field weights to a match probability, with the prior.
-pub fn probability(weight: f64) -> f64 {
-    1.0 / (1.0 + (-(weight + PRIOR_LOG2_ODDS)).exp2())
+impl Score {
+    /// Whether this is enough to link: the probability reaches `min_score` and names were
+    /// compared (an address alone stands for a household).
+    pub fn links(&self, min_score: f64) -> bool {
+        self.name_compared && self.probability >= min_score
+    }
 }
 
 /// One address comparison, field by field.
@@ -224,8 +292,16 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
             push("address", &table[2], format!("{} vs {}", street(a), street(b)));
             false
         }
-        StreetAgreement::Disagree => {
+        StreetAgreement::HouseTypo => {
             push("address", &table[3], format!("{} vs {}", street(a), street(b)));
+            false
+        }
+        StreetAgreement::OtherHouse => {
+            push("address", &table[4], format!("{} vs {}", street(a), street(b)));
+            false
+        }
+        StreetAgreement::Disagree => {
+            push("address", &table[5], format!("{} vs {}", street(a), street(b)));
             false
         }
     };
@@ -238,7 +314,7 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
 
 /// Compares a message's weak evidence with a customer's. With several names or addresses on
 /// either side, the best-scoring pair of each counts.
-pub fn score(message: &WeakProfile, customer: &WeakProfile) -> Score {
+pub fn score(message: &WeakProfile, customer: &WeakProfile, prior: Prior) -> Score {
     let mut weight = 0.0;
     let mut evidence = Vec::new();
     let best_address = message
@@ -260,21 +336,24 @@ pub fn score(message: &WeakProfile, customer: &WeakProfile) -> Score {
             let (level, extra) = match agreement {
                 NameAgreement::Exact => (&table[0], String::new()),
                 NameAgreement::Fuzzy(s) => (&table[1], format!(" (lowest word similarity {s:.2})")),
-                NameAgreement::Partial => (&table[2], String::new()),
-                NameAgreement::Disagree => (&table[3], String::new()),
+                NameAgreement::Initial => (&table[2], String::new()),
+                NameAgreement::Partial => (&table[3], String::new()),
+                NameAgreement::Disagree => (&table[4], String::new()),
                 NameAgreement::Incomparable => return None,
             };
             Some((level, format!("{}: {} vs {}{extra}", level.label, a.key(), b.key())))
         })
         .max_by(|x, y| x.0.weight().total_cmp(&y.0.weight()));
+    let name_compared = best_name.is_some();
     if let Some((level, detail)) = best_name {
         weight += level.weight();
         evidence.push(Evidence::new("name", detail, level.weight()));
     }
     Score {
         weight,
-        probability: probability(weight),
+        probability: prior.probability(weight),
         evidence,
+        name_compared,
     }
 }
 
@@ -320,42 +399,51 @@ mod tests {
             // level, which sits between.
             assert!(table.first().unwrap().weight() > table.last().unwrap().weight());
         }
-        assert!((PRIOR_LOG2_ODDS - (1e-6_f64 / (1.0 - 1e-6)).log2()).abs() < 1e-5);
+        assert!((Prior::customers(1_000_000).log2_odds() - (1e-6_f64 / (1.0 - 1e-6)).log2()).abs() < 1e-9);
+        assert_eq!(Prior::default(), Prior::customers(DEFAULT_CUSTOMERS));
     }
 
     #[test]
     fn probability_is_logistic_in_base_two() {
-        assert!((probability(-PRIOR_LOG2_ODDS) - 0.5).abs() < 1e-12);
-        assert!((probability(-PRIOR_LOG2_ODDS + 1.0) - 2.0 / 3.0).abs() < 1e-12);
-        assert!(probability(0.0) < 1e-5);
-        assert!(probability(60.0) > 0.999_999);
+        let prior = Prior::default();
+        let odds = prior.log2_odds();
+        assert!((prior.probability(-odds) - 0.5).abs() < 1e-12);
+        assert!((prior.probability(-odds + 1.0) - 2.0 / 3.0).abs() < 1e-12);
+        assert!(prior.probability(0.0) < 1e-4);
+        assert!(prior.probability(60.0) > 0.999_999);
+        // More customers, more evidence needed.
+        assert!(Prior::customers(1_000_000).probability(20.0) < Prior::customers(10_000).probability(20.0));
     }
 
     #[test]
     fn scenarios() {
         let stored = profile("Hans Müller", "Hauptstraße 12", "10115", "Berlin");
-        for (name, line1, postcode, city, lo, hi) in [
+        for (name, line1, postcode, city, lo, hi, links) in [
             // the same person, written differently
-            ("Herr Hans Mueller", "Hauptstr. 12", "10115", "Berlin", 0.99, 1.0),
+            ("Herr Hans Mueller", "Hauptstr. 12", "10115", "Berlin", 0.99, 1.0, true),
             // a typo in the name, same address
-            ("Hans Müler", "Hauptstraße 12", "10115", "Berlin", 0.9, 0.99),
-            // an initial
-            ("H. Müller", "Hauptstr 12", "10115", "Berlin", 0.9, 0.99),
+            ("Hans Müler", "Hauptstraße 12", "10115", "Berlin", 0.95, 0.999, true),
+            // an initial: Hanna Müller of the same household fits it as well
+            ("H. Müller", "Hauptstr 12", "10115", "Berlin", 0.5, 0.9, false),
+            // a typo in the house number
+            ("Hans Müller", "Hauptstraße 21", "10115", "Berlin", 0.99, 1.0, true),
             // household: same address, same family name, other first name
-            ("Anna Müller", "Hauptstraße 12", "10115", "Berlin", 0.0, 0.5),
+            ("Anna Müller", "Hauptstraße 12", "10115", "Berlin", 0.0, 0.5, false),
             // someone else at the same address
-            ("Peter Weber", "Hauptstraße 12", "10115", "Berlin", 0.0, 0.1),
+            ("Peter Weber", "Hauptstraße 12", "10115", "Berlin", 0.0, 0.5, false),
             // same name, other street in the same postcode
-            ("Hans Müller", "Gartenweg 3", "10115", "Berlin", 0.0, 0.5),
+            ("Hans Müller", "Gartenweg 3", "10115", "Berlin", 0.0, 0.9, false),
+            // same name, a neighbour's house number
+            ("Hans Müller", "Hauptstraße 14", "10115", "Berlin", 0.5, 0.99, true),
             // a name alone
-            ("Hans Müller", "", "", "", 0.0, 0.01),
-            // an address alone
-            ("", "Hauptstraße 12", "10115", "Berlin", 0.0, 0.9),
+            ("Hans Müller", "", "", "", 0.0, 0.05, false),
+            // an address alone: a household, not a person
+            ("", "Hauptstraße 12", "10115", "Berlin", 0.5, 1.0, false),
         ] {
-            let score = score(&profile(name, line1, postcode, city), &stored);
+            let score = score(&profile(name, line1, postcode, city), &stored, Prior::default());
             assert!(
-                score.probability >= lo && score.probability <= hi,
-                "{name} / {line1}: {} not in {lo}..{hi}: {:#?}",
+                score.probability >= lo && score.probability <= hi && score.links(0.9) == links,
+                "{name} / {line1}: {} not in {lo}..{hi} or links is not {links}: {:#?}",
                 score.probability,
                 score.evidence
             );
@@ -365,7 +453,11 @@ mod tests {
     #[test]
     fn evidence_names_every_compared_field() {
         let stored = profile("Hans Müller", "Hauptstraße 12", "10115", "Berlin");
-        let score = score(&profile("Hans Müler", "Hauptstraße 12", "10115", "Berlin"), &stored);
+        let score = score(
+            &profile("Hans Müler", "Hauptstraße 12", "10115", "Berlin"),
+            &stored,
+            Prior::default(),
+        );
         let fields: Vec<&str> = score.evidence.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["postcode", "city", "address", "name"]);
         assert!(
@@ -391,7 +483,16 @@ mod tests {
             addresses: vec![parse_address(&address(line1), "DE").unwrap().address],
         };
         let stored = p("山田太郎", "東京都千代田区千代田1-1-1");
-        assert!(score(&p("山田 太郎 様", "東京都千代田区千代田1丁目1番1号"), &stored).probability > 0.99);
-        assert!(score(&p("山田花子", "東京都千代田区千代田1-1-1"), &stored).probability < 0.5);
+        assert!(
+            score(
+                &p("山田 太郎 様", "東京都千代田区千代田1丁目1番1号"),
+                &stored,
+                Prior::default()
+            )
+            .probability
+                > 0.99
+        );
+        // The same household, another given name.
+        assert!(!score(&p("山田花子", "東京都千代田区千代田1-1-1"), &stored, Prior::default()).links(0.9));
     }
 }

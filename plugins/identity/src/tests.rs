@@ -1,6 +1,8 @@
 //! `decide` tests: messages in, decisions out, against an in-memory context.
 
 use super::*;
+use crate::decide::BLOCKING_PREFIX;
+use std::collections::BTreeSet;
 use weft_sdk::testing::MemoryContext;
 
 /// A message from `from`, with an optional address (line1, postcode, city, country).
@@ -520,6 +522,7 @@ fn a_strong_link_whose_name_and_address_match_another_customer_merges_them() {
         fuzzy: FuzzyConfig {
             enabled: false,
             min_score: 0.9,
+            ..FuzzyConfig::default()
         },
         ..Config::default()
     };
@@ -543,9 +546,10 @@ fn the_names_known_for_an_email_count_with_the_address_a_message_gives() {
     // address (no name): with 6's known name, it matches 5. (name of the amazon buyer, merged)
     for (amazon_name, merged) in [
         ("Hans Müller", true),
-        ("H. Müller", true),
         // the same address, another first name: a household, not him
         ("Eva Müller", false),
+        // an initial there fits Hanna Müller of the same household as well: not on that alone
+        ("H. Müller", false),
     ] {
         let mut amazon = message("amazon", party(Some(amazon_name), None, None), Some(BERLIN));
         amazon.from.buyer_id = Some("A1B2C3".into());
@@ -625,13 +629,23 @@ fn typo_in_name_at_the_same_address_links_above_threshold() {
             fuzzy: FuzzyConfig {
                 enabled: false,
                 min_score: 0.9,
+                ..FuzzyConfig::default()
             },
             ..Config::default()
         },
         Config {
             fuzzy: FuzzyConfig {
                 enabled: true,
-                min_score: 0.99,
+                min_score: 0.999,
+                ..FuzzyConfig::default()
+            },
+            ..Config::default()
+        },
+        // A seller with a billion customers needs more evidence than this.
+        Config {
+            fuzzy: FuzzyConfig {
+                customers: 1_000_000_000,
+                ..FuzzyConfig::default()
             },
             ..Config::default()
         },
@@ -939,7 +953,15 @@ fn wrong_events_and_configs_are_typed_errors() {
     e.kind = "timer.fired".into();
     let err = Identify::decide(&e, &Config::default(), &ctx).unwrap_err();
     assert!(
-        matches!(&err, Error::Permanent(m) if m.contains("kind `timer.fired` has none")),
+        matches!(&err, Error::Permanent(m) if m.contains("kind `timer.fired` has neither")),
+        "{err}"
+    );
+    // An order event whose payload is not an order says what is wrong with it.
+    e.kind = ORDER_PLACED.into();
+    e.payload = serde_json::json!({ "number": "#1001", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z", "colour": "red" });
+    let err = Identify::decide(&e, &Config::default(), &ctx).unwrap_err();
+    assert!(
+        matches!(&err, Error::Permanent(m) if m.contains("not an order") && m.contains("unknown field `colour`")),
         "{err}"
     );
     let bad = Config {
@@ -947,6 +969,7 @@ fn wrong_events_and_configs_are_typed_errors() {
         fuzzy: FuzzyConfig {
             enabled: true,
             min_score: -1.0,
+            ..FuzzyConfig::default()
         },
         ..Config::default()
     };
@@ -1052,4 +1075,104 @@ fn weak_evidence_does_not_choose_between_customers_split_apart() {
     assert_eq!(link.customer, CustomerRef::New, "{decision:#?}");
     assert!(decision.reason.contains("split by hand"), "{}", decision.reason);
     assert!(!evidence(decision, "kept-apart").is_empty());
+}
+
+fn order_event(order: serde_json::Value) -> Event {
+    Event {
+        id: 7,
+        kind: ORDER_PLACED.into(),
+        at: 1_794_000_000_000,
+        message: None,
+        customer: None,
+        ticket: None,
+        payload: order,
+    }
+}
+
+#[test]
+fn an_order_ties_its_buyer_s_identifiers_to_one_customer() {
+    // A shop order: email, phone, name and shipping address of one buyer, and the order number.
+    let order = serde_json::json!({
+        "number": "#1001",
+        "channel": "shopify",
+        "placed_at": "2026-11-20T10:00:00Z",
+        "buyer": { "name": "Anna Müller", "email": "Anna.Mueller@example.de", "phone": "0151 2345678" },
+        "shipping": { "line1": "Hauptstraße 12", "postcode": "10115", "city": "Berlin", "country": "DE" }
+    });
+    let decisions = Identify::decide(&order_event(order), &Config::default(), &MemoryContext::new()).expect("decide");
+    let (link, _) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::New);
+    let kinds: BTreeSet<(IdentityKind, &str)> = link.identities.iter().map(|i| (i.kind, i.value.as_str())).collect();
+    for expected in [
+        (IdentityKind::Email, "anna.mueller@example.de"),
+        (IdentityKind::Phone, "+491512345678"),
+        (IdentityKind::Order, "1001"),
+        (IdentityKind::Name, "anna muller"),
+    ] {
+        assert!(kinds.contains(&expected), "{expected:?} missing from {kinds:?}");
+    }
+    assert!(
+        link.identities
+            .iter()
+            .any(|i| i.kind == IdentityKind::Address && !i.value.starts_with(BLOCKING_PREFIX))
+    );
+
+    // The order is known: an Instagram message that only names it links to that customer,
+    // and an Amazon message with the same name and address links by score.
+    let ctx = MemoryContext::new().with_customer(3, &link.identities);
+    let mut dm = message(
+        "instagram",
+        Party {
+            handle: Some("@anna.m".into()),
+            ..Party::default()
+        },
+        None,
+    );
+    dm.body = "Wo bleibt meine Bestellung #1001?".into();
+    let decisions = run(dm, &ctx);
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::Existing(3), "{decision:#?}");
+    let amazon = message(
+        "amazon",
+        Party {
+            name: Some("Anna Mueller".into()),
+            buyer_id: Some("A1B2C3D4E5F6G7".into()),
+            ..Party::default()
+        },
+        Some(("Hauptstr. 12", "10115", "Berlin", "DE")),
+    );
+    let decisions = run(amazon, &ctx);
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::Existing(3), "{decision:#?}");
+    assert!(
+        evidence(decision, "name")[0].detail.starts_with("exact:"),
+        "{decision:#?}"
+    );
+}
+
+#[test]
+fn an_sms_naming_a_known_order_reads_its_number_where_the_buyer_of_the_order_lives() {
+    // Yuki's shop order: a Tokyo address and her mobile in international form.
+    let order = serde_json::json!({
+        "number": "#10482",
+        "channel": "shopify",
+        "placed_at": "2026-11-15T03:00:00Z",
+        "buyer": { "name": "田中 由紀", "email": "yuki.tanaka@example.jp", "phone": "+81 90-1234-5678" },
+        "shipping": { "line1": "世田谷区三軒茶屋2-11-5", "postcode": "154-0024", "city": "東京都", "country": "JP" }
+    });
+    let decisions = Identify::decide(&order_event(order), &Config::default(), &MemoryContext::new()).expect("decide");
+    let ctx = MemoryContext::new().with_customer(4, &last_link(&decisions).0.identities);
+    // An SMS with the national number and the order in the text: Japanese, not German (the
+    // workflow's region), so it is her number and the order links without a conflict.
+    let mut sms = message("sms", party(None, None, Some("090-1234-5678")), None);
+    sms.body = "注文#10482の配送先を変更したいです。".into();
+    let decisions = run(sms, &ctx);
+    let (link, decision) = last_link(&decisions);
+    assert_eq!(link.customer, CustomerRef::Existing(4), "{decision:#?}");
+    assert!(
+        link.identities
+            .contains(&Identity::new(IdentityKind::Phone, "+819012345678")),
+        "{:?}",
+        link.identities
+    );
 }

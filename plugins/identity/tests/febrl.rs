@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use weft_plugin_identity::decide::Extracted;
 use weft_plugin_identity::normalize::address::parse_address;
 use weft_plugin_identity::normalize::name::Name;
-use weft_plugin_identity::score::{WeakProfile, score};
+use weft_plugin_identity::score::{Prior, WeakProfile, score};
 use weft_sdk::{Address, Identity};
 
 const THRESHOLD: f64 = 0.9;
@@ -153,8 +153,9 @@ fn febrl4() {
         let mut best: Option<(f64, usize)> = None;
         for i in candidates {
             blocked.insert((i, j));
-            let p = score(&mine, &profile(&a[i].extracted)).probability;
-            if p >= THRESHOLD {
+            let s = score(&mine, &profile(&a[i].extracted), Prior::default());
+            let p = s.probability;
+            if s.links(THRESHOLD) {
                 predicted.insert((i, j));
                 if best.is_none_or(|(q, _)| p > q) {
                     best = Some((p, i));
@@ -186,7 +187,7 @@ fn febrl4() {
         .filter(|p| !predicted.contains(p))
         .take(show)
     {
-        let s = score(&profile(&b[j].extracted), &profile(&a[i].extracted));
+        let s = score(&profile(&b[j].extracted), &profile(&a[i].extracted), Prior::default());
         println!(
             "missed {:.3}: {:?}",
             s.probability,

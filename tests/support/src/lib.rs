@@ -126,14 +126,24 @@ fn build_plugins() -> Result<PathBuf, String> {
     for package in &packages {
         let from = built.join(&package.artifact);
         let to = out.join(&package.artifact);
-        std::fs::copy(&from, &to).map_err(|e| {
+        let failed = |e: std::io::Error| {
             format!(
                 "cannot copy {} to {} (package `{}`): {e}",
                 from.display(),
                 to.display(),
                 package.name
             )
-        })?;
+        };
+        let bytes = std::fs::read(&from).map_err(failed)?;
+        if std::fs::read(&to).is_ok_and(|old| old == bytes) {
+            continue;
+        }
+        // Written aside and renamed over: another test process reading the plugin meanwhile
+        // sees the old file or the new one, never a truncated one (a copy in place truncates
+        // first; a test once read an empty component that way).
+        let aside = out.join(format!("{}.{}.tmp", package.artifact, std::process::id()));
+        std::fs::write(&aside, &bytes).map_err(failed)?;
+        std::fs::rename(&aside, &to).map_err(failed)?;
     }
     Ok(out)
 }

@@ -62,6 +62,12 @@ pub enum StreetAgreement {
     /// Same building, different units (a named unit with a typo, `stonyirdge` / `stonyridge`,
     /// is the same unit): neighbours.
     OtherUnit,
+    /// Same street, house numbers one slip of the keyboard apart: two digits swapped or one
+    /// digit added or dropped (`952` / `925`, `11` / `1`). A different digit (`12` / `14`) is a
+    /// neighbour, [`StreetAgreement::OtherHouse`].
+    HouseTypo,
+    /// Same street, another house number.
+    OtherHouse,
     Disagree,
     /// One side lacks a street or house number.
     Missing,
@@ -545,22 +551,99 @@ fn same_unit(x: &str, y: &str) -> bool {
     x == y || (letters(x) >= 3 && letters(y) >= 3 && digits(x) == digits(y) && jaro_winkler(x, y) >= 0.9)
 }
 
-/// Compares street, house number and unit.
+/// Compares street, house number and unit. Address lines written the other way round (the
+/// building name first, the street second) are recognized: each side's street is compared with
+/// the other's unit.
 pub fn compare_street(a: &PostalAddress, b: &PostalAddress) -> StreetAgreement {
     let (Some(sa), Some(ha), Some(sb), Some(hb)) = (&a.street, &a.house, &b.street, &b.house) else {
         return StreetAgreement::Missing;
     };
-    if a.country != b.country || ha != hb {
+    if a.country != b.country {
         return StreetAgreement::Disagree;
     }
-    let other_unit = matches!((&a.unit, &b.unit), (Some(x), Some(y)) if !same_unit(x, y));
-    let similarity = if sa == sb { 1.0 } else { jaro_winkler(sa, sb) };
+    let mut similarity = if sa == sb { 1.0 } else { jaro_winkler(sa, sb) };
+    let mut other_unit = matches!((&a.unit, &b.unit), (Some(x), Some(y)) if !same_unit(x, y));
+    if similarity < 0.9
+        && let Some(swapped) = swapped_lines(a, b)
+    {
+        similarity = swapped;
+        other_unit = false;
+    }
+    if similarity < 0.9 {
+        return StreetAgreement::Disagree;
+    }
+    if ha != hb {
+        return if house_typo(ha, hb) {
+            StreetAgreement::HouseTypo
+        } else {
+            StreetAgreement::OtherHouse
+        };
+    }
     match (similarity, other_unit) {
-        (s, _) if s < 0.9 => StreetAgreement::Disagree,
         (_, true) => StreetAgreement::OtherUnit,
         (s, false) if s >= 1.0 => StreetAgreement::Exact,
         (s, false) => StreetAgreement::Fuzzy(s),
     }
+}
+
+/// The similarity of two addresses whose lines were swapped: `a`'s street against `b`'s unit
+/// and `a`'s unit against `b`'s street, both at least 0.9, or `None`.
+fn swapped_lines(a: &PostalAddress, b: &PostalAddress) -> Option<f64> {
+    let (Some(sa), Some(ua), Some(sb), Some(ub)) = (&a.street, &a.unit, &b.street, &b.unit) else {
+        return None;
+    };
+    let similarity = |street: &str, unit: &str| {
+        let (street, unit) = (compact_street(street), unit_as_street(unit));
+        if street == unit {
+            1.0
+        } else {
+            jaro_winkler(&street, &unit)
+        }
+    };
+    let (x, y) = (similarity(sa, ub), similarity(sb, ua));
+    (x >= 0.9 && y >= 0.9).then_some(x.min(y))
+}
+
+/// A street without its spaces, as a unit is kept (`dryandra st` → `dryandrast`).
+fn compact_street(street: &str) -> String {
+    street.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// A unit read as a street would be: a written-out street type at its end shortened
+/// (`dryandrastreet` → `dryandrast`).
+fn unit_as_street(unit: &str) -> String {
+    STREET_TYPES
+        .iter()
+        .filter(|(w, c)| w.len() > c.len())
+        .find_map(|(w, c)| {
+            unit.strip_suffix(w)
+                .filter(|stem| stem.chars().count() >= 2)
+                .map(|stem| format!("{stem}{c}"))
+        })
+        .unwrap_or_else(|| unit.to_owned())
+}
+
+/// Whether two different house numbers are one slip apart: two neighbouring characters swapped,
+/// or one character added or dropped. A replaced character is not: `12` and `14` are
+/// neighbours far more often than a typo.
+fn house_typo(x: &str, y: &str) -> bool {
+    let (x, y): (Vec<char>, Vec<char>) = (x.chars().collect(), y.chars().collect());
+    if x.len() == y.len() {
+        let differ: Vec<usize> = (0..x.len()).filter(|&i| x[i] != y[i]).collect();
+        return differ.len() == 2
+            && differ[1] == differ[0] + 1
+            && x[differ[0]] == y[differ[1]]
+            && x[differ[1]] == y[differ[0]];
+    }
+    let (short, long) = if x.len() < y.len() { (&x, &y) } else { (&y, &x) };
+    long.len() == short.len() + 1
+        && (0..long.len()).any(|skip| {
+            long.iter()
+                .enumerate()
+                .filter(|&(i, _)| i != skip)
+                .map(|(_, c)| c)
+                .eq(short.iter())
+        })
 }
 
 #[cfg(test)]
@@ -784,10 +867,52 @@ mod tests {
             compare_street(&a("Hauptstraße 12", Some("Whg 3")), &a("Hauptstraße 12", Some("Whg 4"))),
             StreetAgreement::OtherUnit
         );
-        assert_eq!(
-            compare_street(&a("Hauptstraße 12", None), &a("Hauptstraße 14", None)),
-            StreetAgreement::Disagree
-        );
+        // House numbers: a slip of the keyboard, or a neighbour.
+        for (x, y, expected) in [
+            ("Hauptstraße 12", "Hauptstraße 14", StreetAgreement::OtherHouse),
+            ("Hauptstraße 12", "Hauptstraße 13", StreetAgreement::OtherHouse),
+            ("Hauptstraße 952", "Hauptstraße 925", StreetAgreement::HouseTypo),
+            ("Hauptstraße 11", "Hauptstraße 1", StreetAgreement::HouseTypo),
+            ("Hauptstraße 12", "Hauptstraße 122", StreetAgreement::HouseTypo),
+            ("Hauptstraße 12a", "Hauptstraße 12", StreetAgreement::HouseTypo),
+            ("Hauptstraße 12", "Hauptstraße 21", StreetAgreement::HouseTypo),
+            ("Hauptstraße 123", "Hauptstraße 321", StreetAgreement::OtherHouse),
+            ("Hauptstraße 12", "Gartenweg 13", StreetAgreement::Disagree),
+        ] {
+            assert_eq!(compare_street(&a(x, None), &a(y, None)), expected, "{x} / {y}");
+        }
+        // Lines written the other way round: the building first, the street second.
+        for (x, y, expected) in [
+            (
+                ("3 Dryandra Street", Some("Ferndale")),
+                ("3 Ferndale", Some("Dryandra Street")),
+                StreetAgreement::Exact,
+            ),
+            (
+                ("24 Barunga Street", Some("Villa 3")),
+                ("24 Villa 3", Some("Barunga Street")),
+                StreetAgreement::Exact,
+            ),
+            (
+                ("5 Tweed Place", Some("Fiveoaks")),
+                ("5 Fiveoak", Some("Tweed Place")),
+                StreetAgreement::Fuzzy(0.0),
+            ),
+            (
+                ("3 Dryandra Street", Some("Ferndale")),
+                ("3 Ferndale", Some("Banksia Street")),
+                StreetAgreement::Disagree,
+            ),
+        ] {
+            let got = compare_street(&a(x.0, x.1), &a(y.0, y.1));
+            match expected {
+                StreetAgreement::Fuzzy(_) => assert!(
+                    matches!(got, StreetAgreement::Fuzzy(s) if s >= 0.9),
+                    "{x:?} / {y:?}: {got:?}"
+                ),
+                _ => assert_eq!(got, expected, "{x:?} / {y:?}"),
+            }
+        }
         // A street type written out with one typo is still that type.
         for (x, y, expected) in [
             ("9 Araluen Stteet", "9 Araluen St", StreetAgreement::Exact),

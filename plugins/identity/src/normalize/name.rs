@@ -76,9 +76,11 @@ pub struct Name {
 pub enum NameAgreement {
     /// The same words, in any order.
     Exact,
-    /// Compatible: typos (the lowest word similarity is kept), initials, or a missing middle
-    /// name.
+    /// Compatible: typos (the lowest word similarity is kept) or a missing middle name.
     Fuzzy(f64),
+    /// Compatible only through an initial (`J. Köhler` / `Jürgen Köhler`): in one family it
+    /// fits Julia as well as Jürgen.
+    Initial,
     /// Some words agree and others differ, as with members of one family.
     Partial,
     /// Nothing in common.
@@ -216,6 +218,7 @@ pub fn compare(a: &Name, b: &Name) -> NameAgreement {
     let rank = |x: &NameAgreement| match x {
         NameAgreement::Exact => 4.0,
         NameAgreement::Fuzzy(s) => 2.0 + s,
+        NameAgreement::Initial => 1.5,
         NameAgreement::Partial => 1.0,
         NameAgreement::Disagree | NameAgreement::Incomparable => 0.0,
     };
@@ -263,6 +266,7 @@ fn compare_words(a: &Name, b: &Name) -> NameAgreement {
     let mut exact_words = 0;
     let mut lowest = 1.0_f64;
     let mut unmatched = 0;
+    let mut by_initial = false;
     // Exact words first, so that a typo never steals the partner of an exact word.
     let mut pending = Vec::new();
     for word in &short.tokens {
@@ -296,6 +300,8 @@ fn compare_words(a: &Name, b: &Name) -> NameAgreement {
             Some((j, score)) if score >= FUZZY_WORD => {
                 used[j] = true;
                 lowest = lowest.min(score);
+                let other = &long.tokens[j];
+                by_initial |= is_initial_of(word, other) || is_initial_of(other, word);
             }
             _ => unmatched += 1,
         }
@@ -307,7 +313,11 @@ fn compare_words(a: &Name, b: &Name) -> NameAgreement {
         // One shared word against a longer name ("Schmidt" against "Anna Schmidt") tells no more
         // than a shared family name does.
         if short.tokens.len() >= 2 || short.tokens.len() == long.tokens.len() {
-            return NameAgreement::Fuzzy(lowest);
+            return if by_initial {
+                NameAgreement::Initial
+            } else {
+                NameAgreement::Fuzzy(lowest)
+            };
         }
         return NameAgreement::Partial;
     }
@@ -366,7 +376,8 @@ mod tests {
             ("Müller, Hans", "Hans Müller", "exact"),
             ("Herr Hans Müller", "Hans Müller", "exact"),
             ("Hans Müller", "Hans Müler", "fuzzy"),
-            ("H. Müller", "Hans Müller", "fuzzy"),
+            ("H. Müller", "Hans Müller", "initial"),
+            ("J Köhler", "Julia Köhler", "initial"),
             ("Hans Peter Müller", "Hans Müller", "fuzzy"),
             ("François Lefèvre", "Francois Lefevre", "exact"),
             ("Jean Dupont", "Jean Dupond", "fuzzy"),
@@ -397,6 +408,7 @@ mod tests {
             let level = match got {
                 Exact => "exact",
                 Fuzzy(_) => "fuzzy",
+                Initial => "initial",
                 Partial => "partial",
                 Disagree => "disagree",
                 Incomparable => "incomparable",
