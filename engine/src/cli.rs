@@ -69,6 +69,23 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Import the seller's orders (JSON lines, one order each: number, channel, placed_at,
+    /// buyer, shipping) and run them through the workflows that listen to `order.placed`.
+    /// Every problem is reported with file:line:column, and then nothing is imported.
+    Import {
+        /// What to import; only `orders` for now.
+        what: ImportWhat,
+        /// Orders files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Workflow files or folders.
+        #[arg(long, default_value = "workflows", num_args = 1..)]
+        workflows: Vec<PathBuf>,
+        #[command(flatten)]
+        db: DbArg,
+        #[command(flatten)]
+        plugins: PluginsArg,
+    },
     /// Check workflow files and report every problem with file:line:column.
     Validate {
         /// Workflow files or folders.
@@ -162,6 +179,11 @@ enum ExportWhat {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum ImportWhat {
+    Orders,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum TrainWhat {
     Router,
 }
@@ -170,6 +192,15 @@ enum TrainWhat {
 enum ExplainWhat {
     Ticket,
     Customer,
+}
+
+/// Processes every queued event and names each one that was dead-lettered, with the reason.
+pub(crate) async fn drain_reporting(store: &Store, pipeline: &Pipeline) -> anyhow::Result<exec::DrainReport> {
+    let drained = exec::drain(store, pipeline, &DrainOptions::default()).await?;
+    for (event, reason) in &drained.dead {
+        eprintln!("dead-lettered event {event}: {reason}");
+    }
+    Ok(drained)
 }
 
 /// Parses the command line, runs the command, reports errors.
@@ -212,9 +243,24 @@ pub(crate) fn new_runtime(plugins: &PluginsArg) -> anyhow::Result<Arc<Runtime>> 
     let config = RuntimeConfig {
         cache_dir: Some(cache_dir()),
         models_dir: Some(plugins.models.clone()),
+        perf_map: perf_map_wanted()?,
         ..RuntimeConfig::default()
     };
     Ok(Arc::new(Runtime::new(config).context("starting the plugin runtime")?))
+}
+
+/// `WEFT_WASM_PROFILE=perfmap`: the plugins' functions named for `perf` (see
+/// [`RuntimeConfig::perf_map`]). Any other value is refused, not ignored.
+pub fn perf_map_wanted() -> anyhow::Result<bool> {
+    perf_map_from(std::env::var("WEFT_WASM_PROFILE").ok().as_deref())
+}
+
+fn perf_map_from(value: Option<&str>) -> anyhow::Result<bool> {
+    match value {
+        None | Some("") => Ok(false),
+        Some("perfmap") => Ok(true),
+        Some(other) => anyhow::bail!("WEFT_WASM_PROFILE={other:?}: the only profiler weft supports is `perfmap`"),
+    }
 }
 
 fn print_jsonl(values: &[serde_json::Value]) -> anyhow::Result<()> {
@@ -255,16 +301,40 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             for (path, reason) in &ingested.rejected {
                 eprintln!("dead-lettered {}: {reason}", path.display());
             }
-            let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await?;
-            for (event, reason) in &drained.dead {
-                eprintln!("dead-lettered event {event}: {reason}");
-            }
+            let drained = drain_reporting(&store, &pipeline).await?;
             eprintln!(
                 "{} files, {} new messages, {} events processed, {} dead letters",
                 ingested.files,
                 ingested.messages,
                 drained.events,
                 ingested.rejected.len() + drained.dead.len()
+            );
+        }
+        Command::Import {
+            what: ImportWhat::Orders,
+            files,
+            workflows,
+            db,
+            plugins,
+        } => {
+            // The files first: their problems are worth knowing before anything loads.
+            let orders = exec::orders::read_orders(&files)?;
+            let pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
+            if !pipeline.listens_to(weft_sdk::ORDER_PLACED) {
+                eprintln!(
+                    "warning: no workflow listens to `{}`: the orders are queued but nothing reads them",
+                    weft_sdk::ORDER_PLACED
+                );
+            }
+            let store = Store::open(&db.db).await?;
+            let imported = exec::orders::queue_orders(&store, &orders).await?;
+            let drained = drain_reporting(&store, &pipeline).await?;
+            eprintln!(
+                "{} orders imported, {} skipped as imported before, {} events processed, {} dead letters",
+                imported.queued,
+                imported.already,
+                drained.events,
+                drained.dead.len()
             );
         }
         Command::Validate { paths, plugins } => {
@@ -421,4 +491,21 @@ async fn dry_run_files(store: &Store, pipeline: &Pipeline, input: &[PathBuf]) ->
         drained.events
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::perf_map_from;
+
+    #[test]
+    fn wasm_profile_values() {
+        assert!(!perf_map_from(None).unwrap());
+        assert!(!perf_map_from(Some("")).unwrap());
+        assert!(perf_map_from(Some("perfmap")).unwrap());
+        let err = perf_map_from(Some("jitdump")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "WEFT_WASM_PROFILE=\"jitdump\": the only profiler weft supports is `perfmap`"
+        );
+    }
 }

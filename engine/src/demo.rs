@@ -36,7 +36,26 @@ pub async fn run(
             )
         })?;
     let store = Store::open(db).await?;
-    let ingested = exec::ingest_paths(&store, None, &pipeline, &[examples.to_path_buf()]).await?;
+    // The shop's orders first (`examples/orders/`, as `weft import orders` reads them), then
+    // the buyers' messages (every other file and folder of `examples/`).
+    let orders_dir = examples.join("orders");
+    let mut order_files = Vec::new();
+    let mut inputs = Vec::new();
+    for entry in std::fs::read_dir(examples).with_context(|| format!("listing {}", examples.display()))? {
+        let path = entry?.path();
+        if path == orders_dir {
+            for order_file in std::fs::read_dir(&path)? {
+                order_files.push(order_file?.path());
+            }
+        } else {
+            inputs.push(path);
+        }
+    }
+    order_files.sort();
+    inputs.sort();
+    let orders = exec::orders::read_orders(&order_files)?;
+    let imported = exec::orders::queue_orders(&store, &orders).await?;
+    let ingested = exec::ingest_paths(&store, None, &pipeline, &inputs).await?;
     let now = sla_setup(&store).await?;
     let options = DrainOptions {
         collect: true,
@@ -44,7 +63,10 @@ pub async fn run(
         ..DrainOptions::default()
     };
     let drained = exec::drain(&store, &pipeline, &options).await?;
-    print!("{}", account(&store, &pipeline, &ingested, &drained, db).await?);
+    print!(
+        "{}",
+        account(&store, &pipeline, (&ingested, imported.queued), &drained, db).await?
+    );
     print!("{}", sla_account(&store, &drained, now, db).await?);
     Ok(())
 }
@@ -129,7 +151,7 @@ async fn sla_account(store: &Store, drained: &exec::DrainReport, now: i64, db: &
 async fn account(
     store: &Store,
     pipeline: &Pipeline,
-    ingested: &exec::IngestReport,
+    (ingested, orders): (&exec::IngestReport, usize),
     drained: &exec::DrainReport,
     db: &str,
 ) -> anyhow::Result<String> {
@@ -140,7 +162,7 @@ async fn account(
     let _ = writeln!(out, "weft demo");
     let _ = writeln!(
         out,
-        "  {} files in, {} messages, {} events processed, {} decisions, {} dead letters",
+        "  {orders} orders imported, {} files in, {} messages, {} events processed, {} decisions, {} dead letters",
         ingested.files, totals.messages, drained.events, totals.decisions, totals.dead_letters
     );
     for workflow in &pipeline.workflows {

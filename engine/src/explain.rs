@@ -46,10 +46,12 @@ pub fn describe_command(command: &serde_json::Value) -> String {
 
 fn write_decisions(out: &mut String, decisions: &[LoggedDecision]) {
     for d in decisions {
-        let event = d
-            .event
-            .map(|e| format!("event {e}"))
-            .unwrap_or_else(|| "by hand".into());
+        let event = match (d.event, d.event_kind.as_deref()) {
+            (Some(e), None | Some("message.received")) => format!("event {e}"),
+            // An imported order, a status change, ...: say which.
+            (Some(e), Some(kind)) => format!("event {e} ({kind})"),
+            (None, _) => "by hand".into(),
+        };
         let _ = writeln!(out, "  {event} · {}/{} · {}", d.workflow, d.step, d.plugin);
         let _ = writeln!(out, "    {}", describe_command(&d.command));
         let _ = writeln!(out, "    why: {}", d.reason);

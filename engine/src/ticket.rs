@@ -1,8 +1,8 @@
 //! `weft ticket status|reply`: what agents do that stops deadline clocks, from the command line.
 
 use crate::cli::{DbArg, PluginsArg, new_runtime};
+use crate::exec::Pipeline;
 use crate::exec::clocks::{self, Reply, Status};
-use crate::exec::{self, DrainOptions, Pipeline};
 use crate::store::Store;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
@@ -100,10 +100,7 @@ pub async fn run(command: TicketCommand) -> anyhow::Result<()> {
             for p in &effect.paused {
                 println!("  paused {} ({})", p.kind, p.policy);
             }
-            let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await?;
-            for (event, reason) in &drained.dead {
-                eprintln!("dead-lettered event {event}: {reason}");
-            }
+            crate::cli::drain_reporting(&store, &pipeline).await?;
         }
         TicketCommand::Reply(args) => {
             let at = time(args.at.as_deref())?;
@@ -121,10 +118,7 @@ pub async fn run(command: TicketCommand) -> anyhow::Result<()> {
                 println!("reply {} was recorded before; nothing to do", reply.message.id);
                 return Ok(());
             }
-            let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await?;
-            for (event, reason) in &drained.dead {
-                eprintln!("dead-lettered event {event}: {reason}");
-            }
+            let drained = crate::cli::drain_reporting(&store, &pipeline).await?;
             println!(
                 "reply {} on ticket {} recorded ({} events processed)",
                 reply.message.id, args.ticket, drained.events

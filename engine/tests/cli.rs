@@ -203,3 +203,107 @@ fn broken_input_is_kept_and_can_be_replayed() {
     let (_, stdout, _) = weft(&["dead-letters", "--all", "--db", &db]);
     assert_eq!(stdout.lines().count(), 4, "{stdout}");
 }
+
+#[test]
+fn imported_orders_make_one_customer_of_their_buyer_and_explain_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("weft.db").display());
+    let workflows = root().join("workflows");
+    // A bad file: every problem with its place, and nothing imported.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        concat!(
+            r##"{"number": "#1001", "channel": "shopify", "placed_at": "last week", "buyer": {"email": "anna@example.de"}}"##,
+            "\n",
+            r##"{"number": "#1002", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z", "buyer": {"email": "anna@example.de"}, "gift": true}"##,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let (ok, _, stderr) = weft(&["import", "orders", bad.to_str().unwrap(), "--db", &db]);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("2 problem(s) in the orders, nothing imported"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bad.jsonl:1:43: `placed_at`"), "{stderr}");
+    assert!(
+        stderr.contains("bad.jsonl:2:") && stderr.contains("unknown field `gift`"),
+        "{stderr}"
+    );
+
+    // A shop order (email, phone, address) and a marketplace order of the same buyer (name
+    // and address): one customer. Then a WhatsApp-style SMS naming the shop order joins it.
+    let orders = dir.path().join("orders.jsonl");
+    std::fs::write(
+        &orders,
+        concat!(
+            r##"{"number": "#1001", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z", "buyer": {"name": "Anna Müller", "email": "anna.mueller@example.de", "phone": "+49 151 2345678"}, "shipping": {"line1": "Hauptstraße 12", "postcode": "10115", "city": "Berlin", "country": "DE"}}"##,
+            "\n",
+            r##"{"number": "302-1234567-7654321", "channel": "amazon.de", "placed_at": "2026-11-22T08:00:00Z", "buyer": {"name": "Anna Mueller"}, "shipping": {"line1": "Hauptstr. 12", "postcode": "10115", "city": "Berlin", "country": "DE"}}"##,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let (ok, _, stderr) = weft(&[
+        "import",
+        "orders",
+        orders.to_str().unwrap(),
+        "--db",
+        &db,
+        "--workflows",
+        workflows.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("2 orders imported, 0 skipped as imported before, 2 events processed, 0 dead letters"),
+        "{stderr}"
+    );
+    // Next week's report overlaps this one: the orders already read are not read again.
+    let (ok, _, stderr) = weft(&[
+        "import",
+        "orders",
+        orders.to_str().unwrap(),
+        "--db",
+        &db,
+        "--workflows",
+        workflows.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("0 orders imported, 2 skipped as imported before, 0 events processed"),
+        "{stderr}"
+    );
+    let traffic = dir.path().join("sms.jsonl");
+    std::fs::write(
+        &traffic,
+        r##"{"channel": "sms", "id": "sms-1", "at": "2026-11-25T09:00:00Z", "from": {"phone": "0151 2345678"}, "body": "Wo ist meine Bestellung #1001?"}"##,
+    )
+    .unwrap();
+    let (ok, _, stderr) = weft(&[
+        "run",
+        "--workflows",
+        workflows.to_str().unwrap(),
+        "--input",
+        traffic.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = weft(&["export", "customers", "--db", &db]);
+    assert!(ok, "{stderr}");
+    let customers: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let roots: Vec<&serde_json::Value> = customers.iter().filter(|c| c["merged_into"].is_null()).collect();
+    assert_eq!(roots.len(), 1, "{stdout}");
+    let id = roots[0]["customer"].as_i64().unwrap().to_string();
+    let (ok, stdout, stderr) = weft(&["explain", "customer", &id, "--db", &db]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("(order.placed)"), "{stdout}");
+    assert!(
+        stdout.contains("order: 30212345677654321") && stdout.contains("order: 1001"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("name and address match customer"), "{stdout}");
+    assert!(stdout.contains("Messages: 1"), "{stdout}");
+}

@@ -209,10 +209,13 @@ async fn sqlite_and_postgres_agree() {
     };
     let dir = tempfile::tempdir().unwrap();
     let pipeline = pipeline(&[root().join("workflows")]).await;
-    let examples = [root().join("examples")];
+    // As the demo does: the shop's orders first, then every other example.
+    let examples = ["mail", "traffic", "broken"].map(|d| root().join("examples").join(d));
+    let orders = [root().join("examples/orders/shop-orders.jsonl")];
     let mut exports = Vec::new();
     for url in [format!("sqlite://{}", dir.path().join("weft.db").display()), pg] {
         let store = Store::open(&url).await.unwrap();
+        assert_eq!(exec::orders::import_orders(&store, &orders).await.unwrap().queued, 3);
         let ingested = exec::ingest_paths(&store, None, &pipeline, &examples).await.unwrap();
         assert_eq!(ingested.rejected.len(), 2, "the two broken examples are dead-lettered");
         exec::drain(&store, &pipeline, &DrainOptions::default()).await.unwrap();
@@ -233,4 +236,12 @@ async fn sqlite_and_postgres_agree() {
     }
     assert_eq!(exports[0], exports[1]);
     assert!(exports[0].0.len() >= 5);
+    // The orders made the Japanese buyer's mail and SMS one customer on both databases.
+    let yuki = exports[0]
+        .1
+        .iter()
+        .find(|c| c["identities"].to_string().contains("yuki.tanaka@example.jp"))
+        .expect("Yuki");
+    assert!(yuki["identities"].to_string().contains("+819012345678"), "{yuki}");
+    assert_eq!(yuki["messages"].as_array().unwrap().len(), 2, "{yuki}");
 }

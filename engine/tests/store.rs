@@ -54,12 +54,30 @@ async fn scenario(store: Store) {
         std::slice::from_ref(&email),
         Some(events[0].message.as_ref().unwrap().0),
         1.0,
+        true,
     )
     .await
     .unwrap();
+    // A returning customer's known identities are skipped and new ones recorded.
+    let phone = Identity::new(IdentityKind::Phone, "+491701234567");
+    unit.add_identities(anna, &[email.clone(), phone.clone()], None, 0.5, false)
+        .await
+        .unwrap();
+    assert_eq!(unit.find_customers(&phone).await.unwrap()[0].id, anna as u64);
     let other = unit.create_customer(2_000).await.unwrap();
     let err = unit
-        .add_identities(other, std::slice::from_ref(&email), None, 1.0)
+        .add_identities(other, std::slice::from_ref(&email), None, 1.0, true)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already belongs to customer"), "{err}");
+    let err = unit
+        .add_identities(
+            other,
+            &[Identity::new(IdentityKind::Name, "anna muller"), phone],
+            None,
+            1.0,
+            false,
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("already belongs to customer"), "{err}");

@@ -72,7 +72,8 @@ pub async fn apply(
                 CustomerRef::Existing(id) => unit.root_customer(signed(id)?).await?,
                 CustomerRef::New => unit.create_customer(event.at).await?,
             };
-            unit.add_identities(customer, &link.identities, state.message, link.score)
+            let fresh = link.customer == CustomerRef::New;
+            unit.add_identities(customer, &link.identities, state.message, link.score, fresh)
                 .await?;
             if let Some(message) = state.message {
                 unit.set_message_customer(message, customer).await?;

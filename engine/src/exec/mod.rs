@@ -10,6 +10,7 @@
 //! # Layout
 //! - [`pipeline`]: the loaded plugins and workflows a run uses.
 //! - [`ingest`]: files and folders in, through channel plugins, into the queue.
+//! - [`orders`]: the seller's orders in, as `order.placed` events.
 //! - [`process`]: one event through its workflows.
 //! - [`apply`]: what each command means, applied to the store.
 //! - [`dispatch`]: draining the queue, retries, dead letters, due timers.
@@ -20,6 +21,7 @@ pub mod apply;
 pub mod clocks;
 pub mod dispatch;
 pub mod ingest;
+pub mod orders;
 pub mod pipeline;
 pub mod process;
 mod reader;

@@ -25,6 +25,10 @@ pub struct GenerateArgs {
     /// Where to write the truth (the true customer and issue of every message).
     #[arg(long)]
     pub truth: PathBuf,
+    /// Where to write the orders the messages are about, as the seller's order export has
+    /// them (for `weft import orders`).
+    #[arg(long)]
+    pub orders: Option<PathBuf>,
 }
 
 /// `weft report ...`.
@@ -59,6 +63,10 @@ pub fn run_generate(args: &GenerateArgs) -> anyhow::Result<()> {
         args.out.display(),
         args.truth.display()
     );
+    if let Some(path) = &args.orders {
+        traffic.write_orders(path)?;
+        eprintln!("wrote {} orders to {}", traffic.orders.len(), path.display());
+    }
     Ok(())
 }
 

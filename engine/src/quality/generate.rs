@@ -73,6 +73,9 @@ pub struct Traffic {
     pub lines: Vec<Value>,
     /// One truth line per message, in the same order.
     pub truth: Vec<TruthLine>,
+    /// The orders the issues are about, as the seller's order export has them
+    /// ([`weft_sdk::Order`], for `weft import orders`), oldest first.
+    pub orders: Vec<Value>,
 }
 
 impl Traffic {
@@ -85,6 +88,11 @@ impl Traffic {
             .map(|t| json!({"message": t.message, "customer": t.customer, "issue": t.issue}))
             .collect();
         write_lines(truth, truth_values.iter())
+    }
+
+    /// Writes the orders as JSON lines.
+    pub fn write_orders(&self, path: &Path) -> Result<(), GenerateError> {
+        write_lines(path, self.orders.iter())
     }
 }
 
@@ -904,6 +912,10 @@ pub fn generate(options: &GenerateOptions) -> Result<Traffic, GenerateError> {
     let epoch: i64 = 1_788_220_800_000; // 2026-09-01T00:00:00Z
     let mut out: Vec<(i64, Value, TruthLine)> = Vec::with_capacity(options.messages);
     let mut order_serial = 0u64;
+    // Orders come from a stream of their own, so that the messages are the same with or
+    // without them.
+    let mut order_rng = Rng::new(options.seed ^ 0x6f72_6465_7273);
+    let mut orders: Vec<(i64, Value)> = Vec::new();
     for (buyer, count) in buyers.iter().zip(counts) {
         let mut issues: Vec<Issue> = Vec::new();
         for n in 0..count {
@@ -916,9 +928,11 @@ pub fn generate(options: &GenerateOptions) -> Result<Traffic, GenerateError> {
                     Some(previous) if rng.chance(0.4) => previous.start + rng.below(6 * 3_600_000) as i64,
                     _ => epoch + (rng.unit() * SPAN_MS as f64) as i64,
                 };
+                let order = order_number(&mut rng, shop, order_serial);
+                orders.push(order_record(&mut order_rng, buyer, shop, &order, start));
                 issues.push(Issue {
                     id: format!("{}-i{}", buyer.id, issues.len() + 1),
-                    order: order_number(&mut rng, shop, order_serial),
+                    order,
                     shop,
                     problem: weighted(&mut rng, PROBLEMS),
                     start,
@@ -958,7 +972,55 @@ pub fn generate(options: &GenerateOptions) -> Result<Traffic, GenerateError> {
         truth.push(t);
     }
     rename_replies(&mut lines, &truth);
-    Ok(Traffic { lines, truth })
+    orders.sort_by_key(|(at, _)| *at);
+    Ok(Traffic {
+        lines,
+        truth,
+        orders: orders.into_iter().map(|(_, o)| o).collect(),
+    })
+}
+
+/// The order an issue is about, as the shop's order export has it, placed hours to days
+/// before the issue starts:
+/// - the seller's own shop knows the buyer's email, usually the phone, the name and the
+///   shipping address;
+/// - Amazon gives a seller who ships the order the buyer's name and shipping address, never
+///   an email or the buyer's messaging id (orders shipped by Amazon have no address: 30%);
+/// - eBay gives the buyer's user name (the buyer id on its messages), name and address.
+fn order_record(rng: &mut Rng, buyer: &Buyer, shop: Shop, number: &str, issue_start: i64) -> (i64, Value) {
+    let placed_at = issue_start - 3_600_000 - rng.below(10 * 24 * 3_600_000) as i64;
+    let mut party = serde_json::Map::new();
+    party.insert("name".into(), written_name(rng, buyer, false).into());
+    let channel = match shop {
+        Shop::Own => {
+            if let Some(email) = buyer.email.as_ref().or(buyer.other_email.as_ref()) {
+                party.insert("email".into(), email.clone().into());
+            }
+            if let Some(mobile) = &buyer.mobile
+                && rng.chance(0.6)
+            {
+                party.insert("phone".into(), written_phone(rng, buyer, mobile).into());
+            }
+            "shopify"
+        }
+        Shop::Amazon => buyer.country.amazon,
+        Shop::Ebay => {
+            if let Some(id) = &buyer.ebay_id {
+                party.insert("buyer_id".into(), id.clone().into());
+            }
+            buyer.country.ebay
+        }
+    };
+    let mut order = json!({
+        "number": number,
+        "channel": channel,
+        "placed_at": crate::store::report::rfc3339(placed_at),
+        "buyer": Value::Object(party),
+    });
+    if !(shop == Shop::Amazon && rng.chance(0.3)) {
+        order["shipping"] = written_address(rng, buyer);
+    }
+    (placed_at, order)
 }
 
 /// Message ids are given in time order at the end; `replies_to` first names provisional ids
@@ -1602,6 +1664,49 @@ mod tests {
         }
         let other = generate(&GenerateOptions { seed: 8, ..options }).unwrap();
         assert_ne!(a.lines, other.lines);
+    }
+
+    #[test]
+    fn orders_are_valid_and_cover_every_issue() {
+        let traffic = generate(&GenerateOptions {
+            customers: 200,
+            messages: 1000,
+            seed: 3,
+        })
+        .unwrap();
+        let mut last = i64::MIN;
+        let mut numbers = std::collections::BTreeSet::new();
+        for line in &traffic.orders {
+            let order: weft_sdk::Order = serde_json::from_value(line.clone()).expect("an order");
+            let at = order.placed_at.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+            assert!(at >= last, "oldest first");
+            last = at;
+            assert!(numbers.insert(order.number.clone()), "{} twice", order.number);
+            match order.channel.as_str() {
+                "shopify" => assert!(order.buyer.buyer_id.is_none() && order.shipping.is_some(), "{line}"),
+                c if c.starts_with("amazon") => {
+                    assert!(order.buyer.email.is_none() && order.buyer.buyer_id.is_none(), "{line}")
+                }
+                c => assert!(c.starts_with("ebay") && order.buyer.email.is_none(), "{line}"),
+            }
+        }
+        // Every message's order (as the channel reports it, or as the text names it) is one of them.
+        for line in &traffic.lines {
+            let order = line["order"].as_str().map(str::to_owned);
+            if let Some(order) = order {
+                let bare = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+                assert!(numbers.iter().any(|n| bare(n) == bare(&order)), "{order} is no order");
+            }
+        }
+        // The same seed gives the same orders.
+        let again = generate(&GenerateOptions {
+            customers: 200,
+            messages: 1000,
+            seed: 3,
+        })
+        .unwrap();
+        assert_eq!(traffic.lines, again.lines);
+        assert_eq!(traffic.orders, again.orders);
     }
 
     #[test]

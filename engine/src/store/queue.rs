@@ -269,6 +269,27 @@ impl Unit {
         .await?;
         row.try_get("id")
     }
+    /// The event an imported order (by channel and canonical number) became, if it was
+    /// imported before.
+    pub async fn imported_order(&mut self, channel: &str, number: &str) -> Result<Option<i64>> {
+        let row = query("SELECT event_id FROM imported_orders WHERE channel = $1 AND number = $2")
+            .bind(channel)
+            .bind(number)
+            .fetch_optional(self.conn())
+            .await?;
+        row.map(|row| row.try_get("event_id")).transpose()
+    }
+
+    /// Remembers that an order (by channel and canonical number) became `event`.
+    pub async fn remember_imported_order(&mut self, channel: &str, number: &str, event: i64) -> Result<()> {
+        query("INSERT INTO imported_orders (channel, number, event_id) VALUES ($1, $2, $3)")
+            .bind(channel)
+            .bind(number)
+            .bind(event)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
 }
 
 /// A timer that came due and was turned into an event.

@@ -25,6 +25,8 @@ pub struct TimelineEntry {
 #[derive(Debug, Clone)]
 pub struct LoggedDecision {
     pub event: Option<i64>,
+    /// The kind of that event (`message.received`, `order.placed`, ...), while it is kept.
+    pub event_kind: Option<String>,
     pub workflow: String,
     pub step: String,
     pub plugin: String,
@@ -266,7 +268,8 @@ impl Store {
 
     async fn decisions_where(&self, filter: &str, id: i64) -> Result<Vec<LoggedDecision>> {
         let sql = format!(
-            "SELECT event_id, workflow, step, plugin, body, reason, evidence, customer_id, ticket_number
+            "SELECT event_id, workflow, step, plugin, body, reason, evidence, customer_id, ticket_number,
+                    (SELECT e.kind FROM events e WHERE e.id = decisions.event_id) AS event_kind
              FROM decisions WHERE {filter} ORDER BY id"
         );
         let rows = query(&sql).bind(id).fetch_all(&mut self.conn().await?).await?;
@@ -276,6 +279,7 @@ impl Store {
                 let evidence: String = row.try_get("evidence")?;
                 Ok(LoggedDecision {
                     event: row.try_get("event_id")?,
+                    event_kind: row.try_get("event_kind")?,
                     workflow: row.try_get("workflow")?,
                     step: row.try_get("step")?,
                     plugin: row.try_get("plugin")?,
