@@ -69,10 +69,20 @@ impl Channel for JsonLines {
                 continue;
             }
             let at = |what: String| Error::permanent(format!("{}:{}: {what}", inbound.source, index + 1));
-            let parsed: Line = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
+            let parsed: Line = serde_json::from_str(line).map_err(|e| at(not_a_message(line, e)))?;
             messages.push(normalize(parsed, config).map_err(at)?);
         }
         Ok(messages)
+    }
+}
+
+/// Why a line is not a message, with a hint when it is a line of an order export (those are
+/// brought in with `weft import orders`, not as traffic).
+fn not_a_message(line: &str, error: serde_json::Error) -> String {
+    if serde_json::from_str::<Order>(line).is_ok() {
+        format!("this line is an order, not a message ({error}): bring order exports in with `weft import orders FILE`")
+    } else {
+        error.to_string()
     }
 }
 
@@ -160,5 +170,18 @@ mod tests {
         );
         let err = parse(r#"{"channel":"chat","id":"c1","at":"2026-11-20T09:30:00Z","colour":"red"}"#).unwrap_err();
         assert!(err.message().contains("unknown field `colour`"), "{err}");
+        assert!(!err.message().contains("weft import orders"), "{err}");
+    }
+
+    #[test]
+    fn an_order_line_says_where_orders_go() {
+        let err = parse(concat!(
+            r##"{"number":"#1001","channel":"shopify","placed_at":"2026-11-20T10:00:00Z","##,
+            r#""buyer":{"name":"Zoé Lefèvre","email":"zoe@example.fr"}}"#
+        ))
+        .unwrap_err();
+        assert!(err.message().starts_with("in.jsonl:1: this line is an order"), "{err}");
+        assert!(err.message().contains("unknown field `number`"), "{err}");
+        assert!(err.message().contains("weft import orders FILE"), "{err}");
     }
 }
