@@ -11,43 +11,16 @@
 //! can be imported again and again.
 
 use crate::store::{Store, StoreError};
-use std::fmt;
+use crate::workflow::Diagnostic;
 use std::path::{Path, PathBuf};
 use weft_sdk::{ORDER_PLACED, Order, Timestamp};
-
-/// One problem in an orders file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderProblem {
-    pub path: PathBuf,
-    /// 1-based; 0 when the file itself could not be read.
-    pub line: usize,
-    /// 1-based, in characters.
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for OrderProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            return write!(f, "{}: {}", self.path.display(), self.message);
-        }
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.path.display(),
-            self.line,
-            self.column,
-            self.message
-        )
-    }
-}
 
 /// Why orders were not imported.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// The files have problems; nothing was queued.
     #[error("{} problem(s) in the orders, nothing imported:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Problems(Vec<OrderProblem>),
+    Problems(Vec<Diagnostic>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -60,7 +33,7 @@ pub struct ReadOrder {
 }
 
 /// Reads the orders of one file's text; `path` names it in problems.
-pub fn parse_orders(path: &Path, text: &str) -> (Vec<ReadOrder>, Vec<OrderProblem>) {
+pub fn parse_orders(path: &Path, text: &str) -> (Vec<ReadOrder>, Vec<Diagnostic>) {
     let mut orders = Vec::new();
     let mut problems = Vec::new();
     for (index, line) in text.lines().enumerate() {
@@ -76,8 +49,8 @@ pub fn parse_orders(path: &Path, text: &str) -> (Vec<ReadOrder>, Vec<OrderProble
         let order: Order = match serde_json::from_str(line) {
             Ok(order) => order,
             Err(e) => {
-                problems.push(OrderProblem {
-                    path: path.to_owned(),
+                problems.push(Diagnostic {
+                    file: path.to_owned(),
                     line: index + 1,
                     column: e.column().max(1),
                     message: format!("not an order: {e}"),
@@ -120,8 +93,8 @@ pub fn parse_orders(path: &Path, text: &str) -> (Vec<ReadOrder>, Vec<OrderProble
         if found.is_empty() {
             orders.push(ReadOrder { order, placed_at });
         }
-        problems.extend(found.into_iter().map(|(column, message)| OrderProblem {
-            path: path.to_owned(),
+        problems.extend(found.into_iter().map(|(column, message)| Diagnostic {
+            file: path.to_owned(),
             line: index + 1,
             column,
             message,
@@ -141,8 +114,8 @@ pub fn read_orders(paths: &[PathBuf]) -> Result<Vec<ReadOrder>, ImportError> {
                 orders.extend(read);
                 problems.extend(found);
             }
-            Err(e) => problems.push(OrderProblem {
-                path: path.clone(),
+            Err(e) => problems.push(Diagnostic {
+                file: path.clone(),
                 line: 0,
                 column: 0,
                 message: format!("cannot read: {e}"),

@@ -1,14 +1,15 @@
 //! Problems found in workflow files: one [`Diagnostic`] per problem, all of them in
-//! [`Diagnostics`].
+//! [`Diagnostics`]. Other files read line by line (order exports) report theirs as
+//! [`Diagnostic`]s too.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 
-/// One problem at a place in a workflow file.
+/// One problem at a place in a file (a workflow, an order export).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Diagnostic {
-    /// The file as it was given to the loader.
+    /// The file as it was given.
     pub file: PathBuf,
     /// 1-based line; 0 when the problem concerns the whole file (it cannot be read, ...).
     pub line: usize,
