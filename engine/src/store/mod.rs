@@ -88,7 +88,7 @@ enum Db {
     /// One connection. Writers take turns anyway (`BEGIN IMMEDIATE`), and a connection's page
     /// cache is dropped whenever another connection has written, so with several every unit
     /// started cold and read its pages back through the kernel.
-    Sqlite(Arc<tokio::sync::Mutex<rusqlite::Connection>>),
+    Sqlite(Arc<tokio::sync::Mutex<sql::Sqlite>>),
     Postgres(AnyPool),
 }
 
@@ -112,7 +112,7 @@ impl Store {
                     problem: format!("cannot start the checkpoint thread: {e}"),
                 })?;
             return Ok(Store {
-                db: Db::Sqlite(Arc::new(tokio::sync::Mutex::new(conn))),
+                db: Db::Sqlite(Arc::new(tokio::sync::Mutex::new(sql::Sqlite::new(conn)))),
                 _checkpointer: checkpointer.map(Arc::new),
             });
         }

@@ -2,7 +2,8 @@
 //! a [`Row`] read by column name.
 //!
 //! - **SQLite** runs in-process, on the caller's thread, through `rusqlite`: each statement is
-//!   prepared once per connection and kept ([`STATEMENT_CACHE`]), so running it again costs a
+//!   prepared once per connection and kept ([`STATEMENT_CACHE`]), with which `$N` each of its
+//!   parameters is and the names of its columns ([`Sqlite`]), so running it again costs a
 //!   few microseconds. (sqlx's SQLite driver hands every statement to a worker thread and back;
 //!   measured, that hop cost more than the statements themselves, and an event makes dozens.)
 //! - **PostgreSQL** goes through sqlx's `Any` driver: pooled connections, real network I/O.
@@ -16,6 +17,7 @@ use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Prepared statements kept per SQLite connection. The store has about a hundred distinct
@@ -25,7 +27,7 @@ pub(crate) const STATEMENT_CACHE: usize = 256;
 /// A connection of either database, held for as long as this value lives.
 pub(crate) enum Conn {
     /// The one SQLite connection, locked for this holder.
-    Sqlite(tokio::sync::OwnedMutexGuard<rusqlite::Connection>),
+    Sqlite(tokio::sync::OwnedMutexGuard<Sqlite>),
     Postgres(PoolConnection<sqlx::Any>),
 }
 
@@ -33,13 +35,60 @@ impl Conn {
     /// Runs statements without parameters or results (transaction control, pragmas).
     pub(crate) async fn batch(&mut self, sql: &str) -> Result<()> {
         match self {
-            Conn::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+            Conn::Sqlite(conn) => Ok(conn.conn.execute_batch(sql)?),
             Conn::Postgres(conn) => {
                 sqlx::Executor::execute(&mut **conn, sql).await?;
                 Ok(())
             }
         }
     }
+}
+
+/// The SQLite connection, and what running each of its statements needs besides the prepared
+/// statement (which rusqlite's cache keeps): which `$N` each parameter is and the names of the
+/// result columns, worked out on the statement's first run instead of on every run.
+pub(crate) struct Sqlite {
+    pub(crate) conn: rusqlite::Connection,
+    shapes: HashMap<u64, Shape>,
+}
+
+struct Shape {
+    sql: Box<str>,
+    /// For each parameter (SQLite numbers them from 1 by first appearance), the index of the
+    /// bound value it takes: `$3` takes the third.
+    params: Box<[usize]>,
+    columns: Arc<[String]>,
+}
+
+impl Sqlite {
+    pub(crate) fn new(conn: rusqlite::Connection) -> Sqlite {
+        Sqlite {
+            conn,
+            shapes: HashMap::new(),
+        }
+    }
+}
+
+impl std::ops::Deref for Sqlite {
+    type Target = rusqlite::Connection;
+
+    fn deref(&self) -> &rusqlite::Connection {
+        &self.conn
+    }
+}
+
+/// A quick hash of a statement's text (the FxHash mix, eight bytes at a time): the shapes are
+/// looked up on every run, and their texts compared on a hit anyway.
+fn text_hash(text: &str) -> u64 {
+    let mut hash = 0u64;
+    let mut chunks = text.as_bytes().chunks_exact(8);
+    let mix = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    for chunk in &mut chunks {
+        hash = mix(hash, u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+    }
+    let mut last = [0u8; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    mix(mix(hash, u64::from_le_bytes(last)), text.len() as u64)
 }
 
 /// A parameter value. `None`s keep their type: PostgreSQL checks a NULL parameter's type too.
@@ -140,7 +189,7 @@ impl<'q> Query<'q> {
     pub(crate) async fn execute(self, conn: &mut Conn) -> Result<Done> {
         match conn {
             Conn::Sqlite(conn) => {
-                let (_, changes) = self.run_sqlite(conn, usize::MAX)?;
+                let (_, changes) = self.run_sqlite(&mut *conn, usize::MAX)?;
                 Ok(Done(changes))
             }
             Conn::Postgres(conn) => Ok(Done(self.to_sqlx().execute(&mut **conn).await?.rows_affected())),
@@ -149,7 +198,7 @@ impl<'q> Query<'q> {
 
     pub(crate) async fn fetch_all(self, conn: &mut Conn) -> Result<Vec<Row>> {
         match conn {
-            Conn::Sqlite(conn) => Ok(self.run_sqlite(conn, usize::MAX)?.0),
+            Conn::Sqlite(conn) => Ok(self.run_sqlite(&mut *conn, usize::MAX)?.0),
             Conn::Postgres(conn) => Ok(self
                 .to_sqlx()
                 .fetch_all(&mut **conn)
@@ -162,7 +211,7 @@ impl<'q> Query<'q> {
 
     pub(crate) async fn fetch_optional(self, conn: &mut Conn) -> Result<Option<Row>> {
         match conn {
-            Conn::Sqlite(conn) => Ok(self.run_sqlite(conn, 1)?.0.pop()),
+            Conn::Sqlite(conn) => Ok(self.run_sqlite(&mut *conn, 1)?.0.pop()),
             Conn::Postgres(conn) => Ok(self.to_sqlx().fetch_optional(&mut **conn).await?.map(Row::Any)),
         }
     }
@@ -187,22 +236,45 @@ impl<'q> Query<'q> {
         query
     }
 
+    /// What the statement's parameters stand for, and its result columns.
+    fn shape(&self, statement: &rusqlite::Statement<'_>) -> Result<Shape> {
+        let params = (1..=statement.parameter_count())
+            .map(|index| {
+                statement
+                    .parameter_name(index)
+                    .and_then(|name| name.strip_prefix('$'))
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(|| {
+                        StoreError::Invalid(format!(
+                            "parameter {index} of `{}` is not written `$N`",
+                            first_line(self.sql)
+                        ))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Shape {
+            sql: self.sql.into(),
+            params,
+            columns: statement.column_names().into_iter().map(str::to_owned).collect(),
+        })
+    }
+
     /// Runs the statement to its end, keeping at most `keep` rows; returns them and the number
     /// of rows it changed.
-    fn run_sqlite(&self, conn: &rusqlite::Connection, keep: usize) -> Result<(Vec<Row>, u64)> {
+    fn run_sqlite(&self, sqlite: &mut Sqlite, keep: usize) -> Result<(Vec<Row>, u64)> {
+        let Sqlite { conn, shapes } = sqlite;
         let mut statement = conn.prepare_cached(self.sql)?;
-        for index in 1..=statement.parameter_count() {
-            let position = statement
-                .parameter_name(index)
-                .and_then(|name| name.strip_prefix('$'))
-                .and_then(|n| n.parse::<usize>().ok())
-                .filter(|&n| n >= 1)
-                .ok_or_else(|| {
-                    StoreError::Invalid(format!(
-                        "parameter {index} of `{}` is not written `$N`",
-                        first_line(self.sql)
-                    ))
-                })?;
+        let key = text_hash(self.sql);
+        let shape = match shapes.get(&key) {
+            Some(shape) if *shape.sql == *self.sql => shape,
+            _ => {
+                let shape = self.shape(&statement)?;
+                shapes.insert(key, shape);
+                &shapes[&key]
+            }
+        };
+        for (index, &position) in shape.params.iter().enumerate() {
             let arg = self.args.get(position - 1).ok_or_else(|| {
                 StoreError::Invalid(format!(
                     "`{}` uses ${position}, but {} value(s) were bound",
@@ -210,9 +282,9 @@ impl<'q> Query<'q> {
                     self.args.len()
                 ))
             })?;
-            statement.raw_bind_parameter(index, arg)?;
+            statement.raw_bind_parameter(index + 1, arg)?;
         }
-        let columns: Arc<[String]> = statement.column_names().into_iter().map(str::to_owned).collect();
+        let columns = &shape.columns;
         let mut kept = Vec::new();
         let mut rows = statement.raw_query();
         while let Some(row) = rows.next()? {
@@ -221,7 +293,7 @@ impl<'q> Query<'q> {
                     .map(|i| row.get_ref(i).map(Value::from))
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 kept.push(Row::Sqlite {
-                    columns: Arc::clone(&columns),
+                    columns: Arc::clone(columns),
                     values,
                 });
             }
