@@ -6,7 +6,7 @@ use crate::runtime::{CallOptions, Grants, StepFailure};
 use crate::store::Unit;
 use crate::store::apply::Origin;
 use crate::store::queue::QueuedEvent;
-use crate::workflow::{Step, Workflow};
+use crate::workflow::{Condition, Step, Workflow};
 use serde_json::{Value, json};
 use weft_sdk::{Decision, Event};
 
@@ -85,13 +85,21 @@ pub struct Decided {
     pub decision: Decision,
 }
 
-/// The JSON that `if:` conditions are evaluated against.
-async fn scope(unit: &mut Unit, event: &QueuedEvent, state: &EventState) -> Result<Value, StepError> {
+/// The JSON that `condition` is evaluated against. The message and the ticket are looked up
+/// only when the condition reads them; otherwise they are `null`, which such a condition
+/// never sees.
+async fn scope(
+    unit: &mut Unit,
+    event: &QueuedEvent,
+    state: &EventState,
+    condition: &Condition,
+) -> Result<Value, StepError> {
     let message = event
         .message
         .as_ref()
+        .filter(|_| condition.uses("message"))
         .map(|(_, m)| serde_json::to_value(m).unwrap_or(Value::Null));
-    let ticket = match state.ticket {
+    let ticket = match state.ticket.filter(|_| condition.uses("ticket")) {
         Some(number) => unit.ticket_view(number).await?.map(|t| {
             json!({
                 "number": t.number,
@@ -183,7 +191,7 @@ async fn run_step(
     let step_id = step.id.to_string();
     let plugin_name = step.uses.to_string();
     if let Some(condition) = &step.condition {
-        match scope(&mut unit, event, state).await {
+        match scope(&mut unit, event, state, condition).await {
             Ok(scope) if !condition.eval(&scope) => return (unit, Ok(Vec::new())),
             Ok(_) => {}
             Err(e) => return (unit, Err(e)),

@@ -110,6 +110,21 @@ impl Condition {
         &self.source
     }
 
+    /// Whether the condition reads anything under `root` (one of [`ROOTS`]): the engine leaves
+    /// out of the scope what no condition reads (a message turned into JSON for every step
+    /// would cost more than the step's own test).
+    pub fn uses(&self, root: &str) -> bool {
+        fn walk(expr: &Expr, root: &str) -> bool {
+            match expr {
+                Expr::Literal(_) => false,
+                Expr::Path(segments) => segments.first().is_some_and(|s| s == root),
+                Expr::Not(inner) | Expr::In(inner, _) => walk(inner, root),
+                Expr::And(a, b) | Expr::Or(a, b) | Expr::Cmp(_, a, b) => walk(a, root) || walk(b, root),
+            }
+        }
+        walk(&self.expr, root)
+    }
+
     /// Evaluates the condition against the scope the engine builds for an event:
     /// `{ "event": {..}, "message": {..} | null, "customer": {..} | null, "ticket": {..} | null }`.
     pub fn eval(&self, scope: &Value) -> bool {
@@ -680,6 +695,28 @@ mod tests {
             assert!(!Condition::parse(text).unwrap().eval(&scope), "{text}");
         }
         assert!(Condition::parse("ticket == null").unwrap().eval(&scope));
+    }
+
+    /// The roots a condition reads, which are all the engine puts in its scope.
+    #[test]
+    fn names_the_roots_it_reads() {
+        let table = [
+            ("event.kind == 'message.received'", "event"),
+            ("!ticket.opened", "ticket"),
+            (
+                "message.channel in ['amazon', 'ebay'] && customer.new",
+                "customer message",
+            ),
+            ("ticket.status == 'solved' || event.kind != 'x'", "event ticket"),
+            ("'message' == 'ticket'", ""),
+        ];
+        for (text, expected) in table {
+            let condition = Condition::parse(text).unwrap();
+            let used: Vec<&str> = ROOTS.into_iter().filter(|r| condition.uses(r)).collect();
+            let mut expected: Vec<&str> = expected.split_whitespace().collect();
+            expected.sort_by_key(|r| ROOTS.iter().position(|x| x == r));
+            assert_eq!(used, expected, "{text}");
+        }
     }
 
     #[test]
