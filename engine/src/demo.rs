@@ -210,7 +210,12 @@ async fn account(
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|i| !i["value"].as_str().unwrap_or_default().starts_with("blk:"))
+            .filter(|i| {
+                !i["value"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with(weft_sdk::BLOCKING_KEY_PREFIX)
+            })
             .map(|i| {
                 format!(
                     "{} {}",

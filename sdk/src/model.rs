@@ -261,6 +261,15 @@ impl std::fmt::Display for IdentityKind {
     }
 }
 
+/// What the value of a blocking key starts with.
+///
+/// A blocking key is an identity a matcher records only to find candidates by
+/// ([`crate::Context::find_customers`]): a coarse key such as a name's phonetic code with a
+/// postcode, shared by everyone who might be the same person. It says nothing about the
+/// customer that the customer's other identities do not, so customer views leave blocking keys
+/// out: a view lists what is known of a customer, not how it can be searched for.
+pub const BLOCKING_KEY_PREFIX: &str = "blk:";
+
 /// One normalized identifier of a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Identity {
@@ -274,6 +283,11 @@ impl Identity {
             kind,
             value: value.into(),
         }
+    }
+
+    /// Whether this is a blocking key ([`BLOCKING_KEY_PREFIX`]).
+    pub fn is_blocking_key(&self) -> bool {
+        self.value.starts_with(BLOCKING_KEY_PREFIX)
     }
 }
 

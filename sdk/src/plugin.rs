@@ -82,7 +82,10 @@ pub trait Host {
 /// Read-only access to what the engine knows, for steps. Answers reflect the decisions already
 /// applied for the current event by earlier steps.
 pub trait Context: Host {
-    /// Customers known by exactly this identifier.
+    /// Customers known by exactly this identifier (a blocking key too).
+    ///
+    /// A view lists every identity of the customer and of the customers merged into it, except
+    /// blocking keys ([`crate::BLOCKING_KEY_PREFIX`]).
     fn find_customers(&self, identity: &Identity) -> Vec<CustomerView>;
     fn customer(&self, id: u64) -> Option<CustomerView>;
     /// A customer's most recently updated tickets, newest first.

@@ -107,17 +107,30 @@ impl Host for MemoryContext {
     }
 }
 
+/// A customer as the engine shows it: without its blocking keys.
+fn view(customer: &CustomerView) -> CustomerView {
+    CustomerView {
+        identities: customer
+            .identities
+            .iter()
+            .filter(|i| !i.is_blocking_key())
+            .cloned()
+            .collect(),
+        ..customer.clone()
+    }
+}
+
 impl Context for MemoryContext {
     fn find_customers(&self, identity: &Identity) -> Vec<CustomerView> {
         self.customers
             .values()
             .filter(|c| c.identities.contains(identity))
-            .cloned()
+            .map(view)
             .collect()
     }
 
     fn customer(&self, id: u64) -> Option<CustomerView> {
-        self.customers.get(&id).cloned()
+        self.customers.get(&id).map(view)
     }
 
     fn customer_tickets(&self, customer: u64, limit: u32) -> Vec<TicketView> {

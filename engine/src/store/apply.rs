@@ -8,7 +8,7 @@
 use super::sla::DeadlineSet;
 use super::{Conn, Result, StoreError, Unit, now_ms, query, to_i64};
 use std::collections::HashSet;
-use weft_sdk::{Decision, Identity};
+use weft_sdk::{Decision, Identity, IdentityKind};
 
 /// Where a decision came from, for the log.
 #[derive(Debug, Clone, Copy)]
@@ -115,21 +115,27 @@ impl Unit {
     ) -> Result<()> {
         // A returning customer mostly brings identities it already has (its email, name,
         // address, blocking keys): one indexed read of them saves an insert attempt each.
-        let mut known: HashSet<(String, String)> = HashSet::new();
+        let mut known: HashSet<Identity> = HashSet::new();
         if !fresh && identities.len() > 1 {
             let rows = query("SELECT kind, value FROM identities WHERE customer_id = $1")
                 .bind(customer)
                 .fetch_all(self.conn())
                 .await?;
             for row in rows {
-                known.insert((row.try_get("kind")?, row.try_get("value")?));
+                // A kind this version does not know cannot be among `identities`.
+                if let Some(kind) = IdentityKind::parse(&row.try_get::<String>("kind")?) {
+                    known.insert(Identity {
+                        kind,
+                        value: row.try_get("value")?,
+                    });
+                }
             }
         }
         for identity in identities {
-            let kind = identity.kind.as_str();
-            if known.contains(&(kind.to_owned(), identity.value.clone())) {
+            if known.contains(identity) {
                 continue;
             }
+            let kind = identity.kind.as_str();
             // One statement in the usual cases (new, or already this customer's); the owner is
             // looked up only when a strong identifier is taken.
             let inserted = query(

@@ -7,6 +7,16 @@ use super::{Result, Row, Unit, query, to_i64};
 use std::collections::HashMap;
 use weft_sdk::{CustomerView, Identity, IdentityKind, Message, MessageSummary, TicketView};
 
+/// Of the customer `c`: how many customers were merged into it or split from it, or it from
+/// them (0 for most). A macro, so that the statements using it stay `&'static str`.
+macro_rules! related {
+    () => {
+        "((SELECT COUNT(*) FROM customers m WHERE m.merged_into = c.id)
+        + (SELECT COUNT(*) FROM customer_splits s WHERE s.kept_id = c.id)
+        + (SELECT COUNT(*) FROM customer_splits s WHERE s.split_id = c.id))"
+    };
+}
+
 const TICKET_COLUMNS: &str =
     "number, customer_id, status, subject, order_no, category, opened_at, updated_at, merged_into, assignee, priority";
 
@@ -36,7 +46,8 @@ pub(crate) struct Held {
 }
 
 impl Unit {
-    /// A customer with every identity of it and of the customers merged into it.
+    /// A customer with every identity of it and of the customers merged into it, except
+    /// blocking keys ([`weft_sdk::BLOCKING_KEY_PREFIX`]).
     ///
     /// Two indexed reads in the usual case, a customer nothing was merged into and nobody split
     /// from: its row (saying so) and its identities. Otherwise the family is walked and each
@@ -54,21 +65,28 @@ impl Unit {
     }
 
     async fn read_customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
-        let row = query(
-            "SELECT merged_into,
-                 (SELECT COUNT(*) FROM customers m WHERE m.merged_into = c.id)
-               + (SELECT COUNT(*) FROM customer_splits s WHERE s.kept_id = c.id)
-               + (SELECT COUNT(*) FROM customer_splits s WHERE s.split_id = c.id) AS related
-             FROM customers c WHERE c.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.conn())
-        .await?;
+        let sql = concat!(
+            "SELECT merged_into, ",
+            related!(),
+            " AS related FROM customers c WHERE c.id = $1"
+        );
+        let row = query(sql).bind(id).fetch_optional(self.conn()).await?;
         let Some(row) = row else {
             return Ok(None);
         };
         let merged_into = row.try_get::<Option<i64>>("merged_into")?;
         let related = row.try_get::<i64>("related")? > 0;
+        self.assemble_customer_view(id, merged_into, related).await.map(Some)
+    }
+
+    /// [`Unit::customer_view`] of a customer whose row was read: `related` says whether any
+    /// customer was merged into it or split from it.
+    async fn assemble_customer_view(
+        &mut self,
+        id: i64,
+        merged_into: Option<i64>,
+        related: bool,
+    ) -> Result<CustomerView> {
         let family = if related {
             self.family(Merged::Customers, id).await?
         } else {
@@ -77,10 +95,13 @@ impl Unit {
         let mut identities = Vec::new();
         let mut apart = Vec::new();
         for &member in &family {
-            let rows = query("SELECT kind, value FROM identities WHERE customer_id = $1")
-                .bind(member)
-                .fetch_all(self.conn())
-                .await?;
+            // Blocking keys (`blk:...`, weft_sdk::BLOCKING_KEY_PREFIX) are for finding, not
+            // shown: about half of a customer's identities.
+            let rows =
+                query("SELECT kind, value FROM identities WHERE customer_id = $1 AND substr(value, 1, 4) <> 'blk:'")
+                    .bind(member)
+                    .fetch_all(self.conn())
+                    .await?;
             for row in rows {
                 let kind: String = row.try_get("kind")?;
                 if let Some(kind) = IdentityKind::parse(&kind) {
@@ -110,12 +131,12 @@ impl Unit {
         } else {
             self.roots_apart_from(id, apart).await?
         };
-        Ok(Some(CustomerView {
+        Ok(CustomerView {
             id: id as u64,
             identities,
             merged_into: merged_into.map(|m| m as u64),
             kept_apart: kept_apart.into_iter().map(|c| c as u64).collect(),
-        }))
+        })
     }
 
     /// A customer or ticket and every one merged into it, directly or not: the root first, then
@@ -174,28 +195,44 @@ impl Unit {
     /// order of the lowest customer that leads to each). When none of those found was merged
     /// (the usual case) one indexed read answers; otherwise the merge chains are followed in
     /// one recursive statement.
+    ///
+    /// The lookup also says of each customer whether anything was merged into it or split from
+    /// it, so that the view of a customer found directly needs no second read of its row.
     pub async fn find_customers(&mut self, identity: &Identity) -> Result<Vec<CustomerView>> {
-        let direct = query(
-            "SELECT i.customer_id AS id, c.merged_into AS next FROM identities i
-             JOIN customers c ON c.id = i.customer_id
-             WHERE i.kind = $1 AND i.value = $2 ORDER BY i.customer_id",
-        )
-        .bind(identity.kind.as_str())
-        .bind(&identity.value)
-        .fetch_all(self.conn())
-        .await?;
+        let sql = concat!(
+            "SELECT i.customer_id AS id, c.merged_into AS next, ",
+            related!(),
+            " AS related FROM identities i JOIN customers c ON c.id = i.customer_id
+             WHERE i.kind = $1 AND i.value = $2 ORDER BY i.customer_id"
+        );
+        let direct = query(sql)
+            .bind(identity.kind.as_str())
+            .bind(&identity.value)
+            .fetch_all(self.conn())
+            .await?;
         let mut roots = Vec::with_capacity(direct.len());
         let mut any_merged = false;
         for row in &direct {
             any_merged |= row.try_get::<Option<i64>>("next")?.is_some();
-            roots.push(row.try_get::<i64>("id")?);
-        }
-        if any_merged {
-            roots = self.find_customer_roots(identity).await?;
+            roots.push((row.try_get::<i64>("id")?, row.try_get::<i64>("related")? > 0));
         }
         let mut found = Vec::with_capacity(roots.len());
-        for root in roots {
-            found.extend(self.customer_view(root).await?);
+        if any_merged {
+            for root in self.find_customer_roots(identity).await? {
+                found.extend(self.customer_view(root).await?);
+            }
+            return Ok(found);
+        }
+        for (id, related) in roots {
+            if let Some(view) = self.held.as_ref().and_then(|held| held.views.get(&id)) {
+                found.push(view.clone());
+                continue;
+            }
+            let view = self.assemble_customer_view(id, None, related).await?;
+            if let Some(held) = self.held.as_mut() {
+                held.views.insert(id, view.clone());
+            }
+            found.push(view);
         }
         Ok(found)
     }
@@ -407,6 +444,35 @@ mod tests {
             .unwrap();
         let summaries = unit.ticket_messages(ticket as u64, 10).await.unwrap();
         assert_eq!(summaries, expected);
+    }
+
+    /// Blocking keys find a customer, but its view leaves them out; other identities, whatever
+    /// their script, are all there.
+    #[tokio::test]
+    async fn views_leave_blocking_keys_out() {
+        assert_eq!(
+            weft_sdk::BLOCKING_KEY_PREFIX,
+            "blk:",
+            "the view's statement spells the prefix out"
+        );
+        let store = crate::store::Store::open("sqlite::memory:").await.unwrap();
+        let mut unit = store.unit().await.unwrap();
+        let customer = unit.create_customer(0).await.unwrap();
+        let blocking = Identity::new(IdentityKind::Name, "blk:Y530|JP-100-0001");
+        let kept = vec![
+            Identity::new(IdentityKind::Email, "yamada@example.jp"),
+            Identity::new(IdentityKind::Name, "山田 太郎"),
+            Identity::new(IdentityKind::Name, "blkowski anna"),
+        ];
+        let mut all = kept.clone();
+        all.push(blocking.clone());
+        unit.add_identities(customer, &all, None, 1.0, true).await.unwrap();
+        let found = unit.find_customers(&blocking).await.unwrap();
+        assert_eq!(found.len(), 1);
+        let mut expected = kept;
+        expected.sort_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+        assert_eq!(found[0].identities, expected);
+        assert_eq!(unit.customer_view(customer).await.unwrap().unwrap(), found[0]);
     }
 
     /// A ticket's messages include those of the tickets merged into it (and into those), newest

@@ -70,8 +70,9 @@ use std::collections::BTreeSet;
 use weft_sdk::order::find_order;
 use weft_sdk::prelude::*;
 
-/// The prefix of blocking-key identity values.
-pub const BLOCKING_PREFIX: &str = "blk:";
+/// The prefix of blocking-key identity values: the SDK's, so that the engine leaves them out of
+/// customer views.
+pub const BLOCKING_PREFIX: &str = weft_sdk::BLOCKING_KEY_PREFIX;
 
 /// How many `merged_into` hops are followed before giving up on a chain (a cycle would be an
 /// engine bug; the step then stops at the last customer it reached).
@@ -241,11 +242,8 @@ impl Extracted {
 /// The weak evidence a stored customer carries.
 fn customer_profile(customer: &CustomerView) -> WeakProfile {
     let mut profile = WeakProfile::default();
-    for identity in customer
-        .identities
-        .iter()
-        .filter(|i| !i.value.starts_with(BLOCKING_PREFIX))
-    {
+    // Views come without blocking keys; a view built by hand may still carry them.
+    for identity in customer.identities.iter().filter(|i| !i.is_blocking_key()) {
         match identity.kind {
             IdentityKind::Name => profile.names.extend(Name::from_key(&identity.value)),
             IdentityKind::Address => profile.addresses.extend(PostalAddress::from_key(&identity.value)),
