@@ -54,10 +54,19 @@ impl Unit {
     /// member's identities and splits are read with indexed statements too; the customers kept
     /// apart are followed to where they live now only when there are any.
     pub async fn customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
+        self.view_of(id, None).await
+    }
+
+    /// [`Unit::customer_view`], given the customer's `merged_into` and whether anything was
+    /// merged into it or split from it when those were read already.
+    async fn view_of(&mut self, id: i64, row: Option<(Option<i64>, bool)>) -> Result<Option<CustomerView>> {
         if let Some(view) = self.held.as_ref().and_then(|held| held.views.get(&id)) {
             return Ok(Some(view.clone()));
         }
-        let view = self.read_customer_view(id).await?;
+        let view = match row {
+            Some((merged_into, related)) => Some(self.assemble_customer_view(id, merged_into, related).await?),
+            None => self.read_customer_view(id).await?,
+        };
         if let (Some(held), Some(view)) = (self.held.as_mut(), &view) {
             held.views.insert(id, view.clone());
         }
@@ -224,15 +233,7 @@ impl Unit {
             return Ok(found);
         }
         for (id, related) in roots {
-            if let Some(view) = self.held.as_ref().and_then(|held| held.views.get(&id)) {
-                found.push(view.clone());
-                continue;
-            }
-            let view = self.assemble_customer_view(id, None, related).await?;
-            if let Some(held) = self.held.as_mut() {
-                held.views.insert(id, view.clone());
-            }
-            found.push(view);
+            found.extend(self.view_of(id, Some((None, related))).await?);
         }
         Ok(found)
     }

@@ -377,7 +377,7 @@ impl Drop for Unit {
             None => {}
             // In-process: roll back here and now, before the connection is unlocked.
             Some(Conn::Sqlite(conn)) => {
-                if let Err(error) = conn.execute_batch("ROLLBACK") {
+                if let Err(error) = conn.conn.execute_batch("ROLLBACK") {
                     tracing::warn!(%error, "rolling back an abandoned unit failed");
                 }
             }

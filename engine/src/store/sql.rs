@@ -69,14 +69,6 @@ impl Sqlite {
     }
 }
 
-impl std::ops::Deref for Sqlite {
-    type Target = rusqlite::Connection;
-
-    fn deref(&self) -> &rusqlite::Connection {
-        &self.conn
-    }
-}
-
 /// A quick hash of a statement's text (the FxHash mix, eight bytes at a time): the shapes are
 /// looked up on every run, and their texts compared on a hit anyway.
 fn text_hash(text: &str) -> u64 {
