@@ -210,6 +210,22 @@ fn report(label: &str, stored: &[Record], queries: &[Record], truth: &BTreeSet<(
     for &(i, j) in r.predicted.difference(truth).take(show) {
         println!("wrong {}", explain(i, j));
     }
+    let keys = |r: &Record| {
+        r.extracted
+            .blocking_keys()
+            .iter()
+            .map(|k| k.value.trim_start_matches(weft_sdk::BLOCKING_KEY_PREFIX).to_owned())
+            .collect::<Vec<_>>()
+    };
+    for &(i, j) in truth.difference(&r.blocked).take(show) {
+        println!(
+            "unblocked: {:?} {:?} / {:?} {:?}",
+            queries[j].extracted.name.as_ref().map(Name::key),
+            keys(&queries[j]),
+            stored[i].extracted.name.as_ref().map(Name::key),
+            keys(&stored[i])
+        );
+    }
 }
 
 fn data_dir() -> Option<PathBuf> {
