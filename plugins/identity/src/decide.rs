@@ -293,7 +293,8 @@ fn conflicts<'a>(personal: &'a [Identity], customer: &CustomerView) -> Vec<&'a I
 /// - the names (the message's and those on `ours`, against those on `theirs`) agree, exactly
 ///   or with typos or initials: it bridges, even across a second email or phone (one person
 ///   with two addresses);
-/// - some names were compared and none agree (another first name in one family): it does not;
+/// - some names were compared and none agree (another first name in one family, a family
+///   name alone, names only alike): it does not;
 /// - no names to compare: it bridges unless `theirs` has a different email, phone, buyer id
 ///   on the same marketplace or handle on the same platform than the message or `ours`.
 fn order_bridges(extracted: &Extracted, ours: &[CustomerView], theirs: &CustomerView) -> Result<(), String> {
@@ -307,7 +308,10 @@ fn order_bridges(extracted: &Extracted, ours: &[CustomerView], theirs: &Customer
         for b in &their_names {
             match compare(a, b) {
                 NameAgreement::Exact | NameAgreement::Fuzzy(_) | NameAgreement::Initial => return Ok(()),
-                NameAgreement::Partial | NameAgreement::Disagree => compared = true,
+                NameAgreement::Similar(_)
+                | NameAgreement::OneWord
+                | NameAgreement::Partial
+                | NameAgreement::Disagree => compared = true,
                 NameAgreement::Incomparable => {}
             }
         }

@@ -18,7 +18,12 @@
 //!   6,000, Spain about 11,000, the US about 41,000, Japan about 120,000; two unrelated
 //!   customers of one country share a postcode with probability about 1/8,000 when spread like
 //!   the population. The German figure is used for all countries; elsewhere it understates
-//!   the evidence, which errs on the side of a new customer.
+//!   the evidence, which errs on the side of a new customer. About 2 true matches in 100 carry
+//!   a postcode with one digit replaced or two neighbouring digits swapped (a typing slip, the
+//!   commonest kinds in typed numbers); postcodes are handed out in runs, so a code has some
+//!   20 to 40 used codes one such slip away among several thousand, and two unrelated
+//!   customers are a slip apart about 5 times in 1,000 (u for "typo" 0.005; the remaining 3
+//!   true matches in 100 have moved or written another code).
 //! - **street address given the postcode agrees**: a German postcode area holds about 10,000
 //!   people in about 3,000 buildings, so two random people of one area share a building about
 //!   3 times in 10,000. Customers are not random people: buyers cluster in households (a
@@ -31,7 +36,17 @@
 //!   there a different number is the rule, and only about 3 numbers in 100 are a swapped,
 //!   added or dropped digit away from a given one (u for "house number typo" 0.001, for
 //!   "other house" 0.03). About 1 true match in 100 has such a slip, and 1 in 100 another
-//!   number (a wrong digit, a move along the street).
+//!   number (a wrong digit, a move along the street). The same house number on a street whose
+//!   name is unlike (`Binns St 21` / `Augustus Way 21`: a street renamed in writing, swapped
+//!   with a building name, or replaced) is weak evidence: house numbers repeat on every
+//!   street, and two customers of one area (or of one country: the figure hardly depends on
+//!   the area) share one about 3 times in 100, as numbers are concentrated at the low end; a
+//!   true match shows it about 12 times in 1,000 (u for "other street" 0.03, m 0.012, a weight
+//!   of -1.3 against -5.7 for streets and numbers that both differ).
+//! - **city given the postcodes are a typo apart**: neighbouring codes often lie in one town,
+//!   so such a pair shares its city far more often than two random customers, about 3 times
+//!   in 10 (u for "exact" 0.3): the city adds a little, it does not count as a second,
+//!   independent agreement.
 //! - **city given the postcode agrees**: almost always the same (u ≈ 0.9, postcodes crossing
 //!   municipal borders and districts written as the city account for the rest).
 //! - **name**: the most common German surname, Müller, is carried by about 0.3% of the
@@ -42,6 +57,28 @@
 //!   about as rarely given names a typo apart (`Anna` / `Anne`: u for "fuzzy" 0.01). An
 //!   initial with the family name (`J. Köhler`) fits another member about 7 times in 100
 //!   (first letters of given names are concentrated: J, M, A and S start a third of them).
+//! - **two more name levels**, both for words that are present, so that a missing or merely
+//!   alike word is not counted as a disagreement:
+//!   - "similar": every word agrees but one pair, whose Jaro–Winkler similarity is 0.8 or
+//!     more without reaching the typo bar of 0.9 (Winkler's lower agreement band: two typos
+//!     in a short word, `Blaw` / `Blake`), and which is not merely another ending
+//!     (`Anna` / `Anne`, another person). About 15 true matches in 1,000 show it; two random
+//!     people about 2 in 1,000 (as often as a typo: the band is wider, the rest must agree
+//!     exactly). In one household it is as common among different members as in one person
+//!     (siblings get alike names; u = m = 0.015), so there it weighs 0.
+//!   - "one word": a name of a single word (two letters or more) that agrees with a word of
+//!     the other (`Köhler` / `Jürgen Köhler`): the given name is missing, not different. It
+//!     tells less than an initial with the family name does (it fits everyone the initial
+//!     fits), so it is set to weigh less: 1.7 random pairs in 1,000 against 19 true matches
+//!     in 1,000 that write a single word (3.5 against the initial's 3.9), and nothing at all
+//!     within a household (u = m: it says "this family", which the address said already). A
+//!     family name alone at the household's address is therefore a household, as an address
+//!     alone is, and is not linked at the default customer count.
+//!   - "partial" counts a family name written with a typo as agreeing (`Lucy Hemsmings` /
+//!     `Liam Hemmings` is one family, not two strangers).
+//!
+//!   The m of the other levels is lowered to make room (exact 0.85, fuzzy 0.07, partial
+//!   0.012, disagree 0.004).
 //!
 //! # Dependence between fields
 //!
@@ -58,17 +95,19 @@
 //! `log2(p / (1 - p))` with `p = 1 / customers` ([`Prior`]). The workflow sets the number
 //! (`fuzzy.customers`, [`DEFAULT_CUSTOMERS`] unless given): a seller with fewer customers may
 //! link on less evidence, one with more needs more. With 100,000, an exact name at the same
-//! address and postcode scores about 0.998, a name with a typo there about 0.98, an initial
-//! there about 0.75 (another member of the household fits it too), a different first name
-//! with the same family name there (a household) about 0.3, the same name on another street
-//! of the same postcode about 0.8, and a name alone never reaches 0.1.
+//! address and postcode scores about 0.998, a name with a typo there about 0.98, the family
+//! name alone there about 0.88, an initial there about 0.75 (another member of the household
+//! fits it too), a different first name with the same family name there (a household) about
+//! 0.2, the same name on another street of the same postcode about 0.7, with the same house
+//! number there about 0.98, the same name and address with a postcode typo about 0.999, and
+//! a name alone never reaches 0.1.
 //!
 //! # An address alone
 //!
 //! An address without a name to compare stands for a household, not a person: [`Score::links`]
 //! needs a compared name as well as the threshold.
 
-use crate::normalize::address::{PostalAddress, StreetAgreement, compare_street};
+use crate::normalize::address::{PostalAddress, StreetAgreement, compare_street, postcode_typo};
 use crate::normalize::name::{Name, NameAgreement, compare};
 use crate::text::jaro_winkler;
 use weft_sdk::Evidence;
@@ -129,10 +168,11 @@ impl Level {
     }
 }
 
-/// Postcode: exact, disagree.
-pub const POSTCODE: [Level; 2] = [
+/// Postcode: exact, typo (one character replaced or two swapped), disagree.
+pub const POSTCODE: [Level; 3] = [
     Level::new("exact", 0.95, 1.25e-4),
-    Level::new("disagree", 0.05, 0.999_875),
+    Level::new("typo", 0.02, 0.005),
+    Level::new("disagree", 0.03, 0.994_875),
 ];
 
 /// City when the postcode agreed: exact, fuzzy, disagree.
@@ -140,6 +180,12 @@ pub const CITY_GIVEN_POSTCODE: [Level; 3] = [
     Level::new("exact", 0.95, 0.90),
     Level::new("fuzzy", 0.04, 0.05),
     Level::new("disagree", 0.01, 0.05),
+];
+/// City when the postcodes are a typo apart: exact, fuzzy, disagree.
+pub const CITY_GIVEN_POSTCODE_TYPO: [Level; 3] = [
+    Level::new("exact", 0.90, 0.30),
+    Level::new("fuzzy", 0.05, 0.02),
+    Level::new("disagree", 0.05, 0.68),
 ];
 /// City otherwise: exact, fuzzy, disagree.
 pub const CITY: [Level; 3] = [
@@ -149,42 +195,48 @@ pub const CITY: [Level; 3] = [
 ];
 
 /// Street address when the postcode agreed: exact, fuzzy, other unit, house-number typo, other
-/// house on the same street, disagree.
-pub const STREET_GIVEN_POSTCODE: [Level; 6] = [
+/// house on the same street, the same house number on another street, disagree.
+pub const STREET_GIVEN_POSTCODE: [Level; 7] = [
     Level::new("exact", 0.885, 0.01),
     Level::new("fuzzy", 0.06, 0.002_5),
     Level::new("other unit", 0.005, 0.005),
     Level::new("house number typo", 0.01, 0.001),
     Level::new("other house", 0.01, 0.03),
-    Level::new("disagree", 0.03, 0.951_5),
+    Level::new("other street", 0.012, 0.03),
+    Level::new("disagree", 0.018, 0.921_5),
 ];
 /// Street address otherwise: exact, fuzzy, other unit, house-number typo, other house on the
-/// same street, disagree.
-pub const STREET: [Level; 6] = [
+/// same street, the same house number on another street, disagree.
+pub const STREET: [Level; 7] = [
     Level::new("exact", 0.885, 1e-5),
     Level::new("fuzzy", 0.06, 5e-6),
     Level::new("other unit", 0.005, 1e-5),
     Level::new("house number typo", 0.01, 1e-4),
     Level::new("other house", 0.01, 1e-3),
-    Level::new("disagree", 0.03, 0.998_875),
+    Level::new("other street", 0.012, 0.03),
+    Level::new("disagree", 0.018, 0.968_875),
 ];
 
-/// Name when the street address agreed (one household): exact, fuzzy, initial, partial,
-/// disagree.
-pub const NAME_GIVEN_ADDRESS: [Level; 5] = [
-    Level::new("exact", 0.86, 0.01),
-    Level::new("fuzzy", 0.08, 0.01),
+/// Name when the street address agreed (one household): exact, fuzzy, initial, similar, one
+/// word, partial, disagree.
+pub const NAME_GIVEN_ADDRESS: [Level; 7] = [
+    Level::new("exact", 0.85, 0.01),
+    Level::new("fuzzy", 0.07, 0.01),
     Level::new("initial", 0.03, 0.07),
-    Level::new("partial", 0.02, 0.36),
-    Level::new("disagree", 0.01, 0.55),
+    Level::new("similar", 0.015, 0.015),
+    Level::new("one word", 0.019, 0.019),
+    Level::new("partial", 0.012, 0.36),
+    Level::new("disagree", 0.004, 0.516),
 ];
-/// Name otherwise: exact, fuzzy, initial, partial, disagree.
-pub const NAME: [Level; 5] = [
-    Level::new("exact", 0.86, 5e-4),
-    Level::new("fuzzy", 0.08, 2e-3),
+/// Name otherwise: exact, fuzzy, initial, similar, one word, partial, disagree.
+pub const NAME: [Level; 7] = [
+    Level::new("exact", 0.85, 5e-4),
+    Level::new("fuzzy", 0.07, 2e-3),
     Level::new("initial", 0.03, 2e-3),
-    Level::new("partial", 0.02, 0.02),
-    Level::new("disagree", 0.01, 0.9755),
+    Level::new("similar", 0.015, 2e-3),
+    Level::new("one word", 0.019, 1.7e-3),
+    Level::new("partial", 0.012, 0.02),
+    Level::new("disagree", 0.004, 0.9718),
 ];
 
 /// A strong identifier (email, phone, buyer id, handle, known order): exact, disagree. Strong
@@ -240,17 +292,30 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
             level.weight(),
         ));
     };
-    let postcode_agreed = match (&a.postcode, &b.postcode) {
+    let (postcode_agreed, postcode_typo) = match (&a.postcode, &b.postcode) {
         (Some(x), Some(y)) => {
             let agreed = x == y && a.country == b.country;
-            let level = if agreed { &POSTCODE[0] } else { &POSTCODE[1] };
+            let typo = !agreed && a.country == b.country && postcode_typo(x, y);
+            let level = if agreed {
+                &POSTCODE[0]
+            } else if typo {
+                &POSTCODE[1]
+            } else {
+                &POSTCODE[2]
+            };
             push("postcode", level, format!("{}-{x} vs {}-{y}", a.country, b.country));
-            agreed
+            (agreed, typo)
         }
-        _ => false,
+        _ => (false, false),
     };
     if let (Some(x), Some(y)) = (&a.city, &b.city) {
-        let table = if postcode_agreed { &CITY_GIVEN_POSTCODE } else { &CITY };
+        let table = if postcode_agreed {
+            &CITY_GIVEN_POSTCODE
+        } else if postcode_typo {
+            &CITY_GIVEN_POSTCODE_TYPO
+        } else {
+            &CITY
+        };
         let similarity = jaro_winkler(x, y);
         let level = if x == y {
             &table[0]
@@ -300,8 +365,12 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
             push("address", &table[4], format!("{} vs {}", street(a), street(b)));
             false
         }
-        StreetAgreement::Disagree => {
+        StreetAgreement::OtherStreet => {
             push("address", &table[5], format!("{} vs {}", street(a), street(b)));
+            false
+        }
+        StreetAgreement::Disagree => {
+            push("address", &table[6], format!("{} vs {}", street(a), street(b)));
             false
         }
     };
@@ -337,8 +406,10 @@ pub fn score(message: &WeakProfile, customer: &WeakProfile, prior: Prior) -> Sco
                 NameAgreement::Exact => (&table[0], String::new()),
                 NameAgreement::Fuzzy(s) => (&table[1], format!(" (lowest word similarity {s:.2})")),
                 NameAgreement::Initial => (&table[2], String::new()),
-                NameAgreement::Partial => (&table[3], String::new()),
-                NameAgreement::Disagree => (&table[4], String::new()),
+                NameAgreement::Similar(s) => (&table[3], format!(" (most alike other words {s:.2})")),
+                NameAgreement::OneWord => (&table[4], String::new()),
+                NameAgreement::Partial => (&table[5], String::new()),
+                NameAgreement::Disagree => (&table[6], String::new()),
                 NameAgreement::Incomparable => return None,
             };
             Some((level, format!("{}: {} vs {}{extra}", level.label, a.key(), b.key())))
@@ -378,9 +449,10 @@ mod tests {
 
     #[test]
     fn tables_are_probabilities() {
-        let tables: [&[Level]; 8] = [
+        let tables: [&[Level]; 9] = [
             &POSTCODE,
             &CITY_GIVEN_POSTCODE,
+            &CITY_GIVEN_POSTCODE_TYPO,
             &CITY,
             &STREET_GIVEN_POSTCODE,
             &STREET,
@@ -435,6 +507,14 @@ mod tests {
             ("Hans Müller", "Gartenweg 3", "10115", "Berlin", 0.0, 0.9, false),
             // same name, a neighbour's house number
             ("Hans Müller", "Hauptstraße 14", "10115", "Berlin", 0.5, 0.99, true),
+            // the family name alone at the address: the household, not a person
+            ("Müller", "Hauptstraße 12", "10115", "Berlin", 0.8, 0.9, false),
+            // same name, the same house number on a street written quite differently
+            ("Hans Müller", "Gartenweg 12", "10115", "Berlin", 0.95, 0.999, true),
+            // a postcode with two digits swapped
+            ("Hans Müller", "Hauptstraße 12", "10151", "Berlin", 0.99, 1.0, true),
+            // and with a household's other first name
+            ("Anna Müller", "Hauptstraße 12", "10151", "Berlin", 0.0, 0.5, false),
             // a name alone
             ("Hans Müller", "", "", "", 0.0, 0.05, false),
             // an address alone: a household, not a person

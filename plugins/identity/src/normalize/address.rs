@@ -68,6 +68,9 @@ pub enum StreetAgreement {
     HouseTypo,
     /// Same street, another house number.
     OtherHouse,
+    /// Same house number, street names unlike (a street name rewritten, lost to the other
+    /// line, or replaced): weak evidence, house numbers repeat on every street.
+    OtherStreet,
     Disagree,
     /// One side lacks a street or house number.
     Missing,
@@ -570,7 +573,11 @@ pub fn compare_street(a: &PostalAddress, b: &PostalAddress) -> StreetAgreement {
         other_unit = false;
     }
     if similarity < 0.9 {
-        return StreetAgreement::Disagree;
+        return if ha == hb {
+            StreetAgreement::OtherStreet
+        } else {
+            StreetAgreement::Disagree
+        };
     }
     if ha != hb {
         return if house_typo(ha, hb) {
@@ -621,6 +628,14 @@ fn unit_as_street(unit: &str) -> String {
                 .map(|stem| format!("{stem}{c}"))
         })
         .unwrap_or_else(|| unit.to_owned())
+}
+
+/// Whether two different postcodes of one country are one slip of the keyboard apart: one
+/// character replaced, or two neighbouring characters swapped (`4223` / `4233`, `10115` /
+/// `10151`). Postcodes of one country have one length, so an added or dropped character is not
+/// a slip but a malformed code, which normalization already refused.
+pub fn postcode_typo(x: &str, y: &str) -> bool {
+    x != y && x.chars().count() == y.chars().count() && optimal_string_alignment(x, y) <= 1
 }
 
 /// Whether two different house numbers are one slip apart: two neighbouring characters swapped,
@@ -878,6 +893,7 @@ mod tests {
             ("Hauptstraße 12", "Hauptstraße 21", StreetAgreement::HouseTypo),
             ("Hauptstraße 123", "Hauptstraße 321", StreetAgreement::OtherHouse),
             ("Hauptstraße 12", "Gartenweg 13", StreetAgreement::Disagree),
+            ("Hauptstraße 12", "Gartenweg 12", StreetAgreement::OtherStreet),
         ] {
             assert_eq!(compare_street(&a(x, None), &a(y, None)), expected, "{x} / {y}");
         }
@@ -901,7 +917,7 @@ mod tests {
             (
                 ("3 Dryandra Street", Some("Ferndale")),
                 ("3 Ferndale", Some("Banksia Street")),
-                StreetAgreement::Disagree,
+                StreetAgreement::OtherStreet,
             ),
         ] {
             let got = compare_street(&a(x.0, x.1), &a(y.0, y.1));
@@ -922,7 +938,7 @@ mod tests {
             ("Calle Mayor 5", "Calle Mayor 5", StreetAgreement::Exact),
             ("4 Avenu Foch", "4 Avenue Foch", StreetAgreement::Exact),
             // more than one typo away: a name, not a street type
-            ("7 Strand", "7 Street", StreetAgreement::Disagree),
+            ("7 Strand", "7 Street", StreetAgreement::OtherStreet),
         ] {
             assert_eq!(compare_street(&a(x, None), &a(y, None)), expected, "{x} / {y}");
         }
@@ -945,7 +961,7 @@ mod tests {
         }
         assert_eq!(
             compare_street(&a("Hauptstraße 12", None), &a("Gartenweg 12", None)),
-            StreetAgreement::Disagree
+            StreetAgreement::OtherStreet
         );
         assert_eq!(
             compare_street(&a("Hauptstraße", None), &a("Hauptstraße 12", None)),

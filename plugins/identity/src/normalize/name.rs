@@ -62,6 +62,11 @@ const CJK_SUFFIXES: &[&str] = &["さま", "様", "さん", "殿", "氏", "先生
 /// Jaro–Winkler similarity from which two words count as the same word with a typo.
 pub const FUZZY_WORD: f64 = 0.9;
 
+/// Jaro–Winkler similarity from which two words that are not the same word with a typo still
+/// count as alike ([`NameAgreement::Similar`]): Winkler's lower agreement band, where two or
+/// more typos in one short word land.
+pub const SIMILAR_WORD: f64 = 0.8;
+
 /// A normalized person name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name {
@@ -81,7 +86,17 @@ pub enum NameAgreement {
     /// Compatible only through an initial (`J. Köhler` / `Jürgen Köhler`): in one family it
     /// fits Julia as well as Jürgen.
     Initial,
-    /// Some words agree and others differ, as with members of one family.
+    /// All words agree but one pair, which is alike without reaching the typo bar: a
+    /// Jaro–Winkler similarity of at least [`SIMILAR_WORD`] (`Blaw` / `Blake`, `Chadoer` /
+    /// `Chandler`), and not merely another ending (`Anna` / `Anne`, another person). The
+    /// similarity of that pair is kept.
+    Similar(f64),
+    /// One name is a single word (of two letters or more) and it agrees, exactly or with a
+    /// typo, with a word of the other (`Schmidt` / `Anna Schmidt`): the other words are
+    /// missing, not different.
+    OneWord,
+    /// Some words agree (exactly or with a typo) and others differ, as with members of one
+    /// family.
     Partial,
     /// Nothing in common.
     Disagree,
@@ -199,6 +214,15 @@ fn one_typo_inside(x: &str, y: &str) -> bool {
         && optimal_string_alignment(x, y) <= 1
 }
 
+/// Whether two different words differ only in their ending: after their common beginning, at
+/// most one letter is left of each (`anna` / `anne`, `paul` / `paula`, `reid` / `reip`). Many
+/// names make their feminine or masculine form this way, so such a pair is not counted as
+/// alike.
+fn other_ending(x: &str, y: &str) -> bool {
+    let common = x.chars().zip(y.chars()).take_while(|(a, b)| a == b).count();
+    x.chars().count() - common <= 1 && y.chars().count() - common <= 1
+}
+
 /// Compares two names; see [`NameAgreement`].
 ///
 /// A space typed or lost inside a word (`Har Risn` / `Harrison`, `Jean Pierre` / `Jeanpierre`,
@@ -219,6 +243,8 @@ pub fn compare(a: &Name, b: &Name) -> NameAgreement {
         NameAgreement::Exact => 4.0,
         NameAgreement::Fuzzy(s) => 2.0 + s,
         NameAgreement::Initial => 1.5,
+        NameAgreement::OneWord => 1.4,
+        NameAgreement::Similar(s) => 1.0 + s / 4.0,
         NameAgreement::Partial => 1.0,
         NameAgreement::Disagree | NameAgreement::Incomparable => 0.0,
     };
@@ -263,9 +289,11 @@ fn compare_words(a: &Name, b: &Name) -> NameAgreement {
         (b, a)
     };
     let mut used = vec![false; long.tokens.len()];
-    let mut exact_words = 0;
+    let mut agreeing_words = 0;
     let mut lowest = 1.0_f64;
     let mut unmatched = 0;
+    // The most alike pair among the words left without a partner.
+    let mut similar: Option<f64> = None;
     let mut by_initial = false;
     // Exact words first, so that a typo never steals the partner of an exact word.
     let mut pending = Vec::new();
@@ -274,7 +302,7 @@ fn compare_words(a: &Name, b: &Name) -> NameAgreement {
             Some(j) => {
                 used[j] = true;
                 if word.chars().count() > 1 {
-                    exact_words += 1;
+                    agreeing_words += 1;
                 }
             }
             None => pending.push(word),
@@ -301,9 +329,23 @@ fn compare_words(a: &Name, b: &Name) -> NameAgreement {
                 used[j] = true;
                 lowest = lowest.min(score);
                 let other = &long.tokens[j];
-                by_initial |= is_initial_of(word, other) || is_initial_of(other, word);
+                let initial = is_initial_of(word, other) || is_initial_of(other, word);
+                by_initial |= initial;
+                if !initial && word.chars().count() > 1 {
+                    agreeing_words += 1;
+                }
             }
-            _ => unmatched += 1,
+            Some((j, score)) => {
+                unmatched += 1;
+                let (x, y) = (
+                    collapse_umlaut_spelling(word),
+                    collapse_umlaut_spelling(&long.tokens[j]),
+                );
+                if score >= SIMILAR_WORD && !other_ending(&x, &y) {
+                    similar = Some(similar.map_or(score, |s: f64| s.max(score)));
+                }
+            }
+            None => unmatched += 1,
         }
     }
     if unmatched == 0 {
@@ -319,9 +361,20 @@ fn compare_words(a: &Name, b: &Name) -> NameAgreement {
                 NameAgreement::Fuzzy(lowest)
             };
         }
-        return NameAgreement::Partial;
+        // A lone initial fits too many to count as the name.
+        return if agreeing_words > 0 {
+            NameAgreement::OneWord
+        } else {
+            NameAgreement::Partial
+        };
     }
-    if exact_words > 0 {
+    if let Some(s) = similar
+        && unmatched == 1
+        && agreeing_words > 0
+    {
+        return NameAgreement::Similar(s);
+    }
+    if agreeing_words > 0 {
         NameAgreement::Partial
     } else {
         NameAgreement::Disagree
@@ -383,13 +436,18 @@ mod tests {
             ("Jean Dupont", "Jean Dupond", "fuzzy"),
             ("María García", "Maria Garcia Lopez", "fuzzy"),
             ("Anna Schmidt", "Peter Schmidt", "partial"),
-            ("Schmidt", "Anna Schmidt", "partial"),
+            ("Schmidt", "Anna Schmidt", "one word"),
             ("Anna Schmidt", "Peter Weber", "disagree"),
             // one typo inside a short word, but not another ending
             ("Jade Innis", "Jare Innis", "fuzzy"),
             ("John Smtih", "John Smith", "fuzzy"),
             ("Anna Schmidt", "Anne Schmidt", "partial"),
             ("Ruby Reip", "Ruby Reid", "partial"),
+            // alike, short of a typo, but not another ending
+            ("Blaw Cheers", "Blake Cheers", "similar"),
+            ("Ellouise Domnto", "Ellouise Domingo", "similar"),
+            // a family name with a typo is still the family name
+            ("Lucy Hemsmings", "Liam Hemmings", "partial"),
             // a space typed or lost inside a word
             ("Jean Pierre Dupont", "Jeanpierre Dupont", "exact"),
             ("Mc Donald, Ewan", "Ewan McDonald", "exact"),
@@ -409,6 +467,8 @@ mod tests {
                 Exact => "exact",
                 Fuzzy(_) => "fuzzy",
                 Initial => "initial",
+                Similar(_) => "similar",
+                OneWord => "one word",
                 Partial => "partial",
                 Disagree => "disagree",
                 Incomparable => "incomparable",
