@@ -117,7 +117,7 @@ fn new_customer_records_identifiers_and_blocking_keys() {
             "name:blk:H520|DE-10115",
             "name:blk:M460|DE-10115",
             "name:blk:H520+M460|DE-berlin",
-            "address:blk:DE-10115|12",
+            "address:blk:DE~01115|12",
         ]
     );
 }
