@@ -17,6 +17,12 @@
 //! precision, recall and F1 are printed against the true links (`rec-N-org` = `rec-N-dup-0`),
 //! with the blocking recall (true pairs that share a key at all) and the figures when each 4b
 //! record is linked only to its best candidate, as the step does.
+//!
+//! `febrl_dedup` does the same within each of `dataset1.csv`, `dataset2.csv` and
+//! `dataset3.csv` (originals with one or several duplicates, `rec-N-org` / `rec-N-dup-K`):
+//! each record is compared with the records before it, and every pair of one entity is a true
+//! link. `WEFT_FEBRL_MISSES=N` prints, for each check, up to N true links scored below the
+//! threshold, N wrong links, and N true links that share no blocking key.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
