@@ -149,6 +149,13 @@ async fn process_together(
             }
         }
     }
+    // The group's decision log, written now so that a failure there (a step claimed twice)
+    // sends the group one by one like any failed event.
+    if let Err(error) = unit.flush_log().await {
+        tracing::debug!(%error, "the decision log of a group failed: the group goes again one by one");
+        unit.rollback().await?;
+        return Ok(false);
+    }
     unit.commit().await?;
     report.events += group.len();
     report.decided.append(&mut decided);
@@ -166,7 +173,11 @@ async fn process_one(
     let _enter = span.enter();
     report.events += 1;
     let unit = store.unit().await?;
-    let (unit, result) = process_event(unit, pipeline, event).await;
+    let (mut unit, result) = process_event(unit, pipeline, event).await;
+    let result = match result {
+        Ok(decided) => unit.flush_log().await.map(|()| decided).map_err(StepError::from),
+        Err(error) => Err(error),
+    };
     match result {
         Ok(mut decided) => {
             unit.commit().await?;
@@ -216,6 +227,10 @@ pub async fn drain_within(mut unit: Unit, pipeline: &Pipeline, batch: i64) -> (U
             }
             let result;
             (unit, result) = process_event(unit, pipeline, &event).await;
+            let result = match result {
+                Ok(decided) => unit.flush_log().await.map(|()| decided).map_err(StepError::from),
+                Err(error) => Err(error),
+            };
             let step = match result {
                 Ok(mut decided) => {
                     report.decided.append(&mut decided);

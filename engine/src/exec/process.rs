@@ -269,14 +269,15 @@ async fn run_step(
         }
     }
     // The log of this step, and its (event, workflow, step) idempotency key: applying the same
-    // step of the same event twice fails the unit instead of applying it again.
+    // step of the same event twice fails the unit instead of applying it again. Kept in the
+    // unit and written with the rest of its group when the caller flushes it.
     let log: Vec<_> = output
         .decisions
         .iter()
         .zip(&about)
         .map(|(d, (c, t))| (d, *c, *t))
         .collect();
-    if let Err(e) = unit.record_step(origin, &log).await {
+    if let Err(e) = unit.log_step(origin, &log) {
         return (unit, Err(e.into()));
     }
     let decided = output

@@ -565,69 +565,174 @@ impl Unit {
         self.record_step(origin, &[(decision, customer, ticket)]).await
     }
 
-    /// Writes the decisions of one step to the log in one statement, each with what it was
-    /// about once applied, and claims the step's (event, workflow, step) key: a second claim
-    /// of the same key fails the unit.
+    /// Writes the decisions of one step to the log now, each with what it was about once
+    /// applied, and claims the step's (event, workflow, step) key: a second claim of the same
+    /// key fails the unit. What [`Unit::log_step`] kept is written first, so the log stays in
+    /// the order things were decided.
     pub async fn record_step(
         &mut self,
         origin: Origin<'_>,
         decisions: &[(&Decision, Option<i64>, Option<i64>)],
     ) -> Result<()> {
-        let now = now_ms();
+        self.log_step(origin, decisions)?;
+        self.flush_log().await
+    }
+
+    /// [`Unit::record_step`], kept in memory until [`Unit::flush_log`]: the executor logs each
+    /// step of each event of a commit group this way, and the group's rows go to the database
+    /// in a few multi-row statements instead of two statements per step. A second claim of
+    /// the same key then fails the flush, and so the unit, as it would have failed the step.
+    pub fn log_step(&mut self, origin: Origin<'_>, decisions: &[(&Decision, Option<i64>, Option<i64>)]) -> Result<()> {
+        let at = now_ms();
         if let Some(event) = origin.event {
-            query(
-                "INSERT INTO step_runs (event_id, workflow, step, outcome, finished_at) VALUES ($1, $2, $3, 'applied', $4)",
-            )
-            .bind(event)
-            .bind(origin.workflow)
-            .bind(origin.step)
-            .bind(now)
-            .execute(self.conn())
-            .await?;
+            self.log.runs.push(StepRun {
+                event,
+                workflow: origin.workflow.to_owned(),
+                step: origin.step.to_owned(),
+                at,
+            });
         }
-        if decisions.is_empty() {
+        for (decision, customer, ticket) in decisions {
+            self.log.decisions.push(LoggedDecision {
+                event: origin.event,
+                workflow: origin.workflow.to_owned(),
+                step: origin.step.to_owned(),
+                plugin: origin.plugin.to_owned(),
+                command: decision.command.name(),
+                body: serde_json::to_string(&decision.command)?,
+                reason: decision.reason.clone(),
+                evidence: serde_json::to_string(&decision.evidence)?,
+                customer: *customer,
+                ticket: *ticket,
+                at,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes what [`Unit::log_step`] kept. [`Unit::commit`] and [`Unit::savepoint`] do it
+    /// too; the executor calls it before committing so that a failure here (a step claimed
+    /// twice) is the events' failure, handled as such, rather than a failed commit.
+    pub async fn flush_log(&mut self) -> Result<()> {
+        if self.log.is_empty() {
             return Ok(());
         }
-        let mut sql = String::from(
-            "INSERT INTO decisions (event_id, workflow, step, plugin, command, body, reason, evidence,
-                                    customer_id, ticket_number, created_at) VALUES ",
-        );
-        for i in 0..decisions.len() {
-            let b = i * 11;
+        let log = std::mem::take(&mut self.log);
+        let mut runs = log.runs.as_slice();
+        while !runs.is_empty() {
+            let n = chunk(runs.len());
+            let mut query = query(values_sql(
+                "INSERT INTO step_runs (event_id, workflow, step, outcome, finished_at) VALUES ",
+                "($, $, $, 'applied', $)",
+                n,
+            ));
+            for run in &runs[..n] {
+                query = query.bind(run.event).bind(&run.workflow).bind(&run.step).bind(run.at);
+            }
+            query.execute(self.conn()).await?;
+            runs = &runs[n..];
+        }
+        let mut rows = log.decisions.as_slice();
+        while !rows.is_empty() {
+            let n = chunk(rows.len());
+            let mut query = query(values_sql(
+                "INSERT INTO decisions (event_id, workflow, step, plugin, command, body, reason, evidence,
+                                        customer_id, ticket_number, created_at) VALUES ",
+                "($, $, $, $, $, $, $, $, $, $, $)",
+                n,
+            ));
+            for row in &rows[..n] {
+                query = query
+                    .bind(row.event)
+                    .bind(&row.workflow)
+                    .bind(&row.step)
+                    .bind(&row.plugin)
+                    .bind(row.command)
+                    .bind(&row.body)
+                    .bind(&row.reason)
+                    .bind(&row.evidence)
+                    .bind(row.customer)
+                    .bind(row.ticket)
+                    .bind(row.at);
+            }
+            query.execute(self.conn()).await?;
+            rows = &rows[n..];
+        }
+        Ok(())
+    }
+
+    /// Forgets what [`Unit::log_step`] kept: the work it logged was rolled back.
+    pub(crate) fn discard_log(&mut self) {
+        self.log = PendingLog::default();
+    }
+}
+
+/// Decision-log rows kept by [`Unit::log_step`] until [`Unit::flush_log`].
+#[derive(Debug, Default)]
+pub(crate) struct PendingLog {
+    runs: Vec<StepRun>,
+    decisions: Vec<LoggedDecision>,
+}
+
+impl PendingLog {
+    fn is_empty(&self) -> bool {
+        self.runs.is_empty() && self.decisions.is_empty()
+    }
+}
+
+#[derive(Debug)]
+struct StepRun {
+    event: i64,
+    workflow: String,
+    step: String,
+    at: i64,
+}
+
+#[derive(Debug)]
+struct LoggedDecision {
+    event: Option<i64>,
+    workflow: String,
+    step: String,
+    plugin: String,
+    command: &'static str,
+    body: String,
+    reason: String,
+    evidence: String,
+    customer: Option<i64>,
+    ticket: Option<i64>,
+    at: i64,
+}
+
+/// Rows per multi-row statement: the largest of a few fixed sizes that fits, so that a flush
+/// of any length uses at most four distinct statements (each prepared once) and stays far
+/// below either database's limit on parameters (11 per decision row: 704 at most).
+fn chunk(left: usize) -> usize {
+    [64, 16, 4, 1].into_iter().find(|&n| n <= left).unwrap_or(1)
+}
+
+/// `head` followed by `rows` copies of `row`, its `$` placeholders numbered `$1`, `$2`, ...
+/// across the rows. Built once per (statement, rows) and kept: the statement cache and the
+/// parameter shapes are keyed by the text.
+fn values_sql(head: &'static str, row: &'static str, rows: usize) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static BUILT: Mutex<Option<HashMap<(&'static str, usize), &'static str>>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    built.get_or_insert_with(HashMap::new).entry((head, rows)).or_insert_with(|| {
+        let mut sql = String::from(head);
+        let mut n = 0;
+        for i in 0..rows {
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10,
-                b + 11
-            ));
+            for c in row.chars() {
+                sql.push(c);
+                if c == '$' {
+                    n += 1;
+                    sql.push_str(&n.to_string());
+                }
+            }
         }
-        let mut query = query(&sql);
-        for (decision, customer, ticket) in decisions {
-            query = query
-                .bind(origin.event)
-                .bind(origin.workflow)
-                .bind(origin.step)
-                .bind(origin.plugin)
-                .bind(decision.command.name())
-                .bind(serde_json::to_string(&decision.command)?)
-                .bind(&decision.reason)
-                .bind(serde_json::to_string(&decision.evidence)?)
-                .bind(*customer)
-                .bind(*ticket)
-                .bind(now);
-        }
-        query.execute(self.conn()).await?;
-        Ok(())
-    }
+        Box::leak(sql.into_boxed_str())
+    })
 }

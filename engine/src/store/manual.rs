@@ -341,6 +341,7 @@ impl Unit {
 
     /// The strong identities the link decisions of a message rest on.
     async fn linked_strong_identities(&mut self, message: i64) -> Result<Vec<Identity>> {
+        self.flush_log().await?;
         let rows = query(
             "SELECT d.body FROM decisions d JOIN events e ON e.id = d.event_id
              WHERE e.message_id = $1 AND d.command = 'link-customer' ORDER BY d.id",

@@ -173,6 +173,7 @@ impl Store {
             dialect: self.dialect(),
             savepoints: 0,
             held: None,
+            log: apply::PendingLog::default(),
         })
     }
 }
@@ -301,6 +302,8 @@ pub struct Unit {
     savepoints: u32,
     /// What was read while reads are held still ([`Unit::hold_reads`]).
     held: Option<context::Held>,
+    /// Decision-log rows not written yet ([`Unit::log_step`]).
+    log: apply::PendingLog,
 }
 
 impl std::fmt::Debug for Unit {
@@ -337,6 +340,8 @@ impl Unit {
 
     /// Opens a savepoint; everything until the matching release or rollback can be undone alone.
     pub async fn savepoint(&mut self) -> Result<()> {
+        // What was logged before the savepoint is kept by a rollback to it.
+        self.flush_log().await?;
         self.savepoints += 1;
         let sql = format!("SAVEPOINT sp{}", self.savepoints);
         self.conn().batch(&sql).await
@@ -353,11 +358,13 @@ impl Unit {
     pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
         let n = self.savepoints;
         self.savepoints -= 1;
+        self.discard_log();
         self.conn().batch(&format!("ROLLBACK TO SAVEPOINT sp{n}")).await?;
         self.conn().batch(&format!("RELEASE SAVEPOINT sp{n}")).await
     }
 
     pub async fn commit(mut self) -> Result<()> {
+        self.flush_log().await?;
         self.conn().batch("COMMIT").await?;
         // Committed: nothing is left for `drop` to roll back. (A failed COMMIT leaves the
         // connection with the unit, whose `drop` rolls the transaction back.)
