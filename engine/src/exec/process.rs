@@ -166,7 +166,7 @@ pub async fn process_event(
         }
     }
     let result = async {
-        unit.finish_event(event.id).await?;
+        unit.finish_event(event.id);
         for (kind, payload) in std::mem::take(&mut state.derived) {
             if pipeline.listens_to(&kind) {
                 unit.enqueue_event(&kind, event.at, state.customer, state.ticket, &payload)

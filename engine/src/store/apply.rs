@@ -618,6 +618,21 @@ impl Unit {
             return Ok(());
         }
         let log = std::mem::take(&mut self.log);
+        let mut done = log.done.as_slice();
+        while !done.is_empty() {
+            let n = chunk(done.len());
+            let mut query = query(values_sql(
+                "UPDATE events SET state = 'done', claimed_by = NULL, claimed_until = NULL, error = NULL WHERE id IN (",
+                "$",
+                n,
+                ")",
+            ));
+            for event in &done[..n] {
+                query = query.bind(*event);
+            }
+            query.execute(self.conn()).await?;
+            done = &done[n..];
+        }
         let mut runs = log.runs.as_slice();
         while !runs.is_empty() {
             let n = chunk(runs.len());
@@ -625,6 +640,7 @@ impl Unit {
                 "INSERT INTO step_runs (event_id, workflow, step, outcome, finished_at) VALUES ",
                 "($, $, $, 'applied', $)",
                 n,
+                "",
             ));
             for run in &runs[..n] {
                 query = query.bind(run.event).bind(&run.workflow).bind(&run.step).bind(run.at);
@@ -640,6 +656,7 @@ impl Unit {
                                         customer_id, ticket_number, created_at) VALUES ",
                 "($, $, $, $, $, $, $, $, $, $, $)",
                 n,
+                "",
             ));
             for row in &rows[..n] {
                 query = query
@@ -667,16 +684,18 @@ impl Unit {
     }
 }
 
-/// Decision-log rows kept by [`Unit::log_step`] until [`Unit::flush_log`].
+/// What [`Unit::log_step`] and [`Unit::finish_event`] kept until [`Unit::flush_log`]: rows
+/// of the decision log, and the events to mark done.
 #[derive(Debug, Default)]
 pub(crate) struct PendingLog {
     runs: Vec<StepRun>,
     decisions: Vec<LoggedDecision>,
+    pub(crate) done: Vec<i64>,
 }
 
 impl PendingLog {
     fn is_empty(&self) -> bool {
-        self.runs.is_empty() && self.decisions.is_empty()
+        self.runs.is_empty() && self.decisions.is_empty() && self.done.is_empty()
     }
 }
 
@@ -710,10 +729,10 @@ fn chunk(left: usize) -> usize {
     [64, 16, 4, 1].into_iter().find(|&n| n <= left).unwrap_or(1)
 }
 
-/// `head` followed by `rows` copies of `row`, its `$` placeholders numbered `$1`, `$2`, ...
-/// across the rows. Built once per (statement, rows) and kept: the statement cache and the
-/// parameter shapes are keyed by the text.
-fn values_sql(head: &'static str, row: &'static str, rows: usize) -> &'static str {
+/// `head`, then `rows` copies of `row` separated by commas, then `tail`; the `$` placeholders
+/// are numbered `$1`, `$2`, ... across the rows. Built once per (statement, rows) and kept: the
+/// statement cache and the parameter shapes are keyed by the text.
+fn values_sql(head: &'static str, row: &'static str, rows: usize, tail: &'static str) -> &'static str {
     use std::collections::HashMap;
     use std::sync::Mutex;
     static BUILT: Mutex<Option<HashMap<(&'static str, usize), &'static str>>> = Mutex::new(None);
@@ -733,6 +752,7 @@ fn values_sql(head: &'static str, row: &'static str, rows: usize) -> &'static st
                 }
             }
         }
+        sql.push_str(tail);
         Box::leak(sql.into_boxed_str())
     })
 }

@@ -237,13 +237,10 @@ impl Store {
 }
 
 impl Unit {
-    /// Marks an event done, inside the unit that applied its commands.
-    pub async fn finish_event(&mut self, event: i64) -> Result<()> {
-        query("UPDATE events SET state = 'done', claimed_by = NULL, claimed_until = NULL, error = NULL WHERE id = $1")
-            .bind(event)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+    /// Marks an event done, inside the unit that applied its commands. Written with the unit's
+    /// decision log ([`Unit::flush_log`]): the events of a commit group in a few statements.
+    pub fn finish_event(&mut self, event: i64) {
+        self.log.done.push(event);
     }
 
     /// Queues a new event, inside the unit that caused it.
