@@ -49,11 +49,13 @@ pub struct DrainOptions {
     pub timers_until: Option<i64>,
     /// Retry attempts for failures outside a step (the database).
     pub store_attempts: i64,
-    /// How many events share one transaction (1: a transaction each). Default 128: on a
+    /// How many events share one transaction (1: a transaction each). Default 512: on a
     /// store of 50,000 messages each event dirties a dozen index pages all over the file, and a
-    /// commit writes every dirty page once; 128 events per commit drained the identity
-    /// benchmark about 8% faster than 32 (a failing event still costs only a replay of its
-    /// group, one event at a time).
+    /// commit writes every dirty page once, so the more events share a commit, the fewer pages
+    /// each costs. On the identity benchmark (50,000 messages after 20,000 orders), commits took
+    /// 1.7 s in groups of 128 and 1.0 s in groups of 512; the whole drain 12.5 s and 11.6 s.
+    /// Groups of 1,024 and 4,096 gained only 0.1 and 0.25 s more, while a failing event costs a
+    /// replay of its group, one event at a time, and a group holds the write lock throughout.
     pub events_per_commit: usize,
 }
 
@@ -61,12 +63,12 @@ impl Default for DrainOptions {
     fn default() -> Self {
         DrainOptions {
             node: format!("node-{}", std::process::id()),
-            batch: 256,
+            batch: 1024,
             lease: Duration::from_secs(300),
             collect: false,
             timers_until: None,
             store_attempts: 3,
-            events_per_commit: 128,
+            events_per_commit: 512,
         }
     }
 }
