@@ -113,6 +113,7 @@ impl Unit {
         score: f64,
         fresh: bool,
     ) -> Result<()> {
+        self.forget_identities(customer, identities, fresh);
         // A returning customer mostly brings identities it already has (its email, name,
         // address, blocking keys): one indexed read of them saves an insert attempt each.
         let mut known: HashSet<Identity> = HashSet::new();
@@ -181,6 +182,7 @@ impl Unit {
 
     /// Merges customers `from` into `into`, reversibly.
     pub async fn merge_customers(&mut self, into: u64, from: &[u64], event: Option<i64>, reason: &str) -> Result<()> {
+        self.forget_customers();
         let into = self.root_customer(to_i64(into)?).await?;
         for &other in from {
             let other = self.root_customer(to_i64(other)?).await?;
@@ -308,6 +310,7 @@ impl Unit {
 
     /// Undoes the merge of customer `id` into another. Returns the customer it had joined.
     pub async fn unmerge_customer(&mut self, id: i64) -> Result<i64> {
+        self.forget_customers();
         let row = query("SELECT merged_into FROM customers WHERE id = $1")
             .bind(id)
             .fetch_optional(self.conn())
@@ -737,22 +740,25 @@ fn values_sql(head: &'static str, row: &'static str, rows: usize, tail: &'static
     use std::sync::Mutex;
     static BUILT: Mutex<Option<HashMap<(&'static str, usize), &'static str>>> = Mutex::new(None);
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    built.get_or_insert_with(HashMap::new).entry((head, rows)).or_insert_with(|| {
-        let mut sql = String::from(head);
-        let mut n = 0;
-        for i in 0..rows {
-            if i > 0 {
-                sql.push(',');
-            }
-            for c in row.chars() {
-                sql.push(c);
-                if c == '$' {
-                    n += 1;
-                    sql.push_str(&n.to_string());
+    built
+        .get_or_insert_with(HashMap::new)
+        .entry((head, rows))
+        .or_insert_with(|| {
+            let mut sql = String::from(head);
+            let mut n = 0;
+            for i in 0..rows {
+                if i > 0 {
+                    sql.push(',');
+                }
+                for c in row.chars() {
+                    sql.push(c);
+                    if c == '$' {
+                        n += 1;
+                        sql.push_str(&n.to_string());
+                    }
                 }
             }
-        }
-        sql.push_str(tail);
-        Box::leak(sql.into_boxed_str())
-    })
+            sql.push_str(tail);
+            Box::leak(sql.into_boxed_str())
+        })
 }

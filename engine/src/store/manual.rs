@@ -220,6 +220,7 @@ impl Unit {
     /// messages went. Messages linked on names and addresses alone, or on identifiers of both
     /// sides, stay where they are (the log shows them).
     pub async fn split_customer(&mut self, id: u64, identities: &[Identity], reason: &str) -> Result<Split> {
+        self.forget_customers();
         let id = to_i64(id)?;
         let (kept, split, undone_merge) = if identities.is_empty() {
             self.undo_merge_of(id).await?
@@ -232,6 +233,7 @@ impl Unit {
             (kept, split, None)
         };
         let (messages, tickets) = self.rehome(kept, split).await?;
+        self.forget_customers();
         query(
             "INSERT INTO customer_splits (kept_id, split_id, merge_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -331,6 +333,7 @@ impl Unit {
                 )));
             }
         };
+        self.forget_customers();
         query("UPDATE identities SET customer_id = $1 WHERE id = $2")
             .bind(to)
             .bind(row)

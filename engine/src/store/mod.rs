@@ -173,6 +173,7 @@ impl Store {
             dialect: self.dialect(),
             savepoints: 0,
             held: None,
+            remembered: (self.dialect() == Dialect::Sqlite).then(context::Remembered::default),
             log: apply::PendingLog::default(),
         })
     }
@@ -302,6 +303,8 @@ pub struct Unit {
     savepoints: u32,
     /// What was read while reads are held still ([`Unit::hold_reads`]).
     held: Option<context::Held>,
+    /// Customer reads answered again from memory ([`context::Remembered`]).
+    remembered: Option<context::Remembered>,
     /// Decision-log rows not written yet ([`Unit::log_step`]).
     log: apply::PendingLog,
 }
@@ -331,11 +334,18 @@ impl Unit {
     /// the merger reads a customer's tickets for two of its rules.
     pub fn hold_reads(&mut self) {
         self.held = Some(context::Held::default());
+        if self.remembered.is_none() {
+            self.remembered = Some(context::Remembered::default());
+        }
     }
 
-    /// Ends [`Unit::hold_reads`]: later reads go to the database again.
+    /// Ends [`Unit::hold_reads`]: later reads go to the database again (on SQLite, customer
+    /// reads are remembered for the whole unit: see [`context::Remembered`]).
     pub fn release_reads(&mut self) {
         self.held = None;
+        if self.dialect != Dialect::Sqlite {
+            self.remembered = None;
+        }
     }
 
     /// Opens a savepoint; everything until the matching release or rollback can be undone alone.
@@ -359,6 +369,7 @@ impl Unit {
         let n = self.savepoints;
         self.savepoints -= 1;
         self.discard_log();
+        self.forget_customers();
         self.conn().batch(&format!("ROLLBACK TO SAVEPOINT sp{n}")).await?;
         self.conn().batch(&format!("RELEASE SAVEPOINT sp{n}")).await
     }
