@@ -127,8 +127,8 @@ async fn scenario(store: Store) {
         unit.order_tickets("302-1234567-7654321").await.unwrap()[0].number,
         t1 as u64
     );
-    unit.finish_event(events[0].id).await.unwrap();
-    unit.finish_event(events[1].id).await.unwrap();
+    unit.finish_event(events[0].id);
+    unit.finish_event(events[1].id);
     unit.commit().await.unwrap();
 
     // Merge and unmerge restore the exact earlier export.

@@ -113,7 +113,6 @@ impl Unit {
         score: f64,
         fresh: bool,
     ) -> Result<()> {
-        self.forget_identities(customer, identities, fresh);
         // A returning customer mostly brings identities it already has (its email, name,
         // address, blocking keys): one indexed read of them saves an insert attempt each.
         let mut known: HashSet<Identity> = HashSet::new();
@@ -132,6 +131,8 @@ impl Unit {
                 }
             }
         }
+        // What is new changes what those identities find and the customer's view.
+        let mut added = Vec::new();
         for identity in identities {
             if known.contains(identity) {
                 continue;
@@ -152,7 +153,11 @@ impl Unit {
             .bind(now_ms())
             .execute(self.conn())
             .await?;
-            if inserted.rows_affected() == 1 || !identity.kind.is_exclusive() {
+            if inserted.rows_affected() == 1 {
+                added.push(identity.clone());
+                continue;
+            }
+            if !identity.kind.is_exclusive() {
                 continue;
             }
             let owner = query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2 AND strong = 1")
@@ -168,6 +173,9 @@ impl Unit {
                 )));
             }
         }
+        if !added.is_empty() {
+            self.forget_identities(customer, &added, fresh);
+        }
         Ok(())
     }
 
@@ -182,7 +190,6 @@ impl Unit {
 
     /// Merges customers `from` into `into`, reversibly.
     pub async fn merge_customers(&mut self, into: u64, from: &[u64], event: Option<i64>, reason: &str) -> Result<()> {
-        self.forget_customers();
         let into = self.root_customer(to_i64(into)?).await?;
         for &other in from {
             let other = self.root_customer(to_i64(other)?).await?;
@@ -194,6 +201,7 @@ impl Unit {
                 .bind(other)
                 .execute(self.conn())
                 .await?;
+            self.forget_merge(into, other);
             query(
                 "INSERT INTO customer_merges (into_id, from_id, event_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)",
             )

@@ -4,7 +4,7 @@
 
 use super::apply::Merged;
 use super::{Result, Row, Unit, query, to_i64};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use weft_sdk::{CustomerView, Identity, IdentityKind, Message, MessageSummary, TicketView};
 
 /// Of the customer `c`: how many customers were merged into it or split from it, or it from
@@ -57,6 +57,9 @@ pub(crate) struct Held {
 pub(crate) struct Remembered {
     views: HashMap<i64, CustomerView>,
     found: HashMap<Identity, Found>,
+    /// Customers known to live on as themselves (merged into no other) in this unit: their
+    /// identities show in their own view only.
+    roots: HashSet<i64>,
 }
 
 /// At most this many views are remembered; then everything is forgotten and read again (a dry
@@ -72,10 +75,19 @@ enum Found {
     Roots(Vec<i64>),
 }
 
+impl Found {
+    fn names(&self, customer: i64) -> bool {
+        match self {
+            Found::Direct(found) => found.iter().any(|(id, _)| *id == customer),
+            Found::Roots(found) => found.contains(&customer),
+        }
+    }
+}
+
 impl Unit {
-    /// Forgets what was remembered of `customer` and of what `identities` find: they are
-    /// being recorded for it. `fresh`: the customer was created in this unit (nothing was
-    /// merged into it, so no other customer's view holds its identities).
+    /// Forgets what was remembered of `customer`'s view and of what `identities` find: they
+    /// were just recorded for it. `fresh`: the customer was created in this unit (so nothing
+    /// was merged into it and it was merged into nothing).
     pub(crate) fn forget_identities(&mut self, customer: i64, identities: &[Identity], fresh: bool) {
         let Some(remembered) = self.remembered.as_mut() else {
             return;
@@ -83,18 +95,33 @@ impl Unit {
         for identity in identities {
             remembered.found.remove(identity);
         }
-        match remembered.views.get(&customer) {
-            // Nothing else's view shows the identities of a customer that is not merged.
-            Some(view) if view.merged_into.is_none() => {
-                remembered.views.remove(&customer);
-            }
-            _ if fresh => {
-                remembered.views.remove(&customer);
-            }
-            // Its view was not read, or it was merged: the view of the customer it lives in
-            // shows them too.
-            _ => remembered.views.clear(),
+        if fresh || remembered.roots.contains(&customer) {
+            remembered.views.remove(&customer);
+            remembered.roots.insert(customer);
+        } else {
+            // It may be merged into another, whose view shows them too.
+            remembered.views.clear();
         }
+    }
+
+    /// Forgets what the merge of the customer `from` into `into` (both living on as themselves
+    /// until then) changes: their views, and what finds either of them.
+    pub(crate) fn forget_merge(&mut self, into: i64, from: i64) {
+        let Some(remembered) = self.remembered.as_mut() else {
+            return;
+        };
+        // Customers kept apart are named by the customers they live in now: a merge can move
+        // them.
+        if remembered.views.values().any(|view| !view.kept_apart.is_empty()) {
+            remembered.views.clear();
+        }
+        remembered.views.remove(&into);
+        remembered.views.remove(&from);
+        remembered.roots.remove(&from);
+        remembered.roots.insert(into);
+        remembered
+            .found
+            .retain(|_, found| !found.names(into) && !found.names(from));
     }
 
     /// Forgets every customer read: customers were merged, unmerged or split, or identities
@@ -103,6 +130,7 @@ impl Unit {
         if let Some(remembered) = self.remembered.as_mut() {
             remembered.views.clear();
             remembered.found.clear();
+            remembered.roots.clear();
         }
     }
 
@@ -111,6 +139,10 @@ impl Unit {
             if remembered.views.len() >= REMEMBERED_VIEWS {
                 remembered.views.clear();
                 remembered.found.clear();
+                remembered.roots.clear();
+            }
+            if view.merged_into.is_none() {
+                remembered.roots.insert(view.id as i64);
             }
             remembered.views.insert(view.id as i64, view.clone());
         }
@@ -648,6 +680,7 @@ mod tests {
             name("müller jürgen"),
             Identity::new(IdentityKind::Name, "blk:M460|DE-10115"),
             Identity::new(IdentityKind::Phone, "+33612345678"),
+            Identity::new(IdentityKind::Handle, "instagram:jürgen.m"),
         ];
         let customers: Vec<i64> = {
             let mut ids = Vec::new();
@@ -692,6 +725,15 @@ mod tests {
                 a,
             ),
             ("a Chinese buyer's email", vec![email("zhang.wei@example.cn")], c),
+            (
+                "known identities and a new one",
+                vec![
+                    email("jürgen@example.de"),
+                    name("müller jürgen"),
+                    Identity::new(IdentityKind::Handle, "instagram:jürgen.m"),
+                ],
+                a,
+            ),
         ];
         for (what, identities, customer) in steps {
             answers(&mut unit, &probes, &customers).await;
@@ -728,5 +770,18 @@ mod tests {
         let mut all = customers.clone();
         all.push(split[0].id as i64);
         check(&mut unit, &probes, &all, "a split").await;
+        // The customer split off joins another: the view of the one it was split from names
+        // the customer it lives in now.
+        let d = unit.create_customer(0).await.unwrap();
+        unit.add_identities(d, &[email("li.na@example.cn")], None, 1.0, true)
+            .await
+            .unwrap();
+        all.push(d);
+        answers(&mut unit, &probes, &all).await;
+        unit.merge_customers(d as u64, &[split[0].id], None, "test")
+            .await
+            .unwrap();
+        assert_eq!(unit.customer_view(a).await.unwrap().unwrap().kept_apart, [d as u64]);
+        check(&mut unit, &probes, &all, "a merge of a customer split off").await;
     }
 }
