@@ -10,7 +10,7 @@ use crate::runtime::failure::{CallFacts, Origin, StepFailure, classify};
 use crate::runtime::http::HttpState;
 use crate::runtime::log::LogState;
 use crate::runtime::secrets::SecretsState;
-use crate::runtime::state::CallState;
+use crate::runtime::state::{CallParts, CallState};
 use crate::runtime::{PluginError, convert, validate};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -113,7 +113,7 @@ async fn invoke<T>(
     body: impl for<'a> FnOnce(&'a mut Store<CallState>) -> CallFuture<'a, T>,
 ) -> (CallState, Result<T, StepFailure>) {
     let (memory_limit, deadline) = limits(shared, call);
-    let state = call_state(shared, origin, call, context, memory_limit, deadline);
+    let state = CallState::new(call_parts(shared, origin, call, context, memory_limit, deadline));
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|state| &mut state.limiter);
     arm(&mut store, deadline);
@@ -132,34 +132,34 @@ fn limits(shared: &Shared, call: &CallOptions) -> (usize, Instant) {
 }
 
 /// The store data of one call: its limits, its grants, the lent reader.
-fn call_state(
+fn call_parts(
     shared: &Shared,
     origin: &Origin,
     call: &CallOptions,
     context: ContextState,
     memory_limit: usize,
     deadline: Instant,
-) -> CallState {
-    CallState::new(
+) -> CallParts {
+    CallParts {
         memory_limit,
         context,
-        HttpState {
+        http: HttpState {
             client: shared.http_client.clone(),
             hosts: call.grants.http_hosts.clone(),
             step: call.step.clone(),
             deadline,
         },
-        SecretsState {
+        secrets: SecretsState {
             granted: call.grants.secrets.clone(),
             step: call.step.clone(),
         },
-        LogState::new(format!("{}@{}", origin.plugin, origin.version), call.step.clone()),
-        EmbeddingsState {
+        log: LogState::new(format!("{}@{}", origin.plugin, origin.version), call.step.clone()),
+        embeddings: EmbeddingsState {
             model: shared.embedder.clone(),
             granted: call.grants.embeddings,
             step: call.step.clone(),
         },
-    )
+    }
 }
 
 /// Stops the guest at `deadline` (epoch interruption), yielding to the async runtime on every
@@ -377,7 +377,7 @@ impl Plugin {
         let origin = self.origin(call);
         let (event, config) = (convert::event_to(event), convert::json_to(config));
         let (memory_limit, deadline) = limits(&self.shared, call);
-        let state = call_state(
+        let parts = call_parts(
             &self.shared,
             &origin,
             call,
@@ -388,11 +388,11 @@ impl Plugin {
         let warm = self.warm.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let (mut store, instance) = match warm {
             Some(WarmStep { mut store, instance }) => {
-                *store.data_mut() = state.reusing(store.data_mut());
+                store.data_mut().renew(parts);
                 (store, Some(instance))
             }
             None => {
-                let mut store = Store::new(&self.shared.engine, state);
+                let mut store = Store::new(&self.shared.engine, CallState::new(parts));
                 store.limiter(|state| &mut state.limiter);
                 (store, None)
             }
