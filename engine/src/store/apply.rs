@@ -6,6 +6,7 @@
 //! which ticket is "current") is the executor's business; these are the primitives.
 
 use super::sla::DeadlineSet;
+use super::sql::Query;
 use super::{Conn, Result, StoreError, Unit, now_ms, query, to_i64};
 use std::collections::HashSet;
 use weft_sdk::{Decision, Identity, IdentityKind};
@@ -629,62 +630,62 @@ impl Unit {
             return Ok(());
         }
         let log = std::mem::take(&mut self.log);
-        let mut done = log.done.as_slice();
-        while !done.is_empty() {
-            let n = chunk(done.len());
-            let mut query = query(values_sql(
-                "UPDATE events SET state = 'done', claimed_by = NULL, claimed_until = NULL, error = NULL WHERE id IN (",
-                "$",
-                n,
-                ")",
-            ));
-            for event in &done[..n] {
-                query = query.bind(*event);
+        let done = (
+            "UPDATE events SET state = 'done', claimed_by = NULL, claimed_until = NULL, error = NULL WHERE id IN (",
+            "$",
+            ")",
+        );
+        self.write_rows(done, &log.done, |query, event| query.bind(*event))
+            .await?;
+        let runs = (
+            "INSERT INTO step_runs (event_id, workflow, step, outcome, finished_at) VALUES ",
+            "($, $, $, 'applied', $)",
+            "",
+        );
+        self.write_rows(runs, &log.runs, |query, run| {
+            query.bind(run.event).bind(&run.workflow).bind(&run.step).bind(run.at)
+        })
+        .await?;
+        let decisions = (
+            "INSERT INTO decisions (event_id, workflow, step, plugin, command, body, reason, evidence,
+                                    customer_id, ticket_number, created_at) VALUES ",
+            "($, $, $, $, $, $, $, $, $, $, $)",
+            "",
+        );
+        self.write_rows(decisions, &log.decisions, |query, row| {
+            query
+                .bind(row.event)
+                .bind(&row.workflow)
+                .bind(&row.step)
+                .bind(&row.plugin)
+                .bind(row.command)
+                .bind(&row.body)
+                .bind(&row.reason)
+                .bind(&row.evidence)
+                .bind(row.customer)
+                .bind(row.ticket)
+                .bind(row.at)
+        })
+        .await
+    }
+
+    /// Runs `head`, then `row` once per item (comma-separated), then `tail`, over `items`: a
+    /// few statements of up to 64 rows ([`chunk`]), each item's parameters bound by `bind`.
+    async fn write_rows<T>(
+        &mut self,
+        (head, row, tail): (&'static str, &'static str, &'static str),
+        items: &[T],
+        bind: impl Fn(Query<'static>, &T) -> Query<'static>,
+    ) -> Result<()> {
+        let mut left = items;
+        while !left.is_empty() {
+            let n = chunk(left.len());
+            let mut query = query(values_sql(head, row, n, tail));
+            for item in &left[..n] {
+                query = bind(query, item);
             }
             query.execute(self.conn()).await?;
-            done = &done[n..];
-        }
-        let mut runs = log.runs.as_slice();
-        while !runs.is_empty() {
-            let n = chunk(runs.len());
-            let mut query = query(values_sql(
-                "INSERT INTO step_runs (event_id, workflow, step, outcome, finished_at) VALUES ",
-                "($, $, $, 'applied', $)",
-                n,
-                "",
-            ));
-            for run in &runs[..n] {
-                query = query.bind(run.event).bind(&run.workflow).bind(&run.step).bind(run.at);
-            }
-            query.execute(self.conn()).await?;
-            runs = &runs[n..];
-        }
-        let mut rows = log.decisions.as_slice();
-        while !rows.is_empty() {
-            let n = chunk(rows.len());
-            let mut query = query(values_sql(
-                "INSERT INTO decisions (event_id, workflow, step, plugin, command, body, reason, evidence,
-                                        customer_id, ticket_number, created_at) VALUES ",
-                "($, $, $, $, $, $, $, $, $, $, $)",
-                n,
-                "",
-            ));
-            for row in &rows[..n] {
-                query = query
-                    .bind(row.event)
-                    .bind(&row.workflow)
-                    .bind(&row.step)
-                    .bind(&row.plugin)
-                    .bind(row.command)
-                    .bind(&row.body)
-                    .bind(&row.reason)
-                    .bind(&row.evidence)
-                    .bind(row.customer)
-                    .bind(row.ticket)
-                    .bind(row.at);
-            }
-            query.execute(self.conn()).await?;
-            rows = &rows[n..];
+            left = &left[n..];
         }
         Ok(())
     }
