@@ -164,6 +164,21 @@ async fn process_together(
     Ok(true)
 }
 
+/// [`process_event`] with the event's decision log written, so that a failure there (a step
+/// claimed twice) is the event's failure.
+async fn process_and_log(
+    unit: Unit,
+    pipeline: &Pipeline,
+    event: &QueuedEvent,
+) -> (Unit, Result<Vec<Decided>, StepError>) {
+    let (mut unit, result) = process_event(unit, pipeline, event).await;
+    let result = match result {
+        Ok(decided) => unit.flush_log().await.map(|()| decided).map_err(StepError::from),
+        Err(error) => Err(error),
+    };
+    (unit, result)
+}
+
 async fn process_one(
     store: &Store,
     pipeline: &Pipeline,
@@ -175,11 +190,7 @@ async fn process_one(
     let _enter = span.enter();
     report.events += 1;
     let unit = store.unit().await?;
-    let (mut unit, result) = process_event(unit, pipeline, event).await;
-    let result = match result {
-        Ok(decided) => unit.flush_log().await.map(|()| decided).map_err(StepError::from),
-        Err(error) => Err(error),
-    };
+    let (unit, result) = process_and_log(unit, pipeline, event).await;
     match result {
         Ok(mut decided) => {
             unit.commit().await?;
@@ -228,11 +239,7 @@ pub async fn drain_within(mut unit: Unit, pipeline: &Pipeline, batch: i64) -> (U
                 return (unit, Err(e.into()));
             }
             let result;
-            (unit, result) = process_event(unit, pipeline, &event).await;
-            let result = match result {
-                Ok(decided) => unit.flush_log().await.map(|()| decided).map_err(StepError::from),
-                Err(error) => Err(error),
-            };
+            (unit, result) = process_and_log(unit, pipeline, &event).await;
             let step = match result {
                 Ok(mut decided) => {
                     report.decided.append(&mut decided);
