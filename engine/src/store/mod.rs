@@ -168,12 +168,29 @@ impl Store {
             Dialect::Postgres => "BEGIN",
         };
         conn.batch(begin).await?;
+        // On SQLite, what the last unit remembered of customers is still true when no other
+        // connection has committed since: `data_version` changes only with other connections'
+        // commits, and this connection's units keep what they remember true of their own
+        // writes (`context::Remembered`).
+        let (remembered, data_version) = match &mut conn {
+            Conn::Sqlite(sqlite) => {
+                let version: i64 = sqlite.conn.query_row("PRAGMA data_version", [], |row| row.get(0))?;
+                let kept = sqlite
+                    .remembered
+                    .take()
+                    .filter(|(at, _)| *at == version)
+                    .map(|(_, remembered)| remembered);
+                (Some(kept.unwrap_or_default()), version)
+            }
+            Conn::Postgres(_) => (None, 0),
+        };
         Ok(Unit {
             conn: Some(conn),
             dialect: self.dialect(),
             savepoints: 0,
             held: None,
-            remembered: (self.dialect() == Dialect::Sqlite).then(context::Remembered::default),
+            remembered,
+            data_version,
             log: apply::PendingLog::default(),
         })
     }
@@ -305,6 +322,9 @@ pub struct Unit {
     held: Option<context::Held>,
     /// Customer reads answered again from memory ([`context::Remembered`]).
     remembered: Option<context::Remembered>,
+    /// SQLite's `PRAGMA data_version` when the unit began: what it remembers is handed to the
+    /// next unit with it when it commits.
+    data_version: i64,
     /// Decision-log rows not written yet ([`Unit::log_step`]).
     log: apply::PendingLog,
 }
@@ -378,7 +398,11 @@ impl Unit {
         self.flush_log().await?;
         self.conn().batch("COMMIT").await?;
         // Committed: nothing is left for `drop` to roll back. (A failed COMMIT leaves the
-        // connection with the unit, whose `drop` rolls the transaction back.)
+        // connection with the unit, whose `drop` rolls the transaction back, and what it
+        // remembered is dropped with it, as after any rollback.)
+        if let (Some(Conn::Sqlite(sqlite)), Some(remembered)) = (self.conn.as_mut(), self.remembered.take()) {
+            sqlite.remembered = Some((self.data_version, remembered));
+        }
         self.conn = None;
         Ok(())
     }

@@ -50,6 +50,9 @@ impl Conn {
 pub(crate) struct Sqlite {
     pub(crate) conn: rusqlite::Connection,
     shapes: HashMap<u64, Shape>,
+    /// What the last committed unit remembered of customers, and the database's
+    /// `PRAGMA data_version` it was true at (see `Store::unit`).
+    pub(crate) remembered: Option<(i64, super::context::Remembered)>,
 }
 
 struct Shape {
@@ -65,6 +68,7 @@ impl Sqlite {
         Sqlite {
             conn,
             shapes: HashMap::new(),
+            remembered: None,
         }
     }
 }
@@ -255,7 +259,7 @@ impl<'q> Query<'q> {
     /// Runs the statement to its end, keeping at most `keep` rows; returns them and the number
     /// of rows it changed.
     fn run_sqlite(&self, sqlite: &mut Sqlite, keep: usize) -> Result<(Vec<Row>, u64)> {
-        let Sqlite { conn, shapes } = sqlite;
+        let Sqlite { conn, shapes, .. } = sqlite;
         let mut statement = conn.prepare_cached(self.sql)?;
         let key = text_hash(self.sql);
         let shape = match shapes.get(&key) {
