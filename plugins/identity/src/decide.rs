@@ -666,7 +666,7 @@ fn weak_bridges(
         return merged;
     };
     let keys = extracted.blocking_keys();
-    if keys.is_empty() || group.is_empty() {
+    if keys.is_empty() || group.is_empty() || knows_name_and_address(&group[..], extracted) {
         return merged;
     }
     // The message's name and address, and those the group already has: the strong identifiers
@@ -703,6 +703,30 @@ fn weak_bridges(
         }
     }
     merged
+}
+
+/// Whether `group` is one customer that has the message's name and address already (or the
+/// one of them the message gives): then the message brings nothing to compare that was not
+/// compared when they were recorded. That message looked up the same blocking keys and scored
+/// their customers against the customer's names and addresses of the time, and a customer
+/// who came into those blocks later was scored against this one when it came. Skipping the
+/// lookups keeps the cost of a returning buyer's messages from growing with the size of the
+/// blocks, which grow with the number of customers.
+///
+/// Names and addresses recorded from two different messages (a name by email, an address
+/// from a marketplace) were never looked up together: a message bringing both for the first
+/// time still compares them only when one of the two is new to the customer.
+fn knows_name_and_address(group: &[CustomerView], extracted: &Extracted) -> bool {
+    let [customer] = group else {
+        return false;
+    };
+    let has =
+        |kind: IdentityKind, value: String| customer.identities.iter().any(|i| i.kind == kind && i.value == value);
+    extracted.name.as_ref().is_none_or(|n| has(IdentityKind::Name, n.key()))
+        && extracted
+            .address
+            .as_ref()
+            .is_none_or(|a| has(IdentityKind::Address, a.key()))
 }
 
 /// A scored candidate.
