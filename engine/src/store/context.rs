@@ -873,7 +873,7 @@ mod tests {
         let mut unit = store.unit().await.unwrap();
         assert_eq!(
             identities(unit.customer_view(a).await.unwrap()),
-            [email.clone()],
+            std::slice::from_ref(&email),
             "the view remembered by the last unit"
         );
         unit.rollback().await.unwrap();
