@@ -7,6 +7,15 @@
 //! the base; `1,10` shows it from the base to ten times). `WEFT_BENCH_SEED` sets the seed.
 //! The seller's orders (the generator's order export) are imported and run through the
 //! identity step first, timed apart; `WEFT_BENCH_ORDERS=0` leaves them out.
+//!
+//! Each scale runs `WEFT_BENCH_RUNS` times (default 3), each on a fresh database, and the
+//! scaling is computed from the medians: a shared 2-core machine varies by 10-15% from run to
+//! run, more than the differences worth knowing. The peak resident memory of the process is
+//! printed at the end.
+//!
+//! To profile the drain alone: `mkfifo /tmp/ctl`, then run the bench under
+//! `perf record -D -1 --control fifo:/tmp/ctl ...` with `WEFT_BENCH_PERF_CTL=/tmp/ctl`; the
+//! bench enables recording for each drain and disables it after.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -54,6 +63,21 @@ struct Run {
     drain_s: f64,
 }
 
+/// Tells `perf` (through its control FIFO) to start or stop recording, when asked to.
+fn perf_control(command: &str) {
+    if let Ok(fifo) = std::env::var("WEFT_BENCH_PERF_CTL") {
+        std::fs::write(&fifo, format!("{command}\n")).expect("WEFT_BENCH_PERF_CTL: write to perf's control FIFO");
+    }
+}
+
+/// The largest resident set of this process so far, in MiB (Linux; None elsewhere).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
 async fn run_once(
     pipeline: &Pipeline,
     dir: &Path,
@@ -61,6 +85,7 @@ async fn run_once(
     messages: usize,
     seed: u64,
     with_orders: bool,
+    run: usize,
 ) -> Run {
     let traffic = generate(&GenerateOptions {
         customers,
@@ -72,12 +97,12 @@ async fn run_once(
     // limit of one inbound body).
     let mut inputs = Vec::new();
     for (n, chunk) in traffic.lines.chunks(1_000).enumerate() {
-        let path = dir.join(format!("traffic-{messages}-{n:04}.jsonl"));
+        let path = dir.join(format!("traffic-{messages}-{run}-{n:04}.jsonl"));
         let text: String = chunk.iter().map(|l| format!("{l}\n")).collect();
         std::fs::write(&path, text).expect("write traffic");
         inputs.push(path);
     }
-    let db = dir.join(format!("bench-{messages}.db"));
+    let db = dir.join(format!("bench-{messages}-{run}.db"));
     let store = Store::open(&format!("sqlite://{}", db.display()))
         .await
         .expect("open store");
@@ -85,7 +110,7 @@ async fn run_once(
     // The seller's orders first, as an import before the buyers write.
     let (mut orders, mut orders_s) = (0, 0.0);
     if with_orders {
-        let orders_path = dir.join(format!("orders-{messages}.jsonl"));
+        let orders_path = dir.join(format!("orders-{messages}-{run}.jsonl"));
         traffic.write_orders(&orders_path).expect("write orders");
         let started = Instant::now();
         orders = exec::orders::import_orders(&store, &[orders_path])
@@ -109,36 +134,61 @@ async fn run_once(
         .expect("ingest");
     let ingest_s = started.elapsed().as_secs_f64();
     assert_eq!(ingested.messages, messages, "every generated message is ingested");
+    perf_control("enable");
     let started = Instant::now();
     let drained = exec::drain(&store, pipeline, &DrainOptions::default())
         .await
         .expect("drain");
     let drain_s = started.elapsed().as_secs_f64();
+    perf_control("disable");
     let dead = drained.dead.len();
 
     let report = quality(&store, &traffic.truth).await.expect("report");
-    println!(
-        "\n== {customers} customers, {messages} messages (seed {seed}) ==\n\
-         orders: {}\n\
-         ingest: {ingest_s:.2} s ({:.0} messages/s); identity + merger: {drain_s:.2} s ({:.0} messages/s)\n\
-         dead letters: {dead}{}\n",
-        if with_orders {
-            format!(
-                "{orders} imported, identity over them {orders_s:.2} s ({:.0} orders/s)",
-                orders as f64 / orders_s
-            )
-        } else {
-            "none (WEFT_BENCH_ORDERS=0)".into()
-        },
+    let file_mib = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db.display())).ok())
+        .map(|m| m.len() as f64 / (1024.0 * 1024.0))
+        .sum::<f64>();
+    let timing = format!(
+        "ingest: {ingest_s:.2} s ({:.0} messages/s); identity + merger: {drain_s:.2} s ({:.0} messages/s)",
         messages as f64 / ingest_s,
         messages as f64 / drain_s,
-        drained
-            .dead
-            .first()
-            .map(|(_, reason)| format!(" (the first: {reason})"))
-            .unwrap_or_default()
     );
-    print!("{}", report.table());
+    if run == 0 {
+        println!(
+            "\n== {customers} customers, {messages} messages (seed {seed}) ==\n\
+             orders: {}\n\
+             run 1: {timing}\n\
+             dead letters: {dead}{}; database file with its write-ahead log: {file_mib:.0} MiB\n",
+            if with_orders {
+                format!(
+                    "{orders} imported, identity over them {orders_s:.2} s ({:.0} orders/s)",
+                    orders as f64 / orders_s
+                )
+            } else {
+                "none (WEFT_BENCH_ORDERS=0)".into()
+            },
+            drained
+                .dead
+                .first()
+                .map(|(_, reason)| format!(" (the first: {reason})"))
+                .unwrap_or_default()
+        );
+        print!("{}", report.table());
+    } else {
+        // The same seed makes the same traffic and the same decisions: only the time differs.
+        println!("run {}: {timing}; dead letters: {dead}", run + 1);
+    }
+    drop(store);
+    for file in std::fs::read_dir(dir).expect("read temp dir").flatten() {
+        if file
+            .file_name()
+            .to_string_lossy()
+            .contains(&format!("-{messages}-{run}"))
+        {
+            let _ = std::fs::remove_file(file.path());
+        }
+    }
     Run {
         customers,
         messages,
@@ -146,6 +196,16 @@ async fn run_once(
         orders_s,
         ingest_s,
         drain_s,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
     }
 }
 
@@ -163,9 +223,14 @@ fn main() {
         .ok()
         .map(|s| s.parse().expect("WEFT_BENCH_SEED: a number"))
         .unwrap_or(1);
+    let runs: usize = std::env::var("WEFT_BENCH_RUNS")
+        .ok()
+        .map(|s| s.parse().expect("WEFT_BENCH_RUNS: a number"))
+        .unwrap_or(3)
+        .max(1);
     let with_orders = std::env::var("WEFT_BENCH_ORDERS").map_or(true, |v| v != "0");
     println!(
-        "command: WEFT_BENCH_SCALE={} WEFT_BENCH_SEED={seed} WEFT_BENCH_ORDERS={} cargo bench -p weft --bench identity",
+        "command: WEFT_BENCH_SCALE={} WEFT_BENCH_SEED={seed} WEFT_BENCH_RUNS={runs} WEFT_BENCH_ORDERS={} cargo bench -p weft --bench identity",
         scales.iter().map(f64::to_string).collect::<Vec<_>>().join(","),
         u8::from(with_orders)
     );
@@ -187,33 +252,47 @@ fn main() {
         let pipeline = Pipeline::load(Arc::new(plugin_runtime), weft_test_support::plugins_dir(), &[workflow])
             .await
             .expect("pipeline");
-        let mut runs = Vec::new();
+        // For each scale, its runs.
+        let mut scaled: Vec<Vec<Run>> = Vec::new();
         for scale in &scales {
             let customers = (BASE_CUSTOMERS * scale).round().max(1.0) as usize;
             let messages = (BASE_MESSAGES * scale).round().max(1.0) as usize;
-            runs.push(run_once(&pipeline, dir.path(), customers, messages, seed, with_orders).await);
+            let mut runs_here = Vec::new();
+            for run in 0..runs {
+                runs_here.push(run_once(&pipeline, dir.path(), customers, messages, seed, with_orders, run).await);
+            }
+            scaled.push(runs_here);
         }
-        println!("\n== scaling ==");
-        for run in &runs {
+        println!("\n== scaling (median of {runs} run(s) each) ==");
+        let mut medians = Vec::new();
+        for runs_here in &scaled {
+            let first = &runs_here[0];
+            let drain = median(runs_here.iter().map(|r| r.drain_s).collect());
+            let all: Vec<String> = runs_here.iter().map(|r| format!("{:.2}", r.drain_s)).collect();
             println!(
-                "{:>7} customers {:>8} messages: identity + merger {:>8.2} s, {:>6.0} messages/s (ingest {:.2} s; {} orders before, {:.2} s)",
-                run.customers,
-                run.messages,
-                run.drain_s,
-                run.messages as f64 / run.drain_s,
-                run.ingest_s,
-                run.orders,
-                run.orders_s
+                "{:>7} customers {:>8} messages: identity + merger {:>8.2} s, {:>6.0} messages/s (runs: {} s; ingest {:.2} s; {} orders before, {:.2} s)",
+                first.customers,
+                first.messages,
+                drain,
+                first.messages as f64 / drain,
+                all.join(", "),
+                median(runs_here.iter().map(|r| r.ingest_s).collect()),
+                first.orders,
+                median(runs_here.iter().map(|r| r.orders_s).collect()),
             );
+            medians.push((first.messages, drain));
         }
-        if let (Some(first), Some(last)) = (runs.first(), runs.last())
-            && runs.len() > 1
+        if let (Some(first), Some(last)) = (medians.first(), medians.last())
+            && medians.len() > 1
         {
             println!(
                 "{:.1}x the traffic took {:.2}x the time (target: 10x the traffic at most 12x the time)",
-                last.messages as f64 / first.messages as f64,
-                last.drain_s / first.drain_s
+                last.0 as f64 / first.0 as f64,
+                last.1 / first.1
             );
+        }
+        if let Some(peak) = peak_rss_mib() {
+            println!("peak resident memory of the bench process: {peak:.0} MiB");
         }
     });
 }
