@@ -100,6 +100,9 @@ impl Unit {
 
     /// The customer a (possibly merged) customer now lives in.
     pub async fn root_customer(&mut self, id: i64) -> Result<i64> {
+        if self.known_root(id) {
+            return Ok(id);
+        }
         merge_root(self.conn(), Merged::Customers, id).await
     }
 
@@ -115,13 +118,14 @@ impl Unit {
         fresh: bool,
     ) -> Result<()> {
         // A returning customer mostly brings identities it already has (its email, name,
-        // address, blocking keys): one indexed read of them saves an insert attempt each.
-        let mut known: HashSet<Identity> = HashSet::new();
-        if !fresh && identities.len() > 1 {
+        // address, blocking keys): one indexed read of them (or what the unit remembers of
+        // them) saves an insert attempt each.
+        let read = if !fresh && identities.len() > 1 && self.recorded_identities(customer).is_none() {
             let rows = query("SELECT kind, value FROM identities WHERE customer_id = $1")
                 .bind(customer)
                 .fetch_all(self.conn())
                 .await?;
+            let mut known: HashSet<Identity> = HashSet::new();
             for row in rows {
                 // A kind this version does not know cannot be among `identities`.
                 if let Some(kind) = IdentityKind::parse(&row.try_get::<String>("kind")?) {
@@ -131,13 +135,23 @@ impl Unit {
                     });
                 }
             }
-        }
+            self.remember_recorded(customer, known)
+        } else {
+            None
+        };
+        let known = if fresh {
+            None
+        } else {
+            read.as_ref().or_else(|| self.recorded_identities(customer))
+        };
+        let unknown: Vec<Identity> = identities
+            .iter()
+            .filter(|i| known.is_none_or(|known| !known.contains(*i)))
+            .cloned()
+            .collect();
         // What is new changes what those identities find and the customer's view.
         let mut added = Vec::new();
-        for identity in identities {
-            if known.contains(identity) {
-                continue;
-            }
+        for identity in &unknown {
             let kind = identity.kind.as_str();
             // One statement in the usual cases (new, or already this customer's); the owner is
             // looked up only when a strong identifier is taken.

@@ -44,8 +44,9 @@ pub(crate) struct Held {
     tickets: HashMap<(u64, u32), Vec<TicketView>>,
 }
 
-/// Customer reads answered again from memory: views by id, and the customers an identity
-/// finds. On SQLite they are kept for the whole unit: the unit holds the database's write
+/// Customer reads answered again from memory: views by id, the customers an identity finds,
+/// which customers live on as themselves ([`Unit::root_customer`]) and each customer's own
+/// identity rows (which [`Unit::add_identities`] need not insert again). On SQLite they are kept for the whole unit: the unit holds the database's write
 /// lock, so only its own writes change customers, and those keep what is remembered true
 /// ([`Unit::forget_identities`], [`Unit::forget_merge`], [`Unit::forget_customers`]; every
 /// write to customers, identities and splits goes through `apply.rs` or `manual.rs`, which
@@ -73,6 +74,9 @@ pub(crate) struct Remembered {
     /// Customers known to live on as themselves (merged into no other): their identities show
     /// in their own view only.
     roots: HashSet<i64>,
+    /// Each customer's own identity rows, blocking keys included (not those of customers merged
+    /// into it): what [`Unit::add_identities`] need not insert again.
+    recorded: HashMap<i64, HashSet<Identity>>,
 }
 
 /// At most this many views, and this many lookups by identity, are remembered; then everything
@@ -96,6 +100,7 @@ impl Remembered {
         self.found.clear();
         self.finding.clear();
         self.roots.clear();
+        self.recorded.clear();
     }
 
     fn forget_views(&mut self) {
@@ -126,6 +131,13 @@ impl Unit {
         let Some(remembered) = self.remembered.as_mut() else {
             return;
         };
+        if fresh {
+            remembered
+                .recorded
+                .insert(customer, identities.iter().cloned().collect());
+        } else if let Some(recorded) = remembered.recorded.get_mut(&customer) {
+            recorded.extend(identities.iter().cloned());
+        }
         for identity in identities {
             remembered.found.remove(identity);
         }
@@ -187,6 +199,35 @@ impl Unit {
             }
             remembered.views.insert(view.id as i64, view.clone());
         }
+    }
+
+    /// Whether `customer` is known to live on as itself (merged into no other).
+    pub(crate) fn known_root(&self, customer: i64) -> bool {
+        self.remembered
+            .as_ref()
+            .is_some_and(|remembered| remembered.roots.contains(&customer))
+    }
+
+    /// The identity rows of `customer` itself, when remembered.
+    pub(crate) fn recorded_identities(&self, customer: i64) -> Option<&HashSet<Identity>> {
+        self.remembered.as_ref()?.recorded.get(&customer)
+    }
+
+    /// Remembers the identity rows of `customer` itself, as just read; hands them back when
+    /// this unit remembers nothing.
+    pub(crate) fn remember_recorded(
+        &mut self,
+        customer: i64,
+        identities: HashSet<Identity>,
+    ) -> Option<HashSet<Identity>> {
+        let Some(remembered) = self.remembered.as_mut() else {
+            return Some(identities);
+        };
+        if remembered.recorded.len() >= REMEMBERED_VIEWS {
+            remembered.recorded.clear();
+        }
+        remembered.recorded.insert(customer, identities);
+        None
     }
 
     fn remember_found(&mut self, identity: &Identity, found: Found) {
@@ -750,10 +791,30 @@ mod tests {
             }
             for &id in customers {
                 out.push(format!("{id}: {:?}", unit.customer_view(id).await.unwrap()));
+                out.push(format!("{id} lives on as {}", unit.root_customer(id).await.unwrap()));
             }
             out
         }
         async fn check(unit: &mut Unit, probes: &[Identity], customers: &[i64], after: &str) {
+            // The identity rows remembered for each customer are the rows it has.
+            for &id in customers {
+                let Some(recorded) = unit.recorded_identities(id).cloned() else {
+                    continue;
+                };
+                let rows = query("SELECT kind, value FROM identities WHERE customer_id = $1")
+                    .bind(id)
+                    .fetch_all(unit.conn())
+                    .await
+                    .unwrap();
+                let stored: HashSet<Identity> = rows
+                    .iter()
+                    .map(|row| Identity {
+                        kind: IdentityKind::parse(&row.try_get::<String>("kind").unwrap()).unwrap(),
+                        value: row.try_get("value").unwrap(),
+                    })
+                    .collect();
+                assert_eq!(recorded, stored, "identity rows of customer {id} after {after}");
+            }
             let remembered = answers(unit, probes, customers).await;
             unit.forget_customers();
             let read = answers(unit, probes, customers).await;
