@@ -22,7 +22,9 @@
 //!      is noted in the evidence.
 //!    - A blocking-key candidate whose name and address reach `fuzzy.min_score`, without a
 //!      conflicting identifier, joins the merge too (had this message come first, it would
-//!      have been linked to it). The names and addresses already known for the customers the
+//!      have been linked to it). The blocks are looked up only when the identifiers found
+//!      several customers or the message brings a name or address its customer does not have
+//!      yet: a returning buyer's known name and address were compared when they were recorded. The names and addresses already known for the customers the
 //!      strong identifiers found count with the message's own: they are one person's.
 //!    - Customers split apart by hand (`kept_apart`) are never merged again: the oldest is
 //!      linked, the others are set aside with a `kept-apart` note, and identifiers found only
