@@ -70,14 +70,6 @@ fn perf_control(command: &str) {
     }
 }
 
-/// The largest resident set of this process so far, in MiB (Linux; None elsewhere).
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 async fn run_once(
     pipeline: &Pipeline,
     dir: &Path,
@@ -291,7 +283,7 @@ fn main() {
                 last.1 / first.1
             );
         }
-        if let Some(peak) = peak_rss_mib() {
+        if let Some(peak) = weft_test_support::peak_rss_mib() {
             println!("peak resident memory of the bench process: {peak:.0} MiB");
         }
     });

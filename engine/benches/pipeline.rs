@@ -22,14 +22,6 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Peak resident memory of this process, from /proc (Linux), in MiB.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 const FIRST: [&str; 12] = [
     "Anna", "Jürgen", "Pierre", "Marie", "Carmen", "José", "Giulia", "John", "Emily", "Yuki", "Wei", "Fang",
 ];
@@ -184,7 +176,7 @@ async fn run() {
         totals.tickets,
         totals.decisions
     );
-    if let Some(peak) = peak_rss_mib() {
+    if let Some(peak) = weft_test_support::peak_rss_mib() {
         println!("  peak memory (VmHWM): {peak:.0} MiB");
     }
 

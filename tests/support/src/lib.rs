@@ -2,7 +2,8 @@
 //!
 //! [`plugins_dir`] builds every plugin crate of the workspace (the packages under `plugins/` and
 //! `tests/plugins/`) to a wasm32-wasip2 component with the `plugin` profile, once per test
-//! process, and returns the directory that holds the `.wasm` files.
+//! process, and returns the directory that holds the `.wasm` files. [`peak_rss_mib`] is what
+//! the benchmarks print of their memory.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +19,15 @@ pub fn workspace_root() -> &'static Path {
         let here = Path::new(env!("CARGO_MANIFEST_DIR"));
         here.ancestors().nth(2).unwrap_or(here).to_path_buf()
     })
+}
+
+/// The largest resident set of this process so far (`VmHWM` in `/proc/self/status`), in MiB;
+/// None where there is no such file (not Linux).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// The directory with every plugin of the workspace built as `<crate_name>.wasm`.
