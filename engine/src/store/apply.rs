@@ -121,20 +121,7 @@ impl Unit {
         // address, blocking keys): one indexed read of them (or what the unit remembers of
         // them) saves an insert attempt each.
         let read = if !fresh && identities.len() > 1 && self.recorded_identities(customer).is_none() {
-            let rows = query("SELECT kind, value FROM identities WHERE customer_id = $1")
-                .bind(customer)
-                .fetch_all(self.conn())
-                .await?;
-            let mut known: HashSet<Identity> = HashSet::new();
-            for row in rows {
-                // A kind this version does not know cannot be among `identities`.
-                if let Some(kind) = IdentityKind::parse(&row.try_get::<String>("kind")?) {
-                    known.insert(Identity {
-                        kind,
-                        value: row.try_get("value")?,
-                    });
-                }
-            }
+            let known = self.identity_rows(customer).await?;
             self.remember_recorded(customer, known)
         } else {
             None
@@ -192,6 +179,25 @@ impl Unit {
             self.forget_identities(customer, &added, fresh);
         }
         Ok(())
+    }
+
+    /// The identity rows of `customer` itself (not of customers merged into it), blocking keys
+    /// included; rows of a kind this version does not know are left out.
+    pub(crate) async fn identity_rows(&mut self, customer: i64) -> Result<HashSet<Identity>> {
+        let rows = query("SELECT kind, value FROM identities WHERE customer_id = $1")
+            .bind(customer)
+            .fetch_all(self.conn())
+            .await?;
+        let mut identities = HashSet::new();
+        for row in rows {
+            if let Some(kind) = IdentityKind::parse(&row.try_get::<String>("kind")?) {
+                identities.insert(Identity {
+                    kind,
+                    value: row.try_get("value")?,
+                });
+            }
+        }
+        Ok(identities)
     }
 
     pub async fn set_message_customer(&mut self, message: i64, customer: i64) -> Result<()> {

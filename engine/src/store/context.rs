@@ -79,9 +79,9 @@ pub(crate) struct Remembered {
     recorded: HashMap<i64, HashSet<Identity>>,
 }
 
-/// At most this many views, and this many lookups by identity, are remembered; then everything
-/// is forgotten and read again. About 1 KiB a view and 150 bytes a lookup: some 30 MiB in all
-/// when both are full.
+/// At most this many views (and customers' identity rows), and this many lookups by identity,
+/// are remembered; then they are forgotten and read again. About 1 KiB a view and 150 bytes a
+/// lookup: some 30 MiB in all when both are full.
 const REMEMBERED_VIEWS: usize = 16_384;
 const REMEMBERED_FINDS: usize = 131_072;
 
@@ -801,18 +801,7 @@ mod tests {
                 let Some(recorded) = unit.recorded_identities(id).cloned() else {
                     continue;
                 };
-                let rows = query("SELECT kind, value FROM identities WHERE customer_id = $1")
-                    .bind(id)
-                    .fetch_all(unit.conn())
-                    .await
-                    .unwrap();
-                let stored: HashSet<Identity> = rows
-                    .iter()
-                    .map(|row| Identity {
-                        kind: IdentityKind::parse(&row.try_get::<String>("kind").unwrap()).unwrap(),
-                        value: row.try_get("value").unwrap(),
-                    })
-                    .collect();
+                let stored = unit.identity_rows(id).await.unwrap();
                 assert_eq!(recorded, stored, "identity rows of customer {id} after {after}");
             }
             let remembered = answers(unit, probes, customers).await;
