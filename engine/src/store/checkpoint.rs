@@ -92,7 +92,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     /// What a unit commits reaches the database file itself within a few intervals, long
-    /// before the writer's own checkpoint (10,000 pages) would copy it; and the thread stops
+    /// before the writer's own checkpoint (100,000 pages) would copy it; and the thread stops
     /// with the store.
     #[tokio::test]
     async fn commits_reach_the_file_in_the_background() {
