@@ -56,7 +56,7 @@ pub struct DrainOptions {
     /// each costs. On the identity benchmark (50,000 messages after 20,000 orders), commits took
     /// 1.7 s in groups of 128 and 1.0 s in groups of 512; the whole drain 12.5 s and 11.6 s.
     /// Once the writer no longer checkpoints (see `store::open_sqlite`), 2,048 took the commits
-    /// from 0.65 to 0.45 s (148 commits writing 870 pages each against 39 writing 2,300). A
+    /// from 0.65 to 0.45 s (147 commits writing 870 pages each against 38 writing 1,900). A
     /// failing event costs a replay of its group, one event at a time, and a group holds the
     /// write lock throughout (about half a second at this size).
     pub events_per_commit: usize,
