@@ -58,7 +58,7 @@ pub struct DrainOptions {
     /// Once the writer no longer checkpoints (see `store::open_sqlite`), 2,048 took the commits
     /// from 0.65 to 0.45 s (147 commits writing 870 pages each against 38 writing 1,900). A
     /// failing event costs a replay of its group, one event at a time, and a group holds the
-    /// write lock throughout (about half a second at this size).
+    /// write lock throughout (0.3-0.4 s at this size on the benchmark).
     pub events_per_commit: usize,
 }
 

@@ -9,7 +9,7 @@ use super::sla::DeadlineSet;
 use super::sql::Query;
 use super::{Conn, Result, StoreError, Unit, now_ms, query, to_i64};
 use std::collections::HashSet;
-use weft_sdk::{Decision, Identity, IdentityKind};
+use weft_sdk::{Decision, Identity};
 
 /// Where a decision came from, for the log.
 #[derive(Debug, Clone, Copy)]
@@ -189,13 +189,8 @@ impl Unit {
             .fetch_all(self.conn())
             .await?;
         let mut identities = HashSet::new();
-        for row in rows {
-            if let Some(kind) = IdentityKind::parse(&row.try_get::<String>("kind")?) {
-                identities.insert(Identity {
-                    kind,
-                    value: row.try_get("value")?,
-                });
-            }
+        for row in &rows {
+            identities.extend(super::context::identity_from_row(row)?);
         }
         Ok(identities)
     }
