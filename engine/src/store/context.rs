@@ -445,12 +445,26 @@ impl Unit {
     }
 
     async fn read_found(&mut self, identity: &Identity) -> Result<Found> {
-        let sql = concat!(
-            "SELECT i.customer_id AS id, c.merged_into AS next, ",
-            related!(),
-            " AS related FROM identities i JOIN customers c ON c.id = i.customer_id
-             WHERE i.kind = $1 AND i.value = $2 ORDER BY i.customer_id"
-        );
+        // `strong` is written out, not bound: it names the unique index of the identity's rule
+        // (migration 0009), which SQLite uses only when the statement's text implies its
+        // condition.
+        macro_rules! found {
+            ($strong:literal) => {
+                concat!(
+                    "SELECT i.customer_id AS id, c.merged_into AS next, ",
+                    related!(),
+                    " AS related FROM identities i JOIN customers c ON c.id = i.customer_id
+                     WHERE i.kind = $1 AND i.value = $2 AND i.strong = ",
+                    $strong,
+                    " ORDER BY i.customer_id"
+                )
+            };
+        }
+        let sql = if identity.kind.is_exclusive() {
+            found!("1")
+        } else {
+            found!("0")
+        };
         let direct = query(sql)
             .bind(identity.kind.as_str())
             .bind(&identity.value)
@@ -471,16 +485,28 @@ impl Unit {
     /// [`Unit::find_customers`] when some customer found was merged: the roots, each once, in
     /// the order of the lowest customer that leads to it.
     async fn find_customer_roots(&mut self, identity: &Identity) -> Result<Vec<i64>> {
-        let rows = query(
-            "WITH RECURSIVE chain(start, id, next, depth) AS (
-                 SELECT c.id, c.id, c.merged_into, 0 FROM customers c
-                 WHERE c.id IN (SELECT customer_id FROM identities WHERE kind = $1 AND value = $2)
-                 UNION ALL
-                 SELECT chain.start, c.id, c.merged_into, chain.depth + 1 FROM customers c JOIN chain ON c.id = chain.next
-                 WHERE chain.depth < $3)
-             SELECT id, next, MIN(start) AS first FROM chain WHERE next IS NULL OR depth = $3
-             GROUP BY id, next ORDER BY first",
-        )
+        macro_rules! roots {
+            ($strong:literal) => {
+                concat!(
+                    "WITH RECURSIVE chain(start, id, next, depth) AS (
+                         SELECT c.id, c.id, c.merged_into, 0 FROM customers c
+                         WHERE c.id IN (SELECT customer_id FROM identities
+                                        WHERE kind = $1 AND value = $2 AND strong = ",
+                    $strong,
+                    ")
+                         UNION ALL
+                         SELECT chain.start, c.id, c.merged_into, chain.depth + 1 FROM customers c JOIN chain ON c.id = chain.next
+                         WHERE chain.depth < $3)
+                     SELECT id, next, MIN(start) AS first FROM chain WHERE next IS NULL OR depth = $3
+                     GROUP BY id, next ORDER BY first"
+                )
+            };
+        }
+        let rows = query(if identity.kind.is_exclusive() {
+            roots!("1")
+        } else {
+            roots!("0")
+        })
         .bind(identity.kind.as_str())
         .bind(&identity.value)
         .bind(i64::from(super::apply::MAX_MERGE_HOPS))

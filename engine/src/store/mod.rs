@@ -453,3 +453,124 @@ pub fn now_ms() -> i64 {
 fn to_i64(n: u64) -> Result<i64> {
     i64::try_from(n).map_err(|_| StoreError::Invalid(format!("number {n} is out of range")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{SQLITE_MIGRATIONS, Store, query};
+
+    /// A file made before migration 9 keeps every identity row and its id, and then holds the
+    /// two rules: a strong identifier belongs to one customer, any other identity is recorded
+    /// once per customer.
+    #[tokio::test]
+    async fn identities_keep_their_rows_through_the_uniqueness_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("weft.db");
+        {
+            // The file as the version before migration 9 left it.
+            let conn = rusqlite::Connection::open(&file).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE _sqlx_migrations (
+                     version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                     installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,
+                     checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
+            )
+            .unwrap();
+            for migration in SQLITE_MIGRATIONS.iter().filter(|m| m.version < 9) {
+                conn.execute_batch(&migration.sql).unwrap();
+                conn.execute(
+                    "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+                     VALUES (?1, ?2, TRUE, ?3, 0)",
+                    rusqlite::params![migration.version, &*migration.description, &*migration.checksum],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO identities (id, customer_id, kind, value, strong, message_id, score, created_at) VALUES
+                     (7, 1, 'email', 'jurgen.muller@example.de', 1, 3, 1.0, 10),
+                     (8, 1, 'name', 'jürgen müller', 0, 3, 1.0, 10),
+                     (12, 2, 'name', 'jürgen müller', 0, NULL, 0.93, 11),
+                     (13, 2, 'phone', '+81312345678', 1, 4, 1.0, 12),
+                     (14, 2, 'name', 'blk:cjk-山|JP-150', 0, 4, 1.0, 12)",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&format!("sqlite://{}", file.display())).await.unwrap();
+        let mut unit = store.unit().await.unwrap();
+        let rows: Vec<(i64, i64, String, String, i64, Option<i64>, f64, i64)> = query(
+            "SELECT id, customer_id, kind, value, strong, message_id, score, created_at FROM identities ORDER BY id",
+        )
+        .fetch_all(unit.conn())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("id").unwrap(),
+                r.try_get("customer_id").unwrap(),
+                r.try_get("kind").unwrap(),
+                r.try_get("value").unwrap(),
+                r.try_get("strong").unwrap(),
+                r.try_get("message_id").unwrap(),
+                r.try_get("score").unwrap(),
+                r.try_get("created_at").unwrap(),
+            )
+        })
+        .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    7,
+                    1,
+                    "email".into(),
+                    "jurgen.muller@example.de".into(),
+                    1,
+                    Some(3),
+                    1.0,
+                    10
+                ),
+                (8, 1, "name".into(), "jürgen müller".into(), 0, Some(3), 1.0, 10),
+                (12, 2, "name".into(), "jürgen müller".into(), 0, None, 0.93, 11),
+                (13, 2, "phone".into(), "+81312345678".into(), 1, Some(4), 1.0, 12),
+                (14, 2, "name".into(), "blk:cjk-山|JP-150".into(), 0, Some(4), 1.0, 12),
+            ]
+        );
+
+        // (customer, kind, value, strong; rows inserted)
+        let cases: &[(i64, &str, &str, i64, u64)] = &[
+            (2, "email", "jurgen.muller@example.de", 1, 0),
+            (1, "email", "jurgen.muller@example.de", 1, 0),
+            (1, "phone", "+81312345678", 1, 0),
+            (3, "name", "jürgen müller", 0, 1),
+            (2, "name", "jürgen müller", 0, 0),
+            (1, "name", "blk:cjk-山|JP-150", 0, 1),
+            (3, "email", "jürgen@例え.jp", 1, 1),
+        ];
+        for &(customer, kind, value, strong, expected) in cases {
+            let inserted = query(
+                "INSERT INTO identities (customer_id, kind, value, strong, score, created_at)
+                 VALUES ($1, $2, $3, $4, 1.0, 0) ON CONFLICT DO NOTHING",
+            )
+            .bind(customer)
+            .bind(kind)
+            .bind(value)
+            .bind(strong)
+            .execute(unit.conn())
+            .await
+            .unwrap();
+            assert_eq!(
+                inserted.rows_affected(),
+                expected,
+                "customer {customer}, {kind} {value}"
+            );
+        }
+        // New rows take ids after the highest kept.
+        let row = query("SELECT MIN(id) AS first, COUNT(*) AS n FROM identities WHERE created_at = 0")
+            .fetch_one(unit.conn())
+            .await
+            .unwrap();
+        let (first, n): (i64, i64) = (row.try_get("first").unwrap(), row.try_get("n").unwrap());
+        assert!(first > 14, "a new row took id {first}");
+        assert_eq!(n, 3);
+    }
+}
