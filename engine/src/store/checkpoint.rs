@@ -8,6 +8,8 @@
 //! overlaps with processing. A passive checkpoint never waits for the writer and never blocks
 //! it; the writer's own automatic checkpoint (`wal_autocheckpoint`) stays as the backstop and,
 //! finding the pages already copied, only finishes the job so that the log can be reused.
+//! Once nothing has been committed for [`IDLE`], the thread also cuts the log's file back to
+//! nothing, which a file left at its largest size would otherwise keep while weft runs.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
