@@ -158,8 +158,10 @@ mod tests {
         let start = Instant::now();
         let at = |ms: u64| start + Duration::from_millis(ms);
         let idle_ms = IDLE.as_millis() as u64;
-        // (what it is fed: frames in the log, frames copied, at; whether to cut back)
-        let cases: &[(&str, &[(i64, i64, u64, bool)])] = &[
+        // What it is fed (frames in the log, frames copied, milliseconds in) and whether it
+        // says to cut back.
+        type Step = (i64, i64, u64, bool);
+        let cases: &[(&str, &[Step])] = &[
             (
                 "an empty log is left alone",
                 &[(0, 0, 0, false), (0, 0, idle_ms * 2, false)],

@@ -498,7 +498,9 @@ mod tests {
         }
         let store = Store::open(&format!("sqlite://{}", file.display())).await.unwrap();
         let mut unit = store.unit().await.unwrap();
-        let rows: Vec<(i64, i64, String, String, i64, Option<i64>, f64, i64)> = query(
+        // id, customer, kind, value, strong, message, score, created.
+        type Row = (i64, i64, String, String, i64, Option<i64>, f64, i64);
+        let rows: Vec<Row> = query(
             "SELECT id, customer_id, kind, value, strong, message_id, score, created_at FROM identities ORDER BY id",
         )
         .fetch_all(unit.conn())
