@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the log is copied back.
 pub(crate) const INTERVAL: Duration = Duration::from_millis(250);
@@ -97,7 +97,7 @@ fn run(path: &std::path::Path, stop: &(Mutex<bool>, Condvar)) {
         });
         match result {
             Ok((log, copied)) => {
-                if idle.observe(log, copied, std::time::Instant::now()) {
+                if idle.observe(log, copied, Instant::now()) {
                     truncate(&conn, path);
                 }
             }
@@ -112,12 +112,12 @@ fn run(path: &std::path::Path, stop: &(Mutex<bool>, Condvar)) {
 #[derive(Debug, Default)]
 struct Idle {
     /// The log's frames at the last check, and since when they have been that many.
-    last: Option<(i64, std::time::Instant)>,
+    last: Option<(i64, Instant)>,
 }
 
 impl Idle {
     /// Takes what a passive checkpoint answered at `now`; true when the log should be cut back.
-    fn observe(&mut self, log: i64, copied: i64, now: std::time::Instant) -> bool {
+    fn observe(&mut self, log: i64, copied: i64, now: Instant) -> bool {
         if log <= 0 || copied < log {
             // Empty (nothing to cut back), or still being copied.
             self.last = None;

@@ -271,6 +271,12 @@ fn open_sqlite(url: &str) -> Result<rusqlite::Connection> {
 /// Applies the SQLite migrations not yet applied, keeping sqlx's bookkeeping table
 /// (`_sqlx_migrations`), so files made by earlier versions of weft open unchanged.
 fn migrate_sqlite(conn: &rusqlite::Connection) -> Result<(), String> {
+    migrate_sqlite_through(conn, i64::MAX)
+}
+
+/// [`migrate_sqlite`] up to and including migration `last` (a test makes a file as an earlier
+/// version left it).
+fn migrate_sqlite_through(conn: &rusqlite::Connection, last: i64) -> Result<(), String> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
              version BIGINT PRIMARY KEY, description TEXT NOT NULL,
@@ -278,7 +284,7 @@ fn migrate_sqlite(conn: &rusqlite::Connection) -> Result<(), String> {
              checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
     )
     .map_err(|e| e.to_string())?;
-    for migration in SQLITE_MIGRATIONS.iter() {
+    for migration in SQLITE_MIGRATIONS.iter().filter(|m| m.version <= last) {
         let applied: Option<Vec<u8>> = conn
             .query_row(
                 "SELECT checksum FROM _sqlx_migrations WHERE version = ?1 AND success",
@@ -458,7 +464,7 @@ fn to_i64(n: u64) -> Result<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{SQLITE_MIGRATIONS, Store, query};
+    use super::{Store, migrate_sqlite_through, query};
 
     /// A file made before migration 9 keeps every identity row and its id, and then holds the
     /// two rules: a strong identifier belongs to one customer, any other identity is recorded
@@ -470,22 +476,7 @@ mod tests {
         {
             // The file as the version before migration 9 left it.
             let conn = rusqlite::Connection::open(&file).unwrap();
-            conn.execute_batch(
-                "CREATE TABLE _sqlx_migrations (
-                     version BIGINT PRIMARY KEY, description TEXT NOT NULL,
-                     installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,
-                     checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
-            )
-            .unwrap();
-            for migration in SQLITE_MIGRATIONS.iter().filter(|m| m.version < 9) {
-                conn.execute_batch(&migration.sql).unwrap();
-                conn.execute(
-                    "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
-                     VALUES (?1, ?2, TRUE, ?3, 0)",
-                    rusqlite::params![migration.version, &*migration.description, &*migration.checksum],
-                )
-                .unwrap();
-            }
+            migrate_sqlite_through(&conn, 8).unwrap();
             conn.execute_batch(
                 "INSERT INTO identities (id, customer_id, kind, value, strong, message_id, score, created_at) VALUES
                      (7, 1, 'email', 'jurgen.muller@example.de', 1, 3, 1.0, 10),
