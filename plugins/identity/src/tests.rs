@@ -693,6 +693,85 @@ fn a_mistyped_postcode_still_finds_the_customer_through_the_city() {
 }
 
 #[test]
+fn a_cjk_city_key_pairs_the_family_name_with_the_given_name() {
+    // (name, city key recorded for it in 上海市浦东新区, postcode 200120)
+    let cases = [
+        ("王伟", "name:blk:cjk-伟+cjk-王|CN-上海市浦东新区"),
+        ("王芳", "name:blk:cjk-王+cjk-芳|CN-上海市浦东新区"),
+        ("王", "name:blk:cjk-王|CN-上海市浦东新区"),
+        ("佐藤花子", "name:blk:cjk-佐+cjk-子|CN-上海市浦东新区"),
+    ];
+    for (name, city_key) in cases {
+        let decisions = run(
+            message(
+                "tmall",
+                party(Some(name), None, None),
+                Some(("世纪大道100号", "200120", "上海市浦东新区", "CN")),
+            ),
+            &MemoryContext::new(),
+        );
+        let keys: Vec<String> = last_link(&decisions)
+            .0
+            .identities
+            .iter()
+            .filter(|i| i.value.starts_with(BLOCKING_PREFIX) && !i.value.contains("~"))
+            .map(ToString::to_string)
+            .collect();
+        let city: Vec<&String> = keys.iter().filter(|k| k.ends_with("上海市浦东新区")).collect();
+        assert_eq!(city, [city_key], "{name}: {keys:?}");
+        // The family name's postcode key is the one recorded before the pair existed.
+        let family = name.chars().next().unwrap();
+        assert!(
+            keys.contains(&format!("name:blk:cjk-{family}|CN-200120")),
+            "{name}: {keys:?}"
+        );
+    }
+
+    // Stored: 王伟 in 上海. (postcode, name, expected link)
+    let ctx = MemoryContext::new().with_customer(
+        32,
+        &recorded(message(
+            "tmall",
+            party(Some("王伟"), None, None),
+            Some(("世纪大道100号", "200120", "上海市浦东新区", "CN")),
+        )),
+    );
+    for (postcode, name, linked) in [
+        // a mistyped postcode: still found through the city
+        ("200130", "王伟", true),
+        ("200120", "王伟 先生", true),
+        // same family name, same street: someone else, found by the postcode key only
+        ("200120", "王芳", false),
+        // same family name, another postcode: not even a candidate (the family name and the
+        // city alone were a key until 2026-12)
+        ("200130", "王芳", false),
+    ] {
+        let decisions = run(
+            message(
+                "wechat",
+                party(Some(name), None, None),
+                Some(("世纪大道100号", postcode, "上海市浦东新区", "CN")),
+            ),
+            &ctx,
+        );
+        let (link, decision) = last_link(&decisions);
+        let expected = if linked {
+            CustomerRef::Existing(32)
+        } else {
+            CustomerRef::New
+        };
+        assert_eq!(link.customer, expected, "{postcode} {name}: {}", decision.reason);
+        if postcode == "200130" && !linked {
+            assert!(
+                decision.reason.contains("no customer shares a blocking key"),
+                "{name}: {}",
+                decision.reason
+            );
+        }
+    }
+}
+
+#[test]
 fn another_person_at_the_same_address_stays_apart() {
     let ctx = MemoryContext::new().with_customer(
         11,

@@ -170,16 +170,25 @@ impl Name {
     }
 
     /// Phonetic codes for blocking: the Soundex code of every word of two letters or more
-    /// (umlaut spellings collapsed first), or `cjk-` and the first character (the family name's
-    /// first character) of a CJK name. At most four, without repeats.
+    /// (umlaut spellings collapsed first); for a CJK name, `cjk-` and its first character (the
+    /// family name's first character), then `cjk-` and its last one (the given name's last)
+    /// when they differ. At most four, without repeats.
+    ///
+    /// A family name alone is too common to block on: 王, 李 and 张 are the names of about one
+    /// Chinese person in five, 佐藤 alone of about one Japanese in seventy, so a key on it and
+    /// a city grows with the number of customers in that city. Given names vary far more; the
+    /// city key pairs both characters (see `Extracted::blocking_keys`).
     pub fn blocking_codes(&self) -> Vec<String> {
         if self.cjk {
-            return self.tokens[0]
-                .chars()
-                .next()
-                .map(|c| format!("cjk-{c}"))
-                .into_iter()
-                .collect();
+            let word = &self.tokens[0];
+            let mut codes: Vec<String> = Vec::new();
+            for c in [word.chars().next(), word.chars().last()].into_iter().flatten() {
+                let code = format!("cjk-{c}");
+                if !codes.contains(&code) {
+                    codes.push(code);
+                }
+            }
+            return codes;
         }
         let mut codes: Vec<String> = Vec::new();
         for token in self.tokens.iter().filter(|t| t.chars().count() >= 2) {
@@ -482,6 +491,17 @@ mod tests {
         assert_eq!(Name::parse("Hans Müller").unwrap().blocking_codes(), ["H520", "M460"]);
         assert_eq!(Name::parse("Hans Mueller").unwrap().blocking_codes(), ["H520", "M460"]);
         assert_eq!(Name::parse("H. Müller").unwrap().blocking_codes(), ["M460"]);
-        assert_eq!(Name::parse("山田太郎").unwrap().blocking_codes(), ["cjk-山"]);
+        for (name, codes) in [
+            ("山田太郎", &["cjk-山", "cjk-郎"][..]),
+            ("山田 太郎 様", &["cjk-山", "cjk-郎"]),
+            ("王伟", &["cjk-王", "cjk-伟"]),
+            ("欧阳娜娜", &["cjk-欧", "cjk-娜"]),
+            ("김민준", &["cjk-김", "cjk-준"]),
+            ("王", &["cjk-王"]),
+            ("王先生", &["cjk-王"]),
+            ("佐藤さくら", &["cjk-佐", "cjk-ら"]),
+        ] {
+            assert_eq!(Name::parse(name).unwrap().blocking_codes(), codes, "{name}");
+        }
     }
 }
