@@ -50,15 +50,17 @@ pub struct DrainOptions {
     pub timers_until: Option<i64>,
     /// Retry attempts for failures outside a step (the database).
     pub store_attempts: i64,
-    /// How many events share one transaction (1: a transaction each). Default 2,048: on a
-    /// store of 50,000 messages each event dirties a dozen index pages all over the file, and a
-    /// commit writes every dirty page once, so the more events share a commit, the fewer pages
-    /// each costs. On the identity benchmark (50,000 messages after 20,000 orders), commits took
-    /// 1.7 s in groups of 128 and 1.0 s in groups of 512; the whole drain 12.5 s and 11.6 s.
-    /// Once the writer no longer checkpoints (see `store::open_sqlite`), 2,048 took the commits
-    /// from 0.65 to 0.45 s (147 commits writing 870 pages each against 38 writing 1,900). A
-    /// failing event costs a replay of its group, one event at a time, and a group holds the
-    /// write lock throughout (0.3-0.4 s at this size on the benchmark).
+    /// How many events share one transaction (1: a transaction each). Default 8,192: each
+    /// event dirties a dozen index pages all over the file, and a commit writes every dirty page
+    /// once, so the more events share a commit, the fewer pages each costs. Once an index has
+    /// fewer leaf pages than a group has events, a commit rewrites nearly all of them, so with a
+    /// fixed group the pages written per event grow with the store. On the identity benchmark
+    /// (50,000 messages after 20,000 orders), commits took 1.7 s in groups of 128 and 1.0 s in
+    /// groups of 512; once the writer no longer checkpoints (see `store::open_sqlite`), 0.36 s
+    /// in groups of 2,048 (39 commits writing 68,500 pages) and 0.18 s in groups of 8,192 (12
+    /// commits, 45,100 pages), the whole drain 5.81 s against 5.62 s (means of four alternating
+    /// medians). A failing event costs a replay of its group, one event at a time, and a group
+    /// holds the write lock throughout (about 1 s at this size on the benchmark).
     pub events_per_commit: usize,
 }
 
@@ -66,12 +68,12 @@ impl Default for DrainOptions {
     fn default() -> Self {
         DrainOptions {
             node: format!("node-{}", std::process::id()),
-            batch: 4096,
+            batch: 16_384,
             lease: Duration::from_secs(300),
             collect: false,
             timers_until: None,
             store_attempts: 3,
-            events_per_commit: 2048,
+            events_per_commit: 8192,
         }
     }
 }
