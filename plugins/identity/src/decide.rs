@@ -55,10 +55,10 @@
 //!   with one code per key they made the whole pipeline half again as slow on generated
 //!   traffic. A CJK name pairs its first and last characters: on the family name alone
 //!   (`blk:cjk-王|CN-上海市浦东新区`, as recorded until 2026-12) a block held every
-//!   王 of the city and grew with the customers there (on the identity benchmark, 6.2 customers
-//!   read per lookup at 50,000 messages against 1.3 at 5,000; 1.0 and 0.7 with the pair). A
-//!   customer recorded before is still found by the family name's postcode key, which is
-//!   unchanged, but no longer by the city alone;
+//!   王 of the city and grew with the customers there (on the identity benchmark, the keys of
+//!   CJK names found 6.2 customers per lookup at 50,000 messages against 1.3 at 5,000; 1.0
+//!   and 0.7 with the pair). A customer recorded before is still found by the family
+//!   name's postcode key, which is unchanged, but no longer by the city alone;
 //! - `address` = `blk:<country>~<postcode characters sorted>|<house number>`, when both are
 //!   known (`blk:DE~01115|12` for 10115 and 12). Sorted, the characters of a postcode with two
 //!   of them swapped (`4305` / `4350`, the commonest slip in typed numbers after a replaced
