@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 pub(crate) const INTERVAL: Duration = Duration::from_millis(250);
 
 /// How long the log must stand still (nothing committed, everything copied) before its file is
-/// cut back to nothing. While events flow, the writer starts the log over at its beginning and
-/// the file keeps the size it reached: writing over pages the system already holds costs a copy,
-/// where a file cut back on every start (`journal_size_limit`) is cut, its blocks freed and
-/// allocated again as it regrows. Once the traffic stops, the space goes back to the disk.
+/// cut back to nothing. Each time the writer pauses long enough for this thread to copy the
+/// whole log, its next transaction starts the log over at its beginning and the file keeps the
+/// size it reached: writing over pages the system already holds costs a copy, where a file cut
+/// back on every start (`journal_size_limit`) is cut, its blocks freed and allocated again as
+/// it regrows. Once the traffic stops, the space goes back to the disk.
 #[cfg(not(test))]
 pub(crate) const IDLE: Duration = Duration::from_secs(30);
 #[cfg(test)]
