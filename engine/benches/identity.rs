@@ -8,9 +8,12 @@
 //! The seller's orders (the generator's order export) are imported and run through the
 //! identity step first, timed apart; `WEFT_BENCH_ORDERS=0` leaves them out.
 //!
-//! Each scale runs `WEFT_BENCH_RUNS` times (default 3), each on a fresh database, and the
-//! scaling is computed from the medians: a shared 2-core machine varies by 10-15% from run to
-//! run, more than the differences worth knowing. The peak resident memory of the process is
+//! Each scale runs `WEFT_BENCH_RUNS` times (default 3), each on a fresh database. The scales
+//! take turns (all of them once, then all again) rather than one scale's runs following the
+//! other's: a shared 2-core machine varies by 10-15% from run to run and drifts over minutes,
+//! and a slow minute then slows a run of each scale instead of only the larger one. The
+//! scaling is given twice: as the ratio of the medians, and as the median (and range) of the
+//! ratios of the runs that took turns together. The peak resident memory of the process is
 //! printed at the end.
 //!
 //! To profile the drain alone: `mkfifo /tmp/ctl`, then run the bench under
@@ -244,16 +247,14 @@ fn main() {
         let pipeline = Pipeline::load(Arc::new(plugin_runtime), weft_test_support::plugins_dir(), &[workflow])
             .await
             .expect("pipeline");
-        // For each scale, its runs.
-        let mut scaled: Vec<Vec<Run>> = Vec::new();
-        for scale in &scales {
-            let customers = (BASE_CUSTOMERS * scale).round().max(1.0) as usize;
-            let messages = (BASE_MESSAGES * scale).round().max(1.0) as usize;
-            let mut runs_here = Vec::new();
-            for run in 0..runs {
+        // For each scale, its runs; the scales take turns.
+        let mut scaled: Vec<Vec<Run>> = scales.iter().map(|_| Vec::new()).collect();
+        for run in 0..runs {
+            for (scale, runs_here) in scales.iter().zip(&mut scaled) {
+                let customers = (BASE_CUSTOMERS * scale).round().max(1.0) as usize;
+                let messages = (BASE_MESSAGES * scale).round().max(1.0) as usize;
                 runs_here.push(run_once(&pipeline, dir.path(), customers, messages, seed, with_orders, run).await);
             }
-            scaled.push(runs_here);
         }
         println!("\n== scaling (median of {runs} run(s) each) ==");
         let mut medians = Vec::new();
@@ -281,6 +282,21 @@ fn main() {
                 "{:.1}x the traffic took {:.2}x the time (target: 10x the traffic at most 12x the time)",
                 last.0 as f64 / first.0 as f64,
                 last.1 / first.1
+            );
+            // The runs that took turns together, each a ratio of its own.
+            let (smallest, largest) = (&scaled[0], &scaled[scaled.len() - 1]);
+            let ratios: Vec<f64> = smallest
+                .iter()
+                .zip(largest)
+                .map(|(small, large)| large.drain_s / small.drain_s)
+                .collect();
+            let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+            println!(
+                "run by run: median {:.2}x, from {:.2}x to {:.2}x ({})",
+                median(ratios.clone()),
+                ratios.iter().copied().fold(f64::INFINITY, f64::min),
+                ratios.iter().copied().fold(0.0, f64::max),
+                listed.join(", ")
             );
         }
         if let Some(peak) = weft_test_support::peak_rss_mib() {
