@@ -39,6 +39,7 @@
 //! - [`order`]: order numbers in one canonical form per marketplace format, and found in text.
 //! - [`testing`]: an in-memory [`Context`] for unit tests and native runs of a plugin.
 //! - `wit` (hidden): the generated bindings and their conversions; plugin code never names them.
+//! - `allocator` (private): the plugins' allocator, size classes over talc.
 
 pub mod fingerprint;
 pub mod model;
@@ -46,12 +47,18 @@ pub mod order;
 pub mod plugin;
 pub mod testing;
 
-/// Plugins allocate through talc instead of the C library's dlmalloc, which the Rust target
-/// uses by default: a step parses names, addresses and text into many small strings per call,
-/// and talc serves them in fewer instructions.
+/// Plugins allocate small blocks from size classes ([`allocator`]) and the rest through talc,
+/// instead of the C library's dlmalloc, which the Rust target uses by default: a step parses
+/// names, addresses and text into many small strings per call, and both serve them in fewer
+/// instructions.
 #[cfg(all(feature = "guest", target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: allocator::SizeClasses<talc::wasm::WasmDynamicTalc> =
+    allocator::SizeClasses::new(talc::wasm::new_wasm_dynamic_allocator());
+
+#[cfg(feature = "guest")]
+#[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+mod allocator;
 
 #[cfg(feature = "guest")]
 #[doc(hidden)]
