@@ -26,8 +26,8 @@ use core::ptr::{self, NonNull};
 const SMALLEST: usize = 16;
 /// The largest class: requests above it go to the general allocator.
 pub const LARGEST: usize = 4096;
-/// Classes 16, 32, ..., 4096 bytes.
-const CLASSES: usize = 9;
+/// Classes 16, 32, ..., 4096 bytes: one per power of two from SMALLEST to LARGEST.
+const CLASSES: usize = (LARGEST.trailing_zeros() - SMALLEST.trailing_zeros() + 1) as usize;
 /// How much is taken from the general allocator at a time to cut new blocks from.
 pub const SLAB: usize = 64 * 1024;
 
