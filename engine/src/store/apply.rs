@@ -217,6 +217,10 @@ impl Unit {
                 .bind(other)
                 .execute(self.conn())
                 .await?;
+            query("UPDATE customers SET related = 1 WHERE id = $1 AND related = 0")
+                .bind(into)
+                .execute(self.conn())
+                .await?;
             self.forget_merge(into, other);
             query(
                 "INSERT INTO customer_merges (into_id, from_id, event_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)",

@@ -7,16 +7,6 @@ use super::{Result, Row, Unit, query, to_i64};
 use std::collections::{HashMap, HashSet};
 use weft_sdk::{CustomerView, Identity, IdentityKind, Message, MessageSummary, TicketView};
 
-/// Of the customer `c`: how many customers were merged into it or split from it, or it from
-/// them (0 for most). A macro, so that the statements using it stay `&'static str`.
-macro_rules! related {
-    () => {
-        "((SELECT COUNT(*) FROM customers m WHERE m.merged_into = c.id)
-        + (SELECT COUNT(*) FROM customer_splits s WHERE s.kept_id = c.id)
-        + (SELECT COUNT(*) FROM customer_splits s WHERE s.split_id = c.id))"
-    };
-}
-
 const TICKET_COLUMNS: &str =
     "number, customer_id, status, subject, order_no, category, opened_at, updated_at, merged_into, assignee, priority";
 
@@ -291,11 +281,7 @@ impl Unit {
     }
 
     async fn read_customer_view(&mut self, id: i64) -> Result<Option<CustomerView>> {
-        let sql = concat!(
-            "SELECT merged_into, ",
-            related!(),
-            " AS related FROM customers c WHERE c.id = $1"
-        );
+        let sql = "SELECT merged_into, related FROM customers WHERE id = $1";
         let row = query(sql).bind(id).fetch_optional(self.conn()).await?;
         let Some(row) = row else {
             return Ok(None);
@@ -451,9 +437,8 @@ impl Unit {
         macro_rules! found {
             ($strong:literal) => {
                 concat!(
-                    "SELECT i.customer_id AS id, c.merged_into AS next, ",
-                    related!(),
-                    " AS related FROM identities i JOIN customers c ON c.id = i.customer_id
+                    "SELECT i.customer_id AS id, c.merged_into AS next, c.related
+                     FROM identities i JOIN customers c ON c.id = i.customer_id
                      WHERE i.kind = $1 AND i.value = $2 AND i.strong = ",
                     $strong,
                     " ORDER BY i.customer_id"
@@ -534,9 +519,11 @@ impl Unit {
     /// A customer's (and its merged customers') unmerged tickets, newest activity first.
     ///
     /// `+merged_into`: the unary plus keeps SQLite from answering `merged_into IS NULL` with
-    /// the `tickets_merged_into` index, which holds nearly every ticket under NULL: it then
-    /// walked all unmerged tickets for every lookup (1 ms at 4k customers, growing with the
-    /// store) instead of this customer's few through `tickets_customer` (30 µs).
+    /// an index on `merged_into`. Before migration 11 `tickets_merged_into` held nearly every
+    /// ticket under NULL, and SQLite walked all unmerged tickets for every lookup (1 ms at 4k
+    /// customers, growing with the store) instead of this customer's few through
+    /// `tickets_customer` (30 µs); it now holds merged tickets only, and the plus keeps the
+    /// plan from depending on that.
     pub async fn customer_tickets(&mut self, customer: u64, limit: u32) -> Result<Vec<TicketView>> {
         if let Some(tickets) = self.held.as_ref().and_then(|held| held.tickets.get(&(customer, limit))) {
             return Ok(tickets.clone());
@@ -571,21 +558,29 @@ impl Unit {
     }
 
     /// Tickets about an order, as the tickets they live in now, newest activity first.
+    ///
+    /// One read answers the usual case, where none of them was merged: each row is its own
+    /// view. A merged one is followed to the ticket it lives in now, which is read then.
     pub async fn order_tickets(&mut self, order: &str) -> Result<Vec<TicketView>> {
-        let rows = query("SELECT number FROM tickets WHERE order_no = $1 ORDER BY updated_at DESC, number DESC")
-            .bind(order)
-            .fetch_all(self.conn())
-            .await?;
-        let mut roots = Vec::new();
-        for row in rows {
-            let root = self.root_ticket(row.try_get("number")?).await?;
-            if !roots.contains(&root) {
-                roots.push(root);
+        let sql =
+            format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE order_no = $1 ORDER BY updated_at DESC, number DESC");
+        let rows = query(&sql).bind(order).fetch_all(self.conn()).await?;
+        let mut found: Vec<TicketView> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let ticket = ticket_from_row(row)?;
+            let view = match ticket.merged_into {
+                None => Some(ticket),
+                Some(_) => {
+                    let root = self.root_ticket(to_i64(ticket.number)?).await?;
+                    if found.iter().any(|t| t.number as i64 == root) {
+                        continue;
+                    }
+                    self.ticket_view(root).await?
+                }
+            };
+            if let Some(view) = view.filter(|v| !found.iter().any(|t| t.number == v.number)) {
+                found.push(view);
             }
-        }
-        let mut found = Vec::with_capacity(roots.len());
-        for root in roots {
-            found.extend(self.ticket_view(root).await?);
         }
         Ok(found)
     }
@@ -607,12 +602,15 @@ impl Unit {
     /// The most recent messages of a ticket and of the tickets merged into it, newest first,
     /// summarized with the SDK's fingerprint functions (worked out when each message was
     /// stored; from its JSON for messages stored before that was done).
+    ///
+    /// The columns read are all in the `messages_ticket` index (migration 0010), so the read
+    /// stays in the index; only a message stored before the summary columns existed has its
+    /// JSON read from its row.
     pub async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Result<Vec<MessageSummary>> {
         let mut found = Vec::new();
         for member in self.family(Merged::Tickets, to_i64(ticket)?).await? {
             let rows = query(
-                "SELECT id, external_id, at, sender_key, subject, body_fingerprint, duplicate_of,
-                     CASE WHEN body_fingerprint IS NULL THEN data END AS data
+                "SELECT id, external_id, at, sender_key, subject, body_fingerprint, duplicate_of
                  FROM messages WHERE ticket_number = $1 ORDER BY at DESC, id DESC LIMIT $2",
             )
             .bind(member)
@@ -620,6 +618,7 @@ impl Unit {
             .fetch_all(self.conn())
             .await?;
             for row in rows {
+                let id: i64 = row.try_get("id")?;
                 let summary = match row.try_get::<Option<i64>>("body_fingerprint")? {
                     Some(fingerprint) => MessageSummary {
                         id: row.try_get("external_id")?,
@@ -630,13 +629,16 @@ impl Unit {
                         duplicate_of: None,
                     },
                     None => {
-                        let data: String = row.try_get("data")?;
+                        let data: String = query("SELECT data FROM messages WHERE id = $1")
+                            .bind(id)
+                            .fetch_one(self.conn())
+                            .await?
+                            .try_get("data")?;
                         MessageSummary::of(&serde_json::from_str::<Message>(&data)?)
                     }
                 };
-                let order = (summary.at, row.try_get::<i64>("id")?);
                 found.push((
-                    order,
+                    (summary.at, id),
                     MessageSummary {
                         duplicate_of: row.try_get("duplicate_of")?,
                         ..summary

@@ -234,6 +234,11 @@ impl Unit {
         };
         let (messages, tickets) = self.rehome(kept, split).await?;
         self.forget_customers();
+        query("UPDATE customers SET related = 1 WHERE id IN ($1, $2)")
+            .bind(kept)
+            .bind(split)
+            .execute(self.conn())
+            .await?;
         query(
             "INSERT INTO customer_splits (kept_id, split_id, merge_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)",
         )

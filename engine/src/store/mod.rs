@@ -466,6 +466,55 @@ fn to_i64(n: u64) -> Result<i64> {
 mod tests {
     use super::{Store, migrate_sqlite_through, query};
 
+    /// A file made before migration 11 marks the customers that were merged into or split:
+    /// their views still show the whole family and the customers kept apart.
+    #[tokio::test]
+    async fn merges_and_splits_made_before_migration_11_are_still_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("weft.db");
+        {
+            // The file as the version before migration 11 left it: 2 merged into 3, 5 split
+            // from 4, 1 alone.
+            let conn = rusqlite::Connection::open(&file).unwrap();
+            migrate_sqlite_through(&conn, 10).unwrap();
+            conn.execute_batch(
+                "INSERT INTO customers (id, created_at, merged_into) VALUES
+                     (1, 1, NULL), (2, 2, 3), (3, 3, NULL), (4, 4, NULL), (5, 5, NULL);
+                 INSERT INTO identities (customer_id, kind, value, strong, score, created_at) VALUES
+                     (1, 'email', 'anna@example.de', 1, 1.0, 1),
+                     (2, 'email', 'chen.wei@example.cn', 1, 1.0, 2),
+                     (3, 'phone', '+8613812345678', 1, 1.0, 3),
+                     (4, 'email', 'lucia@example.es', 1, 1.0, 4),
+                     (5, 'email', 'lucia.g@example.es', 1, 1.0, 5);
+                 INSERT INTO customer_merges (into_id, from_id, reason, created_at) VALUES (3, 2, 'same phone', 6);
+                 INSERT INTO customer_splits (kept_id, split_id, reason, created_at) VALUES (4, 5, 'two people', 7);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&format!("sqlite://{}", file.display())).await.unwrap();
+        let mut unit = store.unit().await.unwrap();
+        let related: Vec<(i64, i64)> = query("SELECT id, related FROM customers ORDER BY id")
+            .fetch_all(unit.conn())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.try_get("id").unwrap(), r.try_get("related").unwrap()))
+            .collect();
+        assert_eq!(related, [(1, 0), (2, 0), (3, 1), (4, 1), (5, 1)]);
+        let found = unit
+            .find_customers(&weft_sdk::Identity::new(
+                weft_sdk::IdentityKind::Phone,
+                "+8613812345678",
+            ))
+            .await
+            .unwrap();
+        let values: Vec<&str> = found[0].identities.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!((found.len(), found[0].id), (1, 3));
+        assert_eq!(values, ["chen.wei@example.cn", "+8613812345678"]);
+        let view = unit.customer_view(5).await.unwrap().unwrap();
+        assert_eq!(view.kept_apart, [4]);
+    }
+
     /// A file made before migration 9 keeps every identity row and its id, and then holds the
     /// two rules: a strong identifier belongs to one customer, any other identity is recorded
     /// once per customer.
