@@ -568,18 +568,16 @@ impl Unit {
         let mut found: Vec<TicketView> = Vec::with_capacity(rows.len());
         for row in &rows {
             let ticket = ticket_from_row(row)?;
-            let view = match ticket.merged_into {
-                None => Some(ticket),
-                Some(_) => {
-                    let root = self.root_ticket(to_i64(ticket.number)?).await?;
-                    if found.iter().any(|t| t.number as i64 == root) {
-                        continue;
-                    }
-                    self.ticket_view(root).await?
-                }
+            let root = match ticket.merged_into {
+                None => to_i64(ticket.number)?,
+                Some(_) => self.root_ticket(to_i64(ticket.number)?).await?,
             };
-            if let Some(view) = view.filter(|v| !found.iter().any(|t| t.number == v.number)) {
-                found.push(view);
+            if found.iter().any(|t| t.number as i64 == root) {
+                continue;
+            }
+            match ticket.merged_into {
+                None => found.push(ticket),
+                Some(_) => found.extend(self.ticket_view(root).await?),
             }
         }
         Ok(found)
@@ -603,7 +601,7 @@ impl Unit {
     /// summarized with the SDK's fingerprint functions (worked out when each message was
     /// stored; from its JSON for messages stored before that was done).
     ///
-    /// The columns read are all in the `messages_ticket` index (migration 0010), so the read
+    /// The columns read are all in the `messages_ticket` index (migration 10), so the read
     /// stays in the index; only a message stored before the summary columns existed has its
     /// JSON read from its row.
     pub async fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Result<Vec<MessageSummary>> {
