@@ -13,7 +13,11 @@
 //! other's: a shared 2-core machine varies by 10-15% from run to run and drifts over minutes,
 //! and a slow minute then slows a run of each scale instead of only the larger one. The
 //! scaling is given twice: as the ratio of the medians, and as the median (and range) of the
-//! ratios of the runs that took turns together. The peak resident memory of the process is
+//! ratios of the runs that took turns together. The processor time of each drain (all of the
+//! process's threads: the engine's, the checkpoint thread's) is given beside its time on the
+//! clock, with its scaling: it leaves out the waits that make a shared machine's clock times
+//! differ from run to run (another process on the CPU, the disk), though not the slowdowns
+//! (caches shared with other machines' work). The peak resident memory of the process is
 //! printed at the end.
 //!
 //! To profile the drain alone: `mkfifo /tmp/ctl`, then run the bench under
@@ -64,6 +68,8 @@ struct Run {
     orders_s: f64,
     ingest_s: f64,
     drain_s: f64,
+    /// Processor time of the drain, when the platform tells it.
+    drain_cpu_s: Option<f64>,
 }
 
 /// Tells `perf` (through its control FIFO) to start or stop recording, when asked to.
@@ -130,11 +136,15 @@ async fn run_once(
     let ingest_s = started.elapsed().as_secs_f64();
     assert_eq!(ingested.messages, messages, "every generated message is ingested");
     perf_control("enable");
+    let cpu_before = weft_test_support::cpu_seconds();
     let started = Instant::now();
     let drained = exec::drain(&store, pipeline, &DrainOptions::default())
         .await
         .expect("drain");
     let drain_s = started.elapsed().as_secs_f64();
+    let drain_cpu_s = cpu_before
+        .zip(weft_test_support::cpu_seconds())
+        .map(|(before, after)| after - before);
     perf_control("disable");
     let dead = drained.dead.len();
 
@@ -145,9 +155,12 @@ async fn run_once(
         .map(|m| m.len() as f64 / (1024.0 * 1024.0))
         .sum::<f64>();
     let timing = format!(
-        "ingest: {ingest_s:.2} s ({:.0} messages/s); identity + merger: {drain_s:.2} s ({:.0} messages/s)",
+        "ingest: {ingest_s:.2} s ({:.0} messages/s); identity + merger: {drain_s:.2} s ({:.0} messages/s){}",
         messages as f64 / ingest_s,
         messages as f64 / drain_s,
+        drain_cpu_s
+            .map(|cpu| format!(", processor time {cpu:.2} s"))
+            .unwrap_or_default(),
     );
     if run == 0 {
         println!(
@@ -191,6 +204,7 @@ async fn run_once(
         orders_s,
         ingest_s,
         drain_s,
+        drain_cpu_s,
     }
 }
 
@@ -202,6 +216,18 @@ fn median(mut values: Vec<f64>) -> f64 {
     } else {
         (values[mid - 1] + values[mid]) / 2.0
     }
+}
+
+/// The ratios of runs that took turns together: their median, range and each.
+fn print_ratios(what: &str, ratios: &[f64]) {
+    let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "{what}: median {:.2}x, from {:.2}x to {:.2}x ({})",
+        median(ratios.to_vec()),
+        ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        ratios.iter().copied().fold(0.0, f64::max),
+        listed.join(", ")
+    );
 }
 
 fn main() {
@@ -273,7 +299,12 @@ fn main() {
                 first.orders,
                 median(runs_here.iter().map(|r| r.orders_s).collect()),
             );
-            medians.push((first.messages, drain));
+            let cpu: Option<Vec<f64>> = runs_here.iter().map(|r| r.drain_cpu_s).collect();
+            let cpu = cpu.map(median);
+            if let Some(cpu) = cpu {
+                println!("{:>34} processor time {cpu:>8.2} s (median)", "");
+            }
+            medians.push((first.messages, drain, cpu));
         }
         if let (Some(first), Some(last)) = (medians.first(), medians.last())
             && medians.len() > 1
@@ -290,14 +321,22 @@ fn main() {
                 .zip(largest)
                 .map(|(small, large)| large.drain_s / small.drain_s)
                 .collect();
-            let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-            println!(
-                "run by run: median {:.2}x, from {:.2}x to {:.2}x ({})",
-                median(ratios.clone()),
-                ratios.iter().copied().fold(f64::INFINITY, f64::min),
-                ratios.iter().copied().fold(0.0, f64::max),
-                listed.join(", ")
-            );
+            print_ratios("run by run", &ratios);
+            if let (Some(small), Some(large)) = (first.2, last.2) {
+                println!(
+                    "processor time: {:.1}x the traffic took {:.2}x the time",
+                    last.0 as f64 / first.0 as f64,
+                    large / small
+                );
+                let ratios: Option<Vec<f64>> = smallest
+                    .iter()
+                    .zip(largest)
+                    .map(|(small, large)| Some(large.drain_cpu_s? / small.drain_cpu_s?))
+                    .collect();
+                if let Some(ratios) = ratios {
+                    print_ratios("processor time run by run", &ratios);
+                }
+            }
         }
         if let Some(peak) = weft_test_support::peak_rss_mib() {
             println!("peak resident memory of the bench process: {peak:.0} MiB");

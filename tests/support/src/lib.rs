@@ -3,7 +3,8 @@
 //! [`plugins_dir`] builds every plugin crate of the workspace (the packages under `plugins/` and
 //! `tests/plugins/`) to a wasm32-wasip2 component with the `plugin` profile, once per test
 //! process, and returns the directory that holds the `.wasm` files. [`peak_rss_mib`] is what
-//! the benchmarks print of their memory.
+//! the benchmarks print of their memory, [`cpu_seconds`] what they print of the processor time
+//! beside the time on the clock.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +29,26 @@ pub fn peak_rss_mib() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// The processor time this process's threads have used so far, in seconds, from the
+/// scheduler's nanosecond count of each thread (`/proc/self/task/*/schedstat`); None where
+/// there are no such files (not Linux). Threads that have ended no longer count: take both
+/// readings of a difference while the same threads live.
+///
+/// Beside the time on the clock, this leaves out the time the process waited: for the CPU
+/// while another process ran, for the disk, for a lock. On a shared machine that is most of
+/// the difference between two runs of the same work.
+pub fn cpu_seconds() -> Option<f64> {
+    let mut nanos: u64 = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        // A thread may end between listing and reading: it no longer counts.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        nanos += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(nanos as f64 / 1e9)
 }
 
 /// The directory with every plugin of the workspace built as `<crate_name>.wasm`.
