@@ -466,32 +466,41 @@ fn to_i64(n: u64) -> Result<i64> {
 mod tests {
     use super::{Store, migrate_sqlite_through, query};
 
+    /// A file as the version with migrations up to `last` left it, holding `rows` (SQL
+    /// statements), opened by this version (which applies the later migrations). The directory
+    /// holds the file: keep it while the store is used.
+    async fn store_made_through(last: i64, rows: &str) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("weft.db");
+        {
+            let conn = rusqlite::Connection::open(&file).unwrap();
+            migrate_sqlite_through(&conn, last).unwrap();
+            conn.execute_batch(rows).unwrap();
+        }
+        let store = Store::open(&format!("sqlite://{}", file.display())).await.unwrap();
+        (dir, store)
+    }
+
     /// A file made before migration 11 marks the customers that were merged into or split:
     /// their views still show the whole family and the customers kept apart.
     #[tokio::test]
     async fn merges_and_splits_made_before_migration_11_are_still_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("weft.db");
-        {
-            // The file as the version before migration 11 left it: 2 merged into 3, 5 split
-            // from 4, 1 alone.
-            let conn = rusqlite::Connection::open(&file).unwrap();
-            migrate_sqlite_through(&conn, 10).unwrap();
-            conn.execute_batch(
-                "INSERT INTO customers (id, created_at, merged_into) VALUES
-                     (1, 1, NULL), (2, 2, 3), (3, 3, NULL), (4, 4, NULL), (5, 5, NULL);
-                 INSERT INTO identities (customer_id, kind, value, strong, score, created_at) VALUES
-                     (1, 'email', 'anna@example.de', 1, 1.0, 1),
-                     (2, 'email', 'chen.wei@example.cn', 1, 1.0, 2),
-                     (3, 'phone', '+8613812345678', 1, 1.0, 3),
-                     (4, 'email', 'lucia@example.es', 1, 1.0, 4),
-                     (5, 'email', 'lucia.g@example.es', 1, 1.0, 5);
-                 INSERT INTO customer_merges (into_id, from_id, reason, created_at) VALUES (3, 2, 'same phone', 6);
-                 INSERT INTO customer_splits (kept_id, split_id, reason, created_at) VALUES (4, 5, 'two people', 7);",
-            )
-            .unwrap();
-        }
-        let store = Store::open(&format!("sqlite://{}", file.display())).await.unwrap();
+        // The file as the version before migration 11 left it: 2 merged into 3, 5 split from
+        // 4, 1 alone.
+        let (_dir, store) = store_made_through(
+            10,
+            "INSERT INTO customers (id, created_at, merged_into) VALUES
+                 (1, 1, NULL), (2, 2, 3), (3, 3, NULL), (4, 4, NULL), (5, 5, NULL);
+             INSERT INTO identities (customer_id, kind, value, strong, score, created_at) VALUES
+                 (1, 'email', 'anna@example.de', 1, 1.0, 1),
+                 (2, 'email', 'chen.wei@example.cn', 1, 1.0, 2),
+                 (3, 'phone', '+8613812345678', 1, 1.0, 3),
+                 (4, 'email', 'lucia@example.es', 1, 1.0, 4),
+                 (5, 'email', 'lucia.g@example.es', 1, 1.0, 5);
+             INSERT INTO customer_merges (into_id, from_id, reason, created_at) VALUES (3, 2, 'same phone', 6);
+             INSERT INTO customer_splits (kept_id, split_id, reason, created_at) VALUES (4, 5, 'two people', 7);",
+        )
+        .await;
         let mut unit = store.unit().await.unwrap();
         let related: Vec<(i64, i64)> = query("SELECT id, related FROM customers ORDER BY id")
             .fetch_all(unit.conn())
@@ -520,23 +529,17 @@ mod tests {
     /// once per customer.
     #[tokio::test]
     async fn identities_keep_their_rows_through_the_uniqueness_migration() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("weft.db");
-        {
-            // The file as the version before migration 9 left it.
-            let conn = rusqlite::Connection::open(&file).unwrap();
-            migrate_sqlite_through(&conn, 8).unwrap();
-            conn.execute_batch(
-                "INSERT INTO identities (id, customer_id, kind, value, strong, message_id, score, created_at) VALUES
-                     (7, 1, 'email', 'jurgen.muller@example.de', 1, 3, 1.0, 10),
-                     (8, 1, 'name', 'jürgen müller', 0, 3, 1.0, 10),
-                     (12, 2, 'name', 'jürgen müller', 0, NULL, 0.93, 11),
-                     (13, 2, 'phone', '+81312345678', 1, 4, 1.0, 12),
-                     (14, 2, 'name', 'blk:cjk-山|JP-150', 0, 4, 1.0, 12)",
-            )
-            .unwrap();
-        }
-        let store = Store::open(&format!("sqlite://{}", file.display())).await.unwrap();
+        // The file as the version before migration 9 left it.
+        let (_dir, store) = store_made_through(
+            8,
+            "INSERT INTO identities (id, customer_id, kind, value, strong, message_id, score, created_at) VALUES
+                 (7, 1, 'email', 'jurgen.muller@example.de', 1, 3, 1.0, 10),
+                 (8, 1, 'name', 'jürgen müller', 0, 3, 1.0, 10),
+                 (12, 2, 'name', 'jürgen müller', 0, NULL, 0.93, 11),
+                 (13, 2, 'phone', '+81312345678', 1, 4, 1.0, 12),
+                 (14, 2, 'name', 'blk:cjk-山|JP-150', 0, 4, 1.0, 12)",
+        )
+        .await;
         let mut unit = store.unit().await.unwrap();
         // id, customer, kind, value, strong, message, score, created.
         type Row = (i64, i64, String, String, i64, Option<i64>, f64, i64);
