@@ -62,6 +62,12 @@ steps:
     timeout: 500ms
 ";
 
+/// The customers and messages of a scale: that factor of the base traffic, at least one each.
+fn traffic(scale: f64) -> (usize, usize) {
+    let count = |base: f64| (base * scale).round().max(1.0) as usize;
+    (count(BASE_CUSTOMERS), count(BASE_MESSAGES))
+}
+
 /// The `run` of the warm-up before the measured runs.
 const WARM_UP: usize = usize::MAX;
 
@@ -284,16 +290,14 @@ fn main() {
         // files' pages), and the first small run was often 20-50% slower than the
         // others (1.72 s against a median of 1.14 s, 1.33 s against 1.05 s).
         if let Some(&scale) = scales.first() {
-            let customers = (BASE_CUSTOMERS * scale).round().max(1.0) as usize;
-            let messages = (BASE_MESSAGES * scale).round().max(1.0) as usize;
+            let (customers, messages) = traffic(scale);
             run_once(&pipeline, dir.path(), customers, messages, seed, with_orders, WARM_UP).await;
         }
         // For each scale, its runs; the scales take turns.
         let mut scaled: Vec<Vec<Run>> = scales.iter().map(|_| Vec::new()).collect();
         for run in 0..runs {
             for (scale, runs_here) in scales.iter().zip(&mut scaled) {
-                let customers = (BASE_CUSTOMERS * scale).round().max(1.0) as usize;
-                let messages = (BASE_MESSAGES * scale).round().max(1.0) as usize;
+                let (customers, messages) = traffic(*scale);
                 runs_here.push(run_once(&pipeline, dir.path(), customers, messages, seed, with_orders, run).await);
             }
         }

@@ -37,8 +37,8 @@ pub fn peak_rss_mib() -> Option<f64> {
 /// readings of a difference while the same threads live.
 ///
 /// Beside the time on the clock, this leaves out the time the process waited: for the CPU
-/// while another process ran, for the disk, for a lock. On a shared machine that is most of
-/// the difference between two runs of the same work.
+/// while another process ran, for the disk, for a lock. It still counts a processor that runs
+/// slower for a while (caches or cores shared with other machines' work).
 pub fn cpu_seconds() -> Option<f64> {
     let mut nanos: u64 = 0;
     for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
