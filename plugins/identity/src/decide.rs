@@ -46,19 +46,26 @@
 //! - `name` = `blk:<code>|<country>-<postcode>` for each phonetic code of the name (Soundex of
 //!   each word of two letters or more; `cjk-<first character>` and `cjk-<last character>` for
 //!   a CJK name), when the address has a postcode;
-//! - `name` = `blk:<code>+<code>|<country>-<city>` for each pair of the name's phonetic codes
-//!   (the one code of a one-word or one-character name), when the address has a city: a mistyped
-//!   postcode would otherwise hide the customer (in the FEBRL 4 record-linkage data, 16% of
-//!   the true pairs share no key built on the postcode, 7% none with these keys added), while
-//!   the scoring still weighs the disagreeing postcode against the agreeing city, street and
-//!   name. Two codes together keep a city's blocks about as small as a postcode's with one;
-//!   with one code per key they made the whole pipeline half again as slow on generated
-//!   traffic. A CJK name pairs its first and last characters: on the family name alone
-//!   (`blk:cjk-王|CN-上海市浦东新区`, as recorded until 2026-12) a block held every
-//!   王 of the city and grew with the customers there (on the identity benchmark, the keys of
-//!   CJK names found 6.2 customers per lookup at 50,000 messages against 1.3 at 5,000; 1.0
-//!   and 0.7 with the pair). A customer recorded before is still found by the family
-//!   name's postcode key, which is unchanged, but no longer by the city alone;
+//! - `name` = `blk:<code>+<code>|<country>-<city>|<house number>` for each pair of the name's
+//!   phonetic codes (the one code of a one-word or one-character name), when the address has a
+//!   city and a house number: a mistyped postcode would otherwise hide the customer (in the
+//!   FEBRL 4 record-linkage data, 16% of the true pairs share no key built on the postcode),
+//!   while the scoring still weighs the disagreeing postcode
+//!   against the agreeing city, street and name. Such a candidate reaches the threshold only
+//!   when its street and house number agree with the message's, so the house number belongs
+//!   in the key: without it (`blk:H520+M460|DE-berlin`, as recorded until 2026-12) a block held
+//!   everyone of alike names in the city, and grew with the customers there (on the identity
+//!   benchmark, 1.2 customers per key as seen by its members at 5,000 messages, 2.5 at
+//!   50,000; with the house number 1.10 and 1.12). On FEBRL 4 that loses 7 of the 5,000 true
+//!   links at the threshold (recall 0.7188 to 0.7174: a postcode and a house number both
+//!   mistyped), and 18 of the 6,538 of its dedup set 3. Two codes together keep the blocks small as well; with
+//!   one code per key they made the whole pipeline half again as slow on generated traffic. A
+//!   CJK name pairs its first and last characters: on the family name alone
+//!   (`blk:cjk-王|CN-上海市浦东新区`, as recorded until 2026-12) a block held every 王 of the
+//!   city (on the identity benchmark, the keys of CJK names found 6.2 customers per lookup at
+//!   50,000 messages against 1.3 at 5,000; 1.0 and 0.7 with the pair). A customer recorded
+//!   under an earlier form of this key is still found by the postcode keys and the address
+//!   key, which are unchanged, but no longer through the city alone;
 //! - `address` = `blk:<country>~<postcode characters sorted>|<house number>`, when both are
 //!   known (`blk:DE~01115|12` for 10115 and 12). Sorted, the characters of a postcode with two
 //!   of them swapped (`4305` / `4350`, the commonest slip in typed numbers after a replaced
@@ -67,10 +74,11 @@
 //!   codes that are permutations of one another: about four per multiset of digits among
 //!   Germany's 8,200 codes), and it replaces the exact `postcode|house` key rather than adding
 //!   a lookup. In the FEBRL 4 data it raised the share of true pairs sharing a key from 93%
-//!   to 96%, for a fifth more candidate pairs.
+//!   to 96% (95% once the city key took the house number), for a fifth more candidate pairs.
 //!
-//! A message with a name but neither postcode nor city gets no blocking key and so no weak
-//! candidates: a name alone never reaches a useful score anyway (see [`crate::score`]).
+//! A message with a name but neither a postcode nor a city with a house number gets no
+//! blocking key and so no weak candidates: a name with a city alone never reaches a useful
+//! score anyway (see [`crate::score`]).
 
 use crate::config::Settings;
 use crate::normalize::NormalizeError;
@@ -216,9 +224,10 @@ impl Extracted {
                     ));
                 }
             }
-            // A city holds many postcodes: two codes of the name together keep its blocks as
-            // small as a postcode's with one.
-            if let Some(city) = &address.city {
+            // A city holds many postcodes: two codes of the name and the house number keep
+            // its blocks as small as a postcode's with one code, however many customers the
+            // city has.
+            if let (Some(city), Some(house)) = (&address.city, &address.house) {
                 let mut pairs: Vec<String> = Vec::new();
                 for (i, a) in codes.iter().enumerate() {
                     for b in &codes[i + 1..] {
@@ -232,7 +241,7 @@ impl Extracted {
                 for pair in pairs {
                     keys.push(Identity::new(
                         IdentityKind::Name,
-                        format!("{BLOCKING_PREFIX}{pair}|{}-{city}", address.country),
+                        format!("{BLOCKING_PREFIX}{pair}|{}-{city}|{house}", address.country),
                     ));
                 }
             }
@@ -853,7 +862,7 @@ fn weak_link(
     }
     let Some(best) = candidates.first() else {
         let why = if extracted.blocking_keys().is_empty() {
-            "no strong identifier matched and there is no name or address with a postcode or city to compare: a new customer"
+            "no strong identifier matched and there is no name or address with a postcode, or a city and house number, to compare: a new customer"
         } else {
             "no strong identifier matched and no customer shares a blocking key: a new customer"
         };

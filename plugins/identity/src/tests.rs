@@ -116,7 +116,7 @@ fn new_customer_records_identifiers_and_blocking_keys() {
             "address:DE|10115|berlin|hauptstr|12|",
             "name:blk:H520|DE-10115",
             "name:blk:M460|DE-10115",
-            "name:blk:H520+M460|DE-berlin",
+            "name:blk:H520+M460|DE-berlin|12",
             "address:blk:DE~01115|12",
         ]
     );
@@ -693,13 +693,60 @@ fn a_mistyped_postcode_still_finds_the_customer_through_the_city() {
 }
 
 #[test]
+fn the_city_key_needs_a_house_number_and_carries_it() {
+    // (street line, postcode, the message's blocking keys). A customer found through the city
+    // reaches the threshold only if the street and house number agree, so the house number
+    // narrows the city's block to the people of alike names at that number.
+    let cases: [(&str, &str, &[&str]); 4] = [
+        (
+            "Hauptstraße 12",
+            "10115",
+            &[
+                "name:blk:H520|DE-10115",
+                "name:blk:M460|DE-10115",
+                "name:blk:H520+M460|DE-berlin|12",
+                "address:blk:DE~01115|12",
+            ],
+        ),
+        // no postcode: the city key alone
+        ("Hauptstraße 12", "", &["name:blk:H520+M460|DE-berlin|12"]),
+        // no house number: the postcode keys alone
+        (
+            "Hauptstraße",
+            "10115",
+            &["name:blk:H520|DE-10115", "name:blk:M460|DE-10115"],
+        ),
+        // neither: no key, so no candidates (a name and a city alone never link)
+        ("Hauptstraße", "", &[]),
+    ];
+    for (line1, postcode, expected) in cases {
+        let decisions = run(
+            message(
+                "chat",
+                party(Some("Hans Müller"), None, None),
+                Some((line1, postcode, "Berlin", "DE")),
+            ),
+            &MemoryContext::new(),
+        );
+        let keys: Vec<String> = last_link(&decisions)
+            .0
+            .identities
+            .iter()
+            .filter(|i| i.value.starts_with(BLOCKING_PREFIX))
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(keys, expected, "{line1} {postcode}");
+    }
+}
+
+#[test]
 fn a_cjk_city_key_pairs_the_family_name_with_the_given_name() {
-    // (name, city key recorded for it in 上海市浦东新区, postcode 200120)
+    // (name, city key recorded for it at 世纪大道100号, 上海市浦东新区, postcode 200120)
     let cases = [
-        ("王伟", "name:blk:cjk-伟+cjk-王|CN-上海市浦东新区"),
-        ("王芳", "name:blk:cjk-王+cjk-芳|CN-上海市浦东新区"),
-        ("王", "name:blk:cjk-王|CN-上海市浦东新区"),
-        ("佐藤花子", "name:blk:cjk-佐+cjk-子|CN-上海市浦东新区"),
+        ("王伟", "name:blk:cjk-伟+cjk-王|CN-上海市浦东新区|100"),
+        ("王芳", "name:blk:cjk-王+cjk-芳|CN-上海市浦东新区|100"),
+        ("王", "name:blk:cjk-王|CN-上海市浦东新区|100"),
+        ("佐藤花子", "name:blk:cjk-佐+cjk-子|CN-上海市浦东新区|100"),
     ];
     for (name, city_key) in cases {
         let decisions = run(
@@ -717,7 +764,7 @@ fn a_cjk_city_key_pairs_the_family_name_with_the_given_name() {
             .filter(|i| i.value.starts_with(BLOCKING_PREFIX) && !i.value.contains("~"))
             .map(ToString::to_string)
             .collect();
-        let city: Vec<&String> = keys.iter().filter(|k| k.ends_with("上海市浦东新区")).collect();
+        let city: Vec<&String> = keys.iter().filter(|k| k.contains("|CN-上海市浦东新区|")).collect();
         assert_eq!(city, [city_key], "{name}: {keys:?}");
         // The family name's postcode key is the one recorded before the pair existed.
         let family = name.chars().next().unwrap();
