@@ -18,8 +18,12 @@
 //! process's threads: the engine's, the checkpoint thread's) is given beside its time on the
 //! clock, with its scaling: it leaves out the waits that make a shared machine's clock times
 //! differ from run to run (another process on the CPU, the disk), though not the slowdowns
-//! (caches shared with other machines' work). The peak resident memory of the process is
-//! printed at the end.
+//! (caches shared with other machines' work). So is what each drain read and wrote through
+//! system calls (the database file, its write-ahead log, temporary files), which hardly
+//! varies with the machine: the same work writes nearly the same bytes (within a few percent:
+//! how much the checkpoint thread copies depends on when it wakes), so a part whose writes
+//! grow faster than the traffic shows here even when the times are noisy. The peak resident
+//! memory of the process is printed at the end.
 //!
 //! To profile the drain alone: `mkfifo /tmp/ctl`, then run the bench under
 //! `perf record -D -1 --control fifo:/tmp/ctl ...` with `WEFT_BENCH_PERF_CTL=/tmp/ctl`; the
@@ -80,6 +84,8 @@ struct Run {
     drain_s: f64,
     /// Processor time of the drain, when the platform tells it.
     drain_cpu_s: Option<f64>,
+    /// What the drain read and wrote through system calls (all threads).
+    drain_io: Option<weft_test_support::Io>,
 }
 
 /// Tells `perf` (through its control FIFO) to start or stop recording, when asked to.
@@ -147,6 +153,7 @@ async fn run_once(
     assert_eq!(ingested.messages, messages, "every generated message is ingested");
     perf_control("enable");
     let cpu_before = weft_test_support::cpu_seconds();
+    let io_before = weft_test_support::io_so_far();
     let started = Instant::now();
     let drained = exec::drain(&store, pipeline, &DrainOptions::default())
         .await
@@ -155,6 +162,9 @@ async fn run_once(
     let drain_cpu_s = cpu_before
         .zip(weft_test_support::cpu_seconds())
         .map(|(before, after)| after - before);
+    let drain_io = io_before
+        .zip(weft_test_support::io_so_far())
+        .map(|(before, after)| after.since(before));
     perf_control("disable");
     let dead = drained.dead.len();
 
@@ -172,11 +182,22 @@ async fn run_once(
             .map(|cpu| format!(", processor time {cpu:.2} s"))
             .unwrap_or_default(),
     );
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let io = drain_io
+        .map(|io| {
+            format!(
+                "; the drain wrote {:.0} MiB in {} calls and read {:.0} MiB",
+                mib(io.written),
+                io.write_calls,
+                mib(io.read)
+            )
+        })
+        .unwrap_or_default();
     if run == 0 {
         println!(
             "\n== {customers} customers, {messages} messages (seed {seed}) ==\n\
              orders: {}\n\
-             run 1: {timing}\n\
+             run 1: {timing}{io}\n\
              dead letters: {dead}{}; database file with its write-ahead log: {file_mib:.0} MiB\n",
             if with_orders {
                 format!(
@@ -194,10 +215,10 @@ async fn run_once(
         );
         print!("{}", report.table());
     } else if run == WARM_UP {
-        println!("warm-up, not counted: {timing}");
+        println!("warm-up, not counted: {timing}{io}");
     } else {
         // The same seed makes the same traffic and the same decisions: only the time differs.
-        println!("run {}: {timing}; dead letters: {dead}", run + 1);
+        println!("run {}: {timing}{io}; dead letters: {dead}", run + 1);
     }
     drop(store);
     for file in std::fs::read_dir(dir).expect("read temp dir").flatten() {
@@ -217,6 +238,7 @@ async fn run_once(
         ingest_s,
         drain_s,
         drain_cpu_s,
+        drain_io,
     }
 }
 
@@ -355,6 +377,15 @@ fn main() {
                 if let Some(ratios) = ratios {
                     print_ratios("processor time run by run", &ratios);
                 }
+            }
+            // Bytes written hardly vary from run to run for the same work: the first runs say it.
+            if let (Some(small), Some(large)) = (smallest[0].drain_io, largest[0].drain_io) {
+                println!(
+                    "written: {:.1}x the traffic wrote {:.2}x the bytes in {:.2}x the calls",
+                    last.0 as f64 / first.0 as f64,
+                    large.written as f64 / small.written.max(1) as f64,
+                    large.write_calls as f64 / small.write_calls.max(1) as f64
+                );
             }
         }
         if let Some(peak) = weft_test_support::peak_rss_mib() {

@@ -51,6 +51,49 @@ pub fn cpu_seconds() -> Option<f64> {
     Some(nanos as f64 / 1e9)
 }
 
+/// What this process has read and written through system calls so far (`/proc/self/io`):
+/// files, pipes and sockets alike, whether or not the bytes reached a disk. None where there
+/// is no such file (not Linux). Unlike a time, it hardly varies from run to run for the same
+/// work (a background thread's share may), so it shows what grows with the traffic on a
+/// machine whose speed varies.
+pub fn io_so_far() -> Option<Io> {
+    let text = std::fs::read_to_string("/proc/self/io").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some(Io {
+        read: field("rchar:")?,
+        written: field("wchar:")?,
+        write_calls: field("syscw:")?,
+    })
+}
+
+/// A reading of [`io_so_far`], or the difference of two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Io {
+    /// Bytes read.
+    pub read: u64,
+    /// Bytes written.
+    pub written: u64,
+    /// Calls that wrote.
+    pub write_calls: u64,
+}
+
+impl Io {
+    /// What happened between `earlier` and this reading.
+    pub fn since(self, earlier: Io) -> Io {
+        Io {
+            read: self.read.saturating_sub(earlier.read),
+            written: self.written.saturating_sub(earlier.written),
+            write_calls: self.write_calls.saturating_sub(earlier.write_calls),
+        }
+    }
+}
+
 /// The directory with every plugin of the workspace built as `<crate_name>.wasm`.
 ///
 /// The first call builds them (into `<workspace>/target/wasm-plugins`, a target directory of
