@@ -53,9 +53,9 @@ pub fn cpu_seconds() -> Option<f64> {
 
 /// What this process has read and written through system calls so far (`/proc/self/io`):
 /// files, pipes and sockets alike, whether or not the bytes reached a disk. None where there
-/// is no such file (not Linux). Unlike a time, it hardly varies from run to run for the same
-/// work (a background thread's share may), so it shows what grows with the traffic on a
-/// machine whose speed varies.
+/// is no such file (not Linux). Unlike a time, the part that the work itself reads and writes
+/// is the same from run to run; a background thread's part (a checkpoint) may vary with when
+/// it runs.
 pub fn io_so_far() -> Option<Io> {
     let text = std::fs::read_to_string("/proc/self/io").ok()?;
     let field = |name: &str| -> Option<u64> {
