@@ -170,11 +170,12 @@ async fn run_once(
     let dead = drained.dead.len();
 
     let report = quality(&store, &traffic.truth).await.expect("report");
-    let file_mib = ["", "-wal"]
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let file_mib = mib(["", "-wal"]
         .iter()
         .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db.display())).ok())
-        .map(|m| m.len() as f64 / (1024.0 * 1024.0))
-        .sum::<f64>();
+        .map(|m| m.len())
+        .sum());
     let timing = format!(
         "ingest: {ingest_s:.2} s ({:.0} messages/s); identity + merger: {drain_s:.2} s ({:.0} messages/s){}",
         messages as f64 / ingest_s,
@@ -183,7 +184,6 @@ async fn run_once(
             .map(|cpu| format!(", processor time {cpu:.2} s"))
             .unwrap_or_default(),
     );
-    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     let io = drain_io
         .map(|io| {
             format!(

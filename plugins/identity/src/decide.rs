@@ -50,15 +50,15 @@
 //!   phonetic codes (the one code of a one-word or one-character name), when the address has a
 //!   city and a house number: a mistyped postcode would otherwise hide the customer (in the
 //!   FEBRL 4 record-linkage data, 16% of the true pairs share no key built on the postcode),
-//!   while the scoring still weighs the disagreeing postcode
-//!   against the agreeing city, street and name. Such a candidate reaches the threshold only
-//!   when its street and house number agree with the message's, so the house number belongs
-//!   in the key: without it (`blk:H520+M460|DE-berlin`, as recorded until 2026-12) a block held
-//!   everyone of alike names in the city, and grew with the customers there (on the identity
-//!   benchmark, 1.2 customers per key as seen by its members at 5,000 messages, 2.5 at
-//!   50,000; with the house number 1.10 and 1.12). On FEBRL 4 that loses 7 of the 5,000 true
-//!   links at the threshold (recall 0.7188 to 0.7174: a postcode and a house number both
-//!   mistyped), and 18 of the 6,538 of its dedup set 3. Two codes together keep the blocks small as well; with
+//!   while the scoring still weighs the disagreeing postcode against the agreeing city, street
+//!   and name. Such a candidate reaches the threshold only when its street and house number
+//!   agree with the message's, so the house number belongs in the key: without it
+//!   (`blk:H520+M460|DE-berlin`, as recorded until 2026-12) a block held everyone of alike
+//!   names in the city, and grew with the customers there (on the identity benchmark, 1.2
+//!   customers per key as seen by its members at 5,000 messages, 2.5 at 50,000; with the
+//!   house number 1.10 and 1.12). On FEBRL 4 that loses 7 of the 5,000 true links at the
+//!   threshold (recall 0.7188 to 0.7174: a postcode and a house number both mistyped), and 18
+//!   of the 6,538 of its dedup set 3. Two codes together keep the blocks small as well; with
 //!   one code per key they made the whole pipeline half again as slow on generated traffic. A
 //!   CJK name pairs its first and last characters: on the family name alone
 //!   (`blk:cjk-王|CN-上海市浦东新区`, as recorded until 2026-12) a block held every 王 of the
