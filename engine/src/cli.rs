@@ -22,7 +22,8 @@ struct Cli {
 
 #[derive(Debug, Args, Clone)]
 pub(crate) struct DbArg {
-    /// Database URL: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+    /// Database URL: sqlite://FILE or postgres://USER@HOST/DB. Only `weft run`, `weft import`
+    /// and `weft demo` create a database that does not exist; other commands refuse it.
     #[arg(long, env = "WEFT_DB", default_value = "sqlite://weft.db")]
     pub(crate) db: String,
 }
@@ -68,6 +69,10 @@ enum Command {
         /// Apply nothing; print every decision as JSON lines.
         #[arg(long)]
         dry_run: bool,
+        /// How many events share one transaction (a crash loses at most that many events'
+        /// work, which the next run does again).
+        #[arg(long, default_value_t = DrainOptions::default().events_per_commit as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        events_per_commit: u64,
     },
     /// Import the seller's orders (JSON lines, one order each: number, channel, placed_at,
     /// buyer, shipping) and run them through the workflows that listen to `order.placed`.
@@ -196,11 +201,37 @@ enum ExplainWhat {
 
 /// Processes every queued event and names each one that was dead-lettered, with the reason.
 pub(crate) async fn drain_reporting(store: &Store, pipeline: &Pipeline) -> anyhow::Result<exec::DrainReport> {
-    let drained = exec::drain(store, pipeline, &DrainOptions::default()).await?;
+    drain_with(store, pipeline, &DrainOptions::default()).await
+}
+
+/// [`drain_reporting`] with `options`.
+async fn drain_with(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -> anyhow::Result<exec::DrainReport> {
+    join_reporting(store, options).await?;
+    let drained = exec::drain(store, pipeline, options)
+        .await
+        .context("processing the queued events")?;
+    if drained.taken_over.events > 0 {
+        eprintln!("{}", drained.taken_over);
+    }
     for (event, reason) in &drained.dead {
         eprintln!("dead-lettered event {event}: {reason}");
     }
     Ok(drained)
+}
+
+/// Joins the processes that drain `store` (see `store::node`) before anything is written: on
+/// SQLite, says so and waits while another weft drains the file; says what it took over from
+/// a weft that stopped.
+async fn join_reporting(store: &Store, options: &DrainOptions) -> anyhow::Result<()> {
+    let taken = store
+        .join(&options.node, &|holder| {
+            eprintln!("waiting: {holder} is processing this database; this run goes on once it has finished")
+        })
+        .await?;
+    if taken.events > 0 {
+        eprintln!("{taken}");
+    }
+    Ok(())
 }
 
 /// Parses the command line, runs the command, reports errors.
@@ -291,17 +322,23 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             db,
             plugins,
             dry_run,
+            events_per_commit,
         } => {
             let pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
             let store = Store::open(&db.db).await?;
             if dry_run {
                 return dry_run_files(&store, &pipeline, &input).await;
             }
+            let options = DrainOptions {
+                events_per_commit: events_per_commit as usize,
+                ..DrainOptions::default()
+            };
+            join_reporting(&store, &options).await?;
             let ingested = exec::ingest_paths(&store, None, &pipeline, &input).await?;
             for (path, reason) in &ingested.rejected {
                 eprintln!("dead-lettered {}: {reason}", path.display());
             }
-            let drained = drain_reporting(&store, &pipeline).await?;
+            let drained = drain_with(&store, &pipeline, &options).await?;
             eprintln!(
                 "{} files, {} new messages, {} events processed, {} dead letters",
                 ingested.files,
@@ -327,6 +364,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
             }
             let store = Store::open(&db.db).await?;
+            join_reporting(&store, &DrainOptions::default()).await?;
             let imported = exec::orders::queue_orders(&store, &orders).await?;
             let drained = drain_reporting(&store, &pipeline).await?;
             eprintln!(
@@ -355,7 +393,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&crate::workflow::json_schema())?);
         }
         Command::Export { what, db } => {
-            let store = Store::open(&db.db).await?;
+            let store = Store::open_existing(&db.db).await?;
             let values = match what {
                 ExportWhat::Tickets => store.export_tickets().await?,
                 ExportWhat::Customers => store.export_customers().await?,
@@ -363,7 +401,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             print_jsonl(&values)?;
         }
         Command::Explain { what, id, db } => {
-            let store = Store::open(&db.db).await?;
+            let store = Store::open_existing(&db.db).await?;
             let text = match what {
                 ExplainWhat::Ticket => crate::explain::ticket(&store, id).await?,
                 ExplainWhat::Customer => crate::explain::customer(&store, id).await?,
@@ -371,7 +409,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             print!("{text}");
         }
         Command::DeadLetters { db, all } => {
-            let store = Store::open(&db.db).await?;
+            let store = Store::open_existing(&db.db).await?;
             for letter in store.dead_letters(!all).await? {
                 let place = match (&letter.workflow, &letter.step, &letter.plugin, letter.inbound) {
                     (Some(w), Some(s), _, _) => format!("workflow {w}, step {s}"),
@@ -409,7 +447,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             plugins,
         } => {
             let pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
-            let store = Store::open(&db.db).await?;
+            let store = Store::open_existing(&db.db).await?;
+            join_reporting(&store, &DrainOptions::default()).await?;
             let letters = store.dead_letters(true).await?;
             let chosen: Vec<_> = if ids.is_empty() {
                 letters
@@ -439,7 +478,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await?;
+            let drained = exec::drain(&store, &pipeline, &DrainOptions::default())
+                .await
+                .context("processing the queued events")?;
             for (event, reason) in &drained.dead {
                 eprintln!("dead-lettered again: event {event}: {reason}");
             }

@@ -116,7 +116,7 @@ fn list(numbers: &[i64], prefix: &str) -> String {
 
 /// `weft merge`: merges tickets by hand. Returns what to print.
 pub async fn merge(args: MergeArgs) -> anyhow::Result<String> {
-    let store = Store::open(&args.db.db).await?;
+    let store = Store::open_existing(&args.db.db).await?;
     let mut unit = store.unit().await?;
     let merged = unit
         .merge_tickets_by_hand(args.into, &args.from, &reason(args.reason))
@@ -135,7 +135,7 @@ pub async fn merge(args: MergeArgs) -> anyhow::Result<String> {
 
 /// `weft unmerge`: takes a merged ticket out again.
 pub async fn unmerge(args: UnmergeArgs) -> anyhow::Result<String> {
-    let store = Store::open(&args.db.db).await?;
+    let store = Store::open_existing(&args.db.db).await?;
     let mut unit = store.unit().await?;
     let into = unit.unmerge_ticket_by_hand(args.ticket, &reason(args.reason)).await?;
     unit.commit().await?;
@@ -154,7 +154,7 @@ pub async fn customer(args: CustomerArgs) -> anyhow::Result<String> {
             reason: why,
             db,
         } => {
-            let store = Store::open(&db.db).await?;
+            let store = Store::open_existing(&db.db).await?;
             let mut unit = store.unit().await?;
             let merged = unit.merge_customers_by_hand(into, &from, &reason(why)).await?;
             unit.commit().await?;
@@ -173,7 +173,7 @@ pub async fn customer(args: CustomerArgs) -> anyhow::Result<String> {
             reason: why,
             db,
         } => {
-            let store = Store::open(&db.db).await?;
+            let store = Store::open_existing(&db.db).await?;
             let mut unit = store.unit().await?;
             let split = unit.split_customer(customer, &identities, &reason(why)).await?;
             unit.commit().await?;

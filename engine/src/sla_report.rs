@@ -58,7 +58,7 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<()> {
         None => crate::store::now_ms(),
     };
     let within = parse_duration(&args.within).map_err(|e| anyhow::anyhow!("--within: {e}"))?;
-    let store = Store::open(&args.db).await?;
+    let store = Store::open_existing(&args.db).await?;
     let report = build(&store.sla_deadlines().await?, now, within);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -89,7 +89,7 @@ pub async fn run(command: TicketCommand) -> anyhow::Result<()> {
     match command {
         TicketCommand::Status(args) => {
             let at = time(args.at.as_deref())?;
-            let store = Store::open(&args.db.db).await?;
+            let store = Store::open_existing(&args.db.db).await?;
             let pipeline = Pipeline::load(new_runtime(&args.plugins)?, &args.plugins.plugins, &args.workflows).await?;
             let shown = args.status.as_str().to_owned();
             let effect = clocks::set_status(&store, args.ticket, args.status, at).await?;
@@ -104,7 +104,7 @@ pub async fn run(command: TicketCommand) -> anyhow::Result<()> {
         }
         TicketCommand::Reply(args) => {
             let at = time(args.at.as_deref())?;
-            let store = Store::open(&args.db.db).await?;
+            let store = Store::open_existing(&args.db.db).await?;
             let pipeline = Pipeline::load(new_runtime(&args.plugins)?, &args.plugins.plugins, &args.workflows).await?;
             let id = args.id.unwrap_or_else(|| format!("reply-{}-{at}", args.ticket));
             let mut message = weft_sdk::Message::new(args.channel, id, at);

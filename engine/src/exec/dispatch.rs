@@ -5,9 +5,15 @@
 //! writes the pages those events touched once instead of once per event. When an event of a
 //! group fails, the group is rolled back and its events are processed again one unit each, so
 //! a failure still loses nothing and takes nothing else with it.
+//!
+//! Timers fire only once no event is ready, so that what they change (a deadline marked
+//! breached, an escalation) comes between the same events whether a run went through at once
+//! or was interrupted and resumed: a crash changes no result. A drain first joins the nodes of
+//! the database (`store::node`), taking over at once the claims of a process that stopped.
 
 use super::Pipeline;
 use super::process::{Decided, StepError, process_event};
+use crate::store::node::Takeover;
 use crate::store::queue::QueuedEvent;
 use crate::store::{Store, Unit, now_ms};
 use std::time::Duration;
@@ -33,20 +39,27 @@ pub struct DrainReport {
     pub decided: Vec<Decided>,
     /// Events that failed for good, with the reason.
     pub dead: Vec<(i64, String)>,
+    /// Claims of processes that stopped, taken over.
+    pub taken_over: Takeover,
 }
+
+/// How often a drain that has nothing to claim looks again while other nodes hold events.
+const CLAIMED_ELSEWHERE_POLL: Duration = Duration::from_millis(250);
 
 /// Options of a drain.
 #[derive(Debug, Clone)]
 pub struct DrainOptions {
-    /// Names this node's claims.
+    /// Names this node's claims: unique to this process (see `store::node`).
     pub node: String,
     /// How many events one claim takes: two groups of [`DrainOptions::events_per_commit`].
     pub batch: i64,
-    /// How long a claim holds before another node may take the event.
+    /// How long a claim holds before another node may take the event, unless the node is known
+    /// to have stopped before (see `store::node`).
     pub lease: Duration,
     /// Keep every decision in the report.
     pub collect: bool,
-    /// Fire timers due by this time (ms); None fires those due by the wall clock.
+    /// Fire timers due by this time (ms); None fires those due by the wall clock. Timers fire
+    /// when no event is ready.
     pub timers_until: Option<i64>,
     /// Retry attempts for failures outside a step (the database).
     pub store_attempts: i64,
@@ -67,7 +80,7 @@ pub struct DrainOptions {
 impl Default for DrainOptions {
     fn default() -> Self {
         DrainOptions {
-            node: format!("node-{}", std::process::id()),
+            node: crate::store::node::process_node_name().to_owned(),
             batch: 16_384,
             lease: Duration::from_secs(300),
             collect: false,
@@ -94,22 +107,39 @@ fn attempts_and_backoff(pipeline: &Pipeline, error: &StepError, options: &DrainO
 
 /// Processes queued events until none is ready (waiting out pending retries).
 pub async fn drain(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -> anyhow::Result<DrainReport> {
-    let mut report = DrainReport::default();
+    let mut report = DrainReport {
+        taken_over: store
+            .join(
+                &options.node,
+                &|holder| tracing::warn!(%holder, "another process drains this database: waiting for it to finish"),
+            )
+            .await?,
+        ..DrainReport::default()
+    };
     let mut round = 0u64;
     loop {
-        let mut unit = store.unit().await?;
-        let fired = unit
-            .fire_due_timers(options.timers_until.unwrap_or_else(now_ms), options.batch)
-            .await?;
-        unit.commit().await?;
-        report.timers += fired.len();
-
+        report.taken_over.add(store.take_over_stopped().await?);
         round += 1;
         let claim = format!("{}:{round}", options.node);
         let events = store
             .claim(&claim, options.batch, options.lease.as_millis() as i64)
             .await?;
         if events.is_empty() {
+            // Events another node holds come first: timers fire after every event before them.
+            if store.claimed_elsewhere(&options.node).await? > 0 {
+                tracing::info!("waiting for events that another node claimed");
+                tokio::time::sleep(CLAIMED_ELSEWHERE_POLL).await;
+                continue;
+            }
+            let mut unit = store.unit().await?;
+            let fired = unit
+                .fire_due_timers(options.timers_until.unwrap_or_else(now_ms), options.batch)
+                .await?;
+            unit.commit().await?;
+            report.timers += fired.len();
+            if !fired.is_empty() {
+                continue;
+            }
             match store.next_retry_at().await? {
                 Some(at) => {
                     let wait = (at - now_ms()).clamp(1, 60_000) as u64;
@@ -151,7 +181,7 @@ async fn process_together(
             Ok(_) => {}
             Err(error) => {
                 tracing::debug!(event = event.id, %error, "an event of a group failed: the group goes again one by one");
-                unit.rollback().await?;
+                roll_back(unit, &error).await?;
                 return Ok(false);
             }
         }
@@ -160,13 +190,21 @@ async fn process_together(
     // sends the group one by one like any failed event.
     if let Err(error) = unit.flush_log().await {
         tracing::debug!(%error, "the decision log of a group failed: the group goes again one by one");
-        unit.rollback().await?;
+        roll_back(unit, &error).await?;
         return Ok(false);
     }
     unit.commit().await?;
     report.events += group.len();
     report.decided.append(&mut decided);
     Ok(true)
+}
+
+/// Rolls `unit` back after `cause`. Should that fail too, the error says `cause` first: it is
+/// why the unit ended, and the failed rollback only what came of it.
+async fn roll_back(unit: Unit, cause: &dyn std::fmt::Display) -> anyhow::Result<()> {
+    unit.rollback()
+        .await
+        .map_err(|error| anyhow::anyhow!("{cause} (and rolling back failed too: {error})"))
 }
 
 /// [`process_event`] with the event's decision log written, so that a failure there (a step
@@ -204,7 +242,7 @@ async fn process_one(
             }
         }
         Err(error) => {
-            unit.rollback().await?;
+            roll_back(unit, &error).await?;
             let message = error.to_string();
             let (attempts, backoff) = attempts_and_backoff(pipeline, &error, options);
             if error.is_retryable() && event.attempts + 1 < attempts {

@@ -75,7 +75,9 @@ pub async fn run_report(command: &ReportCommand) -> anyhow::Result<()> {
     match command {
         ReportCommand::Quality { truth, db, json } => {
             let truth = read_truth(truth)?;
-            let store = Store::open(db).await.with_context(|| format!("opening {db}"))?;
+            let store = Store::open_existing(db)
+                .await
+                .with_context(|| format!("opening {db}"))?;
             let report = quality(&store, &truth).await?;
             if *json {
                 println!("{}", report.to_json());

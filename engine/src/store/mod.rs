@@ -20,12 +20,14 @@
 //! - [`sla`]: replies and status changes stopping deadline clocks; the SLA report's rows.
 //! - [`sql`]: one way to write a statement for both databases, and rows read by column name.
 //! - [`checkpoint`]: an SQLite file's write-ahead log copied back on a thread of its own.
+//! - [`node`]: which processes drain the queue; the claims of one that stopped taken over.
 
 pub mod apply;
 mod checkpoint;
 pub mod context;
 pub mod ingest;
 pub mod manual;
+pub mod node;
 pub mod queue;
 pub mod report;
 pub mod sla;
@@ -45,11 +47,27 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/
 /// How long a caller waits for the connection (SQLite) or a pooled one (PostgreSQL).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long an SQLite statement waits for another process's write lock before it fails.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What went wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open database `{url}`: {problem}")]
     Open { url: String, problem: String },
+    #[error(
+        "database `{url}` does not exist: there is no file {}; give the file that `weft run` wrote with --db or WEFT_DB",
+        .path.display()
+    )]
+    Missing { url: String, path: std::path::PathBuf },
+    #[error("database `{url}` holds no weft data (no weft migration was ever applied to it); check --db or WEFT_DB")]
+    NotWeft { url: String },
+    #[error(
+        "database {} is locked: {holder} is writing to it, and it stayed locked for {} s; try again once it has finished",
+        .file.display(),
+        SQLITE_BUSY_TIMEOUT.as_secs()
+    )]
+    Locked { file: std::path::PathBuf, holder: String },
     #[error("unsupported database url `{0}`: expected sqlite://PATH, sqlite::memory: or postgres://...")]
     UnsupportedUrl(String),
     #[error("database migration failed: {0}")]
@@ -81,6 +99,11 @@ pub struct Store {
     db: Db,
     /// Background checkpoints of a SQLite file (see `checkpoint.rs`); stops with the last clone.
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
+    /// The SQLite file; None for a memory database and PostgreSQL.
+    file: Option<std::path::PathBuf>,
+    /// What this process holds to drain the database (see `node.rs`); released with the last
+    /// clone.
+    membership: Arc<tokio::sync::Mutex<node::Membership>>,
 }
 
 #[derive(Clone)]
@@ -102,8 +125,20 @@ impl Store {
     /// Opens (creating it if needed) and migrates the database at `url`:
     /// `sqlite://weft.db`, `sqlite::memory:` or `postgres://user@host/db`.
     pub async fn open(url: &str) -> Result<Store> {
+        Store::open_as(url, Create::Yes).await
+    }
+
+    /// Opens the database at `url` only if it exists and holds weft's tables (as any version
+    /// of weft left them: it is migrated): for commands that read or change what is there,
+    /// which on a mistyped path must say so instead of making an empty database.
+    pub async fn open_existing(url: &str) -> Result<Store> {
+        Store::open_as(url, Create::No).await
+    }
+
+    async fn open_as(url: &str, create: Create) -> Result<Store> {
         if url.starts_with("sqlite:") {
-            let conn = open_sqlite(url)?;
+            let conn = open_sqlite(url, create)?;
+            let file = conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
             let checkpointer = checkpointed_file(&conn)
                 .map(checkpoint::Checkpointer::start)
                 .transpose()
@@ -114,6 +149,8 @@ impl Store {
             return Ok(Store {
                 db: Db::Sqlite(Arc::new(tokio::sync::Mutex::new(sql::Sqlite::new(conn)))),
                 _checkpointer: checkpointer.map(Arc::new),
+                file,
+                membership: Arc::default(),
             });
         }
         if !(url.starts_with("postgres:") || url.starts_with("postgresql:")) {
@@ -131,6 +168,17 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
+        if create == Create::No {
+            let row = query(
+                "SELECT COUNT(*) AS n FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+            )
+            .fetch_one(&mut Conn::Postgres(pool.acquire().await?))
+            .await?;
+            if row.try_get::<i64>("n")? == 0 {
+                return Err(StoreError::NotWeft { url: url.to_owned() });
+            }
+        }
         POSTGRES_MIGRATIONS
             .run(&pool)
             .await
@@ -138,6 +186,8 @@ impl Store {
         Ok(Store {
             db: Db::Postgres(pool),
             _checkpointer: None,
+            file: None,
+            membership: Arc::default(),
         })
     }
 
@@ -167,7 +217,9 @@ impl Store {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
         };
-        conn.batch(begin).await?;
+        if let Err(error) = conn.batch(begin).await {
+            return Err(self.explained(error));
+        }
         // On SQLite, what the last unit remembered of customers is still true when no other
         // connection has committed since: `data_version` changes only with other connections'
         // commits, and this connection's units keep what they remember true of their own
@@ -196,6 +248,31 @@ impl Store {
     }
 }
 
+/// Whether opening a database may create it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Create {
+    Yes,
+    No,
+}
+
+impl Store {
+    /// `error`, or, when it is SQLite's "database is locked", an error that says who holds the
+    /// file (when a weft process does, from its writer lock file).
+    fn explained(&self, error: StoreError) -> StoreError {
+        let busy = matches!(
+            &error,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy
+        );
+        match (&self.file, busy) {
+            (Some(file), true) => StoreError::Locked {
+                holder: node::lock_holder(file).unwrap_or_else(|| "another process".to_owned()),
+                file: file.clone(),
+            },
+            _ => error,
+        }
+    }
+}
+
 /// The file of a writable SQLite database in WAL mode, which gets background checkpoints;
 /// None for a memory or read-only database.
 fn checkpointed_file(conn: &rusqlite::Connection) -> Option<std::path::PathBuf> {
@@ -208,7 +285,7 @@ fn checkpointed_file(conn: &rusqlite::Connection) -> Option<std::path::PathBuf> 
 }
 
 /// Opens the SQLite file (or memory database) of `url` and brings its schema up to date.
-fn open_sqlite(url: &str) -> Result<rusqlite::Connection> {
+fn open_sqlite(url: &str, create: Create) -> Result<rusqlite::Connection> {
     use rusqlite::OpenFlags;
     let open_err = |problem: String| StoreError::Open {
         url: url.to_owned(),
@@ -233,6 +310,16 @@ fn open_sqlite(url: &str) -> Result<rusqlite::Connection> {
             }
         };
     }
+    let memory = path == ":memory:" || path.is_empty() || flags.contains(OpenFlags::SQLITE_OPEN_MEMORY);
+    if create == Create::No && !memory {
+        flags.remove(OpenFlags::SQLITE_OPEN_CREATE);
+        if !std::path::Path::new(path).exists() {
+            return Err(StoreError::Missing {
+                url: url.to_owned(),
+                path: path.into(),
+            });
+        }
+    }
     flags |= OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let conn = if path == ":memory:" || path.is_empty() {
         rusqlite::Connection::open_in_memory()
@@ -241,7 +328,20 @@ fn open_sqlite(url: &str) -> Result<rusqlite::Connection> {
     }
     .map_err(|e| open_err(e.to_string()))?;
     conn.set_prepared_statement_cache_capacity(sql::STATEMENT_CACHE);
-    conn.busy_timeout(Duration::from_secs(10))
+    // Before anything writes to it (switching to WAL rewrites the header of an empty file).
+    if create == Create::No && !memory {
+        let weft: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| open_err(e.to_string()))?;
+        if weft == 0 {
+            return Err(StoreError::NotWeft { url: url.to_owned() });
+        }
+    }
+    conn.busy_timeout(SQLITE_BUSY_TIMEOUT)
         .map_err(|e| open_err(e.to_string()))?;
     // Lookups walk indexes all over a growing file: keep more of its pages than SQLite's
     // default 2 MiB, or every lookup becomes a read() once the file outgrows it. (A memory map
@@ -433,8 +533,16 @@ impl Unit {
         Ok(())
     }
 
+    /// Rolls the unit back. A transaction that SQLite already rolled back itself (it does
+    /// after a full disk, an I/O error or running out of memory) is done with: rolling it
+    /// back again would only fail with "no transaction is active" and hide why it ended.
     pub async fn rollback(mut self) -> Result<()> {
         let mut conn = self.conn.take().expect("unit used after it ended");
+        if let Conn::Sqlite(sqlite) = &conn
+            && sqlite.conn.is_autocommit()
+        {
+            return Ok(());
+        }
         conn.batch("ROLLBACK").await
     }
 }
@@ -445,7 +553,9 @@ impl Drop for Unit {
             None => {}
             // In-process: roll back here and now, before the connection is unlocked.
             Some(Conn::Sqlite(conn)) => {
-                if let Err(error) = conn.conn.execute_batch("ROLLBACK") {
+                if conn.conn.is_autocommit() {
+                    // SQLite ended the transaction itself (see `Unit::rollback`).
+                } else if let Err(error) = conn.conn.execute_batch("ROLLBACK") {
                     tracing::warn!(%error, "rolling back an abandoned unit failed");
                 }
             }

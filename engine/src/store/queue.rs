@@ -2,8 +2,9 @@
 //!
 //! Events are rows. A node claims a batch for a lease; on PostgreSQL with
 //! `FOR UPDATE SKIP LOCKED`, so several nodes never claim the same event. A crashed node's
-//! lease runs out and the events become claimable again. An event is finished inside the
-//! same transaction that applies its commands.
+//! claims are released as soon as another process knows it stopped (`node.rs`), else when
+//! its lease runs out. An event is finished inside the same transaction that applies its
+//! commands.
 
 use super::{Dialect, Result, Row, Store, StoreError, Unit, now_ms, query};
 use weft_sdk::Message;
@@ -98,6 +99,20 @@ impl Store {
         );
         let rows = query(&sql).bind(claim).fetch_all(&mut self.conn().await?).await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    /// Pending events that another node (any claim not made by `node`) holds a running lease
+    /// on: the drain waits for them to be done or taken over before it fires timers.
+    pub async fn claimed_elsewhere(&self, node: &str) -> Result<i64> {
+        let row = query(
+            "SELECT COUNT(*) AS n FROM events
+             WHERE state = 'pending' AND claimed_until >= $1 AND substr(claimed_by, 1, length($2)) <> $2",
+        )
+        .bind(now_ms())
+        .bind(format!("{node}:"))
+        .fetch_one(&mut self.conn().await?)
+        .await?;
+        row.try_get("n")
     }
 
     /// Events still waiting, for status lines.
