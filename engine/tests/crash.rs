@@ -1,8 +1,9 @@
 //! Crashes change no result, and storage failures say why, through the real `weft` binary:
 //! `weft run` killed with SIGKILL at seeded random moments and run again until done ends
 //! where an uninterrupted run does (SQLite and PostgreSQL); a second run on the same SQLite
-//! file waits for the first and says so; a full disk is reported as such and the next run
-//! resumes; commands that only read refuse a database that does not exist.
+//! file waits for the first and says so, and a write that finds the file locked names who
+//! holds it; a full disk is reported as such and the next run resumes; commands that read or
+//! change what a database holds refuse one that does not exist.
 
 mod common;
 
@@ -436,4 +437,46 @@ fn a_full_disk_is_reported_as_such_and_the_next_run_resumes() {
     let (tickets, customers) = exported(&db);
     assert_same("tickets", &clean_tickets, &tickets);
     assert_same("customers", &clean_customers, &customers);
+}
+
+/// A command that writes while another process holds the SQLite file's write lock says, once
+/// its wait runs out, who holds it, from the lock file a draining weft writes.
+#[test]
+fn a_write_that_finds_the_file_locked_names_who_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("weft.db");
+    let db = format!("sqlite://{}", file.display());
+    let input = dir.path().join("one.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"channel":"chat","id":"c-1","at":"2026-12-01T09:00:00Z","from":{"name":"أحمد","email":"ahmed@example.ae"},"body":"مرحبا، أين طلبي؟"}"#,
+            "\n",
+            r#"{"channel":"chat","id":"c-2","at":"2026-12-01T09:05:00Z","from":{"name":"Jürgen","email":"juergen@example.de"},"body":"Wo bleibt meine Bestellung?"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let (ok, _, stderr) = weft(&run_args(&db, &input));
+    assert!(ok, "{stderr}");
+    // What a draining weft holds: the lock file, with who it is, and the write lock.
+    let lock = std::fs::File::create(dir.path().join("weft.db-lock")).unwrap();
+    lock.lock().unwrap();
+    std::fs::write(
+        dir.path().join("weft.db-lock"),
+        "weft process 4242 (`weft run`, started 2026-12-07T05:00:00Z)\n",
+    )
+    .unwrap();
+    let writer = rusqlite::Connection::open(&file).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (ok, _, stderr) = weft(&["merge", "1", "2", "--db", &db]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!(
+            "database {} is locked: weft process 4242 (`weft run`, started 2026-12-07T05:00:00Z) is writing to it",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    writer.execute_batch("ROLLBACK").unwrap();
 }
