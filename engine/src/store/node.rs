@@ -96,7 +96,7 @@ impl Drop for Membership {
 }
 
 /// The writer lock file of an SQLite database at `file`.
-pub fn lock_file(file: &Path) -> PathBuf {
+fn lock_file(file: &Path) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
     name.push("-lock");
     PathBuf::from(name)
@@ -266,14 +266,7 @@ impl Store {
                 };
                 // Only a process holding the lock claims events, so every claim still running
                 // is a stopped process's.
-                let released = query(
-                    "UPDATE events SET claimed_by = NULL, claimed_until = NULL
-                     WHERE state = 'pending' AND claimed_until >= $1",
-                )
-                .bind(now_ms())
-                .execute(&mut self.conn().await?)
-                .await?
-                .rows_affected();
+                let released = release_claims(&mut self.conn().await?, "").await?;
                 Ok(Takeover {
                     events: released,
                     from: previous.into_iter().filter(|_| released > 0).collect(),
@@ -307,6 +300,20 @@ impl Store {
     }
 }
 
+/// Releases the running claims whose name starts with `prefix` (all of them for ""), so that
+/// their events can be claimed at once. Returns how many.
+async fn release_claims(conn: &mut Conn, prefix: &str) -> Result<u64> {
+    let done = query(
+        "UPDATE events SET claimed_by = NULL, claimed_until = NULL
+         WHERE state = 'pending' AND claimed_until >= $1 AND substr(claimed_by, 1, length($2)) = $2",
+    )
+    .bind(now_ms())
+    .bind(prefix)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Releases the running claims of every node whose advisory lock nobody holds.
 async fn take_over_stopped_nodes(membership: &mut Membership) -> Result<Takeover> {
     let ours: Vec<String> = membership.sessions.iter().map(|(name, _)| name.clone()).collect();
@@ -337,15 +344,7 @@ async fn take_over_stopped_nodes(membership: &mut Membership) -> Result<Takeover
         if !free {
             continue;
         }
-        let released = query(
-            "UPDATE events SET claimed_by = NULL, claimed_until = NULL
-             WHERE state = 'pending' AND claimed_until >= $1 AND substr(claimed_by, 1, length($2)) = $2",
-        )
-        .bind(now)
-        .bind(format!("{node}:"))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        let released = release_claims(conn, &format!("{node}:")).await?;
         let sql = format!("SELECT pg_advisory_unlock({NODE_KEY}) AS unlocked");
         query(&sql).bind(&node).fetch_one(&mut *conn).await?;
         if released > 0 {
