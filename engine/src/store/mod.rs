@@ -217,9 +217,7 @@ impl Store {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
         };
-        if let Err(error) = conn.batch(begin).await {
-            return Err(self.explained(error));
-        }
+        conn.batch(begin).await.map_err(|error| self.explained(error))?;
         // On SQLite, what the last unit remembered of customers is still true when no other
         // connection has committed since: `data_version` changes only with other connections'
         // commits, and this connection's units keep what they remember true of their own
