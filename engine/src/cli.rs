@@ -378,7 +378,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate { paths, plugins } => {
             let runtime = new_runtime(&plugins)?;
             let loaded = exec::pipeline::load_plugins(&runtime, &plugins.plugins).await?;
-            match crate::workflow::load(&paths, &exec::pipeline::catalog(&loaded)) {
+            match exec::pipeline::load_workflows(&paths, &loaded).await {
                 Ok(workflows) => {
                     let steps: usize = workflows.iter().map(|w| w.steps.len()).sum();
                     println!("ok: {} workflows, {} steps", workflows.len(), steps);

@@ -50,6 +50,38 @@ fn validate_reports_every_problem_with_line_and_column() {
     assert!(stdout.starts_with(&format!("ok: {files} workflows")), "{stdout}");
 }
 
+/// What a plugin finds in its own `with:` fails `weft validate` like a schema error, with the
+/// file, line and column of the value; `weft run` refuses the same workflow before it reads
+/// any input.
+#[test]
+fn validate_and_run_report_what_the_plugins_find_in_their_configuration() {
+    let case = root().join("engine/tests/config_checks/sla_gb_without_region.yaml");
+    let (ok, stdout, stderr) = weft(&["validate", case.to_str().unwrap()]);
+    assert!(!ok, "{stdout}");
+    let expected = format!(
+        "{}:13:21: in `with:` of step `deadlines` at `calendars.london.holidays.region`: holidays for GB depend on the region: name one of ENG, WLS, SCT, NIR",
+        case.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.trim_end().ends_with("1 problem in 1 file"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("weft.db").display());
+    let traffic = root().join("examples/traffic");
+    let (ok, stdout, stderr) = weft(&[
+        "run",
+        "--workflows",
+        case.to_str().unwrap(),
+        "--input",
+        traffic.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains("events processed"), "{stderr}");
+}
+
 #[test]
 fn run_export_explain_and_dry_run() {
     let dir = tempfile::tempdir().unwrap();

@@ -34,7 +34,8 @@
 //!
 //! # Layout
 //! - [`model`]: messages, events, identities, commands, decisions: the domain types.
-//! - [`plugin`]: the [`Step`] and [`Channel`] traits, [`Context`], [`Host`] and [`Error`].
+//! - [`plugin`]: the [`Step`] and [`Channel`] traits, [`Context`], [`Host`], [`Error`] and
+//!   [`ConfigProblem`].
 //! - [`fingerprint`]: sender keys and body fingerprints, computed alike by engine and plugins.
 //! - [`order`]: order numbers in one canonical form per marketplace format, and found in text.
 //! - [`testing`]: an in-memory [`Context`] for unit tests and native runs of a plugin.
@@ -65,12 +66,12 @@ mod allocator;
 pub mod wit;
 
 pub use model::*;
-pub use plugin::{Channel, Context, Error, Host, LogLevel, PluginInfo, Step};
+pub use plugin::{Channel, ConfigProblem, Context, Error, Host, LogLevel, PluginInfo, Step};
 
 /// `use weft_sdk::prelude::*;` brings in what a plugin's `lib.rs` usually needs.
 pub mod prelude {
     pub use crate::model::*;
-    pub use crate::plugin::{Channel, Context, Error, Host, LogLevel, Step};
+    pub use crate::plugin::{Channel, ConfigProblem, Context, Error, Host, LogLevel, Step};
 }
 
 #[doc(hidden)]

@@ -1,5 +1,5 @@
-//! What a plugin implements ([`Step`], [`Channel`]) and what it may ask of the host
-//! ([`Context`], [`Host`]).
+//! What a plugin implements ([`Step`], [`Channel`]), what it may ask of the host
+//! ([`Context`], [`Host`]), and what it reports of a bad configuration ([`ConfigProblem`]).
 
 use crate::model::*;
 use serde::de::DeserializeOwned;
@@ -52,6 +52,64 @@ pub struct PluginInfo {
     pub description: String,
     /// JSON Schema of the `with:` configuration.
     pub config_schema: serde_json::Value,
+}
+
+/// One problem in a `with:` configuration, found by the plugin when the workflow loads
+/// ([`Step::check_config`], [`Channel::check_config`]). The engine reports it at the line and
+/// column of the value [`pointer`](Self::pointer) names, beside the problems of the JSON Schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// A JSON Pointer (RFC 6901) into the `with:` value: `/calendars/london/holidays`,
+    /// `/policies/0/resolution`; empty for the configuration as a whole. Build it with
+    /// [`ConfigProblem::at`], which escapes `~` and `/` in keys.
+    pub pointer: String,
+    /// What is wrong, lowercase, without a trailing period: `country GB needs a region`.
+    pub message: String,
+    /// What would be accepted, when the plugin can say: `one of ENG, WLS, SCT, NIR`.
+    pub expected: Option<String>,
+}
+
+impl ConfigProblem {
+    /// A problem at the value reached by `path` (keys, and list indices written as numbers)
+    /// from the top of `with:`; an empty path means the whole configuration.
+    ///
+    /// ```
+    /// use weft_sdk::ConfigProblem;
+    /// let problem = ConfigProblem::at(["policies", "0", "resolution"], "36500d is too long");
+    /// assert_eq!(problem.pointer, "/policies/0/resolution");
+    /// ```
+    pub fn at<S: AsRef<str>>(path: impl IntoIterator<Item = S>, message: impl Into<String>) -> Self {
+        let mut pointer = String::new();
+        for segment in path {
+            pointer.push('/');
+            pointer.push_str(&segment.as_ref().replace('~', "~0").replace('/', "~1"));
+        }
+        ConfigProblem {
+            pointer,
+            message: message.into(),
+            expected: None,
+        }
+    }
+
+    /// The same problem, saying what would be accepted.
+    pub fn expected(mut self, expected: impl Into<String>) -> Self {
+        self.expected = Some(expected.into());
+        self
+    }
+}
+
+impl std::fmt::Display for ConfigProblem {
+    /// `/pointer: message, expected ...`, or without the pointer for the whole configuration.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.pointer.is_empty() {
+            write!(f, "{}: ", self.pointer)?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(expected) = &self.expected {
+            write!(f, ", expected {expected}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Severity of a plugin's log line.
@@ -112,6 +170,20 @@ pub trait Step {
     /// One line on what the step decides.
     const DESCRIPTION: &'static str;
 
+    /// Checks what the JSON Schema of [`Self::Config`] cannot express, when the workflow loads:
+    /// values that parse but that [`Self::decide`] would refuse (a country without its holiday
+    /// data, a threshold outside 0 to 1, a team that a rule names but that does not exist).
+    /// Return every problem, each at the value it concerns; the engine shows them with file,
+    /// line and column and runs nothing until they are fixed. The default finds none.
+    ///
+    /// Whatever `decide` fails on for a given configuration, whatever the event, belongs here:
+    /// a workflow that validates must not fail every message at run time. The check gets no
+    /// context and no capabilities, and runs under the step's time and memory limits.
+    fn check_config(config: &Self::Config) -> Vec<ConfigProblem> {
+        let _ = config;
+        Vec::new()
+    }
+
     fn decide(event: &Event, config: &Self::Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error>;
 }
 
@@ -119,6 +191,13 @@ pub trait Step {
 pub trait Channel {
     type Config: DeserializeOwned + schemars::JsonSchema;
     const DESCRIPTION: &'static str;
+
+    /// Checks the channel's `with:` beyond its JSON Schema, as [`Step::check_config`] does for
+    /// a step. The default finds no problem.
+    fn check_config(config: &Self::Config) -> Vec<ConfigProblem> {
+        let _ = config;
+        Vec::new()
+    }
 
     /// Checks that the traffic really comes from the channel (a webhook signature, say).
     /// The default accepts everything, for channels that have nothing to verify.
@@ -145,7 +224,88 @@ pub fn parse_config<C: DeserializeOwned>(json: &str) -> Result<C, Error> {
     serde_json::from_str(json).map_err(|e| Error::bad_config(e.to_string()))
 }
 
+/// What the `check-config` export answers: the configuration parsed as [`parse_config`] parses
+/// it before every call, then checked by `check`. A configuration that does not parse (serde
+/// refused a value the schema let through, such as a duration past its maximum) is one problem,
+/// at the value serde refused.
+pub fn config_problems<C: DeserializeOwned>(
+    json: &str,
+    check: impl FnOnce(&C) -> Vec<ConfigProblem>,
+) -> Vec<ConfigProblem> {
+    let json = if json.trim().is_empty() { "{}" } else { json };
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    match serde_path_to_error::deserialize::<_, C>(&mut deserializer) {
+        Ok(config) => check(&config),
+        Err(error) => {
+            let mut path = Vec::new();
+            for segment in error.path().iter() {
+                match segment {
+                    serde_path_to_error::Segment::Seq { index } => path.push(index.to_string()),
+                    serde_path_to_error::Segment::Map { key } => path.push(key.clone()),
+                    serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => break,
+                }
+            }
+            let error = error.into_inner();
+            // The place in the engine's JSON text means nothing to the workflow's author.
+            let place = format!(" at line {} column {}", error.line(), error.column());
+            let message = error.to_string();
+            let message = message.strip_suffix(&place).unwrap_or(&message);
+            vec![ConfigProblem::at(path, message)]
+        }
+    }
+}
+
 /// The JSON Schema of a configuration type, as published in [`PluginInfo`].
 pub fn config_schema<C: schemars::JsonSchema>() -> serde_json::Value {
     schemars::schema_for!(C).to_value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Config {
+        #[serde(default)]
+        #[expect(dead_code, reason = "only its parsing is under test")]
+        teams: std::collections::BTreeMap<String, Vec<u8>>,
+        #[serde(default)]
+        threshold: f64,
+    }
+
+    fn check(config: &Config) -> Vec<ConfigProblem> {
+        if (0.0..=1.0).contains(&config.threshold) {
+            return Vec::new();
+        }
+        vec![ConfigProblem::at(["threshold"], format!("{} n'est pas entre 0 et 1", config.threshold)).expected("0 à 1")]
+    }
+
+    #[test]
+    fn pointers_escape_keys_and_read_like_the_rfc() {
+        let problem = ConfigProblem::at(["teams", "a/b~c", "0"], "leer");
+        assert_eq!(problem.pointer, "/teams/a~1b~0c/0");
+        assert_eq!(problem.to_string(), "/teams/a~1b~0c/0: leer");
+        let whole = ConfigProblem::at([] as [&str; 0], "設定が空です").expected("a mapping");
+        assert_eq!(whole.to_string(), "設定が空です, expected a mapping");
+    }
+
+    #[test]
+    fn serde_refusals_and_the_plugins_check_are_problems_at_their_value() {
+        assert_eq!(config_problems::<Config>("", check), []);
+        let found = config_problems::<Config>(r#"{"threshold": 1.5}"#, check);
+        assert_eq!(
+            found[0].to_string(),
+            "/threshold: 1.5 n'est pas entre 0 et 1, expected 0 à 1"
+        );
+        let found = config_problems::<Config>(r#"{"teams": {"東京": [1, 300]}}"#, check);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].pointer, "/teams/東京/1");
+        assert!(
+            found[0].message.starts_with("invalid value: integer `300`"),
+            "{}",
+            found[0].message
+        );
+        assert!(!found[0].message.contains("line 1"), "{}", found[0].message);
+    }
 }

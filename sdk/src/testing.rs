@@ -1,11 +1,23 @@
-//! An in-memory [`Context`] for unit tests and for running a plugin's logic natively.
+//! An in-memory [`Context`] for unit tests and for running a plugin's logic natively, and the
+//! engine's configuration check as a function ([`check_step_config`], [`check_channel_config`]).
 //!
-//! It answers from what the test put in it and grants no capability unless told to.
+//! The context answers from what the test put in it and grants no capability unless told to.
 
 use crate::model::*;
-use crate::plugin::{Context, Host, LogLevel};
+use crate::plugin::{Channel, ConfigProblem, Context, Host, LogLevel, Step, config_problems};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+
+/// What the engine hears from a step's `check-config` export for this `with:` value: a
+/// configuration serde refuses is one problem, otherwise [`Step::check_config`]'s.
+pub fn check_step_config<S: Step>(config: &serde_json::Value) -> Vec<ConfigProblem> {
+    config_problems::<S::Config>(&config.to_string(), S::check_config)
+}
+
+/// What the engine hears from a channel's `check-config` export for this `with:` value.
+pub fn check_channel_config<C: Channel>(config: &serde_json::Value) -> Vec<ConfigProblem> {
+    config_problems::<C::Config>(&config.to_string(), C::check_config)
+}
 
 /// Customers and tickets held in memory.
 #[derive(Debug, Default)]

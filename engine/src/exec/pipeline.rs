@@ -1,6 +1,6 @@
 //! The plugins and workflows a run uses, loaded and checked together.
 
-use crate::runtime::{Plugin, PluginKind, Runtime};
+use crate::runtime::{CallOptions, Plugin, PluginKind, Runtime, StepFailure};
 use crate::workflow::{self, Catalog, PluginSummary, Workflow};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
@@ -46,6 +46,46 @@ pub fn catalog(plugins: &BTreeMap<String, Plugin>) -> Catalog {
     catalog
 }
 
+/// Loads the workflows at `paths` and checks them against the plugins: their schemas, then
+/// each step's `with:` through its plugin's `check-config` (under the step's time limit), so
+/// that every problem is reported before anything runs.
+pub async fn load_workflows(
+    paths: &[PathBuf],
+    plugins: &BTreeMap<String, Plugin>,
+) -> Result<Vec<Workflow>, workflow::Diagnostics> {
+    let loading = workflow::load(paths, &catalog(plugins));
+    let mut answers = Vec::new();
+    for check in loading.config_checks() {
+        let answer = match plugins.get(&check.plugin) {
+            Some(plugin) => plugin
+                .check_config(&check.config, &CallOptions::new(check.step.clone(), check.timeout))
+                .await
+                .map_err(|failure| why_unchecked(&failure)),
+            None => Err(format!("plugin `{}` is not loaded", check.plugin)),
+        };
+        answers.push(answer);
+    }
+    loading.finish(answers)
+}
+
+/// Why a plugin's check failed, on one line for its diagnostic (which names the plugin and the
+/// step already): the failure without its origin, a trap without its wasm backtrace.
+fn why_unchecked(failure: &StepFailure) -> String {
+    let text = failure.to_string();
+    let origin = format!("{}: ", failure.origin());
+    let text = text.strip_prefix(&origin).unwrap_or(&text);
+    let frame = |line: &str| {
+        let line = line.trim_start();
+        line.split_once(':')
+            .is_some_and(|(n, rest)| n.bytes().all(|b| b.is_ascii_digit()) && rest.trim_start().starts_with("0x"))
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && *line != "Caused by:" && !frame(line))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Loads every plugin in `dir`.
 pub async fn load_plugins(runtime: &Runtime, dir: &Path) -> anyhow::Result<BTreeMap<String, Plugin>> {
     let plugins = runtime
@@ -64,7 +104,9 @@ impl Pipeline {
         workflow_paths: &[PathBuf],
     ) -> anyhow::Result<Pipeline> {
         let plugins = load_plugins(&runtime, plugin_dir).await?;
-        let workflows = workflow::load(workflow_paths, &catalog(&plugins)).map_err(|d| anyhow::anyhow!("{d}"))?;
+        let workflows = load_workflows(workflow_paths, &plugins)
+            .await
+            .map_err(|d| anyhow::anyhow!("{d}"))?;
         Ok(Pipeline {
             runtime,
             plugins,

@@ -58,6 +58,9 @@ impl Default for RuntimeConfig {
     }
 }
 
+/// The plugin contract this engine speaks: the package of `sdk/wit/weft.wit`.
+pub const CONTRACT: &str = "weft:plugin@0.2.0";
+
 /// Why a plugin could not be loaded, or the runtime not set up.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -93,7 +96,7 @@ pub enum RuntimeError {
     },
     /// The component is neither a `step` nor a `channel` of this engine's contract.
     #[error(
-        "{} is neither a weft step nor a weft channel: as a step: {as_step}; as a channel: {as_channel}",
+        "{} is neither a weft step nor a weft channel of {CONTRACT} (a plugin built against another version of the contract must be rebuilt with this weft-sdk): as a step: {as_step}; as a channel: {as_channel}",
         path.display()
     )]
     WrongWorld {
@@ -360,5 +363,19 @@ impl Runtime {
             return Err(RuntimeError::Cache { dir, source });
         }
         Ok((component, from_cache))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The version in messages is the version the bindings were generated from.
+    #[test]
+    fn the_contract_named_is_the_wit_package() {
+        let wit = include_str!("../../../sdk/wit/weft.wit");
+        assert!(
+            wit.contains(&format!("package {};", super::CONTRACT)),
+            "{}",
+            super::CONTRACT
+        );
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
-use weft_sdk::{Delivery, Event, Inbound, Message, Outbound, PluginInfo};
+use weft_sdk::{ConfigProblem, Delivery, Event, Inbound, Message, Outbound, PluginInfo};
 
 /// How long `info` may take when a plugin loads.
 const INFO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -358,6 +358,50 @@ impl Plugin {
             World::Channel(pre) => Some(pre.clone()),
             World::Step(_) => None,
         }
+    }
+
+    /// Runs `check-config` (steps and channels alike) on a fresh instance, under the call's
+    /// limits and with no capability whatever `call` grants: the problems the plugin finds in
+    /// a `with:` value beyond its schema, each checked (a pointer, a message). A trap, a
+    /// timeout or malformed problems come back as a [`StepFailure`] like any call's.
+    pub async fn check_config(
+        &self,
+        config: &serde_json::Value,
+        call: &CallOptions,
+    ) -> Result<Vec<ConfigProblem>, StepFailure> {
+        let origin = self.origin(call);
+        let call = &CallOptions {
+            grants: Default::default(),
+            ..call.clone()
+        };
+        let config = convert::json_to(config);
+        let (_, result) = match self.world.clone() {
+            World::Step(pre) => {
+                invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
+                    Box::pin(async move {
+                        let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                        instance
+                            .call_check_config(&mut *store, &config)
+                            .await
+                            .map_err(Stage::Call)
+                    })
+                })
+                .await
+            }
+            World::Channel(pre) => {
+                invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
+                    Box::pin(async move {
+                        let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                        instance
+                            .call_check_config(&mut *store, &config)
+                            .await
+                            .map_err(Stage::Call)
+                    })
+                })
+                .await
+            }
+        };
+        validate::config_problems(result?).map_err(|problem| StepFailure::InvalidOutput { origin, problem })
     }
 
     /// Runs a step's `decide`, on a warm instance when one is free (see

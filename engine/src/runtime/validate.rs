@@ -2,12 +2,14 @@
 
 use crate::runtime::bindings::step::weft::plugin::types as w;
 use crate::runtime::convert;
-use weft_sdk::{Command, Decision, Message};
+use weft_sdk::{Command, ConfigProblem, Decision, Message};
 
 /// The most decisions one call may return.
 pub(crate) const MAX_DECISIONS: usize = 1000;
 /// The most messages one `parse` may return.
 pub(crate) const MAX_MESSAGES: usize = 10_000;
+/// The most problems one `check-config` may return.
+pub(crate) const MAX_PROBLEMS: usize = 1000;
 /// The longest string a plugin may return, in bytes.
 pub(crate) const MAX_STRING_BYTES: usize = 1024 * 1024;
 
@@ -197,6 +199,56 @@ pub(crate) fn messages(raw: Vec<w::Message>) -> Result<Vec<Message>, String> {
         .collect()
 }
 
+/// Converts and checks what `check-config` found; the problem names the entry by index.
+pub(crate) fn config_problems(raw: Vec<w::ConfigProblem>) -> Result<Vec<ConfigProblem>, String> {
+    if raw.len() > MAX_PROBLEMS {
+        return Err(format!(
+            "{} config problems, more than the {MAX_PROBLEMS} allowed",
+            raw.len()
+        ));
+    }
+    raw.into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let at = |problem: String| format!("config problem {index}: {problem}");
+            not_empty("the message", &raw.message).map_err(at)?;
+            for (name, value) in [
+                ("the pointer", raw.pointer.as_str()),
+                ("the message", &raw.message),
+                ("expected", raw.expected.as_deref().unwrap_or_default()),
+            ] {
+                if value.len() > MAX_STRING_BYTES {
+                    return Err(at(format!(
+                        "{name} is {} bytes, longer than {MAX_STRING_BYTES}",
+                        value.len()
+                    )));
+                }
+            }
+            check_pointer(&raw.pointer).map_err(at)?;
+            Ok(ConfigProblem {
+                pointer: raw.pointer,
+                message: raw.message,
+                expected: raw.expected,
+            })
+        })
+        .collect()
+}
+
+/// A JSON Pointer (RFC 6901): empty, or `/`-separated segments in which `~` is followed by
+/// `0` or `1`.
+fn check_pointer(pointer: &str) -> Result<(), String> {
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        return Err(format!("the pointer {pointer:?} does not start with `/`"));
+    }
+    let mut chars = pointer.chars();
+    while let Some(c) = chars.next() {
+        if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+            return Err(format!("the pointer {pointer:?} has a `~` not followed by 0 or 1"));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +256,38 @@ mod tests {
 
     fn problem(command: Command) -> String {
         check_decision(&Decision::new(command, "because")).unwrap_err()
+    }
+
+    #[test]
+    fn config_problems_need_a_message_and_a_json_pointer() {
+        let raw = |pointer: &str, message: &str| w::ConfigProblem {
+            pointer: pointer.to_owned(),
+            message: message.to_owned(),
+            expected: None,
+        };
+        let good = config_problems(vec![
+            raw("", "la configuration est vide"),
+            raw("/calendars/東京~1大阪/holidays", "地域が必要です"),
+            raw("/a~0b/0", "x"),
+        ])
+        .expect("well-formed");
+        assert_eq!(good[1].pointer, "/calendars/東京~1大阪/holidays");
+        let table = [
+            (raw("/fuzzy", " "), "config problem 0: the message is empty"),
+            (raw("fuzzy/min_score", "x"), "does not start with `/`"),
+            (raw("/a~2", "x"), "has a `~` not followed by 0 or 1"),
+            (raw("/a~", "x"), "has a `~` not followed by 0 or 1"),
+        ];
+        for (problem, expected) in table {
+            let error = config_problems(vec![problem]).unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        }
+        let many = (0..=MAX_PROBLEMS).map(|_| raw("", "x")).collect();
+        assert!(
+            config_problems(many)
+                .unwrap_err()
+                .contains("more than the 1000 allowed")
+        );
     }
 
     #[test]

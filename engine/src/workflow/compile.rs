@@ -1,5 +1,6 @@
 //! The loader: YAML text -> marked tree -> checks -> [`Workflow`], with every problem of every
-//! file reported at once.
+//! file reported at once: its own, the plugins' JSON Schemas', and what each step plugin's
+//! `check-config` found in its `with:` ([`Loading`]), each at the line and column it concerns.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use super::model::{
 };
 use super::names::{EventPattern, HostPattern, PluginName, SecretName, StepId};
 use super::yaml::{self, Node, Pos, Style, Value};
+use weft_sdk::ConfigProblem;
 
 /// Keys of the top level of a workflow file.
 pub(crate) const TOP_KEYS: [&str; 4] = ["version", "name", "on", "steps"];
@@ -24,9 +26,112 @@ pub(crate) const RETRY_KEYS: [&str; 2] = ["attempts", "backoff"];
 /// Keys of `allow:`.
 pub(crate) const ALLOW_KEYS: [&str; 3] = ["http", "secrets", "embeddings"];
 
+/// Workflows checked as far as the loader can check them alone, waiting for the step plugins'
+/// own checks of their `with:` ([`Loading::config_checks`]): only [`Loading::finish`], given
+/// the plugins' answers, hands the workflows out, or every problem of every file.
+#[derive(Debug)]
+pub struct Loading {
+    workflows: Vec<Workflow>,
+    diagnostics: Vec<Diagnostic>,
+    checks: Vec<ConfigCheck>,
+}
+
+/// One step's `with:` that its JSON Schema accepted, for the step's plugin to check
+/// (`check-config`).
+#[derive(Debug)]
+pub struct ConfigCheck {
+    /// The step plugin.
+    pub plugin: String,
+    /// The step's id, as far as it could be read (for the call's failures and logs).
+    pub step: String,
+    /// The `with:` value; `{}` when the step has none.
+    pub config: serde_json::Value,
+    /// The step's time limit, which its check runs under too.
+    pub timeout: Duration,
+    file: PathBuf,
+    label: String,
+    uses: Pos,
+    with: Option<Node>,
+}
+
+impl Loading {
+    /// The `with:` values that their plugins must check, in file order.
+    pub fn config_checks(&self) -> &[ConfigCheck] {
+        &self.checks
+    }
+
+    /// The workflows, once every check of [`Self::config_checks`] was answered (in the same
+    /// order) with the problems the plugin found or why the check itself failed; otherwise
+    /// every problem, each at the file, line and column of the value it concerns.
+    pub fn finish(self, answers: Vec<Result<Vec<ConfigProblem>, String>>) -> Result<Vec<Workflow>, Diagnostics> {
+        let Loading {
+            workflows,
+            mut diagnostics,
+            checks,
+        } = self;
+        let mut answers = answers.into_iter();
+        for check in checks {
+            let answer = answers
+                .next()
+                .unwrap_or_else(|| Err("the engine did not ask the plugin to check it".to_owned()));
+            diagnostics.extend(check.diagnostics(answer));
+        }
+        if diagnostics.is_empty() {
+            Ok(workflows)
+        } else {
+            Err(Diagnostics::new(diagnostics))
+        }
+    }
+}
+
+impl ConfigCheck {
+    /// The plugin's answer as diagnostics: each problem at the node its pointer names (at the
+    /// nearest enclosing node written in the file when the pointer names a missing key), a
+    /// failed check at `uses:`.
+    fn diagnostics(&self, answer: Result<Vec<ConfigProblem>, String>) -> Vec<Diagnostic> {
+        let at = |pos: Pos, message: String| Diagnostic {
+            file: self.file.clone(),
+            line: pos.line,
+            column: pos.column,
+            message,
+        };
+        let problems = match answer {
+            Ok(problems) => problems,
+            Err(failure) => {
+                let message = format!(
+                    "plugin `{}` could not check `with:` of {}: {failure}",
+                    self.plugin, self.label
+                );
+                return vec![at(self.uses, message)];
+            }
+        };
+        problems
+            .into_iter()
+            .map(|problem| {
+                let segments = pointer_segments(&problem.pointer);
+                let pos = match &self.with {
+                    Some(with) => locate(with, &segments).0.pos,
+                    None => self.uses,
+                };
+                let place = if segments.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at `{}`", dotted(&segments))
+                };
+                let expected = problem.expected.map(|e| format!(", expected {e}")).unwrap_or_default();
+                at(
+                    pos,
+                    format!("in `with:` of {}{place}: {}{expected}", self.label, problem.message),
+                )
+            })
+            .collect()
+    }
+}
+
 /// Loads workflows from files and directories (every `*.yaml` / `*.yml` in a directory, sorted
-/// by name), checking all of them before returning; fails with every problem found.
-pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Vec<Workflow>, Diagnostics> {
+/// by name), checking all of them; the plugins' own checks of `with:` are still to be run
+/// ([`Loading`]).
+pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Loading {
     let mut diagnostics = Vec::new();
     let mut files = Vec::new();
     for path in paths {
@@ -48,6 +153,7 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Vec<Workflow>, Diagn
     files.retain(|file| seen.insert(file.clone()));
     let mut schemas = SchemaCache::default();
     let mut workflows = Vec::new();
+    let mut checks = Vec::new();
     // Where each workflow name was first defined, to report duplicates across files.
     let mut names: HashMap<String, (PathBuf, usize)> = HashMap::new();
     for file in &files {
@@ -61,6 +167,7 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Vec<Workflow>, Diagn
         let mut checker = Checker::new(file, &text, catalog, &mut schemas);
         let compiled = checker.workflow();
         diagnostics.extend(checker.diagnostics);
+        checks.extend(checker.checks);
         if let Some((workflow, name_pos)) = compiled {
             match names.get(&workflow.name) {
                 Some((first_file, first_line)) => diagnostics.push(Diagnostic {
@@ -81,21 +188,27 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Vec<Workflow>, Diagn
             workflows.push(workflow);
         }
     }
-    if diagnostics.is_empty() {
-        Ok(workflows)
-    } else {
-        Err(Diagnostics::new(diagnostics))
+    Loading {
+        workflows,
+        diagnostics,
+        checks,
     }
 }
 
 /// Compiles one workflow from text; `file` is used in diagnostics and kept in the workflow.
-pub fn load_str(file: &Path, text: &str, catalog: &Catalog) -> Result<Workflow, Diagnostics> {
+/// As with [`load`], the plugins' checks are still to be run.
+pub fn load_str(file: &Path, text: &str, catalog: &Catalog) -> Loading {
     let mut schemas = SchemaCache::default();
     let mut checker = Checker::new(file, text, catalog, &mut schemas);
     let compiled = checker.workflow();
-    match compiled {
-        Some((workflow, _)) if checker.diagnostics.is_empty() => Ok(workflow),
-        _ => Err(Diagnostics::new(checker.diagnostics)),
+    let workflows = match compiled {
+        Some((workflow, _)) if checker.diagnostics.is_empty() => vec![workflow],
+        _ => Vec::new(),
+    };
+    Loading {
+        workflows,
+        diagnostics: checker.diagnostics,
+        checks: checker.checks,
     }
 }
 
@@ -135,6 +248,8 @@ struct Checker<'a> {
     catalog: &'a Catalog,
     schemas: &'a mut SchemaCache,
     diagnostics: Vec<Diagnostic>,
+    /// The `with:` values the schemas accepted, for their plugins to check.
+    checks: Vec<ConfigCheck>,
 }
 
 impl<'a> Checker<'a> {
@@ -146,6 +261,7 @@ impl<'a> Checker<'a> {
             catalog,
             schemas,
             diagnostics: Vec::new(),
+            checks: Vec::new(),
         }
     }
 
@@ -461,6 +577,8 @@ impl<'a> Checker<'a> {
             }
             Some(uses_node) => self.plugin(uses_node, &label, with_node, with_checkable),
         };
+        let schema_passed = uses.as_ref().is_some_and(|(_, passed)| *passed);
+        let uses = uses.map(|(name, _)| name);
 
         let condition = node.get("if").and_then(|cond| self.condition(cond, &label));
 
@@ -475,6 +593,18 @@ impl<'a> Checker<'a> {
                 )
                 .unwrap_or(DEFAULT_TIMEOUT),
         };
+        if schema_passed && let (Some(uses_node), Some(plugin)) = (node.get("uses"), &uses) {
+            self.checks.push(ConfigCheck {
+                plugin: plugin.to_string(),
+                step: id.as_ref().map_or_else(|| label.clone(), ToString::to_string),
+                config: with_node.map_or_else(|| serde_json::json!({}), Node::to_json),
+                timeout,
+                file: self.file.to_path_buf(),
+                label: label.clone(),
+                uses: uses_node.pos,
+                with: with_node.cloned(),
+            });
+        }
         let retry = match node.get("retry") {
             None => Retry::default(),
             Some(r) => self.retry(r, &label),
@@ -499,8 +629,15 @@ impl<'a> Checker<'a> {
         })
     }
 
-    /// Checks `uses:` against the catalog and `with:` against the plugin's schema.
-    fn plugin(&mut self, uses: &Node, label: &str, with: Option<&Node>, with_checkable: bool) -> Option<PluginName> {
+    /// Checks `uses:` against the catalog and `with:` against the plugin's schema: the plugin,
+    /// and whether `with:` passed the schema (so that the plugin's own check can follow).
+    fn plugin(
+        &mut self,
+        uses: &Node,
+        label: &str,
+        with: Option<&Node>,
+        with_checkable: bool,
+    ) -> Option<(PluginName, bool)> {
         let Some(text) = uses.as_str() else {
             self.report(
                 uses.pos,
@@ -537,7 +674,7 @@ impl<'a> Checker<'a> {
             }
         };
         if !with_checkable {
-            return Some(name);
+            return Some((name, false));
         }
         let schemas = &mut *self.schemas;
         let validator = schemas.validators.entry(text.to_owned()).or_insert_with(|| {
@@ -551,7 +688,7 @@ impl<'a> Checker<'a> {
             Err(error) => {
                 let message = format!("plugin `{text}` publishes an invalid config schema: {error}");
                 self.report(uses.pos, message);
-                return Some(name);
+                return Some((name, false));
             }
         };
         let instance = with.map_or_else(|| serde_json::json!({}), Node::to_json);
@@ -592,10 +729,11 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        let passed = found.is_empty();
         for (pos, message) in found {
             self.report(pos, message);
         }
-        Some(name)
+        Some((name, passed))
     }
 
     fn condition(&mut self, node: &Node, label: &str) -> Option<Condition> {

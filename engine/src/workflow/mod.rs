@@ -3,7 +3,8 @@
 //! Sellers write workflows as YAML ([`file`] describes the format and generates its JSON
 //! Schema). [`load`] parses each file into a tree that remembers positions, checks everything
 //! at once (keys, types, plugins and their config schemas, durations, conditions, grants) and
-//! compiles sound files into [`Workflow`]s the engine runs. Problems come back as
+//! compiles sound files into [`Workflow`]s the engine runs, once each step plugin has checked
+//! its `with:` too ([`Loading::finish`]; the engine makes those calls). Problems come back as
 //! [`Diagnostics`], each `path:line:col: message`.
 //!
 //! Reading order: [`file`] (what sellers write), [`model`] (what the engine runs), [`compile`]
@@ -20,7 +21,7 @@ pub mod names;
 mod yaml;
 
 pub use catalog::{Catalog, PluginKind, PluginSummary};
-pub use compile::{load, load_str};
+pub use compile::{ConfigCheck, Loading, load, load_str};
 pub use condition::{Condition, ConditionError};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use duration::{DurationError, format_duration, parse_duration};

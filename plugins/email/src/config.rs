@@ -17,20 +17,30 @@ pub struct Config {
 }
 
 impl Config {
-    /// Checks what serde cannot: no empty domain or marketplace name.
+    /// Checks what serde cannot: no empty domain or marketplace name. The first problem of
+    /// [`Config::problems`].
     pub fn check(&self) -> Result<(), String> {
+        match self.problems().first() {
+            Some(problem) => Err(format!("marketplace_domains: {}", problem.message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem serde cannot see, each at its entry of `marketplace_domains`.
+    pub fn problems(&self) -> Vec<weft_sdk::ConfigProblem> {
+        let mut problems = Vec::new();
         for (domain, name) in &self.marketplace_domains {
+            let at = |message: String| weft_sdk::ConfigProblem::at(["marketplace_domains", domain.as_str()], message);
             let bare = domain.trim().trim_start_matches('.');
             if bare.is_empty() || bare.contains(char::is_whitespace) || bare.contains('@') {
-                return Err(format!("marketplace_domains: `{domain}` is not a domain suffix"));
+                problems
+                    .push(at(format!("`{domain}` is not a domain suffix")).expected("a domain such as relay.otto.de"));
             }
             if name.trim().is_empty() {
-                return Err(format!(
-                    "marketplace_domains: `{domain}` maps to an empty marketplace name"
-                ));
+                problems.push(at(format!("`{domain}` maps to an empty marketplace name")));
             }
         }
-        Ok(())
+        problems
     }
 
     /// The configured marketplace for a sender domain (lowercase), if any: the longest

@@ -40,6 +40,10 @@ impl Channel for Email {
     type Config = Config;
     const DESCRIPTION: &'static str = "raw RFC 5322 / MIME mail, with marketplace relays attributed";
 
+    fn check_config(config: &Config) -> Vec<ConfigProblem> {
+        config.problems()
+    }
+
     fn parse(inbound: &Inbound, config: &Config) -> Result<Vec<Message>, Error> {
         config.check().map_err(Error::bad_config)?;
         let message =

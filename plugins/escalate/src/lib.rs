@@ -123,9 +123,43 @@ impl Step for Escalate {
     const DESCRIPTION: &'static str =
         "raises a ticket's priority on SLA warnings and breaches, and hands breached tickets to a lead";
 
+    fn check_config(config: &Config) -> Vec<ConfigProblem> {
+        check(config)
+    }
+
     fn decide(event: &Event, config: &Config, _ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
         decide(event, config)
     }
+}
+
+/// What the step could not act on as written: a hand-over on a warning (only a breach hands a
+/// ticket over), a hand-over to nobody, a blank agent or team name (the engine refuses an
+/// assignment to an empty name, so every breach would fail).
+pub fn check(config: &Config) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    if config.warning.assign.is_some() {
+        problems.push(
+            ConfigProblem::at(["warning", "assign"], "a warning never hands a ticket over")
+                .expected("`assign` under `breach`"),
+        );
+    }
+    if let Some(assign) = &config.breach.assign {
+        if assign.agent.is_none() && assign.team.is_none() {
+            problems.push(
+                ConfigProblem::at(["breach", "assign"], "hands the ticket to nobody")
+                    .expected("an `agent`, a `team` or both"),
+            );
+        }
+        for (field, value) in [("agent", &assign.agent), ("team", &assign.team)] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                problems.push(ConfigProblem::at(
+                    ["breach", "assign", field],
+                    format!("the {field} is blank"),
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// The decisions for one event.

@@ -121,11 +121,22 @@ fn default_strong() -> Vec<StrongKind> {
     ]
 }
 
-/// What is wrong with a [`Config`]; all problems are reported at once.
+/// What is wrong with a [`Config`]; all problems are reported at once, each as the field's
+/// path (`fuzzy.min_score`) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}", .problems.join("; "))]
+#[error("{}", .problems.iter().map(|(field, problem)| format!("{field}: {problem}")).collect::<Vec<_>>().join("; "))]
 pub struct ConfigError {
-    pub problems: Vec<String>,
+    pub problems: Vec<(&'static str, String)>,
+}
+
+impl ConfigError {
+    /// The problems as the engine shows them at their place in `with:`.
+    pub fn config_problems(&self) -> Vec<weft_sdk::ConfigProblem> {
+        self.problems
+            .iter()
+            .map(|(field, problem)| weft_sdk::ConfigProblem::at(field.split('.'), problem.clone()))
+            .collect()
+    }
 }
 
 /// A checked configuration.
@@ -143,14 +154,14 @@ impl Settings {
     pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
         let mut problems = Vec::new();
         let region = region(&config.default_region)
-            .map_err(|e| problems.push(format!("default_region: {e}")))
+            .map_err(|e| problems.push(("default_region", e.to_string())))
             .ok();
         let min_score = config.fuzzy.min_score;
         if !(0.0..=1.0).contains(&min_score) {
-            problems.push(format!("fuzzy.min_score: {min_score} is not between 0 and 1"));
+            problems.push(("fuzzy.min_score", format!("{min_score} is not between 0 and 1")));
         }
         if config.fuzzy.customers < 2 {
-            problems.push(format!("fuzzy.customers: {} is less than 2", config.fuzzy.customers));
+            problems.push(("fuzzy.customers", format!("{} is less than 2", config.fuzzy.customers)));
         }
         match (region, problems.is_empty()) {
             (Some(region), true) => Ok(Settings {
@@ -202,6 +213,22 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown variant `name`")
         );
+    }
+
+    #[test]
+    fn problems_point_at_their_field() {
+        let config: Config =
+            serde_json::from_str(r#"{"default_region":"ÖÖ","fuzzy":{"min_score":1.5,"customers":1}}"#).unwrap();
+        let problems = Settings::from_config(&config).unwrap_err().config_problems();
+        let found: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.pointer.as_str(), p.message.as_str()))
+            .collect();
+        assert_eq!(found[1], ("/fuzzy/min_score", "1.5 is not between 0 and 1"));
+        assert_eq!(found[2], ("/fuzzy/customers", "1 is less than 2"));
+        assert_eq!(found[0].0, "/default_region");
+        assert!(found[0].1.contains("ÖÖ"), "{}", found[0].1);
+        assert_eq!(found.len(), 3);
     }
 
     #[test]

@@ -42,6 +42,13 @@ impl Step for Identify {
     type Config = Config;
     const DESCRIPTION: &'static str = "which customer a message belongs to, with the evidence for every link and merge";
 
+    fn check_config(config: &Config) -> Vec<ConfigProblem> {
+        Settings::from_config(config)
+            .err()
+            .map(|e| e.config_problems())
+            .unwrap_or_default()
+    }
+
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
         let settings = Settings::from_config(config).map_err(|e| Error::bad_config(e.to_string()))?;
         decide::decide(event, &settings, ctx)

@@ -59,6 +59,16 @@ impl Channel for JsonLines {
     type Config = Config;
     const DESCRIPTION: &'static str = "one normalized message per line of JSON";
 
+    fn check_config(config: &Config) -> Vec<ConfigProblem> {
+        match &config.default_channel {
+            Some(channel) if channel.trim().is_empty() => vec![
+                ConfigProblem::at(["default_channel"], "the default channel is blank")
+                    .expected("a channel name such as `chat`"),
+            ],
+            _ => Vec::new(),
+        }
+    }
+
     fn parse(inbound: &Inbound, config: &Config) -> Result<Vec<Message>, Error> {
         let text = std::str::from_utf8(&inbound.body)
             .map_err(|e| Error::permanent(format!("{}: not UTF-8 at byte {}", inbound.source, e.valid_up_to())))?;

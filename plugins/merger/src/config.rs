@@ -72,6 +72,18 @@ pub enum ConfigError {
     ThresholdOutOfRange { value: f64 },
 }
 
+impl ConfigError {
+    /// The problem as the engine shows it at its place in `with:`.
+    pub fn config_problem(&self) -> weft_sdk::ConfigProblem {
+        match self {
+            ConfigError::ThresholdOutOfRange { value } => {
+                weft_sdk::ConfigProblem::at(["similarity_threshold"], format!("{value} is outside 0 to 1"))
+                    .expected("a number from 0 to 1, such as 0.5")
+            }
+        }
+    }
+}
+
 impl Config {
     /// Checks the values and fills in the defaults.
     pub fn policy(&self) -> Result<Policy, ConfigError> {

@@ -54,6 +54,10 @@ impl Step for Merger {
     const DESCRIPTION: &'static str =
         "which ticket a message belongs to: its thread, its order, a system copy, a follow-up or the same issue";
 
+    fn check_config(config: &Config) -> Vec<ConfigProblem> {
+        config.policy().err().map(|e| e.config_problem()).into_iter().collect()
+    }
+
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
         let policy = config.policy().map_err(|e| Error::bad_config(e.to_string()))?;
         rules::decide(event, &policy, ctx)

@@ -158,3 +158,47 @@ pub struct RuleConfig {
     #[serde(default)]
     pub agent: Option<String>,
 }
+
+/// One problem of a configuration: where it is (keys and list indices from the top of `with:`)
+/// and what is wrong. It reads `teams.refunds.skills[0]: unknown intent ...` in a step's error
+/// and is shown at its line and column when the workflow loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Keys and indices, outermost first.
+    pub path: Vec<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem at `path`.
+    pub fn at(path: &[&str], message: impl Into<String>) -> Problem {
+        Problem {
+            path: path.iter().map(|s| (*s).to_owned()).collect(),
+            message: message.into(),
+        }
+    }
+
+    /// The problem as the engine's configuration check reports it.
+    pub fn config_problem(&self) -> weft_sdk::ConfigProblem {
+        weft_sdk::ConfigProblem::at(&self.path, self.message.clone())
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, segment) in self.path.iter().enumerate() {
+            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+                write!(f, "[{segment}]")?;
+            } else if i == 0 {
+                f.write_str(segment)?;
+            } else {
+                write!(f, ".{segment}")?;
+            }
+        }
+        if !self.path.is_empty() {
+            f.write_str(": ")?;
+        }
+        f.write_str(&self.message)
+    }
+}

@@ -2,7 +2,7 @@
 //! default team; inside the team, an agent by the configured strategy. Every choice carries its
 //! reason and evidence.
 
-use crate::config::{AgentConfig, Config, Strategy};
+use crate::config::{AgentConfig, Config, Problem, Strategy};
 use crate::features::normalize;
 use crate::intent::Intent;
 use weft_sdk::Evidence;
@@ -76,13 +76,16 @@ pub struct Route {
     pub evidence: Vec<Evidence>,
 }
 
-fn check_category(name: &str, at: String, custom: &[&str], problems: &mut Vec<String>) {
+fn check_category(name: &str, at: &[&str], custom: &[&str], problems: &mut Vec<Problem>) {
     if name != TRIAGE && Intent::parse(name).is_none() && !custom.contains(&name) {
         let mut known: Vec<&str> = Intent::ALL.map(Intent::as_str).to_vec();
         known.extend_from_slice(custom);
-        problems.push(format!(
-            "{at}: unknown intent `{name}`, expected one of {}, {TRIAGE}",
-            known.join(", ")
+        problems.push(Problem::at(
+            at,
+            format!(
+                "unknown intent `{name}`, expected one of {}, {TRIAGE}",
+                known.join(", ")
+            ),
         ));
     }
 }
@@ -98,7 +101,7 @@ fn is_cjk(s: &str) -> bool {
 
 impl Routing {
     /// Checks a configuration; every problem is reported, each naming where it is.
-    pub fn compile(config: &Config) -> Result<Routing, Vec<String>> {
+    pub fn compile(config: &Config) -> Result<Routing, Vec<Problem>> {
         let mut problems = Vec::new();
         // Categories a workflow defines with its own examples are valid skills and intents too.
         let custom: Vec<&str> = config
@@ -108,18 +111,26 @@ impl Routing {
             .filter(|k| Intent::parse(k).is_none())
             .collect();
         if !(0.0..=1.0).contains(&config.min_confidence) {
-            problems.push(format!(
-                "min_confidence: {} is not between 0 and 1",
-                config.min_confidence
+            problems.push(Problem::at(
+                &["min_confidence"],
+                format!("{} is not between 0 and 1", config.min_confidence),
             ));
         }
         let mut teams = Vec::new();
         for (name, team) in &config.teams {
             if team.agents.is_empty() {
-                problems.push(format!("teams.{name}.agents: a team needs at least one agent"));
+                problems.push(Problem::at(
+                    &["teams", name, "agents"],
+                    "a team needs at least one agent",
+                ));
             }
             for (i, skill) in team.skills.iter().enumerate() {
-                check_category(skill, format!("teams.{name}.skills[{i}]"), &custom, &mut problems);
+                check_category(
+                    skill,
+                    &["teams", name, "skills", &i.to_string()],
+                    &custom,
+                    &mut problems,
+                );
             }
             let agents = team
                 .agents
@@ -133,12 +144,8 @@ impl Routing {
                     },
                     AgentConfig::Detailed(d) => {
                         for (j, skill) in d.skills.iter().enumerate() {
-                            check_category(
-                                skill,
-                                format!("teams.{name}.agents[{i}].skills[{j}]"),
-                                &custom,
-                                &mut problems,
-                            );
+                            let at = ["teams", name, "agents", &i.to_string(), "skills", &j.to_string()];
+                            check_category(skill, &at, &custom, &mut problems);
                         }
                         Agent {
                             name: d.name.clone(),
@@ -150,7 +157,8 @@ impl Routing {
                 .collect::<Vec<_>>();
             for (i, agent) in agents.iter().enumerate() {
                 if agent.name.trim().is_empty() {
-                    problems.push(format!("teams.{name}.agents[{i}]: the agent's name is empty"));
+                    let at = ["teams", name, "agents", &i.to_string()];
+                    problems.push(Problem::at(&at, "the agent's name is empty"));
                 }
             }
             teams.push(Team {
@@ -163,36 +171,45 @@ impl Routing {
         let known_teams = || config.teams.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
         let mut rules = Vec::new();
         for (i, rule) in config.rules.iter().enumerate() {
-            let at = format!("rules[{i}]");
+            let index = i.to_string();
+            let at = |field: &'static str| -> Vec<&str> {
+                let mut path = vec!["rules", &index];
+                path.extend((!field.is_empty()).then_some(field));
+                path
+            };
             if rule.if_intent.is_none()
                 && rule.if_channel.is_none()
                 && rule.if_language.is_none()
                 && rule.if_keyword.is_empty()
             {
-                problems.push(format!(
-                    "{at}: a rule needs at least one condition (if_intent, if_channel, if_language, if_keyword)"
+                problems.push(Problem::at(
+                    &at(""),
+                    "a rule needs at least one condition (if_intent, if_channel, if_language, if_keyword)",
                 ));
             }
             if let Some(intent) = &rule.if_intent {
-                check_category(intent, format!("{at}.if_intent"), &custom, &mut problems);
+                check_category(intent, &at("if_intent"), &custom, &mut problems);
             }
             match teams.iter().find(|t| t.name == rule.team) {
-                None => problems.push(format!(
-                    "{at}.team: unknown team `{}`, expected one of {}",
-                    rule.team,
-                    known_teams()
+                None => problems.push(Problem::at(
+                    &at("team"),
+                    format!("unknown team `{}`, expected one of {}", rule.team, known_teams()),
                 )),
                 Some(team) => {
                     if let Some(agent) = &rule.agent
                         && !team.agents.iter().any(|a| &a.name == agent)
                     {
-                        problems.push(format!("{at}.agent: `{agent}` is not an agent of team `{}`", team.name));
+                        let message = format!("`{agent}` is not an agent of team `{}`", team.name);
+                        problems.push(Problem::at(&at("agent"), message));
                     }
                 }
             }
             let keywords: Vec<String> = rule.if_keyword.iter().map(|k| normalize(k).trim().to_owned()).collect();
             if let Some(j) = keywords.iter().position(String::is_empty) {
-                problems.push(format!("{at}.if_keyword[{j}]: the keyword has no letters or digits"));
+                let mut path = at("if_keyword");
+                let j = j.to_string();
+                path.push(&j);
+                problems.push(Problem::at(&path, "the keyword has no letters or digits"));
             }
             rules.push(Rule {
                 intent: rule.if_intent.clone(),
@@ -206,9 +223,9 @@ impl Routing {
         if let Some(default) = &config.default_team
             && !config.teams.contains_key(default)
         {
-            problems.push(format!(
-                "default_team: unknown team `{default}`, expected one of {}",
-                known_teams()
+            problems.push(Problem::at(
+                &["default_team"],
+                format!("unknown team `{default}`, expected one of {}", known_teams()),
             ));
         }
         if !problems.is_empty() {

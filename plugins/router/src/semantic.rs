@@ -7,6 +7,7 @@
 //! defining a new category. The host computes the embeddings (`embeddings` capability); this
 //! module only compares vectors, so it runs the same natively and in the sandbox.
 
+use crate::config::Problem;
 use crate::data::parse_csv;
 use crate::intent::Intent;
 use std::collections::BTreeMap;
@@ -65,7 +66,7 @@ fn valid_label(name: &str) -> bool {
 }
 
 /// The shipped prototypes (`data/prototypes.csv`) as (intent index, sentence), parsed once.
-fn shipped() -> Result<&'static Vec<(usize, String)>, Vec<String>> {
+fn shipped() -> Result<&'static Vec<(usize, String)>, Vec<Problem>> {
     static SHIPPED: std::sync::OnceLock<Result<Vec<(usize, String)>, String>> = std::sync::OnceLock::new();
     SHIPPED
         .get_or_init(|| {
@@ -74,7 +75,7 @@ fn shipped() -> Result<&'static Vec<(usize, String)>, Vec<String>> {
                 .map_err(|e| format!("the shipped prototypes are broken: {e}"))
         })
         .as_ref()
-        .map_err(|e| vec![e.clone()])
+        .map_err(|e| vec![Problem::at(&[], e.clone())])
 }
 
 /// At most this many prototype sentences go to the host in one `embed` call.
@@ -109,19 +110,20 @@ impl Prototypes {
 
     /// The shipped prototypes (`data/prototypes.csv`) plus a workflow's own examples. Every
     /// problem is reported, each naming where it is.
-    pub fn new(examples: &BTreeMap<String, Vec<String>>) -> Result<Prototypes, Vec<String>> {
+    pub fn new(examples: &BTreeMap<String, Vec<String>>) -> Result<Prototypes, Vec<Problem>> {
         let mut labels: Vec<String> = Intent::ALL.iter().map(|i| i.as_str().to_owned()).collect();
         let mut sentences: Vec<(usize, String)> = shipped()?.clone();
         let mut problems = Vec::new();
         for (label, texts) in examples {
             if !valid_label(label) {
-                problems.push(format!(
-                    "examples.{label}: a category name is lowercase letters, digits and `-`, starts with a letter, is at most 40 characters and is not `triage`"
+                problems.push(Problem::at(
+                    &["examples", label],
+                    "a category name is lowercase letters, digits and `-`, starts with a letter, is at most 40 characters and is not `triage`",
                 ));
                 continue;
             }
             if texts.is_empty() {
-                problems.push(format!("examples.{label}: give at least one example sentence"));
+                problems.push(Problem::at(&["examples", label], "give at least one example sentence"));
             }
             let index = labels.iter().position(|l| l == label).unwrap_or_else(|| {
                 labels.push(label.clone());
@@ -129,7 +131,10 @@ impl Prototypes {
             });
             for (i, text) in texts.iter().enumerate() {
                 if text.trim().is_empty() {
-                    problems.push(format!("examples.{label}[{i}]: the sentence is empty"));
+                    problems.push(Problem::at(
+                        &["examples", label, &i.to_string()],
+                        "the sentence is empty",
+                    ));
                 } else {
                     sentences.push((index, text.trim().to_owned()));
                 }
@@ -237,7 +242,7 @@ mod tests {
         assert!(
             problems
                 .iter()
-                .any(|p| p.starts_with("examples.ok[0]: the sentence is empty"))
+                .any(|p| p.to_string().starts_with("examples.ok[0]: the sentence is empty"))
         );
     }
 

@@ -19,6 +19,12 @@ impl Step for Router {
     const DESCRIPTION: &'static str =
         "decides what a ticket is about, its language, its priority and which team and agent take it";
 
+    fn check_config(config: &Config) -> Vec<ConfigProblem> {
+        let routing = Routing::compile(config).err().unwrap_or_default();
+        let prototypes = Prototypes::new(&config.examples).err().unwrap_or_default();
+        routing.iter().chain(&prototypes).map(|p| p.config_problem()).collect()
+    }
+
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
         let compiled = compiled(config)?;
         let model = Model::shipped()
@@ -55,6 +61,7 @@ fn compiled(config: &Config) -> Result<std::sync::Arc<Compiled>, Error> {
         (routing, prototypes) => {
             let mut problems = routing.err().unwrap_or_default();
             problems.extend(prototypes.err().unwrap_or_default());
+            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
             return Err(Error::bad_config(problems.join("; ")));
         }
     };

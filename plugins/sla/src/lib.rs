@@ -12,8 +12,10 @@
 //! - [`calendar`]: business calendars and business-time arithmetic across DST transitions.
 //! - [`holidays`]: public holidays of 14 countries, by rule or by official table.
 //! - [`step`]: which event starts which clock, and the decisions.
+//! - [`check`]: the configuration check the engine runs when a workflow loads.
 
 pub mod calendar;
+pub mod check;
 pub mod config;
 pub mod holidays;
 pub mod policy;
@@ -32,6 +34,10 @@ impl Step for Sla {
     type Config = Config;
     const DESCRIPTION: &'static str =
         "sets first-response, next-response and resolution deadlines on 24/7 and business-hours clocks";
+
+    fn check_config(config: &Config) -> Vec<ConfigProblem> {
+        check::check(config)
+    }
 
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
         step::decide(&compile(config)?, event, ctx)

@@ -1,7 +1,7 @@
 //! Conversions between generated WIT types and the SDK's model, and the guest side of [`Host`].
 
 use crate::model as m;
-use crate::plugin::{Error, Host, LogLevel, PluginInfo};
+use crate::plugin::{ConfigProblem, Error, Host, LogLevel, PluginInfo};
 use crate::wit::common::weft::plugin::{http, log, secrets, types as w};
 
 pub(crate) fn party_from(p: w::Party) -> m::Party {
@@ -271,6 +271,14 @@ pub(crate) fn error_to(e: Error) -> w::PluginError {
         Error::Retryable(m) => w::PluginError::Retryable(m),
         Error::Permanent(m) => w::PluginError::Permanent(m),
         Error::BadConfig(m) => w::PluginError::BadConfig(m),
+    }
+}
+
+pub(crate) fn problem_to(p: ConfigProblem) -> w::ConfigProblem {
+    w::ConfigProblem {
+        pointer: p.pointer,
+        message: p.message,
+        expected: p.expected,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::convert::*;
 use crate::model as m;
-use crate::plugin::{Channel, PluginInfo, config_schema, parse_config};
+use crate::plugin::{Channel, PluginInfo, config_problems, config_schema, parse_config};
 use crate::wit::common::weft::plugin::types as w;
 
 pub fn channel_info<C: Channel>(package: &str, version: &str) -> w::PluginInfo {
@@ -12,6 +12,13 @@ pub fn channel_info<C: Channel>(package: &str, version: &str) -> w::PluginInfo {
         description: C::DESCRIPTION.to_owned(),
         config_schema: config_schema::<C::Config>(),
     })
+}
+
+pub fn channel_check_config<C: Channel>(config: String) -> Vec<w::ConfigProblem> {
+    config_problems::<C::Config>(&config, C::check_config)
+        .into_iter()
+        .map(problem_to)
+        .collect()
 }
 
 pub fn channel_verify<C: Channel>(inbound: w::Inbound, config: String) -> Result<(), w::PluginError> {
@@ -51,6 +58,9 @@ macro_rules! export_channel {
         impl $crate::wit::channel::Guest for __WeftChannelExport {
             fn info() -> $crate::wit::channel::PluginInfo {
                 $crate::wit::channel_info::<$channel>(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+            }
+            fn check_config(config: $crate::wit::channel::Json) -> ::std::vec::Vec<$crate::wit::channel::ConfigProblem> {
+                $crate::wit::channel_check_config::<$channel>(config)
             }
             fn verify(
                 inbound: $crate::wit::channel::Inbound,

@@ -2,7 +2,7 @@
 
 use super::convert::*;
 use crate::model as m;
-use crate::plugin::{Context, Host, LogLevel, PluginInfo, Step, config_schema, parse_config};
+use crate::plugin::{Context, Host, LogLevel, PluginInfo, Step, config_problems, config_schema, parse_config};
 use crate::wit::common::weft::plugin::types as w;
 use crate::wit::step::weft::plugin::context as c;
 
@@ -13,6 +13,13 @@ pub fn step_info<S: Step>(package: &str, version: &str) -> w::PluginInfo {
         description: S::DESCRIPTION.to_owned(),
         config_schema: config_schema::<S::Config>(),
     })
+}
+
+pub fn step_check_config<S: Step>(config: String) -> Vec<w::ConfigProblem> {
+    config_problems::<S::Config>(&config, S::check_config)
+        .into_iter()
+        .map(problem_to)
+        .collect()
 }
 
 pub fn step_decide<S: Step>(event: w::Event, config: String) -> Result<Vec<w::Decision>, w::PluginError> {
@@ -137,6 +144,9 @@ macro_rules! export_step {
         impl $crate::wit::step::Guest for __WeftStepExport {
             fn info() -> $crate::wit::step::PluginInfo {
                 $crate::wit::step_info::<$step>(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+            }
+            fn check_config(config: $crate::wit::step::Json) -> ::std::vec::Vec<$crate::wit::step::ConfigProblem> {
+                $crate::wit::step_check_config::<$step>(config)
             }
             fn decide(
                 event: $crate::wit::step::Event,

@@ -2,7 +2,8 @@
 //! against a real component.
 //!
 //! `with: { fault: ok|loop|hog|trap|panic|garbage|http|secret|context, port: 8080 }` picks the
-//! behaviour; see [`Fault`].
+//! behaviour; see [`Fault`]. `check: loop|hog|trap|problems` makes `check-config` misbehave
+//! too; see [`CheckFault`].
 
 use serde::Deserialize;
 use weft_sdk::prelude::*;
@@ -35,6 +36,21 @@ pub enum Fault {
     Context,
 }
 
+/// What `check-config` does when it is asked to misbehave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckFault {
+    /// Spins forever.
+    Loop,
+    /// Allocates until memory runs out.
+    Hog,
+    /// Executes the `unreachable` instruction.
+    Trap,
+    /// Finds two problems: one at `port` (German, with what is expected), one about the whole
+    /// configuration (Japanese).
+    Problems,
+}
+
 /// `with:` for the faulty step.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +60,27 @@ pub struct Config {
     /// The local port `http` fetches from. Example: `8080`.
     #[serde(default)]
     pub port: u16,
+    /// How `check-config` misbehaves; by default it finds no problem. Example: `trap`.
+    #[serde(default)]
+    pub check: Option<CheckFault>,
+}
+
+/// Spins until the host's deadline stops it.
+fn spin() -> u64 {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+        if std::hint::black_box(n) == u64::MAX {
+            return n;
+        }
+    }
+}
+
+fn trap() -> ! {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    std::process::abort();
 }
 
 /// The message sender's email as an identity, or an error naming what is missing.
@@ -77,6 +114,20 @@ impl Step for Faulty {
     type Config = Config;
     const DESCRIPTION: &'static str = "misbehaves on request, for testing the runtime";
 
+    fn check_config(config: &Config) -> Vec<ConfigProblem> {
+        match config.check {
+            None => Vec::new(),
+            Some(CheckFault::Loop) => vec![ConfigProblem::at([] as [&str; 0], spin().to_string())],
+            Some(CheckFault::Hog) => vec![ConfigProblem::at([] as [&str; 0], hog().to_string())],
+            Some(CheckFault::Trap) => trap(),
+            Some(CheckFault::Problems) => vec![
+                ConfigProblem::at(["port"], format!("Port {} ist hier nicht erlaubt", config.port))
+                    .expected("ein Port über 1023"),
+                ConfigProblem::at([] as [&str; 0], "設定が不完全です"),
+            ],
+        }
+    }
+
     fn decide(event: &Event, config: &Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
         match config.fault {
             Fault::Ok => {
@@ -86,22 +137,9 @@ impl Step for Faulty {
                     Evidence::new("email", format!("{} customers known", found.len()), 0.0),
                 ])])
             }
-            Fault::Loop => {
-                let mut n: u64 = 0;
-                loop {
-                    n = std::hint::black_box(n.wrapping_add(1));
-                    if std::hint::black_box(n) == u64::MAX {
-                        return Ok(vec![]);
-                    }
-                }
-            }
+            Fault::Loop => Ok(vec![tag(spin().to_string(), "counted")]),
             Fault::Hog => Ok(vec![tag(hog().to_string(), "allocated")]),
-            Fault::Trap => {
-                #[cfg(target_arch = "wasm32")]
-                core::arch::wasm32::unreachable();
-                #[cfg(not(target_arch = "wasm32"))]
-                std::process::abort();
-            }
+            Fault::Trap => trap(),
             Fault::Panic => panic!("faulty step panicked on purpose: 顧客 nicht gefunden"),
             Fault::Garbage => Ok(vec![Decision::new(
                 Command::SetField(SetField {
@@ -172,7 +210,11 @@ mod tests {
     }
 
     fn config(fault: Fault) -> Config {
-        Config { fault, port: 0 }
+        Config {
+            fault,
+            port: 0,
+            check: None,
+        }
     }
 
     fn ctx() -> MemoryContext {
