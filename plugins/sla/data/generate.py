@@ -14,11 +14,14 @@ those dates exactly (fixed date, Western or Orthodox Easter plus days, the first
 after a date, the last weekday of a month; each with a shift per weekday for observed and
 substitute days, for a range of years) and keeps the dates no rule reproduces as explicit date
 lists (lunar and Islamic holidays, decrees). Make-up working days come from python-holidays'
-`weekend_workdays` (China, Russia and a dozen more). Then weft's own deliberate differences
-(`OVERRIDES` below, each with its reason) are applied. The Rust side (`src/holidays.rs`) reads
-the file; `tests/python_holidays.rs` checks the result against python-holidays itself.
+`weekend_workdays` (China, Russia and a dozen more). Before the inference, weft's deliberate
+differences (`CATEGORIES` and `override()` below, each with its reason) are applied, and after it
+the script checks that the rules and lists give back exactly the dates read. The Rust side
+(`src/holidays.rs`) reads the file; `tests/python_holidays.rs` checks it against python-holidays
+itself.
 
-The binary layout is described in `src/holidays.rs` (`mod data`).
+The binary layout is described in `src/holiday_data.rs`. Read with python-holidays 0.108 this
+writes 251 countries, 884 sets (countries and subdivisions) and 447,407 bytes.
 """
 
 import collections
