@@ -96,9 +96,10 @@ fn clock(text: &str, may_be_midnight_end: bool) -> Result<u32, String> {
 /// What to do when the holiday data does not cover a year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnknownYears {
-    /// Fail the computation (the default): no deadline is better than a wrong one.
+    /// Fail the computation.
     Error,
-    /// Count the weekly hours and `closed` dates only, and say so in the evidence.
+    /// Count the weekly hours and `closed` dates only, and say so in the evidence (the
+    /// default: a deadline on the weekly hours is better than a ticket without one).
     WeeklyHoursOnly,
 }
 
@@ -184,6 +185,11 @@ impl Calendar {
     /// The holiday set's label (`DE-BE`), if any.
     pub fn holiday_label(&self) -> Option<String> {
         self.holidays.as_ref().map(HolidaySet::label)
+    }
+
+    /// The years the holiday set's data covers, if there is a holiday set.
+    pub fn holiday_years(&self) -> Option<std::ops::RangeInclusive<i16>> {
+        self.holidays.as_ref().map(HolidaySet::years)
     }
 
     fn year(&self, year: i16) -> Result<Option<Rc<YearDays>>, CalendarError> {

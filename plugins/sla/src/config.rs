@@ -183,20 +183,21 @@ impl HoursConfig {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HolidaysConfig {
-    /// ISO 3166-1 alpha-2 code: DE, AT, CH, FR, ES, IT, NL, GB, US, CA, JP, CN, AU or BR.
-    /// Example: `DE`.
+    /// ISO 3166-1 alpha-2 code of one of the 251 countries with holiday data (generated from
+    /// python-holidays). Example: `DE`.
     pub country: String,
-    /// ISO 3166-2 subdivision suffix (for France the département). Required for CH (ZH),
-    /// GB (ENG, WLS, SCT, NIR) and AU (NSW). Example: `BE`.
+    /// ISO 3166-2 subdivision suffix (for Alsace-Moselle `6AE`, or `57`, `67`, `68`). Required
+    /// for CH (cantons), GB (ENG, WLS, SCT, NIR) and AU (states). Example: `BE`.
     #[serde(default)]
     pub region: Option<String>,
     /// Whether official make-up working days (China's 调休 weekends) are open, with Monday's
     /// hours. Example: `true` (the default).
     #[serde(default = "yes")]
     pub make_up_days: bool,
-    /// What to do in a year the holiday data does not cover: `error` (the default: no deadline
-    /// is set and the step fails) or `weekly-hours-only` (count weekly hours and closed dates,
-    /// and say so in the evidence). Example: `error`.
+    /// What to do in a year the holiday data does not cover (`holidays::country` tells which):
+    /// `weekly-hours-only` (the default: count weekly hours and closed dates, and say so in the
+    /// deadline's reason and evidence) or `error` (no deadline is set and the step fails).
+    /// Example: `weekly-hours-only`.
     #[serde(default)]
     pub unknown_years: UnknownYearsConfig,
 }
@@ -210,8 +211,8 @@ fn yes() -> bool {
 #[serde(rename_all = "kebab-case")]
 pub enum UnknownYearsConfig {
     /// Fail. Example: `error`.
-    #[default]
     Error,
-    /// Go on without holidays. Example: `weekly-hours-only`.
+    /// Go on without holidays, and say so. Example: `weekly-hours-only`.
+    #[default]
     WeeklyHoursOnly,
 }

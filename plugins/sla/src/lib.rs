@@ -10,13 +10,15 @@
 //! - [`config`]: the `with:` file format (policies, calendars).
 //! - [`policy`]: checks and compiles it; durations with units; policy matching.
 //! - [`calendar`]: business calendars and business-time arithmetic across DST transitions.
-//! - [`holidays`]: public holidays of 14 countries, by rule or by official table.
+//! - [`holidays`]: public holidays of 251 countries and their regions, 1970..=2100, generated
+//!   from python-holidays into rules and date lists (`holiday_data` reads the generated file).
 //! - [`step`]: which event starts which clock, and the decisions.
 //! - [`check`]: the configuration check the engine runs when a workflow loads.
 
 pub mod calendar;
 pub mod check;
 pub mod config;
+mod holiday_data;
 pub mod holidays;
 pub mod policy;
 pub mod step;

@@ -178,7 +178,7 @@ pub fn compile(config: &Config) -> Result<Compiled, Error> {
             }
         }
         let mut holidays = None;
-        let (mut make_up_days, mut unknown_years) = (true, UnknownYears::Error);
+        let (mut make_up_days, mut unknown_years) = (true, UnknownYears::WeeklyHoursOnly);
         if let Some(h) = &cal.holidays {
             match HolidaySet::new(&h.country, h.region.as_deref()) {
                 Ok(set) => holidays = Some(set),

@@ -254,6 +254,8 @@ fn deadline(
         .filter(|l| **l >= duration)
         .map(|l| show_duration(*l))
         .collect();
+    // Said in the reason too when the holiday data did not cover a year the clock ran through.
+    let mut uncovered = String::new();
     let (due, warn_at, clock, local) = match &policy.clock {
         Clock::Always => {
             let due = at.checked_add(duration).map_err(|e| Error::permanent(e.to_string()))?;
@@ -286,14 +288,17 @@ fn deadline(
             }
             if !reached.uncovered_years.is_empty() {
                 let years: Vec<String> = reached.uncovered_years.iter().map(i16::to_string).collect();
-                evidence.push(Evidence::new(
-                    "holidays",
-                    format!(
-                        "no holiday data for {}: counted weekly hours and closed dates only",
-                        years.join(", ")
-                    ),
-                    0.5,
-                ));
+                let set = calendar.holiday_label().unwrap_or_default();
+                let covered = calendar
+                    .holiday_years()
+                    .map(|y| format!(" (data covers {}..={})", y.start(), y.end()))
+                    .unwrap_or_default();
+                let text = format!(
+                    "no holiday data for {set} in {}{covered}: counted weekly hours and closed dates only",
+                    years.join(", ")
+                );
+                uncovered = format!("; {text}");
+                evidence.push(Evidence::new("holidays", text, 0.5));
             }
             let holidays = calendar
                 .holiday_label()
@@ -341,7 +346,7 @@ fn deadline(
         ));
     }
     let reason = format!(
-        "{} due {due}{local} under policy {:?} ({} on its clock)",
+        "{} due {due}{local} under policy {:?} ({} on its clock){uncovered}",
         target.as_str(),
         policy.name,
         show_duration(duration)

@@ -194,13 +194,37 @@ fn japanese_silver_week_and_chinese_make_up_saturday() {
 }
 
 #[test]
-fn unknown_holiday_years_are_an_error_not_a_guess() {
-    let cal = calendar("Asia/Shanghai", weekdays(&["09:00-18:00"]), Some(("CN", None)));
-    let err = add_business_duration(ts("2026-12-31T09:00:00Z"), SignedDuration::from_hours(20), &cal).unwrap_err();
+fn unknown_holiday_years_are_an_error_when_asked_not_a_guess() {
+    // python-holidays knows Germany's holidays from 1991 on.
+    let cal = calendar("Europe/Berlin", weekdays(OFFICE), Some(("DE", None)));
+    let err = add_business_duration(ts("1990-12-28T08:00:00Z"), SignedDuration::from_hours(20), &cal).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "calendar `test`: no holiday data for CN in 2027 (covered: 2025..=2026)"
+        "calendar `test`: no holiday data for DE in 1990 (covered: 1991..=2100)"
     );
+}
+
+#[test]
+fn unknown_holiday_years_count_weekly_hours_and_say_so() {
+    let week = weekdays(OFFICE).map(|day| day.iter().map(|p| Period::parse(p).unwrap()).collect());
+    let cal = Calendar::new(CalendarSpec {
+        name: "test".into(),
+        timezone: "Europe/Berlin".into(),
+        week,
+        holidays: Some(HolidaySet::new("DE", Some("BW")).unwrap()),
+        closed: BTreeMap::new(),
+        make_up_days: true,
+        unknown_years: UnknownYears::WeeklyHoursOnly,
+    })
+    .unwrap();
+    // Friday 28 December 1990 09:00 CET + 20h: Friday 8h, Monday 31 December 8h, then 1991
+    // (covered), where Neujahr closes 1 January and Heilige Drei Könige is a Sunday: Wednesday
+    // 2 January 13:00 CET.
+    let r = add_business_duration(ts("1990-12-28T08:00:00Z"), SignedDuration::from_hours(20), &cal).unwrap();
+    assert_eq!(r.at, ts("1991-01-02T12:00:00Z"));
+    assert_eq!(r.uncovered_years, [1990]);
+    let why: Vec<&str> = r.skipped.iter().map(|s| s.why.as_str()).collect();
+    assert_eq!(why, ["Neujahr"]);
 }
 
 #[test]

@@ -364,7 +364,8 @@ fn brazil() {
     );
 }
 
-/// Names are kept in the country's language and script.
+/// Names are kept in the country's language and script (python-holidays' default language for
+/// the country: Spanish for Catalonia).
 #[test]
 fn names_in_their_language() {
     let name = |country: &str, region: Option<&str>, y: i16, md: &str| {
@@ -381,6 +382,10 @@ fn names_in_their_language() {
     assert_eq!(name("JP", None, 2026, "05-06"), "振替休日");
     assert_eq!(name("CN", None, 2026, "02-17"), "春节");
     assert_eq!(name("FR", None, 2026, "04-06"), "Lundi de Pâques");
-    assert_eq!(name("ES", Some("CT"), 2026, "09-11"), "Diada Nacional de Catalunya");
-    assert_eq!(name("GB", Some("ENG"), 2026, "12-28"), "Boxing Day (substitute day)");
+    assert_eq!(name("ES", Some("CT"), 2026, "09-11"), "Fiesta Nacional de Cataluña");
+    assert_eq!(name("GB", Some("ENG"), 2026, "12-28"), "Boxing Day (observed)");
+    assert_eq!(
+        name("IT", None, 2026, "10-04"),
+        "Festa nazionale di San Francesco d'Assisi, patrono d'Italia"
+    );
 }
