@@ -162,8 +162,13 @@ async fn account(
     let _ = writeln!(out, "weft demo");
     let _ = writeln!(
         out,
-        "  {orders} orders imported, {} files in, {} messages, {} events processed, {} decisions, {} dead letters",
-        ingested.files, totals.messages, drained.events, totals.decisions, totals.dead_letters
+        "  {orders} orders imported, {} files in, {} messages, {} events processed, {} with failed steps, {} decisions, {} dead letters",
+        ingested.files,
+        totals.messages,
+        drained.events,
+        drained.with_failed_steps,
+        totals.decisions,
+        totals.dead_letters
     );
     for workflow in &pipeline.workflows {
         let steps: Vec<String> = workflow
