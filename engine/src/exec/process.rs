@@ -257,7 +257,7 @@ pub async fn process_event(
                     };
                     let key = format!("{}:failed", failed.step);
                     if let Err(e) = log_landing(&mut unit, event, &state, &failed, landed, &key) {
-                        return (unit, Err(e));
+                        return (unit, Err(e.into()));
                     }
                     pending.push(failed);
                     if step.on_error == OnError::Stop {
@@ -325,7 +325,7 @@ fn log_landing(
     failed: &Pending,
     landed: Landed,
     key: &str,
-) -> Result<(), StepError> {
+) -> Result<(), crate::store::StoreError> {
     use weft_sdk::{Command, CustomerRef, LinkCustomer, OpenTicket};
     let mut decisions = Vec::new();
     if let Some(customer) = landed.customer {
@@ -364,7 +364,7 @@ fn log_engine(
     workflow: &str,
     step: &str,
     decisions: &[(Decision, Option<i64>, Option<i64>)],
-) -> Result<(), StepError> {
+) -> Result<(), crate::store::StoreError> {
     if decisions.is_empty() {
         return Ok(());
     }
@@ -375,8 +375,7 @@ fn log_engine(
         plugin: concat!("weft@", env!("CARGO_PKG_VERSION")),
     };
     let log: Vec<_> = decisions.iter().map(|(d, c, t)| (d, *c, *t)).collect();
-    unit.log_step(origin, &log)?;
-    Ok(())
+    unit.log_step(origin, &log)
 }
 
 /// [`run_step`] in a savepoint: a step failure is rolled back alone, with what it did to
@@ -395,15 +394,20 @@ async fn run_guarded(
     let before = state.clone();
     let result;
     (unit, result) = run_step(unit, pipeline, workflow, step, event, state).await;
-    let outcome = match result {
-        Ok(list) => unit.release().await.map(|()| Ok(list)),
+    match result {
+        Ok(list) => match unit.release().await {
+            Ok(()) => (unit, Ok(Ok(list))),
+            Err(e) => (unit, Err(e.into())),
+        },
         Err(error) if error.is_step_failure() => {
             *state = before;
-            unit.rollback_to_savepoint().await.map(|()| Err(error))
+            match unit.rollback_to_savepoint().await {
+                Ok(()) => (unit, Ok(Err(error))),
+                Err(e) => (unit, Err(e.into())),
+            }
         }
-        Err(error) => return (unit, Err(error)),
-    };
-    (unit, outcome.map_err(StepError::from))
+        Err(error) => (unit, Err(error)),
+    }
 }
 
 /// What replaying failed steps did.
@@ -545,7 +549,7 @@ async fn again(
     error: &str,
     retryable: bool,
     replayed: &mut Replayed,
-) -> Result<(), StepError> {
+) -> Result<(), crate::store::StoreError> {
     unit.record_step_failure(&NewStepFailure {
         event: event.id,
         workflow: &failure.workflow,
