@@ -238,7 +238,7 @@ async fn account(
         let _ = writeln!(
             out,
             "  customer {id} {} · channels: {channels} · tickets: {}{}",
-            names_of.get(&id).map(String::as_str).unwrap_or(""),
+            names_of.get(&id).map(String::as_str).unwrap_or("(anonymous)"),
             customer["tickets"],
             if merged.is_empty() {
                 String::new()
@@ -246,7 +246,11 @@ async fn account(
                 format!(" · merged from {merged:?}")
             }
         );
-        let _ = writeln!(out, "      {}", identities.join(" · "));
+        if identities.is_empty() {
+            let _ = writeln!(out, "      no identifiers: an anonymous sender, a customer of its own");
+        } else {
+            let _ = writeln!(out, "      {}", identities.join(" · "));
+        }
     }
 
     let _ = writeln!(
