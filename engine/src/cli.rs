@@ -54,7 +54,8 @@ enum Command {
         #[arg(long, default_value = "workflows")]
         workflows: PathBuf,
     },
-    /// Process .jsonl and .eml files and Maildir folders through the workflows.
+    /// Process .jsonl and .eml files and Maildir folders through the workflows. Exits with 2
+    /// when anything was dead-lettered or a step failed (the rest is processed all the same).
     Run {
         /// Workflow files or folders.
         #[arg(long, required = true, num_args = 1..)]
@@ -107,7 +108,8 @@ enum Command {
         #[command(flatten)]
         db: DbArg,
     },
-    /// Show a ticket's or a customer's history and every decision about it, with reasons.
+    /// Show a ticket's, a customer's or an event's history and every decision about it, with
+    /// reasons, and the steps that failed on it.
     Explain {
         what: ExplainWhat,
         id: i64,
@@ -146,10 +148,16 @@ enum Command {
         #[command(subcommand)]
         command: crate::ticket::TicketCommand,
     },
-    /// Process dead letters again (all open ones, or those given).
+    /// Process dead letters and failed steps again (all open ones, or those given). A step
+    /// that now succeeds has its decisions applied and its failure resolved; what fails again
+    /// keeps its record, with one more attempt and the last error. Exits with 2 if anything
+    /// failed again.
     Replay {
-        /// Dead letter ids; none means every open one.
+        /// Dead letter ids; none (and no --step) means every open dead letter and failed step.
         ids: Vec<i64>,
+        /// Ids of failed steps (as `weft explain` and `weft export tickets` show them).
+        #[arg(long = "step")]
+        steps: Vec<i64>,
         /// Workflow files or folders.
         #[arg(long, default_value = "workflows")]
         workflows: Vec<PathBuf>,
@@ -197,9 +205,12 @@ enum TrainWhat {
 enum ExplainWhat {
     Ticket,
     Customer,
+    /// One event: its message, its decisions and its failed steps.
+    Event,
 }
 
-/// Processes every queued event and names each one that was dead-lettered, with the reason.
+/// Processes every queued event and names each one that was dead-lettered, and each step that
+/// failed on an event processed anyway, with the reason.
 pub(crate) async fn drain_reporting(store: &Store, pipeline: &Pipeline) -> anyhow::Result<exec::DrainReport> {
     drain_with(store, pipeline, &DrainOptions::default()).await
 }
@@ -216,6 +227,7 @@ async fn drain_with(store: &Store, pipeline: &Pipeline, options: &DrainOptions) 
     for (event, reason) in &drained.dead {
         eprintln!("dead-lettered event {event}: {reason}");
     }
+    print_failed_steps("step failed", &drained.failed_steps);
     Ok(drained)
 }
 
@@ -232,6 +244,24 @@ async fn join_reporting(store: &Store, options: &DrainOptions) -> anyhow::Result
         eprintln!("{taken}");
     }
     Ok(())
+}
+
+fn print_failed_steps(what: &str, failed: &[exec::process::FailedStep]) {
+    for step in failed {
+        let ticket = step.ticket.map(|t| format!(", on ticket {t}")).unwrap_or_default();
+        eprintln!("{what}: event {}{ticket}: {}", step.event, step.error);
+    }
+}
+
+/// The exit status of a command that processed traffic: 2 when something was dead-lettered or
+/// a step failed (the rest was processed), success otherwise. An error that stops weft itself
+/// is 1.
+fn processed_status(dead: usize, failed_steps: usize) -> ExitCode {
+    if dead + failed_steps > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Parses the command line, runs the command, reports errors.
@@ -339,13 +369,17 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 eprintln!("dead-lettered {}: {reason}", path.display());
             }
             let drained = drain_with(&store, &pipeline, &options).await?;
+            let dead = ingested.rejected.len() + drained.dead.len();
             eprintln!(
-                "{} files, {} new messages, {} events processed, {} dead letters",
-                ingested.files,
-                ingested.messages,
-                drained.events,
-                ingested.rejected.len() + drained.dead.len()
+                "{} files, {} new messages, {} events processed, {} with failed steps, {} dead letters",
+                ingested.files, ingested.messages, drained.events, drained.with_failed_steps, dead
             );
+            if drained.with_failed_steps > 0 {
+                eprintln!(
+                    "the messages of events with failed steps are on tickets, with the failure shown (`weft explain ticket N`); fix the step and run `weft replay`"
+                );
+            }
+            return Ok(processed_status(dead, drained.with_failed_steps));
         }
         Command::Import {
             what: ImportWhat::Orders,
@@ -405,6 +439,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let text = match what {
                 ExplainWhat::Ticket => crate::explain::ticket(&store, id).await?,
                 ExplainWhat::Customer => crate::explain::customer(&store, id).await?,
+                ExplainWhat::Event => crate::explain::event(&store, id).await?,
             };
             print!("{text}");
         }
@@ -420,8 +455,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     .replayed_at
                     .map(|t| format!(" [replayed {}]", report::rfc3339(t)))
                     .unwrap_or_default();
+                let tries = if letter.attempts > 1 {
+                    format!(" [failed {} times]", letter.attempts)
+                } else {
+                    String::new()
+                };
                 println!(
-                    "#{} {} {place}: {}{replayed}",
+                    "#{} {} {place}: {}{tries}{replayed}",
                     letter.id,
                     report::rfc3339(letter.created_at),
                     letter.error
@@ -442,6 +482,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Ticket { command } => crate::ticket::run(command).await?,
         Command::Replay {
             ids,
+            steps,
             workflows,
             db,
             plugins,
@@ -450,7 +491,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let store = Store::open_existing(&db.db).await?;
             join_reporting(&store, &DrainOptions::default()).await?;
             let letters = store.dead_letters(true).await?;
-            let chosen: Vec<_> = if ids.is_empty() {
+            let failures = store.open_step_failures(&steps).await?;
+            let chosen: Vec<_> = if ids.is_empty() && !steps.is_empty() {
+                Vec::new()
+            } else if ids.is_empty() {
                 letters
             } else {
                 let mut chosen = Vec::new();
@@ -462,7 +506,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 }
                 chosen
             };
+            for id in &steps {
+                if !failures.iter().any(|f| f.id == *id) {
+                    bail!("step failure {id} does not exist or was already resolved");
+                }
+            }
+            let failures: Vec<i64> = if steps.is_empty() && !ids.is_empty() {
+                Vec::new()
+            } else {
+                failures.iter().map(|f| f.id).collect()
+            };
             let mut reparsed = 0;
+            let mut letters_again = 0;
             for letter in &chosen {
                 store.requeue_dead_letter(letter).await?;
                 if let (Some(inbound), None) = (letter.inbound, letter.event) {
@@ -471,26 +526,48 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     let outcome =
                         exec::ingest::parse_recorded(&mut unit, &pipeline, record.id, &record.channel, record.inbound)
                             .await?;
-                    unit.commit().await?;
                     match outcome {
-                        Ok(n) => reparsed += n,
-                        Err(reason) => eprintln!("dead-lettered again: {reason}"),
+                        Ok(n) => {
+                            unit.commit().await?;
+                            reparsed += n;
+                        }
+                        Err(reason) => {
+                            // The same dead letter, open again: not a second one per try.
+                            unit.rollback().await?;
+                            store.dead_letter_failed_again(letter.id, &reason).await?;
+                            eprintln!("dead letter #{} failed again: {reason}", letter.id);
+                            letters_again += 1;
+                        }
                     }
                 }
             }
+            let replayed = if failures.is_empty() {
+                exec::ReplayReport::default()
+            } else {
+                exec::replay_failed_steps(&store, &pipeline, &failures).await?
+            };
+            print_failed_steps("step failed again", &replayed.failed_again);
             let drained = exec::drain(&store, &pipeline, &DrainOptions::default())
                 .await
                 .context("processing the queued events")?;
             for (event, reason) in &drained.dead {
-                eprintln!("dead-lettered again: event {event}: {reason}");
+                eprintln!("dead letter of event {event} failed again: {reason}");
             }
+            print_failed_steps("step failed", &drained.failed_steps);
+            let dead = letters_again + drained.dead.len();
+            let failed_steps = replayed.failed_again.len() + drained.failed_steps.len();
             eprintln!(
-                "replayed {} dead letters: {} messages parsed, {} events processed, {} failed again",
+                "replayed {} dead letters and {} failed steps: {} messages parsed, {} events processed, {} steps now applied, {} failed again ({} dead letters, {} steps)",
                 chosen.len(),
+                failures.len(),
                 reparsed,
-                drained.events,
-                drained.dead.len()
+                drained.events + replayed.events,
+                replayed.resolved,
+                dead + failed_steps,
+                dead,
+                failed_steps
             );
+            return Ok(processed_status(dead, failed_steps));
         }
         Command::Merge(args) => println!("{}", crate::operations::merge(args).await?),
         Command::Unmerge(args) => println!("{}", crate::operations::unmerge(args).await?),
@@ -526,10 +603,12 @@ async fn dry_run_files(store: &Store, pipeline: &Pipeline, input: &[PathBuf]) ->
     for (event, reason) in &drained.dead {
         eprintln!("would dead-letter event {event}: {reason}");
     }
+    print_failed_steps("a step would fail", &drained.failed_steps);
     eprintln!(
-        "dry run: {} decisions over {} events; nothing was written",
+        "dry run: {} decisions over {} events, {} with failed steps; nothing was written",
         lines.len(),
-        drained.events
+        drained.events,
+        drained.with_failed_steps
     );
     Ok(ExitCode::SUCCESS)
 }

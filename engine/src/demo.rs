@@ -162,8 +162,13 @@ async fn account(
     let _ = writeln!(out, "weft demo");
     let _ = writeln!(
         out,
-        "  {orders} orders imported, {} files in, {} messages, {} events processed, {} decisions, {} dead letters",
-        ingested.files, totals.messages, drained.events, totals.decisions, totals.dead_letters
+        "  {orders} orders imported, {} files in, {} messages, {} events processed, {} with failed steps, {} decisions, {} dead letters",
+        ingested.files,
+        totals.messages,
+        drained.events,
+        drained.with_failed_steps,
+        totals.decisions,
+        totals.dead_letters
     );
     for workflow in &pipeline.workflows {
         let steps: Vec<String> = workflow
@@ -233,7 +238,7 @@ async fn account(
         let _ = writeln!(
             out,
             "  customer {id} {} · channels: {channels} · tickets: {}{}",
-            names_of.get(&id).map(String::as_str).unwrap_or(""),
+            names_of.get(&id).map(String::as_str).unwrap_or("(anonymous)"),
             customer["tickets"],
             if merged.is_empty() {
                 String::new()
@@ -241,7 +246,11 @@ async fn account(
                 format!(" · merged from {merged:?}")
             }
         );
-        let _ = writeln!(out, "      {}", identities.join(" · "));
+        if identities.is_empty() {
+            let _ = writeln!(out, "      no identifiers: an anonymous sender, a customer of its own");
+        } else {
+            let _ = writeln!(out, "      {}", identities.join(" · "));
+        }
     }
 
     let _ = writeln!(

@@ -2,6 +2,7 @@
 //! about it with its reason and evidence, as text for people.
 
 use crate::store::Store;
+use crate::store::failures::StepFailureRecord;
 use crate::store::report::{LoggedDecision, rfc3339};
 use std::fmt::Write as _;
 
@@ -61,6 +62,48 @@ fn write_decisions(out: &mut String, decisions: &[LoggedDecision]) {
     }
 }
 
+/// Failed steps, each with where it failed, why, when, how often, and whether a replay has
+/// resolved it.
+fn write_failures(out: &mut String, failures: &[StepFailureRecord]) {
+    if failures.is_empty() {
+        return;
+    }
+    let open = failures.iter().filter(|f| f.resolved_at.is_none()).count();
+    let _ = writeln!(
+        out,
+        "\nFailed steps ({open} open): the message is here all the same; `weft replay` runs an open one again once it is fixed"
+    );
+    for f in failures {
+        let state = match f.resolved_at {
+            Some(at) => format!("resolved {} by a replay", rfc3339(at)),
+            None => "OPEN".to_owned(),
+        };
+        let tries = if f.attempts > 1 {
+            format!(", failed {} times, last {}", f.attempts, rfc3339(f.last_failed_at))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  #{} event {} · {}/{} · {} · on_error {} · {}{tries} · {state}",
+            f.id,
+            f.event,
+            f.workflow,
+            f.step,
+            f.plugin,
+            f.on_error,
+            rfc3339(f.failed_at)
+        );
+        let _ = writeln!(out, "    error: {}", one_line(&f.error, 2000));
+        if let Some(customer) = f.own_customer {
+            let _ = writeln!(out, "    the message got a customer of its own: {customer}");
+        }
+        if let Some(ticket) = f.own_ticket {
+            let _ = writeln!(out, "    the message got a ticket of its own: {ticket}");
+        }
+    }
+}
+
 /// The explanation of ticket `number`.
 pub async fn ticket(store: &Store, number: i64) -> anyhow::Result<String> {
     let Some(ticket) = store.ticket_json(number).await? else {
@@ -93,6 +136,7 @@ pub async fn ticket(store: &Store, number: i64) -> anyhow::Result<String> {
             deadline["state"].as_str().unwrap_or("?")
         );
     }
+    write_failures(&mut out, &store.ticket_step_failures(number).await?);
     let _ = writeln!(out, "\nTimeline");
     for entry in store.ticket_timeline(number).await? {
         let m = &entry.message;
@@ -170,5 +214,37 @@ pub async fn customer(store: &Store, id: i64) -> anyhow::Result<String> {
     let _ = writeln!(out, "Tickets: {}", customer["tickets"]);
     let _ = writeln!(out, "\nDecisions");
     write_decisions(&mut out, &store.customer_decisions(id).await?);
+    Ok(out)
+}
+
+/// The explanation of event `id`: what it was, what its steps decided, and which failed.
+pub async fn event(store: &Store, id: i64) -> anyhow::Result<String> {
+    let Some(event) = store.event(id).await? else {
+        anyhow::bail!("there is no event {id}");
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "Event {id} · {} · {}", event.kind, rfc3339(event.at));
+    if let Some((_, m)) = &event.message {
+        let who = m
+            .from
+            .name
+            .clone()
+            .or_else(|| m.from.email.clone())
+            .or_else(|| m.from.handle.clone())
+            .unwrap_or_else(|| "?".into());
+        let _ = writeln!(out, "  message {} on {} from {who}", m.id, m.channel);
+        let text = if m.body.trim().is_empty() {
+            m.subject.clone().unwrap_or_default()
+        } else {
+            m.body.clone()
+        };
+        let _ = writeln!(out, "      {}", one_line(&text, 100));
+    }
+    if let Some(ticket) = event.ticket {
+        let _ = writeln!(out, "  ticket {ticket}");
+    }
+    write_failures(&mut out, &store.event_step_failures(id).await?);
+    let _ = writeln!(out, "\nDecisions");
+    write_decisions(&mut out, &store.event_decisions(id).await?);
     Ok(out)
 }

@@ -217,8 +217,13 @@ fn broken_input_is_kept_and_can_be_replayed() {
         "--db",
         &db,
     ]);
-    assert!(ok, "{stderr}");
+    // Dead letters make `weft run` fail (exit 2), and it says how many.
+    assert!(!ok, "{stderr}");
     assert!(stderr.contains("dead-lettered"), "{stderr}");
+    assert!(
+        stderr.contains("0 events processed, 0 with failed steps, 2 dead letters"),
+        "{stderr}"
+    );
     let (ok, stdout, _) = weft(&["dead-letters", "--db", &db]);
     assert!(ok);
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
@@ -226,14 +231,25 @@ fn broken_input_is_kept_and_can_be_replayed() {
         stdout.contains("no header block") && stdout.contains("EOF while parsing"),
         "{stdout}"
     );
-    // Replaying the same bytes fails the same way, and is kept again.
-    let (ok, _, stderr) = weft(&["replay", "--workflows", workflows.to_str().unwrap(), "--db", &db]);
-    assert!(ok, "{stderr}");
-    assert!(stderr.contains("replayed 2 dead letters"), "{stderr}");
-    let (_, stdout, _) = weft(&["dead-letters", "--db", &db]);
-    assert_eq!(stdout.lines().count(), 2, "{stdout}");
-    let (_, stdout, _) = weft(&["dead-letters", "--all", "--db", &db]);
-    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+    // Replaying the same bytes fails the same way: the same two dead letters, open again and
+    // tried twice, and the replay says that both failed again.
+    for tries in 2..=3 {
+        let (ok, _, stderr) = weft(&["replay", "--workflows", workflows.to_str().unwrap(), "--db", &db]);
+        assert!(!ok, "{stderr}");
+        assert!(
+            stderr.contains("replayed 2 dead letters and 0 failed steps") && stderr.contains("2 failed again"),
+            "{stderr}"
+        );
+        let (_, stdout, _) = weft(&["dead-letters", "--db", &db]);
+        assert_eq!(stdout.lines().count(), 2, "{stdout}");
+        assert_eq!(
+            stdout.matches(&format!("[failed {tries} times]")).count(),
+            2,
+            "{stdout}"
+        );
+        let (_, stdout, _) = weft(&["dead-letters", "--all", "--db", &db]);
+        assert_eq!(stdout.lines().count(), 2, "no new row per try: {stdout}");
+    }
 }
 
 #[test]

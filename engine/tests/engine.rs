@@ -1,9 +1,10 @@
 //! The engine end to end: real plugins through the real runtime, on a real store.
 //!
 //! Fault injection: a step that loops, hogs memory, traps, panics, returns garbage or asks for
-//! an ungranted capability fails alone; its event is dead-lettered with a readable reason and
-//! the engine goes on with the next events. Also: dry runs write nothing, re-running the same
-//! input changes nothing, replay processes dead letters again, and SQLite and PostgreSQL give
+//! an ungranted capability fails alone: nothing it decided is applied, its failure is recorded
+//! with a readable reason on the ticket the message lands on all the same, the later steps run,
+//! and the engine goes on with the next events. Also: dry runs write nothing, re-running the
+//! same input changes nothing, replay runs failed steps again, and SQLite and PostgreSQL give
 //! the same result on the demo traffic.
 
 mod common;
@@ -67,14 +68,16 @@ async fn a_failing_step_fails_alone_and_the_engine_goes_on() {
     assert_eq!(ingested.messages, 9);
     let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await.unwrap();
     assert_eq!(drained.events, 9);
-    assert_eq!(drained.failed, faults.len(), "{:#?}", drained.dead);
+    assert_eq!(drained.failed, 0, "{:#?}", drained.dead);
+    assert_eq!(drained.with_failed_steps, faults.len(), "{:#?}", drained.failed_steps);
+    assert!(store.dead_letters(true).await.unwrap().is_empty());
 
-    let letters = store.dead_letters(true).await.unwrap();
+    let failures = store.open_step_failures(&[]).await.unwrap();
     let reason_of = |step: &str| {
-        letters
+        failures
             .iter()
-            .find(|l| l.step.as_deref() == Some(step))
-            .unwrap_or_else(|| panic!("no dead letter for step {step}: {letters:#?}"))
+            .find(|f| f.step == step)
+            .unwrap_or_else(|| panic!("no failure of step {step}: {failures:#?}"))
             .error
             .clone()
     };
@@ -93,7 +96,8 @@ async fn a_failing_step_fails_alone_and_the_engine_goes_on() {
         assert!(reason.contains("workflow `faults`"), "{reason}");
     }
 
-    // Nothing of a failed event was applied; the good events were, completely.
+    // Every message is on a ticket of its customer, each failure on its message's ticket;
+    // nothing a failed step decided was applied (no `garbage` tag), the steps after it were.
     let customers = store.export_customers().await.unwrap();
     let emails: Vec<String> = customers
         .iter()
@@ -101,11 +105,23 @@ async fn a_failing_step_fails_alone_and_the_engine_goes_on() {
         .filter(|i| i["kind"] == "email")
         .map(|i| i["value"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(emails, ["first@example.de", "last@example.de"]);
+    assert_eq!(emails.len(), 9, "{emails:?}");
     let tickets = store.export_tickets().await.unwrap();
-    assert_eq!(tickets.len(), 2);
+    assert_eq!(tickets.len(), 9);
     for ticket in &tickets {
         assert_eq!(ticket["tags"], serde_json::json!(["ok"]), "{ticket}");
+        let id = ticket["messages"][0].as_str().unwrap();
+        let failed: Vec<&str> = ticket["failed_steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["step"].as_str().unwrap())
+            .collect();
+        match id {
+            "first" | "last" => assert!(failed.is_empty(), "{ticket}"),
+            "http" => assert_eq!(failed, ["fetch"], "{ticket}"),
+            fault => assert_eq!(failed, [fault], "{ticket}"),
+        }
     }
 }
 
@@ -156,7 +172,7 @@ async fn dry_run_writes_nothing_and_rerun_changes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replay_processes_dead_letters_again() {
+async fn replay_runs_failed_steps_again() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken");
     let fixed = dir.path().join("fixed");
@@ -183,19 +199,19 @@ async fn replay_processes_dead_letters_again() {
         .await
         .unwrap();
     let drained = exec::drain(&store, &first, &DrainOptions::default()).await.unwrap();
-    assert_eq!(drained.failed, 2);
+    assert_eq!((drained.failed, drained.with_failed_steps), (0, 2));
+    let tickets = store.export_tickets().await.unwrap();
+    assert_eq!(tickets.len(), 2, "the messages are on tickets all the same");
     assert!(
-        store.export_tickets().await.unwrap().is_empty(),
-        "a failed event applies nothing"
+        tickets.iter().all(|t| t["tags"].is_null()),
+        "a failed step applies nothing"
     );
 
     let second = pipeline(&[fixed]).await;
-    for letter in store.dead_letters(true).await.unwrap() {
-        store.requeue_dead_letter(&letter).await.unwrap();
-    }
-    let drained = exec::drain(&store, &second, &DrainOptions::default()).await.unwrap();
-    assert_eq!((drained.events, drained.failed), (2, 0));
-    assert!(store.dead_letters(true).await.unwrap().is_empty());
+    let replayed = exec::replay_failed_steps(&store, &second, &[]).await.unwrap();
+    assert_eq!((replayed.events, replayed.resolved), (2, 2));
+    assert!(replayed.failed_again.is_empty());
+    assert!(store.open_step_failures(&[]).await.unwrap().is_empty());
     let tickets = store.export_tickets().await.unwrap();
     assert_eq!(tickets.len(), 2);
     assert_eq!(tickets[0]["tags"], serde_json::json!(["ok"]));

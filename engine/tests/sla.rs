@@ -305,6 +305,16 @@ async fn a_reply_to_no_known_ticket_is_a_dead_letter() {
         "{}",
         report.dead[0].1
     );
+    // Replayed while it still matches no ticket: the same dead letter, open again with a
+    // second attempt, not a second row.
+    for letter in engine.store.dead_letters(true).await.unwrap() {
+        engine.store.requeue_dead_letter(&letter).await.unwrap();
+    }
+    let report = exec::drain(&engine.store, &engine.pipeline, &options).await.unwrap();
+    assert_eq!(report.dead.len(), 1, "it failed again, and says so");
+    let letters = engine.store.dead_letters(false).await.unwrap();
+    assert_eq!(letters.len(), 1, "{letters:#?}");
+    assert_eq!((letters[0].attempts, letters[0].replayed_at), (2, None), "{letters:#?}");
     let error = clocks::set_status(&engine.store, 99, Status::Solved, 0)
         .await
         .unwrap_err();

@@ -31,6 +31,16 @@ pub struct EventState {
     pub ticket_opened: bool,
     /// Events to queue when this one commits.
     pub derived: Vec<(String, serde_json::Value)>,
+    /// When a failed step is replayed: the customer the engine made for the message because
+    /// the step failed. The step's `link-customer` to a new customer means this one; to
+    /// another, this one is merged into it.
+    pub own_customer: Option<i64>,
+    /// When a failed step is replayed: the ticket the engine opened for the message because
+    /// the step failed. The step's `open-ticket` means this one; its `append-to-ticket` to
+    /// another merges this one into it.
+    pub own_ticket: Option<i64>,
+    /// The merges a replay made of them, for the decision log: (decision, customer, ticket).
+    pub merged: Vec<(Decision, Option<i64>, Option<i64>)>,
 }
 
 impl EventState {
@@ -68,15 +78,41 @@ pub async fn apply(
     let mut about_ticket = state.ticket;
     match &decision.command {
         Command::LinkCustomer(link) => {
-            let customer = match link.customer {
-                CustomerRef::Existing(id) => unit.root_customer(signed(id)?).await?,
-                CustomerRef::New => unit.create_customer(event.at).await?,
+            let customer = match (link.customer, state.own_customer) {
+                (CustomerRef::Existing(id), _) => unit.root_customer(signed(id)?).await?,
+                // Replayed: the customer made when the step failed is the new one (it has no
+                // identities, so it is as fresh as one made now).
+                (CustomerRef::New, Some(own)) => unit.root_customer(own).await?,
+                (CustomerRef::New, None) => unit.create_customer(event.at).await?,
             };
             let fresh = link.customer == CustomerRef::New;
             unit.add_identities(customer, &link.identities, state.message, link.score, fresh)
                 .await?;
             if let Some(message) = state.message {
                 unit.set_message_customer(message, customer).await?;
+            }
+            if let Some(own) = state.own_customer.take() {
+                let own = unit.root_customer(own).await?;
+                if own != customer {
+                    let reason = format!(
+                        "replayed after it failed, the step linked the message to customer {customer}: the customer made for it meanwhile joins that one ({})",
+                        decision.reason
+                    );
+                    unit.merge_customers(customer as u64, &[own as u64], Some(event.id), &reason)
+                        .await?;
+                    let merge = weft_sdk::MergeCustomers {
+                        into: customer as u64,
+                        from: vec![own as u64],
+                    };
+                    state.merged.push((
+                        Decision::new(Command::MergeCustomers(merge), reason),
+                        Some(customer),
+                        None,
+                    ));
+                    state
+                        .derived
+                        .push(("customer.merged".into(), json!({ "into": customer, "from": [own] })));
+                }
             }
             state.customer = Some(customer);
             state.customer_new = link.customer == CustomerRef::New;
@@ -91,6 +127,49 @@ pub async fn apply(
                 "customer.merged".into(),
                 json!({ "into": merge.into, "from": merge.from }),
             ));
+        }
+        Command::OpenTicket(_) if state.own_ticket.is_some() => {
+            // Replayed: the ticket opened when the step failed is the one it opens.
+            let own = state.own_ticket.take().unwrap_or_default();
+            let number = unit.root_ticket(own).await?;
+            state.ticket = Some(number);
+            state.ticket_opened = true;
+            about_ticket = Some(number);
+        }
+        Command::AppendToTicket(append) if state.own_ticket.is_some() => {
+            // Replayed: the message is on the ticket opened when the step failed; that ticket
+            // joins the one the step chose (a merge, which `weft unmerge` undoes).
+            let own = state.own_ticket.take().unwrap_or_default();
+            let own = unit.root_ticket(own).await?;
+            let number = unit.root_ticket(signed(append.ticket)?).await?;
+            if number != own {
+                let reason = format!(
+                    "replayed after it failed, the step put the message on ticket {number}: the ticket opened for it meanwhile joins that one ({})",
+                    decision.reason
+                );
+                let merged = unit
+                    .merge_tickets(number as u64, &[own as u64], Some(event.id), &reason)
+                    .await?;
+                let merge = weft_sdk::MergeTickets {
+                    into: number as u64,
+                    from: vec![own as u64],
+                };
+                state.merged.push((
+                    Decision::new(Command::MergeTickets(merge), reason),
+                    state.customer,
+                    Some(number),
+                ));
+                state
+                    .derived
+                    .push(("ticket.merged".into(), json!({ "into": number, "from": merged })));
+            }
+            if let Some(message) = message
+                && let Some(thread) = &message.thread
+            {
+                unit.register_thread(&message.channel, thread, number).await?;
+            }
+            state.ticket = Some(number);
+            about_ticket = Some(number);
         }
         Command::OpenTicket(open) => {
             let number = unit
@@ -234,4 +313,55 @@ pub async fn apply(
         }
     }
     Ok((state.customer, about_ticket))
+}
+
+/// What [`land`] gave a message whose step failed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Landed {
+    /// A customer of its own, made because no step linked one.
+    pub customer: Option<i64>,
+    /// A ticket of its own, opened because no step put the message on one.
+    pub ticket: Option<i64>,
+}
+
+/// Gives the message of `event` what a failed step left it without, so that it reaches the
+/// inbox: a customer of its own when none is linked yet; and, with `ticket`, a ticket of its
+/// own when it is on none (with its conversation registered, so that the buyer's next message
+/// in it joins that ticket). Events without a message get nothing.
+pub async fn land(
+    unit: &mut Unit,
+    event: &QueuedEvent,
+    state: &mut EventState,
+    ticket: bool,
+) -> Result<Landed, StoreError> {
+    let mut landed = Landed::default();
+    let (Some(row), Some((_, message))) = (state.message, event.message.as_ref()) else {
+        return Ok(landed);
+    };
+    if event.kind != "message.received" {
+        return Ok(landed);
+    }
+    if state.customer.is_none() {
+        let customer = unit.create_customer(event.at).await?;
+        unit.set_message_customer(row, customer).await?;
+        state.customer = Some(customer);
+        state.customer_new = true;
+        landed.customer = Some(customer);
+    }
+    if ticket && state.ticket.is_none() {
+        let number = unit
+            .open_ticket(state.customer, message.subject.as_deref(), None, event.at)
+            .await?;
+        unit.append_message(number, row, None, message.at).await?;
+        if let Some(thread) = &message.thread {
+            unit.register_thread(&message.channel, thread, number).await?;
+        }
+        state.ticket = Some(number);
+        state.ticket_opened = true;
+        state
+            .derived
+            .push(("ticket.opened".into(), json!({ "ticket": number })));
+        landed.ticket = Some(number);
+    }
+    Ok(landed)
 }

@@ -10,9 +10,15 @@
 //! breached, an escalation) comes between the same events whether a run went through at once
 //! or was interrupted and resumed: a crash changes no result. A drain first joins the nodes of
 //! the database (`store::node`), taking over at once the claims of a process that stopped.
+//!
+//! An event whose step fails for good (a permanent failure, or a retryable one after its last
+//! try) is processed once more with [`Failures::Land`]: the failed step's decisions are left
+//! out, the message lands on a customer and a ticket all the same, and the failure is
+//! recorded on the ticket for `weft replay`. Only what is no step's failure (the database, a
+//! reply that matches no ticket) still dead-letters the event.
 
 use super::Pipeline;
-use super::process::{Decided, StepError, process_event};
+use super::process::{Decided, FailedStep, Failures, Processed, StepError, process_event};
 use crate::store::node::Takeover;
 use crate::store::queue::QueuedEvent;
 use crate::store::{Store, Unit, now_ms};
@@ -41,6 +47,22 @@ pub struct DrainReport {
     pub dead: Vec<(i64, String)>,
     /// Claims of processes that stopped, taken over.
     pub taken_over: Takeover,
+    /// Events processed with one or more failed steps.
+    pub with_failed_steps: usize,
+    /// Every step that failed on an event that was processed anyway.
+    pub failed_steps: Vec<FailedStep>,
+}
+
+impl DrainReport {
+    fn add(&mut self, processed: Processed, collect: bool) {
+        if !processed.failed.is_empty() {
+            self.with_failed_steps += 1;
+        }
+        self.failed_steps.extend(processed.failed);
+        if collect {
+            self.decided.extend(processed.decided);
+        }
+    }
 }
 
 /// How often a drain that has nothing to claim looks again while other nodes hold events.
@@ -175,9 +197,11 @@ async fn process_together(
     for event in group {
         let span = tracing::info_span!("event", id = event.id, kind = %event.kind);
         let result;
-        (unit, result) = process_event(unit, pipeline, event).instrument(span).await;
+        (unit, result) = process_event(unit, pipeline, event, Failures::FailEvent)
+            .instrument(span)
+            .await;
         match result {
-            Ok(mut list) if options.collect => decided.append(&mut list),
+            Ok(processed) if options.collect => decided.extend(processed.decided),
             Ok(_) => {}
             Err(error) => {
                 tracing::debug!(event = event.id, %error, "an event of a group failed: the group goes again one by one");
@@ -213,10 +237,11 @@ async fn process_and_log(
     unit: Unit,
     pipeline: &Pipeline,
     event: &QueuedEvent,
-) -> (Unit, Result<Vec<Decided>, StepError>) {
-    let (mut unit, result) = process_event(unit, pipeline, event).await;
+    failures: Failures,
+) -> (Unit, Result<Processed, StepError>) {
+    let (mut unit, result) = process_event(unit, pipeline, event, failures).await;
     let result = match result {
-        Ok(decided) => unit.flush_log().await.map(|()| decided).map_err(StepError::from),
+        Ok(processed) => unit.flush_log().await.map(|()| processed).map_err(StepError::from),
         Err(error) => Err(error),
     };
     (unit, result)
@@ -233,39 +258,60 @@ async fn process_one(
     let _enter = span.enter();
     report.events += 1;
     let unit = store.unit().await?;
-    let (unit, result) = process_and_log(unit, pipeline, event).await;
-    match result {
-        Ok(mut decided) => {
+    let (unit, result) = process_and_log(unit, pipeline, event, Failures::FailEvent).await;
+    let error = match result {
+        Ok(processed) => {
             unit.commit().await?;
-            if options.collect {
-                report.decided.append(&mut decided);
-            }
+            report.add(processed, options.collect);
+            return Ok(());
         }
         Err(error) => {
             roll_back(unit, &error).await?;
-            let message = error.to_string();
-            let (attempts, backoff) = attempts_and_backoff(pipeline, &error, options);
-            if error.is_retryable() && event.attempts + 1 < attempts {
-                let delay = backoff.saturating_mul(1 << event.attempts.clamp(0, 16) as u32);
-                tracing::warn!(error = %message, attempt = event.attempts + 1, "event failed, will retry");
-                store.retry_later(event.id, delay.as_millis() as i64, &message).await?;
-                report.retried += 1;
-            } else {
-                tracing::warn!(error = %message, "event dead-lettered");
-                let (workflow, step, plugin) = error.place();
-                store
-                    .dead_letter_event(event.id, workflow, step, plugin, &message)
-                    .await?;
-                report.failed += 1;
-                report.dead.push((event.id, message));
+            error
+        }
+    };
+    let message = error.to_string();
+    let (attempts, backoff) = attempts_and_backoff(pipeline, &error, options);
+    if error.is_retryable() && event.attempts + 1 < attempts {
+        let delay = backoff.saturating_mul(1 << event.attempts.clamp(0, 16) as u32);
+        tracing::warn!(error = %message, attempt = event.attempts + 1, "event failed, will retry");
+        store.retry_later(event.id, delay.as_millis() as i64, &message).await?;
+        report.retried += 1;
+        return Ok(());
+    }
+    // A step failed for good: the event goes through again, each step on its own, so that the
+    // message still lands and the failure is kept on its ticket.
+    let error = if error.is_step_failure() {
+        let unit = store.unit().await?;
+        let (unit, result) = process_and_log(unit, pipeline, event, Failures::Land).await;
+        match result {
+            Ok(processed) => {
+                unit.commit().await?;
+                report.add(processed, options.collect);
+                return Ok(());
+            }
+            Err(error) => {
+                roll_back(unit, &error).await?;
+                error
             }
         }
-    }
+    } else {
+        error
+    };
+    let message = error.to_string();
+    tracing::warn!(error = %message, "event dead-lettered");
+    let (workflow, step, plugin) = error.place();
+    store
+        .dead_letter_event(event.id, workflow, step, plugin, &message)
+        .await?;
+    report.failed += 1;
+    report.dead.push((event.id, message));
     Ok(())
 }
 
-/// Processes every pending event inside `unit`, each in a savepoint: a failed event is rolled
-/// back alone and dead-lettered inside the unit. For dry runs; the caller rolls `unit` back.
+/// Processes every pending event inside `unit`, each in a savepoint, its steps as
+/// [`Failures::Land`] says (without retries): an event that fails all the same is rolled back
+/// alone and dead-lettered inside the unit. For dry runs; the caller rolls `unit` back.
 pub async fn drain_within(mut unit: Unit, pipeline: &Pipeline, batch: i64) -> (Unit, anyhow::Result<DrainReport>) {
     let mut report = DrainReport::default();
     let mut after = 0;
@@ -282,10 +328,10 @@ pub async fn drain_within(mut unit: Unit, pipeline: &Pipeline, batch: i64) -> (U
                 return (unit, Err(e.into()));
             }
             let result;
-            (unit, result) = process_and_log(unit, pipeline, &event).await;
+            (unit, result) = process_and_log(unit, pipeline, &event, Failures::Land).await;
             let step = match result {
-                Ok(mut decided) => {
-                    report.decided.append(&mut decided);
+                Ok(processed) => {
+                    report.add(processed, true);
                     unit.release().await
                 }
                 Err(error) => {
@@ -319,4 +365,51 @@ pub async fn drain_within(mut unit: Unit, pipeline: &Pipeline, batch: i64) -> (U
         }
     }
     (unit, Ok(report))
+}
+
+/// What [`replay_failed_steps`] did.
+#[derive(Debug, Default)]
+pub struct ReplayReport {
+    /// Events whose failed steps were run again.
+    pub events: usize,
+    /// Failed steps that now succeeded, their decisions applied.
+    pub resolved: usize,
+    /// Failed steps that failed again (their records updated, not added to).
+    pub failed_again: Vec<FailedStep>,
+}
+
+/// Runs the open step failures (all, or those with the given ids) again, event by event, each
+/// event in a unit of its own (see [`super::process::replay_event`]). Events the replayed
+/// steps derive (`ticket.merged`, ...) are queued; drain the queue afterwards.
+pub async fn replay_failed_steps(store: &Store, pipeline: &Pipeline, ids: &[i64]) -> anyhow::Result<ReplayReport> {
+    let failures = store.open_step_failures(ids).await?;
+    let mut by_event: std::collections::BTreeMap<i64, Vec<_>> = std::collections::BTreeMap::new();
+    for failure in failures {
+        by_event.entry(failure.event).or_default().push(failure);
+    }
+    let mut report = ReplayReport::default();
+    for (event, failures) in by_event {
+        let mut unit = store.unit().await?;
+        let Some(queued) = unit.event_by_id(event).await? else {
+            anyhow::bail!("step failure {}: event {event} does not exist", failures[0].id);
+        };
+        let (mut unit, result) = super::process::replay_event(unit, pipeline, &queued, &failures).await;
+        let result = match result {
+            Ok(replayed) => unit.flush_log().await.map(|()| replayed).map_err(StepError::from),
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(replayed) => {
+                unit.commit().await?;
+                report.events += 1;
+                report.resolved += replayed.resolved;
+                report.failed_again.extend(replayed.failed_again);
+            }
+            Err(error) => {
+                unit.rollback().await?;
+                return Err(anyhow::anyhow!(error).context(format!("replaying the failed steps of event {event}")));
+            }
+        }
+    }
+    Ok(report)
 }

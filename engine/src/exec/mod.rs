@@ -4,8 +4,11 @@
 //! runs every matching workflow's steps in order, lends the unit to each step as its read-only
 //! context, applies the step's decisions inside the unit (so the next step sees them), logs
 //! every decision with its reason, and commits once. A step that fails rolls the whole event
-//! back; the event is retried if the failure is worth retrying and dead-lettered otherwise,
-//! and the executor goes on with the next event.
+//! back; the event is retried if the failure is worth retrying. A step that fails for good
+//! does not cost the buyer's message its place: the event goes through again with that step's
+//! decisions left out, the message lands on a customer and a ticket, and the failure is kept
+//! on the ticket until `weft replay` runs the step again. What is no step's failure is
+//! dead-lettered; the executor goes on with the next event.
 //!
 //! # Layout
 //! - [`pipeline`]: the loaded plugins and workflows a run uses.
@@ -26,7 +29,7 @@ pub mod pipeline;
 pub mod process;
 mod reader;
 
-pub use dispatch::{DrainOptions, DrainReport, Mode, drain, drain_within};
+pub use dispatch::{DrainOptions, DrainReport, Mode, ReplayReport, drain, drain_within, replay_failed_steps};
 pub use ingest::{IngestReport, ingest_paths};
 pub use pipeline::Pipeline;
 pub use process::StepError;

@@ -139,8 +139,10 @@ pub(crate) fn check_decision(d: &Decision) -> Result<(), String> {
     match &d.command {
         Command::LinkCustomer(x) => {
             unit_interval("the score", x.score)?;
-            if x.identities.is_empty() {
-                return Err("no identities to link".into());
+            // A new customer without identifiers is an anonymous sender's (a chat visitor's
+            // "hello"): a customer of its own. An existing one gains nothing from an empty link.
+            if x.identities.is_empty() && x.customer != weft_sdk::CustomerRef::New {
+                return Err("no identities to link to an existing customer".into());
             }
             for (index, identity) in x.identities.iter().enumerate() {
                 not_empty(&format!("identity {index} ({})", identity.kind), &identity.value)?;
@@ -304,6 +306,13 @@ mod tests {
             score: 0.0,
         });
         assert_eq!(check_decision(&Decision::new(link, "新しい顧客")), Ok(()));
+        // An anonymous chat visitor: a new customer with nothing to recognize it by.
+        let anonymous = Command::LinkCustomer(LinkCustomer {
+            customer: CustomerRef::New,
+            identities: vec![],
+            score: 1.0,
+        });
+        assert_eq!(check_decision(&Decision::new(anonymous, "زائر مجهول")), Ok(()));
     }
 
     #[test]
@@ -328,6 +337,15 @@ mod tests {
             score: 0.9,
         };
         assert_eq!(problem(Command::LinkCustomer(link)), "identity 0 (email) is empty");
+        let nothing = LinkCustomer {
+            customer: CustomerRef::Existing(1),
+            identities: vec![],
+            score: 0.9,
+        };
+        assert_eq!(
+            problem(Command::LinkCustomer(nothing)),
+            "no identities to link to an existing customer"
+        );
         assert_eq!(
             problem(Command::MergeTickets(MergeTickets { into: 3, from: vec![] })),
             "`from` is empty"

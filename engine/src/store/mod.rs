@@ -13,6 +13,7 @@
 //!
 //! - [`ingest`]: raw traffic and normalized messages in, events queued.
 //! - [`queue`]: claiming events, finishing them, retries and dead letters.
+//! - [`failures`]: steps that failed on an event processed anyway, until a replay succeeds.
 //! - [`apply`]: commands applied inside a unit, and the decision log.
 //! - [`context`]: the read-only queries steps make.
 //! - [`manual`]: merges, unmerges and splits made by hand, with their decision-log rows.
@@ -25,6 +26,7 @@
 pub mod apply;
 mod checkpoint;
 pub mod context;
+pub mod failures;
 pub mod ingest;
 pub mod manual;
 pub mod node;

@@ -41,12 +41,14 @@ pub struct DeadLetter {
     pub created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replayed_at: Option<i64>,
+    /// How often it failed: 1, and one more for each replay that failed again.
+    pub attempts: i64,
 }
 
-const EVENT_COLUMNS: &str =
+pub(super) const EVENT_COLUMNS: &str =
     "e.id, e.kind, e.at, e.message_id, e.customer_id, e.ticket_number, e.payload, e.attempts, m.data";
 
-fn event_from_row(row: &Row) -> Result<QueuedEvent> {
+pub(super) fn event_from_row(row: &Row) -> Result<QueuedEvent> {
     let message_id: Option<i64> = row.try_get("message_id")?;
     let data: Option<String> = row.try_get("data")?;
     let message = match (message_id, data) {
@@ -164,7 +166,9 @@ impl Unit {
         rows.iter().map(event_from_row).collect()
     }
 
-    /// Takes an event out of the queue for good, keeping it and the reason.
+    /// Takes an event out of the queue for good, keeping it and the reason. An event that was
+    /// dead-lettered before (and replayed) gets its dead letter back, open again with one more
+    /// attempt and the last reason, rather than a second one.
     pub async fn dead_letter_event(
         &mut self,
         event: i64,
@@ -182,6 +186,21 @@ impl Unit {
         .bind(event)
         .execute(unit.conn())
         .await?;
+        let again = query(
+            "UPDATE dead_letters SET workflow = $1, step = $2, plugin = $3, error = $4, attempts = attempts + 1,
+                                     last_failed_at = $5, replayed_at = NULL WHERE event_id = $6",
+        )
+        .bind(workflow)
+        .bind(step)
+        .bind(plugin)
+        .bind(error)
+        .bind(now_ms())
+        .bind(event)
+        .execute(unit.conn())
+        .await?;
+        if again.rows_affected() > 0 {
+            return Ok(());
+        }
         query(
             "INSERT INTO dead_letters (event_id, workflow, step, plugin, error, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -203,7 +222,7 @@ impl Store {
     pub async fn dead_letters(&self, open_only: bool) -> Result<Vec<DeadLetter>> {
         let filter = if open_only { "WHERE replayed_at IS NULL" } else { "" };
         let sql = format!(
-            "SELECT id, event_id, inbound_id, workflow, step, plugin, error, created_at, replayed_at
+            "SELECT id, event_id, inbound_id, workflow, step, plugin, error, created_at, replayed_at, attempts
              FROM dead_letters {filter} ORDER BY id"
         );
         let rows = query(&sql).fetch_all(&mut self.conn().await?).await?;
@@ -219,6 +238,7 @@ impl Store {
                     error: row.try_get("error")?,
                     created_at: row.try_get("created_at")?,
                     replayed_at: row.try_get("replayed_at")?,
+                    attempts: row.try_get("attempts")?,
                 })
             })
             .collect()
@@ -248,6 +268,20 @@ impl Store {
             )));
         }
         unit.commit().await
+    }
+
+    /// A replayed dead letter that failed again: open again, one more attempt, the last reason.
+    pub async fn dead_letter_failed_again(&self, letter: i64, error: &str) -> Result<()> {
+        query(
+            "UPDATE dead_letters SET error = $1, attempts = attempts + 1, last_failed_at = $2, replayed_at = NULL
+             WHERE id = $3",
+        )
+        .bind(error)
+        .bind(now_ms())
+        .bind(letter)
+        .execute(&mut self.conn().await?)
+        .await?;
+        Ok(())
     }
 }
 

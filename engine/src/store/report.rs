@@ -78,6 +78,7 @@ impl Store {
 
     /// Every ticket, one JSON object each, by number.
     pub async fn export_tickets(&self) -> Result<Vec<Value>> {
+        let mut failures = self.step_failures_by_ticket().await?;
         // One connection for every read, held until the export is done.
         let mut conn = self.conn().await?;
         let rows = query(
@@ -148,6 +149,9 @@ impl Store {
                 "assignee": row.try_get::<Option<String>>("assignee")?,
                 "team": row.try_get::<Option<String>>("team")?,
                 "deadlines": deadlines.remove(&number).unwrap_or_default(),
+                // Steps that failed on this ticket's messages: which, why, when, and whether a
+                // replay has resolved it since.
+                "failed_steps": failures.remove(&number).unwrap_or_default().iter().map(failure_json).collect::<Vec<_>>(),
             });
             if let (Value::Object(object), Ok(Value::Object(extra))) = (&mut object, serde_json::from_str(&fields)) {
                 for (k, v) in extra {
@@ -306,6 +310,11 @@ impl Store {
         self.decisions_where(&sql, number).await
     }
 
+    /// Every decision made on one event.
+    pub async fn event_decisions(&self, event: i64) -> Result<Vec<LoggedDecision>> {
+        self.decisions_where("event_id = $1", event).await
+    }
+
     /// Every decision about a customer or a customer merged into it.
     pub async fn customer_decisions(&self, customer: i64) -> Result<Vec<LoggedDecision>> {
         let family = "WITH RECURSIVE family(id) AS (
@@ -344,4 +353,29 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// A step failure as exports show it.
+pub fn failure_json(failure: &super::failures::StepFailureRecord) -> Value {
+    let mut value = json!({
+        "id": failure.id,
+        "event": failure.event,
+        "workflow": failure.workflow,
+        "step": failure.step,
+        "plugin": failure.plugin,
+        "on_error": failure.on_error,
+        "error": failure.error,
+        "retryable": failure.retryable,
+        "attempts": failure.attempts,
+        "failed_at": rfc3339(failure.failed_at),
+        "last_failed_at": rfc3339(failure.last_failed_at),
+        "resolved_at": failure.resolved_at.map(rfc3339),
+    });
+    if let Some(customer) = failure.own_customer {
+        value["own_customer"] = customer.into();
+    }
+    if let Some(ticket) = failure.own_ticket {
+        value["own_ticket"] = ticket.into();
+    }
+    value
 }

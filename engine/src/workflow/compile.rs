@@ -11,7 +11,7 @@ use super::condition::Condition;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::duration::parse_duration;
 use super::model::{
-    DEFAULT_TIMEOUT, Grants, MAX_ATTEMPTS, MAX_BACKOFF, MAX_TIMEOUT, MIN_TIMEOUT, Retry, Step, Workflow,
+    DEFAULT_TIMEOUT, Grants, MAX_ATTEMPTS, MAX_BACKOFF, MAX_TIMEOUT, MIN_TIMEOUT, OnError, Retry, Step, Workflow,
 };
 use super::names::{EventPattern, HostPattern, PluginName, SecretName, StepId};
 use super::yaml::{self, Node, Pos, Style, Value};
@@ -20,7 +20,7 @@ use weft_sdk::ConfigProblem;
 /// Keys of the top level of a workflow file.
 pub(crate) const TOP_KEYS: [&str; 4] = ["version", "name", "on", "steps"];
 /// Keys of a step.
-pub(crate) const STEP_KEYS: [&str; 7] = ["id", "uses", "with", "if", "timeout", "retry", "allow"];
+pub(crate) const STEP_KEYS: [&str; 8] = ["id", "uses", "with", "if", "timeout", "retry", "allow", "on_error"];
 /// Keys of `retry:`.
 pub(crate) const RETRY_KEYS: [&str; 2] = ["attempts", "backoff"];
 /// Keys of `allow:`.
@@ -613,6 +613,10 @@ impl<'a> Checker<'a> {
             None => Grants::default(),
             Some(a) => self.grants(a, &label),
         };
+        let on_error = match node.get("on_error") {
+            None => OnError::default(),
+            Some(o) => self.on_error(o, &label),
+        };
 
         if self.diagnostics.len() > before {
             return None;
@@ -626,7 +630,35 @@ impl<'a> Checker<'a> {
             timeout,
             retry,
             allow,
+            on_error,
         })
+    }
+
+    /// Checks `on_error:`, one of `continue` and `stop`.
+    fn on_error(&mut self, node: &Node, label: &str) -> OnError {
+        let expected = "expected `continue` (the later steps run) or `stop` (they do not)";
+        match node.as_str() {
+            Some(text) => OnError::parse(text).unwrap_or_else(|| {
+                let hint = did_you_mean(text, ["continue", "stop"])
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                self.report(
+                    node.pos,
+                    format!("unknown `on_error` value `{text}` in {label}{hint}, {expected}"),
+                );
+                OnError::default()
+            }),
+            None => {
+                self.report(
+                    node.pos,
+                    format!(
+                        "`on_error` of {label} must be a word, found {}, {expected}",
+                        node.type_name()
+                    ),
+                );
+                OnError::default()
+            }
+        }
     }
 
     /// Checks `uses:` against the catalog and `with:` against the plugin's schema: the plugin,

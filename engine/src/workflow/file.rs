@@ -84,6 +84,22 @@ pub struct StepFile {
     /// Example: `allow: { http: [api.example.com], secrets: [shopify_token] }`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow: Option<AllowFile>,
+    /// What happens when the step fails for good: `continue` (default) runs the later steps
+    /// as if this one had decided nothing; `stop` skips the later steps of the workflow for
+    /// this event. Either way the message keeps a customer and a ticket, the failure shows on
+    /// the ticket, and `weft replay` runs the step again. Example: `on_error: stop`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<OnErrorFile>,
+}
+
+/// `on_error:` of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnErrorFile {
+    /// Run the later steps as if this one had decided nothing.
+    Continue,
+    /// Skip the later steps of the workflow for this event.
+    Stop,
 }
 
 /// Durations: whole numbers with units from largest to smallest, e.g. `200ms`, `1h30m`.
@@ -134,7 +150,7 @@ mod tests {
     fn schema_describes_every_field() {
         let schema = json_schema();
         let step = &schema["$defs"]["StepFile"];
-        for key in ["id", "uses", "with", "if", "timeout", "retry", "allow"] {
+        for key in ["id", "uses", "with", "if", "timeout", "retry", "allow", "on_error"] {
             let description = step["properties"][key]["description"].as_str().unwrap_or_default();
             assert!(description.contains("Example"), "{key}: {description}");
         }
@@ -151,9 +167,11 @@ mod tests {
 
     #[test]
     fn file_types_read_the_documented_example() {
-        let text = "version: 1\nname: inbound\non: [message.received, ticket.*]\nsteps:\n  - id: route\n    uses: router\n    if: ticket.opened\n    timeout: 200ms\n    retry: { attempts: 3, backoff: 2s }\n    allow: { http: [api.example.com], secrets: [shopify_token] }\n";
+        let text = "version: 1\nname: inbound\non: [message.received, ticket.*]\nsteps:\n  - id: route\n    uses: router\n    if: ticket.opened\n    timeout: 200ms\n    retry: { attempts: 3, backoff: 2s }\n    allow: { http: [api.example.com], secrets: [shopify_token] }\n    on_error: stop\n";
         let file: WorkflowFile = serde_yaml::from_str(text).unwrap();
         assert_eq!(file.steps[0].condition.as_deref(), Some("ticket.opened"));
+        assert_eq!(file.steps[0].on_error, Some(OnErrorFile::Stop));
+        assert!(serde_yaml::from_str::<WorkflowFile>(&text.replace("on_error: stop", "on_error: skip")).is_err());
         assert!(serde_yaml::from_str::<WorkflowFile>(&text.replace("timeout", "tiemout")).is_err());
     }
 }

@@ -26,5 +26,5 @@ pub use condition::{Condition, ConditionError};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use file::json_schema;
-pub use model::{Grants, Retry, Step, Workflow};
+pub use model::{Grants, OnError, Retry, Step, Workflow};
 pub use names::{EventPattern, HostPattern, NameError, PluginName, SecretName, StepId};

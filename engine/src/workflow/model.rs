@@ -60,6 +60,42 @@ pub struct Step {
     pub retry: Retry,
     /// What the step may use outside its sandbox.
     pub allow: Grants,
+    /// What happens to the event when the step fails for good.
+    pub on_error: OnError,
+}
+
+/// What happens to an event when one of its steps fails for good (a trap, a time-out, output
+/// that is no decision, a decision that cannot be applied, a retryable error after its last
+/// try). Either way the step's own decisions are not applied (they are all or nothing), the
+/// failure is recorded on the ticket, the message still gets a customer and a ticket, and
+/// `weft replay` runs the step again once it is fixed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnError {
+    /// The later steps of the workflow run as if the step had decided nothing.
+    #[default]
+    Continue,
+    /// The later steps of the workflow do not run for this event; a replay runs them after the
+    /// failed step.
+    Stop,
+}
+
+impl OnError {
+    /// The name in the workflow file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnError::Continue => "continue",
+            OnError::Stop => "stop",
+        }
+    }
+
+    /// The value of a name in the workflow file.
+    pub fn parse(text: &str) -> Option<OnError> {
+        match text {
+            "continue" => Some(OnError::Continue),
+            "stop" => Some(OnError::Stop),
+            _ => None,
+        }
+    }
 }
 
 /// Retry policy: `attempts` tries in all; the wait starts at `backoff` and doubles each time.
@@ -119,6 +155,9 @@ impl fmt::Display for Workflow {
                 if step.retry.attempts == 1 { "" } else { "s" },
                 format_duration(step.retry.backoff)
             )?;
+            if step.on_error != OnError::default() {
+                writeln!(f, "    on_error: {}", step.on_error.as_str())?;
+            }
             if let Some(condition) = &step.condition {
                 writeln!(f, "    if: {condition}")?;
             }
