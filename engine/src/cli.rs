@@ -264,6 +264,97 @@ fn processed_status(dead: usize, failed_steps: usize) -> ExitCode {
     }
 }
 
+/// Reads the input into the queue, showing progress on the way (a bar on a terminal, a line
+/// every ten seconds otherwise), and names what was dead-lettered, skipped or renamed.
+async fn ingest_reporting(store: &Store, pipeline: &Pipeline, input: &[PathBuf]) -> anyhow::Result<exec::IngestReport> {
+    let mut progress = IngestProgress::new();
+    let ingested = exec::ingest_paths_with(store, None, pipeline, input, &mut |p| progress.show(p)).await;
+    progress.finish();
+    let ingested = ingested?;
+    for (path, reason) in &ingested.skipped {
+        eprintln!("not read: {}: {reason}", path.display());
+    }
+    for (path, reason) in &ingested.rejected {
+        eprintln!("dead-lettered {}: {reason}", path.display());
+    }
+    for renamed in &ingested.renamed {
+        eprintln!(
+            "kept {} message `{}` as `{}`: an earlier message has its id with other content",
+            renamed.channel, renamed.arrived_as, renamed.kept_as
+        );
+    }
+    if ingested.replaced_text > 0 {
+        eprintln!(
+            "{} messages held U+0000 in their text, stored as U+FFFD (the raw traffic is kept as it came)",
+            ingested.replaced_text
+        );
+    }
+    eprintln!(
+        "read {} files: {} new messages, {} duplicates skipped (same id, same content), {} kept under a new id (same id, other content), {} dead letters, {} paths not read",
+        ingested.files,
+        ingested.messages,
+        ingested.duplicates,
+        ingested.renamed.len(),
+        ingested.rejected.len(),
+        ingested.skipped.len()
+    );
+    Ok(ingested)
+}
+
+/// Progress of reading input: a bar when stderr is a terminal, otherwise a line of counts
+/// every ten seconds (for logs).
+struct IngestProgress {
+    bar: Option<indicatif::ProgressBar>,
+    last_line: std::time::Instant,
+}
+
+impl IngestProgress {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+    fn new() -> Self {
+        use std::io::IsTerminal as _;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} reading input {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        IngestProgress {
+            bar,
+            last_line: std::time::Instant::now(),
+        }
+    }
+
+    fn show(&mut self, progress: &exec::ingest::Progress) {
+        let counts = format!(
+            "file {} of {}, {} messages queued, {} dead letters",
+            progress.files, progress.total_files, progress.messages, progress.rejected
+        );
+        if let Some(bar) = &self.bar {
+            bar.set_length(progress.total_bytes);
+            bar.set_position(progress.bytes);
+            bar.set_message(counts);
+        } else if self.last_line.elapsed() >= Self::EVERY {
+            self.last_line = std::time::Instant::now();
+            eprintln!(
+                "reading input: {} of {} MiB, {counts}",
+                progress.bytes / (1024 * 1024),
+                progress.total_bytes / (1024 * 1024)
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// Parses the command line, runs the command, reports errors.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -364,10 +455,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ..DrainOptions::default()
             };
             join_reporting(&store, &options).await?;
-            let ingested = exec::ingest_paths(&store, None, &pipeline, &input).await?;
-            for (path, reason) in &ingested.rejected {
-                eprintln!("dead-lettered {}: {reason}", path.display());
-            }
+            let ingested = ingest_reporting(&store, &pipeline, &input).await?;
             let drained = drain_with(&store, &pipeline, &options).await?;
             let dead = ingested.rejected.len() + drained.dead.len();
             eprintln!(
@@ -389,7 +477,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             plugins,
         } => {
             // The files first: their problems are worth knowing before anything loads.
-            let orders = exec::orders::read_orders(&files)?;
+            exec::orders::check_orders(&files)?;
             let pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
             if !pipeline.listens_to(weft_sdk::ORDER_PLACED) {
                 eprintln!(
@@ -398,8 +486,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
             }
             let store = Store::open(&db.db).await?;
-            join_reporting(&store, &DrainOptions::default()).await?;
-            let imported = exec::orders::queue_orders(&store, &orders).await?;
             let drained = drain_reporting(&store, &pipeline).await?;
             eprintln!(
                 "{} orders imported, {} skipped as imported before, {} events processed, {} dead letters",
@@ -597,6 +683,9 @@ async fn dry_run_files(store: &Store, pipeline: &Pipeline, input: &[PathBuf]) ->
         .map(serde_json::to_value)
         .collect::<Result<_, _>>()?;
     print_jsonl(&lines)?;
+    for (path, reason) in &ingested.skipped {
+        eprintln!("not read: {}: {reason}", path.display());
+    }
     for (path, reason) in &ingested.rejected {
         eprintln!("would dead-letter {}: {reason}", path.display());
     }

@@ -158,9 +158,14 @@ pub async fn ticket(store: &Store, number: i64) -> anyhow::Result<String> {
             .as_ref()
             .map(|d| format!(" [copy of {d}]"))
             .unwrap_or_default();
+        let renamed = entry
+            .arrived_as
+            .as_ref()
+            .map(|original| format!(" [arrived as {original}, the id of an earlier message with other content]"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {} · {:<9} · {} · {}{via}{copy}",
+            "  {} · {:<9} · {} · {}{via}{copy}{renamed}",
             rfc3339(m.at),
             m.channel,
             who,

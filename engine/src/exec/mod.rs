@@ -12,7 +12,8 @@
 //!
 //! # Layout
 //! - [`pipeline`]: the loaded plugins and workflows a run uses.
-//! - [`ingest`]: files and folders in, through channel plugins, into the queue.
+//! - [`records`]: input files cut into bounded pieces (chunks of lines, mails of an mbox).
+//! - [`ingest`]: files and folders in, piece by piece, through channel plugins, into the queue.
 //! - [`orders`]: the seller's orders in, as `order.placed` events.
 //! - [`process`]: one event through its workflows.
 //! - [`apply`]: what each command means, applied to the store.
@@ -28,8 +29,9 @@ pub mod orders;
 pub mod pipeline;
 pub mod process;
 mod reader;
+pub mod records;
 
 pub use dispatch::{DrainOptions, DrainReport, Mode, ReplayReport, drain, drain_within, replay_failed_steps};
-pub use ingest::{IngestReport, ingest_paths};
+pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
 pub use pipeline::Pipeline;
 pub use process::StepError;

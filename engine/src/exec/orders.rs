@@ -9,8 +9,13 @@
 //! listen (the `identity` step reads the buyer as it reads a message's sender). An order
 //! imported before (by channel and canonical number) is skipped, so overlapping order reports
 //! can be imported again and again.
+//!
+//! Files are read in bounded chunks (see [`records`](super::records)), twice: once to find
+//! every problem, once to queue, in the order of the files (shop exports and `weft generate`
+//! write them oldest first), so memory does not grow with the files.
 
-use crate::store::{Store, StoreError};
+use super::records::{Framing, MAX_RECORD_BYTES, Pieces};
+use crate::store::{Store, StoreError, Unit};
 use crate::workflow::Diagnostic;
 use std::path::{Path, PathBuf};
 use weft_sdk::{ORDER_PLACED, Order, Timestamp};
@@ -34,73 +39,180 @@ pub struct ReadOrder {
 
 /// Reads the orders of one file's text; `path` names it in problems.
 pub fn parse_orders(path: &Path, text: &str) -> (Vec<ReadOrder>, Vec<Diagnostic>) {
+    parse_lines(path, text.as_bytes(), 1)
+}
+
+/// Reads the orders of some lines of a file, the first being line `first_line`.
+fn parse_lines(path: &Path, bytes: &[u8], first_line: usize) -> (Vec<ReadOrder>, Vec<Diagnostic>) {
     let mut orders = Vec::new();
     let mut problems = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let number = first_line + index;
+        match std::str::from_utf8(line) {
+            Ok(line) => parse_line(path, number, line, &mut orders, &mut problems),
+            Err(e) => problems.push(Diagnostic {
+                file: path.to_owned(),
+                line: number,
+                column: String::from_utf8_lossy(&line[..e.valid_up_to()]).chars().count() + 1,
+                message: format!("not UTF-8 (byte {} of the line)", e.valid_up_to() + 1),
+            }),
         }
-        // The column of a field's key, else of the line's first character.
-        let column_of = |key: &str| {
-            line.find(&format!("\"{key}\""))
-                .map(|byte| line[..byte].chars().count() + 1)
-                .unwrap_or(1)
-        };
-        let order: Order = match serde_json::from_str(line) {
-            Ok(order) => order,
-            Err(e) => {
-                problems.push(Diagnostic {
-                    file: path.to_owned(),
-                    line: index + 1,
-                    column: e.column().max(1),
-                    message: format!("not an order: {e}"),
-                });
-                continue;
-            }
-        };
-        let mut found: Vec<(usize, String)> = Vec::new();
-        let mut problem = |column: usize, message: String| found.push((column, message));
-        if order.number.trim().is_empty() {
-            problem(column_of("number"), "`number` is empty".into());
-        }
-        if order.channel.trim().is_empty() {
-            problem(column_of("channel"), "`channel` is empty".into());
-        }
-        let placed_at = match order.placed_at.parse::<jiff::Timestamp>() {
-            Ok(t) => t.as_millisecond(),
-            Err(e) => {
-                problem(
-                    column_of("placed_at"),
-                    format!(
-                        "`placed_at` {:?} is not an RFC 3339 time like 2026-11-20T10:00:00Z: {e}",
-                        order.placed_at
-                    ),
-                );
-                0
-            }
-        };
-        let buyer = &order.buyer;
-        let says_who = [&buyer.name, &buyer.email, &buyer.phone, &buyer.buyer_id, &buyer.handle]
-            .iter()
-            .any(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()))
-            || order.shipping.is_some();
-        if !says_who {
-            problem(
-                column_of("buyer"),
-                "the order names no buyer: give at least one of buyer.name, buyer.email, buyer.phone, buyer.buyer_id, buyer.handle or a shipping address".into(),
-            );
-        }
-        if found.is_empty() {
-            orders.push(ReadOrder { order, placed_at });
-        }
-        problems.extend(found.into_iter().map(|(column, message)| Diagnostic {
-            file: path.to_owned(),
-            line: index + 1,
-            column,
-            message,
-        }));
     }
     (orders, problems)
+}
+
+/// Reads the order on line `number`, or its problems.
+fn parse_line(path: &Path, number: usize, line: &str, orders: &mut Vec<ReadOrder>, problems: &mut Vec<Diagnostic>) {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.trim().is_empty() {
+        return;
+    }
+    // The column of a field's key, else of the line's first character.
+    let column_of = |key: &str| {
+        line.find(&format!("\"{key}\""))
+            .map(|byte| line[..byte].chars().count() + 1)
+            .unwrap_or(1)
+    };
+    let order: Order = match serde_json::from_str(line) {
+        Ok(order) => order,
+        Err(e) => {
+            problems.push(Diagnostic {
+                file: path.to_owned(),
+                line: number,
+                column: e.column().max(1),
+                message: format!("not an order: {e}"),
+            });
+            return;
+        }
+    };
+    let mut found: Vec<(usize, String)> = Vec::new();
+    let mut problem = |column: usize, message: String| found.push((column, message));
+    if order.number.trim().is_empty() {
+        problem(column_of("number"), "`number` is empty".into());
+    }
+    if order.channel.trim().is_empty() {
+        problem(column_of("channel"), "`channel` is empty".into());
+    }
+    let placed_at = match order.placed_at.parse::<jiff::Timestamp>() {
+        Ok(t) => t.as_millisecond(),
+        Err(e) => {
+            problem(
+                column_of("placed_at"),
+                format!(
+                    "`placed_at` {:?} is not an RFC 3339 time like 2026-11-20T10:00:00Z: {e}",
+                    order.placed_at
+                ),
+            );
+            0
+        }
+    };
+    let buyer = &order.buyer;
+    let says_who = [&buyer.name, &buyer.email, &buyer.phone, &buyer.buyer_id, &buyer.handle]
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()))
+        || order.shipping.is_some();
+    if !says_who {
+        problem(
+            column_of("buyer"),
+            "the order names no buyer: give at least one of buyer.name, buyer.email, buyer.phone, buyer.buyer_id, buyer.handle or a shipping address".into(),
+        );
+    }
+    if found.is_empty() {
+        orders.push(ReadOrder { order, placed_at });
+    }
+    problems.extend(found.into_iter().map(|(column, message)| Diagnostic {
+        file: path.to_owned(),
+        line: number,
+        column,
+        message,
+    }));
+}
+
+/// The orders of one file, chunk by chunk, each with the problems of its lines.
+struct OrderChunks {
+    path: PathBuf,
+    pieces: Option<Pieces<std::io::BufReader<std::fs::File>>>,
+    /// Why the file cannot be opened, given once.
+    unopened: Option<Diagnostic>,
+}
+
+impl OrderChunks {
+    fn new(path: &Path) -> Self {
+        match std::fs::File::open(path) {
+            Ok(file) => OrderChunks {
+                path: path.to_owned(),
+                pieces: Some(Pieces::new(std::io::BufReader::new(file), Framing::Lines)),
+                unopened: None,
+            },
+            Err(e) => OrderChunks {
+                path: path.to_owned(),
+                pieces: None,
+                unopened: Some(Diagnostic {
+                    file: path.to_owned(),
+                    line: 0,
+                    column: 0,
+                    message: format!("cannot read: {e}"),
+                }),
+            },
+        }
+    }
+}
+
+impl Iterator for OrderChunks {
+    type Item = (Vec<ReadOrder>, Vec<Diagnostic>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(problem) = self.unopened.take() {
+            return Some((Vec::new(), vec![problem]));
+        }
+        let pieces = self.pieces.as_mut()?;
+        let piece = match pieces.next()? {
+            Ok(piece) => piece,
+            Err(e) => {
+                let problem = Diagnostic {
+                    file: self.path.clone(),
+                    line: 0,
+                    column: 0,
+                    message: format!("cannot read past byte {}: {e}", pieces.bytes_read()),
+                };
+                self.pieces = None;
+                return Some((Vec::new(), vec![problem]));
+            }
+        };
+        if piece.oversized_part.is_some() {
+            let problem = Diagnostic {
+                file: self.path.clone(),
+                line: piece.first_line,
+                column: 1,
+                message: format!(
+                    "the line is longer than the {} MiB one order may have",
+                    MAX_RECORD_BYTES / (1024 * 1024)
+                ),
+            };
+            // One problem for the line, not one for each of its parts.
+            let first = piece.oversized_part == Some(1);
+            return Some((Vec::new(), if first { vec![problem] } else { Vec::new() }));
+        }
+        Some(parse_lines(&self.path, &piece.bytes, piece.first_line))
+    }
+}
+
+/// Checks the files without keeping their orders: how many orders they hold, or every problem
+/// of every file.
+pub fn check_orders(paths: &[PathBuf]) -> Result<usize, ImportError> {
+    let mut count = 0;
+    let mut problems = Vec::new();
+    for path in paths {
+        for (orders, found) in OrderChunks::new(path) {
+            count += orders.len();
+            problems.extend(found);
+        }
+    }
+    if problems.is_empty() {
+        Ok(count)
+    } else {
+        Err(ImportError::Problems(problems))
+    }
 }
 
 /// Reads orders from files: all of them, or every problem of every file.
@@ -108,18 +220,9 @@ pub fn read_orders(paths: &[PathBuf]) -> Result<Vec<ReadOrder>, ImportError> {
     let mut orders = Vec::new();
     let mut problems = Vec::new();
     for path in paths {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let (read, found) = parse_orders(path, &text);
-                orders.extend(read);
-                problems.extend(found);
-            }
-            Err(e) => problems.push(Diagnostic {
-                file: path.clone(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read: {e}"),
-            }),
+        for (read, found) in OrderChunks::new(path) {
+            orders.extend(read);
+            problems.extend(found);
         }
     }
     if problems.is_empty() {
@@ -153,27 +256,54 @@ pub async fn queue_orders(store: &Store, orders: &[ReadOrder]) -> Result<Importe
     sorted.sort_by_key(|o| o.placed_at);
     let mut unit = store.unit().await?;
     let mut imported = Imported::default();
-    for read in &sorted {
-        let (channel, number) = order_key(&read.order);
-        if unit.imported_order(&channel, &number).await?.is_some() {
-            imported.already += 1;
-            continue;
-        }
-        let payload = serde_json::to_value(&read.order).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let event = unit
-            .enqueue_event(ORDER_PLACED, read.placed_at, None, None, &payload)
-            .await?;
-        unit.remember_imported_order(&channel, &number, event).await?;
-        imported.queued += 1;
+    for read in sorted {
+        queue_order(&mut unit, read, &mut imported).await?;
     }
     unit.commit().await?;
     Ok(imported)
 }
 
-/// Reads the files and queues their orders; nothing is queued when any line has a problem.
+/// Queues one order unless it was imported before.
+async fn queue_order(unit: &mut Unit, read: &ReadOrder, imported: &mut Imported) -> Result<(), StoreError> {
+    let (channel, number) = order_key(&read.order);
+    if unit.imported_order(&channel, &number).await?.is_some() {
+        imported.already += 1;
+        return Ok(());
+    }
+    let payload = serde_json::to_value(&read.order).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let event = unit
+        .enqueue_event(ORDER_PLACED, read.placed_at, None, None, &payload)
+        .await?;
+    unit.remember_imported_order(&channel, &number, event).await?;
+    imported.queued += 1;
+    Ok(())
+}
+
+/// Queues the orders of files checked with [`check_orders`], chunk by chunk in the order of
+/// the files, in one transaction; if a file changed meanwhile and has a problem now, nothing
+/// is queued.
+pub async fn queue_order_files(store: &Store, paths: &[PathBuf]) -> Result<Imported, ImportError> {
+    let mut unit = store.unit().await?;
+    let mut imported = Imported::default();
+    for path in paths {
+        for (orders, problems) in OrderChunks::new(path) {
+            if !problems.is_empty() {
+                unit.rollback().await?;
+                return Err(ImportError::Problems(problems));
+            }
+            for read in &orders {
+                queue_order(&mut unit, read, &mut imported).await?;
+            }
+        }
+    }
+    unit.commit().await?;
+    Ok(imported)
+}
+
+/// Checks the files, then queues their orders; nothing is queued when any line has a problem.
 pub async fn import_orders(store: &Store, paths: &[PathBuf]) -> Result<Imported, ImportError> {
-    let orders = read_orders(paths)?;
-    Ok(queue_orders(store, &orders).await?)
+    check_orders(paths)?;
+    queue_order_files(store, paths).await
 }
 
 #[cfg(test)]

@@ -3,6 +3,12 @@
 //! Raw traffic is stored before a channel looks at it, so that nothing that arrived is lost:
 //! what a channel cannot parse stays here, dead-lettered with its reason, and can be replayed.
 //! The same bytes on the same channel are recognized and not queued twice.
+//!
+//! A message whose id its channel gave an earlier message is a true duplicate when its content
+//! is the same, and is skipped; with other content it is another message, kept under a new id
+//! (`<id>~2`, ...) with the id it arrived with (`arrived_as`). Text a database cannot hold
+//! (U+0000, which PostgreSQL refuses in text) is stored as U+FFFD; the raw bytes stay as they
+//! came in the inbound row, which is binary.
 
 use super::{Result, Store, Unit, now_ms, query};
 use sha2::{Digest, Sha256};
@@ -19,7 +25,30 @@ pub struct InboundRecord {
     pub state: String,
 }
 
-/// What [`Store::record_inbound`] found.
+/// What storing a batch of messages did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Enqueued {
+    /// Messages stored and queued.
+    pub new: usize,
+    /// Messages stored before with the same id and the same content: skipped.
+    pub duplicates: usize,
+    /// Messages whose id an earlier message with other content has: kept under a new id.
+    pub renamed: Vec<Renamed>,
+    /// Messages whose text held characters the store cannot hold (U+0000), stored replaced.
+    pub replaced_text: usize,
+}
+
+/// A message kept under a new id because its id was taken by other content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renamed {
+    pub channel: String,
+    /// The id it arrived with.
+    pub arrived_as: String,
+    /// The id it is kept under.
+    pub kept_as: String,
+}
+
+/// What [`Unit::record_inbound`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
     /// First time these bytes arrived on this channel.
@@ -45,7 +74,8 @@ impl Unit {
         if let Some(row) = existing {
             let id: i64 = row.try_get("id")?;
             let state: String = row.try_get("state")?;
-            return Ok(if state == "parsed" {
+            // A chunk that was `split` is kept line by line in rows of their own.
+            return Ok(if state == "parsed" || state == "split" {
                 Recorded::AlreadyParsed(id)
             } else {
                 Recorded::Retry(id)
@@ -91,36 +121,29 @@ impl Unit {
     /// Stores the messages a channel made of inbound `inbound_id` and queues an event for each
     /// new one: `message.received` for what the buyer wrote, `message.sent` (payload
     /// `automatic`) for the seller's replies the channel saw go out. Messages already stored
-    /// (same channel and id) are skipped. Returns how many were new.
+    /// (same channel, id and content) are skipped. Returns how many were new.
     pub async fn enqueue_messages(&mut self, inbound_id: i64, messages: &[Message]) -> Result<usize> {
-        let unit = self;
+        Ok(self.enqueue(inbound_id, messages).await?.new)
+    }
+
+    /// [`Unit::enqueue_messages`], saying also what was skipped, renamed or replaced.
+    pub async fn enqueue(&mut self, inbound_id: i64, messages: &[Message]) -> Result<Enqueued> {
         let now = now_ms();
-        let mut new = 0;
+        let mut done = Enqueued::default();
         for message in messages {
-            let data = serde_json::to_string(message)?;
-            let (direction, kind, payload) = match (message.direction, message.automatic) {
-                (Direction::Inbound, _) => ("in", "message.received", "{}"),
-                (Direction::Outbound, false) => ("out", "message.sent", r#"{"automatic":false}"#),
-                (Direction::Outbound, true) => ("auto", "message.sent", r#"{"automatic":true}"#),
+            let (message, replaced) = storable(message)?;
+            if replaced {
+                done.replaced_text += 1;
+            }
+            let Some((message_id, renamed)) = self.insert_message(inbound_id, &message).await? else {
+                done.duplicates += 1;
+                continue;
             };
-            let inserted = query(
-                "INSERT INTO messages (channel, external_id, inbound_id, at, data, direction, sender_key, subject, body_fingerprint)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
-            )
-            .bind(&message.channel)
-            .bind(&message.id)
-            .bind(inbound_id)
-            .bind(message.at)
-            .bind(data)
-            .bind(direction)
-            .bind(sender_key(&message.from))
-            .bind(message.subject.as_deref())
-            .bind(body_fingerprint(&message.body) as i64)
-            .fetch_optional(unit.conn())
-            .await?;
-            let Some(row) = inserted else { continue };
-            let message_id: i64 = row.try_get("id")?;
+            let (kind, payload) = match (message.direction, message.automatic) {
+                (Direction::Inbound, _) => ("message.received", "{}"),
+                (Direction::Outbound, false) => ("message.sent", r#"{"automatic":false}"#),
+                (Direction::Outbound, true) => ("message.sent", r#"{"automatic":true}"#),
+            };
             query(
                 "INSERT INTO events (kind, at, message_id, payload, created_at)
                  VALUES ($1, $2, $3, $4, $5)",
@@ -130,20 +153,76 @@ impl Unit {
             .bind(message_id)
             .bind(payload)
             .bind(now)
-            .execute(unit.conn())
+            .execute(self.conn())
             .await?;
-            new += 1;
+            done.new += 1;
+            done.renamed.extend(renamed);
         }
         query("UPDATE inbound SET state = 'parsed', error = NULL WHERE id = $1")
             .bind(inbound_id)
-            .execute(unit.conn())
+            .execute(self.conn())
             .await?;
-        Ok(new)
+        Ok(done)
+    }
+
+    /// Stores one message under its id, or, when an earlier message with other content has
+    /// that id, under the first free `<id>~N`. None when the same message is stored already.
+    async fn insert_message(&mut self, inbound_id: i64, message: &Message) -> Result<Option<(i64, Option<Renamed>)>> {
+        let direction = match (message.direction, message.automatic) {
+            (Direction::Inbound, _) => "in",
+            (Direction::Outbound, false) => "out",
+            (Direction::Outbound, true) => "auto",
+        };
+        let mut candidate = message.clone();
+        for n in 1u32.. {
+            if n > 1 {
+                candidate.id = format!("{}~{n}", message.id);
+            }
+            let data = serde_json::to_string(&candidate)?;
+            let arrived_as = (n > 1).then_some(message.id.as_str());
+            let inserted = query(
+                "INSERT INTO messages (channel, external_id, inbound_id, at, data, direction, sender_key, subject, body_fingerprint, arrived_as)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
+            )
+            .bind(&candidate.channel)
+            .bind(&candidate.id)
+            .bind(inbound_id)
+            .bind(candidate.at)
+            .bind(data.as_str())
+            .bind(direction)
+            .bind(sender_key(&candidate.from))
+            .bind(candidate.subject.as_deref())
+            .bind(body_fingerprint(&candidate.body) as i64)
+            .bind(arrived_as)
+            .fetch_optional(self.conn())
+            .await?;
+            if let Some(row) = inserted {
+                let renamed = arrived_as.map(|original| Renamed {
+                    channel: candidate.channel.clone(),
+                    arrived_as: original.to_owned(),
+                    kept_as: candidate.id.clone(),
+                });
+                return Ok(Some((row.try_get("id")?, renamed)));
+            }
+            let stored: String = query("SELECT data FROM messages WHERE channel = $1 AND external_id = $2")
+                .bind(&candidate.channel)
+                .bind(&candidate.id)
+                .fetch_one(self.conn())
+                .await?
+                .try_get("data")?;
+            if stored == data {
+                return Ok(None);
+            }
+        }
+        unreachable!("the ids `<id>~N` run out only after u32::MAX messages")
     }
 
     /// Keeps raw traffic that could not be parsed, with the reason, for replay.
     pub async fn dead_letter_inbound(&mut self, inbound_id: i64, channel: &str, error: &str) -> Result<()> {
         let unit = self;
+        let error = error.replace('\0', "\u{FFFD}");
+        let error = error.as_str();
         query("UPDATE inbound SET state = 'dead', error = $1 WHERE id = $2")
             .bind(error)
             .bind(inbound_id)
@@ -158,6 +237,42 @@ impl Unit {
             .await?;
         Ok(())
     }
+
+    /// Marks a chunk of lines that failed to parse as a whole as `split`: each of its lines
+    /// is then kept and parsed as traffic of its own, so one bad line takes no other with it.
+    pub async fn split_inbound(&mut self, inbound_id: i64, error: &str) -> Result<()> {
+        query("UPDATE inbound SET state = 'split', error = $1 WHERE id = $2")
+            .bind(error.replace('\0', "\u{FFFD}"))
+            .bind(inbound_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}
+
+/// The message as the store can hold it: every U+0000 in its text replaced by U+FFFD (the
+/// replacement character), and whether anything was replaced. PostgreSQL refuses U+0000 in
+/// text; SQLite would take it, but both stores keep the same.
+fn storable(message: &Message) -> Result<(std::borrow::Cow<'_, Message>, bool)> {
+    fn replace(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) if text.contains('\0') => *text = text.replace('\0', "\u{FFFD}"),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(replace),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(replace),
+            _ => {}
+        }
+    }
+    let serialized = serde_json::to_string(message)?;
+    // serde_json writes U+0000 as `\u0000` (a text may also hold those six characters: then the
+    // walk below finds nothing to replace, and the copy is the same message).
+    if !serialized.contains("\\u0000") {
+        return Ok((std::borrow::Cow::Borrowed(message), false));
+    }
+    let mut value: serde_json::Value = serde_json::from_str(&serialized)?;
+    replace(&mut value);
+    let cleaned: Message = serde_json::from_value(value)?;
+    let replaced = cleaned != *message;
+    Ok((std::borrow::Cow::Owned(cleaned), replaced))
 }
 
 impl Store {

@@ -19,6 +19,9 @@ pub struct TimelineEntry {
     pub ticket: i64,
     pub message: Message,
     pub duplicate_of: Option<String>,
+    /// The id the message arrived with, when an earlier message with other content had it and
+    /// this one was kept under a new id.
+    pub arrived_as: Option<String>,
 }
 
 /// One logged decision.
@@ -248,7 +251,7 @@ impl Store {
     pub async fn ticket_timeline(&self, number: i64) -> Result<Vec<TimelineEntry>> {
         let mut entries = Vec::new();
         for member in self.ticket_family(number).await? {
-            let rows = query("SELECT data, duplicate_of FROM messages WHERE ticket_number = $1")
+            let rows = query("SELECT data, duplicate_of, arrived_as FROM messages WHERE ticket_number = $1")
                 .bind(member)
                 .fetch_all(&mut self.conn().await?)
                 .await?;
@@ -258,6 +261,7 @@ impl Store {
                     ticket: member,
                     message: serde_json::from_str(&data)?,
                     duplicate_of: row.try_get("duplicate_of")?,
+                    arrived_as: row.try_get("arrived_as")?,
                 });
             }
         }

@@ -157,10 +157,10 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Loading {
     // Where each workflow name was first defined, to report duplicates across files.
     let mut names: HashMap<String, (PathBuf, usize)> = HashMap::new();
     for file in &files {
-        let text = match std::fs::read_to_string(file) {
+        let text = match yaml::read_bounded(file) {
             Ok(text) => text,
-            Err(error) => {
-                diagnostics.push(whole_file(file, format!("cannot read the file: {error}")));
+            Err(problem) => {
+                diagnostics.push(whole_file(file, problem));
                 continue;
             }
         };

@@ -2,11 +2,47 @@
 //!
 //! `serde_yaml` forgets positions, so the loader parses with `yaml-rust2`'s marked event parser
 //! into this tree, checks the tree, and only then builds runtime types.
+//!
+//! What a document may cost is bounded before it is built: its size ([`MAX_DOCUMENT_BYTES`]),
+//! its nesting ([`MAX_DEPTH`]), and what its aliases expand to ([`MAX_NODES`] nodes,
+//! [`MAX_TEXT_BYTES`] of text), so a few hundred bytes of nested aliases (a "billion laughs")
+//! are refused at the alias that crosses the bound instead of filling the memory.
 
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// The largest YAML document read: 1 MiB, far more than any workflow needs.
+pub(crate) const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// The most nodes a document may have, aliases expanded.
+pub(crate) const MAX_NODES: usize = 100_000;
+/// The most text (scalars, in bytes) a document may have, aliases expanded.
+pub(crate) const MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
+/// The deepest nesting of collections.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// Reads a YAML file of at most [`MAX_DOCUMENT_BYTES`]; the problem as a message otherwise.
+pub(crate) fn read_bounded(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_DOCUMENT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(format!(
+            "the file is larger than the {} MiB a YAML document may have",
+            MAX_DOCUMENT_BYTES / (1024 * 1024)
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "cannot read the file: not UTF-8 at byte {}",
+            e.utf8_error().valid_up_to() + 1
+        )
+    })
+}
 
 /// A 1-based line and column (columns count characters, not bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,6 +105,24 @@ pub(crate) struct Documents {
 
 /// Parses `text` into marked trees, one per document.
 pub(crate) fn parse(text: &str) -> Result<Documents, SyntaxError> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        let mut end = MAX_DOCUMENT_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let before = &text[..end];
+        let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+        return Err(SyntaxError {
+            pos: Pos {
+                line: before.matches('\n').count() + 1,
+                column: before[line_start..].chars().count() + 1,
+            },
+            message: format!(
+                "the document is longer than the {} MiB a YAML document may have",
+                MAX_DOCUMENT_BYTES / (1024 * 1024)
+            ),
+        });
+    }
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, true).map_err(|e| SyntaxError {
@@ -81,20 +135,53 @@ pub(crate) fn parse(text: &str) -> Result<Documents, SyntaxError> {
     Ok(Documents { docs: builder.docs })
 }
 
+/// What a node costs, its children and aliases expanded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Cost {
+    nodes: usize,
+    text: usize,
+}
+
 /// Collects parser events into nodes.
 #[derive(Default)]
 struct Builder {
-    /// Open collections: the node being filled, its anchor id, and a pending key for maps.
-    stack: Vec<(Node, usize, Option<Node>)>,
-    anchors: HashMap<usize, Node>,
+    /// Open collections: the node being filled, its anchor id, a pending key for maps, and the
+    /// document's cost when it opened.
+    stack: Vec<(Node, usize, Option<Node>, Cost)>,
+    /// Anchored nodes with their cost.
+    anchors: HashMap<usize, (Node, Cost)>,
     docs: Vec<(Pos, Option<Node>)>,
     error: Option<SyntaxError>,
+    /// The cost of the current document so far.
+    cost: Cost,
 }
 
 impl Builder {
-    fn push_value(&mut self, node: Node, anchor: usize) {
+    /// Adds `more` to the document's cost; false (with the error set) past a bound.
+    fn spend(&mut self, more: Cost, pos: Pos, alias: bool) -> bool {
+        self.cost.nodes += more.nodes;
+        self.cost.text += more.text;
+        let over = if self.cost.nodes > MAX_NODES {
+            format!("more than {MAX_NODES} nodes")
+        } else if self.cost.text > MAX_TEXT_BYTES {
+            format!("more than {} MiB of text", MAX_TEXT_BYTES / (1024 * 1024))
+        } else {
+            return true;
+        };
+        let message = if alias {
+            format!(
+                "this alias expands the document to {over}, more than a workflow can need (nested aliases, a \"billion laughs\"?)"
+            )
+        } else {
+            format!("the document has {over}, more than a workflow can need")
+        };
+        self.error.get_or_insert(SyntaxError { pos, message });
+        false
+    }
+
+    fn push_value(&mut self, node: Node, anchor: usize, cost: Cost) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), cost));
         }
         match self.stack.last_mut() {
             None => {
@@ -102,7 +189,7 @@ impl Builder {
                     doc.1 = Some(node);
                 }
             }
-            Some((parent, _, pending)) => match &mut parent.value {
+            Some((parent, _, pending, _)) => match &mut parent.value {
                 Value::Seq(items) => items.push(node),
                 Value::Map(entries) => match pending.take() {
                     None => *pending = Some(node),
@@ -123,10 +210,24 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, event: Event, mark: Marker) {
+        if self.error.is_some() {
+            // Past a bound or a bad alias: build nothing more.
+            return;
+        }
         let pos = Pos::from_marker(mark);
         match event {
-            Event::DocumentStart => self.docs.push((pos, None)),
+            Event::DocumentStart => {
+                self.cost = Cost::default();
+                self.docs.push((pos, None));
+            }
             Event::Scalar(text, style, anchor, tag) => {
+                let cost = Cost {
+                    nodes: 1,
+                    text: text.len(),
+                };
+                if !self.spend(cost, pos, false) {
+                    return;
+                }
                 let style = match style {
                     TScalarStyle::Plain => Style::Plain,
                     TScalarStyle::SingleQuoted => Style::SingleQuoted,
@@ -142,30 +243,29 @@ impl MarkedEventReceiver for Builder {
                         forced_string,
                     },
                 };
-                self.push_value(node, anchor);
+                self.push_value(node, anchor, cost);
             }
-            Event::SequenceStart(anchor, _) => {
-                self.stack.push((
-                    Node {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    self.error = Some(SyntaxError {
                         pos,
-                        value: Value::Seq(Vec::new()),
-                    },
-                    anchor,
-                    None,
-                ));
-            }
-            Event::MappingStart(anchor, _) => {
-                self.stack.push((
-                    Node {
-                        pos,
-                        value: Value::Map(Vec::new()),
-                    },
-                    anchor,
-                    None,
-                ));
+                        message: format!("collections are nested more than {MAX_DEPTH} deep"),
+                    });
+                    return;
+                }
+                let before = self.cost;
+                if !self.spend(Cost { nodes: 1, text: 0 }, pos, false) {
+                    return;
+                }
+                let value = if matches!(event, Event::SequenceStart(..)) {
+                    Value::Seq(Vec::new())
+                } else {
+                    Value::Map(Vec::new())
+                };
+                self.stack.push((Node { pos, value }, anchor, None, before));
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((mut node, anchor, _)) = self.stack.pop() {
+                if let Some((mut node, anchor, _, before)) = self.stack.pop() {
                     // Block collections are marked after their first key; start at that key.
                     let first = match &node.value {
                         Value::Map(entries) => entries.first().map(|(key, _)| key.pos),
@@ -175,14 +275,22 @@ impl MarkedEventReceiver for Builder {
                     if let Some(first) = first {
                         node.pos = node.pos.min(first);
                     }
-                    self.push_value(node, anchor);
+                    let cost = Cost {
+                        nodes: self.cost.nodes - before.nodes,
+                        text: self.cost.text - before.text,
+                    };
+                    self.push_value(node, anchor, cost);
                 }
             }
-            Event::Alias(id) => match self.anchors.get(&id) {
-                Some(node) => {
-                    let mut node = node.clone();
+            Event::Alias(id) => match self.anchors.get(&id).map(|(_, cost)| *cost) {
+                Some(cost) => {
+                    // Counted before it is copied: a copy past the bounds is never made.
+                    if !self.spend(cost, pos, true) {
+                        return;
+                    }
+                    let mut node = self.anchors[&id].0.clone();
                     node.pos = pos;
-                    self.push_value(node, 0);
+                    self.push_value(node, 0, cost);
                 }
                 None => {
                     self.error.get_or_insert(SyntaxError {
@@ -333,6 +441,52 @@ mod tests {
         for (text, expected) in table {
             assert_eq!(resolve_plain(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_at_the_alias_that_crosses_the_bound() {
+        let mut text = String::from(
+            "version: 1\na0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n",
+        );
+        for level in 1..=9 {
+            let previous = format!("*a{}", level - 1);
+            let items = [previous.as_str(); 9].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        let error = parse(&text).unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("this alias expands the document to more than 100000 nodes"),
+            "{error:?}"
+        );
+        // Level 5 holds 9^5 + ... nodes: its aliases cross the bound on line 7.
+        assert_eq!(error.pos.line, 7, "{error:?}");
+    }
+
+    #[test]
+    fn deep_nesting_and_large_documents_are_refused_with_a_place() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let error = parse(&deep).unwrap_err();
+        assert_eq!(
+            error.pos,
+            Pos {
+                line: 1,
+                column: MAX_DEPTH + 1
+            }
+        );
+        assert!(error.message.contains("nested more than 128 deep"), "{error:?}");
+        let large = "# Grüße, こんにちは, مرحبا\n".repeat(MAX_DOCUMENT_BYTES / 20);
+        let error = parse(&large).unwrap_err();
+        assert!(error.message.contains("longer than the 1 MiB"), "{error:?}");
+        assert!(error.pos.line > 1, "{error:?}");
+        // Aliases used within the bounds still work.
+        let docs = parse("base: &b {timeout: 1s}\nother: *b\n").unwrap();
+        let root = docs.docs[0].1.as_ref().unwrap();
+        assert_eq!(
+            root.get("other").unwrap().get("timeout").unwrap().as_scalar(),
+            Some("1s")
+        );
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //! `direction` (`inbound`, the default, or `outbound` for a reply the seller sent) and
 //! `automatic` (`true` for an auto-acknowledgement or an out-of-office answer).
 //! Blank lines are skipped. A bad line fails the whole batch with its line number, so that
-//! nothing is half-imported; the engine keeps the batch for replay.
+//! nothing is half-imported; the engine then parses the batch again line by line and keeps
+//! only the bad lines for replay. When the engine hands over a large file in chunks, the
+//! inbound header `weft-first-line` says which line of the file a chunk starts on, and lines
+//! are numbered from there. Each line is checked for UTF-8 on its own, so a bad byte names its
+//! line and column.
 
 use serde::Deserialize;
 use weft_sdk::prelude::*;
@@ -70,21 +74,40 @@ impl Channel for JsonLines {
     }
 
     fn parse(inbound: &Inbound, config: &Config) -> Result<Vec<Message>, Error> {
-        let text = std::str::from_utf8(&inbound.body)
-            .map_err(|e| Error::permanent(format!("{}: not UTF-8 at byte {}", inbound.source, e.valid_up_to())))?;
+        let first_line = match inbound.header(FIRST_LINE_HEADER) {
+            None => 1,
+            Some(value) => value.trim().parse::<usize>().map_err(|_| {
+                Error::permanent(format!(
+                    "{}: the header {FIRST_LINE_HEADER} is {value:?}, not a line number",
+                    inbound.source
+                ))
+            })?,
+        };
         let mut messages = Vec::new();
-        for (index, line) in text.lines().enumerate() {
+        for (index, line) in inbound.body.split(|&b| b == b'\n').enumerate() {
+            let number = first_line + index;
+            let at = |what: String| Error::permanent(format!("{}:{number}: {what}", inbound.source));
+            let line = std::str::from_utf8(line).map_err(|e| {
+                let column = String::from_utf8_lossy(&line[..e.valid_up_to()]).chars().count() + 1;
+                at(format!(
+                    "not UTF-8 at column {column} (byte {} of the line)",
+                    e.valid_up_to() + 1
+                ))
+            })?;
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
-            let at = |what: String| Error::permanent(format!("{}:{}: {what}", inbound.source, index + 1));
             let parsed: Line = serde_json::from_str(line).map_err(|e| at(not_a_message(line, e)))?;
             messages.push(normalize(parsed, config).map_err(at)?);
         }
         Ok(messages)
     }
 }
+
+/// The inbound header that numbers a chunk's lines from a line of its file (see the module
+/// docs); without it, the first line is line 1.
+pub const FIRST_LINE_HEADER: &str = "weft-first-line";
 
 /// Why a line is not a message, with a hint when it is a line of an order export (those are
 /// brought in with `weft import orders`, not as traffic).
@@ -181,6 +204,37 @@ mod tests {
         let err = parse(r#"{"channel":"chat","id":"c1","at":"2026-11-20T09:30:00Z","colour":"red"}"#).unwrap_err();
         assert!(err.message().contains("unknown field `colour`"), "{err}");
         assert!(!err.message().contains("weft import orders"), "{err}");
+    }
+
+    #[test]
+    fn a_chunk_numbers_its_lines_from_its_first_line_in_the_file() {
+        let body = "{\"channel\":\"chat\",\"id\":\"c1\",\"at\":\"2026-11-20T09:30:00Z\",\"body\":\"Grüße\"}\n\n{\"channel\":\"chat\",\"id\":\"c2\",\"at\":\"später\"}";
+        let inbound = Inbound {
+            source: "big.jsonl".into(),
+            headers: vec![(FIRST_LINE_HEADER.into(), "4097".into())],
+            body: body.as_bytes().to_vec(),
+            ..Inbound::default()
+        };
+        let err = JsonLines::parse(&inbound, &Config::default()).unwrap_err();
+        assert!(err.message().starts_with("big.jsonl:4099: `at` is not"), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_names_its_line_and_column() {
+        let mut body = b"{\"channel\":\"chat\",\"id\":\"c1\",\"at\":\"2026-11-20T09:30:00Z\"}\n".to_vec();
+        body.extend_from_slice(b"{\"channel\":\"chat\",\"id\":\"c2\",\"at\":\"2026-11-20T09:30:00Z\"}\n");
+        body.extend_from_slice("{\"body\":\"日本".as_bytes());
+        body.extend_from_slice(b"\xff\"}\n");
+        let inbound = Inbound {
+            source: "in.jsonl".into(),
+            body,
+            ..Inbound::default()
+        };
+        let err = JsonLines::parse(&inbound, &Config::default()).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "in.jsonl:3: not UTF-8 at column 12 (byte 16 of the line)"
+        );
     }
 
     #[test]
