@@ -486,6 +486,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
             }
             let store = Store::open(&db.db).await?;
+            join_reporting(&store, &DrainOptions::default()).await?;
+            let imported = exec::orders::queue_order_files(&store, &files).await?;
             let drained = drain_reporting(&store, &pipeline).await?;
             eprintln!(
                 "{} orders imported, {} skipped as imported before, {} events processed, {} dead letters",

@@ -59,7 +59,7 @@ fn validate_and_run_report_what_the_plugins_find_in_their_configuration() {
     let (ok, stdout, stderr) = weft(&["validate", case.to_str().unwrap()]);
     assert!(!ok, "{stdout}");
     let expected = format!(
-        "{}:13:21: in `with:` of step `deadlines` at `calendars.london.holidays.region`: holidays for GB depend on the region: name one of ENG, WLS, SCT, NIR",
+        "{}:13:21: in `with:` of step `deadlines` at `calendars.london.holidays.region`: holidays for GB depend on the region: name one of ENG, NIR, SCT, WLS",
         case.display()
     );
     assert!(stderr.contains(&expected), "{stderr}");

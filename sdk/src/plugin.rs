@@ -65,7 +65,7 @@ pub struct ConfigProblem {
     pub pointer: String,
     /// What is wrong, lowercase, without a trailing period: `country GB needs a region`.
     pub message: String,
-    /// What would be accepted, when the plugin can say: `one of ENG, WLS, SCT, NIR`.
+    /// What would be accepted, when the plugin can say: `one of ENG, NIR, SCT, WLS`.
     pub expected: Option<String>,
 }
 

@@ -308,7 +308,7 @@ mod tests {
         }));
         let expected = [
             "/calendars/london/hours/mon/1: \"25:00-26:00\": \"25:00\" is not a time of day",
-            "/calendars/london/holidays/region: holidays for GB depend on the region: name one of ENG, WLS, SCT, NIR",
+            "/calendars/london/holidays/region: holidays for GB depend on the region: name one of ENG, NIR, SCT, WLS",
             "/calendars/london/closed/0: \"2026-02-30\" is not a date like 2026-12-24",
             "/calendars/mars/holidays/country: unknown holiday country `XX`",
             "/calendars/mars/timezone: \"Mars/Olympus\" is not an IANA time zone",

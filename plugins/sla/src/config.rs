@@ -187,7 +187,7 @@ pub struct HolidaysConfig {
     /// python-holidays). Example: `DE`.
     pub country: String,
     /// ISO 3166-2 subdivision suffix (for Alsace-Moselle `6AE`, or `57`, `67`, `68`). Required
-    /// for CH (cantons), GB (ENG, WLS, SCT, NIR) and AU (states). Example: `BE`.
+    /// for CH (cantons), GB (ENG, NIR, SCT, WLS) and AU (states). Example: `BE`.
     #[serde(default)]
     pub region: Option<String>,
     /// Whether official make-up working days (China's 调休 weekends) are open, with Monday's
