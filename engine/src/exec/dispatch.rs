@@ -62,6 +62,9 @@ pub struct DrainOptions {
     /// medians). A failing event costs a replay of its group, one event at a time, and a group
     /// holds the write lock throughout (about 1 s at this size on the benchmark).
     pub events_per_commit: usize,
+    /// When nothing is ready but retries are pending: wait for them (a batch run) or return
+    /// (the live loop of `weft serve`, which sleeps until the next retry, timer or arrival).
+    pub wait_for_retries: bool,
 }
 
 impl Default for DrainOptions {
@@ -74,6 +77,7 @@ impl Default for DrainOptions {
             timers_until: None,
             store_attempts: 3,
             events_per_commit: 8192,
+            wait_for_retries: true,
         }
     }
 }
@@ -111,12 +115,12 @@ pub async fn drain(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -
             .await?;
         if events.is_empty() {
             match store.next_retry_at().await? {
-                Some(at) => {
+                Some(at) if options.wait_for_retries => {
                     let wait = (at - now_ms()).clamp(1, 60_000) as u64;
                     tokio::time::sleep(Duration::from_millis(wait)).await;
                     continue;
                 }
-                None => break,
+                _ => break,
             }
         }
         for group in events.chunks(options.events_per_commit.max(1)) {

@@ -5,12 +5,10 @@
 //! `new/`) to the `email` channel; other folders are walked for those.
 
 use super::Pipeline;
-use crate::runtime::CallOptions;
 use crate::store::Unit;
 use crate::store::ingest::Recorded;
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use weft_sdk::Inbound;
 
 /// What ingesting some files did.
@@ -107,11 +105,15 @@ pub async fn parse_recorded(
     channel: &str,
     inbound: Inbound,
 ) -> anyhow::Result<Result<usize, String>> {
-    let plugin = pipeline.channel(channel)?;
-    let options = CallOptions::new(format!("channel:{channel}"), Duration::from_secs(10));
-    let config = serde_json::json!({});
-    let parsed = match plugin.verify(&inbound, &config, &options).await {
-        Ok(()) => plugin.parse(&inbound, &config, &options).await,
+    let call = pipeline.channel_call(channel, inbound.hook.as_deref())?;
+    let (plugin, config, options) = (call.plugin, &call.config, &call.options);
+    // Traffic from a hook was verified when it arrived (`exec::live`), before it was kept.
+    let verified = match inbound.hook {
+        Some(_) => Ok(()),
+        None => plugin.verify(&inbound, config, options).await,
+    };
+    let parsed = match verified {
+        Ok(()) => plugin.parse(&inbound, config, options).await,
         Err(failure) => Err(failure),
     };
     match parsed {
@@ -137,9 +139,8 @@ pub async fn ingest_paths(
         let body = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let inbound = Inbound {
             source: path.display().to_string(),
-            content_type: None,
-            headers: Vec::new(),
             body,
+            ..Inbound::default()
         };
         report.files += 1;
         let outcome = match unit.as_deref_mut() {

@@ -14,6 +14,7 @@
 //! - [`process`]: one event through its workflows.
 //! - [`apply`]: what each command means, applied to the store.
 //! - [`dispatch`]: draining the queue, retries, dead letters, due timers.
+//! - [`live`]: `weft serve` without HTTP: webhooks verified and kept, the continuous loop.
 //! - [`clocks`]: replies and status changes that stop deadline clocks.
 //! - `reader`: the store's unit as the steps' read-only context.
 
@@ -21,6 +22,7 @@ pub mod apply;
 pub mod clocks;
 pub mod dispatch;
 pub mod ingest;
+pub mod live;
 pub mod orders;
 pub mod pipeline;
 pub mod process;
@@ -28,5 +30,6 @@ mod reader;
 
 pub use dispatch::{DrainOptions, DrainReport, Mode, drain, drain_within};
 pub use ingest::{IngestReport, ingest_paths};
+pub use live::{HookError, Live, LiveOptions, Receipt};
 pub use pipeline::Pipeline;
 pub use process::StepError;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::catalog::{Catalog, PluginKind};
+use super::catalog::{Catalog, PluginKind, PluginSummary};
 use super::condition::Condition;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::duration::parse_duration;
@@ -123,22 +123,23 @@ fn whole_file(file: &Path, message: String) -> Diagnostic {
 
 /// Compiled config schemas of plugins, shared by all files of one load.
 #[derive(Default)]
-struct SchemaCache {
+pub(super) struct SchemaCache {
     validators: HashMap<String, Result<jsonschema::Validator, String>>,
 }
 
-/// Checks one file, collecting diagnostics, and builds the workflow if it is sound.
-struct Checker<'a> {
+/// Checks one file, collecting diagnostics, and builds the workflow if it is sound. The
+/// channels file (`super::channels`) is checked with the same pieces.
+pub(super) struct Checker<'a> {
     file: &'a Path,
     lines: Vec<&'a str>,
-    text: &'a str,
-    catalog: &'a Catalog,
+    pub(super) text: &'a str,
+    pub(super) catalog: &'a Catalog,
     schemas: &'a mut SchemaCache,
-    diagnostics: Vec<Diagnostic>,
+    pub(super) diagnostics: Vec<Diagnostic>,
 }
 
 impl<'a> Checker<'a> {
-    fn new(file: &'a Path, text: &'a str, catalog: &'a Catalog, schemas: &'a mut SchemaCache) -> Self {
+    pub(super) fn new(file: &'a Path, text: &'a str, catalog: &'a Catalog, schemas: &'a mut SchemaCache) -> Self {
         Checker {
             file,
             lines: text.lines().collect(),
@@ -149,7 +150,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn report(&mut self, pos: Pos, message: impl Into<String>) {
+    pub(super) fn report(&mut self, pos: Pos, message: impl Into<String>) {
         self.diagnostics.push(Diagnostic {
             file: self.file.to_path_buf(),
             line: pos.line,
@@ -263,7 +264,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Reports keys not in `allowed`, duplicate keys and keys that are not plain names.
-    fn check_keys(&mut self, map: &Node, allowed: &[&str], context: &str) {
+    pub(super) fn check_keys(&mut self, map: &Node, allowed: &[&str], context: &str) {
         let Some(entries) = map.as_map() else { return };
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (key, _) in entries {
@@ -296,7 +297,7 @@ impl<'a> Checker<'a> {
 
     /// Reports keys inside plugin config that JSON cannot hold: repeated keys (YAML would keep
     /// only one of them) and keys that are lists or mappings.
-    fn check_data_keys(&mut self, node: &Node, context: &str) {
+    pub(super) fn check_data_keys(&mut self, node: &Node, context: &str) {
         match &node.value {
             Value::Map(entries) => {
                 let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -536,9 +537,22 @@ impl<'a> Checker<'a> {
                 return None;
             }
         };
-        if !with_checkable {
-            return Some(name);
+        if with_checkable {
+            self.check_with(text, summary, with, uses, label);
         }
+        Some(name)
+    }
+
+    /// Checks `with:` (or `{}` when there is none) against the config schema of plugin `text`,
+    /// reporting each problem at the key or value it concerns.
+    pub(super) fn check_with(
+        &mut self,
+        text: &str,
+        summary: &PluginSummary,
+        with: Option<&Node>,
+        uses: &Node,
+        label: &str,
+    ) {
         let schemas = &mut *self.schemas;
         let validator = schemas.validators.entry(text.to_owned()).or_insert_with(|| {
             jsonschema::options()
@@ -551,7 +565,7 @@ impl<'a> Checker<'a> {
             Err(error) => {
                 let message = format!("plugin `{text}` publishes an invalid config schema: {error}");
                 self.report(uses.pos, message);
-                return Some(name);
+                return;
             }
         };
         let instance = with.map_or_else(|| serde_json::json!({}), Node::to_json);
@@ -595,7 +609,6 @@ impl<'a> Checker<'a> {
         for (pos, message) in found {
             self.report(pos, message);
         }
-        Some(name)
     }
 
     fn condition(&mut self, node: &Node, label: &str) -> Option<Condition> {
@@ -742,7 +755,7 @@ impl<'a> Checker<'a> {
     }
 
     /// The string items of a list, reporting a non-list and non-string items.
-    fn string_list<'n>(&mut self, node: &'n Node, what: &str, example: &str) -> Vec<&'n Node> {
+    pub(super) fn string_list<'n>(&mut self, node: &'n Node, what: &str, example: &str) -> Vec<&'n Node> {
         let Value::Seq(items) = &node.value else {
             self.report(
                 node.pos,
@@ -765,7 +778,7 @@ impl<'a> Checker<'a> {
     }
 }
 
-fn is_null(node: &Node) -> bool {
+pub(super) fn is_null(node: &Node) -> bool {
     node.to_json().is_null()
 }
 
