@@ -50,7 +50,12 @@ pub(super) async fn receive(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
+        // The body is not read: the connection cannot carry another request after this answer.
+        let mut response = too_large().into_response();
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        return Ok(response);
     }
     // A body cut off or longer than declared fails here too; either way it is not kept.
     let body = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
