@@ -92,13 +92,37 @@ enum Command {
         #[command(flatten)]
         plugins: PluginsArg,
     },
-    /// Check workflow files and report every problem with file:line:column.
+    /// Check workflow files (and a channels file) and report every problem with
+    /// file:line:column.
     Validate {
         /// Workflow files or folders.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "channels")]
         paths: Vec<PathBuf>,
+        /// A channels file (`weft serve --channels`) to check too.
+        #[arg(long)]
+        channels: Option<PathBuf>,
         #[command(flatten)]
         plugins: PluginsArg,
+    },
+    /// Serve webhooks and process events continuously, firing timers when they fall due,
+    /// until SIGTERM or SIGINT. Prints `listening on http://ADDR` once it accepts connections.
+    Serve {
+        /// Address to listen on; port 0 picks a free port (the printed line names it).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        db: DbArg,
+        /// Workflow files or folders.
+        #[arg(long, default_value = "workflows", num_args = 1..)]
+        workflows: Vec<PathBuf>,
+        /// The channels file: which channel plugin answers each `/hooks/{id}`.
+        #[arg(long)]
+        channels: Option<PathBuf>,
+        #[command(flatten)]
+        plugins: PluginsArg,
+        /// The largest webhook body accepted, in bytes; larger ones get 413.
+        #[arg(long, default_value_t = 1024 * 1024)]
+        max_body_bytes: usize,
     },
     /// Print the JSON Schema of the workflow format, for editors.
     Schema,
@@ -161,6 +185,10 @@ enum Command {
         /// Workflow files or folders.
         #[arg(long, default_value = "workflows")]
         workflows: Vec<PathBuf>,
+        /// The channels file `weft serve` used: webhooks are parsed again with their hook's
+        /// `with:` and grants.
+        #[arg(long)]
+        channels: Option<PathBuf>,
         #[command(flatten)]
         db: DbArg,
         #[command(flatten)]
@@ -358,8 +386,16 @@ impl IngestProgress {
 /// Parses the command line, runs the command, reports errors.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A server's log is how its operators see it work: info by default; commands print results.
+    let default_level = if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "error"
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WEFT_LOG").unwrap_or_else(|_| "error".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WEFT_LOG").unwrap_or_else(|_| default_level.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -497,19 +533,52 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 drained.dead.len()
             );
         }
-        Command::Validate { paths, plugins } => {
+        Command::Validate {
+            paths,
+            channels,
+            plugins,
+        } => {
             let runtime = new_runtime(&plugins)?;
             let loaded = exec::pipeline::load_plugins(&runtime, &plugins.plugins).await?;
-            match exec::pipeline::load_workflows(&paths, &loaded).await {
-                Ok(workflows) => {
-                    let steps: usize = workflows.iter().map(|w| w.steps.len()).sum();
-                    println!("ok: {} workflows, {} steps", workflows.len(), steps);
-                }
-                Err(diagnostics) => {
-                    eprint!("{diagnostics}");
-                    return Ok(ExitCode::FAILURE);
+            let catalog = exec::pipeline::catalog(&loaded);
+            let mut problems = Vec::new();
+            if !paths.is_empty() {
+                match exec::pipeline::load_workflows(&paths, &loaded).await {
+                    Ok(workflows) => {
+                        let steps: usize = workflows.iter().map(|w| w.steps.len()).sum();
+                        println!("ok: {} workflows, {} steps", workflows.len(), steps);
+                    }
+                    Err(diagnostics) => problems.extend(diagnostics),
                 }
             }
+            if let Some(file) = &channels {
+                match crate::workflow::load_channels(file, &catalog) {
+                    Ok(channels) => println!("ok: {} channels", channels.mounts.len()),
+                    Err(diagnostics) => problems.extend(diagnostics),
+                }
+            }
+            if !problems.is_empty() {
+                eprint!("{}", crate::workflow::Diagnostics::new(problems));
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Serve {
+            listen,
+            db,
+            workflows,
+            channels,
+            plugins,
+            max_body_bytes,
+        } => {
+            crate::serve::run(crate::serve::ServeOptions {
+                listen,
+                db: db.db,
+                workflows,
+                channels,
+                plugins,
+                server: crate::server::ServeConfig { max_body_bytes },
+            })
+            .await?;
         }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&crate::workflow::json_schema())?);
@@ -572,10 +641,14 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             ids,
             steps,
             workflows,
+            channels,
             db,
             plugins,
         } => {
-            let pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
+            let mut pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
+            if let Some(file) = &channels {
+                pipeline.mount_channels(file).map_err(|d| anyhow::anyhow!("{d}"))?;
+            }
             let store = Store::open_existing(&db.db).await?;
             join_reporting(&store, &DrainOptions::default()).await?;
             let letters = store.dead_letters(true).await?;

@@ -8,7 +8,9 @@
 //! - [`workflow`]: the YAML format, compiled into runtime types, with diagnostics.
 //! - [`runtime`]: wasmtime; plugins under time and memory limits and granted capabilities.
 //! - [`store`]: SQLite and PostgreSQL; the only module with SQL.
-//! - [`exec`]: the queue, the step runner and the command applier.
+//! - [`exec`]: the queue, the step runner and the command applier; [`exec::live`] the live loop.
+//! - [`server`], [`serve`], [`metrics`]: `weft serve`: HTTP (webhooks, health, metrics), the
+//!   process that runs it beside the live loop, and what it counts.
 //! - [`explain`], [`demo`]: reports for people.
 //! - [`train`]: `weft train router`, retraining the router's n-gram model.
 //! - [`quality`]: generated traffic with ground truth, and the quality report against it.
@@ -20,9 +22,12 @@ pub mod cli;
 pub mod demo;
 pub mod exec;
 pub mod explain;
+pub mod metrics;
 pub mod operations;
 pub mod quality;
 pub mod runtime;
+pub mod serve;
+pub mod server;
 pub mod sla_report;
 pub mod store;
 pub mod ticket;

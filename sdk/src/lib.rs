@@ -32,6 +32,36 @@
 //! weft_sdk::export_step!(RefundTagger);
 //! ```
 //!
+//! # Channels
+//! A channel implements [`Channel`] and is exported with [`export_channel!`]; `plugins/json` is
+//! the worked example (a webhook signature, a subscription check, parsing). The engine calls:
+//! - `verify(inbound, config, host)` when a webhook arrives on `weft serve`, before anything is
+//!   kept: an `Err(Error::Permanent(..))` answers the sender 401 and nothing is queued; any
+//!   other error (a refused secret, a bad config) answers 503, so the vendor tries again.
+//! - `handshake(request, config, host)` for `GET /hooks/{id}` (Meta's `hub.challenge`, eBay's
+//!   `challenge_code`): `Ok(None)`, the default, answers 405.
+//! - `parse(inbound, config)` after the webhook was answered (and for files of `weft run`);
+//!   an error keeps the traffic as a dead letter with the message as its reason.
+//! - `deliver(outbound, config, host)` for replies (not called yet: the outbox is to come).
+//!
+//! What a channel gets:
+//! - **config**: the `with:` of its entry in the channels file, checked against the JSON
+//!   Schema of `Config` when the file loads (`weft validate --channels FILE`), and
+//!   deserialized into `Config` before every call. Files of `weft run` get `{}`.
+//! - **secrets**: `host.secret(NAME)` for the names in the entry's `allow: { secrets: [..] }`;
+//!   the engine reads the value from the environment variable `WEFT_SECRET_<NAME>` (uppercased,
+//!   other characters `_`). Name the secret in `with:` (as `signature_secret` does) and grant
+//!   it in `allow:`: a refusal comes back as `Err` saying what to add to the channels file.
+//! - **http**: `host.fetch(..)` to the hosts in `allow: { http: [..] }` only.
+//! - **[`Inbound`]**: `source` (`/hooks/{id}` or a file name), `hook` (the hook id; `None`
+//!   for files), `received_at` (ms since the epoch), `content_type`, `headers` (every header
+//!   as sent, in order; look one up with [`Inbound::header`], case-insensitively) and `body`
+//!   (the raw bytes, exactly as received: compute signatures over them).
+//!
+//! A channel plugin is found like a step: the engine loads every `.wasm` in its plugins folder
+//! and names each by its crate's package name without `weft-plugin-` (`weft-plugin-json` ->
+//! `json`); `uses:` in the channels file names it.
+//!
 //! # Layout
 //! - [`model`]: messages, events, identities, commands, decisions: the domain types.
 //! - [`plugin`]: the [`Step`] and [`Channel`] traits, [`Context`], [`Host`], [`Error`] and

@@ -493,11 +493,20 @@ impl Decision {
     }
 }
 
-/// Raw traffic handed to a channel.
+/// Raw traffic handed to a channel, exactly as it arrived.
+///
+/// For a webhook (`POST /hooks/{id}` on `weft serve`): `source` is the request path, `hook`
+/// the hook id of the channels file, `received_at` when the engine received it, `headers`
+/// every header as sent and `body` the raw bytes, so a signature over the body can be checked.
+/// For a file (`weft run`): `source` is the file name, `hook` is `None`, no headers.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Inbound {
     /// Where it came from: a file name, a webhook path.
     pub source: String,
+    /// The hook id it arrived on (`shop-de`); `None` for files.
+    pub hook: Option<String>,
+    /// When the engine received it; 0 when unknown.
+    pub received_at: Timestamp,
     pub content_type: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -511,6 +520,34 @@ impl Inbound {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// A vendor's subscription check on a hook (`GET /hooks/{id}`): Meta's `hub.challenge`,
+/// eBay's `challenge_code`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HandshakeRequest {
+    /// The hook id of the channels file.
+    pub hook: String,
+    /// The query parameters, decoded, in order.
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    /// The path and query as received.
+    pub target: String,
+}
+
+impl HandshakeRequest {
+    /// The first query parameter with this name.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The answer to a subscription check.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HandshakeResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
 }
 
 /// A message for a channel to deliver.

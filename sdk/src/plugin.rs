@@ -206,6 +206,18 @@ pub trait Channel {
         Ok(())
     }
 
+    /// Answers a vendor's subscription check on the hook (`GET /hooks/{id}`), such as Meta's
+    /// `hub.challenge` or eBay's `challenge_code`. `None` (the default) when the channel has
+    /// none: the engine answers 405.
+    fn handshake(
+        request: &HandshakeRequest,
+        config: &Self::Config,
+        host: &dyn Host,
+    ) -> Result<Option<HandshakeResponse>, Error> {
+        let _ = (request, config, host);
+        Ok(None)
+    }
+
     /// Normalizes raw traffic into messages. Malformed input is a [`Error::Permanent`] that
     /// says what was wrong and where.
     fn parse(inbound: &Inbound, config: &Self::Config) -> Result<Vec<Message>, Error>;

@@ -97,6 +97,9 @@ pub struct DrainOptions {
     /// medians). A failing event costs a replay of its group, one event at a time, and a group
     /// holds the write lock throughout (about 1 s at this size on the benchmark).
     pub events_per_commit: usize,
+    /// When nothing is ready but retries are pending: wait for them (a batch run) or return
+    /// (the live loop of `weft serve`, which sleeps until the next retry, timer or arrival).
+    pub wait_for_retries: bool,
 }
 
 impl Default for DrainOptions {
@@ -109,6 +112,7 @@ impl Default for DrainOptions {
             timers_until: None,
             store_attempts: 3,
             events_per_commit: 8192,
+            wait_for_retries: true,
         }
     }
 }
@@ -163,12 +167,12 @@ pub async fn drain(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -
                 continue;
             }
             match store.next_retry_at().await? {
-                Some(at) => {
+                Some(at) if options.wait_for_retries => {
                     let wait = (at - now_ms()).clamp(1, 60_000) as u64;
                     tokio::time::sleep(Duration::from_millis(wait)).await;
                     continue;
                 }
-                None => break,
+                _ => break,
             }
         }
         for group in events.chunks(options.events_per_commit.max(1)) {
@@ -225,7 +229,7 @@ async fn process_together(
 
 /// Rolls `unit` back after `cause`. Should that fail too, the error says `cause` first: it is
 /// why the unit ended, and the failed rollback only what came of it.
-async fn roll_back(unit: Unit, cause: &dyn std::fmt::Display) -> anyhow::Result<()> {
+async fn roll_back(unit: Unit, cause: &(dyn std::fmt::Display + Sync)) -> anyhow::Result<()> {
     unit.rollback()
         .await
         .map_err(|error| anyhow::anyhow!("{cause} (and rolling back failed too: {error})"))

@@ -11,13 +11,11 @@
 
 use super::Pipeline;
 use super::records::{Framing, MAX_RECORD_BYTES, Piece, Pieces};
-use crate::runtime::CallOptions;
 use crate::store::Unit;
 use crate::store::ingest::{Enqueued, Recorded, Renamed};
 use anyhow::Context as _;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use weft_sdk::Inbound;
 
 /// The header that tells the `json` channel which line of its file a chunk starts on.
@@ -261,11 +259,15 @@ async fn parse_kept(
     inbound: Inbound,
     dead_letter: bool,
 ) -> anyhow::Result<Result<Enqueued, String>> {
-    let plugin = pipeline.channel(channel)?;
-    let options = CallOptions::new(format!("channel:{channel}"), Duration::from_secs(10));
-    let config = serde_json::json!({});
-    let parsed = match plugin.verify(&inbound, &config, &options).await {
-        Ok(()) => plugin.parse(&inbound, &config, &options).await,
+    let call = pipeline.channel_call(channel, inbound.hook.as_deref())?;
+    let (plugin, config, options) = (call.plugin, &call.config, &call.options);
+    // Traffic from a hook was verified when it arrived (`exec::live`), before it was kept.
+    let verified = match inbound.hook {
+        Some(_) => Ok(()),
+        None => plugin.verify(&inbound, config, options).await,
+    };
+    let parsed = match verified {
+        Ok(()) => plugin.parse(&inbound, config, options).await,
         Err(failure) => Err(failure),
     };
     match parsed {
@@ -294,6 +296,7 @@ fn inbound_of(file: &InputFile, piece: &Piece, bytes: Vec<u8>) -> Inbound {
         content_type: None,
         headers,
         body: bytes,
+        ..Inbound::default()
     }
 }
 

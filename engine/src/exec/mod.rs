@@ -18,6 +18,7 @@
 //! - [`process`]: one event through its workflows.
 //! - [`apply`]: what each command means, applied to the store.
 //! - [`dispatch`]: draining the queue, retries, dead letters, due timers.
+//! - [`live`]: `weft serve` without HTTP: webhooks verified and kept, the continuous loop.
 //! - [`clocks`]: replies and status changes that stop deadline clocks.
 //! - `reader`: the store's unit as the steps' read-only context.
 
@@ -25,6 +26,7 @@ pub mod apply;
 pub mod clocks;
 pub mod dispatch;
 pub mod ingest;
+pub mod live;
 pub mod orders;
 pub mod pipeline;
 pub mod process;
@@ -33,5 +35,6 @@ pub mod records;
 
 pub use dispatch::{DrainOptions, DrainReport, Mode, ReplayReport, drain, drain_within, replay_failed_steps};
 pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
+pub use live::{HookError, Live, LiveOptions, Receipt};
 pub use pipeline::Pipeline;
 pub use process::StepError;

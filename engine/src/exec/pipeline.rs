@@ -1,17 +1,31 @@
 //! The plugins and workflows a run uses, loaded and checked together.
 
-use crate::runtime::{CallOptions, Plugin, PluginKind, Runtime, StepFailure};
-use crate::workflow::{self, Catalog, PluginSummary, Workflow};
+use crate::runtime::{CallOptions, GrantedBy, Plugin, PluginKind, Runtime, StepFailure};
+use crate::workflow::{self, Catalog, Channels, Diagnostics, PluginSummary, Workflow};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Loaded plugins by name, and the workflows that use them.
+/// How long a channel plugin's call (verify, handshake, parse) may take.
+const CHANNEL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Loaded plugins by name, the workflows that use them and the channels mounted at hooks.
 pub struct Pipeline {
     pub runtime: Arc<Runtime>,
     pub plugins: BTreeMap<String, Plugin>,
     pub workflows: Vec<Workflow>,
+    /// The channels file's mounts; none until [`Pipeline::mount_channels`].
+    pub channels: Channels,
+}
+
+/// What a call to a channel plugin needs: the plugin, its `with:` and its grants.
+#[derive(Debug)]
+pub struct ChannelCall<'a> {
+    pub plugin: &'a Plugin,
+    pub config: serde_json::Value,
+    pub options: CallOptions,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -111,6 +125,38 @@ impl Pipeline {
             runtime,
             plugins,
             workflows,
+            channels: Channels::default(),
+        })
+    }
+
+    /// Mounts the channels of a channels file, checked against the loaded plugins.
+    pub fn mount_channels(&mut self, file: &Path) -> Result<(), Diagnostics> {
+        self.channels = workflow::load_channels(file, &catalog(&self.plugins))?;
+        Ok(())
+    }
+
+    /// How to call the channel that reads traffic: the mount of `hook` (its plugin, `with:`
+    /// and grants) for traffic that came through a hook, the plugin `channel` with no config
+    /// and no grants otherwise (files).
+    pub fn channel_call(&self, channel: &str, hook: Option<&str>) -> anyhow::Result<ChannelCall<'_>> {
+        let Some(hook) = hook else {
+            return Ok(ChannelCall {
+                plugin: self.channel(channel)?,
+                config: serde_json::json!({}),
+                options: CallOptions::new(format!("channel:{channel}"), CHANNEL_TIMEOUT),
+            });
+        };
+        let Some(mount) = self.channels.get(hook) else {
+            anyhow::bail!("hook `{hook}` is not in the channels file");
+        };
+        let mut options = CallOptions::new(hook, CHANNEL_TIMEOUT);
+        options.granted_by = GrantedBy::ChannelsFile;
+        options.grants.http_hosts = mount.allow.http.iter().map(|h| h.to_string()).collect();
+        options.grants.secrets = mount.allow.secrets.iter().map(|s| s.to_string()).collect();
+        Ok(ChannelCall {
+            plugin: self.channel(mount.uses.as_str())?,
+            config: mount.with.clone(),
+            options,
         })
     }
 

@@ -15,6 +15,36 @@ pub struct CallOptions {
     pub memory_limit_bytes: Option<usize>,
     /// What the step may use beyond the read-only context.
     pub grants: Grants,
+    /// Who granted them, so that a denial says where to add a grant.
+    pub granted_by: GrantedBy,
+}
+
+/// Who granted a call its capabilities: a denial tells the author where to add the grant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GrantedBy {
+    /// A workflow step's `allow:`; the call's `step` is the step id.
+    #[default]
+    Workflow,
+    /// A channel's `allow:` in the channels file; the call's `step` is the hook id.
+    ChannelsFile,
+}
+
+impl GrantedBy {
+    /// What was refused the capability: "step `notify`", "channel `shop-de`".
+    pub(crate) fn who(self, id: &str) -> String {
+        match self {
+            GrantedBy::Workflow => format!("step `{id}`"),
+            GrantedBy::ChannelsFile => format!("channel `{id}`"),
+        }
+    }
+
+    /// Where the grant goes: "to the step", "to channel `shop-de` in the channels file".
+    pub(crate) fn place(self, id: &str) -> String {
+        match self {
+            GrantedBy::Workflow => "to the step".to_owned(),
+            GrantedBy::ChannelsFile => format!("to channel `{id}` in the channels file"),
+        }
+    }
 }
 
 impl CallOptions {
@@ -25,6 +55,7 @@ impl CallOptions {
             timeout,
             memory_limit_bytes: None,
             grants: Grants::default(),
+            granted_by: GrantedBy::Workflow,
         }
     }
 }

@@ -344,9 +344,28 @@ pub(crate) fn info_from(i: w::PluginInfo) -> Result<m::PluginInfo, String> {
 pub(crate) fn inbound_to(i: &m::Inbound) -> w::Inbound {
     w::Inbound {
         source: i.source.clone(),
+        hook: i.hook.clone(),
+        received_at: i.received_at,
         content_type: i.content_type.clone(),
         headers: i.headers.clone(),
         body: i.body.clone(),
+    }
+}
+
+pub(crate) fn handshake_to(r: &m::HandshakeRequest) -> w::HandshakeRequest {
+    w::HandshakeRequest {
+        hook: r.hook.clone(),
+        query: r.query.clone(),
+        headers: r.headers.clone(),
+        target: r.target.clone(),
+    }
+}
+
+pub(crate) fn handshake_from(r: w::HandshakeResponse) -> m::HandshakeResponse {
+    m::HandshakeResponse {
+        status: r.status,
+        content_type: r.content_type,
+        body: r.body,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `http` capability: outbound requests to the hosts granted to the step, nowhere else.
 
 use crate::runtime::bindings::step::weft::plugin::http as wit;
+use crate::runtime::call::GrantedBy;
 use crate::runtime::state::CallState;
 use std::time::Instant;
 
@@ -13,6 +14,7 @@ pub(crate) struct HttpState {
     /// Granted hosts: exact names or `*.domain` patterns.
     pub hosts: Vec<String>,
     pub step: String,
+    pub granted_by: GrantedBy,
     /// When the call's time is up; a request gets what is left.
     pub deadline: Instant,
 }
@@ -34,9 +36,13 @@ pub(crate) fn host_allowed(grants: &[String], host: &str) -> bool {
     })
 }
 
-/// The message a refused host gets: what to add to the workflow.
-pub(crate) fn denial(host: &str, step: &str) -> String {
-    format!("http to {host} is not allowed for step `{step}`: add `allow: {{ http: [{host}] }}` to the step")
+/// The message a refused host gets: what to add to the workflow or the channels file.
+pub(crate) fn denial(host: &str, step: &str, by: GrantedBy) -> String {
+    format!(
+        "http to {host} is not allowed for {}: add `allow: {{ http: [{host}] }}` {}",
+        by.who(step),
+        by.place(step)
+    )
 }
 
 /// The borrowed view the generated `http` host trait is implemented on.
@@ -59,7 +65,7 @@ impl HttpView<'_> {
         };
         let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
         if !host_allowed(&self.state.hosts, &host) {
-            let message = denial(&host, &self.state.step);
+            let message = denial(&host, &self.state.step, self.state.granted_by);
             self.denials.push(message.clone());
             return Err(message);
         }
@@ -159,8 +165,12 @@ mod tests {
     #[test]
     fn denial_says_what_to_add() {
         assert_eq!(
-            denial("api.example.com", "notify"),
+            denial("api.example.com", "notify", GrantedBy::Workflow),
             "http to api.example.com is not allowed for step `notify`: add `allow: { http: [api.example.com] }` to the step"
+        );
+        assert_eq!(
+            denial("api.example.com", "shop-de", GrantedBy::ChannelsFile),
+            "http to api.example.com is not allowed for channel `shop-de`: add `allow: { http: [api.example.com] }` to channel `shop-de` in the channels file"
         );
     }
 }

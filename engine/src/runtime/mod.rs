@@ -36,7 +36,7 @@ mod secrets;
 mod state;
 mod validate;
 
-pub use call::{CallOptions, Grants, StepOutput};
+pub use call::{CallOptions, GrantedBy, Grants, StepOutput};
 pub use context::{ContextReader, MemoryReader};
 pub use embeddings::{Embedder, EmbeddingsError, MAX_TEXTS_PER_CALL, MODEL_FOLDER, one_core_per_pass};
 pub use engine::{CONTRACT, Runtime, RuntimeConfig, RuntimeError};

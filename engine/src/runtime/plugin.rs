@@ -19,7 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
-use weft_sdk::{ConfigProblem, Delivery, Event, Inbound, Message, Outbound, PluginInfo};
+use weft_sdk::{
+    ConfigProblem, Delivery, Event, HandshakeRequest, HandshakeResponse, Inbound, Message, Outbound, PluginInfo,
+};
 
 /// How long `info` may take when a plugin loads.
 const INFO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -147,11 +149,13 @@ fn call_parts(
             client: shared.http_client.clone(),
             hosts: call.grants.http_hosts.clone(),
             step: call.step.clone(),
+            granted_by: call.granted_by,
             deadline,
         },
         secrets: SecretsState {
             granted: call.grants.secrets.clone(),
             step: call.step.clone(),
+            granted_by: call.granted_by,
         },
         log: LogState::new(format!("{}@{}", origin.plugin, origin.version), call.step.clone()),
         embeddings: EmbeddingsState {
@@ -515,6 +519,34 @@ impl Plugin {
         })
         .await;
         result?.map_err(|e| plugin_failure(origin, convert::plugin_error_from(e), &state.denials))
+    }
+
+    /// Runs a channel's `handshake`: a vendor's subscription check on its hook. `None` when the
+    /// channel has no such check.
+    pub async fn handshake(
+        &self,
+        request: &HandshakeRequest,
+        config: &serde_json::Value,
+        call: &CallOptions,
+    ) -> Result<Option<HandshakeResponse>, StepFailure> {
+        let pre = self
+            .channel_pre()
+            .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
+        let origin = self.origin(call);
+        let (request, config) = (convert::handshake_to(request), convert::json_to(config));
+        let (state, result) = invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
+            Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                instance
+                    .call_handshake(&mut *store, &request, &config)
+                    .await
+                    .map_err(Stage::Call)
+            })
+        })
+        .await;
+        result?
+            .map(|answer| answer.map(convert::handshake_from))
+            .map_err(|e| plugin_failure(origin, convert::plugin_error_from(e), &state.denials))
     }
 
     /// Runs a channel's `parse`: raw traffic in, checked messages out.

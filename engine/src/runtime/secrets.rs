@@ -1,13 +1,15 @@
-//! The `secrets` capability: named secrets granted to the step, read from the host environment
-//! (`WEFT_SECRET_<NAME>`).
+//! The `secrets` capability: named secrets granted to the step (or to the channel, in the
+//! channels file), read from the host environment (`WEFT_SECRET_<NAME>`).
 
 use crate::runtime::bindings::step::weft::plugin::secrets as wit;
+use crate::runtime::call::GrantedBy;
 use crate::runtime::state::CallState;
 
 /// What the `secrets` import of one call may read.
 pub(crate) struct SecretsState {
     pub granted: Vec<String>,
     pub step: String,
+    pub granted_by: GrantedBy,
 }
 
 /// The environment variable a secret is read from: `WEFT_SECRET_` and the name uppercased, every
@@ -24,9 +26,13 @@ pub fn env_var(name: &str) -> String {
     var
 }
 
-/// The message a refused secret gets: what to add to the workflow.
-pub(crate) fn denial(name: &str, step: &str) -> String {
-    format!("secret `{name}` is not allowed for step `{step}`: add `allow: {{ secrets: [{name}] }}` to the step")
+/// The message a refused secret gets: what to add to the workflow or the channels file.
+pub(crate) fn denial(name: &str, step: &str, by: GrantedBy) -> String {
+    format!(
+        "secret `{name}` is not allowed for {}: add `allow: {{ secrets: [{name}] }}` {}",
+        by.who(step),
+        by.place(step)
+    )
 }
 
 /// The borrowed view the generated `secrets` host trait is implemented on.
@@ -38,15 +44,15 @@ pub(crate) struct SecretsView<'a> {
 impl wit::Host for SecretsView<'_> {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, String>> {
         if !self.state.granted.contains(&name) {
-            let message = denial(&name, &self.state.step);
+            let message = denial(&name, &self.state.step, self.state.granted_by);
             self.denials.push(message.clone());
             return Ok(Err(message));
         }
         let var = env_var(&name);
         Ok(std::env::var(&var).map_err(|_| {
             format!(
-                "secret `{name}` is granted to step `{}` but not configured: set {var}",
-                self.state.step
+                "secret `{name}` is granted to {} but not configured: set {var}",
+                self.state.granted_by.who(&self.state.step)
             )
         }))
     }
@@ -75,5 +81,17 @@ mod tests {
         assert_eq!(env_var("api_token"), "WEFT_SECRET_API_TOKEN");
         assert_eq!(env_var("shopify.key-eu"), "WEFT_SECRET_SHOPIFY_KEY_EU");
         assert_eq!(env_var("schlüssel"), "WEFT_SECRET_SCHL_SSEL");
+    }
+
+    #[test]
+    fn denials_say_where_to_grant() {
+        assert_eq!(
+            denial("token", "notify", GrantedBy::Workflow),
+            "secret `token` is not allowed for step `notify`: add `allow: { secrets: [token] }` to the step"
+        );
+        assert_eq!(
+            denial("shop_signing", "shop-de", GrantedBy::ChannelsFile),
+            "secret `shop_signing` is not allowed for channel `shop-de`: add `allow: { secrets: [shop_signing] }` to channel `shop-de` in the channels file"
+        );
     }
 }

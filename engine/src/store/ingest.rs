@@ -100,7 +100,9 @@ impl Unit {
 
     /// The raw traffic with this id.
     pub async fn inbound(&mut self, id: i64) -> Result<InboundRecord> {
-        let row = query("SELECT id, channel, source, content_type, headers, body, state FROM inbound WHERE id = $1")
+        let row = query(
+            "SELECT id, channel, hook, received_at, source, content_type, headers, body, state FROM inbound WHERE id = $1",
+        )
             .bind(id)
             .fetch_one(self.conn())
             .await?;
@@ -111,6 +113,8 @@ impl Unit {
             state: row.try_get("state")?,
             inbound: Inbound {
                 source: row.try_get("source")?,
+                hook: row.try_get("hook")?,
+                received_at: row.try_get("received_at")?,
                 content_type: row.try_get("content_type")?,
                 headers: serde_json::from_str(&headers)?,
                 body: row.try_get("body")?,

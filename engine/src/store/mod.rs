@@ -12,6 +12,7 @@
 //! event in a savepoint of one outer transaction that is rolled back at the end.
 //!
 //! - [`ingest`]: raw traffic and normalized messages in, events queued.
+//! - [`hooks`]: webhooks kept before they are answered; what the live loop of `weft serve` asks.
 //! - [`queue`]: claiming events, finishing them, retries and dead letters.
 //! - [`failures`]: steps that failed on an event processed anyway, until a replay succeeds.
 //! - [`apply`]: commands applied inside a unit, and the decision log.
@@ -27,6 +28,7 @@ pub mod apply;
 mod checkpoint;
 pub mod context;
 pub mod failures;
+pub mod hooks;
 pub mod ingest;
 pub mod manual;
 pub mod node;

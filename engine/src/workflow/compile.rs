@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::catalog::{Catalog, PluginKind};
+use super::catalog::{Catalog, PluginKind, PluginSummary};
 use super::condition::Condition;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::duration::parse_duration;
@@ -236,24 +236,25 @@ fn whole_file(file: &Path, message: String) -> Diagnostic {
 
 /// Compiled config schemas of plugins, shared by all files of one load.
 #[derive(Default)]
-struct SchemaCache {
+pub(super) struct SchemaCache {
     validators: HashMap<String, Result<jsonschema::Validator, String>>,
 }
 
-/// Checks one file, collecting diagnostics, and builds the workflow if it is sound.
-struct Checker<'a> {
+/// Checks one file, collecting diagnostics, and builds the workflow if it is sound. The
+/// channels file (`super::channels`) is checked with the same pieces.
+pub(super) struct Checker<'a> {
     file: &'a Path,
     lines: Vec<&'a str>,
-    text: &'a str,
-    catalog: &'a Catalog,
+    pub(super) text: &'a str,
+    pub(super) catalog: &'a Catalog,
     schemas: &'a mut SchemaCache,
-    diagnostics: Vec<Diagnostic>,
+    pub(super) diagnostics: Vec<Diagnostic>,
     /// The `with:` values the schemas accepted, for their plugins to check.
     checks: Vec<ConfigCheck>,
 }
 
 impl<'a> Checker<'a> {
-    fn new(file: &'a Path, text: &'a str, catalog: &'a Catalog, schemas: &'a mut SchemaCache) -> Self {
+    pub(super) fn new(file: &'a Path, text: &'a str, catalog: &'a Catalog, schemas: &'a mut SchemaCache) -> Self {
         Checker {
             file,
             lines: text.lines().collect(),
@@ -265,7 +266,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn report(&mut self, pos: Pos, message: impl Into<String>) {
+    pub(super) fn report(&mut self, pos: Pos, message: impl Into<String>) {
         self.diagnostics.push(Diagnostic {
             file: self.file.to_path_buf(),
             line: pos.line,
@@ -379,7 +380,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Reports keys not in `allowed`, duplicate keys and keys that are not plain names.
-    fn check_keys(&mut self, map: &Node, allowed: &[&str], context: &str) {
+    pub(super) fn check_keys(&mut self, map: &Node, allowed: &[&str], context: &str) {
         let Some(entries) = map.as_map() else { return };
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (key, _) in entries {
@@ -412,7 +413,7 @@ impl<'a> Checker<'a> {
 
     /// Reports keys inside plugin config that JSON cannot hold: repeated keys (YAML would keep
     /// only one of them) and keys that are lists or mappings.
-    fn check_data_keys(&mut self, node: &Node, context: &str) {
+    pub(super) fn check_data_keys(&mut self, node: &Node, context: &str) {
         match &node.value {
             Value::Map(entries) => {
                 let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -708,6 +709,20 @@ impl<'a> Checker<'a> {
         if !with_checkable {
             return Some((name, false));
         }
+        let passed = self.check_with(text, summary, with, uses, label);
+        Some((name, passed))
+    }
+
+    /// Checks `with:` (or `{}` when there is none) against the config schema of plugin `text`,
+    /// reporting each problem at the key or value it concerns; whether it passed.
+    pub(super) fn check_with(
+        &mut self,
+        text: &str,
+        summary: &PluginSummary,
+        with: Option<&Node>,
+        uses: &Node,
+        label: &str,
+    ) -> bool {
         let schemas = &mut *self.schemas;
         let validator = schemas.validators.entry(text.to_owned()).or_insert_with(|| {
             jsonschema::options()
@@ -720,7 +735,7 @@ impl<'a> Checker<'a> {
             Err(error) => {
                 let message = format!("plugin `{text}` publishes an invalid config schema: {error}");
                 self.report(uses.pos, message);
-                return Some((name, false));
+                return false;
             }
         };
         let instance = with.map_or_else(|| serde_json::json!({}), Node::to_json);
@@ -765,7 +780,7 @@ impl<'a> Checker<'a> {
         for (pos, message) in found {
             self.report(pos, message);
         }
-        Some((name, passed))
+        passed
     }
 
     fn condition(&mut self, node: &Node, label: &str) -> Option<Condition> {
@@ -912,7 +927,7 @@ impl<'a> Checker<'a> {
     }
 
     /// The string items of a list, reporting a non-list and non-string items.
-    fn string_list<'n>(&mut self, node: &'n Node, what: &str, example: &str) -> Vec<&'n Node> {
+    pub(super) fn string_list<'n>(&mut self, node: &'n Node, what: &str, example: &str) -> Vec<&'n Node> {
         let Value::Seq(items) = &node.value else {
             self.report(
                 node.pos,
@@ -935,7 +950,7 @@ impl<'a> Checker<'a> {
     }
 }
 
-fn is_null(node: &Node) -> bool {
+pub(super) fn is_null(node: &Node) -> bool {
     node.to_json().is_null()
 }
 

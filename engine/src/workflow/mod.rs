@@ -9,8 +9,10 @@
 //!
 //! Reading order: [`file`] (what sellers write), [`model`] (what the engine runs), [`compile`]
 //! (from one to the other), then the checked pieces: [`names`], [`duration`], [`condition`].
+//! [`channels`] is the channels file of `weft serve`, checked with the same machinery.
 
 mod catalog;
+pub mod channels;
 pub mod compile;
 pub mod condition;
 mod diagnostic;
@@ -21,10 +23,11 @@ pub mod names;
 mod yaml;
 
 pub use catalog::{Catalog, PluginKind, PluginSummary};
+pub use channels::{ChannelMount, Channels, load_channels};
 pub use compile::{ConfigCheck, Loading, load, load_str};
 pub use condition::{Condition, ConditionError};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use file::json_schema;
 pub use model::{Grants, OnError, Retry, Step, Workflow};
-pub use names::{EventPattern, HostPattern, NameError, PluginName, SecretName, StepId};
+pub use names::{EventPattern, HookId, HostPattern, NameError, PluginName, SecretName, StepId};

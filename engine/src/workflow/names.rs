@@ -1,4 +1,5 @@
-//! Checked names: step ids, plugin names, secret names, host patterns and event patterns.
+//! Checked names: step ids, plugin names, hook ids, secret names, host patterns and event
+//! patterns.
 //!
 //! Each is built with `parse` (or `FromStr`) and cannot hold an invalid value.
 
@@ -103,6 +104,11 @@ identifier!(
 identifier!(
     /// A plugin's name as used in `uses:`: `[a-z][a-z0-9_-]*`, e.g. `identity`, `shopify-orders`.
     PluginName, "plugin name", dash: true
+);
+identifier!(
+    /// A hook id of the channels file, the last segment of its webhook URL (`/hooks/{id}`):
+    /// `[a-z][a-z0-9_-]*`, e.g. `shop-de`.
+    HookId, "hook id", dash: true
 );
 identifier!(
     /// A secret's name as granted in `allow.secrets`: `[a-z][a-z0-9_]*`, e.g. `shopify_token`.

@@ -31,8 +31,8 @@ fn actual(eml: &Path) -> serde_json::Value {
     let inbound = Inbound {
         source: eml.file_name().unwrap().to_string_lossy().into_owned(),
         content_type: Some("message/rfc822".into()),
-        headers: Vec::new(),
         body: std::fs::read(eml).unwrap(),
+        ..Inbound::default()
     };
     match Email::parse(&inbound, &config_for(eml)) {
         Ok(messages) => serde_json::to_value(messages).unwrap(),

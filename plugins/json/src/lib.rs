@@ -11,9 +11,20 @@
 //! inbound header `weft-first-line` says which line of the file a chunk starts on, and lines
 //! are numbered from there. Each line is checked for UTF-8 on its own, so a bad byte names its
 //! line and column.
+//!
+//! As a webhook channel (`weft serve`, mounted in the channels file), it checks a generic
+//! signature for integrators' own systems when `signature_secret` names a secret granted to the
+//! mount: `X-Weft-Signature: sha256=<hex HMAC-SHA256 of the raw body>`, compared in constant
+//! time. A `GET` on the hook with `?challenge=TEXT` answers `TEXT`, so a system can check the
+//! URL before it sends anything.
 
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
+use sha2::Sha256;
 use weft_sdk::prelude::*;
+
+/// The header that carries the signature of a webhook's body.
+pub const SIGNATURE_HEADER: &str = "X-Weft-Signature";
 
 /// The channel.
 pub struct JsonLines;
@@ -25,6 +36,12 @@ pub struct Config {
     /// The channel to assume for lines that leave `channel` empty. Example: `chat`.
     #[serde(default)]
     pub default_channel: Option<String>,
+    /// The name of the secret that signs webhooks; it must be granted to the mount in the
+    /// channels file (`allow: { secrets: [NAME] }`). With it set, every webhook must carry
+    /// `X-Weft-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. Example:
+    /// `signature_secret: shop_signing`
+    #[serde(default)]
+    pub signature_secret: Option<String>,
 }
 
 /// One line as it is written.
@@ -73,6 +90,23 @@ impl Channel for JsonLines {
         }
     }
 
+    fn verify(inbound: &Inbound, config: &Config, host: &dyn Host) -> Result<(), Error> {
+        let Some(name) = &config.signature_secret else {
+            return Ok(());
+        };
+        // A refused or missing secret is the configuration's fault, not the sender's.
+        let secret = host.secret(name).map_err(Error::bad_config)?;
+        check_signature(secret.as_bytes(), &inbound.body, inbound.header(SIGNATURE_HEADER))
+    }
+
+    fn handshake(request: &HandshakeRequest, _: &Config, _: &dyn Host) -> Result<Option<HandshakeResponse>, Error> {
+        Ok(request.param("challenge").map(|challenge| HandshakeResponse {
+            status: 200,
+            content_type: "text/plain; charset=utf-8".into(),
+            body: challenge.as_bytes().to_vec(),
+        }))
+    }
+
     fn parse(inbound: &Inbound, config: &Config) -> Result<Vec<Message>, Error> {
         let first_line = match inbound.header(FIRST_LINE_HEADER) {
             None => 1,
@@ -108,6 +142,35 @@ impl Channel for JsonLines {
 /// The inbound header that numbers a chunk's lines from a line of its file (see the module
 /// docs); without it, the first line is line 1.
 pub const FIRST_LINE_HEADER: &str = "weft-first-line";
+
+/// Checks `header` (`sha256=<hex>`) against the HMAC-SHA256 of `body` under `secret`; the
+/// comparison takes the same time wherever the bytes differ.
+pub fn check_signature(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), Error> {
+    let Some(header) = header else {
+        return Err(Error::permanent(format!("the {SIGNATURE_HEADER} header is missing")));
+    };
+    let Some(hex_digest) = header.trim().strip_prefix("sha256=") else {
+        return Err(Error::permanent(format!(
+            "the {SIGNATURE_HEADER} header does not start with `sha256=`"
+        )));
+    };
+    let expected = hex::decode(hex_digest).map_err(|_| {
+        Error::permanent(format!(
+            "the {SIGNATURE_HEADER} header is not hexadecimal after `sha256=`"
+        ))
+    })?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|e| Error::bad_config(e.to_string()))?;
+    mac.update(body);
+    mac.verify_slice(&expected)
+        .map_err(|_| Error::permanent(format!("the {SIGNATURE_HEADER} header does not match the body")))
+}
+
+/// The `X-Weft-Signature` value of `body` under `secret`: what a sender computes.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
 
 /// Why a line is not a message, with a hint when it is a line of an order export (those are
 /// brought in with `weft import orders`, not as traffic).
@@ -161,6 +224,103 @@ mod tests {
             ..Inbound::default()
         };
         JsonLines::parse(&inbound, &Config::default())
+    }
+
+    /// A host that knows one secret and refuses the rest, as the engine does.
+    struct Secrets(&'static str, &'static str);
+
+    impl Host for Secrets {
+        fn fetch(&self, _: &HttpRequest) -> Result<HttpResponse, String> {
+            Err("no http".into())
+        }
+        fn secret(&self, name: &str) -> Result<String, String> {
+            if name == self.0 {
+                Ok(self.1.to_owned())
+            } else {
+                Err(format!("secret `{name}` is not granted"))
+            }
+        }
+        fn log(&self, _: LogLevel, _: &str) {}
+        fn embed(&self, _: &[String]) -> Result<Vec<Vec<f32>>, String> {
+            Err("no embeddings".into())
+        }
+    }
+
+    fn signed(body: &str, signature: Option<String>) -> Inbound {
+        Inbound {
+            source: "/hooks/shop".into(),
+            hook: Some("shop".into()),
+            headers: signature
+                .map(|s| vec![("x-weft-signature".to_owned(), s)])
+                .unwrap_or_default(),
+            body: body.as_bytes().to_vec(),
+            ..Inbound::default()
+        }
+    }
+
+    #[test]
+    fn signatures() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        assert_eq!(
+            sign(b"Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let config = Config {
+            signature_secret: Some("shop_signing".into()),
+            ..Config::default()
+        };
+        let host = Secrets("shop_signing", "s3cr3t-schlüssel");
+        let body = r#"{"channel":"chat","id":"c1","at":"2026-11-20T09:30:00Z","body":"مرحبا، أين طلبي؟"}"#;
+        let good = sign("s3cr3t-schlüssel".as_bytes(), body.as_bytes());
+        assert_eq!(
+            JsonLines::verify(&signed(body, Some(good.clone())), &config, &host),
+            Ok(())
+        );
+        let upper = format!("sha256={}", good["sha256=".len()..].to_uppercase());
+        assert_eq!(JsonLines::verify(&signed(body, Some(upper)), &config, &host), Ok(()));
+        let table = [
+            (None, "header is missing"),
+            (Some("md5=abc".to_owned()), "does not start with `sha256=`"),
+            (Some("sha256=xyz".to_owned()), "not hexadecimal"),
+            (Some(sign(b"other", body.as_bytes())), "does not match the body"),
+        ];
+        for (signature, expected) in table {
+            let err = JsonLines::verify(&signed(body, signature.clone()), &config, &host).unwrap_err();
+            assert!(
+                matches!(&err, Error::Permanent(m) if m.contains(expected)),
+                "{signature:?}: {err}"
+            );
+        }
+        // One byte more in the body: the signature no longer matches.
+        let err = JsonLines::verify(&signed(&format!("{body} "), Some(good)), &config, &host).unwrap_err();
+        assert!(err.message().contains("does not match"), "{err}");
+        // Without a secret named, nothing is checked; a secret the host refuses is bad config.
+        assert_eq!(
+            JsonLines::verify(&signed(body, None), &Config::default(), &host),
+            Ok(())
+        );
+        let elsewhere = Config {
+            signature_secret: Some("other".into()),
+            ..Config::default()
+        };
+        let err = JsonLines::verify(&signed(body, None), &elsewhere, &host).unwrap_err();
+        assert!(matches!(err, Error::BadConfig(_)), "{err}");
+    }
+
+    #[test]
+    fn handshake_echoes_the_challenge() {
+        let request = HandshakeRequest {
+            hook: "shop".into(),
+            query: vec![("challenge".into(), "prüfung-確認".into())],
+            ..HandshakeRequest::default()
+        };
+        let host = Secrets("x", "y");
+        let answer = JsonLines::handshake(&request, &Config::default(), &host)
+            .unwrap()
+            .unwrap();
+        assert_eq!((answer.status, answer.body), (200, "prüfung-確認".as_bytes().to_vec()));
+        let none = HandshakeRequest::default();
+        assert_eq!(JsonLines::handshake(&none, &Config::default(), &host), Ok(None));
     }
 
     #[test]

@@ -299,6 +299,8 @@ pub fn plugin_name(package: &str) -> String {
 pub(crate) fn inbound_from(i: w::Inbound) -> m::Inbound {
     m::Inbound {
         source: i.source,
+        hook: i.hook,
+        received_at: i.received_at,
         content_type: i.content_type,
         headers: i.headers,
         body: i.body,

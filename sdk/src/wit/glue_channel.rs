@@ -26,6 +26,25 @@ pub fn channel_verify<C: Channel>(inbound: w::Inbound, config: String) -> Result
     C::verify(&inbound_from(inbound), &config, &GuestHost).map_err(error_to)
 }
 
+pub fn channel_handshake<C: Channel>(
+    request: w::HandshakeRequest,
+    config: String,
+) -> Result<Option<w::HandshakeResponse>, w::PluginError> {
+    let config: C::Config = parse_config(&config).map_err(error_to)?;
+    let request = m::HandshakeRequest {
+        hook: request.hook,
+        query: request.query,
+        headers: request.headers,
+        target: request.target,
+    };
+    let response = C::handshake(&request, &config, &GuestHost).map_err(error_to)?;
+    Ok(response.map(|r| w::HandshakeResponse {
+        status: r.status,
+        content_type: r.content_type,
+        body: r.body,
+    }))
+}
+
 pub fn channel_parse<C: Channel>(inbound: w::Inbound, config: String) -> Result<Vec<w::Message>, w::PluginError> {
     let config: C::Config = parse_config(&config).map_err(error_to)?;
     let messages = C::parse(&inbound_from(inbound), &config).map_err(error_to)?;
@@ -67,6 +86,12 @@ macro_rules! export_channel {
                 config: $crate::wit::channel::Json,
             ) -> ::core::result::Result<(), $crate::wit::channel::PluginError> {
                 $crate::wit::channel_verify::<$channel>(inbound, config)
+            }
+            fn handshake(
+                request: $crate::wit::channel::HandshakeRequest,
+                config: $crate::wit::channel::Json,
+            ) -> ::core::result::Result<::core::option::Option<$crate::wit::channel::HandshakeResponse>, $crate::wit::channel::PluginError> {
+                $crate::wit::channel_handshake::<$channel>(request, config)
             }
             fn parse(
                 inbound: $crate::wit::channel::Inbound,

@@ -1,0 +1,301 @@
+//! The live engine of `weft serve`, without HTTP: webhooks verified and kept, events processed
+//! as they arrive, timers fired when they fall due.
+//!
+//! A webhook is handed to its channel plugin's `verify` with the mount's `with:` and grants,
+//! kept in the store (its own committed transaction), and only then acknowledged; the
+//! [`Live::run`] loop is woken, parses what was kept through the same path as files, and drains
+//! the queue with the same code as `weft run`. Between rounds the loop sleeps until the next
+//! timer or retry is due, a webhook arrives, or shutdown is asked for; on shutdown it finishes
+//! its round (everything kept is parsed and processed) and returns.
+
+use super::{DrainOptions, Pipeline, drain, ingest};
+use crate::metrics::Metrics;
+use crate::runtime::{PluginError, StepFailure};
+use crate::store::hooks::Kept;
+use crate::store::{Store, StoreError, now_ms};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use weft_sdk::{HandshakeRequest, HandshakeResponse, Inbound};
+
+/// The longest the loop sleeps with nothing due: it looks again at least this often (a timer
+/// another node scheduled, a retry).
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+/// How long the loop waits before trying again after the database failed.
+const ERROR_PAUSE: Duration = Duration::from_secs(1);
+
+/// How the live loop works.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// How the queue is drained. Small groups: a group holds the SQLite write lock, which
+    /// webhooks wait for before they are answered.
+    pub drain: DrainOptions,
+    /// How many kept webhooks one transaction parses.
+    pub parse_batch: i64,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            drain: DrainOptions {
+                batch: 512,
+                events_per_commit: 64,
+                wait_for_retries: false,
+                ..DrainOptions::default()
+            },
+            parse_batch: 256,
+        }
+    }
+}
+
+/// Why a webhook or a handshake was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    /// No channel is mounted at this hook id.
+    #[error("no channel is mounted at hook `{hook}`")]
+    UnknownHook { hook: String },
+    /// The channel says the traffic is not from its vendor (a bad signature).
+    #[error("hook `{hook}` refused the request: {reason}")]
+    Rejected { hook: String, reason: String },
+    /// The channel could not check it: its configuration, a secret, the plugin itself.
+    #[error("hook `{hook}` cannot check requests now: {reason}")]
+    Unavailable { hook: String, reason: String },
+    /// The request could not be kept.
+    #[error("the request to hook `{hook}` could not be kept: {source}")]
+    Store { hook: String, source: StoreError },
+}
+
+/// What happened to an accepted webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// Kept now under this inbound id; it will be parsed and processed.
+    Kept(i64),
+    /// The same body came on this hook before and was kept then: nothing new to do.
+    Duplicate(i64),
+}
+
+/// The live engine: a store, the loaded pipeline, the counters, and the wake-up of its loop.
+#[derive(Debug)]
+pub struct Live {
+    store: Store,
+    pipeline: Arc<Pipeline>,
+    metrics: Arc<Metrics>,
+    options: LiveOptions,
+    wake: Notify,
+}
+
+impl Live {
+    pub fn new(store: Store, pipeline: Arc<Pipeline>, metrics: Arc<Metrics>, options: LiveOptions) -> Self {
+        Live {
+            store,
+            pipeline,
+            metrics,
+            options,
+            wake: Notify::new(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether a channel is mounted at `hook`.
+    pub fn knows(&self, hook: &str) -> bool {
+        self.pipeline.channels.get(hook).is_some()
+    }
+
+    /// The refusal of a request to a hook id that is not mounted: counted under the channel
+    /// `_unknown` (counting by the requested id would let anyone grow the metrics) and logged.
+    pub fn unknown_hook(&self, hook: &str) -> HookError {
+        self.metrics.rejected("_unknown", "unknown_hook");
+        tracing::warn!(hook, reason = "unknown_hook", "webhook refused");
+        HookError::UnknownHook { hook: hook.to_owned() }
+    }
+
+    /// Counts and logs a webhook refused before its channel saw it (`too_large`, ...).
+    pub fn refused(&self, hook: &str, reason: &str, detail: &str) {
+        self.metrics.rejected(hook, reason);
+        tracing::warn!(hook, reason, detail, "webhook refused");
+    }
+
+    /// Verifies a webhook with its channel, keeps it, and wakes the loop. Only an `Ok` may be
+    /// acknowledged: the request is then in the store.
+    pub async fn receive(&self, hook: &str, inbound: Inbound) -> Result<Receipt, HookError> {
+        let call = self.channel_call(hook)?;
+        if let Err(failure) = call.plugin.verify(&inbound, &call.config, &call.options).await {
+            return Err(self.refusal(hook, failure));
+        }
+        let kept = self
+            .store
+            .keep_webhook(hook, call.plugin.info().name.as_str(), &inbound)
+            .await
+            .map_err(|source| {
+                self.metrics.rejected(hook, "store");
+                tracing::error!(hook, error = %source, "webhook could not be kept");
+                HookError::Store {
+                    hook: hook.to_owned(),
+                    source,
+                }
+            })?;
+        Ok(match kept {
+            Kept::New(id) => {
+                Metrics::count(&self.metrics.webhooks_accepted, hook);
+                tracing::info!(hook, inbound = id, bytes = inbound.body.len(), "webhook kept");
+                self.wake.notify_one();
+                Receipt::Kept(id)
+            }
+            Kept::Duplicate(id) => {
+                Metrics::count(&self.metrics.webhooks_duplicate, hook);
+                tracing::info!(hook, inbound = id, "webhook seen before, kept once");
+                Receipt::Duplicate(id)
+            }
+        })
+    }
+
+    /// Answers a vendor's subscription check on `hook` through its channel; `None` when the
+    /// channel has none.
+    pub async fn handshake(&self, request: &HandshakeRequest) -> Result<Option<HandshakeResponse>, HookError> {
+        let call = self.channel_call(&request.hook)?;
+        call.plugin
+            .handshake(request, &call.config, &call.options)
+            .await
+            .map_err(|failure| self.refusal(&request.hook, failure))
+    }
+
+    fn channel_call(&self, hook: &str) -> Result<super::pipeline::ChannelCall<'_>, HookError> {
+        if !self.knows(hook) {
+            return Err(self.unknown_hook(hook));
+        }
+        self.pipeline
+            .channel_call("", Some(hook))
+            .map_err(|e| HookError::Unavailable {
+                hook: hook.to_owned(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// A failed `verify` or `handshake`: the sender's fault when the plugin says the input is
+    /// wrong (`permanent`), the channel's otherwise. Counted and logged with its reason.
+    fn refusal(&self, hook: &str, failure: StepFailure) -> HookError {
+        let hook = hook.to_owned();
+        match failure {
+            StepFailure::Plugin {
+                error: PluginError::Permanent(reason),
+                ..
+            } => {
+                self.metrics.rejected(&hook, "unauthenticated");
+                tracing::warn!(hook = %hook, reason = %reason, "webhook refused");
+                HookError::Rejected { hook, reason }
+            }
+            other => {
+                self.metrics.rejected(&hook, "channel_unavailable");
+                let reason = other.to_string();
+                tracing::error!(hook = %hook, reason = %reason, "channel cannot check webhooks");
+                HookError::Unavailable { hook, reason }
+            }
+        }
+    }
+
+    /// Processes what arrives until `shutdown` turns true, then finishes the round in hand and
+    /// returns. Database failures are logged and tried again a second later.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            // Seen before the round: shutdown is asked for only once nothing more can be
+            // kept, so a round that starts after it covers everything that was acknowledged.
+            let stopping = *shutdown.borrow();
+            // Registered before the round, so that a webhook kept during it wakes the next.
+            let woken = self.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let pause = match self.round().await {
+                Ok(()) => self.until_due().await,
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "live loop round failed; trying again");
+                    ERROR_PAUSE
+                }
+            };
+            if stopping {
+                break;
+            }
+            tokio::select! {
+                () = &mut woken => {}
+                () = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!("live loop stopped");
+    }
+
+    /// How long to sleep: until the next timer or retry, at most [`MAX_SLEEP`].
+    async fn until_due(&self) -> Duration {
+        let timer = self.store.next_timer_due().await.ok().flatten();
+        let retry = self.store.next_retry_at().await.ok().flatten();
+        let next = match (timer, retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match next {
+            Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64).min(MAX_SLEEP),
+            None => MAX_SLEEP,
+        }
+    }
+
+    /// One round: parse every kept webhook, then drain the queue (due timers included).
+    pub async fn round(&self) -> anyhow::Result<()> {
+        loop {
+            let received = self.store.received_webhooks(self.options.parse_batch).await?;
+            if received.is_empty() {
+                break;
+            }
+            let mut unit = self.store.unit().await?;
+            let mut outcomes = Vec::with_capacity(received.len());
+            for record in received {
+                let hook = record.inbound.hook.clone().unwrap_or_default();
+                let outcome = if self.knows(&hook) {
+                    ingest::parse_recorded(&mut unit, &self.pipeline, record.id, &record.channel, record.inbound)
+                        .await?
+                } else {
+                    let reason = format!("hook `{hook}` is no longer in the channels file");
+                    unit.dead_letter_inbound(record.id, &record.channel, &reason).await?;
+                    Err(reason)
+                };
+                outcomes.push((hook, record.id, outcome));
+            }
+            unit.commit().await?;
+            for (hook, id, outcome) in outcomes {
+                match outcome {
+                    Ok(messages) => {
+                        self.metrics.messages_parsed.inc_by(messages as u64);
+                    }
+                    Err(reason) => {
+                        Metrics::count(&self.metrics.webhooks_dead_lettered, &hook);
+                        tracing::warn!(hook = %hook, inbound = id, reason = %reason, "webhook dead-lettered");
+                    }
+                };
+            }
+        }
+        let report = drain(&self.store, &self.pipeline, &self.options.drain).await?;
+        self.metrics.events_processed.inc_by(report.events as u64);
+        self.metrics.events_failed.inc_by(report.failed as u64);
+        self.metrics.events_retried.inc_by(report.retried as u64);
+        self.metrics.timers_fired.inc_by(report.timers as u64);
+        for (event, reason) in &report.dead {
+            tracing::warn!(event = *event, reason = %reason, "event dead-lettered");
+        }
+        Ok(())
+    }
+
+    /// `/metrics`: the counters, with the queue as the store says now.
+    pub async fn metrics_text(&self) -> Result<String, StoreError> {
+        let stats = self.store.queue_stats().await?;
+        Ok(self.metrics.render(&stats, now_ms()))
+    }
+}

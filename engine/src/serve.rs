@@ -1,0 +1,91 @@
+//! `weft serve`: loads plugins, workflows and channels, opens the store, binds the address,
+//! and runs the HTTP server and the live loop side by side until SIGTERM or SIGINT.
+//!
+//! Shutdown: the server stops accepting and answers the requests in flight (each was kept
+//! before its 2xx, or not acknowledged at all); then the live loop finishes its round, so
+//! everything kept is parsed and processed and committed; then the process exits 0.
+
+use crate::exec::{Live, LiveOptions, Pipeline};
+use crate::metrics::Metrics;
+use crate::server::{self, ServeConfig};
+use crate::store::Store;
+use anyhow::Context as _;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// What `weft serve` needs, as the command line gives it.
+#[derive(Debug, Clone)]
+pub(crate) struct ServeOptions {
+    pub listen: SocketAddr,
+    pub db: String,
+    pub workflows: Vec<PathBuf>,
+    pub channels: Option<PathBuf>,
+    pub plugins: crate::cli::PluginsArg,
+    pub server: ServeConfig,
+}
+
+/// Runs `weft serve` until a signal. Prints `listening on http://ADDR` once the socket accepts.
+pub(crate) async fn run(options: ServeOptions) -> anyhow::Result<()> {
+    let runtime = crate::cli::new_runtime(&options.plugins)?;
+    let mut pipeline = Pipeline::load(runtime, &options.plugins.plugins, &options.workflows).await?;
+    if let Some(file) = &options.channels {
+        pipeline.mount_channels(file).map_err(|d| anyhow::anyhow!("{d}"))?;
+    }
+    let store = Store::open(&options.db).await?;
+    let live = Arc::new(Live::new(
+        store,
+        Arc::new(pipeline),
+        Arc::new(Metrics::default()),
+        LiveOptions::default(),
+    ));
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let address = listener.local_addr()?;
+    println!("listening on http://{address}");
+    tracing::info!(%address, channels = live.pipeline().channels.mounts.len(), "serving");
+    serve_until(listener, options.server, live, signal()).await
+}
+
+/// Serves and runs the live loop until `stop` completes, then shuts both down in order.
+pub async fn serve_until(
+    listener: TcpListener,
+    config: ServeConfig,
+    live: Arc<Live>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (loop_stop, loop_stopped) = watch::channel(false);
+    let worker = tokio::spawn({
+        let live = Arc::clone(&live);
+        async move { live.run(loop_stopped).await }
+    });
+    let served = server::serve(listener, config, live, stop).await;
+    tracing::info!("stopped accepting; finishing what was kept");
+    let _ = loop_stop.send(true);
+    worker.await.context("the live loop panicked")?;
+    served.context("the HTTP server failed")?;
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}

@@ -1,0 +1,74 @@
+//! The channels file format as integrators write it, and its JSON Schema for editors.
+//!
+//! These types describe the YAML; the engine runs [`super::Channels`]. A test keeps the keys
+//! the checker accepts in step with these types.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A channels file: the channel plugins mounted at webhook paths.
+///
+/// ```yaml
+/// version: 1
+/// channels:
+///   - id: shop-de
+///     uses: json
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "weft channels")]
+pub struct ChannelsFile {
+    /// Version of the file format; only `1` exists. Example: `version: 1`
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// The mounted channels. Example: `channels: [{ id: shop-de, uses: json }]`
+    #[schemars(length(min = 1))]
+    pub channels: Vec<ChannelFile>,
+}
+
+/// One channel plugin mounted at `/hooks/{id}`.
+///
+/// ```yaml
+/// - id: shop-de
+///   uses: json
+///   with: { signature_secret: shop_de_signing }
+///   allow: { secrets: [shop_de_signing] }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelFile {
+    /// Hook id, unique in the file, the last segment of the webhook URL: a lowercase letter,
+    /// then lowercase letters, digits, `_` or `-`. Example: `id: shop-de`
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_-]*$"))]
+    pub id: String,
+    /// Name of the channel plugin that verifies and parses the traffic. Example: `uses: json`
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_-]*$"))]
+    pub uses: String,
+    /// Config of the plugin, checked against the plugin's schema when the file loads.
+    /// Example: `with: { default_channel: shop }`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with: Option<serde_json::Map<String, serde_json::Value>>,
+    /// What the plugin may use outside its sandbox.
+    /// Example: `allow: { http: [api.example.com], secrets: [shop_de_signing] }`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<ChannelAllowFile>,
+}
+
+/// Grants of a channel: outbound hosts and secrets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelAllowFile {
+    /// Hosts the plugin may call: a host name or `*.domain`, no scheme, path or port.
+    /// Example: `http: [api.example.com, "*.shopify.com"]`
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http: Vec<String>,
+    /// Names of the secrets the plugin may read; each value comes from the environment
+    /// variable `WEFT_SECRET_<NAME>`. Example: `secrets: [shop_de_signing]`
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+}
+
+/// The JSON Schema of the channels file format, for editors.
+pub fn json_schema() -> serde_json::Value {
+    schemars::schema_for!(ChannelsFile).to_value()
+}

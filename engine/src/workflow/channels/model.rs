@@ -1,0 +1,32 @@
+//! The mounted channels the engine serves: checked, not deserializable.
+
+use crate::workflow::{Grants, HookId, PluginName};
+use std::path::PathBuf;
+
+/// The channels of one channels file, by hook id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Channels {
+    /// The file they came from; `None` when no channels file was given.
+    pub file: Option<PathBuf>,
+    /// The mounts, in the file's order; hook ids are unique.
+    pub mounts: Vec<ChannelMount>,
+}
+
+impl Channels {
+    /// The mount of a hook id.
+    pub fn get(&self, hook: &str) -> Option<&ChannelMount> {
+        self.mounts.iter().find(|m| m.id.as_str() == hook)
+    }
+}
+
+/// One channel plugin mounted at `/hooks/{id}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelMount {
+    pub id: HookId,
+    /// The channel plugin (known to the catalog, and a channel, when the file loaded).
+    pub uses: PluginName,
+    /// The plugin's config, valid against its schema; `{}` when none was written.
+    pub with: serde_json::Value,
+    /// Hosts and secrets the plugin may use (never embeddings).
+    pub allow: Grants,
+}
