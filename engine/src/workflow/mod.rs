@@ -7,13 +7,13 @@
 //! [`Diagnostics`], each `path:line:col: message`.
 //!
 //! Reading order: [`file`] (what sellers write), [`model`] (what the engine runs), [`compile`]
-//! (from one to the other), then the checked pieces: [`names`], [`duration`], [`condition`].
+//! (from one to the other), then the checked pieces: [`names`], [`condition`]. Durations are read with
+//! [`weft_sdk::duration`], the grammar every plugin uses too.
 
 mod catalog;
 pub mod compile;
 pub mod condition;
 mod diagnostic;
-pub mod duration;
 pub mod file;
 pub mod model;
 pub mod names;
@@ -23,7 +23,6 @@ pub use catalog::{Catalog, PluginKind, PluginSummary};
 pub use compile::{load, load_str};
 pub use condition::{Condition, ConditionError};
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use duration::{DurationError, format_duration, parse_duration};
 pub use file::json_schema;
 pub use model::{Grants, Retry, Step, Workflow};
 pub use names::{EventPattern, HostPattern, NameError, PluginName, SecretName, StepId};
