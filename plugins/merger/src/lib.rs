@@ -29,7 +29,7 @@
 //! - [`similarity`]: the language-independent n-gram and topic similarity.
 //! - [`topic`]: the topic cue lists.
 //! - [`subject`]: reply and forward prefixes.
-//! - [`text`]: width, case and punctuation folding.
+//! - [`text`]: case and punctuation folding (width folding and CJK from [`weft_sdk::text`]).
 
 pub mod config;
 pub mod duplicate;

@@ -17,7 +17,8 @@
 //! texts that both name topics but no common one are [`Similarity::different_issue`], whatever
 //! their words.
 
-use crate::text::{is_cjk, normalize};
+use crate::text::normalize;
+use weft_sdk::text::is_cjk;
 use crate::topic::{Topic, topics_of};
 use std::collections::BTreeSet;
 
