@@ -37,7 +37,10 @@ fn trains_from_an_export_with_multi_line_fields() {
     assert!(ok, "{stderr}");
     // 20 records over 45 lines after the header: every fifth record is held out.
     assert!(stdout.contains("trained on 16 examples"), "{stdout}");
-    assert!(stdout.contains("held-out (4 examples, every fifth line of the data)"), "{stdout}");
+    assert!(
+        stdout.contains("held-out (4 examples, every fifth line of the data)"),
+        "{stdout}"
+    );
     // The language profiles are trained from the Latin-script records only, each text whole:
     // a record cut at its line breaks would have left no model at all.
     let model = weft_plugin_router::Model::from_bytes(&std::fs::read(&out).unwrap()).unwrap();

@@ -362,9 +362,18 @@ mod tests {
             ("3ש", "unknown unit `ש` in `3ש`"),
             ("１h", "expected a number at `１h`"),
             ("٣h", "expected a number at `٣h`"),
-            ("30m1h", "`1h` comes after `30m`, units go from the largest to the smallest, each at most once"),
-            ("1h1h", "`1h` comes after `1h`, units go from the largest to the smallest, each at most once"),
-            ("1s2m", "`2m` comes after `1s`, units go from the largest to the smallest, each at most once"),
+            (
+                "30m1h",
+                "`1h` comes after `30m`, units go from the largest to the smallest, each at most once",
+            ),
+            (
+                "1h1h",
+                "`1h` comes after `1h`, units go from the largest to the smallest, each at most once",
+            ),
+            (
+                "1s2m",
+                "`2m` comes after `1s`, units go from the largest to the smallest, each at most once",
+            ),
             ("10001d", "it is longer than 10000 days"),
             ("10000d1ms", "it is longer than 10000 days"),
             ("99999999999999999999h", "it is longer than 10000 days"),
@@ -405,7 +414,10 @@ mod tests {
         assert_eq!(Duration::from_secs(2).as_millis(), 2_000);
         let std: std::time::Duration = Duration::from_hours(2).into();
         assert_eq!(std, std::time::Duration::from_secs(7_200));
-        assert_eq!(Duration::from(std::time::Duration::from_micros(1_999)), Duration::from_millis(1));
+        assert_eq!(
+            Duration::from(std::time::Duration::from_micros(1_999)),
+            Duration::from_millis(1)
+        );
         assert_eq!(Duration::from(std::time::Duration::MAX), Duration::MAX);
     }
 
@@ -415,6 +427,9 @@ mod tests {
         assert_eq!(d, Duration::from_hours(36));
         assert_eq!(serde_json::to_string(&d).unwrap(), r#""1d12h""#);
         let error = serde_json::from_str::<Duration>(r#""36""#).unwrap_err().to_string();
-        assert!(error.starts_with("invalid duration `36`: `36` has no unit; expected"), "{error}");
+        assert!(
+            error.starts_with("invalid duration `36`: `36` has no unit; expected"),
+            "{error}"
+        );
     }
 }

@@ -38,8 +38,7 @@ pub fn cjk_script(c: char) -> Option<Cjk> {
                 return None;
             }
             let han = extensions.contains_script(Script::Han);
-            let kana =
-                extensions.contains_script(Script::Hiragana) || extensions.contains_script(Script::Katakana);
+            let kana = extensions.contains_script(Script::Hiragana) || extensions.contains_script(Script::Katakana);
             let hangul = extensions.contains_script(Script::Hangul);
             match (han, kana, hangul) {
                 (true, false, false) => Some(Cjk::Han),

@@ -162,9 +162,35 @@ mod tests {
         let validator =
             jsonschema::validator_for(&serde_json::json!({ "type": "string", "pattern": DURATION_PATTERN })).unwrap();
         let forms = [
-            "200ms", "30s", "15m", "72h", "2d", "1h30m", "1d2h3m4s5ms", "0s", " 2h ", "1m30s250ms", "", " ", "72",
-            "h", "1.5h", "72 h", "1h 30m", "30m1h", "1h1h", "1s2m", "-5s", "3w", "2sec", "72H", "１h", "3日",
-            "1h30", "ms", "5msx",
+            "200ms",
+            "30s",
+            "15m",
+            "72h",
+            "2d",
+            "1h30m",
+            "1d2h3m4s5ms",
+            "0s",
+            " 2h ",
+            "1m30s250ms",
+            "",
+            " ",
+            "72",
+            "h",
+            "1.5h",
+            "72 h",
+            "1h 30m",
+            "30m1h",
+            "1h1h",
+            "1s2m",
+            "-5s",
+            "3w",
+            "2sec",
+            "72H",
+            "１h",
+            "3日",
+            "1h30",
+            "ms",
+            "5msx",
         ];
         for text in forms {
             let parsed = weft_sdk::duration::Duration::parse(text).is_ok();

@@ -228,12 +228,18 @@ mod tests {
     fn every_named_reference_numeric_ones_and_bare_legacy_names() {
         let table = [
             // Czech, Polish, Nordic, Greek, symbols: missing from the table of old.
-            ("Dobr&yacute; den, Tom&aacute;&scaron; &Scaron;koda", "Dobrý den, Tomáš Škoda"),
+            (
+                "Dobr&yacute; den, Tom&aacute;&scaron; &Scaron;koda",
+                "Dobrý den, Tomáš Škoda",
+            ),
             ("&Zcaron;lut&yacute; k&uring;&ncaron;, &ccaron;", "Žlutý kůň, č"),
             ("Gr&oslash;nland, &AElig;r&oslash;, &aring;", "Grønland, Ærø, å"),
             ("&THORN;&oacute;r &eth;", "Þór ð"),
             ("&alpha; &beta; &Omega;", "α β Ω"),
-            ("&rarr; &larr; &check; &hearts; &minus; &permil; &frac12; &sup2;", "→ ← ✓ ♥ − ‰ ½ ²"),
+            (
+                "&rarr; &larr; &check; &hearts; &minus; &permil; &frac12; &sup2;",
+                "→ ← ✓ ♥ − ‰ ½ ²",
+            ),
             ("Zaż&oacute;łć g&eogon;ślą", "Zażółć gęślą"),
             ("a&zwnj;b&shy;c", "a\u{200c}b\u{ad}c"),
             // Two code points for one name.
@@ -243,9 +249,15 @@ mod tests {
             ("&notit; &notin;", "¬it; ∉"),
             // Numeric references: decimal, hexadecimal, no semicolon, the standard's fixes.
             ("&#233;t&#xE9; &#65 &#x6F22;&#23383;", "été A 漢字"),
-            ("&#128;5 &#150; &#0; &#xD800; &#x110000;", "€5 – \u{fffd} \u{fffd} \u{fffd}"),
+            (
+                "&#128;5 &#150; &#0; &#xD800; &#x110000;",
+                "€5 – \u{fffd} \u{fffd} \u{fffd}",
+            ),
             // Right-to-left text and unknown names stay as written.
-            ("&#x5E9;&#x5DC;&#x5D5;&#x5DD; &amp; مرحبا &bogus; & &;", "שלום & مرحبا &bogus; & &;"),
+            (
+                "&#x5E9;&#x5DC;&#x5D5;&#x5DD; &amp; مرحبا &bogus; & &;",
+                "שלום & مرحبا &bogus; & &;",
+            ),
         ];
         for (html, text) in table {
             assert_eq!(decode_entities(html), text, "{html}");

@@ -1,8 +1,8 @@
 //! The step's `with:` configuration as written in a workflow, and the checked [`Policy`] it
 //! compiles to.
 
-use weft_sdk::duration::Duration;
 use serde::Deserialize;
+use weft_sdk::duration::Duration;
 
 /// `with:` for the merger step. Every field has a default; `with: { window: 72h }` is typical.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]

@@ -18,9 +18,9 @@
 //! their words.
 
 use crate::text::normalize;
-use weft_sdk::text::is_cjk;
 use crate::topic::{Topic, topics_of};
 use std::collections::BTreeSet;
+use weft_sdk::text::is_cjk;
 
 /// A short text with fewer grams than this is never [contained](containment) in another.
 pub const MIN_CONTAINED_GRAMS: usize = 6;

@@ -24,7 +24,9 @@ pub struct Example {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DataError {
     /// The header names no `text` or no `intent` column.
-    #[error("line 1: the header `{found}` has no `{missing}` column, expected the columns text, intent and optionally lang")]
+    #[error(
+        "line 1: the header `{found}` has no `{missing}` column, expected the columns text, intent and optionally lang"
+    )]
     BadHeader {
         /// The missing column.
         missing: &'static str,
@@ -177,13 +179,34 @@ mod tests {
     #[test]
     fn problems_name_their_line() {
         let cases = [
-            ("a,b\n", "line 1: the header `a,b` has no `text` column, expected the columns text, intent and optionally lang"),
-            ("text,lang\nx,de\n", "line 1: the header `text,lang` has no `intent` column, expected the columns text, intent and optionally lang"),
-            ("text,intent,lang\nok,refund,en\nbad,refnd,en\n", "line 3: unknown intent `refnd`, expected one of"),
-            ("text,intent,lang\n\"zwei\nZeilen\",refund,de\nbad,refnd,en\n", "line 4: unknown intent `refnd`"),
-            ("text,intent,lang\ntwo,fields\n", "line 2: expected 3 fields as in the header, found 2"),
-            ("text,intent,lang\n\" \",refund,en\n", "line 2: the `text` column is empty"),
-            ("text,intent,lang\nPaket,refund, \n", "line 2: the `lang` column is empty"),
+            (
+                "a,b\n",
+                "line 1: the header `a,b` has no `text` column, expected the columns text, intent and optionally lang",
+            ),
+            (
+                "text,lang\nx,de\n",
+                "line 1: the header `text,lang` has no `intent` column, expected the columns text, intent and optionally lang",
+            ),
+            (
+                "text,intent,lang\nok,refund,en\nbad,refnd,en\n",
+                "line 3: unknown intent `refnd`, expected one of",
+            ),
+            (
+                "text,intent,lang\n\"zwei\nZeilen\",refund,de\nbad,refnd,en\n",
+                "line 4: unknown intent `refnd`",
+            ),
+            (
+                "text,intent,lang\ntwo,fields\n",
+                "line 2: expected 3 fields as in the header, found 2",
+            ),
+            (
+                "text,intent,lang\n\" \",refund,en\n",
+                "line 2: the `text` column is empty",
+            ),
+            (
+                "text,intent,lang\nPaket,refund, \n",
+                "line 2: the `lang` column is empty",
+            ),
         ];
         for (csv, expected) in cases {
             let error = parse_csv(csv).unwrap_err().to_string();

@@ -29,9 +29,9 @@
 
 use super::NormalizeError;
 use crate::text::{fold, jaro_winkler, optimal_string_alignment};
-use weft_sdk::text::is_cjk;
 use unicode_normalization::UnicodeNormalization;
 use weft_sdk::Address;
+use weft_sdk::text::is_cjk;
 
 /// A normalized postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

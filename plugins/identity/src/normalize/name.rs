@@ -20,8 +20,8 @@
 
 use super::NormalizeError;
 use crate::text::{collapse_umlaut_spelling, fold, jaro_winkler, optimal_string_alignment, soundex};
-use weft_sdk::text::is_cjk;
 use unicode_normalization::UnicodeNormalization;
+use weft_sdk::text::is_cjk;
 
 /// Honorifics and titles removed from the start of a Latin-script name, folded, without dots.
 const HONORIFICS: &[&str] = &[
