@@ -60,7 +60,7 @@ pub enum Problem {
         before: String,
     },
     /// A part that does not start with a digit.
-    #[error("expected a number at `{found}`")]
+    #[error("`{found}` does not start with a number")]
     ExpectedNumber {
         /// The rest of the text from there.
         found: String,
@@ -343,9 +343,9 @@ mod tests {
             ("   ", "it is empty"),
             ("72", "`72` has no unit"),
             ("1h30", "`30` has no unit"),
-            ("h", "expected a number at `h`"),
-            ("forever", "expected a number at `forever`"),
-            ("1h-30m", "expected a number at `-30m`"),
+            ("h", "`h` does not start with a number"),
+            ("forever", "`forever` does not start with a number"),
+            ("1h-30m", "`-30m` does not start with a number"),
             ("-5s", "`-` in front, a duration has no sign"),
             ("+5s", "`+` in front, a duration has no sign"),
             ("1.5h", "`1.5h` is a fraction, use a smaller unit (1h30m, not 1.5h)"),
@@ -360,8 +360,8 @@ mod tests {
             ("3日", "unknown unit `日` in `3日`"),
             ("5分", "unknown unit `分` in `5分`"),
             ("3ש", "unknown unit `ש` in `3ש`"),
-            ("１h", "expected a number at `１h`"),
-            ("٣h", "expected a number at `٣h`"),
+            ("１h", "`１h` does not start with a number"),
+            ("٣h", "`٣h` does not start with a number"),
             (
                 "30m1h",
                 "`1h` comes after `30m`, units go from the largest to the smallest, each at most once",
