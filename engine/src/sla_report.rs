@@ -15,13 +15,13 @@
 use crate::store::Store;
 use crate::store::report::rfc3339;
 use crate::store::sla::DeadlineRow;
-use crate::workflow::{format_duration, parse_duration};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
+use weft_sdk::duration::Duration as Span;
 
 /// `weft report ...`.
 #[derive(Debug, Subcommand)]
@@ -57,7 +57,9 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<()> {
             .as_millisecond(),
         None => crate::store::now_ms(),
     };
-    let within = parse_duration(&args.within).map_err(|e| anyhow::anyhow!("--within: {e}"))?;
+    let within: Duration = Span::parse(&args.within)
+        .map_err(|e| anyhow::anyhow!("--within: {e}"))?
+        .into();
     let store = Store::open_existing(&args.db).await?;
     let report = build(&store.sla_deadlines().await?, now, within);
     if args.json {
@@ -219,7 +221,7 @@ pub fn build(deadlines: &[DeadlineRow], now: i64, within: Duration) -> SlaReport
     at_risk.sort_by_key(|a| (a.minutes_left, a.ticket));
     SlaReport {
         now: rfc3339(now),
-        within: format_duration(within),
+        within: Span::from(within).to_string(),
         compliance: compliance.into_values().collect(),
         first_response,
         at_risk,

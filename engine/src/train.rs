@@ -9,26 +9,16 @@ use anyhow::{Context as _, bail};
 use std::path::Path;
 use weft_plugin_router::{Example, Intent, TrainOptions, evaluate, train};
 
-/// Reads labeled examples: CSV with the header `text,intent` or `text,intent,lang`, or JSON
-/// lines as `weft export tickets` writes them (the `category` is the label; the text is
+/// Reads labeled examples: CSV with a header naming the columns `text`, `intent` and optionally
+/// `lang` (in any order, other columns ignored, quoted fields may hold line breaks: see
+/// [`weft_plugin_router::parse_csv`]), or JSON lines as `weft export tickets` writes them (the `category` is the label; the text is
 /// `first_message`, `body` or `text` when present, else the `subject`). Lines whose label is
 /// not a router intent (`triage`, empty) are skipped and counted.
 pub fn read_examples(path: &Path) -> anyhow::Result<(Vec<Example>, usize)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let is_jsonl = path.extension().is_some_and(|e| e == "jsonl" || e == "json");
     if !is_jsonl {
-        let first = text.lines().next().unwrap_or("").trim_start_matches('\u{feff}').trim();
-        let normalized = if first == "text,intent" {
-            let mut out = String::from("text,intent,lang\n");
-            for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-                out.push_str(line);
-                out.push_str(",und\n");
-            }
-            out
-        } else {
-            text
-        };
-        let examples = weft_plugin_router::parse_csv(&normalized).with_context(|| format!("{}", path.display()))?;
+        let examples = weft_plugin_router::parse_csv(&text).with_context(|| format!("{}", path.display()))?;
         return Ok((examples, 0));
     }
     let mut examples = Vec::new();

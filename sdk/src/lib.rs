@@ -66,17 +66,21 @@
 //! - [`model`]: messages, events, identities, commands, decisions: the domain types.
 //! - [`plugin`]: the [`Step`] and [`Channel`] traits, [`Context`], [`Host`], [`Error`] and
 //!   [`ConfigProblem`].
+//! - [`duration`]: the one duration grammar (`72h`, `1h30m`) of workflows and the command line.
+//! - [`text`]: CJK scripts and width folding, from Unicode data.
 //! - [`fingerprint`]: sender keys and body fingerprints, computed alike by engine and plugins.
 //! - [`order`]: order numbers in one canonical form per marketplace format, and found in text.
 //! - [`testing`]: an in-memory [`Context`] for unit tests and native runs of a plugin.
 //! - `wit` (hidden): the generated bindings and their conversions; plugin code never names them.
 //! - `allocator` (private): the plugins' allocator, size classes over talc.
 
+pub mod duration;
 pub mod fingerprint;
 pub mod model;
 pub mod order;
 pub mod plugin;
 pub mod testing;
+pub mod text;
 
 /// Plugins allocate small blocks from size classes ([`allocator`]) and the rest through talc,
 /// instead of the C library's dlmalloc, which the Rust target uses by default: a step parses

@@ -17,6 +17,8 @@
 //! four digits right after a word for "order" (`order`, `Bestellung`, `commande`, `pedido`,
 //! `ordine`, `注文`, `订单`, ...). Other numbers (phones, postcodes, amounts) are not taken.
 
+use crate::text::fold_width;
+
 /// The canonical form of an order number (see the [module docs](self)), or `None` when `raw`
 /// holds no letter or digit.
 pub fn canonical_order(raw: &str) -> Option<String> {
@@ -130,14 +132,6 @@ fn after_order_word(before: &[char]) -> bool {
                 .is_none_or(|c| !(c.is_alphabetic() && c.is_ascii() && word.is_ascii()))
         })
     })
-}
-
-fn fold_width(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' => ' ',
-        c => c,
-    }
 }
 
 fn run_of_digits(chars: &[char]) -> usize {

@@ -9,7 +9,6 @@ use std::time::Duration;
 use super::catalog::{Catalog, PluginKind, PluginSummary};
 use super::condition::Condition;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
-use super::duration::parse_duration;
 use super::model::{
     DEFAULT_TIMEOUT, Grants, MAX_ATTEMPTS, MAX_BACKOFF, MAX_TIMEOUT, MIN_TIMEOUT, OnError, Retry, Step, Workflow,
 };
@@ -834,7 +833,7 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
-        match parse_duration(text) {
+        match weft_sdk::duration::Duration::parse(text).map(Duration::from) {
             Ok(duration) if duration < min || duration > max => {
                 self.report(node.pos, format!("{what} is {text}, out of range, expected {range}"));
                 None

@@ -103,7 +103,7 @@ pub enum OnErrorFile {
 }
 
 /// Durations: whole numbers with units from largest to smallest, e.g. `200ms`, `1h30m`.
-const DURATION_PATTERN: &str = r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$";
+const DURATION_PATTERN: &str = weft_sdk::duration::PATTERN;
 
 /// Retry policy of a step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -173,5 +173,46 @@ mod tests {
         assert_eq!(file.steps[0].on_error, Some(OnErrorFile::Stop));
         assert!(serde_yaml::from_str::<WorkflowFile>(&text.replace("on_error: stop", "on_error: skip")).is_err());
         assert!(serde_yaml::from_str::<WorkflowFile>(&text.replace("timeout", "tiemout")).is_err());
+    }
+
+    #[test]
+    fn the_duration_pattern_agrees_with_the_parser() {
+        let validator =
+            jsonschema::validator_for(&serde_json::json!({ "type": "string", "pattern": DURATION_PATTERN })).unwrap();
+        let forms = [
+            "200ms",
+            "30s",
+            "15m",
+            "72h",
+            "2d",
+            "1h30m",
+            "1d2h3m4s5ms",
+            "0s",
+            " 2h ",
+            "1m30s250ms",
+            "",
+            " ",
+            "72",
+            "h",
+            "1.5h",
+            "72 h",
+            "1h 30m",
+            "30m1h",
+            "1h1h",
+            "1s2m",
+            "-5s",
+            "3w",
+            "2sec",
+            "72H",
+            "１h",
+            "3日",
+            "1h30",
+            "ms",
+            "5msx",
+        ];
+        for text in forms {
+            let parsed = weft_sdk::duration::Duration::parse(text).is_ok();
+            assert_eq!(validator.is_valid(&serde_json::json!(text)), parsed, "{text:?}");
+        }
     }
 }

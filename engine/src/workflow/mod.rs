@@ -8,7 +8,8 @@
 //! [`Diagnostics`], each `path:line:col: message`.
 //!
 //! Reading order: [`file`] (what sellers write), [`model`] (what the engine runs), [`compile`]
-//! (from one to the other), then the checked pieces: [`names`], [`duration`], [`condition`].
+//! (from one to the other), then the checked pieces: [`names`], [`condition`]. Durations are read with
+//! [`weft_sdk::duration`], the grammar every plugin uses too.
 //! [`channels`] is the channels file of `weft serve`, checked with the same machinery.
 
 mod catalog;
@@ -16,7 +17,6 @@ pub mod channels;
 pub mod compile;
 pub mod condition;
 mod diagnostic;
-pub mod duration;
 pub mod file;
 pub mod model;
 pub mod names;
@@ -27,7 +27,6 @@ pub use channels::{ChannelMount, Channels, load_channels};
 pub use compile::{ConfigCheck, Loading, load, load_str};
 pub use condition::{Condition, ConditionError};
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use duration::{DurationError, format_duration, parse_duration};
 pub use file::json_schema;
 pub use model::{Grants, OnError, Retry, Step, Workflow};
 pub use names::{EventPattern, HookId, HostPattern, NameError, PluginName, SecretName, StepId};

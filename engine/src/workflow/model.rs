@@ -3,9 +3,9 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
+use weft_sdk::duration::Duration as Span;
 
 use super::condition::Condition;
-use super::duration::format_duration;
 use super::names::{EventPattern, HostPattern, PluginName, SecretName, StepId};
 
 /// Time limit of a step when the workflow sets none.
@@ -150,10 +150,10 @@ impl fmt::Display for Workflow {
                 "  step `{}` uses {} (timeout {}, {} attempt{}, backoff {})",
                 step.id,
                 step.uses,
-                format_duration(step.timeout),
+                Span::from(step.timeout),
                 step.retry.attempts,
                 if step.retry.attempts == 1 { "" } else { "s" },
-                format_duration(step.retry.backoff)
+                Span::from(step.retry.backoff)
             )?;
             if step.on_error != OnError::default() {
                 writeln!(f, "    on_error: {}", step.on_error.as_str())?;

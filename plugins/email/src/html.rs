@@ -188,118 +188,13 @@ fn tidy(text: &str) -> String {
     out
 }
 
-/// Decodes character references: named ones mail uses, decimal and hexadecimal ones.
-fn decode_entities(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let body_len = rest[1..]
-            .char_indices()
-            .take_while(|(i, c)| *i < 32 && (c.is_ascii_alphanumeric() || *c == '#'))
-            .count();
-        let body = &rest[1..1 + body_len];
-        let terminated = rest[1 + body_len..].starts_with(';');
-        match entity(body) {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[1 + body_len + usize::from(terminated)..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn entity(body: &str) -> Option<char> {
-    if let Some(number) = body.strip_prefix('#') {
-        let code = match number.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => number.parse().ok()?,
-        };
-        return Some(char::from_u32(code).filter(|c| *c != '\0').unwrap_or('\u{fffd}'));
-    }
-    Some(match body {
-        "nbsp" => '\u{a0}',
-        "amp" | "AMP" => '&',
-        "lt" | "LT" => '<',
-        "gt" | "GT" => '>',
-        "quot" | "QUOT" => '"',
-        "apos" => '\'',
-        "euro" => '€',
-        "pound" => '£',
-        "yen" => '¥',
-        "cent" => '¢',
-        "copy" => '©',
-        "reg" => '®',
-        "trade" => '™',
-        "deg" => '°',
-        "times" => '×',
-        "middot" => '·',
-        "bull" => '•',
-        "hellip" => '…',
-        "mdash" => '—',
-        "ndash" => '–',
-        "lsquo" => '‘',
-        "rsquo" => '’',
-        "sbquo" => '‚',
-        "ldquo" => '“',
-        "rdquo" => '”',
-        "bdquo" => '„',
-        "laquo" => '«',
-        "raquo" => '»',
-        "iexcl" => '¡',
-        "iquest" => '¿',
-        "ordm" => 'º',
-        "ordf" => 'ª',
-        "szlig" => 'ß',
-        "auml" => 'ä',
-        "ouml" => 'ö',
-        "uuml" => 'ü',
-        "Auml" => 'Ä',
-        "Ouml" => 'Ö',
-        "Uuml" => 'Ü',
-        "aacute" => 'á',
-        "eacute" => 'é',
-        "iacute" => 'í',
-        "oacute" => 'ó',
-        "uacute" => 'ú',
-        "Aacute" => 'Á',
-        "Eacute" => 'É',
-        "Iacute" => 'Í',
-        "Oacute" => 'Ó',
-        "Uacute" => 'Ú',
-        "agrave" => 'à',
-        "egrave" => 'è',
-        "igrave" => 'ì',
-        "ograve" => 'ò',
-        "ugrave" => 'ù',
-        "Agrave" => 'À',
-        "Egrave" => 'È',
-        "acirc" => 'â',
-        "ecirc" => 'ê',
-        "icirc" => 'î',
-        "ocirc" => 'ô',
-        "ucirc" => 'û',
-        "euml" => 'ë',
-        "iuml" => 'ï',
-        "ccedil" => 'ç',
-        "Ccedil" => 'Ç',
-        "ntilde" => 'ñ',
-        "Ntilde" => 'Ñ',
-        "atilde" => 'ã',
-        "otilde" => 'õ',
-        "oelig" => 'œ',
-        _ => return None,
-    })
+/// Decodes character references as an HTML parser does in text: every name of the WHATWG
+/// table (`&scaron;`, `&rarr;`, `&NotEqualTilde;`), the legacy names that may go without a
+/// semicolon (`&eacute`, `&copy`), and decimal and hexadecimal references, with the standard's
+/// replacements (`&#128;` is `€`, `&#0;` and surrogates are U+FFFD). Unknown names stay as
+/// written. The table and the rules are `htmlize`'s, which follows the standard.
+fn decode_entities(text: &str) -> std::borrow::Cow<'_, str> {
+    htmlize::unescape(text)
 }
 
 #[cfg(test)]
@@ -327,5 +222,47 @@ mod tests {
         assert_eq!(text, "Merci\nLe lundi, Anna a écrit :\n> Bonjour\n> x\n>> old");
         assert_eq!(html_to_text("a < b &bogus; &amp"), "a < b &bogus; &");
         assert_eq!(html_to_text("<p unclosed=\"x>y"), "");
+    }
+
+    #[test]
+    fn every_named_reference_numeric_ones_and_bare_legacy_names() {
+        let table = [
+            // Czech, Polish, Nordic, Greek, symbols: missing from the table of old.
+            (
+                "Dobr&yacute; den, Tom&aacute;&scaron; &Scaron;koda",
+                "Dobrý den, Tomáš Škoda",
+            ),
+            ("&Zcaron;lut&yacute; k&uring;&ncaron;, &ccaron;", "Žlutý kůň, č"),
+            ("Gr&oslash;nland, &AElig;r&oslash;, &aring;", "Grønland, Ærø, å"),
+            ("&THORN;&oacute;r &eth;", "Þór ð"),
+            ("&alpha; &beta; &Omega;", "α β Ω"),
+            (
+                "&rarr; &larr; &check; &hearts; &minus; &permil; &frac12; &sup2;",
+                "→ ← ✓ ♥ − ‰ ½ ²",
+            ),
+            ("Zaż&oacute;łć g&eogon;ślą", "Zażółć gęślą"),
+            ("a&zwnj;b&shy;c", "a\u{200c}b\u{ad}c"),
+            // Two code points for one name.
+            ("&NotEqualTilde;", "\u{2242}\u{338}"),
+            // Legacy names without a semicolon; a longer name is not cut.
+            ("caf&eacute cr&egrave;me &copy2026", "café crème ©2026"),
+            ("&notit; &notin;", "¬it; ∉"),
+            // Numeric references: decimal, hexadecimal, no semicolon, the standard's fixes.
+            ("&#233;t&#xE9; &#65 &#x6F22;&#23383;", "été A 漢字"),
+            (
+                "&#128;5 &#150; &#0; &#xD800; &#x110000;",
+                "€5 – \u{fffd} \u{fffd} \u{fffd}",
+            ),
+            // Right-to-left text and unknown names stay as written.
+            (
+                "&#x5E9;&#x5DC;&#x5D5;&#x5DD; &amp; مرحبا &bogus; & &;",
+                "שלום & مرحبا &bogus; & &;",
+            ),
+        ];
+        for (html, text) in table {
+            assert_eq!(decode_entities(html), text, "{html}");
+        }
+        // The whole WHATWG list: 2,125 names with a semicolon and 106 legacy ones without.
+        assert_eq!(htmlize::ENTITIES.len(), 2_231);
     }
 }

@@ -40,20 +40,6 @@ pub fn collapse_umlaut_spelling(folded: &str) -> String {
     folded.replace("ae", "a").replace("oe", "o").replace("ue", "u")
 }
 
-/// Whether a character is Han, Hiragana, Katakana or Hangul: scripts written without spaces
-/// between the parts of a name.
-pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF        // Hiragana, Katakana
-        | 0x3400..=0x4DBF      // CJK Extension A
-        | 0x4E00..=0x9FFF      // CJK Unified Ideographs
-        | 0xF900..=0xFAFF      // CJK Compatibility Ideographs
-        | 0xAC00..=0xD7AF      // Hangul syllables
-        | 0x1100..=0x11FF      // Hangul Jamo
-        | 0x20000..=0x2FA1F    // CJK Extensions B..F, compatibility supplement
-    )
-}
-
 /// The Jaro–Winkler similarity of two strings, over Unicode scalar values: 1.0 for equal
 /// strings, 0.0 for strings with nothing in common. The prefix bonus uses the usual scale 0.1
 /// over at most four leading characters.

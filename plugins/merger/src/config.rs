@@ -1,8 +1,8 @@
 //! The step's `with:` configuration as written in a workflow, and the checked [`Policy`] it
 //! compiles to.
 
-use crate::duration::Duration;
 use serde::Deserialize;
+use weft_sdk::duration::Duration;
 
 /// `with:` for the merger step. Every field has a default; `with: { window: 72h }` is typical.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -131,7 +131,8 @@ mod tests {
         let cases = [
             (r#"{"window":"72"}"#, "has no unit"),
             (r#"{"window":72}"#, "invalid type"),
-            (r#"{"reopen_window":"2 weeks"}"#, "unknown unit"),
+            (r#"{"reopen_window":"2 weeks"}"#, "white space after `2`"),
+            (r#"{"window":"30m1h"}"#, "`1h` comes after `30m`"),
             (
                 r#"{"on_solved":"ignore"}"#,
                 "unknown variant `ignore`, expected `reopen` or `link`",

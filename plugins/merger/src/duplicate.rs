@@ -5,9 +5,9 @@
 //! `Context::ticket_messages` summarizes them ([`MessageSummary`]); sender keys and body
 //! fingerprints come from [`weft_sdk::fingerprint`], the functions the engine uses too.
 
-use crate::duration::Duration;
 use crate::subject::strip_prefixes;
 use crate::text::normalize;
+use weft_sdk::duration::Duration;
 use weft_sdk::fingerprint::{body_fingerprint, sender_key};
 use weft_sdk::{Evidence, Message, MessageSummary};
 

@@ -24,17 +24,15 @@
 //!
 //! # Layout
 //! - [`config`]: the `with:` configuration and the checked [`Policy`].
-//! - [`duration`]: `72h`-style durations.
 //! - [`rules`]: the decision, one function per rule.
 //! - [`duplicate`]: system copies, over a ticket's recent messages (`Context::ticket_messages`).
 //! - [`similarity`]: the language-independent n-gram and topic similarity.
 //! - [`topic`]: the topic cue lists.
 //! - [`subject`]: reply and forward prefixes.
-//! - [`text`]: width, case and punctuation folding.
+//! - [`text`]: case and punctuation folding (width folding and CJK from [`weft_sdk::text`]).
 
 pub mod config;
 pub mod duplicate;
-pub mod duration;
 pub mod rules;
 pub mod similarity;
 pub mod subject;
@@ -42,7 +40,8 @@ pub mod text;
 pub mod topic;
 
 pub use config::{Config, OnSolved, Policy};
-pub use duration::Duration;
+/// `72h`-style durations, in the grammar every weft component reads ([`weft_sdk::duration`]).
+pub use weft_sdk::duration::Duration;
 
 use weft_sdk::prelude::*;
 

@@ -10,9 +10,9 @@
 
 use crate::config::{OnSolved, Policy};
 use crate::duplicate::{CopyKind, Duplicate, find_duplicate};
-use crate::duration::Duration;
 use crate::similarity::{Side, Similarity, compare_profiles};
 use crate::subject::{strip_prefixes, subject_from_body};
+use weft_sdk::duration::Duration;
 use weft_sdk::order::{canonical_order, find_order};
 use weft_sdk::prelude::*;
 

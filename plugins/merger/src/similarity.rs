@@ -17,9 +17,10 @@
 //! texts that both name topics but no common one are [`Similarity::different_issue`], whatever
 //! their words.
 
-use crate::text::{is_cjk, normalize};
+use crate::text::normalize;
 use crate::topic::{Topic, topics_of};
 use std::collections::BTreeSet;
+use weft_sdk::text::is_cjk;
 
 /// A short text with fewer grams than this is never [contained](containment) in another.
 pub const MIN_CONTAINED_GRAMS: usize = 6;

@@ -1,7 +1,7 @@
 //! Subject lines without the `Re:`/`AW:`/`Fwd:`/`回复：` prefixes mail clients pile up, and a
 //! subject for messages that have none (chat, SMS, social), taken from the start of the text.
 
-use crate::text::fold_width;
+use weft_sdk::text::{fold_width, is_cjk};
 
 /// A subject with its reply and forward prefixes taken off.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,7 +242,7 @@ pub fn subject_from_body(body: &str) -> Option<String> {
     // A CJK character says about as much as two Latin ones.
     let mut width = 0;
     for (i, c) in chars.iter().enumerate() {
-        width += if crate::text::is_cjk(*c) { 2 } else { 1 };
+        width += if is_cjk(*c) { 2 } else { 1 };
         let full_stop =
             matches!(c, '。' | '！' | '？' | '!' | '?') || (*c == '.' && chars.get(i + 1).is_none_or(|n| *n == ' '));
         if full_stop && width >= MIN_SUBJECT_CHARS {

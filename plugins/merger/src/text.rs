@@ -4,14 +4,7 @@
 //! Fullwidth ASCII (`Ｒｅ：`, `１２３`) and the ideographic space become plain ASCII, letters are
 //! lowercased, and everything that is neither a letter nor a digit becomes a single space.
 
-/// Fullwidth ASCII to ASCII and the ideographic space to a space; every other char unchanged.
-pub fn fold_width(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' => ' ',
-        _ => c,
-    }
-}
+use weft_sdk::text::fold_width;
 
 /// Lowercase, width-folded text with punctuation and runs of whitespace turned into one space,
 /// no leading or trailing space. `"Où est  MON colis ?!"` becomes `"où est mon colis"`.
@@ -32,19 +25,6 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-/// Whether a char belongs to a script written without spaces between words (Han, kana,
-/// Hangul), where one or two chars already carry a word's meaning.
-pub fn is_cjk(c: char) -> bool {
-    matches!(c,
-        '\u{3040}'..='\u{30FF}'   // hiragana, katakana
-        | '\u{3400}'..='\u{4DBF}' // CJK extension A
-        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
-        | '\u{AC00}'..='\u{D7AF}' // Hangul syllables
-        | '\u{F900}'..='\u{FAFF}' // CJK compatibility ideographs
-        | '\u{FF66}'..='\u{FF9F}' // halfwidth katakana
-        | '\u{20000}'..='\u{2FA1F}')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,11 +43,5 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(normalize(input), expected, "{input:?}");
         }
-    }
-
-    #[test]
-    fn knows_cjk_from_other_scripts() {
-        assert!("届漢カ한".chars().all(is_cjk));
-        assert!(!"aé Жα1".chars().any(is_cjk));
     }
 }

@@ -11,6 +11,7 @@ use crate::data::Example;
 use crate::features::normalize;
 use crate::model::{ModelError, Reader, write_varint};
 use std::collections::BTreeMap;
+use weft_sdk::text::{Cjk, cjk_script};
 
 const DIM: u32 = 1 << 14;
 
@@ -68,12 +69,12 @@ struct Scripts {
 fn scripts(text: &str) -> Scripts {
     let mut s = Scripts::default();
     for c in text.chars() {
-        match c as u32 {
-            0x3040..=0x30ff | 0x31f0..=0x31ff | 0xff66..=0xff9f => s.kana += 1,
-            0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff => s.han += 1,
-            0x1100..=0x11ff | 0x3130..=0x318f | 0xac00..=0xd7af => s.hangul += 1,
-            _ if c.is_alphabetic() && (c as u32) < 0x0250 => s.latin += 1,
-            _ => {}
+        match cjk_script(c) {
+            Some(Cjk::Kana) => s.kana += 1,
+            Some(Cjk::Han) => s.han += 1,
+            Some(Cjk::Hangul) => s.hangul += 1,
+            None if c.is_alphabetic() && (c as u32) < 0x0250 => s.latin += 1,
+            None => {}
         }
     }
     s

@@ -94,9 +94,9 @@ fn lower(list: &[String]) -> Vec<String> {
     list.iter().map(|s| s.trim().to_lowercase()).collect()
 }
 
+/// Whether a text has Han, kana or Hangul in it.
 fn is_cjk(s: &str) -> bool {
-    s.chars()
-        .any(|c| matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xac00..=0xd7af))
+    s.chars().any(weft_sdk::text::is_cjk)
 }
 
 impl Routing {

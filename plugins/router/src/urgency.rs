@@ -450,9 +450,9 @@ const PHRASES: &[(Signal, &[&str])] = &[
     ),
 ];
 
+/// Whether a text has Han, kana or Hangul in it.
 fn is_cjk(s: &str) -> bool {
-    s.chars()
-        .any(|c| matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff))
+    s.chars().any(weft_sdk::text::is_cjk)
 }
 
 /// The phrases indexed for one pass over a text: Latin phrases by their first word, CJK

@@ -9,7 +9,7 @@
 use crate::calendar::{Calendar, CalendarSpec, Period, UnknownYears, WEEKDAYS, business_duration_between};
 use crate::config::{CalendarConfig, ClockConfig, Config, OneOrMany, PolicyConfig};
 use crate::holidays::{HolidayError, HolidaySet};
-use crate::policy::{compile, parse_duration, show_duration};
+use crate::policy::{compile, positive_duration, show_duration};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeMap;
 use weft_sdk::ConfigProblem;
@@ -189,7 +189,7 @@ fn check_policy(
     }
     for (field, value) in targets {
         let Some(text) = value else { continue };
-        match parse_duration(text) {
+        match positive_duration(text) {
             Ok(duration) => {
                 if let Some(limit) = &clock
                     && let Some((message, expected)) = limit.exceeded(text, duration)
@@ -201,7 +201,7 @@ fn check_policy(
         }
     }
     for (lead, text) in policy.warn_before.iter().enumerate() {
-        if let Err(error) = parse_duration(text) {
+        if let Err(error) = positive_duration(text) {
             problems.push(at(&["warn_before", &lead.to_string()], error));
         }
     }

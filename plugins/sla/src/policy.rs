@@ -9,6 +9,7 @@ use jiff::civil::Date;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use weft_sdk::Error;
+use weft_sdk::duration::Duration;
 
 /// The deadline kinds, as `SetDeadline::kind` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,51 +95,14 @@ impl Matcher {
     }
 }
 
-/// Parses `24h`, `1h30m`, `90s`, `500ms`, `3d`: one or more number-unit pairs.
-pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err("empty duration (expected e.g. 24h)".to_owned());
+/// A deadline or a lead time: a duration in the grammar of [`weft_sdk::duration`], and not zero
+/// (a deadline due at once or a warning at the deadline itself means nothing).
+pub fn positive_duration(text: &str) -> Result<SignedDuration, String> {
+    let duration = Duration::parse(text).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err(format!("`{text}` is zero, expected a positive duration such as 24h"));
     }
-    let mut rest = trimmed;
-    let mut total = SignedDuration::ZERO;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!(
-                "{text:?} is not a duration (expected a number then a unit, e.g. 24h)"
-            ));
-        }
-        let number: i64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("{text:?}: number too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let millis = match unit {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "" => {
-                return Err(format!("{text:?} has a number without a unit (ms, s, m, h or d)"));
-            }
-            other => {
-                return Err(format!("{text:?}: unknown unit {other:?} (expected ms, s, m, h or d)"));
-            }
-        };
-        let part = number
-            .checked_mul(millis)
-            .map(SignedDuration::from_millis)
-            .ok_or_else(|| format!("{text:?} is too long"))?;
-        total = total.checked_add(part).ok_or_else(|| format!("{text:?} is too long"))?;
-    }
-    if total.is_zero() {
-        return Err(format!("{text:?} is zero (a deadline needs a positive duration)"));
-    }
-    Ok(total)
+    Ok(SignedDuration::from_millis(duration.as_millis()))
 }
 
 /// Renders a duration in hours and smaller units (`74h30m`): on a business clock a day is not
@@ -236,7 +200,7 @@ pub fn compile(config: &Config) -> Result<Compiled, Error> {
             (Target::Resolution, "resolution", &p.resolution),
         ] {
             if let Some(text) = value {
-                match parse_duration(text) {
+                match positive_duration(text) {
                     Ok(d) => targets.push((target, d)),
                     Err(e) => local.push(format!("{field}: {e}")),
                 }
@@ -249,7 +213,7 @@ pub fn compile(config: &Config) -> Result<Compiled, Error> {
         }
         let mut warn_before = Vec::new();
         for text in &p.warn_before {
-            match parse_duration(text) {
+            match positive_duration(text) {
                 Ok(d) => warn_before.push(d),
                 Err(e) => local.push(format!("warn_before: {e}")),
             }
@@ -331,16 +295,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_with_units() {
-        assert_eq!(parse_duration("24h"), Ok(SignedDuration::from_hours(24)));
-        assert_eq!(parse_duration("1h30m"), Ok(SignedDuration::from_mins(90)));
-        assert_eq!(parse_duration("3d"), Ok(SignedDuration::from_hours(72)));
-        assert_eq!(parse_duration("1500ms"), Ok(SignedDuration::from_millis(1500)));
-        assert!(parse_duration("24").unwrap_err().contains("without a unit"));
-        assert!(parse_duration("2w").unwrap_err().contains("unknown unit \"w\""));
-        assert!(parse_duration("0h").unwrap_err().contains("zero"));
-        assert!(parse_duration("h").is_err());
-        assert!(parse_duration("99999999999999999999h").is_err());
+    fn deadlines_and_lead_times_are_positive_durations() {
+        let accepted = [
+            ("24h", SignedDuration::from_hours(24)),
+            ("1h30m", SignedDuration::from_mins(90)),
+            ("3d", SignedDuration::from_hours(72)),
+            ("1500ms", SignedDuration::from_millis(1500)),
+        ];
+        for (text, expected) in accepted {
+            assert_eq!(positive_duration(text), Ok(expected), "{text}");
+        }
+        let refused = [
+            ("0h", "`0h` is zero, expected a positive duration such as 24h"),
+            ("24", "invalid duration `24`: `24` has no unit; expected"),
+            ("2w", "invalid duration `2w`: unknown unit `w` in `2w`; expected"),
+            ("30m1h", "invalid duration `30m1h`: `1h` comes after `30m`"),
+            ("36500d", "invalid duration `36500d`: it is longer than 10000 days"),
+        ];
+        for (text, expected) in refused {
+            let error = positive_duration(text).unwrap_err();
+            assert!(error.starts_with(expected), "{text}: {error}");
+        }
         assert_eq!(show_duration(SignedDuration::from_mins(1590)), "26h30m");
         assert_eq!(show_duration(SignedDuration::from_millis(90_500)), "1m30s500ms");
     }

@@ -28,9 +28,10 @@
 //!   kanji (`一丁目`) are not converted.
 
 use super::NormalizeError;
-use crate::text::{fold, is_cjk, jaro_winkler, optimal_string_alignment};
+use crate::text::{fold, jaro_winkler, optimal_string_alignment};
 use unicode_normalization::UnicodeNormalization;
 use weft_sdk::Address;
+use weft_sdk::text::is_cjk;
 
 /// A normalized postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

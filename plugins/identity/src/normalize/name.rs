@@ -19,8 +19,9 @@
 //! `one_typo_inside`); see [`NameAgreement`] for the levels.
 
 use super::NormalizeError;
-use crate::text::{collapse_umlaut_spelling, fold, is_cjk, jaro_winkler, optimal_string_alignment, soundex};
+use crate::text::{collapse_umlaut_spelling, fold, jaro_winkler, optimal_string_alignment, soundex};
 use unicode_normalization::UnicodeNormalization;
+use weft_sdk::text::is_cjk;
 
 /// Honorifics and titles removed from the start of a Latin-script name, folded, without dots.
 const HONORIFICS: &[&str] = &[
