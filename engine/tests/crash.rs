@@ -239,7 +239,7 @@ fn crash_and_compare(clean: &str, interrupted: &str, normalize: fn(Exported) -> 
     let (ok, _, stderr) = weft(&run_args(interrupted, &input));
     assert!(ok, "{stderr}");
     assert!(
-        stderr.contains("0 new messages, 0 events processed, 0 dead letters"),
+        stderr.contains("0 new messages, 0 events processed, 0 with failed steps, 0 dead letters"),
         "{stderr}"
     );
 

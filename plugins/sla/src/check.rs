@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use weft_sdk::ConfigProblem;
 
 /// The longest target on the 24/7 clock. Longer ones are representable, but a deadline more
-/// than a year after the ticket's message is a slip of the keyboard (`36500d` for `365d`), not
+/// than a year after the ticket's message is a slip of the keyboard (`3650d` for `365d`), not
 /// a service level.
 const MAX_ALWAYS: SignedDuration = SignedDuration::from_hours(365 * 24);
 
@@ -301,7 +301,7 @@ mod tests {
                 "mars": { "timezone": "Mars/Olympus", "hours": {}, "holidays": { "country": "XX" } }
             },
             "policies": [
-                { "name": "team", "first_response": "8h", "resolution": "36500d", "clock": "business-hours", "calendar": "london" },
+                { "name": "team", "first_response": "8h", "resolution": "3650d", "clock": "business-hours", "calendar": "london" },
                 { "name": "team", "first_response": "24", "clock": "business-hours", "calendar": "paris" },
                 { "match": { "channel": ["amazon", " "] }, "clock": "always", "pause_on": [""] }
             ]
@@ -315,7 +315,7 @@ mod tests {
             "/calendars/mars/hours: no day has opening hours",
             "/policies/1/name: policy name \"team\" is also used by policy #1",
             "/policies/1/calendar: no calendar named \"paris\", expected one of london, mars",
-            "/policies/1/first_response: \"24\" has a number without a unit (ms, s, m, h or d)",
+            "/policies/1/first_response: invalid duration `24`: `24` has no unit",
             "/policies/2: the policy sets no deadline, expected at least one of first_response, next_response, resolution",
             "/policies/2/match/channel/1: empty value (leave the key out to match everything)",
             "/policies/2/pause_on/0: empty status",
@@ -338,15 +338,15 @@ mod tests {
                 "thu": ["09:00-17:00"], "fri": ["09:00-17:00"]
             }, "holidays": { "country": "DE", "region": "BE" } } },
             "policies": [
-                { "name": "hours", "first_response": "2080h", "resolution": "36500d", "clock": "business-hours", "calendar": "berlin" },
-                { "name": "wall", "first_response": "365d", "resolution": "36500d", "clock": "always" }
+                { "name": "hours", "first_response": "2080h", "resolution": "3650d", "clock": "business-hours", "calendar": "berlin" },
+                { "name": "wall", "first_response": "365d", "resolution": "3650d", "clock": "always" }
             ]
         }));
         assert_eq!(
             found,
             [
-                "/policies/0/resolution: 36500d is more business time than calendar `berlin` is open in a year (40h a week), expected at most 2080h",
-                "/policies/1/resolution: 36500d is longer than a year on the 24/7 clock, expected at most 365d",
+                "/policies/0/resolution: 3650d is more business time than calendar `berlin` is open in a year (40h a week), expected at most 2080h",
+                "/policies/1/resolution: 3650d is longer than a year on the 24/7 clock, expected at most 365d",
             ]
         );
     }

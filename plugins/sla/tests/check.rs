@@ -56,7 +56,7 @@ fn the_issues_examples_point_at_the_value_to_fix() {
     let calendar = |holidays: Value| {
         json!({
             "calendars": { "c": { "timezone": "Europe/London", "hours": { "mon": ["09:00-17:00"] }, "holidays": holidays } },
-            "policies": [{ "first_response": "8h", "resolution": "36500d", "clock": "business-hours", "calendar": "c" }]
+            "policies": [{ "first_response": "8h", "resolution": "3650d", "clock": "business-hours", "calendar": "c" }]
         })
     };
     let table = [
@@ -64,21 +64,21 @@ fn the_issues_examples_point_at_the_value_to_fix() {
             calendar(json!({ "country": "GB" })),
             vec![
                 "/calendars/c/holidays/region: holidays for GB depend on the region: name one of ENG, NIR, SCT, WLS",
-                "/policies/0/resolution: 36500d is more business time than calendar `c` is open in a year (8h a week), expected at most 416h",
+                "/policies/0/resolution: 3650d is more business time than calendar `c` is open in a year (8h a week), expected at most 416h",
             ],
         ),
         (
             calendar(json!({ "country": "EN", "region": "ENG" })),
             vec![
                 "/calendars/c/holidays/country: unknown holiday country `EN` (expected an ISO 3166-1 alpha-2 code of one of the 251 countries with holiday data, e.g. DE, FR, US, JP, CN)",
-                "/policies/0/resolution: 36500d is more business time than calendar `c` is open in a year (8h a week), expected at most 416h",
+                "/policies/0/resolution: 3650d is more business time than calendar `c` is open in a year (8h a week), expected at most 416h",
             ],
         ),
         (
             calendar(json!({ "country": "GB", "region": "XYZ" })),
             vec![
                 "/calendars/c/holidays/region: unknown region `XYZ` for GB (expected one of ENG, NIR, SCT, WLS)",
-                "/policies/0/resolution: 36500d is more business time than calendar `c` is open in a year (8h a week), expected at most 416h",
+                "/policies/0/resolution: 3650d is more business time than calendar `c` is open in a year (8h a week), expected at most 416h",
             ],
         ),
     ];
