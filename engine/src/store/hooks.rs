@@ -7,7 +7,7 @@
 //! the same path as files (`exec::ingest::parse_recorded`). The same body on the same hook is
 //! kept once: a vendor's retry of a delivery is recognized by its digest.
 
-use super::ingest::InboundRecord;
+use super::ingest::{INBOUND_COLUMNS, InboundRecord, inbound_from_row};
 use super::{Result, Store, query};
 use sha2::{Digest, Sha256};
 use weft_sdk::Inbound;
@@ -82,31 +82,14 @@ impl Store {
 
     /// Webhooks kept and not parsed yet, oldest first.
     pub async fn received_webhooks(&self, limit: i64) -> Result<Vec<InboundRecord>> {
-        let rows = query(
-            "SELECT id, channel, hook, received_at, source, content_type, headers, body, state FROM inbound
-             WHERE state = 'received' AND hook IS NOT NULL ORDER BY id LIMIT $1",
-        )
+        let rows = query(&format!(
+            "SELECT {INBOUND_COLUMNS} FROM inbound
+             WHERE state = 'received' AND hook IS NOT NULL ORDER BY id LIMIT $1"
+        ))
         .bind(limit)
         .fetch_all(&mut self.conn().await?)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let headers: String = row.try_get("headers")?;
-                Ok(InboundRecord {
-                    id: row.try_get("id")?,
-                    channel: row.try_get("channel")?,
-                    state: row.try_get("state")?,
-                    inbound: Inbound {
-                        source: row.try_get("source")?,
-                        hook: row.try_get("hook")?,
-                        received_at: row.try_get("received_at")?,
-                        content_type: row.try_get("content_type")?,
-                        headers: serde_json::from_str(&headers)?,
-                        body: row.try_get("body")?,
-                    },
-                })
-            })
-            .collect()
+        rows.iter().map(inbound_from_row).collect()
     }
 
     /// When the next timer that has neither fired nor been cancelled is due (ms), if any.

@@ -10,7 +10,7 @@
 //! (U+0000, which PostgreSQL refuses in text) is stored as U+FFFD; the raw bytes stay as they
 //! came in the inbound row, which is binary.
 
-use super::{Result, Store, Unit, now_ms, query};
+use super::{Result, Row, Store, Unit, now_ms, query};
 use sha2::{Digest, Sha256};
 use weft_sdk::fingerprint::{body_fingerprint, sender_key};
 use weft_sdk::{Direction, Inbound, Message};
@@ -100,26 +100,11 @@ impl Unit {
 
     /// The raw traffic with this id.
     pub async fn inbound(&mut self, id: i64) -> Result<InboundRecord> {
-        let row = query(
-            "SELECT id, channel, hook, received_at, source, content_type, headers, body, state FROM inbound WHERE id = $1",
-        )
+        let row = query(&format!("SELECT {INBOUND_COLUMNS} FROM inbound WHERE id = $1"))
             .bind(id)
             .fetch_one(self.conn())
             .await?;
-        let headers: String = row.try_get("headers")?;
-        Ok(InboundRecord {
-            id: row.try_get("id")?,
-            channel: row.try_get("channel")?,
-            state: row.try_get("state")?,
-            inbound: Inbound {
-                source: row.try_get("source")?,
-                hook: row.try_get("hook")?,
-                received_at: row.try_get("received_at")?,
-                content_type: row.try_get("content_type")?,
-                headers: serde_json::from_str(&headers)?,
-                body: row.try_get("body")?,
-            },
-        })
+        inbound_from_row(&row)
     }
 
     /// Stores the messages a channel made of inbound `inbound_id` and queues an event for each
@@ -252,6 +237,27 @@ impl Unit {
             .await?;
         Ok(())
     }
+}
+
+/// The columns [`inbound_from_row`] reads.
+pub(super) const INBOUND_COLUMNS: &str = "id, channel, hook, received_at, source, content_type, headers, body, state";
+
+/// One row of `inbound`, selected as [`INBOUND_COLUMNS`].
+pub(super) fn inbound_from_row(row: &Row) -> Result<InboundRecord> {
+    let headers: String = row.try_get("headers")?;
+    Ok(InboundRecord {
+        id: row.try_get("id")?,
+        channel: row.try_get("channel")?,
+        state: row.try_get("state")?,
+        inbound: Inbound {
+            source: row.try_get("source")?,
+            hook: row.try_get("hook")?,
+            received_at: row.try_get("received_at")?,
+            content_type: row.try_get("content_type")?,
+            headers: serde_json::from_str(&headers)?,
+            body: row.try_get("body")?,
+        },
+    })
 }
 
 /// The message as the store can hold it: every U+0000 in its text replaced by U+FFFD (the
