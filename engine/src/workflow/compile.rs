@@ -274,8 +274,9 @@ impl<'a> Checker<'a> {
         });
     }
 
-    /// The workflow and the position of its name, or `None` if anything was wrong.
-    fn workflow(&mut self) -> Option<(Workflow, Pos)> {
+    /// The one YAML document of the file, a mapping, or `None` once that was reported; `what`
+    /// names the file in the message about extra documents, `expected` what the top holds.
+    pub(super) fn root(&mut self, what: &str, expected: &str) -> Option<Node> {
         let documents = match yaml::parse(self.text) {
             Ok(documents) => documents,
             Err(error) => {
@@ -283,15 +284,11 @@ impl<'a> Checker<'a> {
                 return None;
             }
         };
-        let expected = "expected a mapping with keys: version, name, on, steps";
         if documents.docs.len() > 1 {
             let (pos, _) = documents.docs[1];
             self.report(
                 pos,
-                format!(
-                    "a workflow file holds one YAML document, found {}",
-                    documents.docs.len()
-                ),
+                format!("{what} holds one YAML document, found {}", documents.docs.len()),
             );
         }
         let Some((_, Some(root))) = documents.docs.into_iter().next() else {
@@ -302,8 +299,11 @@ impl<'a> Checker<'a> {
             self.report(root.pos, format!("{expected}, found {}", root.type_name()));
             return None;
         }
-        self.check_keys(&root, &TOP_KEYS, "at the top level");
+        Some(root)
+    }
 
+    /// Checks the top level's `version:`, which must be 1.
+    pub(super) fn version(&mut self, root: &Node) {
         match root.get("version") {
             None => self.report(
                 root.pos,
@@ -317,6 +317,16 @@ impl<'a> Checker<'a> {
                 _ => self.report(node.pos, format!("expected `version: 1`, found {}", node.type_name())),
             },
         }
+    }
+
+    /// The workflow and the position of its name, or `None` if anything was wrong.
+    fn workflow(&mut self) -> Option<(Workflow, Pos)> {
+        let root = self.root(
+            "a workflow file",
+            "expected a mapping with keys: version, name, on, steps",
+        )?;
+        self.check_keys(&root, &TOP_KEYS, "at the top level");
+        self.version(&root);
 
         let name = match root.get("name") {
             None => {

@@ -7,7 +7,7 @@ use crate::workflow::compile::{Checker, SchemaCache, is_null};
 use crate::workflow::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::workflow::model::Grants;
 use crate::workflow::names::{HookId, HostPattern, PluginName, SecretName};
-use crate::workflow::yaml::{self, Node, Pos, Value};
+use crate::workflow::yaml::{Node, Value};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -47,46 +47,9 @@ pub fn load_channels_str(file: &Path, text: &str, catalog: &Catalog) -> Result<C
 }
 
 fn channels(checker: &mut Checker<'_>) -> Option<Vec<ChannelMount>> {
-    let documents = match yaml::parse(checker.text) {
-        Ok(documents) => documents,
-        Err(error) => {
-            checker.report(error.pos, format!("yaml syntax error: {}", error.message));
-            return None;
-        }
-    };
-    let expected = "expected a mapping with keys: version, channels";
-    if documents.docs.len() > 1 {
-        let (pos, _) = documents.docs[1];
-        checker.report(
-            pos,
-            format!(
-                "a channels file holds one YAML document, found {}",
-                documents.docs.len()
-            ),
-        );
-    }
-    let Some((_, Some(root))) = documents.docs.into_iter().next() else {
-        checker.report(Pos { line: 1, column: 1 }, format!("the file is empty, {expected}"));
-        return None;
-    };
-    if root.as_map().is_none() {
-        checker.report(root.pos, format!("{expected}, found {}", root.type_name()));
-        return None;
-    }
+    let root = checker.root("a channels file", "expected a mapping with keys: version, channels")?;
     checker.check_keys(&root, &TOP_KEYS, "at the top level");
-    match root.get("version") {
-        None => checker.report(
-            root.pos,
-            "missing key `version` at the top level, expected `version: 1`",
-        ),
-        Some(node) => match node.to_json() {
-            serde_json::Value::Number(n) if n.as_u64() == Some(1) => {}
-            serde_json::Value::Number(n) => {
-                checker.report(node.pos, format!("unsupported version `{n}`, expected `version: 1`"));
-            }
-            _ => checker.report(node.pos, format!("expected `version: 1`, found {}", node.type_name())),
-        },
-    }
+    checker.version(&root);
     let Some(list) = root.get("channels") else {
         checker.report(
             root.pos,
