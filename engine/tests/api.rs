@@ -501,9 +501,12 @@ async fn working_tickets(db: &str) {
         && e["step"] == "deadlines"
         && e["command"]["command"] == "set-deadline"
         && !e["reason"].as_str().unwrap().is_empty()));
-    assert!(timeline_has(ticket, |e| e["type"] == "decision"
-        && e["step"] == "identify"
-        && !e["evidence"].as_array().unwrap().is_empty()));
+    assert!(
+        timeline_has(ticket, |e| e["type"] == "decision"
+            && e["step"] == "identify"
+            && !e["reason"].as_str().unwrap().is_empty()),
+        "{ticket:#}"
+    );
 
     // Lists: every page once, by any page size; filters.
     let everything = all_pages(&client, &serve, &integrator, "", 200).await;

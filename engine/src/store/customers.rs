@@ -62,7 +62,7 @@ pub struct CustomerQuery {
     pub phone: Option<String>,
     /// An order number: customers of its tickets.
     pub order: Option<String>,
-    /// Part of a name, case-insensitively.
+    /// Part of a name; case and accents do not matter.
     pub name: Option<String>,
     pub limit: i64,
 }
@@ -201,7 +201,8 @@ impl Store {
                 .trim_start_matches('0')
                 .to_owned()
         });
-        let name = search.name.as_ref().map(|n| n.trim().to_lowercase());
+        // Names are stored folded by the identity step (lowercase, no accents, ß as ss).
+        let name = search.name.as_ref().map(|n| weft_plugin_identity::text::fold(n.trim()));
         let order = search
             .order
             .as_ref()
