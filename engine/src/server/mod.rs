@@ -26,12 +26,15 @@ use tokio::net::TcpListener;
 pub struct ServeConfig {
     /// The largest webhook body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// How often a quiet live stream sends a comment, so that proxies keep it open.
+    pub keep_alive: std::time::Duration,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             max_body_bytes: 1024 * 1024,
+            keep_alive: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -58,14 +61,20 @@ pub fn router(config: ServeConfig, live: Arc<Live>) -> Router {
         .with_state(state)
 }
 
-/// Serves on `listener` until `shutdown` completes, then stops accepting and returns once the
-/// requests in flight are answered.
+/// Serves on `listener` until `shutdown` completes, then stops accepting, ends the live
+/// streams (which would otherwise never finish), and returns once the requests in flight are
+/// answered.
 pub async fn serve(
     listener: TcpListener,
     config: ServeConfig,
     live: Arc<Live>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let feed = Arc::clone(live.feed());
+    let shutdown = async move {
+        shutdown.await;
+        feed.close();
+    };
     axum::serve(listener, router(config, live))
         .with_graceful_shutdown(shutdown)
         .await
