@@ -517,7 +517,7 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
         client
             .post(serve.url(&format!("/api/v1/tickets/{number}/presence")))
             .bearer_auth(token)
-            .json(&json!({ "state": state }))
+            .header("content-type", "application/json").body(json!({ "state": state }).to_string())
     };
     let (status, body) = call(presence(&ben, "viewing")).await;
     assert_eq!(status, 200, "{body}");
@@ -558,7 +558,7 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
         client
             .post(serve.url("/api/v1/tickets/999999/presence"))
             .bearer_auth(&ben)
-            .json(&json!({ "state": "viewing" })),
+            .header("content-type", "application/json").body(json!({ "state": "viewing" }).to_string()),
     )
     .await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("ticket_not_found")), "{body}");
@@ -584,7 +584,7 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
         client
             .post(serve.url(&format!("/api/v1/tickets/{other}/presence")))
             .bearer_auth(&ben)
-            .json(&json!({ "state": "typing" })),
+            .header("content-type", "application/json").body(json!({ "state": "typing" }).to_string()),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -662,7 +662,7 @@ async fn presence_expires(db: &str, dir: &Path) {
         .await;
     let number = message.data["ticket"].as_i64().unwrap();
     let url = serve.url(&format!("/api/v1/tickets/{number}/presence"));
-    let view = || client.post(&url).bearer_auth(&anna).json(&json!({ "state": "viewing" }));
+    let view = || client.post(&url).bearer_auth(&anna).header("content-type", "application/json").body(json!({ "state": "viewing" }).to_string());
     let (status, first) = call(view()).await;
     assert_eq!((status, &first["viewing"]), (200, &json!(["anna"])), "{first}");
     let since = first["agents"][0]["since"].clone();
@@ -746,7 +746,7 @@ async fn a_second_node_streams_the_first_nodes_changes() {
         client
             .post(first.url(&format!("/api/v1/tickets/{number}/presence")))
             .bearer_auth(&ben)
-            .json(&json!({ "state": "typing" })),
+            .header("content-type", "application/json").body(json!({ "state": "typing" }).to_string()),
     )
     .await;
     assert_eq!(status, 200, "{body}");
