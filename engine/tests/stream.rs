@@ -32,7 +32,11 @@ async fn open_tickets(store: &Store, subjects: &[&str]) -> Vec<i64> {
     let mut unit = store.unit().await.unwrap();
     let mut numbers = Vec::new();
     for subject in subjects {
-        numbers.push(unit.open_ticket(None, Some(subject), None, 1_700_000_000_000).await.unwrap());
+        numbers.push(
+            unit.open_ticket(None, Some(subject), None, 1_700_000_000_000)
+                .await
+                .unwrap(),
+        );
     }
     unit.commit().await.unwrap();
     numbers
@@ -134,7 +138,7 @@ async fn next(subscription: &mut weft::exec::Subscription) -> Arc<Published> {
 
 fn subject(change: &Published) -> Option<&str> {
     match &change.change {
-        Change::Ticket(head) => head.subject.as_deref(),
+        Change::Ticket { ticket, .. } => ticket.subject.as_deref(),
         _ => None,
     }
 }
@@ -154,7 +158,9 @@ async fn subscribers_miss_nothing(db: &str) {
     let feed = Arc::clone(&running.feed);
     let mut slow = feed.subscribe(None, None).await.unwrap();
     let start = slow.start();
-    let subjects: Vec<String> = (0..40).map(|n| format!("Bestellung {n} – où est mon colis ?")).collect();
+    let subjects: Vec<String> = (0..40)
+        .map(|n| format!("Bestellung {n} – où est mon colis ?"))
+        .collect();
     let refs: Vec<&str> = subjects.iter().map(String::as_str).collect();
     let numbers = open_tickets(&store, &refs[..20]).await;
     feed.wake();
@@ -172,7 +178,10 @@ async fn subscribers_miss_nothing(db: &str) {
     assert_eq!(seen, expected);
 
     // Resuming from the position of the tenth change: the thirty after it, then a new one.
-    let mut resumed = feed.subscribe(Some(expected_position(&store, start, 10).await), None).await.unwrap();
+    let mut resumed = feed
+        .subscribe(Some(expected_position(&store, start, 10).await), None)
+        .await
+        .unwrap();
     let later = open_tickets(&store, &["Reklamation: Gerät defekt"]).await[0];
     feed.wake();
     let mut again = Vec::new();
@@ -192,9 +201,10 @@ async fn subscribers_miss_nothing(db: &str) {
     feed.wake();
     let change = next(&mut filtered).await;
     match &change.change {
-        Change::Ticket(head) => {
-            assert_eq!((head.number, head.assignee.as_deref(), head.team.as_deref()), (one, Some("anna"), Some("de")))
-        }
+        Change::Ticket { ticket, .. } => assert_eq!(
+            (ticket.number, ticket.assignee.as_deref(), ticket.team.as_deref()),
+            (one, Some("anna"), Some("de"))
+        ),
         other => panic!("{other:?}"),
     }
     running.stop().await;
@@ -311,7 +321,13 @@ fn token(db: &str, name: &str, role: &str) -> String {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned()
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned()
 }
 
 fn sign(body: &[u8]) -> String {
@@ -321,7 +337,15 @@ fn sign(body: &[u8]) -> String {
 }
 
 /// Posts a buyer's message as a signed webhook; it must be accepted.
-async fn buyer_writes(client: &reqwest::Client, serve: &Serve, id: &str, name: &str, email: &str, body: &str, lang: &str) {
+async fn buyer_writes(
+    client: &reqwest::Client,
+    serve: &Serve,
+    id: &str,
+    name: &str,
+    email: &str,
+    body: &str,
+    lang: &str,
+) {
     let line = json!({
         "channel": "shop", "id": id, "at": jiff::Timestamp::now().to_string(), "lang": lang,
         "body": body, "from": { "name": name, "email": email },
@@ -449,9 +473,20 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
 
     // Who may listen: agents and admins.
     let (status, body) = Events::open(&client, &stream_url, None, None).await.err().unwrap();
-    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_missing")), "{body}");
-    let (status, body) = Events::open(&client, &stream_url, Some(&ines), None).await.err().unwrap();
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("token_missing")),
+        "{body}"
+    );
+    let (status, body) = Events::open(&client, &stream_url, Some(&ines), None)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
     let (status, body) = Events::open(&client, &stream_url, Some(&anna), Some("gestern"))
         .await
         .err()
@@ -479,13 +514,20 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
     )
     .await;
     let (message, before) = events
-        .until("the buyer's message", |e| e.event == "message" && e.data["id"] == "de-1")
+        .until("the buyer's message", |e| {
+            e.event == "message" && e.data["message"]["id"] == "de-1"
+        })
         .await;
-    assert_eq!(message.data["direction"], "in", "{message:?}");
-    assert_eq!(message.data["from"], "Jürgen Groß");
-    assert_eq!(message.data["body"], "Wo bleibt meine Bestellung? Die Lieferung ist überfällig.");
-    assert_eq!(message.data["lang"], "de");
+    let sent = &message.data["message"];
+    assert_eq!(sent["direction"], "in", "{message:?}");
+    assert_eq!(sent["from"]["name"], "Jürgen Groß");
+    assert_eq!(
+        sent["body"],
+        "Wo bleibt meine Bestellung? Die Lieferung ist überfällig."
+    );
+    assert_eq!(sent["lang"], "de");
     let number = message.data["ticket"].as_i64().unwrap();
+    let first_message = message.clone();
     let opened = |e: &Received| e.event == "ticket" && e.data["ticket"] == number;
     if !before.iter().any(opened) {
         events.until("the new ticket", opened).await;
@@ -503,7 +545,9 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
     )
     .await;
     let (message, _) = events
-        .until("the second message", |e| e.event == "message" && e.data["id"] == "ja-1")
+        .until("the second message", |e| {
+            e.event == "message" && e.data["message"]["id"] == "ja-1"
+        })
         .await;
     let other = message.data["ticket"].as_i64().unwrap();
     assert_ne!(other, number);
@@ -512,16 +556,68 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
         .unwrap();
     assert_eq!(only_other.next().await.unwrap().event, "ready");
 
+    // API actions: Ben takes the ticket, then answers at the version the stream showed him.
+    let (status, body) = call(
+        client
+            .post(serve.url(&format!("/api/v1/tickets/{number}/assignment")))
+            .bearer_auth(&ben)
+            .header("content-type", "application/json")
+            .body(json!({ "agent": "ben", "team": "de" }).to_string()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (assigned, _) = events
+        .until("the assignment", |e| {
+            e.event == "ticket" && e.data["ticket"] == number && e.data["assignee"] == "ben"
+        })
+        .await;
+    assert_eq!(assigned.data["number"], number);
+    assert_eq!(assigned.data["team"], "de");
+    let version = assigned.data["version"].as_i64().unwrap();
+    let answer = "Guten Tag Herr Groß, Ihr Paket ist unterwegs und kommt morgen an.";
+    let (status, body) = call(
+        client
+            .post(serve.url(&format!("/api/v1/tickets/{number}/replies")))
+            .bearer_auth(&ben)
+            .header("content-type", "application/json")
+            .body(json!({ "body": answer, "expected_version": version }).to_string()),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    // The reply, and the version it made (one transaction: in either order).
+    let is_reply = |e: &Received| e.event == "reply" && e.data["ticket"] == number;
+    let (bumped, before) = events
+        .until("the version the reply made", |e| {
+            e.event == "ticket" && e.data["ticket"] == number && e.data["version"].as_i64() > Some(version)
+        })
+        .await;
+    let reply = match before.into_iter().find(is_reply) {
+        Some(reply) => reply,
+        None => events.until("Ben's reply", is_reply).await.0,
+    };
+    assert_eq!(reply.data["reply"]["body"], answer, "{reply:?}");
+    assert_eq!(reply.data["reply"]["author"], "ben");
+    assert_eq!(reply.data["reply"]["state"], "pending");
+    assert_eq!(
+        reply.data["reply"]["ticket_version"], bumped.data["version"],
+        "{reply:?} {bumped:?}"
+    );
+
     // Presence: Ben views, Chiara types, Anna views; each change reaches Anna's stream.
     let presence = |token: &str, state: &str| {
         client
             .post(serve.url(&format!("/api/v1/tickets/{number}/presence")))
             .bearer_auth(token)
-            .header("content-type", "application/json").body(json!({ "state": state }).to_string())
+            .header("content-type", "application/json")
+            .body(json!({ "state": state }).to_string())
     };
     let (status, body) = call(presence(&ben, "viewing")).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((&body["viewing"], &body["typing"]), (&json!(["ben"]), &json!([])), "{body}");
+    assert_eq!(
+        (&body["viewing"], &body["typing"]),
+        (&json!(["ben"]), &json!([])),
+        "{body}"
+    );
     events
         .until("Ben viewing", |e| is_presence(e, number, &["ben"], &[]))
         .await;
@@ -539,7 +635,11 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
         .await;
     let agents = seen.data["agents"].as_array().unwrap();
     assert_eq!(agents.len(), 3, "{seen:?}");
-    assert!(agents.iter().all(|a| a["expires_at"].as_str().unwrap() > a["since"].as_str().unwrap()));
+    assert!(
+        agents
+            .iter()
+            .all(|a| a["expires_at"].as_str().unwrap() > a["since"].as_str().unwrap())
+    );
     // Who is on the ticket, as anyone who opens it reads it.
     let (status, body) = call(
         client
@@ -550,18 +650,36 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["viewing"], json!(["anna", "ben"]), "{body}");
     assert_eq!(body["typing"], json!(["chiara"]), "{body}");
+    let (status, body) = call(
+        client
+            .get(serve.url(&format!("/api/v1/tickets/{number}")))
+            .bearer_auth(&ines),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["presence"]["viewing"], json!(["anna", "ben"]), "{body}");
+    assert_eq!(body["presence"]["typing"], json!(["chiara"]), "{body}");
 
     // Refusals: an unknown state, a ticket that does not exist, an integrator.
     let (status, body) = call(presence(&ben, "schlafend")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_body")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_presence")),
+        "{body}"
+    );
     let (status, body) = call(
         client
             .post(serve.url("/api/v1/tickets/999999/presence"))
             .bearer_auth(&ben)
-            .header("content-type", "application/json").body(json!({ "state": "viewing" }).to_string()),
+            .header("content-type", "application/json")
+            .body(json!({ "state": "viewing" }).to_string()),
     )
     .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("ticket_not_found")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("ticket_not_found")),
+        "{body}"
+    );
     let (status, body) = call(presence(&ines, "viewing")).await;
     assert_eq!(status, 403, "{body}");
 
@@ -584,7 +702,8 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
         client
             .post(serve.url(&format!("/api/v1/tickets/{other}/presence")))
             .bearer_auth(&ben)
-            .header("content-type", "application/json").body(json!({ "state": "typing" }).to_string()),
+            .header("content-type", "application/json")
+            .body(json!({ "state": "typing" }).to_string()),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -592,13 +711,17 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
     assert!(is_presence(&first, other, &[], &["ben"]), "{first:?}");
 
     // Reconnecting after the buyer's message: every later change again, in order, then on.
-    let mut resumed = Events::open(&client, &stream_url, Some(&anna), Some(&message_id_of(&before, &message)))
+    let mut resumed = Events::open(&client, &stream_url, Some(&anna), Some(&first_message.id))
         .await
         .unwrap();
     assert_eq!(resumed.next().await.unwrap().event, "ready");
     let (again, replayed) = resumed.until("the leave again", |e| e.id == left.id).await;
     assert!(is_presence(&again, number, &["anna"], &[]));
-    assert!(replayed.iter().all(|e| e.data["id"] != "de-1"), "{replayed:#?}");
+    assert!(
+        replayed.iter().all(|e| e.data["message"]["id"] != "de-1"),
+        "{replayed:#?}"
+    );
+    assert!(replayed.iter().any(|e| e.event == "reply"), "{replayed:#?}");
     let ids: Vec<&str> = replayed.iter().map(|e| e.id.as_str()).collect();
     let mut sorted = ids.clone();
     sorted.sort_by_key(|id| id.parse::<Position>().unwrap());
@@ -610,14 +733,6 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
     while let Some(event) = events.next().await {
         assert_ne!(event.event, "ready");
     }
-}
-
-/// The `id:` of the event that `message` is, checked to be in order after `before`.
-fn message_id_of(before: &[Received], message: &Received) -> String {
-    if let Some(last) = before.last() {
-        assert!(last.id.parse::<Position>().unwrap() < message.id.parse::<Position>().unwrap());
-    }
-    message.id.clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -658,11 +773,19 @@ async fn presence_expires(db: &str, dir: &Path) {
     )
     .await;
     let (message, _) = events
-        .until("the buyer's message", |e| e.event == "message" && e.data["id"] == "es-1")
+        .until("the buyer's message", |e| {
+            e.event == "message" && e.data["message"]["id"] == "es-1"
+        })
         .await;
     let number = message.data["ticket"].as_i64().unwrap();
     let url = serve.url(&format!("/api/v1/tickets/{number}/presence"));
-    let view = || client.post(&url).bearer_auth(&anna).header("content-type", "application/json").body(json!({ "state": "viewing" }).to_string());
+    let view = || {
+        client
+            .post(&url)
+            .bearer_auth(&anna)
+            .header("content-type", "application/json")
+            .body(json!({ "state": "viewing" }).to_string())
+    };
     let (status, first) = call(view()).await;
     assert_eq!((status, &first["viewing"]), (200, &json!(["anna"])), "{first}");
     let since = first["agents"][0]["since"].clone();
@@ -738,7 +861,7 @@ async fn a_second_node_streams_the_first_nodes_changes() {
     .await;
     let (message, _) = events
         .until("the message taken in by the other node", |e| {
-            e.event == "message" && e.data["id"] == "it-1"
+            e.event == "message" && e.data["message"]["id"] == "it-1"
         })
         .await;
     let number = message.data["ticket"].as_i64().unwrap();
@@ -746,12 +869,15 @@ async fn a_second_node_streams_the_first_nodes_changes() {
         client
             .post(first.url(&format!("/api/v1/tickets/{number}/presence")))
             .bearer_auth(&ben)
-            .header("content-type", "application/json").body(json!({ "state": "typing" }).to_string()),
+            .header("content-type", "application/json")
+            .body(json!({ "state": "typing" }).to_string()),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     events
-        .until("Ben typing, posted to the other node", |e| is_presence(e, number, &[], &["ben"]))
+        .until("Ben typing, posted to the other node", |e| {
+            is_presence(e, number, &[], &["ben"])
+        })
         .await;
     let (status, body) = call(
         client

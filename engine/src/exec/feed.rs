@@ -1,20 +1,23 @@
 //! The live stream of `weft serve` without HTTP: what changed on tickets (their rows and
-//! deadlines, new messages both ways, who is viewing or typing), read from the store's change
-//! log and handed to every subscriber; and presence, with its expiry.
+//! deadlines, new messages both ways, replies queued and delivered, who is viewing or typing),
+//! read from the store's change log and handed to every subscriber; and presence, with its
+//! expiry.
 //!
 //! The change log is written by the database itself in the transaction that changes something
 //! (`store::changes`), whoever writes: this node's live loop or API, a command, another node.
 //! One loop per process ([`Feed::run`]) reads it in commit order, sweeps expired presence,
 //! turns each change into what a client is shown, and broadcasts it in memory to this
 //! process's subscribers. It reads when this process says something changed ([`Feed::wake`]:
-//! after each round of the live loop, after a presence is set) and otherwise every
+//! after each round of the live loop, after each API request that writes, after a presence is
+//! set) and otherwise every
 //! [`FeedOptions::poll`], which bounds how late another node's change reaches this node's
 //! clients. A subscriber that starts at a position ([`Feed::subscribe`], a client's
 //! `Last-Event-ID`), or that falls more than [`FeedOptions::buffer`] changes behind, reads what
 //! it missed from the log, then goes on with the broadcast; positions make the seam exact.
 
-use crate::store::changes::{ChangeKind, ChangeRow, MessageHead, Position, TicketHead};
+use crate::store::changes::{ChangeKind, ChangeRow, MessageHead, Position};
 use crate::store::presence::{Presence, PresenceState};
+use crate::store::tickets::{OutboxRow, TicketDeadline, TicketRow};
 use crate::store::{Store, StoreError, now_ms};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -57,10 +60,15 @@ impl Default for FeedOptions {
 /// What changed, as a client is shown it: the state now, not the difference.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// A ticket's row or one of its deadlines changed.
-    Ticket(TicketHead),
-    /// A message joined a ticket: a buyer's, a reply, an automatic one.
+    /// A ticket's row (its version included) or one of its deadlines changed.
+    Ticket {
+        ticket: TicketRow,
+        deadlines: Vec<TicketDeadline>,
+    },
+    /// A message joined a ticket: a buyer's, a reply delivered, an automatic one.
     Message(MessageHead),
+    /// A reply was queued in the outbox, or its delivery moved on (`sent`, `failed`, ...).
+    Reply(OutboxRow),
     /// Who is on the ticket now changed.
     Presence { ticket: i64, agents: Vec<Presence> },
 }
@@ -205,31 +213,40 @@ impl Feed {
     async fn load(&self, rows: Vec<ChangeRow>) -> Result<Vec<Published>, StoreError> {
         let mut last = HashMap::new();
         for (index, row) in rows.iter().enumerate() {
-            last.insert((row.kind, row.ticket, row.message), index);
+            last.insert((row.kind, row.ticket, row.item), index);
         }
         let now = now_ms();
         let mut out = Vec::with_capacity(last.len());
         for (index, row) in rows.into_iter().enumerate() {
-            if last[&(row.kind, row.ticket, row.message)] != index {
+            if last[&(row.kind, row.ticket, row.item)] != index {
                 continue;
             }
-            let change = match (row.kind, row.message) {
-                (ChangeKind::Ticket, _) => self.store.ticket_head(row.ticket).await?.map(Change::Ticket),
-                (ChangeKind::Message, Some(id)) => self.store.message_head(id).await?.map(Change::Message),
-                (ChangeKind::Message, None) => None,
-                (ChangeKind::Presence, _) => self
-                    .store
-                    .presence(row.ticket, now)
-                    .await?
-                    .map(|agents| Change::Presence {
-                        ticket: row.ticket,
-                        agents,
+            let change = match (row.kind, row.item) {
+                (ChangeKind::Ticket, _) => match self.store.ticket_row(row.ticket).await? {
+                    Some(ticket) => Some(Change::Ticket {
+                        deadlines: self.store.ticket_deadlines(row.ticket).await?,
+                        ticket,
                     }),
+                    None => None,
+                },
+                (ChangeKind::Message, Some(id)) => self.store.message_head(id).await?.map(Change::Message),
+                (ChangeKind::Reply, Some(id)) => self.store.outbox_row(id).await?.map(Change::Reply),
+                (ChangeKind::Message | ChangeKind::Reply, None) => None,
+                (ChangeKind::Presence, _) => {
+                    self.store
+                        .presence(row.ticket, now)
+                        .await?
+                        .map(|agents| Change::Presence {
+                            ticket: row.ticket,
+                            agents,
+                        })
+                }
             };
             if let Some(change) = change {
                 let ticket = match &change {
-                    Change::Ticket(head) => head.number,
+                    Change::Ticket { ticket, .. } => ticket.number,
                     Change::Message(head) => head.ticket,
+                    Change::Reply(reply) => reply.ticket.unwrap_or(row.ticket),
                     Change::Presence { ticket, .. } => *ticket,
                 };
                 out.push(Published {
@@ -383,7 +400,10 @@ impl Subscription {
                     return Some(change);
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::info!(missed, "a stream client fell behind; reading what it missed from the store");
+                    tracing::info!(
+                        missed,
+                        "a stream client fell behind; reading what it missed from the store"
+                    );
                     let (bus, now) = self.feed.attach().await?;
                     self.bus = bus;
                     self.catch_up = Some(now);

@@ -21,6 +21,7 @@
 //! - [`live`]: `weft serve` without HTTP: webhooks verified and kept, the continuous loop.
 //! - [`feed`]: the live stream (changes read from the store's change log, fanned out to
 //!   subscribers) and presence on tickets.
+//! - [`replay`]: dead letters tried again (`weft replay`, the API).
 //! - [`clocks`]: replies and status changes that stop deadline clocks.
 //! - `reader`: the store's unit as the steps' read-only context.
 
@@ -35,10 +36,11 @@ pub mod pipeline;
 pub mod process;
 mod reader;
 pub mod records;
+pub mod replay;
 
 pub use dispatch::{DrainOptions, DrainReport, Mode, ReplayReport, drain, drain_within, replay_failed_steps};
-pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
 pub use feed::{Change, Feed, FeedOptions, Published, Subscription};
+pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
 pub use live::{HookError, Live, LiveOptions, Receipt};
 pub use pipeline::Pipeline;
 pub use process::StepError;

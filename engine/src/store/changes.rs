@@ -11,7 +11,7 @@
 //! running), which no commit can add to any more. Reading in `(txn, id)` order up to the
 //! horizon therefore never skips a row that commits later.
 
-use super::report::rfc3339;
+use super::tickets::{OUTBOX_COLUMNS, OutboxRow, outbox_from_row};
 use super::{Dialect, Result, Row, Store, StoreError, query};
 use weft_sdk::Message;
 
@@ -55,6 +55,8 @@ pub enum ChangeKind {
     Ticket,
     /// A message joined the ticket (a buyer's, threaded; a reply, attached).
     Message,
+    /// A reply of the ticket was queued in the outbox or changed state there.
+    Reply,
     /// Someone started or stopped viewing or typing on the ticket.
     Presence,
 }
@@ -65,8 +67,9 @@ pub struct ChangeRow {
     pub position: Position,
     pub kind: ChangeKind,
     pub ticket: i64,
-    /// For [`ChangeKind::Message`]: the message's row id.
-    pub message: Option<i64>,
+    /// For [`ChangeKind::Message`] the message's row id, for [`ChangeKind::Reply`] the outbox
+    /// row's.
+    pub item: Option<i64>,
 }
 
 fn change_from_row(row: &Row) -> Result<ChangeRow> {
@@ -79,43 +82,17 @@ fn change_from_row(row: &Row) -> Result<ChangeRow> {
         kind: match kind.as_str() {
             "ticket" => ChangeKind::Ticket,
             "message" => ChangeKind::Message,
+            "reply" => ChangeKind::Reply,
             "presence" => ChangeKind::Presence,
-            other => return Err(StoreError::Invalid(format!("change row with an unknown kind `{other}`"))),
+            other => {
+                return Err(StoreError::Invalid(format!(
+                    "change row with an unknown kind `{other}`"
+                )));
+            }
         },
         ticket: row.try_get("ticket_number")?,
-        message: row.try_get("message_id")?,
+        item: row.try_get("item_id")?,
     })
-}
-
-/// A ticket as the stream shows it when it changes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TicketHead {
-    pub number: i64,
-    pub status: String,
-    pub subject: Option<String>,
-    pub customer: Option<i64>,
-    pub order: Option<String>,
-    pub category: Option<String>,
-    pub language: Option<String>,
-    pub priority: Option<String>,
-    pub assignee: Option<String>,
-    pub team: Option<String>,
-    pub merged_into: Option<i64>,
-    pub opened_at: i64,
-    pub updated_at: i64,
-    pub deadlines: Vec<DeadlineHead>,
-}
-
-/// One deadline of a [`TicketHead`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadlineHead {
-    /// `first_response`, `resolution`, ...
-    pub kind: String,
-    pub policy: String,
-    /// RFC 3339.
-    pub due: String,
-    /// `running`, `met`, `breached`, `paused`, ...
-    pub state: String,
 }
 
 /// A message as the stream shows it when it joins a ticket.
@@ -165,7 +142,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ChangeRow>> {
         let rows = query(
-            "SELECT id, txn, kind, ticket_number, message_id FROM changes
+            "SELECT id, txn, kind, ticket_number, item_id FROM changes
              WHERE (txn, id) > ($1, $2) AND (txn, id) <= ($3, $4)
                AND ($5 IS NULL OR ticket_number = $5)
              ORDER BY txn, id LIMIT $6",
@@ -192,58 +169,22 @@ impl Store {
                  (SELECT id FROM changes WHERE at >= $1 ORDER BY id LIMIT 1),
                  (SELECT MAX(id) + 1 FROM changes))",
         )
-            .bind(before)
-            .execute(&mut self.conn().await?)
-            .await?;
+        .bind(before)
+        .execute(&mut self.conn().await?)
+        .await?;
         Ok(done.rows_affected())
     }
 
-    /// Ticket `number` as the stream shows it; None when there is no such ticket.
-    pub async fn ticket_head(&self, number: i64) -> Result<Option<TicketHead>> {
-        let mut conn = self.conn().await?;
-        let Some(row) = query(
-            "SELECT number, status, subject, customer_id, order_no, category, language, priority,
-                    assignee, team, merged_into, opened_at, updated_at
-             FROM tickets WHERE number = $1",
-        )
-        .bind(number)
-        .fetch_optional(&mut conn)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let deadlines = query(
-            "SELECT kind, policy, due, state FROM deadlines WHERE ticket_number = $1 ORDER BY due, kind, policy",
-        )
-        .bind(number)
-        .fetch_all(&mut conn)
-        .await?
-        .iter()
-        .map(|d| {
-            Ok(DeadlineHead {
-                kind: d.try_get("kind")?,
-                policy: d.try_get("policy")?,
-                due: rfc3339(d.try_get("due")?),
-                state: d.try_get("state")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        Ok(Some(TicketHead {
-            number: row.try_get("number")?,
-            status: row.try_get("status")?,
-            subject: row.try_get("subject")?,
-            customer: row.try_get("customer_id")?,
-            order: row.try_get("order_no")?,
-            category: row.try_get("category")?,
-            language: row.try_get("language")?,
-            priority: row.try_get("priority")?,
-            assignee: row.try_get("assignee")?,
-            team: row.try_get("team")?,
-            merged_into: row.try_get("merged_into")?,
-            opened_at: row.try_get("opened_at")?,
-            updated_at: row.try_get("updated_at")?,
-            deadlines,
-        }))
+    /// Outbox row `id`; None when there is none.
+    pub async fn outbox_row(&self, id: i64) -> Result<Option<OutboxRow>> {
+        let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1");
+        query(&sql)
+            .bind(id)
+            .fetch_optional(&mut self.conn().await?)
+            .await?
+            .as_ref()
+            .map(outbox_from_row)
+            .transpose()
     }
 
     /// Message row `id` as the stream shows it; None when it is on no ticket.

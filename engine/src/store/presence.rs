@@ -56,9 +56,8 @@ fn presence_from_row(row: &Row) -> Result<Presence> {
     let state: String = row.try_get("state")?;
     Ok(Presence {
         agent: row.try_get("agent")?,
-        state: PresenceState::parse(&state).ok_or_else(|| {
-            super::StoreError::Invalid(format!("presence row with an unknown state `{state}`"))
-        })?,
+        state: PresenceState::parse(&state)
+            .ok_or_else(|| super::StoreError::Invalid(format!("presence row with an unknown state `{state}`")))?,
         since: row.try_get("since")?,
         expires_at: row.try_get("expires_at")?,
     })

@@ -7,15 +7,16 @@
 //! A comment every [`ServeConfig::keep_alive`](crate::server::ServeConfig) keeps proxies from
 //! closing a quiet connection.
 
+use super::extract::Query;
 use super::types::{ErrorBody, StreamEvent, StreamQuery, StreamReady};
 use crate::exec::Published;
 use crate::server::auth::{Auth, Work};
 use crate::server::{ApiError, AppState};
 use crate::store::changes::Position;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt as _};
 use serde_json::json;
 use std::convert::Infallible;
 
@@ -23,16 +24,16 @@ use std::convert::Infallible;
 const LAST_EVENT_ID: &str = "last-event-id";
 
 fn event(change: &Published) -> Event {
-    let rendered = StreamEvent::from(change);
+    let rendered = StreamEvent::from(change.clone());
     Event::default()
-        .event(rendered.kind())
+        .event(rendered.name())
         .id(change.position.to_string())
         .json_data(&rendered)
         .unwrap_or_else(|e| Event::default().event("error").data(e.to_string()))
 }
 
-/// The changes as they happen (`text/event-stream`): events `ready`, `ticket`, `message` and
-/// `presence`, each with its position as `id:`.
+/// The changes as they happen (`text/event-stream`): `ready` first, then `ticket`, `message`,
+/// `reply` and `presence` events, each with its position as `id:`.
 #[utoipa::path(
     get,
     path = "/api/v1/stream",
@@ -44,7 +45,7 @@ fn event(change: &Published) -> Event {
     ),
     responses(
         (status = OK, content_type = "text/event-stream", body = StreamEvent,
-         description = "Server-Sent Events: `ready` first (data: StreamReady), then `ticket`, `message` and `presence` events (data: StreamEvent) as changes commit"),
+         description = "Server-Sent Events: `ready` first (data: StreamReady), then `ticket`, `message`, `reply` and `presence` events (data: StreamEvent) as changes commit"),
         (status = BAD_REQUEST, body = ErrorBody, description = "`Last-Event-ID` is not a position"),
         (status = UNAUTHORIZED, body = ErrorBody, description = "No valid bearer token"),
         (status = FORBIDDEN, body = ErrorBody, description = "The token's role does not work tickets"),
@@ -52,8 +53,8 @@ fn event(change: &Published) -> Event {
     )
 )]
 pub(super) async fn stream(
-    State(state): State<AppState>,
     _caller: Auth<Work>,
+    State(state): State<AppState>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {

@@ -27,12 +27,12 @@ CREATE INDEX presence_expiry ON presence (expires_at);
 CREATE TABLE changes (
     id BIGSERIAL PRIMARY KEY,
     txn BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
-    -- `ticket` (its row or its deadlines), `message` (a message joined a ticket) or
-    -- `presence`.
+    -- `ticket` (its row or its deadlines), `message` (a message joined a ticket), `reply` (an
+    -- outbox row of the ticket was queued or changed state) or `presence`.
     kind TEXT NOT NULL,
     ticket_number BIGINT NOT NULL,
-    -- For `message`: messages.id.
-    message_id BIGINT,
+    -- For `message`: messages.id; for `reply`: outbox.id.
+    item_id BIGINT,
     at BIGINT NOT NULL DEFAULT ((extract(epoch FROM clock_timestamp()) * 1000)::bigint)
 );
 CREATE INDEX changes_order ON changes (txn, id);
@@ -53,7 +53,14 @@ $$;
 
 CREATE FUNCTION weft_message_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO changes (kind, ticket_number, message_id) VALUES ('message', NEW.ticket_number, NEW.id);
+    INSERT INTO changes (kind, ticket_number, item_id) VALUES ('message', NEW.ticket_number, NEW.id);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION weft_reply_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO changes (kind, ticket_number, item_id) VALUES ('reply', NEW.ticket_number, NEW.id);
     RETURN NULL;
 END
 $$;
@@ -81,7 +88,7 @@ FOR EACH ROW WHEN (
     OR OLD.merged_into IS DISTINCT FROM NEW.merged_into OR OLD.category IS DISTINCT FROM NEW.category
     OR OLD.language IS DISTINCT FROM NEW.language OR OLD.priority IS DISTINCT FROM NEW.priority
     OR OLD.assignee IS DISTINCT FROM NEW.assignee OR OLD.team IS DISTINCT FROM NEW.team
-    OR OLD.fields IS DISTINCT FROM NEW.fields
+    OR OLD.fields IS DISTINCT FROM NEW.fields OR OLD.version IS DISTINCT FROM NEW.version
 ) EXECUTE FUNCTION weft_ticket_changed();
 
 CREATE TRIGGER changes_deadline_insert AFTER INSERT ON deadlines
@@ -101,6 +108,16 @@ FOR EACH ROW WHEN (NEW.ticket_number IS NOT NULL) EXECUTE FUNCTION weft_message_
 CREATE TRIGGER changes_message_ticket AFTER UPDATE OF ticket_number ON messages
 FOR EACH ROW WHEN (NEW.ticket_number IS NOT NULL AND OLD.ticket_number IS DISTINCT FROM NEW.ticket_number)
 EXECUTE FUNCTION weft_message_changed();
+
+-- A reply (an agent's, a workflow's) when it is queued, and each time its state moves
+-- (`pending`, `sent`, `failed`, ...).
+CREATE TRIGGER changes_reply_insert AFTER INSERT ON outbox
+FOR EACH ROW WHEN (NEW.ticket_number IS NOT NULL) EXECUTE FUNCTION weft_reply_changed();
+
+CREATE TRIGGER changes_reply_state AFTER UPDATE ON outbox
+FOR EACH ROW WHEN (NEW.ticket_number IS NOT NULL AND (OLD.state IS DISTINCT FROM NEW.state
+    OR OLD.ticket_number IS DISTINCT FROM NEW.ticket_number))
+EXECUTE FUNCTION weft_reply_changed();
 
 CREATE TRIGGER changes_presence_insert AFTER INSERT ON presence
 FOR EACH ROW EXECUTE FUNCTION weft_presence_changed();

@@ -26,12 +26,12 @@ CREATE INDEX presence_expiry ON presence (expires_at);
 CREATE TABLE changes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     txn INTEGER NOT NULL DEFAULT 0,
-    -- `ticket` (its row or its deadlines), `message` (a message joined a ticket) or
-    -- `presence`.
+    -- `ticket` (its row or its deadlines), `message` (a message joined a ticket), `reply` (an
+    -- outbox row of the ticket was queued or changed state) or `presence`.
     kind TEXT NOT NULL,
     ticket_number INTEGER NOT NULL,
-    -- For `message`: messages.id.
-    message_id INTEGER,
+    -- For `message`: messages.id; for `reply`: outbox.id.
+    item_id INTEGER,
     at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER))
 );
 CREATE INDEX changes_order ON changes (txn, id);
@@ -49,6 +49,7 @@ WHEN OLD.status IS NOT NEW.status OR OLD.customer_id IS NOT NEW.customer_id
   OR OLD.merged_into IS NOT NEW.merged_into OR OLD.category IS NOT NEW.category
   OR OLD.language IS NOT NEW.language OR OLD.priority IS NOT NEW.priority
   OR OLD.assignee IS NOT NEW.assignee OR OLD.team IS NOT NEW.team OR OLD.fields IS NOT NEW.fields
+  OR OLD.version IS NOT NEW.version
 BEGIN
     INSERT INTO changes (kind, ticket_number) VALUES ('ticket', NEW.number);
 END;
@@ -69,13 +70,27 @@ END;
 CREATE TRIGGER changes_message_insert AFTER INSERT ON messages
 WHEN NEW.ticket_number IS NOT NULL
 BEGIN
-    INSERT INTO changes (kind, ticket_number, message_id) VALUES ('message', NEW.ticket_number, NEW.id);
+    INSERT INTO changes (kind, ticket_number, item_id) VALUES ('message', NEW.ticket_number, NEW.id);
 END;
 
 CREATE TRIGGER changes_message_ticket AFTER UPDATE OF ticket_number ON messages
 WHEN NEW.ticket_number IS NOT NULL AND OLD.ticket_number IS NOT NEW.ticket_number
 BEGIN
-    INSERT INTO changes (kind, ticket_number, message_id) VALUES ('message', NEW.ticket_number, NEW.id);
+    INSERT INTO changes (kind, ticket_number, item_id) VALUES ('message', NEW.ticket_number, NEW.id);
+END;
+
+-- A reply (an agent's, a workflow's) when it is queued, and each time its state moves
+-- (`pending`, `sent`, `failed`, ...).
+CREATE TRIGGER changes_reply_insert AFTER INSERT ON outbox
+WHEN NEW.ticket_number IS NOT NULL
+BEGIN
+    INSERT INTO changes (kind, ticket_number, item_id) VALUES ('reply', NEW.ticket_number, NEW.id);
+END;
+
+CREATE TRIGGER changes_reply_state AFTER UPDATE ON outbox
+WHEN NEW.ticket_number IS NOT NULL AND (OLD.state IS NOT NEW.state OR OLD.ticket_number IS NOT NEW.ticket_number)
+BEGIN
+    INSERT INTO changes (kind, ticket_number, item_id) VALUES ('reply', NEW.ticket_number, NEW.id);
 END;
 
 CREATE TRIGGER changes_presence_insert AFTER INSERT ON presence
