@@ -123,6 +123,10 @@ enum Command {
         /// The largest webhook body accepted, in bytes; larger ones get 413.
         #[arg(long, default_value_t = 1024 * 1024)]
         max_body_bytes: usize,
+        /// How long an agent's viewing or typing lasts unless their client renews it (`30s`,
+        /// `2m`, ...).
+        #[arg(long, default_value = "30s", value_parser = parse_presence_ttl)]
+        presence_ttl: std::time::Duration,
     },
     /// Print the JSON Schema of the workflow format, for editors.
     Schema,
@@ -575,6 +579,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             channels,
             plugins,
             max_body_bytes,
+            presence_ttl,
         } => {
             crate::serve::run(crate::serve::ServeOptions {
                 listen,
@@ -582,7 +587,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 workflows,
                 channels,
                 plugins,
-                server: crate::server::ServeConfig { max_body_bytes },
+                server: crate::server::ServeConfig {
+                    max_body_bytes,
+                    ..crate::server::ServeConfig::default()
+                },
+                presence_ttl,
             })
             .await?;
         }
@@ -786,4 +795,13 @@ mod tests {
             "WEFT_WASM_PROFILE=\"jitdump\": the only profiler weft supports is `perfmap`"
         );
     }
+}
+
+/// `--presence-ttl`: a duration in the SDK's grammar, more than zero.
+fn parse_presence_ttl(text: &str) -> Result<std::time::Duration, String> {
+    let span = weft_sdk::duration::Duration::parse(text).map_err(|e| e.to_string())?;
+    if span.is_zero() {
+        return Err("a presence that lasts no time could never be seen: give more than 0".to_owned());
+    }
+    Ok(std::time::Duration::from_millis(span.as_millis() as u64))
 }

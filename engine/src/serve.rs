@@ -26,6 +26,8 @@ pub(crate) struct ServeOptions {
     pub channels: Option<PathBuf>,
     pub plugins: crate::cli::PluginsArg,
     pub server: ServeConfig,
+    /// How long a presence lasts unless renewed.
+    pub presence_ttl: std::time::Duration,
 }
 
 /// Runs `weft serve` until a signal. Prints `listening on http://ADDR` once the socket accepts.
@@ -36,11 +38,13 @@ pub(crate) async fn run(options: ServeOptions) -> anyhow::Result<()> {
         pipeline.mount_channels(file).map_err(|d| anyhow::anyhow!("{d}"))?;
     }
     let store = Store::open(&options.db).await?;
+    let mut live_options = LiveOptions::default();
+    live_options.feed.presence_ttl = options.presence_ttl;
     let live = Arc::new(Live::new(
         store,
         Arc::new(pipeline),
         Arc::new(Metrics::default()),
-        LiveOptions::default(),
+        live_options,
     ));
     let listener = TcpListener::bind(options.listen)
         .await

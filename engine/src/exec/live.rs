@@ -7,7 +7,11 @@
 //! the queue with the same code as `weft run`. Between rounds the loop sleeps until the next
 //! timer or retry is due, a webhook arrives, or shutdown is asked for; on shutdown it finishes
 //! its round (everything kept is parsed and processed) and returns.
+//!
+//! Beside it runs the live stream's loop ([`Feed`]), woken after each round: agents' clients
+//! are told what the round changed.
 
+use super::feed::{Feed, FeedOptions};
 use super::{DrainOptions, Pipeline, drain, ingest};
 use crate::metrics::Metrics;
 use crate::runtime::{PluginError, StepFailure};
@@ -32,6 +36,8 @@ pub struct LiveOptions {
     pub drain: DrainOptions,
     /// How many kept webhooks one transaction parses.
     pub parse_batch: i64,
+    /// The live stream and presence.
+    pub feed: FeedOptions,
 }
 
 impl Default for LiveOptions {
@@ -44,6 +50,7 @@ impl Default for LiveOptions {
                 ..DrainOptions::default()
             },
             parse_batch: 256,
+            feed: FeedOptions::default(),
         }
     }
 }
@@ -82,11 +89,13 @@ pub struct Live {
     metrics: Arc<Metrics>,
     options: LiveOptions,
     wake: Notify,
+    feed: Arc<Feed>,
 }
 
 impl Live {
     pub fn new(store: Store, pipeline: Arc<Pipeline>, metrics: Arc<Metrics>, options: LiveOptions) -> Self {
         Live {
+            feed: Arc::new(Feed::new(store.clone(), options.feed.clone())),
             store,
             pipeline,
             metrics,
@@ -105,6 +114,11 @@ impl Live {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The live stream and presence.
+    pub fn feed(&self) -> &Arc<Feed> {
+        &self.feed
     }
 
     /// Wakes the loop: something was queued outside it (a status change through the API)
@@ -211,8 +225,13 @@ impl Live {
     }
 
     /// Processes what arrives until `shutdown` turns true, then finishes the round in hand and
-    /// returns. Database failures are logged and tried again a second later.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+    /// returns; the stream's loop runs beside it until then. Database failures are logged and
+    /// tried again a second later.
+    pub async fn run(&self, shutdown: watch::Receiver<bool>) {
+        tokio::join!(self.process(shutdown.clone()), self.feed.run(shutdown));
+    }
+
+    async fn process(&self, mut shutdown: watch::Receiver<bool>) {
         loop {
             // Seen before the round: shutdown is asked for only once nothing more can be
             // kept, so a round that starts after it covers everything that was acknowledged.
@@ -222,7 +241,10 @@ impl Live {
             tokio::pin!(woken);
             woken.as_mut().enable();
             let pause = match self.round().await {
-                Ok(()) => self.until_due().await,
+                Ok(()) => {
+                    self.feed.wake();
+                    self.until_due().await
+                }
                 Err(error) => {
                     tracing::error!(error = %format!("{error:#}"), "live loop round failed; trying again");
                     ERROR_PAUSE

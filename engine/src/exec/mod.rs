@@ -19,6 +19,8 @@
 //! - [`apply`]: what each command means, applied to the store.
 //! - [`dispatch`]: draining the queue, retries, dead letters, due timers.
 //! - [`live`]: `weft serve` without HTTP: webhooks verified and kept, the continuous loop.
+//! - [`feed`]: the live stream (changes read from the store's change log, fanned out to
+//!   subscribers) and presence on tickets.
 //! - [`replay`]: dead letters tried again (`weft replay`, the API).
 //! - [`clocks`]: replies and status changes that stop deadline clocks.
 //! - `reader`: the store's unit as the steps' read-only context.
@@ -26,6 +28,7 @@
 pub mod apply;
 pub mod clocks;
 pub mod dispatch;
+pub mod feed;
 pub mod ingest;
 pub mod live;
 pub mod orders;
@@ -36,6 +39,7 @@ pub mod records;
 pub mod replay;
 
 pub use dispatch::{DrainOptions, DrainReport, Mode, ReplayReport, drain, drain_within, replay_failed_steps};
+pub use feed::{Change, Feed, FeedOptions, Published, Subscription};
 pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
 pub use live::{HookError, Live, LiveOptions, Receipt};
 pub use pipeline::Pipeline;

@@ -8,7 +8,15 @@
 //! - `hooks`: `POST /hooks/{id}` (webhooks) and `GET /hooks/{id}` (subscription checks).
 //! - `ops`: `/healthz`, `/readyz`, `/metrics`.
 //! - [`auth`]: bearer tokens and roles as an extractor (`Auth<Work>` in a handler's signature).
-//! - [`api`]: `/api/v1`, with its OpenAPI document generated from the handlers.
+//! - [`api`]: `/api/v1`, with its OpenAPI document generated from the handlers; among them
+//!   the live stream (`GET /api/v1/stream`, Server-Sent Events) and presence on tickets.
+//!
+//! The live stream is fed from rows, not from handlers: every change writes a row of the
+//! store's change log in its own transaction (`store::changes`), and `exec::Feed` reads them
+//! in commit order, so a change made through this node's API, its live loop, a command or
+//! another node reaches every node's clients. A request under `/api/v1` that may have written
+//! only wakes the feed, so that its change goes out at once rather than at the next poll.
+//! Stopping the server ends every stream first (they would otherwise never finish).
 //!
 //! Open without a token: `/healthz`, `/readyz`, `/metrics` (counts only, no buyer data or
 //! names; Prometheus scrapes it from inside the network), the webhooks (their channel checks
@@ -25,6 +33,10 @@ pub use error::ApiError;
 
 use crate::exec::Live;
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 use std::future::Future;
 use std::sync::Arc;
@@ -35,12 +47,15 @@ use tokio::net::TcpListener;
 pub struct ServeConfig {
     /// The largest webhook body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// How often a quiet live stream sends a comment, so that proxies keep it open.
+    pub keep_alive: std::time::Duration,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             max_body_bytes: 1024 * 1024,
+            keep_alive: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -62,6 +77,7 @@ pub fn router(config: ServeConfig, live: Arc<Live>) -> Router {
         config: Arc::new(config),
         openapi: Arc::new(openapi.to_json().expect("the OpenAPI document serializes")),
     };
+    let api = api.layer(axum::middleware::from_fn_with_state(state.clone(), wake_stream));
     Router::new()
         .merge(api)
         .route("/hooks/{id}", get(hooks::handshake).post(hooks::receive))
@@ -72,14 +88,31 @@ pub fn router(config: ServeConfig, live: Arc<Live>) -> Router {
         .with_state(state)
 }
 
-/// Serves on `listener` until `shutdown` completes, then stops accepting and returns once the
-/// requests in flight are answered.
+/// After an API request that may have written (anything but `GET` and `HEAD`) and succeeded,
+/// the stream reads the change log now instead of at its next poll.
+async fn wake_stream(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let writes = !matches!(*request.method(), Method::GET | Method::HEAD);
+    let response = next.run(request).await;
+    if writes && response.status().is_success() {
+        state.live.feed().wake();
+    }
+    response
+}
+
+/// Serves on `listener` until `shutdown` completes, then stops accepting, ends the live
+/// streams (which would otherwise never finish), and returns once the requests in flight are
+/// answered.
 pub async fn serve(
     listener: TcpListener,
     config: ServeConfig,
     live: Arc<Live>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let feed = Arc::clone(live.feed());
+    let shutdown = async move {
+        shutdown.await;
+        feed.close();
+    };
     axum::serve(listener, router(config, live))
         .with_graceful_shutdown(shutdown)
         .await

@@ -27,8 +27,12 @@
 //! - [`sql`]: one way to write a statement for both databases, and rows read by column name.
 //! - [`checkpoint`]: an SQLite file's write-ahead log copied back on a thread of its own.
 //! - [`node`]: which processes drain the queue; the claims of one that stopped taken over.
+//! - [`changes`]: the change log (written by triggers) that feeds the live stream, in commit
+//!   order on both databases, and what a client is shown of each change.
+//! - [`presence`]: agents viewing or typing on a ticket, as rows with an expiry.
 
 pub mod apply;
+pub mod changes;
 mod checkpoint;
 pub mod context;
 pub mod customers;
@@ -37,6 +41,7 @@ pub mod hooks;
 pub mod ingest;
 pub mod manual;
 pub mod node;
+pub mod presence;
 pub mod queue;
 pub mod report;
 pub mod sla;

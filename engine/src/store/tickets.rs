@@ -59,9 +59,9 @@ pub struct OutboxRow {
     pub ticket_version: Option<i64>,
 }
 
-const OUTBOX_COLUMNS: &str = "key, channel, recipient, ticket_number, subject, body, lang, state, created_at, sent_at, error, author, ticket_version";
+pub(super) const OUTBOX_COLUMNS: &str = "key, channel, recipient, ticket_number, subject, body, lang, state, created_at, sent_at, error, author, ticket_version";
 
-fn outbox_from_row(row: &super::Row) -> Result<OutboxRow> {
+pub(super) fn outbox_from_row(row: &super::Row) -> Result<OutboxRow> {
     Ok(OutboxRow {
         key: row.try_get("key")?,
         channel: row.try_get("channel")?,

@@ -13,12 +13,17 @@
 //! - `replies`: replies guarded by the ticket version, and drafts.
 //! - `customers`: search, one customer with the evidence of its links, merge, split.
 //! - `dead_letters`: listing and replaying them.
+//! - `presence`: who is viewing or typing on a ticket (posted, read, left).
+//! - `stream`: `GET /api/v1/stream`, Server-Sent Events of ticket changes, messages, replies
+//!   and presence as they commit on any node (fed by `exec::Feed`).
 
 mod customers;
 mod dead_letters;
 mod extract;
 mod me;
+mod presence;
 mod replies;
+mod stream;
 mod tickets;
 pub mod types;
 
@@ -75,6 +80,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customers::split))
         .routes(routes!(dead_letters::list))
         .routes(routes!(dead_letters::replay))
+        .routes(routes!(presence::post, presence::get, presence::delete))
+        .routes(routes!(stream::stream))
 }
 
 /// The OpenAPI document of the API, as `GET /api/v1/openapi.json` serves it.

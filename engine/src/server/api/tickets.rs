@@ -244,6 +244,7 @@ pub(super) async fn get(
         .into_iter()
         .map(DraftView::from)
         .collect();
+    let agents = state.live.feed().presence(number).await?.unwrap_or_default();
     let confidence = row.confidence;
     Ok(axum::Json(TicketDetail {
         ticket: row.into(),
@@ -253,6 +254,7 @@ pub(super) async fn get(
         deadlines,
         timeline: timeline.into_iter().map(|(_, item)| item).collect(),
         drafts,
+        presence: TicketPresence::new(number, &agents),
     }))
 }
 

@@ -338,6 +338,8 @@ pub struct TicketDetail {
     pub timeline: Vec<TimelineItem>,
     /// Replies kept because the ticket had changed; send or discard them.
     pub drafts: Vec<DraftView>,
+    /// Who is viewing the ticket and who is typing on it now.
+    pub presence: TicketPresence,
 }
 
 /// A reply kept on the server after a 409.
@@ -730,4 +732,157 @@ pub struct Replayed {
     pub outcome: String,
     pub messages: Option<usize>,
     pub reason: Option<String>,
+}
+
+/// `POST /api/v1/tickets/{n}/presence`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceBody {
+    /// `viewing` (the ticket is open on the agent's screen), `typing` (they are writing a
+    /// reply) or `left`.
+    pub state: String,
+}
+
+/// One agent on a ticket.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AgentPresence {
+    /// The agent's token name.
+    pub agent: String,
+    /// `viewing` or `typing`.
+    pub state: String,
+    /// Since when it is in this state.
+    pub since: String,
+    /// When it lapses unless the agent's client posts again.
+    pub expires_at: String,
+}
+
+/// Who is on a ticket now.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketPresence {
+    pub ticket: i64,
+    /// Agents viewing it (and not typing).
+    pub viewing: Vec<String>,
+    /// Agents typing a reply on it.
+    pub typing: Vec<String>,
+    /// Each of them, by name.
+    pub agents: Vec<AgentPresence>,
+}
+
+impl TicketPresence {
+    pub fn new(ticket: i64, agents: &[crate::store::presence::Presence]) -> TicketPresence {
+        use crate::store::presence::PresenceState;
+        let named = |state: PresenceState| {
+            agents
+                .iter()
+                .filter(|a| a.state == state)
+                .map(|a| a.agent.clone())
+                .collect()
+        };
+        TicketPresence {
+            ticket,
+            viewing: named(PresenceState::Viewing),
+            typing: named(PresenceState::Typing),
+            agents: agents
+                .iter()
+                .map(|a| AgentPresence {
+                    agent: a.agent.clone(),
+                    state: a.state.as_str().to_owned(),
+                    since: time(a.since),
+                    expires_at: time(a.expires_at),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `GET /api/v1/stream`: which changes.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Only this ticket's changes (its number exactly: a ticket merged into it has its own).
+    pub ticket: Option<i64>,
+}
+
+/// The data of the `ready` event: the subscription is in place.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StreamReady {
+    /// Where it starts (also the event's `id:`): every change after this follows.
+    pub position: String,
+    /// The ticket it is limited to, if any.
+    pub ticket: Option<i64>,
+}
+
+/// The data of a `ticket`, `message`, `reply` or `presence` event: the state now, not the
+/// difference. Every one names its `ticket`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum StreamEvent {
+    /// `ticket`: its row (with the version a reply must name) or a deadline changed.
+    Ticket(StreamTicket),
+    /// `message`: a message joined the ticket, a buyer's or a reply that went out.
+    Message(StreamMessage),
+    /// `reply`: a reply was queued, or its delivery moved on.
+    Reply(StreamReply),
+    /// `presence`: who is viewing or typing on it now.
+    Presence(TicketPresence),
+}
+
+impl StreamEvent {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StreamEvent::Ticket(_) => "ticket",
+            StreamEvent::Message(_) => "message",
+            StreamEvent::Reply(_) => "reply",
+            StreamEvent::Presence(_) => "presence",
+        }
+    }
+}
+
+/// A ticket that changed, with its deadlines.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StreamTicket {
+    pub ticket: i64,
+    #[serde(flatten)]
+    pub summary: TicketSummary,
+    pub deadlines: Vec<Deadline>,
+}
+
+/// A message that joined a ticket.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StreamMessage {
+    pub ticket: i64,
+    pub at: String,
+    pub message: MessageItem,
+}
+
+/// A reply in a ticket's outbox.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StreamReply {
+    pub ticket: i64,
+    pub reply: OutboxReply,
+}
+
+impl From<crate::exec::Published> for StreamEvent {
+    fn from(published: crate::exec::Published) -> StreamEvent {
+        use crate::exec::Change;
+        let ticket = published.ticket;
+        match published.change {
+            Change::Ticket { ticket: row, deadlines } => StreamEvent::Ticket(StreamTicket {
+                ticket,
+                summary: row.into(),
+                deadlines: deadlines.into_iter().map(Deadline::from).collect(),
+            }),
+            Change::Message(head) => StreamEvent::Message(StreamMessage {
+                ticket,
+                at: time(head.message.at),
+                message: MessageItem::new(head.message, head.direction, None),
+            }),
+            Change::Reply(row) => StreamEvent::Reply(StreamReply {
+                ticket,
+                reply: row.into(),
+            }),
+            Change::Presence { ticket, agents } => StreamEvent::Presence(TicketPresence::new(ticket, &agents)),
+        }
+    }
 }
