@@ -79,7 +79,17 @@ fn made() -> &'static Made {
         let dir = base.join(NAME);
         // The command itself, as a developer types it (the alias `cargo xtask`).
         let said = run(cargo(root())
-            .args(["run", "--quiet", "--package", "xtask", "--", "new-plugin", "channel", NAME, "--dir"])
+            .args([
+                "run",
+                "--quiet",
+                "--package",
+                "xtask",
+                "--",
+                "new-plugin",
+                "channel",
+                NAME,
+                "--dir",
+            ])
             .arg(&dir));
         assert!(said.contains(&format!("made the channel plugin `{NAME}`")), "{said}");
         // Its own tests, natively. Offline: the lock file is weft's, every crate is at hand.
@@ -119,9 +129,11 @@ fn channels_file(dir: &Path, with: &str) -> PathBuf {
     file
 }
 
-fn weft(dir: &Path) -> Command {
+/// `weft SUBCOMMAND ARGS` with the plugins folder that holds the new one.
+fn weft(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
     command
+        .args(args)
         .arg("--plugins")
         .arg(&made().plugins)
         .arg("--models")
@@ -137,12 +149,20 @@ fn validate_checks_a_mount_against_the_new_plugins_schema() {
         dir.path(),
         "{ api_base: \"http://127.0.0.1:9\", signature_secret: acme_signing }",
     );
-    let output = weft(dir.path()).arg("validate").arg("--channels").arg(&good).output().unwrap();
+    let output = weft(dir.path(), &["validate", "--channels", good.to_str().unwrap()])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("ok: 1 channels"), "{stdout}");
     let bad = channels_file(dir.path(), "{ api_bse: \"http://127.0.0.1:9\" }");
-    let output = weft(dir.path()).arg("validate").arg("--channels").arg(&bad).output().unwrap();
+    let output = weft(dir.path(), &["validate", "--channels", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(
@@ -174,8 +194,7 @@ async fn serve_feeds_the_new_channels_webhooks_to_a_ticket() {
         "{ api_base: \"http://127.0.0.1:9\", signature_secret: acme_signing, channel: chat }",
     );
     let log = dir.path().join("serve.log");
-    let mut child = weft(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
+    let mut child = weft(dir.path(), &["serve", "--listen", "127.0.0.1:0", "--db", &db])
         .arg("--workflows")
         .arg(root().join("workflows"))
         .arg("--channels")
@@ -187,9 +206,14 @@ async fn serve_feeds_the_new_channels_webhooks_to_a_ticket() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let Some(base) = line.trim().strip_prefix("listening on ").map(str::to_owned) else {
-        panic!("weft serve printed {line:?}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        panic!(
+            "weft serve printed {line:?}: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
     };
     let serve = Serve(child, base);
     let hook = format!("{}/hooks/acme", serve.1);
@@ -228,9 +252,11 @@ async fn serve_feeds_the_new_channels_webhooks_to_a_ticket() {
     loop {
         let tickets = store.export_tickets().await.unwrap();
         let letters = store.dead_letters(true).await.unwrap();
-        let on_ticket = tickets
-            .iter()
-            .any(|t| t["messages"].as_array().is_some_and(|m| m.iter().any(|id| id == "acme-m-1")));
+        let on_ticket = tickets.iter().any(|t| {
+            t["messages"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|id| id == "acme-m-1"))
+        });
         if on_ticket && !letters.is_empty() {
             let reasons: Vec<&str> = letters.iter().map(|l| l.error.as_str()).collect();
             assert!(
@@ -277,7 +303,11 @@ async fn vendor() -> (u16, Received) {
                         "{\"error\":\"slow down\"}".to_owned(),
                     )
                 } else {
-                    (StatusCode::CREATED, [("content-type", "application/json")], "{\"id\":\"acme-out-1\"}".to_owned())
+                    (
+                        StatusCode::CREATED,
+                        [("content-type", "application/json")],
+                        "{\"id\":\"acme-out-1\"}".to_owned(),
+                    )
                 }
             }
         }),
@@ -311,13 +341,22 @@ async fn deliver(
 async fn delivers_through_the_runtime() {
     let Ok(wasm) = std::env::var(WASM_VAR) else {
         let output = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "delivers_through_the_runtime", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "delivers_through_the_runtime",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(WASM_VAR, &made().wasm)
             .env("WEFT_SECRET_ACME_TOKEN", TOKEN)
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(stdout.contains("1 passed"), "{stdout}");
         return;
     };
@@ -329,7 +368,10 @@ async fn delivers_through_the_runtime() {
     .unwrap();
     let plugin = runtime.load(Path::new(&wasm)).await.unwrap();
     assert_eq!(plugin.kind(), PluginKind::Channel);
-    assert_eq!((plugin.info().name.as_str(), plugin.info().version.as_str()), (NAME, "0.1.0"));
+    assert_eq!(
+        (plugin.info().name.as_str(), plugin.info().version.as_str()),
+        (NAME, "0.1.0")
+    );
 
     let (port, received) = vendor().await;
     let config = serde_json::json!({ "api_base": format!("http://127.0.0.1:{port}"), "token_secret": "acme_token" });
@@ -349,7 +391,10 @@ async fn delivers_through_the_runtime() {
             if m.contains("HTTP 429, retry after 30s") && m.contains("slow down")),
         "{failure}"
     );
-    assert!(failure.to_string().starts_with("channel `acme` (acme-chat@0.1.0): "), "{failure}");
+    assert!(
+        failure.to_string().starts_with("channel `acme` (acme-chat@0.1.0): "),
+        "{failure}"
+    );
     // Then taken.
     let delivery = deliver(&plugin, &config, &call).await.unwrap();
     assert_eq!(delivery.external_id.as_deref(), Some("acme-out-1"));

@@ -441,18 +441,25 @@ mod tests {
     #[test]
     fn a_request_nothing_answers_fails_naming_it_and_what_was_registered() {
         let empty = TestHost::new();
-        let err = empty.fetch(&HttpRequest::new("GET", "http://127.0.0.1:9/")).unwrap_err();
+        let err = empty
+            .fetch(&HttpRequest::new("GET", "http://127.0.0.1:9/"))
+            .unwrap_err();
         assert_eq!(err, "no canned response for GET http://127.0.0.1:9/ (registered: none)");
-        let host = TestHost::new()
-            .respond("GET", URL, HttpResponse::new(200))
-            .respond("DELETE", "https://api.example.com/x", HttpResponse::new(204));
+        let host = TestHost::new().respond("GET", URL, HttpResponse::new(200)).respond(
+            "DELETE",
+            "https://api.example.com/x",
+            HttpResponse::new(204),
+        );
         // Another method, another query: no match. The request is recorded all the same.
         let err = host.fetch(&HttpRequest::new("POST", URL)).unwrap_err();
         assert_eq!(
             err,
             format!("no canned response for POST {URL} (registered: GET {URL}, DELETE https://api.example.com/x)")
         );
-        assert!(host.fetch(&HttpRequest::new("GET", "https://api.example.com/v1/messages")).is_err());
+        assert!(
+            host.fetch(&HttpRequest::new("GET", "https://api.example.com/v1/messages"))
+                .is_err()
+        );
         assert_eq!(host.requests().len(), 2);
     }
 
@@ -482,16 +489,27 @@ mod tests {
         ];
         for (response, retryable) in cases {
             let error = response.error("sending");
-            assert_eq!(matches!(error, Error::Retryable(_)), retryable, "{}: {error}", response.status);
+            assert_eq!(
+                matches!(error, Error::Retryable(_)),
+                retryable,
+                "{}: {error}",
+                response.status
+            );
             assert!(matches!(error, Error::Retryable(_) | Error::Permanent(_)), "{error}");
         }
         assert_eq!(
-            HttpResponse::new(503).with_header("Retry-After", "120").error("sending").message(),
+            HttpResponse::new(503)
+                .with_header("Retry-After", "120")
+                .error("sending")
+                .message(),
             "sending: HTTP 503, retry after 120s"
         );
         // A Retry-After on a 4xx that no retry fixes is not repeated; an HTTP-date is not read.
         assert_eq!(
-            HttpResponse::new(400).with_header("Retry-After", "5").error("x").message(),
+            HttpResponse::new(400)
+                .with_header("Retry-After", "5")
+                .error("x")
+                .message(),
             "x: HTTP 400"
         );
         let dated = HttpResponse::new(429).with_header("Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT");

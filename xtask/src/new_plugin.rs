@@ -39,7 +39,10 @@ impl Kind {
         match self {
             Kind::Channel => &[
                 ("src/lib.rs", include_str!("../templates/channel/src/lib.rs")),
-                ("tests/channel.rs", include_str!("../templates/channel/tests/channel.rs")),
+                (
+                    "tests/channel.rs",
+                    include_str!("../templates/channel/tests/channel.rs"),
+                ),
                 ("README.md", include_str!("../templates/channel/README.md")),
             ],
             Kind::Step => &[
@@ -176,7 +179,10 @@ pub fn render(request: &Request, dir: &Path, root: &Path) -> Result<Vec<File>, S
         let contents = fill(template);
         if let Some(at) = contents.find("{{") {
             let end = contents[at..].find("}}").map_or(contents.len(), |e| at + e + 2);
-            return Err(format!("template {path} has an unknown placeholder {}", &contents[at..end]));
+            return Err(format!(
+                "template {path} has an unknown placeholder {}",
+                &contents[at..end]
+            ));
         }
         files.push(File {
             path: PathBuf::from(path),
@@ -207,7 +213,9 @@ fn manifest(request: &Request, package: &str, home: Home, root_manifest: &str, r
         request.kind.description(&request.name)
     );
     match home {
-        Home::Member => out.push_str("edition.workspace = true\nrust-version.workspace = true\nlicense.workspace = true\n"),
+        Home::Member => {
+            out.push_str("edition.workspace = true\nrust-version.workspace = true\nlicense.workspace = true\n")
+        }
         Home::Alone => {
             let package_value = |key: &str| {
                 workspace_value(root_manifest, "workspace.package", key)
@@ -288,10 +296,13 @@ fn is_member(manifest: &str, root: &Path, dir: &Path) -> bool {
     };
     let list = &manifest[start..];
     let list = &list[..list.find(']').unwrap_or(list.len())];
-    list.split('"').skip(1).step_by(2).any(|entry| match entry.strip_suffix("/*") {
-        Some(folder) => inside.parent() == Some(Path::new(folder)),
-        None => inside == Path::new(entry),
-    })
+    list.split('"')
+        .skip(1)
+        .step_by(2)
+        .any(|entry| match entry.strip_suffix("/*") {
+            Some(folder) => inside.parent() == Some(Path::new(folder)),
+            None => inside == Path::new(entry),
+        })
 }
 
 /// `to` seen from `from`, both absolute: `../../` back to their common folder, then down.
@@ -426,7 +437,10 @@ mod tests {
         assert_eq!(camel("acme-chat_eu"), "AcmeChatEu");
         assert_eq!(relative(Path::new("/w/plugins/x"), Path::new("/w")), Path::new("../.."));
         assert_eq!(relative(Path::new("/w/a"), Path::new("/w/b/c")), Path::new("../b/c"));
-        assert_eq!(normalize(Path::new("/w/plugins/../examples/./x")), Path::new("/w/examples/x"));
+        assert_eq!(
+            normalize(Path::new("/w/plugins/../examples/./x")),
+            Path::new("/w/examples/x")
+        );
         let manifest = "[workspace]\nmembers = [\n    \"engine\",\n    \"plugins/*\",\n]\n";
         let w = Path::new("/w");
         assert!(is_member(manifest, w, Path::new("/w/plugins/acme")));
@@ -443,9 +457,15 @@ mod tests {
         let manifest = &files[0].contents;
         assert!(manifest.contains("name = \"weft-plugin-acme-chat\""), "{manifest}");
         assert!(manifest.contains("\n[workspace]\n"), "{manifest}");
-        assert!(manifest.contains("[profile.plugin]\ninherits = \"release\""), "{manifest}");
+        assert!(
+            manifest.contains("[profile.plugin]\ninherits = \"release\""),
+            "{manifest}"
+        );
         assert!(manifest.contains(&format!("weft-sdk = {{ path = \"{}\" }}", root().join("sdk").display())));
-        assert!(manifest.contains("serde = { version = \"1\", features = [\"derive\"] }"), "{manifest}");
+        assert!(
+            manifest.contains("serde = { version = \"1\", features = [\"derive\"] }"),
+            "{manifest}"
+        );
         assert!(manifest.contains("hmac = \"0.12\""), "{manifest}");
         assert!(!manifest.contains("workspace = true"), "{manifest}");
         let paths: Vec<_> = files.iter().map(|f| f.path.display().to_string()).collect();
@@ -466,7 +486,11 @@ mod tests {
         assert!(lib.contains("weft_sdk::export_channel!(AcmeChatChannel);"), "{lib}");
         assert!(files[2].contents.contains("use weft_plugin_acme_chat::{"));
         assert!(files[3].contents.contains("WEFT_SECRET_ACME_CHAT_TOKEN"));
-        assert!(files[3].contents.contains("target/wasm32-wasip2/plugin/weft_plugin_acme_chat.wasm"));
+        assert!(
+            files[3]
+                .contents
+                .contains("target/wasm32-wasip2/plugin/weft_plugin_acme_chat.wasm")
+        );
     }
 
     #[test]
@@ -474,13 +498,20 @@ mod tests {
         let request = Request::parse(&args("step refund-tagger")).unwrap();
         let files = render(&request, &root().join("plugins").join("refund-tagger"), root()).unwrap();
         let manifest = &files[0].contents;
-        assert!(manifest.contains("weft-sdk = { workspace = true, features = [\"guest\"] }"), "{manifest}");
+        assert!(
+            manifest.contains("weft-sdk = { workspace = true, features = [\"guest\"] }"),
+            "{manifest}"
+        );
         assert!(manifest.contains("[lints]\nworkspace = true"), "{manifest}");
         assert!(!manifest.contains("[workspace]"), "{manifest}");
         assert!(!manifest.contains("[profile"), "{manifest}");
         assert_eq!(files.len(), 4);
         assert!(files[1].contents.contains("weft_sdk::export_step!(RefundTaggerStep);"));
-        assert!(files[3].contents.contains("../../target/wasm32-wasip2/plugin/weft_plugin_refund_tagger.wasm"));
+        assert!(
+            files[3]
+                .contents
+                .contains("../../target/wasm32-wasip2/plugin/weft_plugin_refund_tagger.wasm")
+        );
     }
 
     /// The example channel (`examples/channel-plugin`) is what `cargo xtask new-plugin channel

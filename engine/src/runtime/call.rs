@@ -53,7 +53,10 @@ impl GrantedBy {
         let who = self.who(id);
         let place = self.place(id);
         if had.is_empty() {
-            format!("{refused} is not allowed for {who}: add `{}` {place}", wanted.allow_line())
+            format!(
+                "{refused} is not allowed for {who}: add `{}` {place}",
+                wanted.allow_line()
+            )
         } else {
             format!(
                 "{refused} is not allowed for {who}: add {item} {place}: `{}`",

@@ -21,7 +21,13 @@ pub struct Origin {
 impl fmt::Display for Origin {
     /// `step `route` (router@0.1.0)`, `channel `shop-de` (json@0.1.0)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}@{})", self.granted_by.who(&self.step), self.plugin, self.version)
+        write!(
+            f,
+            "{} ({}@{})",
+            self.granted_by.who(&self.step),
+            self.plugin,
+            self.version
+        )
     }
 }
 
