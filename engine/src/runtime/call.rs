@@ -45,6 +45,25 @@ impl GrantedBy {
             GrantedBy::ChannelsFile => format!("to channel `{id}` in the channels file"),
         }
     }
+
+    /// The message a refused capability gets: what was refused, and the `allow:` that grants
+    /// it, with what is granted already (`had`) and what was missing (`wanted` is `had` with
+    /// `item` added), so it can be pasted over the old one.
+    pub(crate) fn denial(self, refused: &str, id: &str, item: &str, had: &Grants, wanted: &Grants) -> String {
+        let who = self.who(id);
+        let place = self.place(id);
+        if had.is_empty() {
+            format!(
+                "{refused} is not allowed for {who}: add `{}` {place}",
+                wanted.allow_line()
+            )
+        } else {
+            format!(
+                "{refused} is not allowed for {who}: add {item} {place}: `{}`",
+                wanted.allow_line()
+            )
+        }
+    }
 }
 
 impl CallOptions {
@@ -70,6 +89,47 @@ pub struct Grants {
     pub secrets: Vec<String>,
     /// Whether the step may compute sentence embeddings with the runtime's model.
     pub embeddings: bool,
+}
+
+impl Grants {
+    /// Whether nothing is granted.
+    pub fn is_empty(&self) -> bool {
+        self.http_hosts.is_empty() && self.secrets.is_empty() && !self.embeddings
+    }
+
+    /// The grants as the `allow:` of a step or a channels file entry, on one line:
+    /// `allow: { http: [api.example.com, "*.shop.de"], secrets: [token] }`. Values that YAML
+    /// would not read back as the same plain string are quoted.
+    pub fn allow_line(&self) -> String {
+        let list = |items: &[String]| {
+            items
+                .iter()
+                .map(|item| {
+                    let plain = !item.is_empty()
+                        && item
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+                    if plain {
+                        item.clone()
+                    } else {
+                        serde_json::Value::String(item.clone()).to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !self.http_hosts.is_empty() {
+            parts.push(format!("http: [{}]", list(&self.http_hosts)));
+        }
+        if !self.secrets.is_empty() {
+            parts.push(format!("secrets: [{}]", list(&self.secrets)));
+        }
+        if self.embeddings {
+            parts.push("embeddings: true".to_owned());
+        }
+        format!("allow: {{ {} }}", parts.join(", "))
+    }
 }
 
 /// What a successful step call produced.

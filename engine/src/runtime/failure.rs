@@ -1,24 +1,33 @@
 //! Why a plugin call failed ([`StepFailure`]), and how a wasmtime error is classified into one.
 
-use crate::runtime::{PluginError, PluginKind};
+use crate::runtime::{GrantedBy, PluginError, PluginKind};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Which plugin, in which step, a failure comes from.
+/// Which plugin, in which step (or channel mount), a failure comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     /// The plugin's name.
     pub plugin: Arc<str>,
     /// The plugin's version.
     pub version: Arc<str>,
-    /// The step id.
+    /// The step id; for a channel mounted in the channels file, its hook id.
     pub step: String,
+    /// Whether `step` is a step of a workflow or a channel of the channels file.
+    pub granted_by: GrantedBy,
 }
 
 impl fmt::Display for Origin {
+    /// `step `route` (router@0.1.0)`, `channel `shop-de` (json@0.1.0)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "step `{}` ({}@{})", self.step, self.plugin, self.version)
+        write!(
+            f,
+            "{} ({}@{})",
+            self.granted_by.who(&self.step),
+            self.plugin,
+            self.version
+        )
     }
 }
 
@@ -86,8 +95,9 @@ pub enum StepFailure {
         /// The plugin's kind.
         actual: PluginKind,
     },
-    /// The plugin failed after the host denied it a capability the step was not granted.
-    #[error("{origin}: {denial} (the plugin then failed: {error})")]
+    /// The plugin failed after the host denied it a capability the step was not granted. The
+    /// plugin's own error is left out when it only repeats the denial.
+    #[error("{origin}: {denial}{}", then_failed(denial, error))]
     Denied {
         /// Where.
         origin: Origin,
@@ -96,6 +106,15 @@ pub enum StepFailure {
         /// What the plugin made of it.
         error: PluginError,
     },
+}
+
+/// What a plugin made of a denial, unless its error only passes the denial on.
+fn then_failed(denial: &str, error: &PluginError) -> String {
+    if error.message().contains(denial) {
+        String::new()
+    } else {
+        format!(" (the plugin then failed: {error})")
+    }
 }
 
 fn stderr_suffix(stderr: &str) -> String {

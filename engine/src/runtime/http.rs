@@ -1,7 +1,7 @@
 //! The `http` capability: outbound requests to the hosts granted to the step, nowhere else.
 
 use crate::runtime::bindings::step::weft::plugin::http as wit;
-use crate::runtime::call::GrantedBy;
+use crate::runtime::call::{GrantedBy, Grants};
 use crate::runtime::state::CallState;
 use std::time::Instant;
 
@@ -11,8 +11,8 @@ pub(crate) const MAX_RESPONSE_BYTES: usize = 5 * 1024 * 1024;
 /// What the `http` import of one call may do.
 pub(crate) struct HttpState {
     pub client: reqwest::Client,
-    /// Granted hosts: exact names or `*.domain` patterns.
-    pub hosts: Vec<String>,
+    /// Everything granted to the call; its `http_hosts` are exact names or `*.domain` patterns.
+    pub grants: Grants,
     pub step: String,
     pub granted_by: GrantedBy,
     /// When the call's time is up; a request gets what is left.
@@ -36,13 +36,12 @@ pub(crate) fn host_allowed(grants: &[String], host: &str) -> bool {
     })
 }
 
-/// The message a refused host gets: what to add to the workflow or the channels file.
-pub(crate) fn denial(host: &str, step: &str, by: GrantedBy) -> String {
-    format!(
-        "http to {host} is not allowed for {}: add `allow: {{ http: [{host}] }}` {}",
-        by.who(step),
-        by.place(step)
-    )
+/// The message a refused host gets: what to add to the workflow or the channels file, as the
+/// whole `allow:` that grants it beside what `grants` grant already.
+pub(crate) fn denial(host: &str, step: &str, by: GrantedBy, grants: &Grants) -> String {
+    let mut wanted = grants.clone();
+    wanted.http_hosts.push(host.to_owned());
+    by.denial(&format!("http to {host}"), step, host, grants, &wanted)
 }
 
 /// The borrowed view the generated `http` host trait is implemented on.
@@ -64,8 +63,8 @@ impl HttpView<'_> {
             return Err(format!("`{}` names no host", request.url));
         };
         let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-        if !host_allowed(&self.state.hosts, &host) {
-            let message = denial(&host, &self.state.step, self.state.granted_by);
+        if !host_allowed(&self.state.grants.http_hosts, &host) {
+            let message = denial(&host, &self.state.step, self.state.granted_by, &self.state.grants);
             self.denials.push(message.clone());
             return Err(message);
         }
@@ -164,13 +163,32 @@ mod tests {
 
     #[test]
     fn denial_says_what_to_add() {
+        let none = Grants::default();
         assert_eq!(
-            denial("api.example.com", "notify", GrantedBy::Workflow),
+            denial("api.example.com", "notify", GrantedBy::Workflow, &none),
             "http to api.example.com is not allowed for step `notify`: add `allow: { http: [api.example.com] }` to the step"
         );
         assert_eq!(
-            denial("api.example.com", "shop-de", GrantedBy::ChannelsFile),
+            denial("api.example.com", "shop-de", GrantedBy::ChannelsFile, &none),
             "http to api.example.com is not allowed for channel `shop-de`: add `allow: { http: [api.example.com] }` to channel `shop-de` in the channels file"
+        );
+        // What is granted already stays in the line to paste; patterns are quoted for YAML.
+        let some = Grants {
+            http_hosts: grants(&["*.myshopify.com"]),
+            secrets: grants(&["shop_token"]),
+            embeddings: false,
+        };
+        assert_eq!(
+            denial("127.0.0.1", "shop-de", GrantedBy::ChannelsFile, &some),
+            "http to 127.0.0.1 is not allowed for channel `shop-de`: add 127.0.0.1 to channel `shop-de` in the channels file: `allow: { http: [\"*.myshopify.com\", 127.0.0.1], secrets: [shop_token] }`"
+        );
+        let step = Grants {
+            embeddings: true,
+            ..Grants::default()
+        };
+        assert_eq!(
+            denial("::1", "route", GrantedBy::Workflow, &step),
+            "http to ::1 is not allowed for step `route`: add ::1 to the step: `allow: { http: [\"::1\"], embeddings: true }`"
         );
     }
 }

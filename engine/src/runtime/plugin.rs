@@ -2,7 +2,7 @@
 //! memory cap and grants.
 
 use crate::runtime::bindings::{channel, step};
-use crate::runtime::call::{CallOptions, StepOutput};
+use crate::runtime::call::{CallOptions, GrantedBy, StepOutput};
 use crate::runtime::context::{ContextReader, ContextState};
 use crate::runtime::embeddings::{Embedder, EmbeddingsState};
 use crate::runtime::engine::{RuntimeError, Ticker};
@@ -147,13 +147,13 @@ fn call_parts(
         context,
         http: HttpState {
             client: shared.http_client.clone(),
-            hosts: call.grants.http_hosts.clone(),
+            grants: call.grants.clone(),
             step: call.step.clone(),
             granted_by: call.granted_by,
             deadline,
         },
         secrets: SecretsState {
-            granted: call.grants.secrets.clone(),
+            grants: call.grants.clone(),
             step: call.step.clone(),
             granted_by: call.granted_by,
         },
@@ -262,6 +262,7 @@ impl Plugin {
             plugin: file.into(),
             version: "?".into(),
             step: "info".into(),
+            granted_by: GrantedBy::Workflow,
         };
         let call = CallOptions::new("info", INFO_TIMEOUT);
         let (_, raw) = match world.clone() {
@@ -339,6 +340,7 @@ impl Plugin {
             plugin: self.name.clone(),
             version: self.version.clone(),
             step: call.step.clone(),
+            granted_by: call.granted_by,
         }
     }
 

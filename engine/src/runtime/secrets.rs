@@ -2,12 +2,13 @@
 //! channels file), read from the host environment (`WEFT_SECRET_<NAME>`).
 
 use crate::runtime::bindings::step::weft::plugin::secrets as wit;
-use crate::runtime::call::GrantedBy;
+use crate::runtime::call::{GrantedBy, Grants};
 use crate::runtime::state::CallState;
 
 /// What the `secrets` import of one call may read.
 pub(crate) struct SecretsState {
-    pub granted: Vec<String>,
+    /// Everything granted to the call; its `secrets` may be read.
+    pub grants: Grants,
     pub step: String,
     pub granted_by: GrantedBy,
 }
@@ -26,13 +27,12 @@ pub fn env_var(name: &str) -> String {
     var
 }
 
-/// The message a refused secret gets: what to add to the workflow or the channels file.
-pub(crate) fn denial(name: &str, step: &str, by: GrantedBy) -> String {
-    format!(
-        "secret `{name}` is not allowed for {}: add `allow: {{ secrets: [{name}] }}` {}",
-        by.who(step),
-        by.place(step)
-    )
+/// The message a refused secret gets: what to add to the workflow or the channels file, as the
+/// whole `allow:` that grants it beside what `grants` grant already.
+pub(crate) fn denial(name: &str, step: &str, by: GrantedBy, grants: &Grants) -> String {
+    let mut wanted = grants.clone();
+    wanted.secrets.push(name.to_owned());
+    by.denial(&format!("secret `{name}`"), step, name, grants, &wanted)
 }
 
 /// The borrowed view the generated `secrets` host trait is implemented on.
@@ -43,8 +43,8 @@ pub(crate) struct SecretsView<'a> {
 
 impl wit::Host for SecretsView<'_> {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, String>> {
-        if !self.state.granted.contains(&name) {
-            let message = denial(&name, &self.state.step, self.state.granted_by);
+        if !self.state.grants.secrets.contains(&name) {
+            let message = denial(&name, &self.state.step, self.state.granted_by, &self.state.grants);
             self.denials.push(message.clone());
             return Ok(Err(message));
         }
@@ -85,13 +85,23 @@ mod tests {
 
     #[test]
     fn denials_say_where_to_grant() {
+        let none = Grants::default();
         assert_eq!(
-            denial("token", "notify", GrantedBy::Workflow),
+            denial("token", "notify", GrantedBy::Workflow, &none),
             "secret `token` is not allowed for step `notify`: add `allow: { secrets: [token] }` to the step"
         );
         assert_eq!(
-            denial("shop_signing", "shop-de", GrantedBy::ChannelsFile),
+            denial("shop_signing", "shop-de", GrantedBy::ChannelsFile, &none),
             "secret `shop_signing` is not allowed for channel `shop-de`: add `allow: { secrets: [shop_signing] }` to channel `shop-de` in the channels file"
+        );
+        let some = Grants {
+            http_hosts: vec!["api.example.com".into()],
+            secrets: vec!["shop_signing".into()],
+            embeddings: false,
+        };
+        assert_eq!(
+            denial("shop_token", "shop-de", GrantedBy::ChannelsFile, &some),
+            "secret `shop_token` is not allowed for channel `shop-de`: add shop_token to channel `shop-de` in the channels file: `allow: { http: [api.example.com], secrets: [shop_signing, shop_token] }`"
         );
     }
 }
