@@ -49,6 +49,7 @@ pub(crate) fn denial(host: &str, step: &str, by: GrantedBy) -> String {
 pub(crate) struct HttpView<'a> {
     state: &'a HttpState,
     denials: &'a mut Vec<String>,
+    requests_sent: &'a mut u32,
 }
 
 impl HttpView<'_> {
@@ -88,6 +89,8 @@ impl HttpView<'_> {
                 .map_err(|_| format!("the value of header `{name}` is not valid"))?;
             builder = builder.header(name, value);
         }
+        // Counted before it leaves: from here on, the vendor may have received it.
+        *self.requests_sent += 1;
         let mut response = builder
             .send()
             .await
@@ -137,6 +140,7 @@ pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>)
     wit::add_to_linker::<CallState, HttpData>(linker, |state| HttpView {
         state: &state.http,
         denials: &mut state.denials,
+        requests_sent: &mut state.requests_sent,
     })
 }
 
