@@ -16,6 +16,7 @@
 //! - [`quality`]: generated traffic with ground truth, and the quality report against it.
 //! - [`sla_report`], [`ticket`]: SLA reports; agents' status changes and replies that stop clocks.
 //! - [`operations`]: merges, unmerges and splits by hand.
+//! - [`outbox`]: `weft outbox list|retry`, the messages `weft serve` delivers.
 //! - [`cli`]: the `weft` command.
 
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod exec;
 pub mod explain;
 pub mod metrics;
 pub mod operations;
+pub mod outbox;
 pub mod quality;
 pub mod runtime;
 pub mod serve;

@@ -42,7 +42,11 @@
 //!   `challenge_code`): `Ok(None)`, the default, answers 405.
 //! - `parse(inbound, config)` after the webhook was answered (and for files of `weft run`);
 //!   an error keeps the traffic as a dead letter with the message as its reason.
-//! - `deliver(outbound, config, host)` for replies (not called yet: the outbox is to come).
+//! - `deliver(outbound, config, host)` when `weft serve`'s outbox sends a reply through the
+//!   mount: `Ok` when the vendor accepted it; [`Error::RetryLater`] (with its `Retry-After`)
+//!   or [`Error::Retryable`] only when sending the same `outbound.key` again cannot deliver it
+//!   twice (the vendor refused it, or dedupes by the key: pass it as an idempotency key);
+//!   [`Error::Permanent`] with the vendor's reason, which the ticket shows.
 //!
 //! What a channel gets:
 //! - **config**: the `with:` of its entry in the channels file, checked against the JSON

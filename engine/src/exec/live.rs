@@ -82,6 +82,8 @@ pub struct Live {
     metrics: Arc<Metrics>,
     options: LiveOptions,
     wake: Notify,
+    /// Wakes the outbox sender (`exec::outbox`): rows may have been queued.
+    outbox: Notify,
 }
 
 impl Live {
@@ -92,6 +94,7 @@ impl Live {
             metrics,
             options,
             wake: Notify::new(),
+            outbox: Notify::new(),
         }
     }
 
@@ -105,6 +108,22 @@ impl Live {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// Wakes the loop: something was queued (a delivered reply's `message.sent`, say).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Wakes the outbox sender: call it after queueing outbox rows (an agent's reply), so that
+    /// they go out now rather than at the sender's next look.
+    pub fn outbox_queued(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// What the outbox sender waits on.
+    pub(crate) fn outbox_wakeup(&self) -> &Notify {
+        &self.outbox
     }
 
     /// Whether a channel is mounted at `hook`.
@@ -287,6 +306,10 @@ impl Live {
         self.metrics.events_failed.inc_by(report.failed as u64);
         self.metrics.events_retried.inc_by(report.retried as u64);
         self.metrics.timers_fired.inc_by(report.timers as u64);
+        if report.events > 0 {
+            // Their decisions may have queued messages.
+            self.outbox_queued();
+        }
         for (event, reason) in &report.dead {
             tracing::warn!(event = *event, reason = %reason, "event dead-lettered");
         }
@@ -296,6 +319,7 @@ impl Live {
     /// `/metrics`: the counters, with the queue as the store says now.
     pub async fn metrics_text(&self) -> Result<String, StoreError> {
         let stats = self.store.queue_stats().await?;
+        self.metrics.outbox.observe(&self.store.outbox_stats().await?);
         Ok(self.metrics.render(&stats, now_ms()))
     }
 }

@@ -19,6 +19,8 @@
 //! - [`apply`]: what each command means, applied to the store.
 //! - [`dispatch`]: draining the queue, retries, dead letters, due timers.
 //! - [`live`]: `weft serve` without HTTP: webhooks verified and kept, the continuous loop.
+//! - [`outbox`]: the sender beside it: outbox rows delivered through channel plugins, at most
+//!   once per key.
 //! - [`clocks`]: replies and status changes that stop deadline clocks.
 //! - `reader`: the store's unit as the steps' read-only context.
 
@@ -28,6 +30,7 @@ pub mod dispatch;
 pub mod ingest;
 pub mod live;
 pub mod orders;
+pub mod outbox;
 pub mod pipeline;
 pub mod process;
 mod reader;
@@ -36,5 +39,6 @@ pub mod records;
 pub use dispatch::{DrainOptions, DrainReport, Mode, ReplayReport, drain, drain_within, replay_failed_steps};
 pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
 pub use live::{HookError, Live, LiveOptions, Receipt};
+pub use outbox::{Sender, SenderOptions};
 pub use pipeline::Pipeline;
 pub use process::StepError;

@@ -552,7 +552,9 @@ impl Unit {
         Ok(())
     }
 
-    /// Puts a message in the outbox once per key. Returns false if the key was already there.
+    /// Puts a message in the outbox once per key, as a person's message (delivered, it stops
+    /// the ticket's response clocks); see [`Unit::queue_outbound`] for every field. Returns
+    /// false if the key was already there.
     #[expect(
         clippy::too_many_arguments,
         reason = "one column each; a struct would only rename them"
@@ -567,21 +569,17 @@ impl Unit {
         body: &str,
         lang: Option<&str>,
     ) -> Result<bool> {
-        let done = query(
-            "INSERT INTO outbox (key, channel, recipient, ticket_number, subject, body, lang, state, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(channel)
-        .bind(recipient)
-        .bind(ticket)
-        .bind(subject)
-        .bind(body)
-        .bind(lang)
-        .bind(now_ms())
-        .execute(self.conn())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.queue_outbound(&super::outbox::NewOutbound {
+            key,
+            channel,
+            recipient,
+            ticket,
+            subject,
+            body,
+            lang,
+            ..Default::default()
+        })
+        .await
     }
 
     /// Writes one decision to the log, with what it was about once applied: for decisions made
