@@ -197,10 +197,19 @@ pub struct ResultLabels {
 
 impl OutboxMetrics {
     fn register(&self, r: &mut Registry) {
-        let deliveries = "Calls to deliver outbox messages and rows given up, by result (delivered, retried, failed, uncertain)";
+        let deliveries =
+            "Calls to deliver outbox messages and rows given up, by result (delivered, retried, failed, uncertain)";
         r.register("weft_outbox_deliveries", deliveries, self.deliveries.clone());
-        r.register("weft_outbox_pending", "Outbox messages waiting to be sent or being sent", self.pending.clone());
-        r.register("weft_outbox_failed", "Outbox messages refused for good or out of attempts", self.failed.clone());
+        r.register(
+            "weft_outbox_pending",
+            "Outbox messages waiting to be sent or being sent",
+            self.pending.clone(),
+        );
+        r.register(
+            "weft_outbox_failed",
+            "Outbox messages refused for good or out of attempts",
+            self.failed.clone(),
+        );
         let uncertain = "Outbox messages that may have been delivered by a sender that stopped: a person decides";
         r.register("weft_outbox_uncertain", uncertain, self.uncertain.clone());
     }
@@ -208,7 +217,9 @@ impl OutboxMetrics {
     /// Counts one delivery's result.
     pub fn delivered(&self, result: &str) {
         self.deliveries
-            .get_or_create(&ResultLabels { result: result.to_owned() })
+            .get_or_create(&ResultLabels {
+                result: result.to_owned(),
+            })
             .inc();
     }
 

@@ -67,7 +67,10 @@ pub fn describe(row: &OutboundRow) -> String {
                 line,
                 " · sent {}{}",
                 row.sent_at.map(rfc3339).unwrap_or_default(),
-                row.external_id.as_deref().map(|id| format!(" as {id}")).unwrap_or_default()
+                row.external_id
+                    .as_deref()
+                    .map(|id| format!(" as {id}"))
+                    .unwrap_or_default()
             );
         }
         OutboxState::Pending if row.attempts > 0 => {

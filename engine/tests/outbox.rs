@@ -104,7 +104,11 @@ impl Receiver {
 
 /// `POST /replies`, as an integrator's system would answer it: checks the signature, dedupes
 /// by `Idempotency-Key`, answers what its script says.
-async fn replies(State(receiver): State<Receiver>, headers: HeaderMap, body: axum::body::Bytes) -> axum::response::Response {
+async fn replies(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let key = header("idempotency-key").unwrap_or_default();
     let signed = header("x-weft-signature").as_deref() == Some(sign(&body).as_str());
@@ -273,6 +277,20 @@ async fn until_settled(sender: &Arc<Sender>, store: &Store, key: &str) -> Vec<(S
     }
 }
 
+/// Runs the `weft` binary: whether it succeeded, and its stdout and stderr.
+fn weft(args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .output()
+        .expect("run weft");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
@@ -308,7 +326,10 @@ async fn fails_then_rate_limits_then_delivers_once(db: &str, dir: &Path) {
     // Three calls for the one key, each signed; the receiver delivered it once.
     let requests = receiver.requests();
     assert_eq!(
-        requests.iter().map(|r| (r.key.as_str(), r.status, r.signed)).collect::<Vec<_>>(),
+        requests
+            .iter()
+            .map(|r| (r.key.as_str(), r.status, r.signed))
+            .collect::<Vec<_>>(),
         [
             ("ticket-reply-1", 500, true),
             ("ticket-reply-1", 429, true),
@@ -351,15 +372,21 @@ async fn fails_then_rate_limits_then_delivers_once(db: &str, dir: &Path) {
     assert_eq!(first["state"], "met", "{deadlines:#}");
     let decisions = store.ticket_decisions(ticket).await.unwrap();
     assert!(
-        decisions
-            .iter()
-            .any(|d| d.workflow == "outbox" && d.step == "helpdesk" && d.reason.starts_with("delivered through mount `helpdesk` at attempt 3")),
+        decisions.iter().any(|d| d.workflow == "outbox"
+            && d.step == "helpdesk"
+            && d.reason.starts_with("delivered through mount `helpdesk` at attempt 3")),
         "{decisions:#?}"
     );
 
     let metrics = live.metrics_text().await.unwrap();
-    assert_eq!(metric(&metrics, r#"weft_outbox_deliveries_total{result="retried"}"#), 2.0);
-    assert_eq!(metric(&metrics, r#"weft_outbox_deliveries_total{result="delivered"}"#), 1.0);
+    assert_eq!(
+        metric(&metrics, r#"weft_outbox_deliveries_total{result="retried"}"#),
+        2.0
+    );
+    assert_eq!(
+        metric(&metrics, r#"weft_outbox_deliveries_total{result="delivered"}"#),
+        1.0
+    );
     assert_eq!(metric(&metrics, "weft_outbox_pending"), 0.0);
 }
 
@@ -369,7 +396,11 @@ async fn refusals_are_recorded_with_their_reason(db: &str, dir: &Path) {
     let store = live.store().clone();
     let ticket = buyer_writes(&live, "chat-2", "¿Dónde está mi pedido?").await;
     let reason = "destinataire inconnu — 宛先が不明です";
-    receiver.script([(422, None, r#"{"error":{"message":"destinataire inconnu — 宛先が不明です"}}"#)]);
+    receiver.script([(
+        422,
+        None,
+        r#"{"error":{"message":"destinataire inconnu — 宛先が不明です"}}"#,
+    )]);
     queue_reply(&store, "ticket-reply-2", ticket, "Hola, su pedido está en camino.").await;
     let sender = Sender::new(Arc::clone(&live), quick());
     let outcomes = until_settled(&sender, &store, "ticket-reply-2").await;
@@ -384,13 +415,16 @@ async fn refusals_are_recorded_with_their_reason(db: &str, dir: &Path) {
 
     // On the ticket: in its explanation and its decision log; the clock still runs.
     let explained = weft::explain::ticket(&store, ticket).await.unwrap();
-    assert!(explained.contains("ticket-reply-2 · failed · 1 attempt(s)"), "{explained}");
+    assert!(
+        explained.contains("ticket-reply-2 · failed · 1 attempt(s)"),
+        "{explained}"
+    );
     assert!(explained.contains(reason), "{explained}");
     let decisions = store.ticket_decisions(ticket).await.unwrap();
     assert!(
-        decisions
-            .iter()
-            .any(|d| d.workflow == "outbox" && d.reason == format!("not delivered: the receiver answered 422: {reason}")),
+        decisions.iter().any(
+            |d| d.workflow == "outbox" && d.reason == format!("not delivered: the receiver answered 422: {reason}")
+        ),
         "{decisions:#?}"
     );
     live.round().await.unwrap();
@@ -406,19 +440,29 @@ async fn refusals_are_recorded_with_their_reason(db: &str, dir: &Path) {
     let metrics = live.metrics_text().await.unwrap();
     assert_eq!(metric(&metrics, "weft_outbox_failed"), 1.0);
 
-    // A person fixes the receiver and sends it again: delivered, once.
-    assert_eq!(
-        store.retry_outbound("ticket-reply-2").await.unwrap(),
-        Some(OutboxState::Failed)
+    // A person lists what failed, fixes the receiver and sends it again with the command
+    // line: delivered, once.
+    let (ok, out) = weft(&["outbox", "list", "--state", "failed", "--db", db]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("ticket-reply-2 · failed · 1 attempt(s) · channel chat · mount helpdesk"),
+        "{out}"
     );
+    assert!(out.contains(reason), "{out}");
+    let (ok, out) = weft(&["outbox", "retry", "ticket-reply-2", "--db", db]);
+    assert!(ok, "{out}");
+    assert!(out.contains("ticket-reply-2: was failed, queued again"), "{out}");
     let outcomes = until_settled(&sender, &store, "ticket-reply-2").await;
     assert_eq!(outcomes, [("ticket-reply-2".to_owned(), Outcome::Delivered)]);
     assert_eq!(receiver.delivered(), ["ticket-reply-2"]);
-    // Delivered rows are not retried by hand.
-    assert_eq!(
-        store.retry_outbound("ticket-reply-2").await.unwrap(),
-        Some(OutboxState::Delivered)
+    // Delivered rows are not retried by hand, unknown keys neither: both said, exit 1.
+    let (ok, out) = weft(&["outbox", "retry", "ticket-reply-2", "no-such-key", "--db", db]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("ticket-reply-2: is delivered; only failed or uncertain messages are retried by hand"),
+        "{out}"
     );
+    assert!(out.contains("no-such-key: no outbox message has this key"), "{out}");
     assert!(sender.round().await.unwrap().is_empty());
     assert_eq!(store.retry_outbound("no-such-key").await.unwrap(), None);
 
@@ -474,7 +518,10 @@ async fn a_restart_never_sends_a_key_twice(db: &str, dir: &Path) {
     let claimed = store.claim_outbound("gone-node/outbox-1:1", 1, 0).await.unwrap();
     assert_eq!(claimed.len(), 1);
     queue_reply(&store, "elsewhere", ticket, "Noch in Arbeit.").await;
-    let claimed = store.claim_outbound("busy-node/outbox-1:1", 1, 3_600_000).await.unwrap();
+    let claimed = store
+        .claim_outbound("busy-node/outbox-1:1", 1, 3_600_000)
+        .await
+        .unwrap();
     assert_eq!(claimed[0].key, "elsewhere");
     queue_reply(&store, "after", ticket, "Und noch etwas: 追伸です。").await;
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -573,5 +620,118 @@ async fn outbox_restart_sends_no_key_twice() {
     a_restart_never_sends_a_key_twice(&sqlite(dir.path()), dir.path()).await;
     if let Some(db) = common::postgres_database("outbox_restart").await {
         a_restart_never_sends_a_key_twice(&db, dir.path()).await;
+    }
+}
+
+/// `weft serve` itself: a workflow acknowledges every buyer message (`send-message`), and the
+/// server delivers the acknowledgement to the receiver while it runs, once; an automatic
+/// message goes on the timeline but meets no deadline. SIGTERM stops it cleanly.
+async fn served(db: &str, dir: &Path) {
+    let (receiver, port) = receiver().await;
+    let channels = channels_file(dir, port);
+    let ack = dir.join("ack.yaml");
+    std::fs::write(
+        &ack,
+        "version: 1\nname: ack\non: [message.received]\nsteps:\n  - id: acknowledge\n    uses: faulty\n    with: { fault: acknowledge }\n",
+    )
+    .unwrap();
+    let root = weft_test_support::workspace_root();
+    let log = dir.join("serve.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+        .arg("--workflows")
+        .arg(root.join("workflows"))
+        .arg("--workflows")
+        .arg(&ack)
+        .arg("--channels")
+        .arg(&channels)
+        .arg("--plugins")
+        .arg(weft_test_support::plugins_dir())
+        .arg("--models")
+        .arg(dir.join("no-models"))
+        .env("WEFT_CACHE", std::env::temp_dir().join("weft-test-cache"))
+        .env(SECRET_VAR, SECRET)
+        .env("WEFT_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start weft serve");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default()))
+        .to_owned();
+
+    let body = serde_json::json!({
+        "id": "web-1", "at": jiff::Timestamp::now().to_string(), "thread": "conv-web-1",
+        "from": { "name": "Zoé Lefèvre", "email": "zoe@example.fr" }, "body": "Où est ma commande ?", "lang": "fr",
+    })
+    .to_string();
+    let response = reqwest::Client::new()
+        .post(format!("{base}/hooks/helpdesk"))
+        .header("X-Weft-Signature", sign(body.as_bytes()))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let start = Instant::now();
+    while receiver.delivered().is_empty() {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "nothing delivered; log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let the server look a few more times: still one delivery.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(exit.success(), "{exit}; log:\n{log}");
+    assert!(log.contains("outbox sender stopped"), "{log}");
+    assert_eq!(receiver.delivered(), ["ack:chat:web-1"]);
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0].signed);
+    assert_eq!(requests[0].body["to"], "zoe@example.fr");
+    assert_eq!(requests[0].body["thread"], "conv-web-1");
+
+    let store = Store::open(db).await.unwrap();
+    let row = store.outbound_by_key("ack:chat:web-1").await.unwrap().unwrap();
+    assert_eq!((row.state, row.automatic), (OutboxState::Delivered, true));
+    let ticket = row.ticket.expect("the acknowledgement is about the buyer's ticket");
+    let timeline = store.ticket_timeline(ticket).await.unwrap();
+    let ack = timeline
+        .iter()
+        .find(|e| e.message.id == "ack:chat:web-1")
+        .unwrap_or_else(|| panic!("the acknowledgement is not on the timeline; log:\n{log}"));
+    assert!(ack.message.automatic);
+    // Automatic: the buyer still waits for a person's answer.
+    let deadlines = store.ticket_json(ticket).await.unwrap().unwrap()["deadlines"].clone();
+    assert!(
+        deadlines
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["kind"] == "first-response" && d["state"] == "pending"),
+        "{deadlines:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_of_weft_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    served(&sqlite(dir.path()), dir.path()).await;
+    if let Some(db) = common::postgres_database("outbox_serve").await {
+        served(&db, dir.path()).await;
     }
 }

@@ -123,12 +123,19 @@ struct Running(u64);
 
 impl Running {
     fn start(instance: u64) -> Running {
-        *RUNNING.lock().unwrap_or_else(|e| e.into_inner()).entry(instance).or_default() += 1;
+        *RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(instance)
+            .or_default() += 1;
         Running(instance)
     }
 
     fn is_running(instance: u64) -> bool {
-        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&instance)
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&instance)
     }
 }
 
@@ -364,7 +371,9 @@ impl Sender {
                 let settlement = Settlement::Failed {
                     error: format!("mount `{}` cannot deliver: {error:#}", route.mount),
                 };
-                return self.settle(&row, claim, &settlement, Some(&route.mount), None, None).await;
+                return self
+                    .settle(&row, claim, &settlement, Some(&route.mount), None, None)
+                    .await;
             }
         };
         let mut options = call.options;
@@ -573,7 +582,11 @@ impl Sender {
             && let Some(ticket) = row.ticket
         {
             let reply = self.reply(row, *at, thread);
-            if unit.enqueue_reply(&reply.message, reply.automatic, Some(ticket)).await?.is_none() {
+            if unit
+                .enqueue_reply(&reply.message, reply.automatic, Some(ticket))
+                .await?
+                .is_none()
+            {
                 tracing::warn!(key = %row.key, "a message with this key is already on the channel: the reply is not recorded twice");
             }
         }

@@ -297,7 +297,11 @@ impl Store {
         let rows = match state {
             Some(state) => {
                 let sql = format!("SELECT {COLUMNS} FROM outbox WHERE state = $1 ORDER BY id DESC LIMIT $2");
-                query(&sql).bind(state.as_str()).bind(limit).fetch_all(&mut conn).await?
+                query(&sql)
+                    .bind(state.as_str())
+                    .bind(limit)
+                    .fetch_all(&mut conn)
+                    .await?
             }
             None => {
                 let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1");

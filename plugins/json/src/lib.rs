@@ -136,7 +136,9 @@ impl Channel for JsonLines {
             ));
         };
         let Some(secret_name) = &config.signature_secret else {
-            return Err(Error::bad_config("`deliver_url` is set but no `signature_secret` signs replies"));
+            return Err(Error::bad_config(
+                "`deliver_url` is set but no `signature_secret` signs replies",
+            ));
         };
         let secret = host.secret(secret_name).map_err(Error::bad_config)?;
         let body = serde_json::to_vec(&serde_json::json!({
@@ -316,16 +318,18 @@ fn external_id(body: &[u8]) -> Option<String> {
 
 /// Why the receiver refused: what its JSON body says, else its text, shortened.
 fn reason_of(body: &[u8]) -> String {
-    let said = serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|value| {
-        [
-            &value["error"]["message"],
-            &value["error"],
-            &value["message"],
-            &value["reason"],
-        ]
-        .into_iter()
-        .find_map(|v| v.as_str().filter(|s| !s.trim().is_empty()).map(str::to_owned))
-    });
+    let said = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| {
+            [
+                &value["error"]["message"],
+                &value["error"],
+                &value["message"],
+                &value["reason"],
+            ]
+            .into_iter()
+            .find_map(|v| v.as_str().filter(|s| !s.trim().is_empty()).map(str::to_owned))
+        });
     let text = said.unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
     if text.is_empty() {
         return "no reason given".into();
@@ -516,11 +520,16 @@ mod tests {
             body: "Ihr Paket kommt morgen. 明日届きます。".into(),
             lang: Some("de".into()),
         };
-        let table: &[(Result<HttpResponse, String>, Result<Option<&str>, &str>)] = &[
+        /// What the receiver answers, and the id delivered or the error it makes.
+        type Case = (Result<HttpResponse, String>, Result<Option<&'static str>, &'static str>);
+        let table: &[Case] = &[
             (answer(200, &[], r#"{"id":"m-17"}"#), Ok(Some("m-17"))),
             (answer(201, &[], r#"{"message_id":42}"#), Ok(Some("42"))),
             (answer(204, &[], ""), Ok(None)),
-            (answer(500, &[], "boom"), Err("retryable: the receiver answered 500: boom")),
+            (
+                answer(500, &[], "boom"),
+                Err("retryable: the receiver answered 500: boom"),
+            ),
             (
                 answer(429, &[("Retry-After", "7")], r#"{"error":"slow down"}"#),
                 Err("retryable after 7000 ms: the receiver answered 429: slow down"),
@@ -529,7 +538,10 @@ mod tests {
                 answer(422, &[], r#"{"error":{"message":"le destinataire est inconnu"}}"#),
                 Err("permanent: the receiver answered 422: le destinataire est inconnu"),
             ),
-            (answer(404, &[], ""), Err("permanent: the receiver answered 404: no reason given")),
+            (
+                answer(404, &[], ""),
+                Err("permanent: the receiver answered 404: no reason given"),
+            ),
             (
                 Err("connection refused".into()),
                 Err("retryable: the reply did not get an answer: connection refused"),
@@ -550,7 +562,10 @@ mod tests {
             );
             let sent = host.sent.borrow();
             let request = &sent[0];
-            assert_eq!((request.method.as_str(), request.url.as_str()), ("POST", "http://127.0.0.1:9/replies"));
+            assert_eq!(
+                (request.method.as_str(), request.url.as_str()),
+                ("POST", "http://127.0.0.1:9/replies")
+            );
             let header = |name: &str| {
                 request
                     .headers
@@ -559,7 +574,12 @@ mod tests {
                     .map(|(_, v)| v.clone())
             };
             assert_eq!(header(IDEMPOTENCY_HEADER).as_deref(), Some("ticket-7-reply-1"));
-            check_signature("clé-鍵-مفتاح".as_bytes(), &request.body, header(SIGNATURE_HEADER).as_deref()).unwrap();
+            check_signature(
+                "clé-鍵-مفتاح".as_bytes(),
+                &request.body,
+                header(SIGNATURE_HEADER).as_deref(),
+            )
+            .unwrap();
             let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
             assert_eq!(body["body"], "Ihr Paket kommt morgen. 明日届きます。");
             assert_eq!(body["thread"], "conv-1");
@@ -570,7 +590,10 @@ mod tests {
             sent: Default::default(),
         };
         let err = JsonLines::deliver(&reply, &Config::default(), &host).unwrap_err();
-        assert!(matches!(&err, Error::Permanent(m) if m.contains("deliver_url")), "{err}");
+        assert!(
+            matches!(&err, Error::Permanent(m) if m.contains("deliver_url")),
+            "{err}"
+        );
         let ungranted = Config {
             signature_secret: Some("other".into()),
             ..config
@@ -608,7 +631,9 @@ mod tests {
         assert!(check("http://[::1]:8080/r", Some("out")).is_empty());
         assert_eq!(
             check("ftp://example.com/r", Some("out")),
-            ["/deliver_url: `ftp://example.com/r` is not an http or https URL, expected an http or https URL such as `https://helpdesk.example.com/weft/replies`"]
+            [
+                "/deliver_url: `ftp://example.com/r` is not an http or https URL, expected an http or https URL such as `https://helpdesk.example.com/weft/replies`"
+            ]
         );
         assert_eq!(
             check("https:///nohost", Some("out"))[0],
@@ -616,7 +641,9 @@ mod tests {
         );
         assert_eq!(
             check("https://example.com/r", None),
-            ["/deliver_url: replies are signed, but no `signature_secret` is set, expected `signature_secret: NAME`, with NAME granted in `allow: { secrets: [NAME] }`"]
+            [
+                "/deliver_url: replies are signed, but no `signature_secret` is set, expected `signature_secret: NAME`, with NAME granted in `allow: { secrets: [NAME] }`"
+            ]
         );
     }
 
