@@ -176,6 +176,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::ticket::TicketCommand,
     },
+    /// The messages `weft serve` delivers: `weft outbox list`, `weft outbox retry KEY...`.
+    Outbox {
+        #[command(subcommand)]
+        command: crate::outbox::OutboxCommand,
+    },
     /// Process dead letters and failed steps again (all open ones, or those given). A step
     /// that now succeeds has its decisions applied and its failure resolved; what fails again
     /// keeps its record, with one more attempt and the last error. Exits with 2 if anything
@@ -550,7 +555,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let runtime = new_runtime(&plugins)?;
             let loaded = exec::pipeline::load_plugins(&runtime, &plugins.plugins).await?;
-            let catalog = exec::pipeline::catalog(&loaded);
             let mut problems = Vec::new();
             if !paths.is_empty() {
                 match exec::pipeline::load_workflows(&paths, &loaded).await {
@@ -562,7 +566,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
             if let Some(file) = &channels {
-                match crate::workflow::load_channels(file, &catalog) {
+                match exec::pipeline::load_channels(file, &loaded).await {
                     Ok(channels) => println!("ok: {} channels", channels.mounts.len()),
                     Err(diagnostics) => problems.extend(diagnostics),
                 }
@@ -652,6 +656,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             ReportWhat::Sla(report) => crate::sla_report::run(report).await?,
         },
         Command::Ticket { command } => crate::ticket::run(command).await?,
+        Command::Outbox { command } => {
+            if !crate::outbox::run(command).await? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Replay {
             ids,
             steps,

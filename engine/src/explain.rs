@@ -178,6 +178,13 @@ pub async fn ticket(store: &Store, number: i64) -> anyhow::Result<String> {
         };
         let _ = writeln!(out, "      {}", one_line(&text, 100));
     }
+    let outbox = store.ticket_outbound(number).await?;
+    if !outbox.is_empty() {
+        let _ = writeln!(out, "\nOutbox");
+        for row in &outbox {
+            let _ = writeln!(out, "  {}", crate::outbox::describe(row).replace('\n', "\n  "));
+        }
+    }
     let _ = writeln!(out, "\nDecisions");
     write_decisions(&mut out, &store.ticket_decisions(number).await?);
     Ok(out)

@@ -17,6 +17,7 @@
 //! - [`sla_report`], [`ticket`]: SLA reports; agents' status changes and replies that stop clocks.
 //! - [`operations`]: merges, unmerges and splits by hand.
 //! - [`auth`]: API tokens and roles (`weft token create|list|revoke`).
+//! - [`outbox`]: `weft outbox list|retry`, the messages `weft serve` delivers.
 //! - [`cli`]: the `weft` command.
 
 pub mod auth;
@@ -26,6 +27,7 @@ pub mod exec;
 pub mod explain;
 pub mod metrics;
 pub mod operations;
+pub mod outbox;
 pub mod quality;
 pub mod runtime;
 pub mod serve;

@@ -43,6 +43,7 @@ pub struct Metrics {
     oldest_waiting_seconds: Gauge<f64, AtomicU64>,
     unparsed_webhooks: Gauge,
     dead_letters: Gauge,
+    pub outbox: OutboxMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -68,6 +69,7 @@ impl Default for Metrics {
             oldest_waiting_seconds: Gauge::default(),
             unparsed_webhooks: Gauge::default(),
             dead_letters: Gauge::default(),
+            outbox: OutboxMetrics::default(),
         };
         let r = &mut metrics.registry;
         r.register(
@@ -135,6 +137,7 @@ impl Default for Metrics {
             "Dead letters not replayed",
             metrics.dead_letters.clone(),
         );
+        metrics.outbox.register(r);
         metrics
     }
 }
@@ -175,6 +178,59 @@ impl Metrics {
     }
 }
 
+/// The outbox's counters and gauges (`exec::outbox`): deliveries by result, counted as they
+/// end; rows waiting, failed and uncertain, read from the store when `/metrics` is scraped.
+#[derive(Default)]
+pub struct OutboxMetrics {
+    deliveries: Family<ResultLabels, Counter>,
+    pending: Gauge,
+    failed: Gauge,
+    uncertain: Gauge,
+}
+
+/// Labels of a delivery counted by what came of it.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// `delivered`, `retried`, `failed` or `uncertain`.
+    pub result: String,
+}
+
+impl OutboxMetrics {
+    fn register(&self, r: &mut Registry) {
+        let deliveries =
+            "Calls to deliver outbox messages and rows given up, by result (delivered, retried, failed, uncertain)";
+        r.register("weft_outbox_deliveries", deliveries, self.deliveries.clone());
+        r.register(
+            "weft_outbox_pending",
+            "Outbox messages waiting to be sent or being sent",
+            self.pending.clone(),
+        );
+        r.register(
+            "weft_outbox_failed",
+            "Outbox messages refused for good or out of attempts",
+            self.failed.clone(),
+        );
+        let uncertain = "Outbox messages that may have been delivered by a sender that stopped: a person decides";
+        r.register("weft_outbox_uncertain", uncertain, self.uncertain.clone());
+    }
+
+    /// Counts one delivery's result.
+    pub fn delivered(&self, result: &str) {
+        self.deliveries
+            .get_or_create(&ResultLabels {
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets the gauges to what the store says.
+    pub fn observe(&self, stats: &crate::store::outbox::OutboxStats) {
+        self.pending.set(stats.pending);
+        self.failed.set(stats.failed);
+        self.uncertain.set(stats.uncertain);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +257,29 @@ mod tests {
             "weft_queue_oldest_waiting_seconds 2.5",
             "weft_dead_letters 2",
             "# EOF",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+    }
+
+    #[test]
+    fn renders_the_outbox() {
+        let metrics = Metrics::default();
+        metrics.outbox.delivered("retried");
+        metrics.outbox.delivered("retried");
+        metrics.outbox.delivered("delivered");
+        metrics.outbox.observe(&crate::store::outbox::OutboxStats {
+            pending: 3,
+            failed: 1,
+            uncertain: 2,
+        });
+        let text = metrics.render(&QueueStats::default(), 0);
+        for line in [
+            r#"weft_outbox_deliveries_total{result="retried"} 2"#,
+            r#"weft_outbox_deliveries_total{result="delivered"} 1"#,
+            "weft_outbox_pending 3",
+            "weft_outbox_failed 1",
+            "weft_outbox_uncertain 2",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }

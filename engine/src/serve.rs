@@ -1,11 +1,15 @@
 //! `weft serve`: loads plugins, workflows and channels, opens the store, binds the address,
 //! and runs the HTTP server and the live loop side by side until SIGTERM or SIGINT.
 //!
+//! The outbox sender (`exec::outbox`) runs beside them, delivering what the workflows and the
+//! agents queue.
+//!
 //! Shutdown: the server stops accepting and answers the requests in flight (each was kept
 //! before its 2xx, or not acknowledged at all); then the live loop finishes its round, so
-//! everything kept is parsed and processed and committed; then the process exits 0.
+//! everything kept is parsed and processed and committed, while the sender claims nothing more
+//! and records the outcome of the calls in flight; then the process exits 0.
 
-use crate::exec::{Live, LiveOptions, Pipeline};
+use crate::exec::{Live, LiveOptions, Pipeline, Sender, SenderOptions};
 use crate::metrics::Metrics;
 use crate::server::{self, ServeConfig};
 use crate::store::Store;
@@ -35,7 +39,10 @@ pub(crate) async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let runtime = crate::cli::new_runtime(&options.plugins)?;
     let mut pipeline = Pipeline::load(runtime, &options.plugins.plugins, &options.workflows).await?;
     if let Some(file) = &options.channels {
-        pipeline.mount_channels(file).map_err(|d| anyhow::anyhow!("{d}"))?;
+        pipeline
+            .mount_channels_checked(file)
+            .await
+            .map_err(|d| anyhow::anyhow!("{d}"))?;
     }
     let store = Store::open(&options.db).await?;
     let mut live_options = LiveOptions::default();
@@ -63,6 +70,7 @@ pub async fn serve_until(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (loop_stop, loop_stopped) = watch::channel(false);
+    let sender = tokio::spawn(Sender::new(Arc::clone(&live), SenderOptions::default()).run(loop_stopped.clone()));
     let worker = tokio::spawn({
         let live = Arc::clone(&live);
         async move { live.run(loop_stopped).await }
@@ -71,6 +79,7 @@ pub async fn serve_until(
     tracing::info!("stopped accepting; finishing what was kept");
     let _ = loop_stop.send(true);
     worker.await.context("the live loop panicked")?;
+    sender.await.context("the outbox sender panicked")?;
     served.context("the HTTP server failed")?;
     Ok(())
 }

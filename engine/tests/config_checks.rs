@@ -112,3 +112,53 @@ async fn channels_check_their_configuration() {
     let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
     assert_eq!(pointers, ["/marketplace_domains/a b~1c", "/marketplace_domains/a b~1c"]);
 }
+
+/// A channels file gets its plugins' checks as a workflow does: each problem at the line and
+/// column of the value it concerns, every one at once; a mount that passes loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_files_get_their_plugins_checks() {
+    let plugins = plugins().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("channels.yaml");
+    std::fs::write(
+        &file,
+        "version: 1
+channels:
+  - id: helpdesk
+    uses: json
+    with:
+      default_channel: chat
+      deliver_url: ftp://helpdesk.example.com/weft
+  - id: signed
+    uses: json
+    with: { deliver_url: 'https://hd.example.com/replies', signature_secret: hd }
+    allow: { http: [hd.example.com], secrets: [hd] }
+",
+    )
+    .unwrap();
+    let text = weft::exec::pipeline::load_channels(&file, &plugins)
+        .await
+        .unwrap_err()
+        .to_string();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("channels.yaml:")).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].ends_with("channels.yaml:7:20: in `with:` of channel `helpdesk` at `deliver_url`: `ftp://helpdesk.example.com/weft` is not an http or https URL, expected an http or https URL such as `https://helpdesk.example.com/weft/replies`"),
+        "{text}"
+    );
+    assert!(
+        lines[1].ends_with("channels.yaml:7:20: in `with:` of channel `helpdesk` at `deliver_url`: replies are signed, but no `signature_secret` is set, expected `signature_secret: NAME`, with NAME granted in `allow: { secrets: [NAME] }`"),
+        "{text}"
+    );
+
+    std::fs::write(
+        &file,
+        "version: 1\nchannels:\n  - id: signed\n    uses: json\n    with: { deliver_url: 'https://hd.example.com/replies', signature_secret: hd }\n    allow: { http: [hd.example.com], secrets: [hd] }\n",
+    )
+    .unwrap();
+    let channels = weft::exec::pipeline::load_channels(&file, &plugins).await.unwrap();
+    assert_eq!(
+        channels.get("signed").unwrap().with["deliver_url"],
+        "https://hd.example.com/replies"
+    );
+}

@@ -9,6 +9,13 @@ use serde::de::DeserializeOwned;
 pub enum Error {
     /// Worth trying again later (a remote API was down).
     Retryable(String),
+    /// Worth trying again, but not before `after` has passed: a vendor's `Retry-After`.
+    RetryLater {
+        /// How long to wait at least.
+        after: std::time::Duration,
+        /// Why.
+        reason: String,
+    },
     /// Will fail the same way every time (the input is malformed).
     Permanent(String),
     /// The step's `with:` configuration is wrong.
@@ -25,10 +32,22 @@ impl Error {
     pub fn bad_config(message: impl Into<String>) -> Self {
         Error::BadConfig(message.into())
     }
+    /// Worth trying again after `after` (a vendor's `Retry-After`), not sooner.
+    pub fn retry_later(after: std::time::Duration, reason: impl Into<String>) -> Self {
+        Error::RetryLater {
+            after,
+            reason: reason.into(),
+        }
+    }
     pub fn message(&self) -> &str {
         match self {
             Error::Retryable(m) | Error::Permanent(m) | Error::BadConfig(m) => m,
+            Error::RetryLater { reason, .. } => reason,
         }
+    }
+    /// Whether trying again later may succeed ([`Error::Retryable`], [`Error::RetryLater`]).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Retryable(_) | Error::RetryLater { .. })
     }
 }
 
@@ -36,6 +55,9 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Retryable(m) => write!(f, "retryable: {m}"),
+            Error::RetryLater { after, reason } => {
+                write!(f, "retryable after {} ms: {reason}", after.as_millis())
+            }
             Error::Permanent(m) => write!(f, "permanent: {m}"),
             Error::BadConfig(m) => write!(f, "bad config: {m}"),
         }

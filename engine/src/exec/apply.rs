@@ -6,6 +6,7 @@
 //! queued when the event commits, for the workflows that listen.
 
 use super::clocks::{Status, change_status, queue_met, status_changed_payload};
+use crate::store::outbox::NewOutbound;
 use crate::store::queue::QueuedEvent;
 use crate::store::sla::{DeadlineSet, deadline_timer_base};
 use crate::store::{StoreError, Unit};
@@ -291,15 +292,19 @@ pub async fn apply(
                 TicketRef::Current if state.ticket.is_none() => None,
                 other => Some(ticket_of(unit, state, other).await?),
             };
-            unit.outbox(
-                &send.key,
-                &send.channel,
-                &send.to,
-                number,
-                send.subject.as_deref(),
-                &send.body,
-                send.lang.as_deref(),
-            )
+            // No person wrote it: delivered, it stops no response clock (marketplaces do not
+            // count automatic answers either).
+            unit.queue_outbound(&NewOutbound {
+                key: &send.key,
+                channel: &send.channel,
+                recipient: &send.to,
+                ticket: number,
+                subject: send.subject.as_deref(),
+                body: &send.body,
+                lang: send.lang.as_deref(),
+                automatic: true,
+                ..Default::default()
+            })
             .await?;
             about_ticket = number;
         }

@@ -277,7 +277,9 @@ async fn process_one(
     let message = error.to_string();
     let (attempts, backoff) = attempts_and_backoff(pipeline, &error, options);
     if error.is_retryable() && event.attempts + 1 < attempts {
-        let delay = backoff.saturating_mul(1 << event.attempts.clamp(0, 16) as u32);
+        let delay = backoff
+            .saturating_mul(1 << event.attempts.clamp(0, 16) as u32)
+            .max(error.retry_after().unwrap_or_default());
         tracing::warn!(error = %message, attempt = event.attempts + 1, "event failed, will retry");
         store.retry_later(event.id, delay.as_millis() as i64, &message).await?;
         report.retried += 1;

@@ -90,6 +90,8 @@ pub struct Live {
     options: LiveOptions,
     wake: Notify,
     feed: Arc<Feed>,
+    /// Wakes the outbox sender (`exec::outbox`): rows may have been queued.
+    outbox: Notify,
 }
 
 impl Live {
@@ -101,6 +103,7 @@ impl Live {
             metrics,
             options,
             wake: Notify::new(),
+            outbox: Notify::new(),
         }
     }
 
@@ -121,10 +124,21 @@ impl Live {
         &self.feed
     }
 
-    /// Wakes the loop: something was queued outside it (a status change through the API)
-    /// that it should process now rather than at its next look.
+    /// Wakes the loop: something was queued outside it (a status change through the API, a
+    /// delivered reply's `message.sent`) that it should process now rather than at its next look.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Wakes the outbox sender: call it after queueing outbox rows (an agent's reply), so that
+    /// they go out now rather than at the sender's next look.
+    pub fn outbox_queued(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// What the outbox sender waits on.
+    pub(crate) fn outbox_wakeup(&self) -> &Notify {
+        &self.outbox
     }
 
     /// Whether a channel is mounted at `hook`.
@@ -315,6 +329,10 @@ impl Live {
         self.metrics.events_failed.inc_by(report.failed as u64);
         self.metrics.events_retried.inc_by(report.retried as u64);
         self.metrics.timers_fired.inc_by(report.timers as u64);
+        if report.events > 0 {
+            // Their decisions may have queued messages.
+            self.outbox_queued();
+        }
         for (event, reason) in &report.dead {
             tracing::warn!(event = *event, reason = %reason, "event dead-lettered");
         }
@@ -324,6 +342,7 @@ impl Live {
     /// `/metrics`: the counters, with the queue as the store says now.
     pub async fn metrics_text(&self) -> Result<String, StoreError> {
         let stats = self.store.queue_stats().await?;
+        self.metrics.outbox.observe(&self.store.outbox_stats().await?);
         Ok(self.metrics.render(&stats, now_ms()))
     }
 }

@@ -22,6 +22,8 @@
 //! - [`feed`]: the live stream (changes read from the store's change log, fanned out to
 //!   subscribers) and presence on tickets.
 //! - [`replay`]: dead letters tried again (`weft replay`, the API).
+//! - [`outbox`]: the sender beside it: outbox rows delivered through channel plugins, at most
+//!   once per key.
 //! - [`clocks`]: replies and status changes that stop deadline clocks.
 //! - `reader`: the store's unit as the steps' read-only context.
 
@@ -32,6 +34,7 @@ pub mod feed;
 pub mod ingest;
 pub mod live;
 pub mod orders;
+pub mod outbox;
 pub mod pipeline;
 pub mod process;
 mod reader;
@@ -42,5 +45,6 @@ pub use dispatch::{DrainOptions, DrainReport, Mode, ReplayReport, drain, drain_w
 pub use feed::{Change, Feed, FeedOptions, Published, Subscription};
 pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
 pub use live::{HookError, Live, LiveOptions, Receipt};
+pub use outbox::{Sender, SenderOptions};
 pub use pipeline::Pipeline;
 pub use process::StepError;

@@ -82,6 +82,24 @@ pub async fn load_workflows(
     loading.finish(answers)
 }
 
+/// Loads the channels file at `file` and checks it against the plugins: their schemas, then
+/// each mount's `with:` through its channel plugin's `check-config`, every problem at once.
+pub async fn load_channels(file: &Path, plugins: &BTreeMap<String, Plugin>) -> Result<Channels, workflow::Diagnostics> {
+    let loading = workflow::load_channels_checking(file, &catalog(plugins))?;
+    let mut answers = Vec::new();
+    for check in loading.config_checks() {
+        let answer = match plugins.get(&check.plugin) {
+            Some(plugin) => plugin
+                .check_config(&check.config, &CallOptions::new(check.step.clone(), check.timeout))
+                .await
+                .map_err(|failure| why_unchecked(&failure)),
+            None => Err(format!("plugin `{}` is not loaded", check.plugin)),
+        };
+        answers.push(answer);
+    }
+    loading.finish(answers)
+}
+
 /// Why a plugin's check failed, on one line for its diagnostic (which names the plugin and the
 /// step already): the failure without its origin, a trap without its wasm backtrace.
 fn why_unchecked(failure: &StepFailure) -> String {
@@ -132,6 +150,13 @@ impl Pipeline {
     /// Mounts the channels of a channels file, checked against the loaded plugins.
     pub fn mount_channels(&mut self, file: &Path) -> Result<(), Diagnostics> {
         self.channels = workflow::load_channels(file, &catalog(&self.plugins))?;
+        Ok(())
+    }
+
+    /// [`Pipeline::mount_channels`], with each mount's `with:` checked by its channel plugin
+    /// too (`check-config`), as `weft serve` and `weft validate` load them.
+    pub async fn mount_channels_checked(&mut self, file: &Path) -> Result<(), Diagnostics> {
+        self.channels = load_channels(file, &self.plugins).await?;
         Ok(())
     }
 

@@ -60,6 +60,14 @@ impl StepError {
         }
     }
 
+    /// How long the plugin asked to wait before the next try, if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            StepError::Plugin { failure, .. } => failure.retry_after(),
+            _ => None,
+        }
+    }
+
     /// A failure of one step (its plugin, or its decisions), which the event survives when it
     /// is processed with [`Failures::Land`]; the others (the database, a reply that matches no
     /// ticket) fail the event.

@@ -320,6 +320,10 @@ pub(crate) fn decision_from(d: w::Decision) -> Result<m::Decision, String> {
 pub(crate) fn plugin_error_from(e: w::PluginError) -> PluginError {
     match e {
         w::PluginError::Retryable(m) => PluginError::Retryable(m),
+        w::PluginError::RetryLater(r) => PluginError::RetryLater {
+            after: std::time::Duration::from_millis(r.after_ms),
+            reason: r.reason,
+        },
         w::PluginError::Permanent(m) => PluginError::Permanent(m),
         w::PluginError::BadConfig(m) => PluginError::BadConfig(m),
     }

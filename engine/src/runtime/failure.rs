@@ -131,12 +131,23 @@ impl StepFailure {
     pub fn is_retryable(&self) -> bool {
         match self {
             StepFailure::Timeout { .. } | StepFailure::Host { .. } => true,
-            StepFailure::Plugin { error, .. } => matches!(error, PluginError::Retryable(_)),
+            StepFailure::Plugin { error, .. } => error.is_retryable(),
             StepFailure::MemoryLimit { .. }
             | StepFailure::Trap { .. }
             | StepFailure::InvalidOutput { .. }
             | StepFailure::WrongKind { .. }
             | StepFailure::Denied { .. } => false,
+        }
+    }
+
+    /// How long the plugin asked to wait before the next try (a vendor's `Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            StepFailure::Plugin {
+                error: PluginError::RetryLater { after, .. },
+                ..
+            } => Some(*after),
+            _ => None,
         }
     }
 

@@ -48,6 +48,7 @@ pub(crate) fn denial(host: &str, step: &str, by: GrantedBy, grants: &Grants) -> 
 pub(crate) struct HttpView<'a> {
     state: &'a HttpState,
     denials: &'a mut Vec<String>,
+    requests_sent: &'a mut u32,
 }
 
 impl HttpView<'_> {
@@ -87,6 +88,8 @@ impl HttpView<'_> {
                 .map_err(|_| format!("the value of header `{name}` is not valid"))?;
             builder = builder.header(name, value);
         }
+        // Counted before it leaves: from here on, the vendor may have received it.
+        *self.requests_sent += 1;
         let mut response = builder
             .send()
             .await
@@ -136,6 +139,7 @@ pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>)
     wit::add_to_linker::<CallState, HttpData>(linker, |state| HttpView {
         state: &state.http,
         denials: &mut state.denials,
+        requests_sent: &mut state.requests_sent,
     })
 }
 

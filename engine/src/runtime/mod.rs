@@ -41,6 +41,6 @@ pub use context::{ContextReader, MemoryReader};
 pub use embeddings::{Embedder, EmbeddingsError, MAX_TEXTS_PER_CALL, MODEL_FOLDER, one_core_per_pass};
 pub use engine::{CONTRACT, Runtime, RuntimeConfig, RuntimeError};
 pub use failure::{Origin, StepFailure};
-pub use plugin::{Plugin, PluginKind};
+pub use plugin::{DeliverOutcome, Plugin, PluginKind};
 pub use weft_sdk::Error as PluginError;
 pub use weft_sdk::{LogLevel, PluginInfo};

@@ -579,16 +579,17 @@ impl Plugin {
         }
     }
 
-    /// Runs a channel's `deliver`: sends one outbound message through the channel's API.
-    pub async fn deliver(
-        &self,
-        outbound: &Outbound,
-        config: &serde_json::Value,
-        call: &CallOptions,
-    ) -> Result<Delivery, StepFailure> {
-        let pre = self
-            .channel_pre()
-            .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
+    /// Runs a channel's `deliver`: sends one outbound message through the channel's API. The
+    /// outcome says too whether any HTTP request left the host, so that a failure without an
+    /// answer from the plugin (a timeout, a trap) can be told apart: nothing sent, or perhaps
+    /// delivered.
+    pub async fn deliver(&self, outbound: &Outbound, config: &serde_json::Value, call: &CallOptions) -> DeliverOutcome {
+        let Some(pre) = self.channel_pre() else {
+            return DeliverOutcome {
+                result: Err(self.wrong_kind(call, PluginKind::Channel)),
+                requests_sent: 0,
+            };
+        };
         let origin = self.origin(call);
         let (outbound, config) = (convert::outbound_to(outbound), convert::json_to(config));
         let (state, result) = invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
@@ -601,8 +602,24 @@ impl Plugin {
             })
         })
         .await;
-        result?
-            .map(convert::delivery_from)
-            .map_err(|e| plugin_failure(origin, convert::plugin_error_from(e), &state.denials))
+        let result = result.and_then(|answer| {
+            answer
+                .map(convert::delivery_from)
+                .map_err(|e| plugin_failure(origin, convert::plugin_error_from(e), &state.denials))
+        });
+        DeliverOutcome {
+            result,
+            requests_sent: state.requests_sent,
+        }
     }
+}
+
+/// What [`Plugin::deliver`] came to.
+#[derive(Debug)]
+pub struct DeliverOutcome {
+    /// The channel's answer, or why there is none.
+    pub result: Result<Delivery, StepFailure>,
+    /// HTTP requests the plugin handed to the network during the call, whatever became of
+    /// them: 0 means the vendor cannot have received anything.
+    pub requests_sent: u32,
 }

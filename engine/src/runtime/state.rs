@@ -28,6 +28,9 @@ pub(crate) struct CallState {
     pub embeddings: EmbeddingsState,
     /// Every capability the host refused, as the message the guest got.
     pub denials: Vec<String>,
+    /// HTTP requests handed to the network during the call (their outcome aside): none means
+    /// nothing the plugin did can have reached a vendor.
+    pub requests_sent: u32,
 }
 
 /// What is particular to one call: its memory cap, the reader lent to it, its grants and log.
@@ -61,6 +64,7 @@ impl CallState {
             log: parts.log,
             embeddings: parts.embeddings,
             denials: Vec::new(),
+            requests_sent: 0,
         }
     }
 
@@ -76,6 +80,7 @@ impl CallState {
         self.log = parts.log;
         self.embeddings = parts.embeddings;
         self.denials.clear();
+        self.requests_sent = 0;
     }
 
     /// What the guest wrote to stderr so far, as text.

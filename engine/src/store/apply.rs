@@ -580,48 +580,6 @@ impl Unit {
         Ok(())
     }
 
-    /// Puts a message in the outbox once per key. Returns false if the key was already there.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one column each; a struct would only rename them"
-    )]
-    pub async fn outbox(
-        &mut self,
-        key: &str,
-        channel: &str,
-        recipient: &str,
-        ticket: Option<i64>,
-        subject: Option<&str>,
-        body: &str,
-        lang: Option<&str>,
-    ) -> Result<bool> {
-        let done = query(
-            "INSERT INTO outbox (key, channel, recipient, ticket_number, subject, body, lang, state, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(channel)
-        .bind(recipient)
-        .bind(ticket)
-        .bind(subject)
-        .bind(body)
-        .bind(lang)
-        .bind(now_ms())
-        .execute(self.conn())
-        .await?;
-        let queued = done.rows_affected() == 1;
-        // A message queued on a ticket is a change of it, with the version it makes.
-        if let (true, Some(ticket)) = (queued, ticket) {
-            let version = self.bump_ticket(ticket).await?;
-            query("UPDATE outbox SET ticket_version = $1 WHERE key = $2")
-                .bind(version)
-                .bind(key)
-                .execute(self.conn())
-                .await?;
-        }
-        Ok(queued)
-    }
-
     /// Writes one decision to the log, with what it was about once applied: for decisions made
     /// outside a step (by hand, from the command line), whose origin names no event.
     pub async fn record_decision(

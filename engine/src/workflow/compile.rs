@@ -84,10 +84,32 @@ impl Loading {
 }
 
 impl ConfigCheck {
+    /// The check of a channel's `with:` in a channels file (`with` as written, `uses` where its
+    /// plugin is named), for the channel's plugin to run under `timeout`.
+    pub(super) fn channel(
+        plugin: &str,
+        label: &str,
+        file: &Path,
+        uses: Pos,
+        with: Option<&Node>,
+        timeout: Duration,
+    ) -> ConfigCheck {
+        ConfigCheck {
+            plugin: plugin.to_owned(),
+            step: label.to_owned(),
+            config: with.map_or_else(|| serde_json::json!({}), Node::to_json),
+            timeout,
+            file: file.to_path_buf(),
+            label: label.to_owned(),
+            uses,
+            with: with.cloned(),
+        }
+    }
+
     /// The plugin's answer as diagnostics: each problem at the node its pointer names (at the
     /// nearest enclosing node written in the file when the pointer names a missing key), a
     /// failed check at `uses:`.
-    fn diagnostics(&self, answer: Result<Vec<ConfigProblem>, String>) -> Vec<Diagnostic> {
+    pub(super) fn diagnostics(&self, answer: Result<Vec<ConfigProblem>, String>) -> Vec<Diagnostic> {
         let at = |pos: Pos, message: String| Diagnostic {
             file: self.file.clone(),
             line: pos.line,
@@ -263,6 +285,21 @@ impl<'a> Checker<'a> {
             diagnostics: Vec::new(),
             checks: Vec::new(),
         }
+    }
+
+    /// The file being checked.
+    pub(super) fn file(&self) -> &'a Path {
+        self.file
+    }
+
+    /// Keeps a `with:` for its plugin to check.
+    pub(super) fn add_check(&mut self, check: ConfigCheck) {
+        self.checks.push(check);
+    }
+
+    /// The checks kept so far.
+    pub(super) fn take_checks(&mut self) -> Vec<ConfigCheck> {
+        std::mem::take(&mut self.checks)
     }
 
     pub(super) fn report(&mut self, pos: Pos, message: impl Into<String>) {

@@ -23,7 +23,7 @@ pub mod names;
 mod yaml;
 
 pub use catalog::{Catalog, PluginKind, PluginSummary};
-pub use channels::{ChannelMount, Channels, load_channels};
+pub use channels::{ChannelMount, Channels, ChannelsLoading, load_channels, load_channels_checking};
 pub use compile::{ConfigCheck, Loading, load, load_str};
 pub use condition::{Condition, ConditionError};
 pub use diagnostic::{Diagnostic, Diagnostics};

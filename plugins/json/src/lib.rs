@@ -17,14 +17,30 @@
 //! mount: `X-Weft-Signature: sha256=<hex HMAC-SHA256 of the raw body>`, compared in constant
 //! time. A `GET` on the hook with `?challenge=TEXT` answers `TEXT`, so a system can check the
 //! URL before it sends anything.
+//!
+//! It delivers replies too, when `deliver_url` is set (its host granted to the mount in
+//! `allow: { http: [...] }`): each outbound message is POSTed there as JSON,
+//! `{"key", "to", "thread", "subject", "body", "lang"}`, signed the same way
+//! (`X-Weft-Signature` over the raw body, with `signature_secret`), and with the message's key
+//! as `Idempotency-Key`. The receiver must treat a key it has seen as the same message: a try
+//! that timed out or got a 5xx is sent again with the same key. Its answer decides:
+//! 2xx: delivered (with `id` or `message_id` of a JSON body as the id on the receiver's side);
+//! 408, 429 and 5xx: tried again later, not before `Retry-After` when the answer has one;
+//! any other status: refused for good, with the reason the body gives (`error.message`,
+//! `error`, `message` or `reason` of a JSON body, else its text) shown on the ticket.
 
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
+use std::time::Duration;
 use weft_sdk::prelude::*;
 
 /// The header that carries the signature of a webhook's body.
 pub const SIGNATURE_HEADER: &str = "X-Weft-Signature";
+/// The header that carries an outbound message's key: the same key is the same message.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+/// How much of a refusal's body is kept as its reason.
+const MAX_REASON_CHARS: usize = 500;
 
 /// The channel.
 pub struct JsonLines;
@@ -42,6 +58,12 @@ pub struct Config {
     /// `signature_secret: shop_signing`
     #[serde(default)]
     pub signature_secret: Option<String>,
+    /// Where replies are delivered: every outbound message is POSTed to this http(s) URL as
+    /// JSON, signed with `signature_secret`. Its host must be granted to the mount
+    /// (`allow: { http: [HOST] }`). Without it the channel delivers nothing. Example:
+    /// `deliver_url: https://helpdesk.example.com/weft/replies`
+    #[serde(default)]
+    pub deliver_url: Option<String>,
 }
 
 /// One line as it is written.
@@ -81,13 +103,68 @@ impl Channel for JsonLines {
     const DESCRIPTION: &'static str = "one normalized message per line of JSON";
 
     fn check_config(config: &Config) -> Vec<ConfigProblem> {
-        match &config.default_channel {
-            Some(channel) if channel.trim().is_empty() => vec![
+        let mut problems = Vec::new();
+        if let Some(channel) = &config.default_channel
+            && channel.trim().is_empty()
+        {
+            problems.push(
                 ConfigProblem::at(["default_channel"], "the default channel is blank")
                     .expected("a channel name such as `chat`"),
-            ],
-            _ => Vec::new(),
+            );
         }
+        if let Some(url) = &config.deliver_url {
+            if let Err(problem) = deliver_host(url) {
+                problems.push(
+                    ConfigProblem::at(["deliver_url"], problem)
+                        .expected("an http or https URL such as `https://helpdesk.example.com/weft/replies`"),
+                );
+            }
+            if config.signature_secret.is_none() {
+                problems.push(
+                    ConfigProblem::at(["deliver_url"], "replies are signed, but no `signature_secret` is set")
+                        .expected("`signature_secret: NAME`, with NAME granted in `allow: { secrets: [NAME] }`"),
+                );
+            }
+        }
+        problems
+    }
+
+    fn deliver(outbound: &Outbound, config: &Config, host: &dyn Host) -> Result<Delivery, Error> {
+        let Some(url) = &config.deliver_url else {
+            return Err(Error::permanent(
+                "this json mount has no `deliver_url` in its `with:`, so it cannot deliver replies",
+            ));
+        };
+        let Some(secret_name) = &config.signature_secret else {
+            return Err(Error::bad_config(
+                "`deliver_url` is set but no `signature_secret` signs replies",
+            ));
+        };
+        let secret = host.secret(secret_name).map_err(Error::bad_config)?;
+        let body = serde_json::to_vec(&serde_json::json!({
+            "key": outbound.key,
+            "to": outbound.to,
+            "thread": outbound.thread,
+            "subject": outbound.subject,
+            "body": outbound.body,
+            "lang": outbound.lang,
+        }))
+        .map_err(|e| Error::permanent(format!("the reply cannot be written as JSON: {e}")))?;
+        let request = HttpRequest {
+            method: "POST".into(),
+            url: url.clone(),
+            headers: vec![
+                ("Content-Type".into(), "application/json; charset=utf-8".into()),
+                (SIGNATURE_HEADER.into(), sign(secret.as_bytes(), &body)),
+                (IDEMPOTENCY_HEADER.into(), outbound.key.clone()),
+            ],
+            body,
+        };
+        // The key makes a second try harmless: the receiver takes it as the same message.
+        let response = host
+            .fetch(&request)
+            .map_err(|e| Error::retryable(format!("the reply did not get an answer: {e}")))?;
+        delivery_of(&response, jiff::Timestamp::now())
     }
 
     fn verify(inbound: &Inbound, config: &Config, host: &dyn Host) -> Result<(), Error> {
@@ -170,6 +247,98 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The host of a `deliver_url`, or why it is not a URL the channel can post to.
+fn deliver_host(url: &str) -> Result<&str, String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{url}` is not an http or https URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    if host.is_empty() {
+        return Err(format!("`{url}` names no host"));
+    }
+    if url.chars().any(char::is_whitespace) {
+        return Err(format!("`{url}` contains white space"));
+    }
+    Ok(host)
+}
+
+/// What the receiver's answer means for the reply: delivered, worth another try (not before
+/// its `Retry-After`, read at `now`), or refused for good with its reason.
+pub fn delivery_of(response: &HttpResponse, now: jiff::Timestamp) -> Result<Delivery, Error> {
+    let status = response.status;
+    if (200..300).contains(&status) {
+        return Ok(Delivery {
+            external_id: external_id(&response.body),
+        });
+    }
+    let reason = format!("the receiver answered {status}: {}", reason_of(&response.body));
+    if status == 408 || status == 429 || (500..600).contains(&status) {
+        let after = response
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
+            .and_then(|(_, value)| retry_after(value, now));
+        return Err(match after {
+            Some(after) => Error::retry_later(after, reason),
+            None => Error::retryable(reason),
+        });
+    }
+    Err(Error::permanent(reason))
+}
+
+/// A `Retry-After` value (seconds, or an HTTP date) as the time left from `now`; a date in the
+/// past is no wait at all.
+pub fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(value).ok()?;
+    let millis = (at.as_millisecond() - now.as_millisecond()).max(0);
+    Some(Duration::from_millis(millis as u64))
+}
+
+/// The receiver's id of a delivered message: `id` or `message_id` of a JSON object body.
+fn external_id(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["id", "message_id"].iter().find_map(|key| match &value[*key] {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// Why the receiver refused: what its JSON body says, else its text, shortened.
+fn reason_of(body: &[u8]) -> String {
+    let said = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| {
+            [
+                &value["error"]["message"],
+                &value["error"],
+                &value["message"],
+                &value["reason"],
+            ]
+            .into_iter()
+            .find_map(|v| v.as_str().filter(|s| !s.trim().is_empty()).map(str::to_owned))
+        });
+    let text = said.unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+    if text.is_empty() {
+        return "no reason given".into();
+    }
+    let mut shown: String = text.chars().take(MAX_REASON_CHARS).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown
 }
 
 /// Why a line is not a message, with a hint when it is a line of an order export (those are
@@ -305,6 +474,177 @@ mod tests {
         };
         let err = JsonLines::verify(&signed(body, None), &elsewhere, &host).unwrap_err();
         assert!(matches!(err, Error::BadConfig(_)), "{err}");
+    }
+
+    /// A host that grants one secret and answers every request with `response`, keeping what
+    /// was sent.
+    struct Receiver {
+        response: Result<HttpResponse, String>,
+        sent: std::cell::RefCell<Vec<HttpRequest>>,
+    }
+
+    impl Host for Receiver {
+        fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+            self.sent.borrow_mut().push(request.clone());
+            self.response.clone()
+        }
+        fn secret(&self, name: &str) -> Result<String, String> {
+            Secrets("out", "clé-鍵-مفتاح").secret(name)
+        }
+        fn log(&self, _: LogLevel, _: &str) {}
+        fn embed(&self, _: &[String]) -> Result<Vec<Vec<f32>>, String> {
+            Err("no embeddings".into())
+        }
+    }
+
+    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Result<HttpResponse, String> {
+        Ok(HttpResponse {
+            status,
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: body.as_bytes().to_vec(),
+        })
+    }
+
+    #[test]
+    fn deliver_posts_signed_json_and_reads_the_answer() {
+        let config = Config {
+            signature_secret: Some("out".into()),
+            deliver_url: Some("http://127.0.0.1:9/replies".into()),
+            ..Config::default()
+        };
+        let reply = Outbound {
+            key: "ticket-7-reply-1".into(),
+            to: "lea@example.de".into(),
+            thread: Some("conv-1".into()),
+            subject: None,
+            body: "Ihr Paket kommt morgen. 明日届きます。".into(),
+            lang: Some("de".into()),
+        };
+        /// What the receiver answers, and the id delivered or the error it makes.
+        type Case = (Result<HttpResponse, String>, Result<Option<&'static str>, &'static str>);
+        let table: &[Case] = &[
+            (answer(200, &[], r#"{"id":"m-17"}"#), Ok(Some("m-17"))),
+            (answer(201, &[], r#"{"message_id":42}"#), Ok(Some("42"))),
+            (answer(204, &[], ""), Ok(None)),
+            (
+                answer(500, &[], "boom"),
+                Err("retryable: the receiver answered 500: boom"),
+            ),
+            (
+                answer(429, &[("Retry-After", "7")], r#"{"error":"slow down"}"#),
+                Err("retryable after 7000 ms: the receiver answered 429: slow down"),
+            ),
+            (
+                answer(422, &[], r#"{"error":{"message":"le destinataire est inconnu"}}"#),
+                Err("permanent: the receiver answered 422: le destinataire est inconnu"),
+            ),
+            (
+                answer(404, &[], ""),
+                Err("permanent: the receiver answered 404: no reason given"),
+            ),
+            (
+                Err("connection refused".into()),
+                Err("retryable: the reply did not get an answer: connection refused"),
+            ),
+        ];
+        for (response, expected) in table {
+            let host = Receiver {
+                response: response.clone(),
+                sent: Default::default(),
+            };
+            let got = JsonLines::deliver(&reply, &config, &host)
+                .map(|d| d.external_id)
+                .map_err(|e| e.to_string());
+            assert_eq!(
+                got,
+                expected.map(|id| id.map(str::to_owned)).map_err(str::to_owned),
+                "{response:?}"
+            );
+            let sent = host.sent.borrow();
+            let request = &sent[0];
+            assert_eq!(
+                (request.method.as_str(), request.url.as_str()),
+                ("POST", "http://127.0.0.1:9/replies")
+            );
+            let header = |name: &str| {
+                request
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone())
+            };
+            assert_eq!(header(IDEMPOTENCY_HEADER).as_deref(), Some("ticket-7-reply-1"));
+            check_signature(
+                "clé-鍵-مفتاح".as_bytes(),
+                &request.body,
+                header(SIGNATURE_HEADER).as_deref(),
+            )
+            .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            assert_eq!(body["body"], "Ihr Paket kommt morgen. 明日届きます。");
+            assert_eq!(body["thread"], "conv-1");
+        }
+        // Not configured to deliver, or a secret the host refuses: nothing is sent.
+        let host = Receiver {
+            response: answer(200, &[], ""),
+            sent: Default::default(),
+        };
+        let err = JsonLines::deliver(&reply, &Config::default(), &host).unwrap_err();
+        assert!(
+            matches!(&err, Error::Permanent(m) if m.contains("deliver_url")),
+            "{err}"
+        );
+        let ungranted = Config {
+            signature_secret: Some("other".into()),
+            ..config
+        };
+        let err = JsonLines::deliver(&reply, &ungranted, &host).unwrap_err();
+        assert!(matches!(err, Error::BadConfig(_)), "{err}");
+        assert!(host.sent.borrow().is_empty());
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now: jiff::Timestamp = "2026-12-07T08:00:00Z".parse().unwrap();
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Mon, 07 Dec 2026 08:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(retry_after("Mon, 07 Dec 2026 07:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn deliver_settings_are_checked() {
+        let check = |url: &str, secret: Option<&str>| -> Vec<String> {
+            JsonLines::check_config(&Config {
+                deliver_url: Some(url.into()),
+                signature_secret: secret.map(str::to_owned),
+                ..Config::default()
+            })
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+        };
+        assert!(check("https://helpdesk.example.com/weft/replies", Some("out")).is_empty());
+        assert!(check("http://[::1]:8080/r", Some("out")).is_empty());
+        assert_eq!(
+            check("ftp://example.com/r", Some("out")),
+            [
+                "/deliver_url: `ftp://example.com/r` is not an http or https URL, expected an http or https URL such as `https://helpdesk.example.com/weft/replies`"
+            ]
+        );
+        assert_eq!(
+            check("https:///nohost", Some("out"))[0],
+            "/deliver_url: `https:///nohost` names no host, expected an http or https URL such as `https://helpdesk.example.com/weft/replies`"
+        );
+        assert_eq!(
+            check("https://example.com/r", None),
+            [
+                "/deliver_url: replies are signed, but no `signature_secret` is set, expected `signature_secret: NAME`, with NAME granted in `allow: { secrets: [NAME] }`"
+            ]
+        );
     }
 
     #[test]

@@ -269,6 +269,10 @@ pub(crate) fn decision_to(d: m::Decision) -> w::Decision {
 pub(crate) fn error_to(e: Error) -> w::PluginError {
     match e {
         Error::Retryable(m) => w::PluginError::Retryable(m),
+        Error::RetryLater { after, reason } => w::PluginError::RetryLater(w::RetryLater {
+            after_ms: u64::try_from(after.as_millis()).unwrap_or(u64::MAX),
+            reason,
+        }),
         Error::Permanent(m) => w::PluginError::Permanent(m),
         Error::BadConfig(m) => w::PluginError::BadConfig(m),
     }

@@ -3,7 +3,7 @@
 
 use super::model::{ChannelMount, Channels};
 use crate::workflow::catalog::{Catalog, PluginKind};
-use crate::workflow::compile::{Checker, SchemaCache, is_null};
+use crate::workflow::compile::{Checker, ConfigCheck, SchemaCache, is_null};
 use crate::workflow::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::workflow::model::Grants;
 use crate::workflow::names::{HookId, HostPattern, PluginName, SecretName};
@@ -34,13 +34,70 @@ pub fn load_channels(file: &Path, catalog: &Catalog) -> Result<Channels, Diagnos
 
 /// [`load_channels`] from text; `file` names it in diagnostics.
 pub fn load_channels_str(file: &Path, text: &str, catalog: &Catalog) -> Result<Channels, Diagnostics> {
+    load_channels_checking_str(file, text, catalog).map(|loading| loading.channels)
+}
+
+/// The time limit of a channel plugin's `check-config` of a mount's `with:`.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A channels file checked as far as the loader can alone, waiting for each channel plugin's
+/// `check-config` of its mounts' `with:` (as [`crate::workflow::Loading`] waits for steps').
+#[derive(Debug)]
+pub struct ChannelsLoading {
+    channels: Channels,
+    checks: Vec<ConfigCheck>,
+}
+
+impl ChannelsLoading {
+    /// The `with:` values that their plugins must check, in file order.
+    pub fn config_checks(&self) -> &[ConfigCheck] {
+        &self.checks
+    }
+
+    /// The channels, once every check was answered (in the same order) with the problems the
+    /// plugin found or why the check failed; otherwise every problem at its line and column.
+    pub fn finish(self, answers: Vec<Result<Vec<weft_sdk::ConfigProblem>, String>>) -> Result<Channels, Diagnostics> {
+        let mut answers = answers.into_iter();
+        let mut diagnostics = Vec::new();
+        for check in self.checks {
+            let answer = answers
+                .next()
+                .unwrap_or_else(|| Err("the engine did not ask the plugin to check it".to_owned()));
+            diagnostics.extend(check.diagnostics(answer));
+        }
+        if diagnostics.is_empty() {
+            Ok(self.channels)
+        } else {
+            Err(Diagnostics::new(diagnostics))
+        }
+    }
+}
+
+/// Loads and checks the channels file at `file` as [`load_channels`] does, keeping each
+/// mount's `with:` for its plugin's own check.
+pub fn load_channels_checking(file: &Path, catalog: &Catalog) -> Result<ChannelsLoading, Diagnostics> {
+    let text = std::fs::read_to_string(file).map_err(|error| {
+        Diagnostics::new(vec![Diagnostic {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the channels file: {error}"),
+        }])
+    })?;
+    load_channels_checking_str(file, &text, catalog)
+}
+
+fn load_channels_checking_str(file: &Path, text: &str, catalog: &Catalog) -> Result<ChannelsLoading, Diagnostics> {
     let mut schemas = SchemaCache::default();
     let mut checker = Checker::new(file, text, catalog, &mut schemas);
     let mounts = channels(&mut checker);
     match mounts {
-        Some(mounts) if checker.diagnostics.is_empty() => Ok(Channels {
-            file: Some(file.to_path_buf()),
-            mounts,
+        Some(mounts) if checker.diagnostics.is_empty() => Ok(ChannelsLoading {
+            checks: checker.take_checks(),
+            channels: Channels {
+                file: Some(file.to_path_buf()),
+                mounts,
+            },
         }),
         _ => Err(Diagnostics::new(checker.diagnostics)),
     }
@@ -219,8 +276,9 @@ fn plugin(
             return None;
         }
     };
-    if with_checkable {
-        checker.check_with(text, summary, with, uses, label);
+    if with_checkable && checker.check_with(text, summary, with, uses, label) {
+        let file = checker.file().to_path_buf();
+        checker.add_check(ConfigCheck::channel(text, label, &file, uses.pos, with, CHECK_TIMEOUT));
     }
     Some(name)
 }

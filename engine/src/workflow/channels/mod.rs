@@ -22,5 +22,5 @@ pub mod compile;
 pub mod file;
 pub mod model;
 
-pub use compile::load_channels;
+pub use compile::{ChannelsLoading, load_channels, load_channels_checking};
 pub use model::{ChannelMount, Channels};

@@ -1,7 +1,7 @@
 //! A step that misbehaves on request, so the runtime's limits and capability checks can be tested
 //! against a real component.
 //!
-//! `with: { fault: ok|loop|hog|trap|panic|garbage|http|secret|context, port: 8080 }` picks the
+//! `with: { fault: ok|loop|hog|trap|panic|garbage|http|secret|context|acknowledge, port: 8080 }` picks the
 //! behaviour; see [`Fault`]. `check: loop|hog|trap|problems` makes `check-config` misbehave
 //! too; see [`CheckFault`].
 
@@ -34,6 +34,9 @@ pub enum Fault {
     Secret,
     /// Looks up the sender's email and links every customer found.
     Context,
+    /// Answers the message with an automatic acknowledgement to its sender's email, on its
+    /// channel, keyed `ack:<channel>:<id>` (for the outbox).
+    Acknowledge,
 }
 
 /// What `check-config` does when it is asked to misbehave.
@@ -166,6 +169,24 @@ impl Step for Faulty {
             Fault::Secret => {
                 let secret = ctx.secret("api_token").map_err(Error::permanent)?;
                 Ok(vec![tag(secret.chars().count().to_string(), "read the secret")])
+            }
+            Fault::Acknowledge => {
+                let message = event
+                    .message
+                    .as_ref()
+                    .ok_or_else(|| Error::permanent("the event has no message to acknowledge"))?;
+                Ok(vec![Decision::new(
+                    Command::SendMessage(SendMessage {
+                        channel: message.channel.clone(),
+                        to: sender_email(event)?.value,
+                        ticket: TicketRef::Current,
+                        subject: None,
+                        body: "Merci, nous avons bien reçu votre message. 受け付けました。".into(),
+                        lang: message.lang.clone(),
+                        key: format!("ack:{}:{}", message.channel, message.id),
+                    }),
+                    "every message is acknowledged",
+                )])
             }
             Fault::Context => {
                 let found = ctx.find_customers(&sender_email(event)?);
