@@ -50,6 +50,7 @@ pub(super) async fn create(
     match crate::ticket::reply(state.live.store(), &request).await? {
         ReplyOutcome::Queued { reply, version, draft } => {
             state.live.wake();
+            state.live.outbox_queued();
             let accepted = ReplyAccepted {
                 ticket: number,
                 version,
