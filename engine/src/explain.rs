@@ -53,7 +53,12 @@ fn write_decisions(out: &mut String, decisions: &[LoggedDecision]) {
             (Some(e), Some(kind)) => format!("event {e} ({kind})"),
             (None, _) => "by hand".into(),
         };
-        let _ = writeln!(out, "  {event} · {}/{} · {}", d.workflow, d.step, d.plugin);
+        // `inbound@3fa2b1c09d1e`: the workflow and the version of its file that decided.
+        let workflow = match &d.workflow_version {
+            Some(version) => format!("{}@{version}", d.workflow),
+            None => d.workflow.clone(),
+        };
+        let _ = writeln!(out, "  {event} · {workflow}/{} · {}", d.step, d.plugin);
         let _ = writeln!(out, "    {}", describe_command(&d.command));
         let _ = writeln!(out, "    why: {}", d.reason);
         for e in &d.evidence {

@@ -257,6 +257,7 @@ pub async fn set_status(store: &Store, ticket: i64, status: Status, at: i64) -> 
     let origin = Origin {
         event: None,
         workflow: "cli",
+        workflow_version: None,
         step: "ticket-status",
         plugin: &plugin,
     };
