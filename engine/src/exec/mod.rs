@@ -33,8 +33,10 @@ pub mod process;
 mod reader;
 pub mod records;
 
-pub use dispatch::{DrainOptions, DrainReport, Mode, ReplayReport, drain, drain_within, replay_failed_steps};
+pub use dispatch::{
+    DrainOptions, DrainReport, Mode, Progress, ReplayReport, drain, drain_step, drain_within, replay_failed_steps,
+};
 pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
 pub use live::{HookError, Live, LiveOptions, Receipt};
 pub use pipeline::Pipeline;
-pub use process::StepError;
+pub use process::{StepError, StepRun};

@@ -21,7 +21,7 @@ pub enum Kept {
     Duplicate(i64),
 }
 
-/// How much work is waiting, for `/metrics`.
+/// How much work is waiting, and how much is late, for `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueStats {
     /// Events waiting to be processed (retries included).
@@ -32,6 +32,14 @@ pub struct QueueStats {
     pub unparsed_webhooks: i64,
     /// Dead letters not replayed.
     pub open_dead_letters: i64,
+    /// Outbound messages waiting to be delivered.
+    pub outbox_pending: i64,
+    /// Outbound messages whose delivery failed for good.
+    pub outbox_failed: i64,
+    /// Deadlines whose clock runs (not met, not paused) that warned and are not due yet.
+    pub deadlines_at_risk: i64,
+    /// Deadlines whose clock runs (not met, not paused) that are past due.
+    pub deadlines_breached: i64,
 }
 
 /// The digest that recognizes the same delivery on the same hook.
@@ -112,12 +120,60 @@ impl Store {
         let dead = query("SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL")
             .fetch_one(&mut conn)
             .await?;
+        let outbox = query(
+            "SELECT COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0) AS pending,
+                    COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS failed
+             FROM outbox WHERE state IN ('pending', 'failed')",
+        )
+        .fetch_one(&mut conn)
+        .await?;
+        // Running clocks: not met, not paused, on a ticket not merged into another.
+        let deadlines = query(
+            "SELECT COALESCE(SUM(CASE WHEN d.state = 'warned' THEN 1 ELSE 0 END), 0) AS at_risk,
+                    COALESCE(SUM(CASE WHEN d.state = 'breached' THEN 1 ELSE 0 END), 0) AS breached
+             FROM deadlines d JOIN tickets t ON t.number = d.ticket_number
+             WHERE d.met_at IS NULL AND d.paused_at IS NULL AND d.state IN ('warned', 'breached')
+               AND t.merged_into IS NULL",
+        )
+        .fetch_one(&mut conn)
+        .await?;
         Ok(QueueStats {
             pending_events: events.try_get("n")?,
             oldest_pending_at: events.try_get("oldest")?,
             unparsed_webhooks: unparsed.try_get("n")?,
             open_dead_letters: dead.try_get("n")?,
+            outbox_pending: outbox.try_get("pending")?,
+            outbox_failed: outbox.try_get("failed")?,
+            deadlines_at_risk: deadlines.try_get("at_risk")?,
+            deadlines_breached: deadlines.try_get("breached")?,
         })
+    }
+
+    /// Messages placed on a ticket among those stored after message row `cursor` (at most
+    /// `limit` rows looked at), by channel id; and the cursor to ask with next: past every
+    /// message placed, up to the first one not placed yet (which a later call sees again).
+    /// How the serve benchmark watches tickets appear.
+    pub async fn messages_on_tickets_since(&self, cursor: i64, limit: i64) -> Result<(Vec<String>, i64)> {
+        let rows = query("SELECT id, external_id, ticket_number FROM messages WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(cursor)
+            .bind(limit)
+            .fetch_all(&mut self.conn().await?)
+            .await?;
+        let mut placed = Vec::new();
+        let mut next = cursor;
+        let mut gap = false;
+        for row in rows {
+            let ticket: Option<i64> = row.try_get("ticket_number")?;
+            if ticket.is_none() {
+                gap = true;
+                continue;
+            }
+            placed.push(row.try_get("external_id")?);
+            if !gap {
+                next = row.try_get("id")?;
+            }
+        }
+        Ok((placed, next))
     }
 
     /// Whether the database answers.
