@@ -520,6 +520,7 @@ async fn workflows_reload_while_serving() {
         .unwrap();
     let text = String::from_utf8_lossy(&explained.stdout);
     assert!(explained.status.success(), "{text}");
-    assert!(text.contains(&format!("tagging@{v1}/identify")), "{text}");
+    assert!(text.contains(" · tagging/identify · identity@"), "{text}");
+    assert!(text.contains(&format!(" · version {v1}\n")), "{text}");
     assert!(!text.contains(&v2), "{text}");
 }
