@@ -194,6 +194,12 @@ enum Command {
         #[command(flatten)]
         plugins: PluginsArg,
     },
+    /// API tokens for `weft serve`: `weft token create --name NAME --role agent|admin|integrator`,
+    /// `weft token list`, `weft token revoke NAME`.
+    Token {
+        #[command(subcommand)]
+        command: crate::auth::TokenCommand,
+    },
     /// Generate buyer traffic with ground truth (JSON lines and a truth file).
     Generate(crate::quality::command::GenerateArgs),
     /// Merge tickets into the first by hand; they keep their numbers.
@@ -680,25 +686,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let mut reparsed = 0;
             let mut letters_again = 0;
             for letter in &chosen {
-                store.requeue_dead_letter(letter).await?;
-                if let (Some(inbound), None) = (letter.inbound, letter.event) {
-                    let record = store.inbound(inbound).await?;
-                    let mut unit = store.unit().await?;
-                    let outcome =
-                        exec::ingest::parse_recorded(&mut unit, &pipeline, record.id, &record.channel, record.inbound)
-                            .await?;
-                    match outcome {
-                        Ok(n) => {
-                            unit.commit().await?;
-                            reparsed += n;
-                        }
-                        Err(reason) => {
-                            // The same dead letter, open again: not a second one per try.
-                            unit.rollback().await?;
-                            store.dead_letter_failed_again(letter.id, &reason).await?;
-                            eprintln!("dead letter #{} failed again: {reason}", letter.id);
-                            letters_again += 1;
-                        }
+                match exec::replay::replay_dead_letter(&store, &pipeline, letter).await? {
+                    exec::replay::LetterReplayed::Requeued => {}
+                    exec::replay::LetterReplayed::Parsed(n) => reparsed += n,
+                    exec::replay::LetterReplayed::FailedAgain(reason) => {
+                        eprintln!("dead letter #{} failed again: {reason}", letter.id);
+                        letters_again += 1;
                     }
                 }
             }
@@ -730,6 +723,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             );
             return Ok(processed_status(dead, failed_steps));
         }
+        Command::Token { command } => println!("{}", crate::auth::run(command).await?),
         Command::Merge(args) => println!("{}", crate::operations::merge(args).await?),
         Command::Unmerge(args) => println!("{}", crate::operations::unmerge(args).await?),
         Command::Customer(args) => println!("{}", crate::operations::customer(args).await?),

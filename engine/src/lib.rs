@@ -17,8 +17,10 @@
 //! - [`quality`]: generated traffic with ground truth, and the quality report against it.
 //! - [`sla_report`], [`ticket`]: SLA reports; agents' status changes and replies that stop clocks.
 //! - [`operations`]: merges, unmerges and splits by hand.
+//! - [`auth`]: API tokens and roles (`weft token create|list|revoke`).
 //! - [`cli`]: the `weft` command.
 
+pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod exec;

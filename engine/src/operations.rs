@@ -2,8 +2,8 @@
 //! `weft customer merge` and `weft customer split`. Each runs in one transaction and writes
 //! decision-log rows ("by hand", with the reason given) that `weft explain` shows.
 
-use crate::store::Store;
 use crate::store::manual::Split;
+use crate::store::{Store, StoreError};
 use clap::{Args, Subcommand};
 use weft_sdk::{Identity, IdentityKind};
 
@@ -114,14 +114,88 @@ fn list(numbers: &[i64], prefix: &str) -> String {
         .join(", ")
 }
 
+/// The reason logged for a change by hand, naming who made it when a person did through the
+/// API (`anna: same buyer, two channels`).
+fn reason_of(given: Option<String>, author: Option<&str>) -> String {
+    let reason = reason(given);
+    match author {
+        Some(author) => format!("{author}: {reason}"),
+        None => reason,
+    }
+}
+
+/// Merges tickets `from` into `into` in one transaction, on behalf of `author` when a person
+/// did it through the API. Returns the tickets merged.
+pub async fn merge_tickets(
+    store: &Store,
+    into: u64,
+    from: &[u64],
+    reason: Option<String>,
+    author: Option<&str>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut unit = store.unit().await?;
+    if let Some(author) = author {
+        unit.act_for(author);
+    }
+    let merged = unit
+        .merge_tickets_by_hand(into, from, &reason_of(reason, author))
+        .await?;
+    unit.commit().await?;
+    Ok(merged)
+}
+
+/// Takes merged ticket `ticket` out again; returns the ticket it had joined.
+pub async fn unmerge_ticket(
+    store: &Store,
+    ticket: u64,
+    reason: Option<String>,
+    author: Option<&str>,
+) -> Result<i64, StoreError> {
+    let mut unit = store.unit().await?;
+    if let Some(author) = author {
+        unit.act_for(author);
+    }
+    let into = unit.unmerge_ticket_by_hand(ticket, &reason_of(reason, author)).await?;
+    unit.commit().await?;
+    Ok(into)
+}
+
+/// Merges customers `from` into `into`; returns the customers merged.
+pub async fn merge_customers(
+    store: &Store,
+    into: u64,
+    from: &[u64],
+    reason: Option<String>,
+    author: Option<&str>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut unit = store.unit().await?;
+    let merged = unit
+        .merge_customers_by_hand(into, from, &reason_of(reason, author))
+        .await?;
+    unit.commit().await?;
+    Ok(merged)
+}
+
+/// Splits a customer (see [`CustomerAction::Split`]).
+pub async fn split_customer(
+    store: &Store,
+    customer: u64,
+    identities: &[Identity],
+    reason: Option<String>,
+    author: Option<&str>,
+) -> Result<Split, StoreError> {
+    let mut unit = store.unit().await?;
+    let split = unit
+        .split_customer(customer, identities, &reason_of(reason, author))
+        .await?;
+    unit.commit().await?;
+    Ok(split)
+}
+
 /// `weft merge`: merges tickets by hand. Returns what to print.
 pub async fn merge(args: MergeArgs) -> anyhow::Result<String> {
     let store = Store::open_existing(&args.db.db).await?;
-    let mut unit = store.unit().await?;
-    let merged = unit
-        .merge_tickets_by_hand(args.into, &args.from, &reason(args.reason))
-        .await?;
-    unit.commit().await?;
+    let merged = merge_tickets(&store, args.into, &args.from, args.reason, None).await?;
     Ok(if merged.is_empty() {
         format!("nothing to merge: those tickets are already part of #{}", args.into)
     } else {
@@ -136,9 +210,7 @@ pub async fn merge(args: MergeArgs) -> anyhow::Result<String> {
 /// `weft unmerge`: takes a merged ticket out again.
 pub async fn unmerge(args: UnmergeArgs) -> anyhow::Result<String> {
     let store = Store::open_existing(&args.db.db).await?;
-    let mut unit = store.unit().await?;
-    let into = unit.unmerge_ticket_by_hand(args.ticket, &reason(args.reason)).await?;
-    unit.commit().await?;
+    let into = unmerge_ticket(&store, args.ticket, args.reason, None).await?;
     Ok(format!(
         "#{} is its own ticket again (it had joined #{into})",
         args.ticket
@@ -155,9 +227,7 @@ pub async fn customer(args: CustomerArgs) -> anyhow::Result<String> {
             db,
         } => {
             let store = Store::open_existing(&db.db).await?;
-            let mut unit = store.unit().await?;
-            let merged = unit.merge_customers_by_hand(into, &from, &reason(why)).await?;
-            unit.commit().await?;
+            let merged = merge_customers(&store, into, &from, why, None).await?;
             Ok(if merged.is_empty() {
                 format!("nothing to merge: those customers are already part of customer {into}")
             } else {
@@ -174,15 +244,14 @@ pub async fn customer(args: CustomerArgs) -> anyhow::Result<String> {
             db,
         } => {
             let store = Store::open_existing(&db.db).await?;
-            let mut unit = store.unit().await?;
-            let split = unit.split_customer(customer, &identities, &reason(why)).await?;
-            unit.commit().await?;
+            let split = split_customer(&store, customer, &identities, why, None).await?;
             Ok(describe_split(&split))
         }
     }
 }
 
-fn describe_split(split: &Split) -> String {
+/// What a split did, in a sentence.
+pub fn describe_split(split: &Split) -> String {
     let how = match split.undone_merge {
         Some(_) => format!(
             "undid the merge of customer {} into customer {}",

@@ -106,6 +106,10 @@ pub(crate) async fn change_status(
 ) -> Result<StatusEffect, StoreError> {
     let from = unit.ticket_status(ticket).await?.unwrap_or_default();
     unit.set_ticket_field(ticket, "status", status.as_str(), 1.0).await?;
+    if from != status.as_str() {
+        let detail = json!({ "from": from, "to": status.as_str() });
+        unit.ticket_changed(ticket, "status", &detail).await?;
+    }
     let stopped = unit.stop_deadlines(ticket, status.stops(), at, status.as_str()).await?;
     let paused = unit.pause_deadlines(ticket, status.as_str(), at).await?;
     Ok(StatusEffect { from, stopped, paused })
@@ -221,7 +225,22 @@ pub(super) fn queue_met(state: &mut EventState, ticket: i64, stopped: &[Stopped]
 /// for the workflows that resume clocks; logged as a `set-field` decision of step
 /// `cli/ticket-status`. Returns what it did to the clocks.
 pub async fn set_status(store: &Store, ticket: i64, status: Status, at: i64) -> Result<StatusEffect, ClockError> {
+    set_status_for(store, ticket, status, at, None).await
+}
+
+/// [`set_status`] on behalf of `author` (an agent's token name), who is named in the ticket's
+/// changes and the decision's reason.
+pub async fn set_status_for(
+    store: &Store,
+    ticket: i64,
+    status: Status,
+    at: i64,
+    author: Option<&str>,
+) -> Result<StatusEffect, ClockError> {
     let mut unit = store.unit().await?;
+    if let Some(author) = author {
+        unit.act_for(author);
+    }
     if unit.ticket_status(ticket).await?.is_none() {
         return Err(ClockError::NoTicket(ticket));
     }
@@ -242,7 +261,10 @@ pub async fn set_status(store: &Store, ticket: i64, status: Status, at: i64) -> 
     field.ticket = TicketRef::Existing(number as u64);
     let decision = Decision::new(
         Command::SetField(field),
-        format!("an agent set the status to {}", status.as_str()),
+        match author {
+            Some(author) => format!("{author} set the status to {}", status.as_str()),
+            None => format!("an agent set the status to {}", status.as_str()),
+        },
     )
     .with_evidence([Evidence::new(
         "clocks",

@@ -170,6 +170,12 @@ impl Live {
         &self.metrics
     }
 
+    /// Wakes the loop: something was queued outside it (a status change through the API)
+    /// that it should process now rather than at its next look.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     /// Whether a channel is mounted at `hook`.
     pub fn knows(&self, hook: &str) -> bool {
         self.pipeline().channels.get(hook).is_some()

@@ -19,6 +19,7 @@
 //! - [`apply`]: what each command means, applied to the store.
 //! - [`dispatch`]: draining the queue, retries, dead letters, due timers.
 //! - [`live`]: `weft serve` without HTTP: webhooks verified and kept, the continuous loop.
+//! - [`replay`]: dead letters tried again (`weft replay`, the API).
 //! - [`clocks`]: replies and status changes that stop deadline clocks.
 //! - `reader`: the store's unit as the steps' read-only context.
 
@@ -32,6 +33,7 @@ pub mod pipeline;
 pub mod process;
 mod reader;
 pub mod records;
+pub mod replay;
 
 pub use dispatch::{
     DrainOptions, DrainReport, Mode, Progress, ReplayReport, drain, drain_step, drain_within, replay_failed_steps,

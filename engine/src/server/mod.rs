@@ -7,7 +7,16 @@
 //!   "details"}}` with its status.
 //! - `hooks`: `POST /hooks/{id}` (webhooks) and `GET /hooks/{id}` (subscription checks).
 //! - `ops`: `/healthz`, `/readyz`, `/metrics`.
+//! - [`auth`]: bearer tokens and roles as an extractor (`Auth<Work>` in a handler's signature).
+//! - [`api`]: `/api/v1`, with its OpenAPI document generated from the handlers.
+//!
+//! Open without a token: `/healthz`, `/readyz`, `/metrics` (counts only, no buyer data or
+//! names; Prometheus scrapes it from inside the network), the webhooks (their channel checks
+//! the vendor's signature) and `/api/v1/openapi.json`. Everything else under `/api/v1` needs a
+//! bearer token whose role the route names.
 
+pub mod api;
+pub mod auth;
 pub mod error;
 mod hooks;
 mod ops;
@@ -41,15 +50,20 @@ impl Default for ServeConfig {
 pub(crate) struct AppState {
     pub live: Arc<Live>,
     pub config: Arc<ServeConfig>,
+    /// The OpenAPI document of `/api/v1`, serialized once.
+    pub openapi: Arc<String>,
 }
 
 /// The routes.
 pub fn router(config: ServeConfig, live: Arc<Live>) -> Router {
+    let (api, openapi) = api::routes().split_for_parts();
     let state = AppState {
         live,
         config: Arc::new(config),
+        openapi: Arc::new(openapi.to_json().expect("the OpenAPI document serializes")),
     };
     Router::new()
+        .merge(api)
         .route("/hooks/{id}", get(hooks::handshake).post(hooks::receive))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -273,19 +273,25 @@ impl Unit {
         duplicate_of: Option<&str>,
         at: i64,
     ) -> Result<()> {
-        query("UPDATE messages SET ticket_number = $1, duplicate_of = $2 WHERE id = $3")
-            .bind(ticket)
-            .bind(duplicate_of)
-            .bind(message)
-            .execute(self.conn())
-            .await?;
-        query(
-            "UPDATE tickets SET updated_at = CASE WHEN updated_at > $1 THEN updated_at ELSE $1 END WHERE number = $2",
+        // The message is a change of the ticket: it takes the version it makes.
+        let version = query(
+            "UPDATE tickets SET updated_at = CASE WHEN updated_at > $1 THEN updated_at ELSE $1 END,
+                 version = version + 1
+             WHERE number = $2 RETURNING version",
         )
         .bind(at)
         .bind(ticket)
-        .execute(self.conn())
-        .await?;
+        .fetch_optional(self.conn())
+        .await?
+        .map(|row| row.try_get::<i64>("version"))
+        .transpose()?;
+        query("UPDATE messages SET ticket_number = $1, duplicate_of = $2, ticket_version = $3 WHERE id = $4")
+            .bind(ticket)
+            .bind(duplicate_of)
+            .bind(version)
+            .bind(message)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
@@ -324,6 +330,14 @@ impl Unit {
                 .bind(other)
                 .execute(self.conn())
                 .await?;
+            self.ticket_changed(into, "merged", &serde_json::json!({ "from": other, "reason": reason }))
+                .await?;
+            self.ticket_changed(
+                other,
+                "merged_into",
+                &serde_json::json!({ "into": into, "reason": reason }),
+            )
+            .await?;
             query(
                 "INSERT INTO ticket_merges (into_number, from_number, event_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -376,6 +390,10 @@ impl Unit {
         query("UPDATE tickets SET merged_into = NULL WHERE number = $1")
             .bind(number)
             .execute(self.conn())
+            .await?;
+        self.ticket_changed(into, "unmerged", &serde_json::json!({ "ticket": number }))
+            .await?;
+        self.ticket_changed(number, "unmerged_from", &serde_json::json!({ "ticket": into }))
             .await?;
         query(
             "UPDATE ticket_merges SET undone_at = $1 WHERE from_number = $2 AND into_number = $3 AND undone_at IS NULL",
@@ -435,13 +453,23 @@ impl Unit {
         Ok(())
     }
 
+    /// Assigns a ticket; a new assignment is a change of the ticket (its version moves), the
+    /// same one again is not.
     pub async fn assign_ticket(&mut self, ticket: i64, agent: Option<&str>, team: Option<&str>) -> Result<()> {
-        query("UPDATE tickets SET assignee = $1, team = $2 WHERE number = $3")
-            .bind(agent)
-            .bind(team)
-            .bind(ticket)
-            .execute(self.conn())
-            .await?;
+        let changed = query(
+            "UPDATE tickets SET assignee = $1, team = $2, version = version + 1
+             WHERE number = $3 AND (assignee IS DISTINCT FROM $1 OR team IS DISTINCT FROM $2) RETURNING version",
+        )
+        .bind(agent)
+        .bind(team)
+        .bind(ticket)
+        .fetch_optional(self.conn())
+        .await?;
+        if let Some(row) = changed {
+            let detail = serde_json::json!({ "assignee": agent, "team": team });
+            self.record_change(ticket, row.try_get("version")?, "assigned", &detail)
+                .await?;
+        }
         Ok(())
     }
 
@@ -584,7 +612,17 @@ impl Unit {
         .bind(now_ms())
         .execute(self.conn())
         .await?;
-        Ok(done.rows_affected() == 1)
+        let queued = done.rows_affected() == 1;
+        // A message queued on a ticket is a change of it, with the version it makes.
+        if let (true, Some(ticket)) = (queued, ticket) {
+            let version = self.bump_ticket(ticket).await?;
+            query("UPDATE outbox SET ticket_version = $1 WHERE key = $2")
+                .bind(version)
+                .bind(key)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(queued)
     }
 
     /// Writes one decision to the log, with what it was about once applied: for decisions made

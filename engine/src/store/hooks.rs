@@ -149,33 +149,6 @@ impl Store {
         })
     }
 
-    /// Messages placed on a ticket among those stored after message row `cursor` (at most
-    /// `limit` rows looked at), by channel id; and the cursor to ask with next: past every
-    /// message placed, up to the first one not placed yet (which a later call sees again).
-    /// How the serve benchmark watches tickets appear.
-    pub async fn messages_on_tickets_since(&self, cursor: i64, limit: i64) -> Result<(Vec<String>, i64)> {
-        let rows = query("SELECT id, external_id, ticket_number FROM messages WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(cursor)
-            .bind(limit)
-            .fetch_all(&mut self.conn().await?)
-            .await?;
-        let mut placed = Vec::new();
-        let mut next = cursor;
-        let mut gap = false;
-        for row in rows {
-            let ticket: Option<i64> = row.try_get("ticket_number")?;
-            if ticket.is_none() {
-                gap = true;
-                continue;
-            }
-            placed.push(row.try_get("external_id")?);
-            if !gap {
-                next = row.try_get("id")?;
-            }
-        }
-        Ok((placed, next))
-    }
-
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
         query("SELECT 1 AS one").fetch_one(&mut self.conn().await?).await?;

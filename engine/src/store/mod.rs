@@ -20,6 +20,10 @@
 //! - [`manual`]: merges, unmerges and splits made by hand, with their decision-log rows.
 //! - [`report`]: exports, explanations and the demo's summary.
 //! - [`sla`]: replies and status changes stopping deadline clocks; the SLA report's rows.
+//! - [`tokens`]: API tokens, kept as hashes.
+//! - [`customers`]: customers with the evidence of their links, and customer search.
+//! - [`tickets`]: ticket versions and what changed since one, agents' replies queued with a
+//!   compare-and-set, drafts, and the API's reads of tickets.
 //! - [`sql`]: one way to write a statement for both databases, and rows read by column name.
 //! - [`checkpoint`]: an SQLite file's write-ahead log copied back on a thread of its own.
 //! - [`node`]: which processes drain the queue; the claims of one that stopped taken over.
@@ -27,6 +31,7 @@
 pub mod apply;
 mod checkpoint;
 pub mod context;
+pub mod customers;
 pub mod failures;
 pub mod hooks;
 pub mod ingest;
@@ -36,6 +41,8 @@ pub mod queue;
 pub mod report;
 pub mod sla;
 mod sql;
+pub mod tickets;
+pub mod tokens;
 
 pub(crate) use sql::{Conn, Row, query};
 
@@ -246,6 +253,7 @@ impl Store {
             remembered,
             data_version,
             log: apply::PendingLog::default(),
+            author: None,
         })
     }
 }
@@ -455,6 +463,8 @@ pub struct Unit {
     data_version: i64,
     /// Decision-log rows not written yet ([`Unit::log_step`]).
     log: apply::PendingLog,
+    /// Who the changes of this unit are made for (an agent's token name), when a person.
+    author: Option<String>,
 }
 
 impl std::fmt::Debug for Unit {
@@ -473,6 +483,11 @@ impl Unit {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Makes the ticket changes of this unit on behalf of `name` (an agent's token name).
+    pub fn act_for(&mut self, name: &str) {
+        self.author = Some(name.to_owned());
     }
 
     /// Promises that nothing is written through this unit until [`Unit::release_reads`], so

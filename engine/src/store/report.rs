@@ -22,6 +22,8 @@ pub struct TimelineEntry {
     /// The id the message arrived with, when an earlier message with other content had it and
     /// this one was kept under a new id.
     pub arrived_as: Option<String>,
+    /// `in` (the buyer), `out` (a reply), `auto` (an automatic reply).
+    pub direction: String,
 }
 
 /// One logged decision.
@@ -41,6 +43,8 @@ pub struct LoggedDecision {
     pub evidence: Vec<weft_sdk::Evidence>,
     pub customer: Option<i64>,
     pub ticket: Option<i64>,
+    /// When it was logged (ms).
+    pub at: i64,
 }
 
 /// Totals for status lines and the demo.
@@ -254,7 +258,7 @@ impl Store {
     pub async fn ticket_timeline(&self, number: i64) -> Result<Vec<TimelineEntry>> {
         let mut entries = Vec::new();
         for member in self.ticket_family(number).await? {
-            let rows = query("SELECT data, duplicate_of, arrived_as FROM messages WHERE ticket_number = $1")
+            let rows = query("SELECT data, duplicate_of, arrived_as, direction FROM messages WHERE ticket_number = $1")
                 .bind(member)
                 .fetch_all(&mut self.conn().await?)
                 .await?;
@@ -265,6 +269,7 @@ impl Store {
                     message: serde_json::from_str(&data)?,
                     duplicate_of: row.try_get("duplicate_of")?,
                     arrived_as: row.try_get("arrived_as")?,
+                    direction: row.try_get("direction")?,
                 });
             }
         }
@@ -279,7 +284,7 @@ impl Store {
 
     async fn decisions_where(&self, filter: &str, id: i64) -> Result<Vec<LoggedDecision>> {
         let sql = format!(
-            "SELECT event_id, workflow, workflow_version, step, plugin, body, reason, evidence, customer_id, ticket_number,
+            "SELECT event_id, workflow, workflow_version, step, plugin, body, reason, evidence, customer_id, ticket_number, created_at,
                     (SELECT e.kind FROM events e WHERE e.id = decisions.event_id) AS event_kind
              FROM decisions WHERE {filter} ORDER BY id"
         );
@@ -300,6 +305,7 @@ impl Store {
                     evidence: serde_json::from_str(&evidence)?,
                     customer: row.try_get("customer_id")?,
                     ticket: row.try_get("ticket_number")?,
+                    at: row.try_get("created_at")?,
                 })
             })
             .collect()

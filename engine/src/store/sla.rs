@@ -98,10 +98,25 @@ impl Unit {
         Ok(Some(row.try_get("id")?))
     }
 
-    /// Puts a reply on a ticket's timeline; unlike a buyer's message it reopens nothing.
+    /// Puts a reply on a ticket's timeline; unlike a buyer's message it reopens nothing. It
+    /// changes the ticket (its version moves) unless it is the delivery of a reply queued in
+    /// the outbox (the message's id is the outbox key): that one moved the version when it was
+    /// queued, and its delivery must not make an agent's next reply look stale.
     pub async fn attach_reply(&mut self, ticket: i64, message: i64) -> Result<()> {
-        query("UPDATE messages SET ticket_number = $1 WHERE id = $2")
+        let version = query(
+            "UPDATE tickets SET version = version + 1 WHERE number = $1
+             AND NOT EXISTS (SELECT 1 FROM messages m JOIN outbox o ON o.key = m.external_id WHERE m.id = $2)
+             RETURNING version",
+        )
+        .bind(ticket)
+        .bind(message)
+        .fetch_optional(self.conn())
+        .await?
+        .map(|row| row.try_get::<i64>("version"))
+        .transpose()?;
+        query("UPDATE messages SET ticket_number = $1, ticket_version = $2 WHERE id = $3")
             .bind(ticket)
+            .bind(version)
             .bind(message)
             .execute(self.conn())
             .await?;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod serve;
+
 /// A fresh, empty PostgreSQL database for one test, named after it, or None (and a loud
 /// notice) when `WEFT_TEST_POSTGRES` is not set.
 pub async fn postgres_database(test: &str) -> Option<String> {

@@ -1,0 +1,736 @@
+//! The API's own types: what requests carry and answers hold, as the OpenAPI document
+//! describes them. Store rows are turned into these in one place each (`From` impls below), so
+//! a column added to a table changes the API only when someone decides it should.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Every refusal: `{"error": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: `token_missing`, `forbidden`, `stale_version`, ...
+    pub code: String,
+    /// For people: what was wrong and what to do.
+    pub message: String,
+    /// More about it, per code (for `stale_version`: what changed, and the draft kept).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+/// The caller's token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub name: String,
+    /// `agent`, `admin` or `integrator`.
+    pub role: String,
+}
+
+/// RFC 3339 in UTC, to the millisecond.
+pub fn time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| format!("{t:.3}"))
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+/// A ticket in a list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketSummary {
+    pub number: i64,
+    /// Moves with every message, queued reply, status, assignment or merge: send it back as
+    /// `expected_version` with a reply.
+    pub version: i64,
+    pub status: String,
+    pub subject: Option<String>,
+    pub customer: Option<i64>,
+    /// The order number.
+    pub order: Option<String>,
+    /// The channel of its first message.
+    pub channel: Option<String>,
+    pub category: Option<String>,
+    pub language: Option<String>,
+    pub priority: Option<String>,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+    pub merged_into: Option<i64>,
+    pub opened_at: String,
+    pub updated_at: String,
+    /// The earliest due time of its running clocks.
+    pub next_due: Option<String>,
+}
+
+impl From<crate::store::tickets::TicketRow> for TicketSummary {
+    fn from(row: crate::store::tickets::TicketRow) -> Self {
+        TicketSummary {
+            number: row.number,
+            version: row.version,
+            status: row.status,
+            subject: row.subject,
+            customer: row.customer,
+            order: row.order,
+            channel: row.channel,
+            category: row.category,
+            language: row.language,
+            priority: row.priority,
+            assignee: row.assignee,
+            team: row.team,
+            merged_into: row.merged_into,
+            opened_at: time(row.opened_at),
+            updated_at: time(row.updated_at),
+            next_due: row.next_due.map(time),
+        }
+    }
+}
+
+/// A page of tickets.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketPage {
+    pub tickets: Vec<TicketSummary>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters and paging of `GET /api/v1/tickets`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketListQuery {
+    /// `open`, `waiting-on-buyer`, `solved`, ...
+    pub status: Option<String>,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+    /// Tickets with a message on this channel.
+    pub channel: Option<String>,
+    pub category: Option<String>,
+    /// `true`: only tickets with a running clock that warned, breached, or falls due within
+    /// `at_risk_within`.
+    pub at_risk: Option<bool>,
+    /// How soon counts as at risk (`30m`, `2h`); 1h by default.
+    pub at_risk_within: Option<String>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1 to 200; 50 by default.
+    pub limit: Option<i64>,
+}
+
+/// One deadline of a ticket.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Deadline {
+    /// `first-response`, `next-response`, `resolution`.
+    pub kind: String,
+    pub policy: String,
+    pub due: String,
+    /// `pending`, `warned`, `breached` or `met`.
+    pub state: String,
+    pub started_at: Option<String>,
+    /// When its clock stopped, and what stopped it (`reply`, a status).
+    pub stopped_at: Option<String>,
+    pub stopped_by: Option<String>,
+    /// Set while its clock is paused by a status.
+    pub paused_since: Option<String>,
+}
+
+impl From<crate::store::tickets::TicketDeadline> for Deadline {
+    fn from(d: crate::store::tickets::TicketDeadline) -> Self {
+        Deadline {
+            kind: d.kind,
+            policy: d.policy,
+            due: time(d.due),
+            state: d.state,
+            started_at: d.started_at.map(time),
+            stopped_at: d.met_at.map(time),
+            stopped_by: d.stopped_by,
+            paused_since: d.paused_at.map(time),
+        }
+    }
+}
+
+/// Who sent a message, as the channel said.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Sender {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub handle: Option<String>,
+    pub buyer_id: Option<String>,
+}
+
+/// A message on a timeline.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MessageItem {
+    /// Its id on the channel.
+    pub id: String,
+    pub channel: String,
+    /// `in` (the buyer), `out` (a reply), `auto` (an automatic reply).
+    pub direction: String,
+    pub from: Sender,
+    pub subject: Option<String>,
+    pub body: String,
+    pub lang: Option<String>,
+    pub order: Option<String>,
+    /// The ticket it came on, when that is a ticket merged into this one.
+    pub via_ticket: Option<i64>,
+}
+
+impl MessageItem {
+    pub fn new(message: weft_sdk::Message, direction: String, via_ticket: Option<i64>) -> Self {
+        MessageItem {
+            id: message.id,
+            channel: message.channel,
+            direction,
+            from: Sender {
+                name: message.from.name,
+                email: message.from.email,
+                phone: message.from.phone,
+                handle: message.from.handle,
+                buyer_id: message.from.buyer_id,
+            },
+            subject: message.subject,
+            body: message.body,
+            lang: message.lang,
+            order: message.order,
+            via_ticket,
+        }
+    }
+}
+
+/// A reply in the outbox.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OutboxReply {
+    /// Its unique outbox key.
+    pub key: String,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub lang: Option<String>,
+    /// `pending` until the sender delivers it (`sent`) or gives up (`failed`).
+    pub state: String,
+    /// The agent's token name; absent for a workflow's message.
+    pub author: Option<String>,
+    /// The ticket version queuing it made.
+    pub ticket_version: Option<i64>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    pub error: Option<String>,
+}
+
+impl From<crate::store::tickets::OutboxRow> for OutboxReply {
+    fn from(row: crate::store::tickets::OutboxRow) -> Self {
+        OutboxReply {
+            key: row.key,
+            channel: row.channel,
+            recipient: row.recipient,
+            subject: row.subject,
+            body: row.body,
+            lang: row.lang,
+            state: row.state,
+            author: row.author,
+            ticket_version: row.ticket_version,
+            created_at: time(row.created_at),
+            sent_at: row.sent_at.map(time),
+            error: row.error,
+        }
+    }
+}
+
+/// One piece of evidence behind a decision.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EvidenceItem {
+    pub field: String,
+    pub detail: String,
+    pub weight: f64,
+}
+
+/// A logged decision: who decided what, and why.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DecisionItem {
+    /// The event it was made on; absent for changes made by hand.
+    pub event: Option<i64>,
+    pub workflow: String,
+    /// The version of the workflow file that made it (the first 12 hex digits of its
+    /// SHA-256); absent for changes made by hand.
+    pub workflow_version: Option<String>,
+    pub step: String,
+    /// `name@version`.
+    pub plugin: String,
+    /// The command as applied, with a `command` field naming it.
+    #[schema(value_type = Object)]
+    pub command: serde_json::Value,
+    pub reason: String,
+    pub evidence: Vec<EvidenceItem>,
+}
+
+/// One entry of a ticket's timeline, oldest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TimelineItem {
+    /// A message, either way, on any channel.
+    Message {
+        at: String,
+        #[serde(flatten)]
+        message: MessageItem,
+    },
+    /// A reply queued in the outbox.
+    Reply {
+        at: String,
+        #[serde(flatten)]
+        reply: OutboxReply,
+    },
+    /// A decision of a step or a person, with its reason and evidence.
+    Decision {
+        at: String,
+        #[serde(flatten)]
+        decision: DecisionItem,
+    },
+    /// A ticket merged into this one, or this one into another (and undone, when it was).
+    Merge {
+        at: String,
+        into: i64,
+        from: i64,
+        reason: String,
+        undone_at: Option<String>,
+    },
+    /// A status, an assignment, ...: what changed and who did it.
+    Change {
+        at: String,
+        version: i64,
+        kind: String,
+        #[schema(value_type = Object)]
+        detail: serde_json::Value,
+        author: Option<String>,
+    },
+}
+
+/// A customer as a ticket shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CustomerBrief {
+    pub id: i64,
+    pub identities: Vec<IdentityBrief>,
+}
+
+/// An identity without its history.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IdentityBrief {
+    /// `email`, `phone`, `buyer-id`, `handle`, `name`, `address`, ...
+    pub kind: String,
+    pub value: String,
+}
+
+/// The order a ticket is about.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderInfo {
+    pub number: String,
+    /// Other tickets about the same order.
+    pub other_tickets: Vec<i64>,
+}
+
+/// One ticket with everything about it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketDetail {
+    #[serde(flatten)]
+    pub ticket: TicketSummary,
+    pub confidence: Option<f64>,
+    pub customer_detail: Option<CustomerBrief>,
+    pub order_detail: Option<OrderInfo>,
+    pub deadlines: Vec<Deadline>,
+    pub timeline: Vec<TimelineItem>,
+    /// Replies kept because the ticket had changed; send or discard them.
+    pub drafts: Vec<DraftView>,
+}
+
+/// A reply kept on the server after a 409.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DraftView {
+    pub id: i64,
+    pub author: String,
+    pub body: String,
+    pub subject: Option<String>,
+    pub lang: Option<String>,
+    /// The version the agent had seen.
+    pub based_on: i64,
+    pub created_at: String,
+}
+
+impl From<crate::store::tickets::Draft> for DraftView {
+    fn from(d: crate::store::tickets::Draft) -> Self {
+        DraftView {
+            id: d.id,
+            author: d.author,
+            body: d.body,
+            subject: d.subject,
+            lang: d.lang,
+            based_on: d.based_on,
+            created_at: time(d.created_at),
+        }
+    }
+}
+
+/// `POST /api/v1/tickets/{n}/replies`.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyBody {
+    /// The text. With `draft`, replaces the draft's text.
+    pub body: Option<String>,
+    /// `Re: <the buyer's subject>` by default.
+    pub subject: Option<String>,
+    /// The buyer's language by default.
+    pub lang: Option<String>,
+    /// The ticket version you last saw (`version` of `GET /api/v1/tickets/{n}`). If the ticket
+    /// changed since, nothing is sent: 409 with what changed, and the reply kept as a draft.
+    pub expected_version: Option<i64>,
+    /// A draft kept by an earlier 409, to send now: with the current `expected_version`, or
+    /// with `send_anyway`.
+    pub draft: Option<i64>,
+    /// Send `draft` whatever changed since.
+    #[serde(default)]
+    pub send_anyway: bool,
+}
+
+/// A reply accepted into the outbox.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReplyAccepted {
+    pub ticket: i64,
+    /// The ticket's version now.
+    pub version: i64,
+    pub reply: OutboxReply,
+    /// The draft sent, when one was.
+    pub draft: Option<i64>,
+}
+
+/// What changed since a version, as a 409 carries it in `error.details`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StaleDetails {
+    pub ticket: i64,
+    /// The version the reply expected.
+    pub expected_version: i64,
+    pub current_version: i64,
+    /// Every change since `expected_version`, in order.
+    pub changes: Vec<ChangeItem>,
+    /// The reply, kept: send it with `{"draft": id, "expected_version": current_version}` or
+    /// `{"draft": id, "send_anyway": true}`, or discard it with
+    /// `DELETE /api/v1/tickets/{n}/drafts/{id}`.
+    pub draft: i64,
+}
+
+/// One change of a ticket.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChangeItem {
+    /// A message put on the ticket (a buyer's, or a reply that went out).
+    Message {
+        version: i64,
+        at: String,
+        #[serde(flatten)]
+        message: MessageItem,
+    },
+    /// A reply queued by an agent or a workflow.
+    Reply {
+        version: i64,
+        #[serde(flatten)]
+        reply: OutboxReply,
+    },
+    /// `status` (`detail.from`, `detail.to`), `assigned`, `merged`, `merged_into`, `unmerged`,
+    /// `unmerged_from`.
+    Change {
+        version: i64,
+        at: String,
+        kind: String,
+        #[schema(value_type = Object)]
+        detail: serde_json::Value,
+        author: Option<String>,
+    },
+}
+
+impl From<crate::store::tickets::Change> for ChangeItem {
+    fn from(change: crate::store::tickets::Change) -> Self {
+        use crate::store::tickets::Change;
+        match change {
+            Change::Message {
+                version,
+                direction,
+                message,
+            } => ChangeItem::Message {
+                version,
+                at: time(message.at),
+                message: MessageItem::new(message, direction, None),
+            },
+            Change::Reply { version, reply } => ChangeItem::Reply {
+                version,
+                reply: reply.into(),
+            },
+            Change::Other {
+                version,
+                kind,
+                detail,
+                author,
+                at,
+            } => ChangeItem::Change {
+                version,
+                at: time(at),
+                kind,
+                detail,
+                author,
+            },
+        }
+    }
+}
+
+/// `POST /api/v1/tickets/{n}/status`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    /// `open`, `no-response-needed`, `waiting-on-buyer`, `solved`, or a status of your own.
+    pub status: String,
+}
+
+/// What a status change did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatusChanged {
+    pub ticket: i64,
+    pub from: String,
+    pub to: String,
+    /// Clocks stopped: `kind (policy): state`.
+    pub stopped: Vec<String>,
+    /// Clocks paused: `kind (policy)`.
+    pub paused: Vec<String>,
+    pub version: i64,
+}
+
+/// `POST /api/v1/tickets/{n}/assignment`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// The agent; null to unassign.
+    pub agent: Option<String>,
+    pub team: Option<String>,
+}
+
+/// `POST /api/v1/tickets/{n}/merge` and `POST /api/v1/customers/{id}/merge`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The tickets (or customers) that join this one.
+    pub from: Vec<u64>,
+    /// Why, for the decision log.
+    pub reason: Option<String>,
+}
+
+/// What a merge did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Merged {
+    pub into: i64,
+    /// Those merged now (others already were).
+    pub merged: Vec<i64>,
+}
+
+/// `POST /api/v1/tickets/{n}/unmerge`.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: Option<String>,
+}
+
+/// What an unmerge did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Unmerged {
+    pub ticket: i64,
+    /// The ticket it had joined.
+    pub was_in: i64,
+}
+
+/// `POST /api/v1/customers/{id}/split`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitBody {
+    /// Identities to move to a new customer, as `kind:value` (`email:anna@example.de`); none
+    /// undoes the merge that formed the customer.
+    #[serde(default)]
+    pub identities: Vec<String>,
+    pub reason: Option<String>,
+}
+
+/// What a split did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SplitDone {
+    pub kept: i64,
+    pub split: i64,
+    pub messages: Vec<String>,
+    pub tickets: Vec<i64>,
+    pub summary: String,
+}
+
+/// A customer with every identity of its family and the evidence of each link.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CustomerDetail {
+    pub id: i64,
+    pub merged_into: Option<i64>,
+    /// Where it lives now: itself unless merged.
+    pub root: i64,
+    /// Customers merged into it.
+    pub members: Vec<i64>,
+    /// Customers split from it by hand: not to be merged again on the same evidence.
+    pub kept_apart: Vec<i64>,
+    pub identities: Vec<IdentityView>,
+    pub tickets: Vec<i64>,
+    /// Merges and splits of the family, with reasons and evidence.
+    pub links: Vec<LinkView>,
+    pub created_at: String,
+}
+
+/// An identity and how it got onto the customer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IdentityView {
+    pub kind: String,
+    pub value: String,
+    /// Exclusive to one customer (email, phone, buyer id, handle).
+    pub strong: bool,
+    pub score: f64,
+    /// The customer row that holds it (this one or one merged into it).
+    pub customer: i64,
+    pub seen_on: Option<SeenOn>,
+    /// The decisions that linked that message to the customer.
+    pub linked_by: Vec<LinkView>,
+}
+
+/// The message an identity was seen on.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SeenOn {
+    pub channel: String,
+    pub message: String,
+    pub at: String,
+}
+
+/// A decision that linked, merged or split.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LinkView {
+    pub command: String,
+    pub workflow: String,
+    pub step: String,
+    pub plugin: String,
+    pub reason: String,
+    #[schema(value_type = Object)]
+    pub evidence: serde_json::Value,
+    pub at: String,
+}
+
+impl From<crate::store::customers::LinkRecord> for LinkView {
+    fn from(l: crate::store::customers::LinkRecord) -> Self {
+        LinkView {
+            command: l.command,
+            workflow: l.workflow,
+            step: l.step,
+            plugin: l.plugin,
+            reason: l.reason,
+            evidence: l.evidence,
+            at: time(l.at),
+        }
+    }
+}
+
+impl From<crate::store::customers::CustomerRecord> for CustomerDetail {
+    fn from(c: crate::store::customers::CustomerRecord) -> Self {
+        CustomerDetail {
+            id: c.id,
+            merged_into: c.merged_into,
+            root: c.root,
+            members: c.members,
+            kept_apart: c.kept_apart,
+            identities: c
+                .identities
+                .into_iter()
+                .map(|i| IdentityView {
+                    kind: i.kind,
+                    value: i.value,
+                    strong: i.strong,
+                    score: i.score,
+                    customer: i.customer,
+                    seen_on: i.message.map(|(channel, message, at)| SeenOn {
+                        channel,
+                        message,
+                        at: time(at),
+                    }),
+                    linked_by: i.linked_by.into_iter().map(LinkView::from).collect(),
+                })
+                .collect(),
+            tickets: c.tickets,
+            links: c.links.into_iter().map(LinkView::from).collect(),
+            created_at: time(c.created_at),
+        }
+    }
+}
+
+/// `GET /api/v1/customers`: at least one of these.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerSearch {
+    /// An email address (case does not matter).
+    pub email: Option<String>,
+    /// A phone number; its digits must end a stored number's (`+49 151 2345678`, `01512345678`).
+    pub phone: Option<String>,
+    /// An order number, as the marketplace writes it.
+    pub order: Option<String>,
+    /// Part of a name.
+    pub name: Option<String>,
+    /// 1 to 200; 50 by default.
+    pub limit: Option<i64>,
+}
+
+/// Customers found.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CustomerList {
+    pub customers: Vec<CustomerDetail>,
+}
+
+/// A dead letter: what could not be processed, and why.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadLetterView {
+    pub id: i64,
+    pub event: Option<i64>,
+    pub inbound: Option<i64>,
+    pub workflow: Option<String>,
+    pub step: Option<String>,
+    pub plugin: Option<String>,
+    pub error: String,
+    pub attempts: i64,
+    pub created_at: String,
+    pub replayed_at: Option<String>,
+}
+
+impl From<crate::store::queue::DeadLetter> for DeadLetterView {
+    fn from(d: crate::store::queue::DeadLetter) -> Self {
+        DeadLetterView {
+            id: d.id,
+            event: d.event,
+            inbound: d.inbound,
+            workflow: d.workflow,
+            step: d.step,
+            plugin: d.plugin,
+            error: d.error,
+            attempts: d.attempts,
+            created_at: time(d.created_at),
+            replayed_at: d.replayed_at.map(time),
+        }
+    }
+}
+
+/// Open dead letters.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadLetterList {
+    pub dead_letters: Vec<DeadLetterView>,
+}
+
+/// What a replay did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Replayed {
+    pub id: i64,
+    /// `requeued` (its event runs again now), `parsed` (its raw input became `messages`
+    /// messages) or `failed_again` (with `reason`; the dead letter is open again).
+    pub outcome: String,
+    pub messages: Option<usize>,
+    pub reason: Option<String>,
+}
