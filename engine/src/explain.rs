@@ -53,7 +53,13 @@ fn write_decisions(out: &mut String, decisions: &[LoggedDecision]) {
             (Some(e), Some(kind)) => format!("event {e} ({kind})"),
             (None, _) => "by hand".into(),
         };
-        let _ = writeln!(out, "  {event} · {}/{} · {}", d.workflow, d.step, d.plugin);
+        // The version of the workflow file that decided, when the log has it.
+        let version = d
+            .workflow_version
+            .as_ref()
+            .map(|v| format!(" · version {v}"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {event} · {}/{} · {}{version}", d.workflow, d.step, d.plugin);
         let _ = writeln!(out, "    {}", describe_command(&d.command));
         let _ = writeln!(out, "    why: {}", d.reason);
         for e in &d.evidence {

@@ -9,8 +9,9 @@
 //! - [`runtime`]: wasmtime; plugins under time and memory limits and granted capabilities.
 //! - [`store`]: SQLite and PostgreSQL; the only module with SQL.
 //! - [`exec`]: the queue, the step runner and the command applier; [`exec::live`] the live loop.
-//! - [`server`], [`serve`], [`metrics`]: `weft serve`: HTTP (webhooks, health, metrics), the
-//!   process that runs it beside the live loop, and what it counts.
+//! - [`server`], [`serve`], [`metrics`], [`reload`]: `weft serve`: HTTP (webhooks, health,
+//!   metrics), the process that runs it beside the live loop, what it counts, and the hot
+//!   reload of its workflows, channels file and plugins.
 //! - [`explain`], [`demo`]: reports for people.
 //! - [`train`]: `weft train router`, retraining the router's n-gram model.
 //! - [`quality`]: generated traffic with ground truth, and the quality report against it.
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod operations;
 pub mod outbox;
 pub mod quality;
+pub mod reload;
 pub mod runtime;
 pub mod serve;
 pub mod server;

@@ -8,9 +8,13 @@
 //! before its 2xx, or not acknowledged at all); then the live loop finishes its round, so
 //! everything kept is parsed and processed and committed, while the sender claims nothing more
 //! and records the outcome of the calls in flight; then the process exits 0.
+//!
+//! While serving, the workflows, the channels file and the plugins are watched and reloaded
+//! when they change (`crate::reload`).
 
-use crate::exec::{Live, LiveOptions, Pipeline, Sender, SenderOptions};
+use crate::exec::{Live, LiveOptions, Sender, SenderOptions};
 use crate::metrics::Metrics;
+use crate::reload::{self, Sources};
 use crate::server::{self, ServeConfig};
 use crate::store::Store;
 use anyhow::Context as _;
@@ -37,12 +41,14 @@ pub(crate) struct ServeOptions {
 /// Runs `weft serve` until a signal. Prints `listening on http://ADDR` once the socket accepts.
 pub(crate) async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let runtime = crate::cli::new_runtime(&options.plugins)?;
-    let mut pipeline = Pipeline::load(runtime, &options.plugins.plugins, &options.workflows).await?;
-    if let Some(file) = &options.channels {
-        pipeline
-            .mount_channels_checked(file)
-            .await
-            .map_err(|d| anyhow::anyhow!("{d}"))?;
+    let sources = Sources {
+        plugins: options.plugins.plugins.clone(),
+        workflows: options.workflows.clone(),
+        channels: options.channels.clone(),
+    };
+    let pipeline = reload::load(&runtime, &sources).await?;
+    for workflow in &pipeline.workflows {
+        tracing::info!(workflow = %workflow.name, version = %workflow.version, file = %workflow.file.display(), "workflow loaded");
     }
     let store = Store::open(&options.db).await?;
     let mut live_options = LiveOptions::default();
@@ -59,7 +65,10 @@ pub(crate) async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     println!("listening on http://{address}");
     tracing::info!(%address, channels = live.pipeline().channels.mounts.len(), "serving");
-    serve_until(listener, options.server, live, signal()).await
+    let watching = reload::watch(Arc::clone(&live), runtime, sources)?;
+    let served = serve_until(listener, options.server, live, signal()).await;
+    drop(watching);
+    served
 }
 
 /// Serves and runs the live loop until `stop` completes, then shuts both down in order.

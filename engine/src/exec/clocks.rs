@@ -279,6 +279,7 @@ pub async fn set_status_for(
     let origin = Origin {
         event: None,
         workflow: "cli",
+        workflow_version: None,
         step: "ticket-status",
         plugin: &plugin,
     };

@@ -18,10 +18,12 @@
 //! reply that matches no ticket) still dead-letters the event.
 
 use super::Pipeline;
-use super::process::{Decided, FailedStep, Failures, Processed, StepError, process_event};
+use super::process::{Decided, FailedStep, Failures, Processed, StepError, StepRun, process_event};
+use crate::metrics::Metrics;
 use crate::store::node::Takeover;
 use crate::store::queue::QueuedEvent;
 use crate::store::{Store, Unit, now_ms};
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -51,10 +53,19 @@ pub struct DrainReport {
     pub with_failed_steps: usize,
     /// Every step that failed on an event that was processed anyway.
     pub failed_steps: Vec<FailedStep>,
+    /// How many claims the drain made (each names its claim after this count).
+    pub claims: u64,
 }
 
 impl DrainReport {
-    fn add(&mut self, processed: Processed, collect: bool) {
+    /// Adds what a committed event did; counts its step runs and failures in `metrics`.
+    fn add(&mut self, processed: Processed, collect: bool, metrics: Option<&Metrics>) {
+        if let Some(metrics) = metrics {
+            metrics.step_runs(&processed.runs);
+            for failed in &processed.failed {
+                metrics.step_failed(&failed.workflow, &failed.step);
+            }
+        }
         if !processed.failed.is_empty() {
             self.with_failed_steps += 1;
         }
@@ -100,6 +111,9 @@ pub struct DrainOptions {
     /// When nothing is ready but retries are pending: wait for them (a batch run) or return
     /// (the live loop of `weft serve`, which sleeps until the next retry, timer or arrival).
     pub wait_for_retries: bool,
+    /// Where to count step runs, their latencies and failures by workflow and step, as each
+    /// group commits (`weft serve`'s `/metrics`); None counts nothing.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Default for DrainOptions {
@@ -113,6 +127,7 @@ impl Default for DrainOptions {
             store_attempts: 3,
             events_per_commit: 8192,
             wait_for_retries: true,
+            metrics: None,
         }
     }
 }
@@ -131,9 +146,29 @@ fn attempts_and_backoff(pipeline: &Pipeline, error: &StepError, options: &DrainO
     (options.store_attempts, Duration::from_secs(1))
 }
 
+/// What one [`drain_step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Claimed events and processed them: there may be more.
+    Processed,
+    /// Nothing was ready: fired due timers, or waited (for another node's claims or, with
+    /// [`DrainOptions::wait_for_retries`], for a retry): look again.
+    Again,
+    /// Nothing was ready and nothing is due: the drain is over.
+    Done,
+}
+
 /// Processes queued events until none is ready (waiting out pending retries).
 pub async fn drain(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -> anyhow::Result<DrainReport> {
-    let mut report = DrainReport {
+    let mut report = join(store, options).await?;
+    while drain_step(store, pipeline, options, &mut report).await? != Progress::Done {}
+    Ok(report)
+}
+
+/// Joins the nodes of the database before a drain (see `store::node`), taking over at once
+/// the claims of a process that stopped: the report a drain starts with.
+pub async fn join(store: &Store, options: &DrainOptions) -> anyhow::Result<DrainReport> {
+    Ok(DrainReport {
         taken_over: store
             .join(
                 &options.node,
@@ -141,50 +176,59 @@ pub async fn drain(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -
             )
             .await?,
         ..DrainReport::default()
-    };
-    let mut round = 0u64;
-    loop {
-        report.taken_over.add(store.take_over_stopped().await?);
-        round += 1;
-        let claim = format!("{}:{round}", options.node);
-        let events = store
-            .claim(&claim, options.batch, options.lease.as_millis() as i64)
-            .await?;
-        if events.is_empty() {
-            // Events another node holds come first: timers fire after every event before them.
-            if store.claimed_elsewhere(&options.node).await? > 0 {
-                tracing::info!("waiting for events that another node claimed");
-                tokio::time::sleep(CLAIMED_ELSEWHERE_POLL).await;
-                continue;
-            }
-            let mut unit = store.unit().await?;
-            let fired = unit
-                .fire_due_timers(options.timers_until.unwrap_or_else(now_ms), options.batch)
-                .await?;
-            unit.commit().await?;
-            report.timers += fired.len();
-            if !fired.is_empty() {
-                continue;
-            }
-            match store.next_retry_at().await? {
-                Some(at) if options.wait_for_retries => {
-                    let wait = (at - now_ms()).clamp(1, 60_000) as u64;
-                    tokio::time::sleep(Duration::from_millis(wait)).await;
-                    continue;
-                }
-                _ => break,
-            }
+    })
+}
+
+/// One step of a drain: claims a batch and processes it in groups; or, with nothing ready,
+/// fires due timers or waits. [`drain`] repeats it with one pipeline; the live loop of `weft
+/// serve` calls it with the pipeline current at each step, so a reloaded workflow takes over
+/// between claims (a claim of the live loop is one group).
+pub async fn drain_step(
+    store: &Store,
+    pipeline: &Pipeline,
+    options: &DrainOptions,
+    report: &mut DrainReport,
+) -> anyhow::Result<Progress> {
+    report.taken_over.add(store.take_over_stopped().await?);
+    report.claims += 1;
+    let claim = format!("{}:{}", options.node, report.claims);
+    let events = store
+        .claim(&claim, options.batch, options.lease.as_millis() as i64)
+        .await?;
+    if events.is_empty() {
+        // Events another node holds come first: timers fire after every event before them.
+        if store.claimed_elsewhere(&options.node).await? > 0 {
+            tracing::info!("waiting for events that another node claimed");
+            tokio::time::sleep(CLAIMED_ELSEWHERE_POLL).await;
+            return Ok(Progress::Again);
         }
-        for group in events.chunks(options.events_per_commit.max(1)) {
-            if group.len() > 1 && process_together(store, pipeline, options, group, &mut report).await? {
-                continue;
+        let mut unit = store.unit().await?;
+        let fired = unit
+            .fire_due_timers(options.timers_until.unwrap_or_else(now_ms), options.batch)
+            .await?;
+        unit.commit().await?;
+        report.timers += fired.len();
+        if !fired.is_empty() {
+            return Ok(Progress::Again);
+        }
+        return match store.next_retry_at().await? {
+            Some(at) if options.wait_for_retries => {
+                let wait = (at - now_ms()).clamp(1, 60_000) as u64;
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                Ok(Progress::Again)
             }
-            for event in group {
-                process_one(store, pipeline, options, event, &mut report).await?;
-            }
+            _ => Ok(Progress::Done),
+        };
+    }
+    for group in events.chunks(options.events_per_commit.max(1)) {
+        if group.len() > 1 && process_together(store, pipeline, options, group, report).await? {
+            continue;
+        }
+        for event in group {
+            process_one(store, pipeline, options, event, report).await?;
         }
     }
-    Ok(report)
+    Ok(Progress::Processed)
 }
 
 /// Processes `group` in one unit and commits it. Returns false, having rolled everything
@@ -198,6 +242,7 @@ async fn process_together(
 ) -> anyhow::Result<bool> {
     let mut unit = store.unit().await?;
     let mut decided = Vec::new();
+    let mut runs: Vec<StepRun> = Vec::new();
     for event in group {
         let span = tracing::info_span!("event", id = event.id, kind = %event.kind);
         let result;
@@ -205,8 +250,14 @@ async fn process_together(
             .instrument(span)
             .await;
         match result {
-            Ok(processed) if options.collect => decided.extend(processed.decided),
-            Ok(_) => {}
+            Ok(mut processed) => {
+                if options.collect {
+                    decided.append(&mut processed.decided);
+                }
+                if options.metrics.is_some() {
+                    runs.append(&mut processed.runs);
+                }
+            }
             Err(error) => {
                 tracing::debug!(event = event.id, %error, "an event of a group failed: the group goes again one by one");
                 roll_back(unit, &error).await?;
@@ -224,6 +275,9 @@ async fn process_together(
     unit.commit().await?;
     report.events += group.len();
     report.decided.append(&mut decided);
+    if let Some(metrics) = &options.metrics {
+        metrics.step_runs(&runs);
+    }
     Ok(true)
 }
 
@@ -266,7 +320,7 @@ async fn process_one(
     let error = match result {
         Ok(processed) => {
             unit.commit().await?;
-            report.add(processed, options.collect);
+            report.add(processed, options.collect, options.metrics.as_deref());
             return Ok(());
         }
         Err(error) => {
@@ -293,7 +347,7 @@ async fn process_one(
         match result {
             Ok(processed) => {
                 unit.commit().await?;
-                report.add(processed, options.collect);
+                report.add(processed, options.collect, options.metrics.as_deref());
                 return Ok(());
             }
             Err(error) => {
@@ -310,6 +364,9 @@ async fn process_one(
     store
         .dead_letter_event(event.id, workflow, step, plugin, &message)
         .await?;
+    if let (Some(metrics), Some(workflow), Some(step)) = (&options.metrics, workflow, step) {
+        metrics.step_failed(workflow, step);
+    }
     report.failed += 1;
     report.dead.push((event.id, message));
     Ok(())
@@ -337,7 +394,7 @@ pub async fn drain_within(mut unit: Unit, pipeline: &Pipeline, batch: i64) -> (U
             (unit, result) = process_and_log(unit, pipeline, &event, Failures::Land).await;
             let step = match result {
                 Ok(processed) => {
-                    report.add(processed, true);
+                    report.add(processed, true, None);
                     unit.release().await
                 }
                 Err(error) => {

@@ -10,14 +10,21 @@
 //!
 //! Beside it runs the live stream's loop ([`Feed`]), woken after each round: agents' clients
 //! are told what the round changed.
+//!
+//! The pipeline is held behind a lock as an `Arc` and can be replaced while serving
+//! ([`Live::replace_pipeline`], called by `crate::reload`): each webhook is verified with the
+//! pipeline current when it arrives, and the loop takes the current one again before each
+//! parse batch and each claim of events (one commit group), so a new version takes over
+//! between groups and a group is processed by one version from start to end.
 
+use super::dispatch::{Progress, drain_step, join};
 use super::feed::{Feed, FeedOptions};
-use super::{DrainOptions, Pipeline, drain, ingest};
+use super::{DrainOptions, Pipeline, ingest};
 use crate::metrics::Metrics;
 use crate::runtime::{PluginError, StepFailure};
 use crate::store::hooks::Kept;
 use crate::store::{Store, StoreError, now_ms};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use weft_sdk::{HandshakeRequest, HandshakeResponse, Inbound};
@@ -43,8 +50,9 @@ pub struct LiveOptions {
 impl Default for LiveOptions {
     fn default() -> Self {
         LiveOptions {
+            // One group per claim: the pipeline is looked up again between claims.
             drain: DrainOptions {
-                batch: 512,
+                batch: 64,
                 events_per_commit: 64,
                 wait_for_retries: false,
                 ..DrainOptions::default()
@@ -81,11 +89,32 @@ pub enum Receipt {
     Duplicate(i64),
 }
 
+/// What became of the last change to the workflows, channels file or plugins seen while
+/// serving (`/readyz` shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadState {
+    /// Nothing changed since the start.
+    None,
+    /// The change was loaded and runs.
+    Applied,
+    /// The change was refused for these problems (each `file:line:column: message`, as
+    /// `weft validate` prints them); the version before it keeps running.
+    Refused(Vec<String>),
+}
+
+/// The last reload: what became of it, and when (ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reload {
+    pub state: ReloadState,
+    pub at: i64,
+}
+
 /// The live engine: a store, the loaded pipeline, the counters, and the wake-up of its loop.
 #[derive(Debug)]
 pub struct Live {
     store: Store,
-    pipeline: Arc<Pipeline>,
+    pipeline: RwLock<Arc<Pipeline>>,
+    reload: Mutex<Reload>,
     metrics: Arc<Metrics>,
     options: LiveOptions,
     wake: Notify,
@@ -95,11 +124,17 @@ pub struct Live {
 }
 
 impl Live {
-    pub fn new(store: Store, pipeline: Arc<Pipeline>, metrics: Arc<Metrics>, options: LiveOptions) -> Self {
+    pub fn new(store: Store, pipeline: Arc<Pipeline>, metrics: Arc<Metrics>, mut options: LiveOptions) -> Self {
+        options.drain.metrics = Some(Arc::clone(&metrics));
+        metrics.workflows_loaded(pipeline.workflows.iter().map(|w| (w.name.as_str(), w.version.as_str())));
         Live {
             feed: Arc::new(Feed::new(store.clone(), options.feed.clone())),
             store,
-            pipeline,
+            pipeline: RwLock::new(pipeline),
+            reload: Mutex::new(Reload {
+                state: ReloadState::None,
+                at: now_ms(),
+            }),
             metrics,
             options,
             wake: Notify::new(),
@@ -111,8 +146,36 @@ impl Live {
         &self.store
     }
 
-    pub fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
+    /// The pipeline that runs now. Hold it for one piece of work only: a reload replaces it.
+    pub fn pipeline(&self) -> Arc<Pipeline> {
+        Arc::clone(&self.pipeline.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Puts `pipeline` in place of the one running: what starts from now on uses it (the
+    /// webhooks that arrive, the loop's next claim); what runs finishes with the old one.
+    pub fn replace_pipeline(&self, pipeline: Arc<Pipeline>) {
+        self.metrics
+            .workflows_loaded(pipeline.workflows.iter().map(|w| (w.name.as_str(), w.version.as_str())));
+        *self.pipeline.write().unwrap_or_else(|e| e.into_inner()) = pipeline;
+        self.metrics.reload("applied");
+        self.set_reload(ReloadState::Applied);
+        // Events that waited for a workflow that is loaded only now are looked at again.
+        self.wake.notify_one();
+    }
+
+    /// Records a change that was refused for `problems`; the running pipeline stays.
+    pub fn refuse_reload(&self, problems: Vec<String>) {
+        self.metrics.reload("refused");
+        self.set_reload(ReloadState::Refused(problems));
+    }
+
+    fn set_reload(&self, state: ReloadState) {
+        *self.reload.lock().unwrap_or_else(|e| e.into_inner()) = Reload { state, at: now_ms() };
+    }
+
+    /// What became of the last reload.
+    pub fn last_reload(&self) -> Reload {
+        self.reload.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -143,7 +206,7 @@ impl Live {
 
     /// Whether a channel is mounted at `hook`.
     pub fn knows(&self, hook: &str) -> bool {
-        self.pipeline.channels.get(hook).is_some()
+        self.pipeline().channels.get(hook).is_some()
     }
 
     /// The refusal of a request to a hook id that is not mounted: counted under the channel
@@ -163,7 +226,8 @@ impl Live {
     /// Verifies a webhook with its channel, keeps it, and wakes the loop. Only an `Ok` may be
     /// acknowledged: the request is then in the store.
     pub async fn receive(&self, hook: &str, inbound: Inbound) -> Result<Receipt, HookError> {
-        let call = self.channel_call(hook)?;
+        let pipeline = self.pipeline();
+        let call = self.channel_call(&pipeline, hook)?;
         if let Err(failure) = call.plugin.verify(&inbound, &call.config, &call.options).await {
             return Err(self.refusal(hook, failure));
         }
@@ -182,7 +246,7 @@ impl Live {
         Ok(match kept {
             Kept::New(id) => {
                 Metrics::count(&self.metrics.webhooks_accepted, hook);
-                tracing::info!(hook, inbound = id, bytes = inbound.body.len(), "webhook kept");
+                tracing::debug!(hook, inbound = id, bytes = inbound.body.len(), "webhook kept");
                 self.wake.notify_one();
                 Receipt::Kept(id)
             }
@@ -197,18 +261,23 @@ impl Live {
     /// Answers a vendor's subscription check on `hook` through its channel; `None` when the
     /// channel has none.
     pub async fn handshake(&self, request: &HandshakeRequest) -> Result<Option<HandshakeResponse>, HookError> {
-        let call = self.channel_call(&request.hook)?;
+        let pipeline = self.pipeline();
+        let call = self.channel_call(&pipeline, &request.hook)?;
         call.plugin
             .handshake(request, &call.config, &call.options)
             .await
             .map_err(|failure| self.refusal(&request.hook, failure))
     }
 
-    fn channel_call(&self, hook: &str) -> Result<super::pipeline::ChannelCall<'_>, HookError> {
-        if !self.knows(hook) {
+    fn channel_call<'p>(
+        &self,
+        pipeline: &'p Pipeline,
+        hook: &str,
+    ) -> Result<super::pipeline::ChannelCall<'p>, HookError> {
+        if pipeline.channels.get(hook).is_none() {
             return Err(self.unknown_hook(hook));
         }
-        self.pipeline
+        pipeline
             .channel_call("", Some(hook))
             .map_err(|e| HookError::Unavailable {
                 hook: hook.to_owned(),
@@ -290,20 +359,23 @@ impl Live {
         }
     }
 
-    /// One round: parse every kept webhook, then drain the queue (due timers included).
+    /// One round: parse every kept webhook, then drain the queue (due timers included), each
+    /// parse batch and each claim with the pipeline current when it starts.
     pub async fn round(&self) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let mut parsed = (0usize, 0u64);
         loop {
             let received = self.store.received_webhooks(self.options.parse_batch).await?;
             if received.is_empty() {
                 break;
             }
+            let pipeline = self.pipeline();
             let mut unit = self.store.unit().await?;
             let mut outcomes = Vec::with_capacity(received.len());
             for record in received {
                 let hook = record.inbound.hook.clone().unwrap_or_default();
-                let outcome = if self.knows(&hook) {
-                    ingest::parse_recorded(&mut unit, &self.pipeline, record.id, &record.channel, record.inbound)
-                        .await?
+                let outcome = if pipeline.channels.get(&hook).is_some() {
+                    ingest::parse_recorded(&mut unit, &pipeline, record.id, &record.channel, record.inbound).await?
                 } else {
                     let reason = format!("hook `{hook}` is no longer in the channels file");
                     unit.dead_letter_inbound(record.id, &record.channel, &reason).await?;
@@ -312,9 +384,11 @@ impl Live {
                 outcomes.push((hook, record.id, outcome));
             }
             unit.commit().await?;
+            parsed.0 += outcomes.len();
             for (hook, id, outcome) in outcomes {
                 match outcome {
                     Ok(messages) => {
+                        parsed.1 += messages as u64;
                         self.metrics.messages_parsed.inc_by(messages as u64);
                     }
                     Err(reason) => {
@@ -324,17 +398,49 @@ impl Live {
                 };
             }
         }
-        let report = drain(&self.store, &self.pipeline, &self.options.drain).await?;
-        self.metrics.events_processed.inc_by(report.events as u64);
-        self.metrics.events_failed.inc_by(report.failed as u64);
-        self.metrics.events_retried.inc_by(report.retried as u64);
-        self.metrics.timers_fired.inc_by(report.timers as u64);
+        let options = &self.options.drain;
+        let mut report = join(&self.store, options).await?;
+        loop {
+            let pipeline = self.pipeline();
+            let (events, failed, retried, timers) = (report.events, report.failed, report.retried, report.timers);
+            let progress = drain_step(&self.store, &pipeline, options, &mut report).await?;
+            self.metrics.events_processed.inc_by((report.events - events) as u64);
+            self.metrics.events_failed.inc_by((report.failed - failed) as u64);
+            self.metrics.events_retried.inc_by((report.retried - retried) as u64);
+            self.metrics.timers_fired.inc_by((report.timers - timers) as u64);
+            if progress == Progress::Done {
+                break;
+            }
+        }
         if report.events > 0 {
             // Their decisions may have queued messages.
             self.outbox_queued();
         }
         for (event, reason) in &report.dead {
             tracing::warn!(event = *event, reason = %reason, "event dead-lettered");
+        }
+        for failed in &report.failed_steps {
+            tracing::warn!(
+                event = failed.event,
+                workflow = %failed.workflow,
+                step = %failed.step,
+                ticket = ?failed.ticket,
+                error = %failed.error,
+                "step failed; the message landed without its decisions"
+            );
+        }
+        if parsed.0 > 0 || report.events > 0 || report.timers > 0 {
+            tracing::info!(
+                webhooks = parsed.0,
+                messages = parsed.1,
+                events = report.events,
+                failed = report.failed,
+                retried = report.retried,
+                steps_failed = report.failed_steps.len(),
+                timers = report.timers,
+                took_ms = started.elapsed().as_millis() as u64,
+                "round done"
+            );
         }
         Ok(())
     }

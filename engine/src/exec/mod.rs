@@ -41,10 +41,12 @@ mod reader;
 pub mod records;
 pub mod replay;
 
-pub use dispatch::{DrainOptions, DrainReport, Mode, ReplayReport, drain, drain_within, replay_failed_steps};
+pub use dispatch::{
+    DrainOptions, DrainReport, Mode, Progress, ReplayReport, drain, drain_step, drain_within, replay_failed_steps,
+};
 pub use feed::{Change, Feed, FeedOptions, Published, Subscription};
 pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
 pub use live::{HookError, Live, LiveOptions, Receipt};
 pub use outbox::{Sender, SenderOptions};
 pub use pipeline::Pipeline;
-pub use process::StepError;
+pub use process::{StepError, StepRun};

@@ -180,11 +180,25 @@ pub struct Processed {
     pub decided: Vec<Decided>,
     /// The steps that failed (only with [`Failures::Land`]).
     pub failed: Vec<FailedStep>,
+    /// Every step whose plugin was called, in order, with how long it took.
+    pub runs: Vec<StepRun>,
+}
+
+/// One call of a step's plugin on an event, for the metrics of `weft serve`: how long the call
+/// and the applying of its decisions took, and whether the step failed. A step whose `if:`
+/// did not hold is not called and has no run.
+#[derive(Debug, Clone)]
+pub struct StepRun {
+    pub workflow: String,
+    pub step: String,
+    pub seconds: f64,
+    pub failed: bool,
 }
 
 /// A step failure kept in memory until the event's ticket is known.
 struct Pending {
     workflow: String,
+    workflow_version: String,
     step: String,
     plugin: String,
     on_error: OnError,
@@ -210,6 +224,7 @@ pub async fn process_event(
     failures: Failures,
 ) -> (Unit, Result<Processed, StepError>) {
     let mut decided = Vec::new();
+    let mut runs = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
     let mut state = EventState::from_event(event);
     if event.kind == "message.sent"
@@ -233,7 +248,7 @@ pub async fn process_event(
         for step in &workflow.steps {
             if failures == Failures::FailEvent {
                 let result;
-                (unit, result) = run_step(unit, pipeline, workflow, step, event, &mut state).await;
+                (unit, result) = run_step(unit, pipeline, workflow, step, event, &mut state, &mut runs).await;
                 match result {
                     Ok(mut list) => decided.append(&mut list),
                     Err(error) => return (unit, Err(error)),
@@ -241,7 +256,7 @@ pub async fn process_event(
                 continue;
             }
             let result;
-            (unit, result) = run_guarded(unit, pipeline, workflow, step, event, &mut state).await;
+            (unit, result) = run_guarded(unit, pipeline, workflow, step, event, &mut state, &mut runs).await;
             match result {
                 Ok(Ok(mut list)) => decided.append(&mut list),
                 Ok(Err(error)) => {
@@ -256,6 +271,7 @@ pub async fn process_event(
                     };
                     let failed = Pending {
                         workflow: workflow.name.clone(),
+                        workflow_version: workflow.version.clone(),
                         step: step.id.to_string(),
                         plugin: plugin_ref(pipeline, step),
                         on_error: step.on_error,
@@ -320,7 +336,7 @@ pub async fn process_event(
         Ok(())
     }
     .await;
-    (unit, result.map(|()| Processed { decided, failed }))
+    (unit, result.map(|()| Processed { decided, failed, runs }))
 }
 
 /// The decision log's account of what the engine gave a message because a step failed: under
@@ -361,7 +377,13 @@ fn log_landing(
         );
         decisions.push((decision, state.customer, Some(ticket)));
     }
-    log_engine(unit, event, &failed.workflow, key, &decisions)
+    log_engine(
+        unit,
+        event,
+        (&failed.workflow, &failed.workflow_version),
+        key,
+        &decisions,
+    )
 }
 
 /// Logs what the engine itself did about a step (under a step id with a colon, which no
@@ -369,7 +391,7 @@ fn log_landing(
 fn log_engine(
     unit: &mut Unit,
     event: &QueuedEvent,
-    workflow: &str,
+    (workflow, version): (&str, &str),
     step: &str,
     decisions: &[(Decision, Option<i64>, Option<i64>)],
 ) -> Result<(), crate::store::StoreError> {
@@ -379,6 +401,7 @@ fn log_engine(
     let origin = Origin {
         event: Some(event.id),
         workflow,
+        workflow_version: Some(version),
         step,
         plugin: concat!("weft@", env!("CARGO_PKG_VERSION")),
     };
@@ -395,13 +418,14 @@ async fn run_guarded(
     step: &Step,
     event: &QueuedEvent,
     state: &mut EventState,
+    runs: &mut Vec<StepRun>,
 ) -> (Unit, Result<Result<Vec<Decided>, StepError>, StepError>) {
     if let Err(e) = unit.savepoint().await {
         return (unit, Err(e.into()));
     }
     let before = state.clone();
     let result;
-    (unit, result) = run_step(unit, pipeline, workflow, step, event, state).await;
+    (unit, result) = run_step(unit, pipeline, workflow, step, event, state, runs).await;
     match result {
         Ok(list) => match unit.release().await {
             Ok(()) => (unit, Ok(Ok(list))),
@@ -496,7 +520,7 @@ pub async fn replay_event(
         let mut failed = None;
         for step in steps {
             let result;
-            (unit, result) = run_step(unit, pipeline, workflow, step, event, &mut state).await;
+            (unit, result) = run_step(unit, pipeline, workflow, step, event, &mut state, &mut Vec::new()).await;
             match result {
                 Ok(mut list) => decided.append(&mut list),
                 Err(error) if error.is_step_failure() => {
@@ -512,7 +536,13 @@ pub async fn replay_event(
             None => {
                 let merged = std::mem::take(&mut state.merged);
                 let step = format!("{}:replayed", failure.step);
-                tri!(log_engine(&mut unit, event, &failure.workflow, &step, &merged));
+                tri!(log_engine(
+                    &mut unit,
+                    event,
+                    (&failure.workflow, &workflow.version),
+                    &step,
+                    &merged
+                ));
                 tri!(unit.release().await);
                 tri!(unit.resolve_step_failure(failure.id).await);
                 replayed.resolved += 1;
@@ -583,6 +613,7 @@ async fn again(
     Ok(())
 }
 
+/// Runs one step on `event` and applies its decisions; a call of its plugin is added to `runs`.
 async fn run_step(
     mut unit: Unit,
     pipeline: &Pipeline,
@@ -590,6 +621,7 @@ async fn run_step(
     step: &Step,
     event: &QueuedEvent,
     state: &mut EventState,
+    runs: &mut Vec<StepRun>,
 ) -> (Unit, Result<Vec<Decided>, StepError>) {
     let workflow_name = workflow.name.to_string();
     let step_id = step.id.to_string();
@@ -620,6 +652,15 @@ async fn run_step(
         ticket: state.ticket.map(|t| t as u64),
         payload: event.payload.clone(),
     };
+    let started = std::time::Instant::now();
+    let mut run = |failed: bool| {
+        runs.push(StepRun {
+            workflow: workflow_name.clone(),
+            step: step_id.clone(),
+            seconds: started.elapsed().as_secs_f64(),
+            failed,
+        });
+    };
     unit.hold_reads();
     let (returned, result) = plugin.decide(&sdk_event, &step.with, &call_options(step), unit).await;
     unit = returned;
@@ -627,6 +668,7 @@ async fn run_step(
     let output = match result {
         Ok(output) => output,
         Err(failure) => {
+            run(true);
             return (
                 unit,
                 Err(StepError::Plugin {
@@ -643,6 +685,7 @@ async fn run_step(
     let origin = Origin {
         event: Some(event.id),
         workflow: &workflow_name,
+        workflow_version: Some(&workflow.version),
         step: &step_id,
         plugin: &plugin_ref,
     };
@@ -669,6 +712,7 @@ async fn run_step(
                 },
                 super::apply::ApplyError::Store(e) => StepError::Store(e),
             };
+            run(true);
             return (unit, Err(error));
         }
     }
@@ -684,6 +728,7 @@ async fn run_step(
     if let Err(e) = unit.log_step(origin, &log) {
         return (unit, Err(e.into()));
     }
+    run(false);
     let decided = output
         .decisions
         .into_iter()

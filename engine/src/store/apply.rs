@@ -16,6 +16,9 @@ use weft_sdk::{Decision, Identity};
 pub struct Origin<'a> {
     pub event: Option<i64>,
     pub workflow: &'a str,
+    /// The workflow's version ([`crate::workflow::Workflow::version`]); None for decisions
+    /// made by hand or from the command line.
+    pub workflow_version: Option<&'a str>,
     pub step: &'a str,
     /// `name@version`.
     pub plugin: &'a str,
@@ -623,6 +626,7 @@ impl Unit {
             self.log.decisions.push(LoggedDecision {
                 event: origin.event,
                 workflow: origin.workflow.to_owned(),
+                workflow_version: origin.workflow_version.map(str::to_owned),
                 step: origin.step.to_owned(),
                 plugin: origin.plugin.to_owned(),
                 command: decision.command.name(),
@@ -662,15 +666,16 @@ impl Unit {
         })
         .await?;
         let decisions = (
-            "INSERT INTO decisions (event_id, workflow, step, plugin, command, body, reason, evidence,
-                                    customer_id, ticket_number, created_at) VALUES ",
-            "($, $, $, $, $, $, $, $, $, $, $)",
+            "INSERT INTO decisions (event_id, workflow, workflow_version, step, plugin, command, body, reason,
+                                    evidence, customer_id, ticket_number, created_at) VALUES ",
+            "($, $, $, $, $, $, $, $, $, $, $, $)",
             "",
         );
         self.write_rows(decisions, &log.decisions, |query, row| {
             query
                 .bind(row.event)
                 .bind(&row.workflow)
+                .bind(row.workflow_version.as_deref())
                 .bind(&row.step)
                 .bind(&row.plugin)
                 .bind(row.command)
@@ -738,6 +743,7 @@ struct StepRun {
 struct LoggedDecision {
     event: Option<i64>,
     workflow: String,
+    workflow_version: Option<String>,
     step: String,
     plugin: String,
     command: &'static str,
@@ -751,7 +757,7 @@ struct LoggedDecision {
 
 /// Rows per multi-row statement: the largest of a few fixed sizes that fits, so that a flush
 /// of any length uses at most four distinct statements (each prepared once) and stays far
-/// below either database's limit on parameters (11 per decision row: 704 at most).
+/// below either database's limit on parameters (12 per decision row: 768 at most).
 fn chunk(left: usize) -> usize {
     [64, 16, 4, 1].into_iter().find(|&n| n <= left).unwrap_or(1)
 }

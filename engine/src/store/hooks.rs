@@ -21,7 +21,7 @@ pub enum Kept {
     Duplicate(i64),
 }
 
-/// How much work is waiting, for `/metrics`.
+/// How much work is waiting, and how much is late, for `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueStats {
     /// Events waiting to be processed (retries included).
@@ -32,6 +32,10 @@ pub struct QueueStats {
     pub unparsed_webhooks: i64,
     /// Dead letters not replayed.
     pub open_dead_letters: i64,
+    /// Deadlines whose clock runs (not met, not paused) that warned and are not due yet.
+    pub deadlines_at_risk: i64,
+    /// Deadlines whose clock runs (not met, not paused) that are past due.
+    pub deadlines_breached: i64,
 }
 
 /// The digest that recognizes the same delivery on the same hook.
@@ -112,11 +116,23 @@ impl Store {
         let dead = query("SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL")
             .fetch_one(&mut conn)
             .await?;
+        // Running clocks: not met, not paused, on a ticket not merged into another.
+        let deadlines = query(
+            "SELECT COALESCE(SUM(CASE WHEN d.state = 'warned' THEN 1 ELSE 0 END), 0) AS at_risk,
+                    COALESCE(SUM(CASE WHEN d.state = 'breached' THEN 1 ELSE 0 END), 0) AS breached
+             FROM deadlines d JOIN tickets t ON t.number = d.ticket_number
+             WHERE d.met_at IS NULL AND d.paused_at IS NULL AND d.state IN ('warned', 'breached')
+               AND t.merged_into IS NULL",
+        )
+        .fetch_one(&mut conn)
+        .await?;
         Ok(QueueStats {
             pending_events: events.try_get("n")?,
             oldest_pending_at: events.try_get("oldest")?,
             unparsed_webhooks: unparsed.try_get("n")?,
             open_dead_letters: dead.try_get("n")?,
+            deadlines_at_risk: deadlines.try_get("at_risk")?,
+            deadlines_breached: deadlines.try_get("breached")?,
         })
     }
 

@@ -18,6 +18,7 @@ pub fn by_hand(step: &str) -> Origin<'_> {
     Origin {
         event: None,
         workflow: "by hand",
+        workflow_version: None,
         step,
         plugin: concat!("weft@", env!("CARGO_PKG_VERSION")),
     }
@@ -65,12 +66,13 @@ impl Unit {
         ticket: Option<i64>,
     ) -> Result<()> {
         query(
-            "INSERT INTO decisions (event_id, workflow, step, plugin, command, body, reason, evidence,
-                                    customer_id, ticket_number, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO decisions (event_id, workflow, workflow_version, step, plugin, command, body, reason,
+                                    evidence, customer_id, ticket_number, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(origin.event)
         .bind(origin.workflow)
+        .bind(origin.workflow_version)
         .bind(origin.step)
         .bind(origin.plugin)
         .bind(command)

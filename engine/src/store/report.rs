@@ -33,6 +33,9 @@ pub struct LoggedDecision {
     /// The kind of that event (`message.received`, `order.placed`, ...), while it is kept.
     pub event_kind: Option<String>,
     pub workflow: String,
+    /// The version of the workflow that made it (see [`crate::workflow::Workflow::version`]);
+    /// None when made by hand or logged before versions were recorded.
+    pub workflow_version: Option<String>,
     pub step: String,
     pub plugin: String,
     pub command: Value,
@@ -281,7 +284,7 @@ impl Store {
 
     async fn decisions_where(&self, filter: &str, id: i64) -> Result<Vec<LoggedDecision>> {
         let sql = format!(
-            "SELECT event_id, workflow, step, plugin, body, reason, evidence, customer_id, ticket_number, created_at,
+            "SELECT event_id, workflow, workflow_version, step, plugin, body, reason, evidence, customer_id, ticket_number, created_at,
                     (SELECT e.kind FROM events e WHERE e.id = decisions.event_id) AS event_kind
              FROM decisions WHERE {filter} ORDER BY id"
         );
@@ -294,6 +297,7 @@ impl Store {
                     event: row.try_get("event_id")?,
                     event_kind: row.try_get("event_kind")?,
                     workflow: row.try_get("workflow")?,
+                    workflow_version: row.try_get("workflow_version")?,
                     step: row.try_get("step")?,
                     plugin: row.try_get("plugin")?,
                     command: serde_json::from_str(&body)?,

@@ -418,6 +418,7 @@ impl<'a> Checker<'a> {
             Workflow {
                 name,
                 file: self.file.to_path_buf(),
+                version: Workflow::version_of(self.text),
                 on,
                 steps,
             },

@@ -30,6 +30,10 @@ pub struct Workflow {
     pub name: String,
     /// The file it was loaded from.
     pub file: PathBuf,
+    /// Which version of the file this is: the first 12 hex digits of the SHA-256 of its text,
+    /// as loaded. Every decision the workflow makes records it, so decisions made before and
+    /// after a reload of `weft serve` can be told apart.
+    pub version: String,
     /// Event patterns that start it.
     pub on: Vec<EventPattern>,
     /// Steps, run in order.
@@ -37,6 +41,13 @@ pub struct Workflow {
 }
 
 impl Workflow {
+    /// The version of a workflow file whose text is `text` (see [`Workflow::version`]).
+    pub fn version_of(text: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(text.as_bytes());
+        hex::encode(&digest[..6])
+    }
+
     /// Whether an event of `kind` starts this workflow.
     pub fn triggered_by(&self, kind: &str) -> bool {
         self.on.iter().any(|pattern| pattern.matches(kind))

@@ -59,7 +59,7 @@ pub(super) async fn replay(
                 format!("dead letter {id} does not exist or was already replayed"),
             )
         })?;
-    let outcome = replay_dead_letter(live.store(), live.pipeline(), &letter)
+    let outcome = replay_dead_letter(live.store(), &live.pipeline(), &letter)
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "replay_failed", format!("{e:#}")))?;
     tracing::info!(dead_letter = id, by = %caller.name, ?outcome, "dead letter replayed");

@@ -154,6 +154,7 @@ pub(super) async fn get(
                 decision: DecisionItem {
                     event: d.event,
                     workflow: d.workflow,
+                    workflow_version: d.workflow_version,
                     step: d.step,
                     plugin: d.plugin,
                     command: d.command,

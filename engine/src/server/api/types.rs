@@ -252,6 +252,9 @@ pub struct DecisionItem {
     /// The event it was made on; absent for changes made by hand.
     pub event: Option<i64>,
     pub workflow: String,
+    /// The version of the workflow file that made it (the first 12 hex digits of its
+    /// SHA-256); absent for changes made by hand.
+    pub workflow_version: Option<String>,
     pub step: String,
     /// `name@version`.
     pub plugin: String,
