@@ -332,7 +332,7 @@ async fn deliver(
         body: "Votre colis arrive demain. 明日届きます。 سيصل غداً".into(),
         lang: Some("fr".into()),
     };
-    plugin.deliver(&reply, config, call).await
+    plugin.deliver(&reply, config, call).await.result
 }
 
 /// Setting an environment variable in a threaded test process is unsound: the test runs
