@@ -387,8 +387,8 @@ async fn delivers_through_the_runtime() {
     let failure = deliver(&plugin, &config, &call).await.unwrap_err();
     assert!(failure.is_retryable(), "{failure}");
     assert!(
-        matches!(&failure, StepFailure::Plugin { error: PluginError::Retryable(m), .. }
-            if m.contains("HTTP 429, retry after 30s") && m.contains("slow down")),
+        matches!(&failure, StepFailure::Plugin { error: PluginError::RetryLater { after, reason }, .. }
+            if after.as_secs() == 30 && reason.contains("HTTP 429, retry after 30s") && reason.contains("slow down")),
         "{failure}"
     );
     assert!(

@@ -761,7 +761,8 @@ impl HttpResponse {
     /// What a channel returns for an answer that is not a success, `what` saying what was
     /// tried (`sending the reply to conversation c-9`): [`Error::Retryable`] for statuses a
     /// later try may get past (408 Request Timeout, 425 Too Early, 429 Too Many Requests, any
-    /// 5xx), naming the `Retry-After` delay when there is one, [`Error::Permanent`] for the rest
+    /// 5xx), or [`Error::RetryLater`] with the `Retry-After` delay when the vendor gave one (in
+    /// seconds), so that the next try waits at least that long; [`Error::Permanent`] for the rest
     /// (a 4xx: the request itself is wrong). Either way the message carries the status and the
     /// start of the vendor's body, which is what an agent sees of a failed delivery.
     ///
@@ -770,7 +771,7 @@ impl HttpResponse {
     /// let limited = HttpResponse::new(429).with_header("Retry-After", "30");
     /// assert_eq!(
     ///     limited.error("sending the reply"),
-    ///     Error::Retryable("sending the reply: HTTP 429, retry after 30s".into())
+    ///     Error::retry_later(std::time::Duration::from_secs(30), "sending the reply: HTTP 429, retry after 30s")
     /// );
     /// let refused = HttpResponse::new(422).with_body(r#"{"error":"conversation closed"}"#);
     /// assert_eq!(
@@ -796,10 +797,11 @@ impl HttpResponse {
                 None => message.push_str(&text),
             }
         }
-        if retryable {
-            Error::Retryable(message)
-        } else {
-            Error::Permanent(message)
+        match (retryable, self.retry_after_seconds()) {
+            // The vendor's delay is a floor for the next try, not only words in the reason.
+            (true, Some(seconds)) => Error::retry_later(std::time::Duration::from_secs(seconds), message),
+            (true, None) => Error::Retryable(message),
+            (false, _) => Error::Permanent(message),
         }
     }
 }

@@ -140,7 +140,7 @@ fn deliver_says_whether_a_failure_is_worth_a_retry() {
         );
     let limited = {{Type}}::deliver(&reply(), &config(), &host).unwrap_err();
     assert!(
-        matches!(&limited, Error::Retryable(m) if m.contains("HTTP 429, retry after 30s")),
+        matches!(&limited, Error::RetryLater { after, reason } if after.as_secs() == 30 && reason.contains("HTTP 429, retry after 30s")),
         "{limited}"
     );
     let down = {{Type}}::deliver(&reply(), &config(), &host).unwrap_err();
