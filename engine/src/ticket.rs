@@ -152,7 +152,7 @@ pub struct ReplyRequest {
 pub enum ReplyOutcome {
     /// In the outbox; the ticket is now at `version`.
     Queued {
-        reply: crate::store::tickets::OutboxRow,
+        reply: Box<crate::store::tickets::OutboxRow>,
         version: i64,
         /// The draft that was sent, if one was.
         draft: Option<i64>,
@@ -298,7 +298,7 @@ pub async fn reply(store: &Store, request: &ReplyRequest) -> Result<ReplyOutcome
     unit.commit().await?;
     tracing::info!(ticket = number, author = %request.author, key = %reply.key, version, "reply queued");
     Ok(ReplyOutcome::Queued {
-        reply,
+        reply: Box::new(reply),
         version,
         draft: draft.map(|d| d.id),
     })

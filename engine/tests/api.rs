@@ -151,6 +151,10 @@ async fn ticket_of(client: &reqwest::Client, serve: &Serve, token: &str, message
     }
 }
 
+/// A request and what it must get: method, path, token, status, error code, words of the
+/// message.
+type Case<'a> = (&'a str, &'a str, Option<&'a str>, u16, &'a str, &'a str);
+
 async fn tokens_and_roles(db: &str) {
     let dir = tempfile::tempdir().unwrap();
     let serve = start(dir.path(), db);
@@ -185,7 +189,7 @@ async fn tokens_and_roles(db: &str) {
     let client = reqwest::Client::new();
     let bad = "weft_0000000000000000000000000000000000000000000000000000000000000000";
     // (method, path, token, status, code, words the message has)
-    let cases: &[(&str, &str, Option<&str>, u16, &str, &str)] = &[
+    let cases: &[Case] = &[
         (
             "GET",
             "/api/v1/tickets",

@@ -16,7 +16,7 @@ pub struct ApiError {
     pub message: String,
     pub details: Value,
     /// Headers the answer carries besides its body (`WWW-Authenticate` on a 401).
-    pub headers: axum::http::HeaderMap,
+    pub headers: Vec<(axum::http::HeaderName, axum::http::HeaderValue)>,
 }
 
 impl ApiError {
@@ -26,7 +26,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: Value::Null,
-            headers: axum::http::HeaderMap::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -36,7 +36,7 @@ impl ApiError {
     }
 
     pub fn with_header(mut self, name: axum::http::HeaderName, value: axum::http::HeaderValue) -> Self {
-        self.headers.insert(name, value);
+        self.headers.push((name, value));
         self
     }
 }
@@ -46,7 +46,9 @@ impl IntoResponse for ApiError {
         let body = json!({
             "error": { "code": self.code, "message": self.message, "details": self.details }
         });
-        (self.status, self.headers, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.headers_mut().extend(self.headers);
+        response
     }
 }
 

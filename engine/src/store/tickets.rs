@@ -18,7 +18,7 @@ pub enum Change {
     Message {
         version: i64,
         direction: String,
-        message: Message,
+        message: Box<Message>,
     },
     /// A reply queued in the outbox (by an agent, or by a workflow when `author` is None).
     Reply { version: i64, reply: OutboxRow },
@@ -218,7 +218,7 @@ impl Unit {
             changes.push(Change::Message {
                 version: row.try_get("ticket_version")?,
                 direction: row.try_get("direction")?,
-                message: serde_json::from_str(&data)?,
+                message: Box::new(serde_json::from_str(&data)?),
             });
         }
         let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE ticket_number = $1 AND ticket_version > $2");

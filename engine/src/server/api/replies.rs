@@ -54,7 +54,7 @@ pub(super) async fn create(
             let accepted = ReplyAccepted {
                 ticket: number,
                 version,
-                reply: reply.into(),
+                reply: (*reply).into(),
                 draft,
             };
             Ok((StatusCode::CREATED, axum::Json(accepted)).into_response())

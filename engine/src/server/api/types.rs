@@ -459,7 +459,7 @@ impl From<crate::store::tickets::Change> for ChangeItem {
             } => ChangeItem::Message {
                 version,
                 at: time(message.at),
-                message: MessageItem::new(message, direction, None),
+                message: MessageItem::new(*message, direction, None),
             },
             Change::Reply { version, reply } => ChangeItem::Reply {
                 version,
