@@ -31,6 +31,7 @@ pub mod failures;
 pub mod hooks;
 pub mod ingest;
 pub mod manual;
+pub mod models;
 pub mod node;
 pub mod queue;
 pub mod report;
@@ -246,6 +247,7 @@ impl Store {
             remembered,
             data_version,
             log: apply::PendingLog::default(),
+            model_versions: std::collections::HashMap::new(),
         })
     }
 }
@@ -455,6 +457,8 @@ pub struct Unit {
     data_version: i64,
     /// Decision-log rows not written yet ([`Unit::log_step`]).
     log: apply::PendingLog,
+    /// Versions of stored models read by this unit ([`Unit::model_version`]).
+    model_versions: std::collections::HashMap<String, Option<u64>>,
 }
 
 impl std::fmt::Debug for Unit {

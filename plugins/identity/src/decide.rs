@@ -87,7 +87,9 @@ use crate::normalize::email::{country_of_domain, normalize_email};
 use crate::normalize::ids::{normalize_buyer_id, normalize_handle, normalize_order};
 use crate::normalize::name::{Name, NameAgreement, compare};
 use crate::normalize::phone::{normalize_phone, region};
-use crate::score::{STRONG, Score, WeakProfile, score};
+use crate::model::{MODEL_NAME, Model};
+use crate::score::{STRONG, Score, WeakProfile};
+use std::sync::{Arc, Mutex};
 use serde::Deserialize as _;
 use std::collections::BTreeSet;
 use weft_sdk::order::find_order;
@@ -296,18 +298,24 @@ fn namespace(identity: &Identity) -> Option<String> {
 /// The message's personal identifiers that a customer contradicts: the customer has values
 /// in the same namespace, none of them equal.
 fn conflicts<'a>(personal: &'a [Identity], customer: &CustomerView) -> Vec<&'a Identity> {
+    conflicting(personal, &customer.identities)
+}
+
+/// The identities of `personal` that `theirs` contradicts: `theirs` has values in the same
+/// namespace (emails, phones, buyer ids on one marketplace, handles on one platform), none of
+/// them equal. Two customers with such a conflict are not joined on names and addresses.
+pub fn conflicting<'a>(personal: &'a [Identity], theirs: &[Identity]) -> Vec<&'a Identity> {
     personal
         .iter()
         .filter(|mine| {
             let Some(ns) = namespace(mine) else {
                 return false;
             };
-            let mut theirs = customer
-                .identities
+            let mut same_kind = theirs
                 .iter()
                 .filter(|i| namespace(i).as_deref() == Some(ns.as_str()))
                 .peekable();
-            theirs.peek().is_some() && !theirs.any(|i| i == *mine)
+            same_kind.peek().is_some() && !same_kind.any(|i| i == *mine)
         })
         .collect()
 }
@@ -449,6 +457,7 @@ pub fn decide(event: &Event, settings: &Settings, ctx: &dyn Context) -> Result<V
             )));
         }
     };
+    let settings = &settings.with_model(stored_model(ctx));
     let mut extracted = Extracted::from_message(message, settings);
     read_phone_where_the_buyer_lives(&mut extracted, message, settings, ctx);
     let mut notes: Vec<Evidence> = Vec::new();
@@ -461,6 +470,35 @@ pub fn decide(event: &Event, settings: &Settings, ctx: &dyn Context) -> Result<V
         return Ok(decisions);
     }
     Ok(vec![weak_link(&extracted, identities, settings, ctx, notes)])
+}
+
+/// The model stored with the data (`weft train identity`), parsed once per version and kept
+/// while the version stays the same; the hand-set priors when none is stored, or when the
+/// stored one cannot be read (logged).
+fn stored_model(ctx: &dyn Context) -> Arc<Model> {
+    static PARSED: Mutex<Option<(u64, Arc<Model>)>> = Mutex::new(None);
+    let Some(version) = ctx.model_version(MODEL_NAME) else {
+        return Model::shared_default();
+    };
+    let mut parsed = PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((v, model)) = parsed.as_ref()
+        && *v == version
+    {
+        return model.clone();
+    }
+    let model = match ctx.model(MODEL_NAME).map(|json| Model::from_json(&json)) {
+        Some(Ok(model)) => Arc::new(model),
+        Some(Err(e)) => {
+            ctx.log(
+                LogLevel::Warn,
+                &format!("the stored identity model (version {version}) cannot be read, the hand-set weights are used: {e}"),
+            );
+            Model::shared_default()
+        }
+        None => Model::shared_default(),
+    };
+    *parsed = Some((version, model.clone()));
+    model
 }
 
 /// A strong identifier that found customers.
@@ -589,7 +627,7 @@ fn strong_link(
         };
         evidence.push(Evidence::new(identity.kind.as_str(), detail, weight));
     }
-    let weak = score(&extracted.weak_profile(), &customer_profile(&into_view), settings.prior);
+    let weak = settings.score(&extracted.weak_profile(), &customer_profile(&into_view));
     evidence.extend(weak.evidence);
     for (customer, apart_from) in &set_aside {
         evidence.push(Evidence::new(
@@ -711,7 +749,7 @@ fn weak_bridges(
             if !conflicts(&personal, &candidate).is_empty() {
                 continue;
             }
-            let weak = score(&mine, &customer_profile(&candidate), settings.prior);
+            let weak = settings.score(&mine, &customer_profile(&candidate));
             if weak.links(min_score) {
                 merged.push((candidate.id, weak));
                 group.push(candidate);
@@ -743,6 +781,25 @@ fn knows_name_and_address(group: &[CustomerView], extracted: &Extracted) -> bool
             .address
             .as_ref()
             .is_none_or(|a| has(IdentityKind::Address, a.key()))
+}
+
+/// Where a weak match's weights start from: the prior odds that a message and one given
+/// customer are one person, in bits, and where they come from. `weft explain` adds the
+/// comparisons' weights to it, one by one.
+fn prior_evidence(settings: &Settings) -> Evidence {
+    let source = if settings.model.prior.is_some() {
+        "learned from this store's messages by `weft train identity`"
+    } else {
+        "from the workflow's fuzzy.customers"
+    };
+    Evidence::new(
+        "prior",
+        format!(
+            "before comparing: one customer in {:.0} ({source})",
+            1.0 / settings.prior.probability(0.0)
+        ),
+        settings.prior.log2_odds(),
+    )
 }
 
 /// A scored candidate.
@@ -806,7 +863,7 @@ fn weak_link(
                 .collect();
             candidates.push(Candidate {
                 id: customer.id,
-                score: score(&mine, &customer_profile(&customer), settings.prior),
+                score: settings.score(&mine, &customer_profile(&customer)),
                 vetoes,
                 kept_apart: customer.kept_apart.clone(),
             });
@@ -845,7 +902,8 @@ fn weak_link(
     }
     let best_allowed = candidates.iter().find(|c| c.vetoes.is_empty());
     if let Some(best) = best_allowed.filter(|c| c.score.links(min_score)) {
-        let mut evidence = best.score.evidence.clone();
+        let mut evidence = vec![prior_evidence(settings)];
+        evidence.extend(best.score.evidence.iter().cloned());
         evidence.extend(notes);
         return Decision::new(
             Command::LinkCustomer(LinkCustomer {
@@ -868,7 +926,8 @@ fn weak_link(
         };
         return new(1.0, why.into(), notes);
     };
-    let mut evidence = best.score.evidence.clone();
+    let mut evidence = vec![prior_evidence(settings)];
+    evidence.extend(best.score.evidence.iter().cloned());
     evidence.extend(best.vetoes.iter().cloned());
     evidence.extend(notes);
     let reason = if best.vetoes.is_empty() && !best.score.name_compared {
