@@ -219,8 +219,7 @@ async fn link_again(store: &Store, model: &Model, min_score: f64, version: u64) 
                 ),
                 settings.prior.log2_odds(),
             ))
-            .chain(evidence)
-            .collect(),
+            .chain(evidence),
         );
         unit.record_decision(origin, &decision, Some(from as i64), None).await?;
         done.push((into, from, probability));

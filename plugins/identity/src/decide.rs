@@ -230,20 +230,45 @@ impl Extracted {
             // its blocks as small as a postcode's with one code, however many customers the
             // city has.
             if let (Some(city), Some(house)) = (&address.city, &address.house) {
-                let mut pairs: Vec<String> = Vec::new();
-                for (i, a) in codes.iter().enumerate() {
-                    for b in &codes[i + 1..] {
-                        let (a, b) = if a <= b { (a, b) } else { (b, a) };
-                        pairs.push(format!("{a}+{b}"));
-                    }
-                }
-                if codes.len() == 1 {
-                    pairs.extend(codes.iter().cloned());
-                }
-                for pair in pairs {
+                let pairs = name_pairs(&codes);
+                for pair in &pairs {
                     keys.push(Identity::new(
                         IdentityKind::Name,
                         format!("{BLOCKING_PREFIX}{pair}|{}-{city}|{house}", address.country),
+                    ));
+                }
+            }
+            // The name's codes with the postcode read two ways that survive the commonest slips
+            // in typed numbers: without its last character (a replaced or swapped last digit:
+            // `5054` / `5045`, `6219` / `6210`) and with its characters sorted (two digits
+            // swapped anywhere: `3070` / `0370`).
+            if let Some(postcode) = &address.postcode {
+                let chars: Vec<char> = postcode.chars().filter(|c| c.is_alphanumeric()).collect();
+                let mut sorted = chars.clone();
+                sorted.sort_unstable();
+                let sorted: String = sorted.into_iter().collect();
+                let prefix: String = chars[..chars.len().saturating_sub(1)].iter().collect();
+                for pair in name_pairs(&codes) {
+                    if !prefix.is_empty() {
+                        keys.push(Identity::new(
+                            IdentityKind::Name,
+                            format!("{BLOCKING_PREFIX}{pair}|{}-{prefix}*", address.country),
+                        ));
+                    }
+                    keys.push(Identity::new(
+                        IdentityKind::Name,
+                        format!("{BLOCKING_PREFIX}{pair}|{}~{sorted}", address.country),
+                    ));
+                }
+            }
+            // The name's codes and the house number across the country: a mistyped postcode
+            // together with a mistyped city (`pannawpnoica`) would otherwise hide the customer.
+            // People of alike names at one house number are few in any country.
+            if let Some(house) = &address.house {
+                for pair in name_pairs(&codes) {
+                    keys.push(Identity::new(
+                        IdentityKind::Name,
+                        format!("{BLOCKING_PREFIX}{pair}|{}#{house}", address.country),
                     ));
                 }
             }
@@ -266,6 +291,22 @@ impl Extracted {
             addresses: self.address.iter().cloned().collect(),
         }
     }
+}
+
+/// Each pair of a name's phonetic codes, in order (`H520+M460`); the one code of a one-word
+/// name.
+fn name_pairs(codes: &[String]) -> Vec<String> {
+    let mut pairs: Vec<String> = Vec::new();
+    for (i, a) in codes.iter().enumerate() {
+        for b in &codes[i + 1..] {
+            let (a, b) = if a <= b { (a, b) } else { (b, a) };
+            pairs.push(format!("{a}+{b}"));
+        }
+    }
+    if codes.len() == 1 {
+        pairs.extend(codes.iter().cloned());
+    }
+    pairs
 }
 
 /// The weak evidence a stored customer carries.

@@ -214,6 +214,10 @@ pub struct Learned {
     pub people: u64,
     /// EM iterations run.
     pub iterations: u32,
+    /// Whether EM's m-probabilities were kept: false when EM found no two groups to tell apart
+    /// (nearly every candidate pair one person, or none), and the priors' m were kept.
+    #[serde(default)]
+    pub m_learned: bool,
 }
 
 impl Default for Model {

@@ -93,11 +93,36 @@ impl SplitMix {
     }
 }
 
-/// Candidate pairs: records sharing a blocking key, from blocks of at most `max_block`.
+/// The keys a record is paired by for learning: its blocking keys, and two wider ones, its
+/// postcode alone and its name's phonetic codes alone. The step's keys combine name and
+/// address, so nearly every pair they give is one person, and EM cannot tell from them how
+/// often one person's name or address disagrees; as Splink does, pairs blocked on the postcode
+/// alone show how names of people at one postcode compare, pairs blocked on the name alone
+/// how addresses of one name compare.
+fn training_keys(record: &Record) -> Vec<String> {
+    let mut keys = record.keys.clone();
+    for address in &record.profile.addresses {
+        if let Some(postcode) = address.qualified_postcode() {
+            keys.push(format!("postcode:{postcode}"));
+        }
+    }
+    for name in &record.profile.names {
+        let mut codes = name.blocking_codes();
+        codes.sort();
+        if !codes.is_empty() {
+            keys.push(format!("name:{}", codes.join("+")));
+        }
+    }
+    keys
+}
+
+/// Candidate pairs: records sharing a key ([`training_keys`]), from blocks of at most
+/// `max_block`.
 pub fn candidate_pairs(records: &[Record], max_block: usize) -> Vec<(usize, usize)> {
+    let keys: Vec<Vec<String>> = records.iter().map(training_keys).collect();
     let mut blocks: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        for key in &r.keys {
+    for (i, k) in keys.iter().enumerate() {
+        for key in k {
             blocks.entry(key.as_str()).or_default().push(i);
         }
     }
@@ -183,15 +208,49 @@ pub fn train(records: &[Record], options: &TrainOptions) -> Model {
             })
             .collect()
     };
-    let random_patterns = tally(random.iter().map(|&(i, j)| pattern(&records[i], &records[j])));
+    // A random pair is one person about once in as many pairs as there are records; such
+    // pairs (found by the hand-set weights with that prior) are left out of u. Among random
+    // pairs the tables conditioned on an agreeing postcode are seen a few hundred times at
+    // most, a good share of them one person, so they keep more of their priors.
+    let rough = Prior::customers(n as u64);
+    let random_patterns: Vec<(Pattern, f64)> = tally(random.iter().map(|&(i, j)| pattern(&records[i], &records[j])))
+        .into_iter()
+        .filter(|(p, _)| {
+            let hand = Model::shared_default();
+            let w: f64 = p.iter().map(|&(t, l)| hand.weight(t, l)).sum();
+            rough.probability(w) < 0.5
+        })
+        .collect();
     let defaults_u = |t: Table| t.defaults().iter().map(|l| l.u).collect::<Vec<_>>();
     let defaults_m = |t: Table| t.defaults().iter().map(|l| l.m).collect::<Vec<_>>();
-    let u = estimate(
+    let conditional = |t: Table| {
+        matches!(
+            t,
+            Table::CityGivenPostcode | Table::CityGivenPostcodeTypo | Table::StreetGivenPostcode | Table::NameGivenAddress
+        )
+    };
+    let u_free = estimate(
         &random_patterns,
         |k| random_patterns[k].1,
         defaults_u,
         options.pseudo_pairs,
     );
+    let u_conditional = estimate(
+        &random_patterns,
+        |k| random_patterns[k].1,
+        defaults_u,
+        options.pseudo_pairs * 50.0,
+    );
+    let u: Vec<Vec<f64>> = Table::ALL
+        .iter()
+        .map(|&t| {
+            if conditional(t) {
+                u_conditional[t.index()].clone()
+            } else {
+                u_free[t.index()].clone()
+            }
+        })
+        .collect();
 
     // m and the match share by EM over the candidate pairs, u fixed.
     let candidates = candidate_pairs(records, options.max_block);
@@ -229,6 +288,19 @@ pub fn train(records: &[Record], options: &TrainOptions) -> Model {
         if moved < 1e-7 {
             break;
         }
+    }
+    // EM that ends with (nearly) every candidate pair one person, or none, has found no two
+    // groups to tell apart (candidate pairs all alike, or fields that depend on each other in
+    // this data): its m says nothing, and the priors are kept.
+    let degenerate = !(1e-4..=0.99).contains(&share);
+    if degenerate {
+        m = Table::ALL.iter().map(|&t| defaults_m(t)).collect();
+        let odds = Prior::customers(n as u64).log2_odds();
+        let matched: f64 = patterns
+            .iter()
+            .map(|(p, c)| c / (1.0 + (-(log_ratio(&m[..], p) + odds)).exp2()))
+            .sum();
+        share = (matched / total.max(1.0)).clamp(1e-6, 1.0 - 1e-6);
     }
     for &t in &Table::ALL {
         let weights = m[t.index()]
@@ -270,6 +342,7 @@ pub fn train(records: &[Record], options: &TrainOptions) -> Model {
         match_share: share,
         people: people as u64,
         iterations,
+        m_learned: !degenerate,
     });
     model
 }

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use weft_plugin_identity::decide::Extracted;
 use weft_plugin_identity::normalize::address::parse_address;
 use weft_plugin_identity::normalize::name::Name;
-use weft_plugin_identity::model::Model;
+use weft_plugin_identity::model::{Model, Table};
 use weft_plugin_identity::score::{Prior, WeakProfile, score_with};
 use weft_plugin_identity::train::{Record as TrainingRecord, TrainOptions, train};
 use weft_sdk::{Address, Identity};
@@ -273,6 +273,18 @@ fn learn(records: &[&Record]) -> Model {
         model.learned,
         model.prior.map(|p| p.log2_odds()).unwrap_or(f64::NAN)
     );
+    for table in Table::ALL {
+        let levels: Vec<String> = table
+            .defaults()
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let w = model.weights(table, i);
+                format!("{} m {:.4} u {:.2e} ({:+.1})", l.label, w.m, w.u, w.weight())
+            })
+            .collect();
+        println!("  {}: {}", table.key(), levels.join("; "));
+    }
     model
 }
 
