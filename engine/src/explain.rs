@@ -79,7 +79,10 @@ fn waterfall(evidence: &[weft_sdk::Evidence]) -> Option<String> {
     {
         // Vetoes (a conflicting email, ...) are reported with the strong tables' weights but
         // are rules, not part of the sum.
-        if !matches!(e.field.as_str(), "postcode" | "city" | "address" | "name" | "name frequency") {
+        if !matches!(
+            e.field.as_str(),
+            "postcode" | "city" | "address" | "name" | "name frequency"
+        ) {
             continue;
         }
         total += e.weight;

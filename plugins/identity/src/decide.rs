@@ -81,17 +81,17 @@
 //! score anyway (see [`crate::score`]).
 
 use crate::config::Settings;
+use crate::model::{MODEL_NAME, Model};
 use crate::normalize::NormalizeError;
 use crate::normalize::address::{PostalAddress, parse_address};
 use crate::normalize::email::{country_of_domain, normalize_email};
 use crate::normalize::ids::{normalize_buyer_id, normalize_handle, normalize_order};
 use crate::normalize::name::{Name, NameAgreement, compare};
 use crate::normalize::phone::{normalize_phone, region};
-use crate::model::{MODEL_NAME, Model};
 use crate::score::{STRONG, Score, WeakProfile};
-use std::sync::{Arc, Mutex};
 use serde::Deserialize as _;
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use weft_sdk::order::find_order;
 use weft_sdk::prelude::*;
 
@@ -532,7 +532,9 @@ fn stored_model(ctx: &dyn Context) -> Arc<Model> {
         Some(Err(e)) => {
             ctx.log(
                 LogLevel::Warn,
-                &format!("the stored identity model (version {version}) cannot be read, the hand-set weights are used: {e}"),
+                &format!(
+                    "the stored identity model (version {version}) cannot be read, the hand-set weights are used: {e}"
+                ),
             );
             Model::shared_default()
         }

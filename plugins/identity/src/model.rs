@@ -123,10 +123,7 @@ impl TermFrequencies {
         let agreement = if total == 0 {
             0.0
         } else {
-            counts
-                .values()
-                .map(|&c| (c as f64 / total as f64).powi(2))
-                .sum()
+            counts.values().map(|&c| (c as f64 / total as f64).powi(2)).sum()
         };
         TermFrequencies {
             counts,

