@@ -76,6 +76,14 @@
 //!   a lookup. In the FEBRL 4 data it raised the share of true pairs sharing a key from 93%
 //!   to 96% (95% once the city key took the house number), for a fifth more candidate pairs.
 //!
+//! - `name` = `blk:<pair>|<country>-<postcode less its last character>*` and
+//!   `blk:<pair>|<country>~<postcode characters sorted>` for each pair of the name's codes: a
+//!   replaced or swapped last digit, or two digits swapped anywhere, no longer hides a customer
+//!   whose city or house number was mistyped too;
+//! - `name` = `blk:<pair>|<country>#<house number>` across the country, for a postcode and a
+//!   city both mistyped. On FEBRL 4 these three raised the share of true pairs sharing a key
+//!   from 0.951 to 0.972 (FEBRL 3: 0.872 to 0.919) for 2% more candidate pairs.
+//!
 //! A message with a name but neither a postcode nor a city with a house number gets no
 //! blocking key and so no weak candidates: a name with a city alone never reaches a useful
 //! score anyway (see [`crate::score`]).

@@ -8,8 +8,10 @@
 //!
 //! # Where the numbers come from
 //!
-//! They are priors set by hand, not fitted to weft data (fitting them with EM on a seller's
-//! own confirmed links is the natural next step). The m-probabilities follow the ranges
+//! They are priors set by hand. `weft train identity` learns a [`crate::model::Model`] from
+//! the seller's own messages ([`crate::train`]: u from random pairs, the prior odds, how common
+//! each name word is, and m by EM when EM finds two groups to tell apart), and the step then
+//! weighs with it ([`score_with`]); these tables stay the priors it is smoothed towards. The m-probabilities follow the ranges
 //! reported for name and address fields in the record-linkage literature (Winkler's US Census
 //! matching work: agreement on a name or address field for 85–97% of true matches, with the
 //! rest split between typos and real changes). The u-probabilities are estimates from public

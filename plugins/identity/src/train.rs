@@ -397,7 +397,11 @@ mod tests {
         let mut records = Vec::new();
         for person in 0..400usize {
             let ending = ["berg", "mann", "hof", "feld", "bach", "stein", "dorf"][person % 7];
-            let name = format!("{} {}{ending}", first[person % first.len()], last[(person / 3) % last.len()]);
+            let name = format!(
+                "{} {}{ending}",
+                first[person % first.len()],
+                last[(person / 3) % last.len()]
+            );
             let line1 = format!("{} {}", streets[person % streets.len()], 1 + person % 97);
             let postcode = format!("{:05}", 10_000 + (person * 37) % 900);
             let city = ["berlin", "hamburg", "köln"][person % 3];
