@@ -400,8 +400,10 @@ mod tests {
 
     #[test]
     fn a_model_reads_back_what_it_wrote() {
-        let mut model = Model::default();
-        model.prior = Some(Prior::customers(3_000));
+        let mut model = Model {
+            prior: Some(Prior::customers(3_000)),
+            ..Model::default()
+        };
         model.set(
             Table::Postcode,
             vec![
