@@ -152,19 +152,11 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
-    /// Train the router's n-gram model from labeled tickets and show its held-out scores.
+    /// Train a model: `weft train router` (the router's n-gram model, from labeled tickets),
+    /// `weft train identity` (the identity step's weights, from the store's own messages).
     Train {
-        /// What to train; only `router` for now.
+        #[command(subcommand)]
         what: TrainWhat,
-        /// Labeled examples: CSV (`text,intent[,lang]`) or `weft export tickets` JSON lines.
-        #[arg(long)]
-        data: PathBuf,
-        /// Held-out examples to score on; without it every fifth example of --data is kept out.
-        #[arg(long)]
-        heldout: Option<PathBuf>,
-        /// Where to write the model.
-        #[arg(long)]
-        out: PathBuf,
     },
     /// Reports: `weft report sla`, `weft report quality`.
     Report {
@@ -239,9 +231,34 @@ enum ImportWhat {
     Orders,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Subcommand)]
 enum TrainWhat {
-    Router,
+    /// Train the router's n-gram model from labeled tickets and show its held-out scores.
+    Router {
+        /// Labeled examples: CSV (`text,intent[,lang]`) or `weft export tickets` JSON lines.
+        #[arg(long)]
+        data: PathBuf,
+        /// Held-out examples to score on; without it every fifth example of --data is kept out.
+        #[arg(long)]
+        heldout: Option<PathBuf>,
+        /// Where to write the model.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Learn the identity step's weights from the store's messages without labels (EM over
+    /// candidate pairs, u from random pairs, how common each name word is), store them with
+    /// the data for the step to use, print them, and link the customers already stored again
+    /// under them (merges only, each logged and undoable).
+    Identity {
+        #[command(flatten)]
+        db: DbArg,
+        /// The match probability a link needs (the identity step's `fuzzy.min_score`).
+        #[arg(long, default_value_t = 0.9)]
+        min_score: f64,
+        /// Learn and store the weights only; leave the stored customers as they are.
+        #[arg(long)]
+        no_relink: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -645,11 +662,23 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Train {
-            what: TrainWhat::Router,
-            data,
-            heldout,
-            out,
+            what: TrainWhat::Router { data, heldout, out },
         } => crate::train::run(&data, heldout.as_deref(), &out)?,
+        Command::Train {
+            what:
+                TrainWhat::Identity {
+                    db,
+                    min_score,
+                    no_relink,
+                },
+        } => {
+            if !(0.0..=1.0).contains(&min_score) {
+                bail!("--min-score {min_score} is not between 0 and 1");
+            }
+            let store = Store::open_existing(&db.db).await?;
+            let outcome = crate::identity_train::run(&store, min_score, !no_relink).await?;
+            print!("{}", crate::identity_train::describe(&outcome));
+        }
         Command::Generate(args) => crate::quality::command::run_generate(&args)?,
         Command::Report { what } => match what {
             ReportWhat::Quality(report) => crate::quality::command::run_report(&report).await?,

@@ -65,7 +65,42 @@ fn write_decisions(out: &mut String, decisions: &[LoggedDecision]) {
         for e in &d.evidence {
             let _ = writeln!(out, "      - {}: {} (weight {:+.2})", e.field, e.detail, e.weight);
         }
+        if let Some(waterfall) = waterfall(&d.evidence) {
+            let _ = writeln!(out, "    {waterfall}");
+        }
     }
+}
+
+/// A match-weight waterfall in words, for evidence that starts from a prior (a link or merge on
+/// names and addresses): the prior odds in bits, each comparison's weight added in turn with
+/// the running total, and the probability the total comes to. Strong identifiers link by rule,
+/// so evidence without a prior has none.
+fn waterfall(evidence: &[weft_sdk::Evidence]) -> Option<String> {
+    let prior = evidence.iter().find(|e| e.field == "prior")?;
+    let mut total = prior.weight;
+    let mut steps = vec![format!("starts at {:+.2} bits (the prior)", prior.weight)];
+    for e in evidence
+        .iter()
+        .filter(|e| e.field != "prior" && e.weight != 0.0 && e.weight.is_finite())
+    {
+        // Vetoes (a conflicting email, ...) are reported with the strong tables' weights but
+        // are rules, not part of the sum.
+        if !matches!(
+            e.field.as_str(),
+            "postcode" | "city" | "address" | "name" | "name frequency"
+        ) {
+            continue;
+        }
+        total += e.weight;
+        steps.push(format!("{} {:+.2} → {:+.2}", e.field, e.weight, total));
+    }
+    let probability = 1.0 / (1.0 + (-total).exp2());
+    Some(format!(
+        "weights: {}; total {:+.2} bits: probability {:.4}",
+        steps.join(", "),
+        total,
+        probability
+    ))
 }
 
 /// Failed steps, each with where it failed, why, when, how often, and whether a replay has

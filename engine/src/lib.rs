@@ -26,6 +26,7 @@ pub mod cli;
 pub mod demo;
 pub mod exec;
 pub mod explain;
+pub mod identity_train;
 pub mod metrics;
 pub mod operations;
 pub mod outbox;

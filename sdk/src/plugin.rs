@@ -188,6 +188,17 @@ pub trait Context: Host {
     fn ticket_messages(&self, ticket: u64, limit: u32) -> Vec<MessageSummary>;
     /// The deadlines of a ticket and of the tickets merged into it, by due time.
     fn ticket_deadlines(&self, ticket: u64) -> Vec<DeadlineView>;
+    /// The version of the model stored with the data under `name` (it changes whenever the
+    /// model is trained again); none before the first training.
+    fn model_version(&self, name: &str) -> Option<u64> {
+        let _ = name;
+        None
+    }
+    /// The model stored under `name`, as the JSON its trainer wrote.
+    fn model(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
 }
 
 /// A workflow step. It decides; the engine acts.

@@ -244,6 +244,8 @@ pub struct MemoryContext {
     /// Sentence embeddings by text. Empty means the capability is not granted; a text without
     /// a vector here is refused too.
     pub embeddings: BTreeMap<String, Vec<f32>>,
+    /// Stored models by name: (version, JSON).
+    pub models: BTreeMap<String, (u64, String)>,
 }
 
 impl MemoryContext {
@@ -414,6 +416,12 @@ impl Context for MemoryContext {
             .collect();
         deadlines.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.kind.cmp(&b.kind)));
         deadlines
+    }
+    fn model_version(&self, name: &str) -> Option<u64> {
+        self.models.get(name).map(|(version, _)| *version)
+    }
+    fn model(&self, name: &str) -> Option<String> {
+        self.models.get(name).map(|(_, json)| json.clone())
     }
 }
 

@@ -44,4 +44,12 @@ impl ContextReader for Unit {
     async fn ticket_deadlines(&mut self, ticket: u64) -> anyhow::Result<Vec<DeadlineView>> {
         Ok(Unit::ticket_deadlines(self, signed(ticket)?).await?)
     }
+
+    async fn model_version(&mut self, name: &str) -> anyhow::Result<Option<u64>> {
+        Ok(Unit::model_version(self, name).await?)
+    }
+
+    async fn model(&mut self, name: &str) -> anyhow::Result<Option<String>> {
+        Ok(Unit::model(self, name).await?)
+    }
 }

@@ -50,6 +50,10 @@ pub trait ContextReader: Send + 'static {
     ) -> impl Future<Output = anyhow::Result<Vec<MessageSummary>>> + Send;
     /// The deadlines of a ticket and of the tickets merged into it, by due time.
     fn ticket_deadlines(&mut self, ticket: u64) -> impl Future<Output = anyhow::Result<Vec<DeadlineView>>> + Send;
+    /// The version of the model stored under `name`; none before the first training.
+    fn model_version(&mut self, name: &str) -> impl Future<Output = anyhow::Result<Option<u64>>> + Send;
+    /// The model stored under `name`, as JSON.
+    fn model(&mut self, name: &str) -> impl Future<Output = anyhow::Result<Option<String>>> + Send;
 }
 
 /// A [`ContextReader`] over customers and tickets held in memory, for tests.
@@ -110,6 +114,12 @@ impl ContextReader for MemoryReader {
     async fn ticket_deadlines(&mut self, ticket: u64) -> anyhow::Result<Vec<DeadlineView>> {
         self.answer(|d| d.ticket_deadlines(ticket))
     }
+    async fn model_version(&mut self, name: &str) -> anyhow::Result<Option<u64>> {
+        self.answer(|d| d.model_version(name))
+    }
+    async fn model(&mut self, name: &str) -> anyhow::Result<Option<String>> {
+        self.answer(|d| d.model(name))
+    }
 }
 
 type Answer<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'a>>;
@@ -125,6 +135,8 @@ pub(crate) trait DynReader: Send {
     fn thread_ticket<'a>(&'a mut self, channel: &'a str, thread: &'a str) -> Answer<'a, Option<u64>>;
     fn ticket_messages(&mut self, ticket: u64, limit: u32) -> Answer<'_, Vec<MessageSummary>>;
     fn ticket_deadlines(&mut self, ticket: u64) -> Answer<'_, Vec<DeadlineView>>;
+    fn model_version<'a>(&'a mut self, name: &'a str) -> Answer<'a, Option<u64>>;
+    fn model<'a>(&'a mut self, name: &'a str) -> Answer<'a, Option<String>>;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
@@ -155,6 +167,12 @@ impl<R: ContextReader> DynReader for R {
     }
     fn ticket_deadlines(&mut self, ticket: u64) -> Answer<'_, Vec<DeadlineView>> {
         Box::pin(ContextReader::ticket_deadlines(self, ticket))
+    }
+    fn model_version<'a>(&'a mut self, name: &'a str) -> Answer<'a, Option<u64>> {
+        Box::pin(ContextReader::model_version(self, name))
+    }
+    fn model<'a>(&'a mut self, name: &'a str) -> Answer<'a, Option<String>> {
+        Box::pin(ContextReader::model(self, name))
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
@@ -281,6 +299,17 @@ impl wit::Host for ContextView<'_> {
             .await
             .map_err(|e| fault("ticket-deadlines", e))?;
         Ok(found.into_iter().map(convert::deadline_to).collect())
+    }
+
+    async fn model_version(&mut self, name: String) -> wasmtime::Result<Option<u64>> {
+        self.reader()?
+            .model_version(&name)
+            .await
+            .map_err(|e| fault("model-version", e))
+    }
+
+    async fn get_model(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        self.reader()?.model(&name).await.map_err(|e| fault("get-model", e))
     }
 }
 

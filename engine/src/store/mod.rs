@@ -41,6 +41,7 @@ pub mod failures;
 pub mod hooks;
 pub mod ingest;
 pub mod manual;
+pub mod models;
 pub mod node;
 pub mod presence;
 pub mod outbox;
@@ -261,6 +262,7 @@ impl Store {
             data_version,
             log: apply::PendingLog::default(),
             author: None,
+            model_versions: std::collections::HashMap::new(),
         })
     }
 }
@@ -472,6 +474,8 @@ pub struct Unit {
     log: apply::PendingLog,
     /// Who the changes of this unit are made for (an agent's token name), when a person.
     author: Option<String>,
+    /// Versions of stored models read by this unit ([`Unit::model_version`]).
+    model_versions: std::collections::HashMap<String, Option<u64>>,
 }
 
 impl std::fmt::Debug for Unit {

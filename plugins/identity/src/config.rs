@@ -1,8 +1,10 @@
 //! The step's `with:` configuration as written ([`Config`]) and as checked ([`Settings`]).
 
+use crate::model::Model;
 use crate::normalize::phone::{Region, region};
-use crate::score::Prior;
+use crate::score::{Prior, Score, WeakProfile, score_with};
 use serde::Deserialize;
+use std::sync::Arc;
 use weft_sdk::IdentityKind;
 
 /// `with:` for the identity step.
@@ -147,6 +149,9 @@ pub struct Settings {
     pub min_score: Option<f64>,
     pub prior: Prior,
     pub strong: Vec<IdentityKind>,
+    /// The weights: the hand-set priors until a model learned from the data is stored
+    /// ([`Settings::with_model`]).
+    pub model: Arc<Model>,
 }
 
 impl Settings {
@@ -169,9 +174,27 @@ impl Settings {
                 min_score: config.fuzzy.enabled.then_some(min_score),
                 prior: Prior::customers(config.fuzzy.customers),
                 strong: config.strong.iter().map(|k| IdentityKind::from(*k)).collect(),
+                model: Model::shared_default(),
             }),
             _ => Err(ConfigError { problems }),
         }
+    }
+}
+
+impl Settings {
+    /// These settings weighing with `model`, and with its learned prior in place of
+    /// `fuzzy.customers` when it has one.
+    pub fn with_model(&self, model: Arc<Model>) -> Settings {
+        Settings {
+            prior: model.prior.unwrap_or(self.prior),
+            model,
+            ..self.clone()
+        }
+    }
+
+    /// Scores a message's names and addresses against a customer's with these weights.
+    pub fn score(&self, message: &WeakProfile, customer: &WeakProfile) -> Score {
+        score_with(message, customer, self.prior, &self.model)
     }
 }
 

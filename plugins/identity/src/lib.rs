@@ -23,13 +23,18 @@
 //! - [`normalize`]: one normalizer per identifier kind (email, phone, ids, name, address).
 //! - [`text`]: folding, Jaro–Winkler and Soundex.
 //! - [`score`]: Fellegi–Sunter tables and scoring, with where their numbers come from.
+//! - [`model`]: the weights scoring uses: the hand-set priors, or those learned from the
+//!   seller's own data (m, u, prior odds, how common each name word is).
+//! - [`train`]: learning a model without labels (EM over candidate pairs, u from random pairs).
 //! - [`decide`]: the decision itself, and the identities and blocking keys it records.
 
 pub mod config;
 pub mod decide;
+pub mod model;
 pub mod normalize;
 pub mod score;
 pub mod text;
+pub mod train;
 
 pub use config::{Config, FuzzyConfig, Settings, StrongKind};
 

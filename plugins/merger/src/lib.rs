@@ -10,7 +10,10 @@
 //! 3. a system copy (forwarded, or one mail through two mailboxes) is appended as a copy;
 //! 4. a follow-up on a solved ticket reopens it within `reopen_window`, else opens a linked one;
 //! 5. the same customer about the same thing within `window` (n-gram and topic similarity);
-//! 6. else a new ticket, its subject stripped of `Re:`/`AW:`/`回复：` prefixes (a message without a
+//! 6. a bare follow-up ("any news?", "Gibt es Neuigkeiten?", "有进展吗", in seven languages:
+//!    [`followup`]) without an order number joins the customer's ticket active last (an open
+//!    one within `window`, else a solved one within `reopen_window`, which rule 4 handles);
+//! 7. else a new ticket, its subject stripped of `Re:`/`AW:`/`回复：` prefixes (a message without a
 //!    subject, from chat, SMS or social, gives the start of its text as the subject).
 //!
 //! Order numbers are compared in canonical form ([`weft_sdk::order`]); a message whose channel
@@ -28,11 +31,13 @@
 //! - [`duplicate`]: system copies, over a ticket's recent messages (`Context::ticket_messages`).
 //! - [`similarity`]: the language-independent n-gram and topic similarity.
 //! - [`topic`]: the topic cue lists.
+//! - [`followup`]: the cue phrases of a follow-up that names nothing.
 //! - [`subject`]: reply and forward prefixes.
 //! - [`text`]: case and punctuation folding (width folding and CJK from [`weft_sdk::text`]).
 
 pub mod config;
 pub mod duplicate;
+pub mod followup;
 pub mod rules;
 pub mod similarity;
 pub mod subject;

@@ -10,6 +10,7 @@
 
 use crate::config::{OnSolved, Policy};
 use crate::duplicate::{CopyKind, Duplicate, find_duplicate};
+use crate::followup::follow_up_cue;
 use crate::similarity::{Side, Similarity, compare_profiles};
 use crate::subject::{strip_prefixes, subject_from_body};
 use weft_sdk::duration::Duration;
@@ -65,7 +66,62 @@ pub fn decide(event: &Event, policy: &Policy, ctx: &dyn Context) -> Result<Vec<D
         return Ok(vec![append(lead.ticket.number, reason, lead.evidence, notes)]);
     }
 
+    if let Some(lead) = bare_follow_up(message, customer, policy, ctx) {
+        if is_solved(&lead.ticket) {
+            return Ok(follow_up(message, &lead, policy, notes));
+        }
+        let reason = format!(
+            "a follow-up that names no order or issue (\"{}\"): it belongs to the customer's open ticket #{}, active within the {} window",
+            lead.how, lead.ticket.number, policy.window
+        );
+        return Ok(vec![append(lead.ticket.number, reason, lead.evidence, notes)]);
+    }
+
     Ok(vec![open_new(message, notes)])
+}
+
+/// Rule 4b: a follow-up that names nothing ("any news?", "Gibt es Neuigkeiten?", "有进展吗";
+/// see [`crate::followup`]) and carries no order number belongs to the customer's most recently
+/// active open ticket within `window`, else to the ticket solved last within `reopen_window`
+/// (which rule 5 then reopens or links). Its `how` is the cue that was found.
+fn bare_follow_up(message: &Message, customer: Option<u64>, policy: &Policy, ctx: &dyn Context) -> Option<Lead> {
+    let customer = customer?;
+    if order_of(message).is_some() {
+        return None;
+    }
+    let cue = follow_up_cue(message.subject.as_deref(), &message.body)?;
+    let tickets: Vec<TicketView> = ctx
+        .customer_tickets(customer, RECENT_TICKETS)
+        .into_iter()
+        .filter(|t| t.merged_into.is_none() && t.updated_at <= message.at)
+        .collect();
+    let open = tickets
+        .iter()
+        .filter(|t| !is_solved(t) && message.at - t.updated_at <= policy.window.as_millis())
+        .max_by_key(|t| (t.updated_at, t.number));
+    let solved = || {
+        tickets
+            .iter()
+            .filter(|t| is_solved(t) && message.at - t.updated_at <= policy.reopen_window.as_millis())
+            .max_by_key(|t| (t.updated_at, t.number))
+    };
+    let ticket = open.or_else(solved)?.clone();
+    let evidence = vec![
+        Evidence::new("customer", format!("customer {customer} owns #{}", ticket.number), 0.3),
+        Evidence::new(
+            "follow-up",
+            format!(
+                "\"{cue}\": a follow-up without an order number; #{} is the customer's ticket active last",
+                ticket.number
+            ),
+            0.7,
+        ),
+    ];
+    Some(Lead {
+        ticket,
+        how: cue.to_owned(),
+        evidence,
+    })
 }
 
 /// A ticket the message points to, how, and the evidence.

@@ -536,3 +536,42 @@ fn bad_input_is_a_typed_error() {
         "{err}"
     );
 }
+
+// Rule 6: a follow-up that names nothing.
+
+#[test]
+fn a_bare_follow_up_joins_the_open_ticket_it_follows_in_every_language() {
+    for (lang, subject, follow) in [
+        ("en", "Lamp arrived broken", "Hi, any news?"),
+        ("de", "Paket fehlt", "Hallo, gibt es Neuigkeiten?"),
+        ("fr", "Colis manquant", "Bonjour, des nouvelles ?"),
+        ("es", "Pedido incompleto", "Hola, ¿alguna novedad?"),
+        ("it", "Rimborso", "Ciao, ci sono novità?"),
+        ("ja", "商品が届かない", "その後いかがでしょうか。"),
+        ("zh", "商品损坏", "你好，有进展吗？"),
+    ] {
+        // Two open tickets of the customer: the follow-up joins the one active last.
+        let ctx = MemoryContext::new()
+            .with_ticket(idle(ticket(10, 1, "Invoice address"), 30 * HOUR))
+            .with_ticket(idle(ticket(11, 1, subject), 3 * HOUR));
+        let decisions = decide(&ctx, message("chat", &format!("f-{lang}"), None, follow), Some(1));
+        assert_eq!(summary(&decisions), ["append #11"], "{lang}: {follow}");
+        assert!(evidence_text(&decisions[0]).contains("follow-up"), "{lang}");
+    }
+}
+
+#[test]
+fn a_bare_follow_up_without_a_ticket_in_the_window_or_with_content_opens_one() {
+    // The customer's only ticket went quiet a week ago: beyond the 72h window, and not solved.
+    let ctx = MemoryContext::new().with_ticket(idle(ticket(10, 1, "Paket fehlt"), 7 * DAY));
+    let decisions = decide(&ctx, message("chat", "f1", None, "Gibt es Neuigkeiten?"), Some(1));
+    assert!(summary(&decisions)[0].starts_with("open"), "{:?}", summary(&decisions));
+    // Another customer's ticket is never a lead.
+    let ctx = MemoryContext::new().with_ticket(ticket(10, 2, "Paket fehlt"));
+    let decisions = decide(&ctx, message("chat", "f2", None, "Gibt es Neuigkeiten?"), Some(1));
+    assert!(summary(&decisions)[0].starts_with("open"), "{:?}", summary(&decisions));
+    // A solved ticket within reopen_window: appended, the ticket reopens.
+    let ctx = MemoryContext::new().with_ticket(solved(ticket(10, 1, "Paket fehlt"), 2 * DAY));
+    let decisions = decide(&ctx, message("chat", "f3", None, "any update?"), Some(1));
+    assert_eq!(summary(&decisions), ["append #10"]);
+}

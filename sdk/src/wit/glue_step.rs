@@ -132,6 +132,12 @@ impl Context for GuestContext {
     fn ticket_deadlines(&self, ticket: u64) -> Vec<m::DeadlineView> {
         c::ticket_deadlines(ticket).into_iter().map(deadline_from).collect()
     }
+    fn model_version(&self, name: &str) -> Option<u64> {
+        c::model_version(name)
+    }
+    fn model(&self, name: &str) -> Option<String> {
+        c::get_model(name)
+    }
 }
 
 /// Exports a [`Step`] implementation as the plugin's `step` world.

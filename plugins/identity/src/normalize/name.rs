@@ -233,6 +233,27 @@ fn other_ending(x: &str, y: &str) -> bool {
     x.chars().count() - common <= 1 && y.chars().count() - common <= 1
 }
 
+/// The words of `a` that `b` has too, exactly (umlaut spellings alike), with umlaut spellings
+/// collapsed (as [`crate::train::name_words`] counts them); a CJK name is one word. Initials are left out.
+pub fn agreeing_words(a: &Name, b: &Name) -> Vec<String> {
+    if a.cjk || b.cjk {
+        return if a.cjk && b.cjk && a.tokens == b.tokens {
+            a.tokens.clone()
+        } else {
+            Vec::new()
+        };
+    }
+    let mut used = vec![false; b.tokens.len()];
+    let mut out = Vec::new();
+    for word in a.tokens.iter().filter(|w| w.chars().count() > 1) {
+        if let Some(j) = (0..b.tokens.len()).find(|&j| !used[j] && same_word(word, &b.tokens[j])) {
+            used[j] = true;
+            out.push(collapse_umlaut_spelling(word));
+        }
+    }
+    out
+}
+
 /// Compares two names; see [`NameAgreement`].
 ///
 /// A space typed or lost inside a word (`Har Risn` / `Harrison`, `Jean Pierre` / `Jeanpierre`,
