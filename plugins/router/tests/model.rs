@@ -89,8 +89,9 @@ fn per_language_heldout_sets() {
     assert!(failures.is_empty(), "{}", failures.join("; "));
 }
 
-/// The floor of [`per_language_heldout_sets`]; the measured figures are in the data README.
-const MIN_MACRO_F1_PER_LANGUAGE: f64 = 0.0;
+/// The floor of [`per_language_heldout_sets`]: measured 0.840 (zh) to 0.898 (es) on 2026-12-07;
+/// the figures are in the data README. The target of issue 28 is 0.90.
+const MIN_MACRO_F1_PER_LANGUAGE: f64 = 0.83;
 
 #[test]
 fn shipped_model_is_the_one_the_committed_data_gives() {
