@@ -53,7 +53,20 @@ pub struct Config {
     /// Example: `[en]`.
     #[serde(default = "default_embedding_languages")]
     pub embedding_languages: Vec<String>,
+    /// The semantic classifier (one sentence-encoder pass, milliseconds) is asked only when
+    /// the n-gram model's top probability is below this: where the fast model is sure, the
+    /// encoder rarely changes the outcome. `1` asks it for every message of its languages.
+    /// Between 0 and 1. Example: `0.9`.
+    #[serde(default = "default_embeddings_below")]
+    pub embeddings_below: f64,
 }
+
+fn default_embeddings_below() -> f64 {
+    DEFAULT_EMBEDDINGS_BELOW
+}
+
+/// The default of [`Config::embeddings_below`]; see `data/README.md` for how it was chosen.
+pub const DEFAULT_EMBEDDINGS_BELOW: f64 = 0.9;
 
 fn default_embedding_languages() -> Vec<String> {
     vec!["en".to_owned()]
@@ -73,6 +86,7 @@ impl Default for Config {
             default_team: None,
             examples: BTreeMap::new(),
             embedding_languages: default_embedding_languages(),
+            embeddings_below: default_embeddings_below(),
         }
     }
 }

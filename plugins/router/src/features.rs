@@ -1,9 +1,13 @@
-//! Text to features: normalized text, word unigrams and bigrams, character 2–4-grams, hashed
-//! into a fixed number of buckets.
+//! Text to features: normalized text, word unigrams and bigrams, character 2–4-grams, and single
+//! Han, kana and Hangul characters, hashed into a fixed number of buckets.
 //!
 //! Character n-grams make the classifier work across scripts without a word segmenter
-//! (Japanese and Chinese are written without spaces) and tolerate typos and inflection.
+//! (Japanese and Chinese are written without spaces) and tolerate typos and inflection. In
+//! Chinese and Japanese one character already carries a word's meaning (退 "back", 款 "money",
+//! 届 "deliver"), so those characters count alone too.
 //! Digits are folded into one `0` per run, so every order number looks alike.
+
+use weft_sdk::text::is_cjk;
 
 /// Text lowercased, digits folded, punctuation turned into spaces; `?` kept as a token.
 pub fn normalize(text: &str) -> String {
@@ -67,7 +71,7 @@ pub enum Gram<'a> {
     Word(&'a str),
     /// Two words in a row.
     Bigram(&'a str, &'a str),
-    /// Two to four characters in a row (spaces included).
+    /// Two to four characters in a row (spaces included), or one Han, kana or Hangul character.
     Chars(&'a [char]),
 }
 
@@ -98,6 +102,12 @@ pub fn visit(norm: &str, dim: u32, mut f: impl FnMut(u32, Gram<'_>)) {
     }
     let chars: Vec<char> = norm.chars().collect();
     for start in 0..chars.len() {
+        if is_cjk(chars[start]) {
+            f(
+                Fnv::new(b'u').char(chars[start]).bucket(dim),
+                Gram::Chars(&chars[start..start + 1]),
+            );
+        }
         let mut h = Fnv::new(b'c').char(chars[start]);
         // The 2-, 3- and 4-grams starting here, hashed incrementally.
         for (len, &c) in chars[start + 1..].iter().take(3).enumerate() {

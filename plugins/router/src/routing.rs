@@ -116,6 +116,12 @@ impl Routing {
                 format!("{} is not between 0 and 1", config.min_confidence),
             ));
         }
+        if !(0.0..=1.0).contains(&config.embeddings_below) {
+            problems.push(Problem::at(
+                &["embeddings_below"],
+                format!("{} is not between 0 and 1", config.embeddings_below),
+            ));
+        }
         let mut teams = Vec::new();
         for (name, team) in &config.teams {
             if team.agents.is_empty() {

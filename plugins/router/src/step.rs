@@ -3,7 +3,7 @@
 
 use crate::combine::{Classification, ask_embeddings, combine};
 use crate::config::Config;
-use crate::lang::Method;
+use crate::lang::{Method, UNKNOWN};
 use crate::model::Model;
 use crate::priority;
 use crate::routing::{Routing, TRIAGE, Ticket};
@@ -32,6 +32,7 @@ impl Step for Router {
         let semantic = Semantic {
             prototypes: &compiled.prototypes,
             languages: &config.embedding_languages,
+            below: config.embeddings_below as f32,
             host: ctx,
         };
         Ok(decide_with(event, &compiled.routing, model, Some(&semantic)))
@@ -76,19 +77,30 @@ pub struct Semantic<'a> {
     pub prototypes: &'a Prototypes,
     /// ISO 639-1 codes the semantic classifier is asked for.
     pub languages: &'a [String],
+    /// It is asked only when the n-gram model's top probability is below this (1: always).
+    pub below: f32,
     /// Where embeddings come from.
     pub host: &'a dyn Host,
 }
 
 /// Classifies a text: the n-gram model always, the semantic classifier too when `semantic` is
-/// given and `lang` is one of its languages.
+/// given, `lang` is one of its languages and the n-gram model is unsure (its top probability
+/// below [`Semantic::below`]).
 pub fn classify(text: &str, lang: Option<&str>, model: &Model, semantic: Option<&Semantic<'_>>) -> Classification {
     let ngram = model.predict(text);
     let asked = match semantic {
         None => Err("the semantic classifier is off".to_owned()),
         Some(s) => match lang {
             Some(lang) if s.languages.iter().any(|l| l.eq_ignore_ascii_case(lang)) => {
-                ask_embeddings(text, s.prototypes, s.host)
+                let (top, p) = ngram.top();
+                if p >= s.below {
+                    Err(format!(
+                        "the n-gram model is sure enough ({top} {p:.2}, embeddings_below {})",
+                        s.below
+                    ))
+                } else {
+                    ask_embeddings(text, s.prototypes, s.host)
+                }
             }
             Some(lang) => Err(format!(
                 "embeddings are used for {} only, this text is {lang}",
@@ -117,8 +129,9 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model, semantic: Op
     let mut decisions = Vec::new();
 
     let language = language_decision(message, &text, model);
+    // An unknown language ([`UNKNOWN`]) is recorded, but routes and classifies as no language.
     let lang_code = language.as_ref().and_then(|d| match &d.command {
-        Command::SetField(f) => Some(f.value.clone()),
+        Command::SetField(f) if f.value != UNKNOWN => Some(f.value.clone()),
         _ => None,
     });
 
@@ -241,9 +254,17 @@ fn category_decision(c: &Classification, confident: bool, min_confidence: f64) -
             format!("classified as {top} with probability {p:.2} (decided by {by})"),
         )
     } else {
+        let (second, q) = c.ranked.get(1).map_or(("nothing", 0.0), |(l, q)| (l.as_str(), *q));
+        evidence.push(Evidence::new(
+            "triage",
+            format!("hesitated between {top} {p:.3} and {second} {q:.3}"),
+            f64::from(p - q),
+        ));
         (
             TRIAGE,
-            format!("not sure: best guess {top} at {p:.2} (by {by}) is below min_confidence {min_confidence}"),
+            format!(
+                "not sure between {top} ({p:.2}) and {second} ({q:.2}) (by {by}): {top} is below min_confidence {min_confidence}"
+            ),
         )
     };
     let mut field = SetField::new("category", value);
@@ -269,15 +290,49 @@ fn language_decision(message: &Message, text: &str, model: &Model) -> Option<Dec
             runner_up,
             margin,
             trigrams,
+            whatlang,
         } => format!(
-            "trigram profile over {trigrams} trigrams, ahead of {} by {margin:.2} nats per trigram",
-            runner_up.as_deref().unwrap_or("nothing")
+            "trigram profile over {trigrams} trigrams, ahead of {} by {margin:.2} nats per trigram; whatlang says {}",
+            runner_up.as_deref().unwrap_or("nothing"),
+            whatlang
+                .as_ref()
+                .map_or_else(|| "nothing".to_owned(), |(l, c)| format!("{l} at {c:.2}")),
         ),
+        Method::Whatlang { script, reliable } => format!(
+            "whatlang, {script} script, {}",
+            if *reliable {
+                "reliable"
+            } else {
+                "above its floor but not reliable"
+            }
+        ),
+        Method::Unknown { whatlang, profile } => format!(
+            "no guess sure enough: whatlang {}; trigram profiles {}",
+            whatlang.as_ref().map_or_else(
+                || "nothing".to_owned(),
+                |(l, c, r)| format!("{l} at {c:.2}{}", if *r { "" } else { " (not reliable)" })
+            ),
+            profile.as_ref().map_or_else(
+                || "not asked (not Latin script)".to_owned(),
+                |(l, m, cov)| format!(
+                    "{l}, ahead by {m:.2} nats per trigram, {:.0}% of its trigrams known",
+                    cov * 100.0
+                )
+            ),
+        ),
+    };
+    let reason = if guess.is_known() {
+        format!("the text reads as {}", guess.lang)
+    } else {
+        "the language of the text is unknown".to_owned()
     };
     let mut field = SetField::new("language", &guess.lang);
     field.confidence = guess.confidence;
     Some(
-        Decision::new(Command::SetField(field), format!("the text reads as {}", guess.lang))
-            .with_evidence([Evidence::new("text", detail, guess.confidence)]),
+        Decision::new(Command::SetField(field), reason).with_evidence([Evidence::new(
+            "text",
+            detail,
+            guess.confidence,
+        )]),
     )
 }
