@@ -818,6 +818,15 @@ async fn dry_run_files(store: &Store, pipeline: &Pipeline, input: &[PathBuf]) ->
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--presence-ttl`: a duration in the SDK's grammar, more than zero.
+fn parse_presence_ttl(text: &str) -> Result<std::time::Duration, String> {
+    let span = weft_sdk::duration::Duration::parse(text).map_err(|e| e.to_string())?;
+    if span.is_zero() {
+        return Err("a presence that lasts no time could never be seen: give more than 0".to_owned());
+    }
+    Ok(std::time::Duration::from_millis(span.as_millis() as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::perf_map_from;
@@ -833,13 +842,4 @@ mod tests {
             "WEFT_WASM_PROFILE=\"jitdump\": the only profiler weft supports is `perfmap`"
         );
     }
-}
-
-/// `--presence-ttl`: a duration in the SDK's grammar, more than zero.
-fn parse_presence_ttl(text: &str) -> Result<std::time::Duration, String> {
-    let span = weft_sdk::duration::Duration::parse(text).map_err(|e| e.to_string())?;
-    if span.is_zero() {
-        return Err("a presence that lasts no time could never be seen: give more than 0".to_owned());
-    }
-    Ok(std::time::Duration::from_millis(span.as_millis() as u64))
 }

@@ -62,13 +62,13 @@ impl Default for FeedOptions {
 pub enum Change {
     /// A ticket's row (its version included) or one of its deadlines changed.
     Ticket {
-        ticket: TicketRow,
+        ticket: Box<TicketRow>,
         deadlines: Vec<TicketDeadline>,
     },
     /// A message joined a ticket: a buyer's, a reply delivered, an automatic one.
-    Message(MessageHead),
+    Message(Box<MessageHead>),
     /// A reply was queued in the outbox, or its delivery moved on (`sent`, `failed`, ...).
-    Reply(OutboxRow),
+    Reply(Box<OutboxRow>),
     /// Who is on the ticket now changed.
     Presence { ticket: i64, agents: Vec<Presence> },
 }
@@ -225,12 +225,14 @@ impl Feed {
                 (ChangeKind::Ticket, _) => match self.store.ticket_row(row.ticket).await? {
                     Some(ticket) => Some(Change::Ticket {
                         deadlines: self.store.ticket_deadlines(row.ticket).await?,
-                        ticket,
+                        ticket: Box::new(ticket),
                     }),
                     None => None,
                 },
-                (ChangeKind::Message, Some(id)) => self.store.message_head(id).await?.map(Change::Message),
-                (ChangeKind::Reply, Some(id)) => self.store.outbox_row(id).await?.map(Change::Reply),
+                (ChangeKind::Message, Some(id)) => {
+                    self.store.message_head(id).await?.map(|m| Change::Message(Box::new(m)))
+                }
+                (ChangeKind::Reply, Some(id)) => self.store.outbox_row(id).await?.map(|r| Change::Reply(Box::new(r))),
                 (ChangeKind::Message | ChangeKind::Reply, None) => None,
                 (ChangeKind::Presence, _) => {
                     self.store

@@ -5,21 +5,18 @@ use super::extract::{Json, Path};
 use super::types::{ErrorBody, PresenceBody, TicketPresence};
 use crate::server::auth::{Auth, Work};
 use crate::server::{ApiError, AppState};
-use crate::store::presence::{Presence, PresenceState};
+use crate::store::presence::PresenceState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::json;
 
-fn answer(number: i64, agents: Option<Vec<Presence>>) -> Result<axum::Json<TicketPresence>, ApiError> {
-    let agents = agents.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "ticket_not_found",
-            format!("there is no ticket {number}"),
-        )
-        .with_details(json!({ "ticket": number }))
-    })?;
-    Ok(axum::Json(TicketPresence::new(number, &agents)))
+fn no_ticket(number: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ticket_not_found",
+        format!("there is no ticket {number}"),
+    )
+    .with_details(json!({ "ticket": number }))
 }
 
 /// Says that the caller is viewing the ticket or typing a reply on it, for the server's
@@ -61,7 +58,8 @@ pub(super) async fn post(
             feed.set_presence(number, &caller.name, presence).await?
         }
     };
-    answer(number, agents)
+    let agents = agents.ok_or_else(|| no_ticket(number))?;
+    Ok(axum::Json(TicketPresence::new(number, &agents)))
 }
 
 /// Who is viewing the ticket and who is typing on it now.
@@ -83,7 +81,13 @@ pub(super) async fn get(
     State(state): State<AppState>,
     Path(number): Path<i64>,
 ) -> Result<axum::Json<TicketPresence>, ApiError> {
-    answer(number, state.live.feed().presence(number).await?)
+    let agents = state
+        .live
+        .feed()
+        .presence(number)
+        .await?
+        .ok_or_else(|| no_ticket(number))?;
+    Ok(axum::Json(TicketPresence::new(number, &agents)))
 }
 
 /// The caller leaves the ticket (as `POST` with `{"state": "left"}`).
@@ -105,5 +109,11 @@ pub(super) async fn delete(
     State(state): State<AppState>,
     Path(number): Path<i64>,
 ) -> Result<axum::Json<TicketPresence>, ApiError> {
-    answer(number, state.live.feed().leave(number, &caller.name).await?)
+    let agents = state
+        .live
+        .feed()
+        .leave(number, &caller.name)
+        .await?
+        .ok_or_else(|| no_ticket(number))?;
+    Ok(axum::Json(TicketPresence::new(number, &agents)))
 }

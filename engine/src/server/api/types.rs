@@ -873,17 +873,20 @@ impl From<crate::exec::Published> for StreamEvent {
         match published.change {
             Change::Ticket { ticket: row, deadlines } => StreamEvent::Ticket(StreamTicket {
                 ticket,
-                summary: row.into(),
+                summary: (*row).into(),
                 deadlines: deadlines.into_iter().map(Deadline::from).collect(),
             }),
-            Change::Message(head) => StreamEvent::Message(StreamMessage {
-                ticket,
-                at: time(head.message.at),
-                message: MessageItem::new(head.message, head.direction, None),
-            }),
+            Change::Message(head) => {
+                let head = *head;
+                StreamEvent::Message(StreamMessage {
+                    ticket,
+                    at: time(head.message.at),
+                    message: MessageItem::new(head.message, head.direction, None),
+                })
+            }
             Change::Reply(row) => StreamEvent::Reply(StreamReply {
                 ticket,
-                reply: row.into(),
+                reply: (*row).into(),
             }),
             Change::Presence { ticket, agents } => StreamEvent::Presence(TicketPresence::new(ticket, &agents)),
         }
