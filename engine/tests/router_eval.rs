@@ -408,8 +408,11 @@ async fn the_shipped_route_step_works_without_the_model() {
         ticket: Some(1),
         payload: serde_json::Value::Null,
     };
+    // Asked for every message (the shipped 0.9 would skip the encoder for this clear one).
+    let mut with = step.with.clone();
+    with["embeddings_below"] = serde_json::json!(1.0);
     let (_, result) = pipeline.plugins["router"]
-        .decide(&event, &step.with, &options, MemoryReader::new(MemoryContext::new()))
+        .decide(&event, &with, &options, MemoryReader::new(MemoryContext::new()))
         .await;
     let output = result.expect("the router runs without the model");
     let category = output
