@@ -212,6 +212,7 @@ async fn link_again(
     let origin = Origin {
         event: None,
         workflow: "weft train identity",
+        workflow_version: None,
         step: "identity",
         plugin: concat!("weft@", env!("CARGO_PKG_VERSION")),
     };

@@ -574,6 +574,7 @@ impl Sender {
         let origin = Origin {
             event: None,
             workflow: "outbox",
+            workflow_version: None,
             step: mount.or(row.mount.as_deref()).unwrap_or("deliver"),
             plugin: &plugin,
         };
