@@ -108,6 +108,7 @@ async fn scenario(store: Store) {
     let origin = Origin {
         event: Some(events[0].id),
         workflow: "inbound",
+        workflow_version: None,
         step: "route",
         plugin: "router@0.1.0",
     };
