@@ -80,7 +80,16 @@ async fn changes_are_read_in_commit_order(db: &str) {
     let seen = final_changes(&store, start).await;
     assert!(seen.iter().all(|c| c.1 != late && c.1 != early), "{seen:?}");
     first.commit().await.unwrap();
-    let seen = final_changes(&store, start).await;
+    // Final once every transaction that began before them has ended: those of other databases
+    // on the same server too (transaction ids are the server's), so this may take a moment.
+    let waiting = Instant::now();
+    let seen = loop {
+        let seen = final_changes(&store, start).await;
+        if seen.len() >= 2 || waiting.elapsed() > PATIENCE {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let tickets: Vec<i64> = seen.iter().map(|c| c.1).collect();
     assert_eq!(tickets, [early, late], "{seen:?}");
     assert!(seen[0].0 < seen[1].0);
