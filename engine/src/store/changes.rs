@@ -9,7 +9,9 @@
 //! id can commit first; `txn` is the writing transaction's id, and a reader takes only rows
 //! whose `txn` is below [`Store::change_horizon`] (older than every transaction still
 //! running), which no commit can add to any more. Reading in `(txn, id)` order up to the
-//! horizon therefore never skips a row that commits later.
+//! horizon therefore never skips a row that commits later. The horizon is the server's (its
+//! transaction ids are shared by all its databases): a long writing transaction anywhere on
+//! it delays the stream until it ends, and loses nothing.
 
 use super::tickets::{OUTBOX_COLUMNS, OutboxRow, outbox_from_row};
 use super::{Dialect, Result, Row, Store, StoreError, query};
