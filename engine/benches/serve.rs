@@ -317,11 +317,12 @@ async fn visibility(server: &Server, rate: usize, seconds: usize) -> (Vec<f64>, 
                 let (ids, highest) = new_tickets(&client, &base, &token.secret, known).await;
                 known = highest;
                 let now = Instant::now();
-                let mut seen = seen.lock().expect("not poisoned");
-                for id in ids {
-                    seen.entry(id).or_insert(now);
+                {
+                    let mut seen = seen.lock().expect("not poisoned");
+                    for id in ids {
+                        seen.entry(id).or_insert(now);
+                    }
                 }
-                drop(seen);
                 tokio::select! {
                     _ = tick.tick() => {}
                     _ = &mut stop_polling => return,
@@ -394,7 +395,10 @@ async fn run() {
     let rate = env_usize("WEFT_BENCH_RATE", 200);
     let seconds = env_usize("WEFT_BENCH_SECONDS", 60);
     // SAFETY: set before any other thread of this process reads the environment.
-    unsafe { std::env::set_var("WEFT_SECRET_SHOP_SIGNING", SECRET) };
+    #[allow(unsafe_code, reason = "the bench's one secret, set before the runtime starts")]
+    unsafe {
+        std::env::set_var("WEFT_SECRET_SHOP_SIGNING", SECRET)
+    };
     let runtime = Arc::new(
         Runtime::new(RuntimeConfig {
             cache_dir: Some(std::env::temp_dir().join("weft-bench-cache")),

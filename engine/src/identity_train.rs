@@ -39,6 +39,9 @@ pub struct Outcome {
     pub merges: Vec<(u64, u64, f64)>,
 }
 
+/// A merge to make: into, from, probability, evidence, and the pair of customers that linked.
+type Merge = (u64, u64, f64, Vec<Evidence>, (u64, u64));
+
 /// Reads the records training learns from: every inbound message's name and address.
 fn records(messages: &[String]) -> anyhow::Result<Vec<Record>> {
     let settings = Settings::from_config(&Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -180,7 +183,7 @@ async fn link_again(
         x
     }
     let mut members: BTreeMap<u64, Vec<u64>> = roots.keys().map(|&id| (id, vec![id])).collect();
-    let mut merges: Vec<(u64, u64, f64, Vec<Evidence>, (u64, u64))> = Vec::new();
+    let mut merges: Vec<Merge> = Vec::new();
     for (probability, a, b, evidence) in links {
         let (ga, gb) = (find(&mut group, a), find(&mut group, b));
         if ga == gb {

@@ -307,7 +307,7 @@ async fn metrics_count_what_happened() {
         "{text}"
     );
     // Histogram buckets are cumulative and end with every call.
-    let identify_inf = format!(r#"weft_step_duration_seconds_bucket{{le="+Inf",workflow="ops",step="identify"}}"#);
+    let identify_inf = r#"weft_step_duration_seconds_bucket{le="+Inf",workflow="ops",step="identify"}"#.to_owned();
     assert_eq!(samples.get(&identify_inf), Some(&5.0), "{text}");
     assert!(
         samples[&step("weft_step_duration_seconds_sum", "ops", "identify")] > 0.0,

@@ -1,6 +1,11 @@
 //! A loaded [`Plugin`] and its calls: a fresh instance per call, under the call's deadline,
 //! memory cap and grants.
 
+#![allow(
+    clippy::result_large_err,
+    reason = "StepFailure carries the call's origin (plugin, mount, grants) for its message; it is made once per failed call, where boxing would only add an allocation"
+)]
+
 use crate::runtime::bindings::{channel, step};
 use crate::runtime::call::{CallOptions, GrantedBy, StepOutput};
 use crate::runtime::context::{ContextReader, ContextState};
