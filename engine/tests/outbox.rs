@@ -632,7 +632,7 @@ async fn served(db: &str, dir: &Path) {
     let ack = dir.join("ack.yaml");
     std::fs::write(
         &ack,
-        "version: 1\nname: ack\non: [message.received]\nsteps:\n  - id: acknowledge\n    uses: faulty\n    with: { fault: acknowledge }\n",
+        "version: 1\nname: ack\non: [message.received]\nsteps:\n  - id: acknowledge\n    uses: weft-test-faulty\n    with: { fault: acknowledge }\n",
     )
     .unwrap();
     let root = weft_test_support::workspace_root();
