@@ -498,12 +498,18 @@ mod tests {
         for (response, retryable) in cases {
             let error = response.error("sending");
             assert_eq!(
-                matches!(error, Error::Retryable(_)),
+                matches!(error, Error::Retryable(_) | Error::RetryLater { .. }),
                 retryable,
                 "{}: {error}",
                 response.status
             );
-            assert!(matches!(error, Error::Retryable(_) | Error::Permanent(_)), "{error}");
+            assert!(
+                matches!(
+                    error,
+                    Error::Retryable(_) | Error::RetryLater { .. } | Error::Permanent(_)
+                ),
+                "{error}"
+            );
         }
         assert_eq!(
             HttpResponse::new(503)
