@@ -106,6 +106,29 @@ pub fn token_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Why a token could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// The name breaks [`check_name`]'s rule.
+    #[error("{0}")]
+    BadName(String),
+    /// No randomness from the operating system.
+    #[error("{0:#}")]
+    Random(anyhow::Error),
+    /// The store refused (a live token has that name) or failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Makes a token named `name` with `role` and keeps its hash: what `weft token create` and
+/// `POST /api/v1/tokens` both do. Returns the row and the token itself, to be shown once.
+pub async fn issue_token(store: &Store, name: &str, role: Role) -> Result<(TokenRow, String), IssueError> {
+    check_name(name).map_err(IssueError::BadName)?;
+    let token = new_token().map_err(IssueError::Random)?;
+    let row = store.create_token(name, role.as_str(), &token.hash).await?;
+    Ok((row, token.secret))
+}
+
 /// `weft token ...`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -156,11 +179,10 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<String> {
         TokenCommand::Create(args) => {
             check_name(&args.name).map_err(anyhow::Error::msg)?;
             let store = Store::open_existing(&args.db.db).await?;
-            let token = new_token()?;
-            store.create_token(&args.name, args.role.as_str(), &token.hash).await?;
+            let (_, secret) = issue_token(&store, &args.name, args.role).await?;
             Ok(format!(
-                "created token `{}` with role {}; it is shown only now (only its hash is kept):\n{}",
-                args.name, args.role, token.secret
+                "created token `{}` with role {}; it is shown only now (only its hash is kept):\n{secret}",
+                args.name, args.role
             ))
         }
         TokenCommand::List { db } => {

@@ -354,11 +354,119 @@ async fn tokens_and_roles(db: &str) {
         let (status, body) = call(&client, &serve, "GET", path, None, None).await;
         assert_eq!(status, 200, "{path}: {body}");
     }
+    // Admins manage tokens over the API as `weft token` does; nobody else may.
+    for caller in [&agent, &integrator] {
+        let (status, answer) = call(&client, &serve, "GET", "/api/v1/tokens", Some(caller), None).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{answer}"
+        );
+    }
+    let (status, made) = call(
+        &client,
+        &serve,
+        "POST",
+        "/api/v1/tokens",
+        Some(&admin),
+        Some(json!({ "name": "Zoë-ライン", "role": "agent" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        (made["token"]["name"].as_str(), made["token"]["role"].as_str()),
+        (Some("Zoë-ライン"), Some("agent"))
+    );
+    let made_secret = made["secret"].as_str().unwrap().to_owned();
+    assert!(
+        made_secret.starts_with("weft_") && made_secret.len() == 69,
+        "{made_secret}"
+    );
+    let (status, me) = call(&client, &serve, "GET", "/api/v1/me", Some(&made_secret), None).await;
+    assert_eq!((status, me), (200, json!({ "name": "Zoë-ライン", "role": "agent" })));
+    let (status, list) = call(&client, &serve, "GET", "/api/v1/tokens", Some(&admin), None).await;
+    assert_eq!(status, 200, "{list}");
+    let listed: Vec<(&str, &str, bool)> = list["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap(),
+                t["role"].as_str().unwrap(),
+                t["revoked_at"].is_null(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("anna", "agent", true),
+            ("root-admin", "admin", true),
+            ("shop-sync", "integrator", true),
+            ("old-laptop", "agent", false),
+            ("Zoë-ライン", "agent", true)
+        ]
+    );
+    assert!(!list.to_string().contains("weft_"), "the list shows a token: {list}");
+    for (body, words) in [
+        (
+            json!({ "name": "Zoë-ライン", "role": "admin" }),
+            "a live token is already named `Zoë-ライン`",
+        ),
+        (
+            json!({ "name": "two words", "role": "agent" }),
+            "token name \"two words\"",
+        ),
+        (
+            json!({ "name": "ok", "role": "owner" }),
+            "role \"owner\": expected agent, admin or integrator",
+        ),
+    ] {
+        let (status, answer) = call(&client, &serve, "POST", "/api/v1/tokens", Some(&admin), Some(body)).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (422, Some("invalid")),
+            "{answer}"
+        );
+        assert!(answer["error"]["message"].as_str().unwrap().contains(words), "{answer}");
+    }
+    let (status, _) = call(
+        &client,
+        &serve,
+        "DELETE",
+        "/api/v1/tokens/Zoë-ライン",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, answer) = call(&client, &serve, "GET", "/api/v1/me", Some(&made_secret), None).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("token_invalid")),
+        "{answer}"
+    );
+    let (status, answer) = call(
+        &client,
+        &serve,
+        "DELETE",
+        "/api/v1/tokens/Zoë-ライン",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (404, Some("no_token")),
+        "{answer}"
+    );
     let log = serve.stop();
-    for secret in [&agent, &admin, &integrator, &revoked] {
+    for secret in [&agent, &admin, &integrator, &revoked, &made_secret] {
         assert!(!log.contains(secret.as_str()), "a token is in the log");
     }
     assert!(log.contains("api request forbidden"), "{log}");
+    assert!(log.contains("token created") && log.contains("token revoked"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1363,6 +1471,9 @@ async fn the_openapi_document_covers_every_route() {
         "POST /api/v1/customers/{id}/split",
         "GET /api/v1/dead-letters",
         "POST /api/v1/dead-letters/{id}/replay",
+        "GET /api/v1/tokens",
+        "POST /api/v1/tokens",
+        "DELETE /api/v1/tokens/{name}",
     ];
     assert_eq!(
         documented,

@@ -13,6 +13,7 @@
 //! - `replies`: replies guarded by the ticket version, and drafts.
 //! - `customers`: search, one customer with the evidence of its links, merge, split.
 //! - `dead_letters`: listing and replaying them.
+//! - `tokens`: making, listing and revoking tokens (admins), as `weft token` does.
 //! - `presence`: who is viewing or typing on a ticket (posted, read, left).
 //! - `stream`: `GET /api/v1/stream`, Server-Sent Events of ticket changes, messages, replies
 //!   and presence as they commit on any node (fed by `exec::Feed`).
@@ -25,6 +26,7 @@ mod presence;
 mod replies;
 mod stream;
 mod tickets;
+mod tokens;
 pub mod types;
 
 use super::AppState;
@@ -82,6 +84,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(dead_letters::replay))
         .routes(routes!(presence::post, presence::get, presence::delete))
         .routes(routes!(stream::stream))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
 }
 
 /// The OpenAPI document of the API, as `GET /api/v1/openapi.json` serves it.

@@ -892,3 +892,48 @@ impl From<crate::exec::Published> for StreamEvent {
         }
     }
 }
+
+/// A token as admins see it: never the token itself, which is shown once, when it is made.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    pub name: String,
+    /// `agent`, `admin` or `integrator`.
+    pub role: String,
+    pub created_at: String,
+    /// When it was revoked; absent while it is live.
+    pub revoked_at: Option<String>,
+}
+
+impl From<crate::store::tokens::TokenRow> for TokenView {
+    fn from(row: crate::store::tokens::TokenRow) -> Self {
+        TokenView {
+            name: row.name,
+            role: row.role,
+            created_at: time(row.created_at),
+            revoked_at: row.revoked_at.map(time),
+        }
+    }
+}
+
+/// `GET /api/v1/tokens`: every token, live and revoked, oldest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenView>,
+}
+
+/// `POST /api/v1/tokens`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    /// 1 to 64 letters (any script), digits, `.`, `_`, `-` or `@`; no live token may have it.
+    pub name: String,
+    /// `agent`, `admin` or `integrator`.
+    pub role: String,
+}
+
+/// A token just made: `secret` is the bearer token, shown only in this answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    pub token: TokenView,
+    pub secret: String,
+}
