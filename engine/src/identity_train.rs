@@ -263,6 +263,24 @@ pub fn describe(outcome: &Outcome) -> String {
             learned.iterations,
             learned.people
         );
+        for session in &learned.sessions {
+            let _ = writeln!(
+                out,
+                "  m by EM over pairs sharing a {}: {} pairs, {:.4} one person ({} iterations){}",
+                session.rule,
+                session.pairs,
+                session.match_share,
+                session.iterations,
+                if session.used {
+                    ""
+                } else {
+                    "; no two groups to tell apart, not used"
+                }
+            );
+        }
+        if !learned.m_learned {
+            let _ = writeln!(out, "  m: the hand-set priors (no session was used)");
+        }
     }
     if let Some(prior) = model.prior {
         let _ = writeln!(

@@ -215,6 +215,22 @@ pub struct Learned {
     /// (nearly every candidate pair one person, or none), and the priors' m were kept.
     #[serde(default)]
     pub m_learned: bool,
+    /// The EM sessions m was learned in, one per wide blocking rule.
+    #[serde(default)]
+    pub sessions: Vec<SessionOutcome>,
+}
+
+/// One EM session of training: the pairs of one wide blocking rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionOutcome {
+    /// What the pairs share (`postcode`, `name`).
+    pub rule: String,
+    pub pairs: u64,
+    /// The share of its pairs that are one person, as EM estimated it.
+    pub match_share: f64,
+    pub iterations: u32,
+    /// Whether its m went into the model (false: EM found no two groups to tell apart).
+    pub used: bool,
 }
 
 impl Default for Model {
@@ -430,7 +446,7 @@ mod tests {
         assert!(Model::from_file(&file).unwrap_err().starts_with("tables.postcode[1]"));
         let mut file = Model::default().to_file();
         file.tables.get_mut("name").unwrap().pop();
-        assert!(Model::from_file(&file).unwrap_err().contains("6 levels, expected 7"));
+        assert!(Model::from_file(&file).unwrap_err().contains("7 levels, expected 8"));
         let mut file = Model::default().to_file();
         file.prior_log2_odds = Some(3.0);
         assert!(Model::from_file(&file).unwrap_err().starts_with("prior_log2_odds"));
