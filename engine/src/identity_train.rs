@@ -292,7 +292,7 @@ pub fn describe(outcome: &Outcome) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{:<26} {:<18} {:>10} {:>10} {:>8}",
+        "\n{:<26} {:<30} {:>10} {:>10} {:>8}",
         "table", "level", "m", "u", "weight"
     );
     for table in Table::ALL {
@@ -300,7 +300,7 @@ pub fn describe(outcome: &Outcome) -> String {
             let w = model.weights(table, i);
             let _ = writeln!(
                 out,
-                "{:<26} {:<18} {:>10.4} {:>10.6} {:>+8.2}",
+                "{:<26} {:<30} {:>10.4} {:>10.6} {:>+8.2}",
                 table.key(),
                 level.label,
                 w.m,

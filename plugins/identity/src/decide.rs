@@ -266,7 +266,11 @@ impl Extracted {
             let pairs = name_pairs(&codes);
             if let Some(postcode) = address.qualified_postcode() {
                 for code in &codes {
-                    push(BlockingRule::CodePostcode, IdentityKind::Name, format!("{code}|{postcode}"));
+                    push(
+                        BlockingRule::CodePostcode,
+                        IdentityKind::Name,
+                        format!("{code}|{postcode}"),
+                    );
                 }
             }
             // A city holds many postcodes: two codes of the name and the house number keep

@@ -11,7 +11,10 @@
 //! chance is its own frequency, so an agreement on a rare word ("Zyborski") is stronger
 //! evidence than on a common one ("Smith", "Müller"). For every word two names agree on
 //! exactly, [`TermFrequencies::adjustment`] adds `log2(Σ f² / f_word)` bits (bounded to
-//! ±[`MAX_TF_BITS`]), as Splink and fastLink adjust their exact levels.
+//! ±[`MAX_TF_BITS`]), as Splink and fastLink adjust their exact levels. It is not added
+//! where only the family name is shared at one address (the levels "initial", "one word" and
+//! "partial" of the name-given-address table): that is a household's pattern, and a rare
+//! family name there makes "this family" surer, not "this person".
 
 use crate::score::{
     CITY, CITY_GIVEN_POSTCODE, CITY_GIVEN_POSTCODE_TYPO, Level, NAME, NAME_GIVEN_ADDRESS, POSTCODE, Prior, STREET,

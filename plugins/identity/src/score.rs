@@ -448,10 +448,13 @@ pub fn score_with(message: &WeakProfile, customer: &WeakProfile, prior: Prior, m
                 NameAgreement::Incomparable => return None,
             };
             // Words agreeing exactly, each weighed by how common it is (none for a name that
-            // disagrees: nothing was shared).
+            // disagrees: nothing was shared). Not where only the family name is shared at one
+            // address (an initial, one word, partial): that is what a household shows, and a
+            // rare family name there says "this family" more surely, not "this person".
             let mut frequency = 0.0;
             let mut words = Vec::new();
-            if level != 6 && !model.names.is_empty() {
+            let household = table == Table::NameGivenAddress && matches!(level, 2 | 4 | 5);
+            if level != 6 && !household && !model.names.is_empty() {
                 for word in agreeing_words(a, b) {
                     let bits = model.names.adjustment(&word);
                     frequency += bits;
@@ -588,6 +591,34 @@ mod tests {
                 score.probability,
                 score.evidence
             );
+        }
+    }
+
+    /// A household with a rare family name: the learned name-word frequencies make the shared
+    /// family name no stronger evidence of one person, so two members stay apart.
+    #[test]
+    fn a_rare_family_name_does_not_join_a_household() {
+        let mut model = Model::default();
+        let mut words: Vec<String> = (0..2_000).map(|i| format!("common{}", i % 50)).collect();
+        words.push("zyborski".into());
+        words.extend(["hans", "anna"].map(String::from));
+        model.names = crate::model::TermFrequencies::count(words.iter().map(String::as_str));
+        let stored = profile("Hans Zyborski", "Hauptstraße 12", "10115", "Berlin");
+        for (name, links) in [
+            ("Anna Zyborski", false),
+            ("Zyborski", false),
+            ("A. Zyborski", false),
+            ("Hans Zyborski", true),
+            // the same given name, another family name: not a household
+            ("Hans Zyborsky", true),
+        ] {
+            let score = score_with(
+                &profile(name, "Hauptstraße 12", "10115", "Berlin"),
+                &stored,
+                Prior::default(),
+                &model,
+            );
+            assert_eq!(score.links(0.9), links, "{name}: {:#?}", score.evidence);
         }
     }
 

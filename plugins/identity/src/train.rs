@@ -348,14 +348,27 @@ pub fn train(records: &[Record], options: &TrainOptions) -> Model {
         defaults_u,
         options.pseudo_pairs * 50.0,
     );
+    // A level that none of the random pairs showed is rarer than they can tell, not
+    // impossible: its u is kept at no less than one pair in as many as were drawn (or its
+    // prior, if that is smaller). Smoothing alone would take it to the prior times the
+    // pseudo-pairs over the pairs drawn, thousands of times smaller than anything measured,
+    // and one such level would then outweigh every other comparison.
+    let drawn: f64 = random_patterns.iter().map(|(_, c)| c).sum();
     let u: Vec<Vec<f64>> = Table::ALL
         .iter()
         .map(|&t| {
-            if conditional(t) {
-                u_conditional[t.index()].clone()
+            let smoothed = if conditional(t) {
+                &u_conditional[t.index()]
             } else {
-                u_free[t.index()].clone()
-            }
+                &u_free[t.index()]
+            };
+            let floored: Vec<f64> = smoothed
+                .iter()
+                .zip(t.defaults())
+                .map(|(&u, level)| u.max(level.u.min(1.0 / drawn.max(1.0))))
+                .collect();
+            let total: f64 = floored.iter().sum();
+            floored.iter().map(|u| u / total).collect()
         })
         .collect();
 
