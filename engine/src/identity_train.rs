@@ -263,6 +263,24 @@ pub fn describe(outcome: &Outcome) -> String {
             learned.iterations,
             learned.people
         );
+        for session in &learned.sessions {
+            let _ = writeln!(
+                out,
+                "  m by EM over pairs sharing a {}: {} pairs, {:.4} one person ({} iterations){}",
+                session.rule,
+                session.pairs,
+                session.match_share,
+                session.iterations,
+                if session.used {
+                    ""
+                } else {
+                    "; no two groups to tell apart, not used"
+                }
+            );
+        }
+        if !learned.m_learned {
+            let _ = writeln!(out, "  m: the hand-set priors (no session was used)");
+        }
     }
     if let Some(prior) = model.prior {
         let _ = writeln!(
@@ -274,7 +292,7 @@ pub fn describe(outcome: &Outcome) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{:<26} {:<18} {:>10} {:>10} {:>8}",
+        "\n{:<26} {:<30} {:>10} {:>10} {:>8}",
         "table", "level", "m", "u", "weight"
     );
     for table in Table::ALL {
@@ -282,7 +300,7 @@ pub fn describe(outcome: &Outcome) -> String {
             let w = model.weights(table, i);
             let _ = writeln!(
                 out,
-                "{:<26} {:<18} {:>10.4} {:>10.6} {:>+8.2}",
+                "{:<26} {:<30} {:>10.4} {:>10.6} {:>+8.2}",
                 table.key(),
                 level.label,
                 w.m,

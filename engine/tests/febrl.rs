@@ -21,23 +21,28 @@
 //! the data each test prints SKIPPED (on stdout and stderr) and passes.
 //!
 //! Each run is measured twice: online, message by message with the hand-set weights (printed),
-//! and after `weft train identity` (learned u, prior and name-word frequencies; the stored
+//! and after `weft train identity` (m by EM, u from random pairs, the prior and name-word frequencies; the stored
 //! customers linked again), which is held to floors.
 //!
-//! Issue 27 asks for FEBRL 3 F1 ≥ 0.97 and FEBRL 4 F1 ≥ 0.95, precision ≥ 0.99 on both. Not
-//! reached yet: the floors below are the figures measured on 2026-12-07 less a margin (FEBRL 4
-//! after training: precision 1.000, recall 0.828, F1 0.906; online 1.000 / 0.726 / 0.841), so
-//! that a change that makes them worse fails here. Precision is held at 0.99 and the same
-//! FEBRL 3 records in another arrival order within 0.005 F1.
+//! Issue 27 asks for FEBRL 3 F1 ≥ 0.97 and FEBRL 4 F1 ≥ 0.95, precision ≥ 0.99 on both.
+//! FEBRL 3 is held to its target. FEBRL 4 is held to 0.94: it reached 0.952 while a rare
+//! family name shared at one address counted its full term-frequency weight, but that is what
+//! two members of one household show too (FEBRL's generator replaces a given name as often as
+//! it mistypes one), so that weight is no longer given there and FEBRL 4 stays below its
+//! target. Measured on 2026-12-07 after `weft train identity`: FEBRL 4 precision 0.9991,
+//! recall 0.8970, F1 0.9453; FEBRL 3 0.9992 / 0.9492 / 0.9736, in the other arrival order
+//! 0.9992 / 0.9471 / 0.9724 (online with the hand-set weights, before training: FEBRL 4
+//! 1.000 / 0.722 / 0.838, FEBRL 3 1.000 / 0.573 / 0.729).
+//! The same FEBRL 3 records in another arrival order stay within 0.005 F1.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Measured after training, less a margin (see the module docs; the issue's targets are 0.95).
-const FEBRL4_F1_FLOOR: f64 = 0.89;
-/// Measured after training, less a margin (the issue's target is 0.97).
-const FEBRL3_F1_FLOOR: f64 = 0.80;
+/// Below the issue's target of 0.95 (see the module docs for why).
+const FEBRL4_F1_FLOOR: f64 = 0.94;
+/// The issue's target.
+const FEBRL3_F1_FLOOR: f64 = 0.97;
 
 fn weft(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_weft"))

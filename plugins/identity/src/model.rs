@@ -11,7 +11,10 @@
 //! chance is its own frequency, so an agreement on a rare word ("Zyborski") is stronger
 //! evidence than on a common one ("Smith", "Müller"). For every word two names agree on
 //! exactly, [`TermFrequencies::adjustment`] adds `log2(Σ f² / f_word)` bits (bounded to
-//! ±[`MAX_TF_BITS`]), as Splink and fastLink adjust their exact levels.
+//! ±[`MAX_TF_BITS`]), as Splink and fastLink adjust their exact levels. It is not added
+//! where only the family name is shared at one address (the levels "initial", "one word" and
+//! "partial" of the name-given-address table): that is a household's pattern, and a rare
+//! family name there makes "this family" surer, not "this person".
 
 use crate::score::{
     CITY, CITY_GIVEN_POSTCODE, CITY_GIVEN_POSTCODE_TYPO, Level, NAME, NAME_GIVEN_ADDRESS, POSTCODE, Prior, STREET,
@@ -215,6 +218,22 @@ pub struct Learned {
     /// (nearly every candidate pair one person, or none), and the priors' m were kept.
     #[serde(default)]
     pub m_learned: bool,
+    /// The EM sessions m was learned in, one per wide blocking rule.
+    #[serde(default)]
+    pub sessions: Vec<SessionOutcome>,
+}
+
+/// One EM session of training: the pairs of one wide blocking rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionOutcome {
+    /// What the pairs share (`postcode`, `name`).
+    pub rule: String,
+    pub pairs: u64,
+    /// The share of its pairs that are one person, as EM estimated it.
+    pub match_share: f64,
+    pub iterations: u32,
+    /// Whether its m went into the model (false: EM found no two groups to tell apart).
+    pub used: bool,
 }
 
 impl Default for Model {
@@ -430,7 +449,7 @@ mod tests {
         assert!(Model::from_file(&file).unwrap_err().starts_with("tables.postcode[1]"));
         let mut file = Model::default().to_file();
         file.tables.get_mut("name").unwrap().pop();
-        assert!(Model::from_file(&file).unwrap_err().contains("6 levels, expected 7"));
+        assert!(Model::from_file(&file).unwrap_err().contains("7 levels, expected 8"));
         let mut file = Model::default().to_file();
         file.prior_log2_odds = Some(3.0);
         assert!(Model::from_file(&file).unwrap_err().starts_with("prior_log2_odds"));

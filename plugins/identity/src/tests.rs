@@ -120,7 +120,12 @@ fn new_customer_records_identifiers_and_blocking_keys() {
             "name:blk:H520+M460|DE-1011*",
             "name:blk:H520+M460|DE~01115",
             "name:blk:H520+M460|DE#12",
+            "name:blk:H520|DE@1|haup",
+            "name:blk:M460|DE@1|haup",
             "address:blk:DE~01115|12",
+            "address:blk:DE@1|12|haup",
+            "address:blk:DE-10115/haup",
+            "address:blk:DE-berlin/haup",
         ]
     );
 }
@@ -711,16 +716,25 @@ fn the_city_key_needs_a_house_number_and_carries_it() {
                 "name:blk:H520+M460|DE-1011*",
                 "name:blk:H520+M460|DE~01115",
                 "name:blk:H520+M460|DE#12",
+                "name:blk:H520|DE@1|haup",
+                "name:blk:M460|DE@1|haup",
                 "address:blk:DE~01115|12",
+                "address:blk:DE@1|12|haup",
+                "address:blk:DE-10115/haup",
+                "address:blk:DE-berlin/haup",
             ],
         ),
-        // no postcode: the city key and the country key
+        // no postcode: the city key, the country key and the street in the city
         (
             "Hauptstraße 12",
             "",
-            &["name:blk:H520+M460|DE-berlin|12", "name:blk:H520+M460|DE#12"],
+            &[
+                "name:blk:H520+M460|DE-berlin|12",
+                "name:blk:H520+M460|DE#12",
+                "address:blk:DE-berlin/haup",
+            ],
         ),
-        // no house number: the postcode keys alone
+        // no house number: the postcode keys and the street's
         (
             "Hauptstraße",
             "10115",
@@ -729,10 +743,15 @@ fn the_city_key_needs_a_house_number_and_carries_it() {
                 "name:blk:M460|DE-10115",
                 "name:blk:H520+M460|DE-1011*",
                 "name:blk:H520+M460|DE~01115",
+                "name:blk:H520|DE@1|haup",
+                "name:blk:M460|DE@1|haup",
+                "address:blk:DE-10115/haup",
+                "address:blk:DE-berlin/haup",
             ],
         ),
-        // neither: no key, so no candidates (a name and a city alone never link)
-        ("Hauptstraße", "", &[]),
+        // neither: the street in the city alone (one street's customers; the name must
+        // still agree with a street name to link)
+        ("Hauptstraße", "", &["address:blk:DE-berlin/haup"]),
     ];
     for (line1, postcode, expected) in cases {
         let decisions = run(
@@ -804,8 +823,8 @@ fn a_cjk_city_key_pairs_the_family_name_with_the_given_name() {
         ("200120", "王伟 先生", true),
         // same family name, same street: someone else, found by the postcode key only
         ("200120", "王芳", false),
-        // same family name, another postcode: not even a candidate (the family name and the
-        // city alone were a key until 2026-12)
+        // same family name, another postcode: a candidate only through the street and the
+        // city (the family name and the city alone were a key until 2026-12), and not linked
         ("200130", "王芳", false),
     ] {
         let decisions = run(
@@ -825,7 +844,7 @@ fn a_cjk_city_key_pairs_the_family_name_with_the_given_name() {
         assert_eq!(link.customer, expected, "{postcode} {name}: {}", decision.reason);
         if postcode == "200130" && !linked {
             assert!(
-                decision.reason.contains("no customer shares a blocking key"),
+                decision.reason.contains("below the threshold"),
                 "{name}: {}",
                 decision.reason
             );

@@ -7,9 +7,17 @@
 //!    messages: almost all of them are different people. Tables conditioned on an agreeing
 //!    postcode are seen rarely among random pairs, so every table's estimate is smoothed
 //!    towards the hand-set prior with [`TrainOptions::pseudo_pairs`] pairs' worth of weight.
-//! 3. **m** (how often one person lands on each level) and the share of matches among
-//!    candidate pairs (messages sharing a blocking key, as the step finds candidates) by
-//!    expectation–maximisation with u held fixed, m smoothed the same way.
+//! 3. **m** (how often one person lands on each level) by expectation–maximisation with u
+//!    held fixed, in **sessions** as Splink trains: each session takes the pairs of one wide
+//!    blocking rule (the same postcode; the same phonetic codes of the name) and estimates the
+//!    match share and the m of every table *but* those of the fields it blocks on, which agree
+//!    by construction there and so say nothing about how often one person's field disagrees.
+//!    Each table's m is the average over the sessions that estimated it, weighted by the
+//!    matches each saw; m is smoothed towards the hand-set prior with
+//!    [`TrainOptions::pseudo_pairs`] pairs' worth of weight, so a level seen in too few pairs
+//!    keeps (nearly) its prior. Guards against collapse: a session whose match share ends
+//!    near 0 or 1 found no two groups to tell apart and is not used, and a table whose learned
+//!    best level weighs no more than its worst keeps its prior m.
 //! 4. **The prior**: the candidate pairs whose learned match probability is at least one half
 //!    are joined into people; with `n` messages from `k` people, a message comes from one given
 //!    earlier customer with probability `((n - k) / n) / k` (returning buyers, spread over the
@@ -18,7 +26,7 @@
 //! The result depends only on the messages, not on the order they came in nor on what the step
 //! decided about them.
 
-use crate::model::{Learned, Model, Table, TermFrequencies, Weights};
+use crate::model::{Learned, Model, SessionOutcome, Table, TermFrequencies, Weights};
 use crate::normalize::name::Name;
 use crate::score::{Prior, WeakProfile, score_with};
 use crate::text::collapse_umlaut_spelling;
@@ -93,33 +101,61 @@ impl SplitMix {
     }
 }
 
-/// The keys a record is paired by for learning: its blocking keys, and two wider ones, its
-/// postcode alone and its name's phonetic codes alone. The step's keys combine name and
-/// address, so nearly every pair they give is one person, and EM cannot tell from them how
-/// often one person's name or address disagrees; as Splink does, pairs blocked on the postcode
-/// alone show how names of people at one postcode compare, pairs blocked on the name alone
-/// how addresses of one name compare.
-fn training_keys(record: &Record) -> Vec<String> {
-    let mut keys = record.keys.clone();
-    for address in &record.profile.addresses {
-        if let Some(postcode) = address.qualified_postcode() {
-            keys.push(format!("postcode:{postcode}"));
-        }
-    }
-    for name in &record.profile.names {
-        let mut codes = name.blocking_codes();
-        codes.sort();
-        if !codes.is_empty() {
-            keys.push(format!("name:{}", codes.join("+")));
-        }
-    }
-    keys
+/// The qualified postcodes of a record: the keys of the postcode session.
+fn postcode_keys(record: &Record) -> Vec<String> {
+    record
+        .profile
+        .addresses
+        .iter()
+        .filter_map(|a| a.qualified_postcode())
+        .map(|p| format!("postcode:{p}"))
+        .collect()
 }
 
-/// Candidate pairs: records sharing a key ([`training_keys`]), from blocks of at most
-/// `max_block`.
-pub fn candidate_pairs(records: &[Record], max_block: usize) -> Vec<(usize, usize)> {
-    let keys: Vec<Vec<String>> = records.iter().map(training_keys).collect();
+/// The phonetic codes of a record's names, all of one name together: the keys of the name
+/// session.
+fn name_keys(record: &Record) -> Vec<String> {
+    record
+        .profile
+        .names
+        .iter()
+        .filter_map(|name| {
+            let mut codes = name.blocking_codes();
+            codes.sort();
+            (!codes.is_empty()).then(|| format!("name:{}", codes.join("+")))
+        })
+        .collect()
+}
+
+/// The step's own blocking keys.
+fn step_keys(record: &Record) -> Vec<String> {
+    record.keys.clone()
+}
+
+/// One EM session: the pairs of a blocking rule, and the tables of the fields it blocks on.
+struct Session {
+    name: &'static str,
+    keys: fn(&Record) -> Vec<String>,
+    /// Tables the session leaves out (they agree by construction in its pairs).
+    fixed: &'static [Table],
+}
+
+const SESSIONS: [Session; 2] = [
+    Session {
+        name: "postcode",
+        keys: postcode_keys,
+        fixed: &[Table::Postcode],
+    },
+    Session {
+        name: "name",
+        keys: name_keys,
+        fixed: &[Table::Name, Table::NameGivenAddress],
+    },
+];
+
+/// Pairs of records sharing a key given by `keys`, from blocks of at most `max_block`.
+fn pairs_by(records: &[Record], keys: fn(&Record) -> Vec<String>, max_block: usize) -> Vec<(usize, usize)> {
+    let keys: Vec<Vec<String>> = records.iter().map(keys).collect();
     let mut blocks: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, k) in keys.iter().enumerate() {
         for key in k {
@@ -139,6 +175,12 @@ pub fn candidate_pairs(records: &[Record], max_block: usize) -> Vec<(usize, usiz
     let mut pairs: Vec<(usize, usize)> = seen.into_iter().collect();
     pairs.sort_unstable();
     pairs
+}
+
+/// Candidate pairs as the step finds them: records sharing one of its blocking keys, from
+/// blocks of at most `max_block`.
+pub fn candidate_pairs(records: &[Record], max_block: usize) -> Vec<(usize, usize)> {
+    pairs_by(records, step_keys, max_block)
 }
 
 /// Counts of each pattern.
@@ -178,6 +220,63 @@ fn estimate(
                 .collect()
         })
         .collect()
+}
+
+/// What EM found over one session's patterns.
+struct Em {
+    /// Per table, each level's m.
+    m: Vec<Vec<f64>>,
+    /// Per table, the expected number of matched pairs that compared it.
+    matched: Vec<f64>,
+    share: f64,
+    iterations: u32,
+}
+
+/// EM over `patterns` with u fixed: m (smoothed towards the prior) and the match share.
+fn expectation_maximisation(patterns: &[(Pattern, f64)], u: &[Vec<f64>], options: &TrainOptions) -> Em {
+    let defaults_m = |t: Table| t.defaults().iter().map(|l| l.m).collect::<Vec<_>>();
+    let total: f64 = patterns.iter().map(|(_, c)| c).sum();
+    let mut m: Vec<Vec<f64>> = Table::ALL.iter().map(|&t| defaults_m(t)).collect();
+    let mut share = 0.1_f64;
+    let mut posterior = vec![0.0; patterns.len()];
+    let mut iterations = 0;
+    let log_ratio = |m: &[Vec<f64>], p: &Pattern| -> f64 {
+        p.iter().map(|&(t, l)| (m[t.index()][l] / u[t.index()][l]).log2()).sum()
+    };
+    while iterations < options.max_iterations && total > 0.0 {
+        iterations += 1;
+        let odds = (share / (1.0 - share)).log2();
+        for (k, (p, _)) in patterns.iter().enumerate() {
+            posterior[k] = 1.0 / (1.0 + (-(log_ratio(&m[..], p) + odds)).exp2());
+        }
+        let matched: f64 = patterns.iter().zip(&posterior).map(|((_, c), q)| c * q).sum();
+        let next_share = (matched / total).clamp(1e-6, 1.0 - 1e-6);
+        m = estimate(
+            patterns,
+            |k| patterns[k].1 * posterior[k],
+            defaults_m,
+            options.pseudo_pairs,
+        );
+        let moved = (next_share - share).abs();
+        share = next_share;
+        if moved < 1e-7 {
+            break;
+        }
+    }
+    let mut matched = vec![0.0; Table::ALL.len()];
+    for ((p, c), q) in patterns.iter().zip(&posterior) {
+        let mut tables: Vec<Table> = p.iter().map(|(t, _)| *t).collect();
+        tables.dedup();
+        for t in tables {
+            matched[t.index()] += c * q;
+        }
+    }
+    Em {
+        m,
+        matched,
+        share,
+        iterations,
+    }
 }
 
 /// Learns a model from `records` (see the module docs).
@@ -249,65 +348,84 @@ pub fn train(records: &[Record], options: &TrainOptions) -> Model {
         defaults_u,
         options.pseudo_pairs * 50.0,
     );
+    // A level that none of the random pairs showed is rarer than they can tell, not
+    // impossible: its u is kept at no less than one pair in as many as were drawn (or its
+    // prior, if that is smaller). Smoothing alone would take it to the prior times the
+    // pseudo-pairs over the pairs drawn, thousands of times smaller than anything measured,
+    // and one such level would then outweigh every other comparison.
+    let drawn: f64 = random_patterns.iter().map(|(_, c)| c).sum();
     let u: Vec<Vec<f64>> = Table::ALL
         .iter()
         .map(|&t| {
-            if conditional(t) {
-                u_conditional[t.index()].clone()
+            let smoothed = if conditional(t) {
+                &u_conditional[t.index()]
             } else {
-                u_free[t.index()].clone()
-            }
+                &u_free[t.index()]
+            };
+            let floored: Vec<f64> = smoothed
+                .iter()
+                .zip(t.defaults())
+                .map(|(&u, level)| u.max(level.u.min(1.0 / drawn.max(1.0))))
+                .collect();
+            let total: f64 = floored.iter().sum();
+            floored.iter().map(|u| u / total).collect()
         })
         .collect();
 
-    // m and the match share by EM over the candidate pairs, u fixed.
-    let candidates = candidate_pairs(records, options.max_block);
-    let candidate_patterns: Vec<Pattern> = candidates
-        .iter()
-        .map(|&(i, j)| pattern(&records[i], &records[j]))
-        .collect();
-    let patterns = tally(candidate_patterns.iter().cloned());
-    let total: f64 = patterns.iter().map(|(_, c)| c).sum();
-    let mut m: Vec<Vec<f64>> = Table::ALL.iter().map(|&t| defaults_m(t)).collect();
-    let mut share = 0.1_f64;
-    let mut posterior = vec![0.0; patterns.len()];
-    let mut iterations = 0;
     let log_ratio = |m: &[Vec<f64>], p: &Pattern| -> f64 {
         p.iter().map(|&(t, l)| (m[t.index()][l] / u[t.index()][l]).log2()).sum()
     };
-    while iterations < options.max_iterations && total > 0.0 {
-        iterations += 1;
-        let odds = (share / (1.0 - share)).log2();
-        for (k, (p, _)) in patterns.iter().enumerate() {
-            posterior[k] = 1.0 / (1.0 + (-(log_ratio(&m[..], p) + odds)).exp2());
+
+    // m by EM, session by session, u fixed; then each table's m averaged over the sessions
+    // that estimated it, weighted by the matches each saw there.
+    let mut sums: Vec<Vec<f64>> = Table::ALL.iter().map(|t| vec![0.0; t.defaults().len()]).collect();
+    let mut seen: Vec<f64> = vec![0.0; Table::ALL.len()];
+    let mut sessions = Vec::new();
+    let mut iterations = 0;
+    for session in &SESSIONS {
+        let pairs = pairs_by(records, session.keys, options.max_block);
+        let patterns = tally(pairs.iter().map(|&(i, j)| {
+            let mut p = pattern(&records[i], &records[j]);
+            p.retain(|(t, _)| !session.fixed.contains(t));
+            p
+        }));
+        let em = expectation_maximisation(&patterns, &u, options);
+        iterations += em.iterations;
+        let degenerate = !(1e-4..=0.99).contains(&em.share);
+        sessions.push(SessionOutcome {
+            rule: session.name.to_owned(),
+            pairs: pairs.len() as u64,
+            match_share: em.share,
+            iterations: em.iterations,
+            used: !degenerate,
+        });
+        if degenerate {
+            continue;
         }
-        let matched: f64 = patterns.iter().zip(&posterior).map(|((_, c), q)| c * q).sum();
-        let next_share = (matched / total).clamp(1e-6, 1.0 - 1e-6);
-        m = estimate(
-            &patterns,
-            |k| patterns[k].1 * posterior[k],
-            defaults_m,
-            options.pseudo_pairs,
-        );
-        let moved = (next_share - share).abs();
-        share = next_share;
-        if moved < 1e-7 {
-            break;
+        for &t in Table::ALL.iter().filter(|t| !session.fixed.contains(t)) {
+            let matched = em.matched[t.index()];
+            seen[t.index()] += matched;
+            for (sum, m) in sums[t.index()].iter_mut().zip(&em.m[t.index()]) {
+                *sum += matched * m;
+            }
         }
     }
-    // EM that ends with (nearly) every candidate pair one person, or none, has found no two
-    // groups to tell apart (candidate pairs all alike, or fields that depend on each other in
-    // this data): its m says nothing, and the priors are kept.
-    let degenerate = !(1e-4..=0.99).contains(&share);
-    if degenerate {
-        m = Table::ALL.iter().map(|&t| defaults_m(t)).collect();
-        let odds = Prior::customers(n as u64).log2_odds();
-        let matched: f64 = patterns
-            .iter()
-            .map(|(p, c)| c / (1.0 + (-(log_ratio(&m[..], p) + odds)).exp2()))
-            .sum();
-        share = (matched / total.max(1.0)).clamp(1e-6, 1.0 - 1e-6);
-    }
+    let m: Vec<Vec<f64>> = Table::ALL
+        .iter()
+        .map(|&t| {
+            let learned: Vec<f64> = sums[t.index()].iter().map(|s| s / seen[t.index()]).collect();
+            let weight = |m: &[f64], level: usize| (m[level] / u[t.index()][level]).log2();
+            let last = learned.len() - 1;
+            // No session saw this table, or what it learned would rank the worst level above
+            // the best one: the prior m.
+            if seen[t.index()] <= 0.0 || weight(&learned, 0) <= weight(&learned, last) {
+                defaults_m(t)
+            } else {
+                learned
+            }
+        })
+        .collect();
+    let m_learned = sessions.iter().any(|s| s.used);
     for &t in &Table::ALL {
         let weights = m[t.index()]
             .iter()
@@ -315,6 +433,32 @@ pub fn train(records: &[Record], options: &TrainOptions) -> Model {
             .map(|(&m, &u)| Weights { m, u })
             .collect();
         model.set(t, weights);
+    }
+
+    // The match share among the step's own candidate pairs, m and u fixed.
+    let candidates = candidate_pairs(records, options.max_block);
+    let candidate_patterns: Vec<Pattern> = candidates
+        .iter()
+        .map(|&(i, j)| pattern(&records[i], &records[j]))
+        .collect();
+    let patterns = tally(candidate_patterns.iter().cloned());
+    let total: f64 = patterns.iter().map(|(_, c)| c).sum();
+    let mut share = 0.1_f64;
+    for _ in 0..options.max_iterations {
+        if total <= 0.0 {
+            break;
+        }
+        let odds = (share / (1.0 - share)).log2();
+        let matched: f64 = patterns
+            .iter()
+            .map(|(p, c)| c / (1.0 + (-(log_ratio(&m[..], p) + odds)).exp2()))
+            .sum();
+        let next = (matched / total).clamp(1e-6, 1.0 - 1e-6);
+        let moved = (next - share).abs();
+        share = next;
+        if moved < 1e-7 {
+            break;
+        }
     }
 
     // People: candidate pairs at least as likely one person as not, joined.
@@ -348,7 +492,8 @@ pub fn train(records: &[Record], options: &TrainOptions) -> Model {
         match_share: share,
         people: people as u64,
         iterations,
-        m_learned: !degenerate,
+        m_learned,
+        sessions,
     });
     model
 }

@@ -73,7 +73,12 @@ pub enum StreetAgreement {
     /// line, or replaced): weak evidence, house numbers repeat on every street.
     OtherStreet,
     Disagree,
-    /// One side lacks a street or house number.
+    /// Street names alike (the similarity is kept), a house number missing on one side or
+    /// both: the street still counts, the missing number counts for nothing.
+    StreetOnly(f64),
+    /// Street names unlike, a house number missing on one side or both.
+    OtherStreetNoHouse,
+    /// One side lacks a street.
     Missing,
 }
 
@@ -559,12 +564,26 @@ fn same_unit(x: &str, y: &str) -> bool {
 /// building name first, the street second) are recognized: each side's street is compared with
 /// the other's unit.
 pub fn compare_street(a: &PostalAddress, b: &PostalAddress) -> StreetAgreement {
-    let (Some(sa), Some(ha), Some(sb), Some(hb)) = (&a.street, &a.house, &b.street, &b.house) else {
+    let (Some(sa), Some(sb)) = (&a.street, &b.street) else {
         return StreetAgreement::Missing;
     };
     if a.country != b.country {
         return StreetAgreement::Disagree;
     }
+    let (Some(ha), Some(hb)) = (&a.house, &b.house) else {
+        // A house number left out is missing, not different: the street names are compared
+        // alone (missing is a level of its own, as Splink and fastLink keep it).
+        let similarity = if sa == sb {
+            1.0
+        } else {
+            jaro_winkler(sa, sb).max(swapped_lines(a, b).unwrap_or(0.0))
+        };
+        return if similarity >= 0.9 {
+            StreetAgreement::StreetOnly(similarity)
+        } else {
+            StreetAgreement::OtherStreetNoHouse
+        };
+    };
     let mut similarity = if sa == sb { 1.0 } else { jaro_winkler(sa, sb) };
     let mut other_unit = matches!((&a.unit, &b.unit), (Some(x), Some(y)) if !same_unit(x, y));
     if similarity < 0.9
@@ -895,6 +914,10 @@ mod tests {
             ("Hauptstraße 123", "Hauptstraße 321", StreetAgreement::OtherHouse),
             ("Hauptstraße 12", "Gartenweg 13", StreetAgreement::Disagree),
             ("Hauptstraße 12", "Gartenweg 12", StreetAgreement::OtherStreet),
+            // A number missing is not a different one.
+            ("Hauptstraße 12", "Hauptstraße", StreetAgreement::StreetOnly(1.0)),
+            ("Hauptstraße", "Hauptstraße", StreetAgreement::StreetOnly(1.0)),
+            ("Hauptstraße", "Gartenweg 12", StreetAgreement::OtherStreetNoHouse),
         ] {
             assert_eq!(compare_street(&a(x, None), &a(y, None)), expected, "{x} / {y}");
         }
@@ -964,9 +987,10 @@ mod tests {
             compare_street(&a("Hauptstraße 12", None), &a("Gartenweg 12", None)),
             StreetAgreement::OtherStreet
         );
+        // A house number missing on one side: the streets compared alone.
         assert_eq!(
             compare_street(&a("Hauptstraße", None), &a("Hauptstraße 12", None)),
-            StreetAgreement::Missing
+            StreetAgreement::StreetOnly(1.0)
         );
     }
 }

@@ -233,6 +233,24 @@ fn other_ending(x: &str, y: &str) -> bool {
     x.chars().count() - common <= 1 && y.chars().count() - common <= 1
 }
 
+/// Whether two names agree on their family name, as far as the written order tells: the
+/// first character of a CJK name, the last word of another (`Müller, Hans` is read as
+/// `hans muller`), exactly or with a typo. Members of one household share it; two people who
+/// share only a given name do not make a household.
+pub fn family_name_agrees(a: &Name, b: &Name) -> bool {
+    if a.cjk || b.cjk {
+        return a.cjk && b.cjk && a.tokens[0].chars().next() == b.tokens[0].chars().next();
+    }
+    let (Some(x), Some(y)) = (a.tokens.last(), b.tokens.last()) else {
+        return false;
+    };
+    if x.chars().count() < 2 || y.chars().count() < 2 {
+        return false;
+    }
+    let (x, y) = (collapse_umlaut_spelling(x), collapse_umlaut_spelling(y));
+    x == y || jaro_winkler(&x, &y) >= FUZZY_WORD || one_typo_inside(&x, &y)
+}
+
 /// The words of `a` that `b` has too, exactly (umlaut spellings alike), with umlaut spellings
 /// collapsed (as [`crate::train::name_words`] counts them); a CJK name is one word. Initials are left out.
 pub fn agreeing_words(a: &Name, b: &Name) -> Vec<String> {
