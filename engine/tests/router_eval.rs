@@ -294,7 +294,8 @@ fn router_classifiers_on_unseen_english_and_multilingual_sets() {
     // 11 intents n-gram 0.677 / 0.700, embeddings 0.951 / 0.951, combined 0.963 / 0.967;
     // coarse combined 0.979 / 0.965. eval_fresh2_en (written before the router3 prototypes,
     // measured once at the end, never tuned on): embeddings 0.898, combined 0.903; coarse
-    // combined 0.912.
+    // combined 0.912. Issue 28 (373 English training lines, semantic weight 0.4): combined
+    // 0.962 / 0.958 / 0.957, n-gram 0.805 / 0.870 / 0.883.
     assert!(
         en.fine[2] >= 0.93,
         "combined macro-F1 on eval_en fell to {:.3}",
@@ -311,7 +312,7 @@ fn router_classifiers_on_unseen_english_and_multilingual_sets() {
         en.fine[1]
     );
     assert!(
-        en.fine[0] >= 0.63,
+        en.fine[0] >= 0.77,
         "n-gram macro-F1 on eval_en fell to {:.3}",
         en.fine[0]
     );
@@ -331,7 +332,7 @@ fn router_classifiers_on_unseen_english_and_multilingual_sets() {
         fresh.fine[1]
     );
     assert!(
-        fresh2.fine[2] >= 0.87,
+        fresh2.fine[2] >= 0.93,
         "combined macro-F1 on eval_fresh2_en fell to {:.3}",
         fresh2.fine[2]
     );
