@@ -41,6 +41,9 @@ struct Run {
     seconds: f64,
     peak_mib: f64,
     english: usize,
+    /// Texts the sentence encoder ran on during the timed part (the prototypes, embedded
+    /// before it, not counted).
+    encoded: u64,
 }
 
 /// One run in this process: generate, import the orders, ingest and drain the traffic (timed).
@@ -91,6 +94,7 @@ async fn run(with_model: bool) -> Run {
     let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await.unwrap();
     assert_eq!(drained.failed, 0, "{:?}", drained.dead.first());
 
+    let encoded_before = pipeline.runtime.embedder().map_or(0, |e| e.encoded());
     let start = Instant::now();
     let ingested = exec::ingest_paths(&store, None, &pipeline, &[lines]).await.unwrap();
     let drained = exec::drain(&store, &pipeline, &DrainOptions::default()).await.unwrap();
@@ -102,6 +106,7 @@ async fn run(with_model: bool) -> Run {
         seconds,
         peak_mib: weft_test_support::peak_rss_mib().unwrap_or(0.0),
         english,
+        encoded: pipeline.runtime.embedder().map_or(0, |e| e.encoded()) - encoded_before,
     }
 }
 
@@ -127,6 +132,7 @@ fn child(variant: &str) -> Run {
         seconds: fields[1],
         peak_mib: fields[2],
         english: fields[3] as usize,
+        encoded: fields[4] as u64,
     }
 }
 
@@ -138,8 +144,8 @@ fn main() {
             .unwrap()
             .block_on(run(variant == "with"));
         println!(
-            "result {} {} {} {}",
-            run.messages, run.seconds, run.peak_mib, run.english
+            "result {} {} {} {} {}",
+            run.messages, run.seconds, run.peak_mib, run.english, run.encoded
         );
         return;
     }
@@ -164,10 +170,12 @@ fn main() {
         without.peak_mib
     );
     println!(
-        "  with the model:    {:>7.0} messages/s ({:.1} s), peak memory {:.0} MiB",
+        "  with the model:    {:>7.0} messages/s ({:.1} s), peak memory {:.0} MiB, {} texts through the encoder ({:.1}% of the English messages)",
         rate(&with),
         with.seconds,
-        with.peak_mib
+        with.peak_mib,
+        with.encoded,
+        100.0 * with.encoded as f64 / with.english.max(1) as f64
     );
     println!(
         "  cost with the model / without: {:.2}x (target at most 1.5x)",

@@ -68,6 +68,8 @@ pub struct Embedder {
     done: Condvar,
     /// How many passes may run at once: one per core.
     passes: usize,
+    /// How many texts went through the model (cache misses), for benchmarks and reports.
+    encoded: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -143,7 +145,14 @@ impl Embedder {
             shared: Mutex::new(Shared::default()),
             done: Condvar::new(),
             passes: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            encoded: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// How many texts this embedder has run through the model so far (texts answered from its
+    /// cache are not counted).
+    pub fn encoded(&self) -> u64 {
+        self.encoded.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// One unit vector per text, in order. Texts seen before come from the cache; the others
@@ -218,6 +227,8 @@ impl Embedder {
         let mut all: Vec<&str> = queued.iter().flat_map(|q| q.texts.iter().map(String::as_str)).collect();
         all.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
         all.dedup();
+        self.encoded
+            .fetch_add(all.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let mut vectors: HashMap<&str, Arc<[f32]>> = HashMap::with_capacity(all.len());
         let mut failure = None;
         for chunk in all.chunks(BATCH) {

@@ -5,9 +5,14 @@
 //! (Japanese and Chinese are written without spaces) and tolerate typos and inflection. In
 //! Chinese and Japanese one character already carries a word's meaning (退 "back", 款 "money",
 //! 届 "deliver"), so those characters count alone too.
-//! Digits are folded into one `0` per run, so every order number looks alike.
+//! Digits are folded into one `0` per run, so every order number looks alike. For the intent
+//! model ([`normalize_intent`]) accents and other marks on Latin letters are dropped and
+//! fullwidth letters read as ASCII: buyers type `remboursé` and `rembourse`, `Rücksendung` and
+//! `Rucksendung`, `ｒｅｆｕｎｄ` and `refund`, and each pair should weigh the same. (Language
+//! identification keeps the marks: they tell languages apart.)
 
-use weft_sdk::text::is_cjk;
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+use weft_sdk::text::{fold_width, is_cjk};
 
 /// Text lowercased, digits folded, punctuation turned into spaces; `?` kept as a token.
 pub fn normalize(text: &str) -> String {
@@ -32,6 +37,26 @@ pub fn normalize(text: &str) -> String {
     }
     if !out.ends_with(' ') {
         out.push(' ');
+    }
+    out
+}
+
+/// [`normalize`]d text with marks dropped from Latin letters (`é` → `e`, `ñ` → `n`, `ü` → `u`,
+/// by canonical decomposition) and fullwidth ASCII folded to ASCII: what the intent model sees.
+/// Other scripts are left as they are (a kana's voicing mark changes the word).
+pub fn normalize_intent(text: &str) -> String {
+    let norm = normalize(text);
+    let mut out = String::with_capacity(norm.len());
+    for c in norm.chars().map(fold_width) {
+        if c.is_ascii() || !('\u{00C0}'..'\u{0250}').contains(&c) {
+            out.push(c);
+        } else {
+            decompose_canonical(c, |d| {
+                if !is_combining_mark(d) {
+                    out.push(d);
+                }
+            });
+        }
     }
     out
 }
@@ -117,9 +142,10 @@ pub fn visit(norm: &str, dim: u32, mut f: impl FnMut(u32, Gram<'_>)) {
     }
 }
 
-/// The hashed, normalized features of a text, for a model with `dim` buckets.
+/// The hashed, normalized features of a text ([`normalize_intent`]), for a model with `dim`
+/// buckets.
 pub fn extract(text: &str, dim: u32) -> Sparse {
-    let norm = normalize(text);
+    let norm = normalize_intent(text);
     let mut raw: Vec<u32> = Vec::with_capacity(norm.len() * 4);
     visit(&norm, dim, |bucket, _| raw.push(bucket));
     raw.sort_unstable();
@@ -152,6 +178,17 @@ mod tests {
         );
         assert_eq!(normalize("荷物はどこ？"), " 荷物はどこ ? ");
         assert_eq!(normalize("ÉTÉ"), " été ");
+        for (text, folded) in [
+            ("Remboursé ÉTÉ", " rembourse ete "),
+            ("Rücksendung für Größe 42", " rucksendung fur große 0 "),
+            ("devolución señor", " devolucion senor "),
+            ("ｒｅｆｕｎｄ　ＯＫ", " refund ok "),
+            ("返品できますか？", " 返品できますか ? "),
+            ("ガイド", " ガイド "),
+            ("Возврат", " возврат "),
+        ] {
+            assert_eq!(normalize_intent(text), folded, "{text}");
+        }
     }
 
     #[test]

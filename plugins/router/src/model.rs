@@ -16,7 +16,7 @@
 //! A weight is `i8 × scale[class]`. Buckets whose weights all quantize to zero are left out.
 
 use crate::data::Example;
-use crate::features::{Gram, Sparse, extract, normalize, visit};
+use crate::features::{Gram, Sparse, extract, normalize_intent, visit};
 use crate::intent::Intent;
 use crate::lang::Profiles;
 
@@ -219,7 +219,7 @@ impl Model {
     /// decision but mean nothing to a reader.
     pub fn explain(&self, text: &str, intent: Intent, against: Intent, n: usize) -> Vec<(String, f32)> {
         let (a, b) = (intent.index(), against.index());
-        let norm = normalize(text);
+        let norm = normalize_intent(text);
         let x = extract(text, self.dim);
         let readable =
             |gram: &Gram<'_>| !matches!(gram, Gram::Chars(c) if c.len() == 2 && c.iter().all(|c| (*c as u32) < 0x250));

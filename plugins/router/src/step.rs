@@ -95,7 +95,7 @@ pub fn classify(text: &str, lang: Option<&str>, model: &Model, semantic: Option<
                 let (top, p) = ngram.top();
                 if p >= s.below {
                     Err(format!(
-                        "the n-gram model is sure enough ({top} {p:.2}, embeddings_below {})",
+                        "the n-gram model is sure enough ({top} {p:.2}, embeddings_below {:.2})",
                         s.below
                     ))
                 } else {

@@ -89,9 +89,10 @@ fn per_language_heldout_sets() {
     assert!(failures.is_empty(), "{}", failures.join("; "));
 }
 
-/// The floor of [`per_language_heldout_sets`]: measured 0.840 (zh) to 0.898 (es) on 2026-12-07;
-/// the figures are in the data README. The target of issue 28 is 0.90.
-const MIN_MACRO_F1_PER_LANGUAGE: f64 = 0.83;
+/// The floor of [`per_language_heldout_sets`]: measured 0.902 (it) to 0.933 (ja) on 2026-12-07
+/// with the second session's training text; the figures are in the data README. The target of
+/// issue 28 is 0.90; the floor leaves a margin for retraining noise (a message or three).
+const MIN_MACRO_F1_PER_LANGUAGE: f64 = 0.88;
 
 #[test]
 fn shipped_model_is_the_one_the_committed_data_gives() {
