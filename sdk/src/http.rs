@@ -88,18 +88,30 @@ mod tests {
             ("", None, None),
             ("   ", None, None),
             ("soon", Some(DATE), None),
-            ("١٢٠", None, None), // Arabic-Indic digits are no DIGIT
+            ("١٢٠", None, None),    // Arabic-Indic digits are no DIGIT
             ("１２０", None, None), // nor are full-width ones
             // The three HTTP-date forms of RFC 9110 §5.6.7, 90 seconds after DATE.
             ("Mon, 07 Dec 2026 08:01:30 GMT", Some(DATE), Some(s(90))),
             ("Monday, 07-Dec-26 08:01:30 GMT", Some(DATE), Some(s(90))),
             ("Mon Dec  7 08:01:30 2026", Some(DATE), Some(s(90))),
             // The Date in another form than the Retry-After.
-            ("Mon, 07 Dec 2026 08:01:30 GMT", Some("Mon Dec  7 08:00:00 2026"), Some(s(90))),
-            ("Mon, 07 Dec 2026 08:01:30 GMT", Some(" Mon, 07 Dec 2026 08:00:00 GMT "), Some(s(90))),
+            (
+                "Mon, 07 Dec 2026 08:01:30 GMT",
+                Some("Mon Dec  7 08:00:00 2026"),
+                Some(s(90)),
+            ),
+            (
+                "Mon, 07 Dec 2026 08:01:30 GMT",
+                Some(" Mon, 07 Dec 2026 08:00:00 GMT "),
+                Some(s(90)),
+            ),
             // A day and more later; across a year's end.
             ("Tue, 08 Dec 2026 09:00:00 GMT", Some(DATE), Some(s(90_000))),
-            ("Fri, 01 Jan 2027 00:00:00 GMT", Some("Thu, 31 Dec 2026 23:59:59 GMT"), Some(s(1))),
+            (
+                "Fri, 01 Jan 2027 00:00:00 GMT",
+                Some("Thu, 31 Dec 2026 23:59:59 GMT"),
+                Some(s(1)),
+            ),
             // At or before the Date: no wait.
             ("Mon, 07 Dec 2026 08:00:00 GMT", Some(DATE), Some(s(0))),
             ("Sun, 06 Dec 2026 08:00:00 GMT", Some(DATE), Some(s(0))),
@@ -129,7 +141,11 @@ mod tests {
             ("יום שני, 07 דצמבר 2026", Some(DATE), None),
         ];
         for (value, date, wait) in cases {
-            assert_eq!(retry_after(value, *date), *wait, "Retry-After: {value:?}, Date: {date:?}");
+            assert_eq!(
+                retry_after(value, *date),
+                *wait,
+                "Retry-After: {value:?}, Date: {date:?}"
+            );
         }
     }
 }

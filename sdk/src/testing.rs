@@ -533,10 +533,7 @@ mod tests {
             .with_header("Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT");
         assert_eq!(
             dated.error("sending"),
-            Error::retry_later(
-                std::time::Duration::from_secs(60),
-                "sending: HTTP 429, retry after 60s"
-            )
+            Error::retry_later(std::time::Duration::from_secs(60), "sending: HTTP 429, retry after 60s")
         );
         let undated = HttpResponse::new(429).with_header("Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT");
         assert_eq!(undated.error("sending"), Error::Retryable("sending: HTTP 429".into()));
