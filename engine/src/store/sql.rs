@@ -255,7 +255,7 @@ impl<'q> Query<'q> {
         Ok(Shape {
             sql: self.sql.into(),
             params,
-            columns: statement.column_names().into_iter().map(str::to_owned).collect(),
+            columns: statement.column_names().map(str::to_owned).collect(),
         })
     }
 
