@@ -51,10 +51,12 @@ async fn fresh_postgres(admin: &str) -> String {
     let mut conn = sqlx::PgConnection::connect(admin)
         .await
         .expect("connect to WEFT_TEST_POSTGRES");
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .expect("drop the bench database");
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .await
+    .expect("drop the bench database");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
         .expect("create the bench database");
     let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(admin);

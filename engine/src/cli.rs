@@ -28,6 +28,21 @@ pub(crate) struct DbArg {
     pub(crate) db: String,
 }
 
+/// How progress is shown while a command reads input and processes events.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ProgressArg {
+    /// When stderr is not a terminal, print a line of counts this often (`10s`, `1m`, ...) while
+    /// input is read and events are processed; on a terminal a bar shows them. `0` or `off`
+    /// shows no progress at all.
+    #[arg(long, default_value = "10s", value_parser = parse_progress_every)]
+    pub(crate) progress_every: ProgressEvery,
+}
+
+/// `--progress-every`: how often a line of counts is printed; None prints none (and shows no
+/// bar either).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProgressEvery(Option<std::time::Duration>);
+
 #[derive(Debug, Args, Clone)]
 pub(crate) struct PluginsArg {
     /// Folder of compiled plugins (*.wasm).
@@ -74,6 +89,8 @@ enum Command {
         /// work, which the next run does again).
         #[arg(long, default_value_t = DrainOptions::default().events_per_commit as u64, value_parser = clap::value_parser!(u64).range(1..))]
         events_per_commit: u64,
+        #[command(flatten)]
+        progress: ProgressArg,
     },
     /// Import the seller's orders (JSON lines, one order each: number, channel, placed_at,
     /// buyer, shipping) and run them through the workflows that listen to `order.placed`.
@@ -91,6 +108,8 @@ enum Command {
         db: DbArg,
         #[command(flatten)]
         plugins: PluginsArg,
+        #[command(flatten)]
+        progress: ProgressArg,
     },
     /// Check workflow files (and a channels file) and report every problem with
     /// file:line:column.
@@ -272,15 +291,26 @@ enum ExplainWhat {
 /// Processes every queued event and names each one that was dead-lettered, and each step that
 /// failed on an event processed anyway, with the reason.
 pub(crate) async fn drain_reporting(store: &Store, pipeline: &Pipeline) -> anyhow::Result<exec::DrainReport> {
-    drain_with(store, pipeline, &DrainOptions::default()).await
+    drain_showing(store, pipeline, &DrainOptions::default(), ProgressEvery(None)).await
 }
 
-/// [`drain_reporting`] with `options`.
-async fn drain_with(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -> anyhow::Result<exec::DrainReport> {
+/// [`drain_reporting`] with `options`, showing progress as `every` says.
+async fn drain_showing(
+    store: &Store,
+    pipeline: &Pipeline,
+    options: &DrainOptions,
+    every: ProgressEvery,
+) -> anyhow::Result<exec::DrainReport> {
     join_reporting(store, options).await?;
-    let drained = exec::drain(store, pipeline, options)
-        .await
-        .context("processing the queued events")?;
+    let queued = if every.0.is_some() {
+        store.pending_events().await?
+    } else {
+        0
+    };
+    let mut progress = ProcessingProgress::new(every, queued);
+    let drained = exec::drain_with(store, pipeline, options, &mut |p| progress.show(p)).await;
+    progress.finish();
+    let drained = drained.context("processing the queued events")?;
     if drained.taken_over.events > 0 {
         eprintln!("{}", drained.taken_over);
     }
@@ -325,9 +355,15 @@ fn processed_status(dead: usize, failed_steps: usize) -> ExitCode {
 }
 
 /// Reads the input into the queue, showing progress on the way (a bar on a terminal, a line
-/// every ten seconds otherwise), and names what was dead-lettered, skipped or renamed.
-async fn ingest_reporting(store: &Store, pipeline: &Pipeline, input: &[PathBuf]) -> anyhow::Result<exec::IngestReport> {
-    let mut progress = IngestProgress::new();
+/// every so often otherwise, as `every` says), and names what was dead-lettered, skipped or
+/// renamed.
+async fn ingest_reporting(
+    store: &Store,
+    pipeline: &Pipeline,
+    input: &[PathBuf],
+    every: ProgressEvery,
+) -> anyhow::Result<exec::IngestReport> {
+    let mut progress = IngestProgress::new(every);
     let ingested = exec::ingest_paths_with(store, None, pipeline, input, &mut |p| progress.show(p)).await;
     progress.finish();
     let ingested = ingested?;
@@ -361,32 +397,61 @@ async fn ingest_reporting(store: &Store, pipeline: &Pipeline, input: &[PathBuf])
     Ok(ingested)
 }
 
-/// Progress of reading input: a bar when stderr is a terminal, otherwise a line of counts
-/// every ten seconds (for logs).
-struct IngestProgress {
+/// Progress shown while a command runs: a bar when stderr is a terminal, otherwise a line of
+/// counts every so often (for logs); nothing at all with `--progress-every off`.
+struct Shown {
     bar: Option<indicatif::ProgressBar>,
+    every: Option<std::time::Duration>,
+    started: std::time::Instant,
     last_line: std::time::Instant,
 }
 
-impl IngestProgress {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-
-    fn new() -> Self {
+impl Shown {
+    fn new(every: ProgressEvery, template: &str) -> Self {
         use std::io::IsTerminal as _;
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = (every.0.is_some() && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} reading input {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             bar
         });
-        IngestProgress {
+        let now = std::time::Instant::now();
+        Shown {
             bar,
-            last_line: std::time::Instant::now(),
+            every: every.0,
+            started: now,
+            last_line: now,
         }
+    }
+
+    /// Whether a line of counts is due (no bar, and `every` has passed since the last one or
+    /// the start); if so, it counts as printed now.
+    fn line_due(&mut self) -> bool {
+        let due = self.bar.is_none() && self.every.is_some_and(|every| self.last_line.elapsed() >= every);
+        if due {
+            self.last_line = std::time::Instant::now();
+        }
+        due
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Progress of reading input.
+struct IngestProgress(Shown);
+
+impl IngestProgress {
+    fn new(every: ProgressEvery) -> Self {
+        IngestProgress(Shown::new(
+            every,
+            "{spinner} reading input {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}",
+        ))
     }
 
     fn show(&mut self, progress: &exec::ingest::Progress) {
@@ -394,12 +459,11 @@ impl IngestProgress {
             "file {} of {}, {} messages queued, {} dead letters",
             progress.files, progress.total_files, progress.messages, progress.rejected
         );
-        if let Some(bar) = &self.bar {
+        if let Some(bar) = &self.0.bar {
             bar.set_length(progress.total_bytes);
             bar.set_position(progress.bytes);
             bar.set_message(counts);
-        } else if self.last_line.elapsed() >= Self::EVERY {
-            self.last_line = std::time::Instant::now();
+        } else if self.0.line_due() {
             eprintln!(
                 "reading input: {} of {} MiB, {counts}",
                 progress.bytes / (1024 * 1024),
@@ -409,9 +473,52 @@ impl IngestProgress {
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+        self.0.finish();
+    }
+}
+
+/// Progress of processing events; `queued` is how many waited when the drain began (events
+/// that processing queues come on top, so the bar grows when they outrun it).
+struct ProcessingProgress {
+    shown: Shown,
+    queued: u64,
+}
+
+impl ProcessingProgress {
+    fn new(every: ProgressEvery, queued: i64) -> Self {
+        let shown = Shown::new(
+            every,
+            "{spinner} processing {wide_bar} {pos}/{len} events ({per_sec}, {eta}) {msg}",
+        );
+        let queued = u64::try_from(queued).unwrap_or(0);
+        if let Some(bar) = &shown.bar {
+            bar.set_length(queued);
         }
+        ProcessingProgress { shown, queued }
+    }
+
+    fn show(&mut self, progress: &exec::DrainProgress) {
+        let counts = format!(
+            "{} with failed steps, {} dead letters, {} to retry, {} timers fired",
+            progress.with_failed_steps, progress.dead, progress.retried, progress.timers
+        );
+        let events = progress.events as u64;
+        if let Some(bar) = &self.shown.bar {
+            bar.set_length(self.queued.max(events));
+            bar.set_position(events);
+            bar.set_message(counts);
+        } else if self.shown.line_due() {
+            let seconds = self.shown.started.elapsed().as_secs_f64();
+            let rate = if seconds > 0.0 { events as f64 / seconds } else { 0.0 };
+            eprintln!(
+                "processing: {events} events of {} queued at the start, {counts}, {rate:.0} events/s",
+                self.queued
+            );
+        }
+    }
+
+    fn finish(&self) {
+        self.shown.finish();
     }
 }
 
@@ -512,6 +619,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             plugins,
             dry_run,
             events_per_commit,
+            progress,
         } => {
             let pipeline = Pipeline::load(new_runtime(&plugins)?, &plugins.plugins, &workflows).await?;
             let store = Store::open(&db.db).await?;
@@ -523,8 +631,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ..DrainOptions::default()
             };
             join_reporting(&store, &options).await?;
-            let ingested = ingest_reporting(&store, &pipeline, &input).await?;
-            let drained = drain_with(&store, &pipeline, &options).await?;
+            let ingested = ingest_reporting(&store, &pipeline, &input, progress.progress_every).await?;
+            let drained = drain_showing(&store, &pipeline, &options, progress.progress_every).await?;
             let dead = ingested.rejected.len() + drained.dead.len();
             eprintln!(
                 "{} files, {} new messages, {} events processed, {} with failed steps, {} dead letters",
@@ -543,6 +651,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             workflows,
             db,
             plugins,
+            progress,
         } => {
             // The files first: their problems are worth knowing before anything loads.
             exec::orders::check_orders(&files)?;
@@ -556,7 +665,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let store = Store::open(&db.db).await?;
             join_reporting(&store, &DrainOptions::default()).await?;
             let imported = exec::orders::queue_order_files(&store, &files).await?;
-            let drained = drain_reporting(&store, &pipeline).await?;
+            let drained = drain_showing(&store, &pipeline, &DrainOptions::default(), progress.progress_every).await?;
             eprintln!(
                 "{} orders imported, {} skipped as imported before, {} events processed, {} dead letters",
                 imported.queued,
@@ -827,9 +936,57 @@ fn parse_presence_ttl(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_millis(span.as_millis() as u64))
 }
 
+/// `--progress-every`: a duration in the SDK's grammar; zero (`0s`, or a bare `0`, which the
+/// grammar would refuse for want of a unit but cannot be misread) or `off` shows no progress.
+fn parse_progress_every(text: &str) -> Result<ProgressEvery, String> {
+    if matches!(text.trim(), "off" | "0") {
+        return Ok(ProgressEvery(None));
+    }
+    let span = weft_sdk::duration::Duration::parse(text).map_err(|e| format!("{e}, or `off`"))?;
+    Ok(ProgressEvery(
+        (!span.is_zero()).then(|| std::time::Duration::from_millis(span.as_millis() as u64)),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::perf_map_from;
+    use super::{parse_progress_every, perf_map_from};
+    use std::time::Duration;
+
+    #[test]
+    fn progress_every_values() {
+        let ms = Duration::from_millis;
+        // (value, how often a line is printed, or what the refusal says)
+        let cases: &[(&str, Result<Option<Duration>, &str>)] = &[
+            ("10s", Ok(Some(ms(10_000)))),
+            ("1ms", Ok(Some(ms(1)))),
+            ("1h30m", Ok(Some(ms(5_400_000)))),
+            (" 2m ", Ok(Some(ms(120_000)))),
+            ("0s", Ok(None)),
+            ("0ms", Ok(None)),
+            ("0", Ok(None)),
+            ("off", Ok(None)),
+            ("10", Err("`10` has no unit")),
+            ("1.5s", Err("is a fraction")),
+            ("-1s", Err("a duration has no sign")),
+            ("never", Err("does not start with a number")),
+            ("Off", Err("does not start with a number")),
+            ("10秒", Err("unknown unit `秒`")),
+            ("", Err("it is empty")),
+        ];
+        for (value, expected) in cases {
+            match (parse_progress_every(value), expected) {
+                (Ok(every), Ok(wanted)) => assert_eq!(every.0, *wanted, "{value:?}"),
+                (Err(error), Err(says)) => {
+                    assert!(
+                        error.contains(says) && error.ends_with(", or `off`"),
+                        "{value:?}: {error}"
+                    )
+                }
+                (got, _) => panic!("{value:?}: {got:?}"),
+            }
+        }
+    }
 
     #[test]
     fn wasm_profile_values() {

@@ -1,5 +1,7 @@
 //! The `weft` binary as a user runs it: validate, run (with a Maildir and --dry-run), export,
-//! explain, dead-letters and replay.
+//! explain, dead-letters and replay; the progress `weft run` shows while it works.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -354,4 +356,128 @@ fn imported_orders_make_one_customer_of_their_buyer_and_explain_says_so() {
     );
     assert!(stdout.contains("name and address match customer"), "{stdout}");
     assert!(stdout.contains("Messages: 1"), "{stdout}");
+}
+
+/// A `--progress-every` that is not a duration stops `weft run` before it opens anything,
+/// saying what was expected (each value's meaning is a unit test of the parser in cli.rs).
+#[test]
+fn progress_every_refuses_what_is_not_a_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("weft.db");
+    let (ok, _, stderr) = weft(&[
+        "run",
+        "--workflows",
+        root().join("workflows").to_str().unwrap(),
+        "--input",
+        root().join("examples/traffic").to_str().unwrap(),
+        "--db",
+        &format!("sqlite://{}", db.display()),
+        "--progress-every=1.5s",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("invalid value '1.5s' for '--progress-every <PROGRESS_EVERY>'")
+            && stderr.contains("is a fraction")
+            && stderr.contains("or `off`"),
+        "{stderr}"
+    );
+    assert!(!db.exists(), "nothing was opened");
+}
+
+/// The number just before `words` in `line`.
+fn number_before(line: &str, words: &str) -> u64 {
+    let end = line.find(words).unwrap_or_else(|| panic!("`{words}` in {line}"));
+    let start = line[..end].rfind(' ').map_or(0, |i| i + 1);
+    line[start..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("a number before `{words}` in {line}"))
+}
+
+/// Off a terminal, `weft run` prints a line of counts every `--progress-every` while it
+/// processes events, counts that only grow and never pass the final ones; the run's result
+/// and its closing counts are the same as without progress. On SQLite, and on PostgreSQL
+/// when `WEFT_TEST_POSTGRES` is set.
+#[test]
+fn progress_counts_of_run_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let traffic = dir.path().join("traffic.jsonl");
+    let (ok, _, stderr) = weft(&[
+        "generate",
+        "--customers",
+        "60",
+        "--messages",
+        "300",
+        "--seed",
+        "7",
+        "--out",
+        traffic.to_str().unwrap(),
+        "--truth",
+        dir.path().join("truth.jsonl").to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let workflows = root().join("workflows");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut stores = vec![(
+        format!("sqlite://{}", dir.path().join("quiet.db").display()),
+        format!("sqlite://{}", dir.path().join("shown.db").display()),
+    )];
+    if let (Some(quiet), Some(shown)) = (
+        runtime.block_on(common::postgres_database("cli_progress_quiet")),
+        runtime.block_on(common::postgres_database("cli_progress_shown")),
+    ) {
+        stores.push((quiet, shown));
+    }
+    let closing = |stderr: &str| -> String {
+        stderr
+            .lines()
+            .find(|l| l.contains(" events processed, "))
+            .unwrap_or_else(|| panic!("a closing line in {stderr}"))
+            .to_owned()
+    };
+    for (quiet, shown) in &stores {
+        let run = |db: &str, every: &str| {
+            weft(&[
+                "run",
+                "--workflows",
+                workflows.to_str().unwrap(),
+                "--input",
+                traffic.to_str().unwrap(),
+                "--db",
+                db,
+                "--progress-every",
+                every,
+            ])
+        };
+        let (quiet_ok, _, quiet_err) = run(quiet, "off");
+        assert!(
+            !quiet_err.contains("processing:") && !quiet_err.contains("reading input:"),
+            "{quiet_err}"
+        );
+        let (shown_ok, _, shown_err) = run(shown, "1ms");
+        assert_eq!(quiet_ok, shown_ok, "{quiet_err}\n---\n{shown_err}");
+        assert_eq!(closing(&quiet_err), closing(&shown_err), "{shown_err}");
+
+        let lines: Vec<&str> = shown_err.lines().filter(|l| l.starts_with("processing: ")).collect();
+        assert!(!lines.is_empty(), "no progress line on {shown}: {shown_err}");
+        let last = closing(&shown_err);
+        let at_last = [
+            number_before(&last, " events processed"),
+            number_before(&last, " with failed steps"),
+            number_before(&last, " dead letters"),
+        ];
+        let mut before = [0; 3];
+        for line in &lines {
+            assert!(line.ends_with(" events/s"), "{line}");
+            let now = [
+                number_before(line, " events of "),
+                number_before(line, " with failed steps"),
+                number_before(line, " dead letters"),
+            ];
+            for ((now, before), last) in now.iter().zip(before).zip(at_last) {
+                assert!(*now >= before, "counts fell back from {before}: {line}");
+                assert!(*now <= last, "{line} passes the closing counts: {last}");
+            }
+            before = now;
+        }
+    }
 }

@@ -49,6 +49,7 @@
 //! - [`plugin`]: the [`Step`] and [`Channel`] traits, [`Context`], [`Host`], [`Error`] and
 //!   [`ConfigProblem`].
 //! - [`duration`]: the one duration grammar (`72h`, `1h30m`) of workflows and the command line.
+//! - [`http`]: what a vendor's `Retry-After` asks for, in seconds or as a date.
 //! - [`text`]: CJK scripts and width folding, from Unicode data.
 //! - [`fingerprint`]: sender keys and body fingerprints, computed alike by engine and plugins.
 //! - [`order`]: order numbers in one canonical form per marketplace format, and found in text.
@@ -60,6 +61,7 @@
 
 pub mod duration;
 pub mod fingerprint;
+pub mod http;
 pub mod model;
 pub mod order;
 pub mod plugin;

@@ -698,7 +698,7 @@ impl HttpRequest {
 /// ```
 /// use weft_sdk::HttpResponse;
 /// let response = HttpResponse::new(429).with_header("Retry-After", "30");
-/// assert_eq!(response.retry_after_seconds(), Some(30));
+/// assert_eq!(response.retry_after(), Some(std::time::Duration::from_secs(30)));
 /// assert!(!response.is_success());
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -751,18 +751,28 @@ impl HttpResponse {
         String::from_utf8_lossy(&self.body)
     }
 
-    /// The `Retry-After` header in its delay-seconds form (`Retry-After: 120`), as rate
-    /// limits (429) and maintenance answers (503) send it; `None` without the header or for its
-    /// HTTP-date form.
-    pub fn retry_after_seconds(&self) -> Option<u64> {
-        self.header("Retry-After")?.trim().parse().ok()
+    /// How long the `Retry-After` header asks to wait, as rate limits (429) and maintenance
+    /// answers (503) send it: seconds (`Retry-After: 120`) or an HTTP-date, which is measured
+    /// from this answer's own `Date` header (see [`crate::http::retry_after`]); `None` without
+    /// the header, or when it is neither form.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_sdk::HttpResponse;
+    /// let dated = HttpResponse::new(503)
+    ///     .with_header("Date", "Mon, 07 Dec 2026 08:00:00 GMT")
+    ///     .with_header("Retry-After", "Mon, 07 Dec 2026 08:02:00 GMT");
+    /// assert_eq!(dated.retry_after(), Some(Duration::from_secs(120)));
+    /// ```
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        crate::http::retry_after(self.header("Retry-After")?, self.header("Date"))
     }
 
     /// What a channel returns for an answer that is not a success, `what` saying what was
     /// tried (`sending the reply to conversation c-9`): [`Error::Retryable`] for statuses a
     /// later try may get past (408 Request Timeout, 425 Too Early, 429 Too Many Requests, any
-    /// 5xx), or [`Error::RetryLater`] with the `Retry-After` delay when the vendor gave one (in
-    /// seconds), so that the next try waits at least that long; [`Error::Permanent`] for the rest
+    /// 5xx), or [`Error::RetryLater`] with the [`HttpResponse::retry_after`] delay when the
+    /// vendor gave one (in seconds or as a date), so that the next try waits at least that long; [`Error::Permanent`] for the rest
     /// (a 4xx: the request itself is wrong). Either way the message carries the status and the
     /// start of the vendor's body, which is what an agent sees of a failed delivery.
     ///
@@ -782,8 +792,9 @@ impl HttpResponse {
     pub fn error(&self, what: &str) -> Error {
         let mut message = format!("{what}: HTTP {}", self.status);
         let retryable = matches!(self.status, 408 | 425 | 429 | 500..=599);
-        if retryable && let Some(seconds) = self.retry_after_seconds() {
-            message.push_str(&format!(", retry after {seconds}s"));
+        let wait = self.retry_after().filter(|_| retryable);
+        if let Some(wait) = wait {
+            message.push_str(&format!(", retry after {}s", wait.as_secs()));
         }
         let text = self.text();
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -797,9 +808,9 @@ impl HttpResponse {
                 None => message.push_str(&text),
             }
         }
-        match (retryable, self.retry_after_seconds()) {
+        match (retryable, wait) {
             // The vendor's delay is a floor for the next try, not only words in the reason.
-            (true, Some(seconds)) => Error::retry_later(std::time::Duration::from_secs(seconds), message),
+            (true, Some(wait)) => Error::retry_later(wait, message),
             (true, None) => Error::Retryable(message),
             (false, _) => Error::Permanent(message),
         }

@@ -20,7 +20,7 @@
 //! let token = host.secret("api_token").unwrap();
 //! let request = HttpRequest::new("POST", "https://api.example.com/v1/messages")
 //!     .with_header("Authorization", format!("Bearer {token}"));
-//! assert_eq!(host.fetch(&request).unwrap().retry_after_seconds(), Some(30));
+//! assert_eq!(host.fetch(&request).unwrap().retry_after(), Some(std::time::Duration::from_secs(30)));
 //! assert_eq!(host.fetch(&request).unwrap().status, 201);
 //! // Every request is kept, to check headers, signatures and bodies.
 //! assert_eq!(host.requests()[1].header("authorization"), Some("Bearer t0ken"));
@@ -518,7 +518,7 @@ mod tests {
                 .message(),
             "sending: HTTP 503, retry after 120s"
         );
-        // A Retry-After on a 4xx that no retry fixes is not repeated; an HTTP-date is not read.
+        // A Retry-After on a 4xx that no retry fixes is not repeated.
         assert_eq!(
             HttpResponse::new(400)
                 .with_header("Retry-After", "5")
@@ -526,8 +526,17 @@ mod tests {
                 .message(),
             "x: HTTP 400"
         );
-        let dated = HttpResponse::new(429).with_header("Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT");
-        assert_eq!(dated.retry_after_seconds(), None);
+        // An HTTP-date is a floor too, measured from the answer's own Date; without a Date it
+        // says nothing the channel can know.
+        let dated = HttpResponse::new(429)
+            .with_header("Date", "Wed, 21 Oct 2026 07:27:00 GMT")
+            .with_header("Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT");
+        assert_eq!(
+            dated.error("sending"),
+            Error::retry_later(std::time::Duration::from_secs(60), "sending: HTTP 429, retry after 60s")
+        );
+        let undated = HttpResponse::new(429).with_header("Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT");
+        assert_eq!(undated.error("sending"), Error::Retryable("sending: HTTP 429".into()));
         // The vendor's reason on one line, cut after 300 characters.
         let long = HttpResponse::new(422).with_body(format!("{{\"error\":\n\"{}\"}}", "é".repeat(400)));
         let message = long.error("x").message().to_owned();

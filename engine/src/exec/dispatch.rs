@@ -57,7 +57,34 @@ pub struct DrainReport {
     pub claims: u64,
 }
 
+/// How far a drain has come, for progress shown while it runs: counts since it began.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrainProgress {
+    /// Events processed, those of the group not committed yet included (a group in which an
+    /// event fails goes again one event at a time, so this can fall back).
+    pub events: usize,
+    /// Events processed with one or more failed steps.
+    pub with_failed_steps: usize,
+    /// Events dead-lettered.
+    pub dead: usize,
+    /// Events that failed and wait for another try.
+    pub retried: usize,
+    /// Timers fired.
+    pub timers: usize,
+}
+
 impl DrainReport {
+    /// The counts so far, with `uncommitted` events of the current group processed too.
+    fn so_far(&self, uncommitted: usize) -> DrainProgress {
+        DrainProgress {
+            events: self.events + uncommitted,
+            with_failed_steps: self.with_failed_steps,
+            dead: self.failed,
+            retried: self.retried,
+            timers: self.timers,
+        }
+    }
+
     /// Adds what a committed event did; counts its step runs and failures in `metrics`.
     fn add(&mut self, processed: Processed, collect: bool, metrics: Option<&Metrics>) {
         if let Some(metrics) = metrics {
@@ -158,10 +185,24 @@ pub enum Progress {
     Done,
 }
 
+/// Where a drain tells how far it has come: called after every event it processes and after
+/// timers fire, on the drain's task, so it should be quick (a bar, a line now and then).
+pub type Observer<'a> = &'a mut (dyn FnMut(&DrainProgress) + Send);
+
 /// Processes queued events until none is ready (waiting out pending retries).
 pub async fn drain(store: &Store, pipeline: &Pipeline, options: &DrainOptions) -> anyhow::Result<DrainReport> {
+    drain_with(store, pipeline, options, &mut |_| {}).await
+}
+
+/// [`drain`], telling `progress` how far it has come.
+pub async fn drain_with(
+    store: &Store,
+    pipeline: &Pipeline,
+    options: &DrainOptions,
+    progress: Observer<'_>,
+) -> anyhow::Result<DrainReport> {
     let mut report = join(store, options).await?;
-    while drain_step(store, pipeline, options, &mut report).await? != Progress::Done {}
+    while drain_step(store, pipeline, options, &mut report, &mut *progress).await? != Progress::Done {}
     Ok(report)
 }
 
@@ -182,12 +223,14 @@ pub async fn join(store: &Store, options: &DrainOptions) -> anyhow::Result<Drain
 /// One step of a drain: claims a batch and processes it in groups; or, with nothing ready,
 /// fires due timers or waits. [`drain`] repeats it with one pipeline; the live loop of `weft
 /// serve` calls it with the pipeline current at each step, so a reloaded workflow takes over
-/// between claims (a claim of the live loop is one group).
+/// between claims (a claim of the live loop is one group). `progress` hears of every event
+/// processed and of timers fired.
 pub async fn drain_step(
     store: &Store,
     pipeline: &Pipeline,
     options: &DrainOptions,
     report: &mut DrainReport,
+    progress: Observer<'_>,
 ) -> anyhow::Result<Progress> {
     report.taken_over.add(store.take_over_stopped().await?);
     report.claims += 1;
@@ -209,6 +252,7 @@ pub async fn drain_step(
         unit.commit().await?;
         report.timers += fired.len();
         if !fired.is_empty() {
+            progress(&report.so_far(0));
             return Ok(Progress::Again);
         }
         return match store.next_retry_at().await? {
@@ -221,11 +265,12 @@ pub async fn drain_step(
         };
     }
     for group in events.chunks(options.events_per_commit.max(1)) {
-        if group.len() > 1 && process_together(store, pipeline, options, group, report).await? {
+        if group.len() > 1 && process_together(store, pipeline, options, group, report, &mut *progress).await? {
             continue;
         }
         for event in group {
             process_one(store, pipeline, options, event, report).await?;
+            progress(&report.so_far(0));
         }
     }
     Ok(Progress::Processed)
@@ -239,11 +284,12 @@ async fn process_together(
     options: &DrainOptions,
     group: &[QueuedEvent],
     report: &mut DrainReport,
+    progress: Observer<'_>,
 ) -> anyhow::Result<bool> {
     let mut unit = store.unit().await?;
     let mut decided = Vec::new();
     let mut runs: Vec<StepRun> = Vec::new();
-    for event in group {
+    for (done, event) in group.iter().enumerate() {
         let span = tracing::info_span!("event", id = event.id, kind = %event.kind);
         let result;
         (unit, result) = process_event(unit, pipeline, event, Failures::FailEvent)
@@ -257,6 +303,7 @@ async fn process_together(
                 if options.metrics.is_some() {
                     runs.append(&mut processed.runs);
                 }
+                progress(&report.so_far(done + 1));
             }
             Err(error) => {
                 tracing::debug!(event = event.id, %error, "an event of a group failed: the group goes again one by one");

@@ -403,7 +403,7 @@ impl Live {
         loop {
             let pipeline = self.pipeline();
             let (events, failed, retried, timers) = (report.events, report.failed, report.retried, report.timers);
-            let progress = drain_step(&self.store, &pipeline, options, &mut report).await?;
+            let progress = drain_step(&self.store, &pipeline, options, &mut report, &mut |_| {}).await?;
             self.metrics.events_processed.inc_by((report.events - events) as u64);
             self.metrics.events_failed.inc_by((report.failed - failed) as u64);
             self.metrics.events_retried.inc_by((report.retried - retried) as u64);

@@ -42,7 +42,8 @@ pub mod records;
 pub mod replay;
 
 pub use dispatch::{
-    DrainOptions, DrainReport, Mode, Progress, ReplayReport, drain, drain_step, drain_within, replay_failed_steps,
+    DrainOptions, DrainProgress, DrainReport, Mode, Observer, Progress, ReplayReport, drain, drain_step, drain_with,
+    drain_within, replay_failed_steps,
 };
 pub use feed::{Change, Feed, FeedOptions, Published, Subscription};
 pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};

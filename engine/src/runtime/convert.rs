@@ -320,8 +320,10 @@ pub(crate) fn decision_from(d: w::Decision) -> Result<m::Decision, String> {
 pub(crate) fn plugin_error_from(e: w::PluginError) -> PluginError {
     match e {
         w::PluginError::Retryable(m) => PluginError::Retryable(m),
+        // Capped as the SDK caps a vendor's `Retry-After`: any plugin may send any u64, and
+        // the wait is added to a time in milliseconds as an i64.
         w::PluginError::RetryLater(r) => PluginError::RetryLater {
-            after: std::time::Duration::from_millis(r.after_ms),
+            after: std::time::Duration::from_millis(r.after_ms).min(weft_sdk::http::MAX_WAIT),
             reason: r.reason,
         },
         w::PluginError::Permanent(m) => PluginError::Permanent(m),
@@ -412,6 +414,21 @@ mod tests {
             problem.starts_with("plugin `router` publishes a config schema that is not valid JSON"),
             "{problem}"
         );
+    }
+
+    #[test]
+    fn a_wait_is_capped_at_what_a_retry_after_gives() {
+        let max = u64::try_from(weft_sdk::http::MAX_WAIT.as_millis()).unwrap();
+        for (after_ms, wait) in [(0, 0), (7_000, 7_000), (max, max), (max + 1, max), (u64::MAX, max)] {
+            let error = plugin_error_from(w::PluginError::RetryLater(w::RetryLater {
+                after_ms,
+                reason: "später".into(),
+            }));
+            assert!(
+                matches!(error, PluginError::RetryLater { after, .. } if after.as_millis() == u128::from(wait)),
+                "{after_ms}: {error:?}"
+            );
+        }
     }
 
     #[test]

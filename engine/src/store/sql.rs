@@ -37,7 +37,8 @@ impl Conn {
         match self {
             Conn::Sqlite(conn) => Ok(conn.conn.execute_batch(sql)?),
             Conn::Postgres(conn) => {
-                sqlx::Executor::execute(&mut **conn, sql).await?;
+                // Only the store's own statements come here; sqlx copies the text it is given.
+                sqlx::Executor::execute(&mut **conn, sqlx::query(sqlx::AssertSqlSafe(sql))).await?;
                 Ok(())
             }
         }
@@ -219,8 +220,10 @@ impl<'q> Query<'q> {
             .ok_or_else(|| StoreError::Invalid(format!("no row returned by `{}`", first_line(sql))))
     }
 
-    fn to_sqlx(&self) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let mut query = sqlx::query(self.sql);
+    fn to_sqlx(&self) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        // The store's statements are its own text, parameters bound, never built from input:
+        // safe as sqlx means it. (sqlx 0.9 copies a borrowed statement into an `Arc<str>`.)
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql));
         for arg in &self.args {
             query = match arg.clone() {
                 Arg::Int(v) => query.bind(v),
@@ -252,7 +255,7 @@ impl<'q> Query<'q> {
         Ok(Shape {
             sql: self.sql.into(),
             params,
-            columns: statement.column_names().into_iter().map(str::to_owned).collect(),
+            columns: statement.column_names().map(str::to_owned).collect(),
         })
     }
 
@@ -286,7 +289,7 @@ impl<'q> Query<'q> {
         while let Some(row) = rows.next()? {
             if kept.len() < keep {
                 let values = (0..columns.len())
-                    .map(|i| row.get_ref(i).map(Value::from))
+                    .map(|i| row.get_ref(i).map(Value::try_from)?.map_err(rusqlite::Error::from))
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 kept.push(Row::Sqlite {
                     columns: Arc::clone(columns),

@@ -172,7 +172,6 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Loading {
     // A file named twice (directly and through its directory) is loaded once.
     let mut seen = std::collections::HashSet::new();
     files.retain(|file| seen.insert(file.clone()));
-    let mut schemas = SchemaCache::default();
     let mut workflows = Vec::new();
     let mut checks = Vec::new();
     // Where each workflow name was first defined, to report duplicates across files.
@@ -185,7 +184,7 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Loading {
                 continue;
             }
         };
-        let mut checker = Checker::new(file, &text, catalog, &mut schemas);
+        let mut checker = Checker::new(file, &text, catalog);
         let compiled = checker.workflow();
         diagnostics.extend(checker.diagnostics);
         checks.extend(checker.checks);
@@ -219,8 +218,7 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Loading {
 /// Compiles one workflow from text; `file` is used in diagnostics and kept in the workflow.
 /// As with [`load`], the plugins' checks are still to be run.
 pub fn load_str(file: &Path, text: &str, catalog: &Catalog) -> Loading {
-    let mut schemas = SchemaCache::default();
-    let mut checker = Checker::new(file, text, catalog, &mut schemas);
+    let mut checker = Checker::new(file, text, catalog);
     let compiled = checker.workflow();
     let workflows = match compiled {
         Some((workflow, _)) if checker.diagnostics.is_empty() => vec![workflow],
@@ -255,12 +253,6 @@ fn whole_file(file: &Path, message: String) -> Diagnostic {
     }
 }
 
-/// Compiled config schemas of plugins, shared by all files of one load.
-#[derive(Default)]
-pub(super) struct SchemaCache {
-    validators: HashMap<String, Result<jsonschema::Validator, String>>,
-}
-
 /// Checks one file, collecting diagnostics, and builds the workflow if it is sound. The
 /// channels file (`super::channels`) is checked with the same pieces.
 pub(super) struct Checker<'a> {
@@ -268,20 +260,18 @@ pub(super) struct Checker<'a> {
     lines: Vec<&'a str>,
     pub(super) text: &'a str,
     pub(super) catalog: &'a Catalog,
-    schemas: &'a mut SchemaCache,
     pub(super) diagnostics: Vec<Diagnostic>,
     /// The `with:` values the schemas accepted, for their plugins to check.
     checks: Vec<ConfigCheck>,
 }
 
 impl<'a> Checker<'a> {
-    pub(super) fn new(file: &'a Path, text: &'a str, catalog: &'a Catalog, schemas: &'a mut SchemaCache) -> Self {
+    pub(super) fn new(file: &'a Path, text: &'a str, catalog: &'a Catalog) -> Self {
         Checker {
             file,
             lines: text.lines().collect(),
             text,
             catalog,
-            schemas,
             diagnostics: Vec::new(),
             checks: Vec::new(),
         }
@@ -770,16 +760,15 @@ impl<'a> Checker<'a> {
         uses: &Node,
         label: &str,
     ) -> bool {
-        let schemas = &mut *self.schemas;
-        let validator = schemas.validators.entry(text.to_owned()).or_insert_with(|| {
-            jsonschema::options()
-                .should_validate_formats(true)
-                .build(&summary.config_schema)
-                .map_err(|e| e.to_string())
-        });
-        let validator = match validator {
-            Ok(v) => v,
-            Err(error) => {
+        let catalog = self.catalog;
+        let validator = match catalog.schema(text) {
+            Some(Ok(v)) => v,
+            None => {
+                let message = format!("plugin `{text}` is not in the catalog its summary came from");
+                self.report(uses.pos, message);
+                return false;
+            }
+            Some(Err(error)) => {
                 let message = format!("plugin `{text}` publishes an invalid config schema: {error}");
                 self.report(uses.pos, message);
                 return false;

@@ -19,10 +19,14 @@ pub async fn postgres_database(test: &str) -> Option<String> {
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .expect("connect to WEFT_TEST_POSTGRES");
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .await
+    .unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
         .unwrap();
-    conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
     let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
     Some(format!("{base}/{name}"))
 }

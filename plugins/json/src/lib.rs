@@ -25,14 +25,14 @@
 //! as `Idempotency-Key`. The receiver must treat a key it has seen as the same message: a try
 //! that timed out or got a 5xx is sent again with the same key. Its answer decides:
 //! 2xx: delivered (with `id` or `message_id` of a JSON body as the id on the receiver's side);
-//! 408, 429 and 5xx: tried again later, not before `Retry-After` when the answer has one;
+//! 408, 429 and 5xx: tried again later, not before `Retry-After` when the answer has one
+//! (seconds, or a date measured from the answer's own `Date`);
 //! any other status: refused for good, with the reason the body gives (`error.message`,
 //! `error`, `message` or `reason` of a JSON body, else its text) shown on the ticket.
 
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use std::time::Duration;
 use weft_sdk::prelude::*;
 
 /// The header that carries the signature of a webhook's body.
@@ -164,7 +164,7 @@ impl Channel for JsonLines {
         let response = host
             .fetch(&request)
             .map_err(|e| Error::retryable(format!("the reply did not get an answer: {e}")))?;
-        delivery_of(&response, jiff::Timestamp::now())
+        delivery_of(&response)
     }
 
     fn verify(inbound: &Inbound, config: &Config, host: &dyn Host) -> Result<(), Error> {
@@ -271,8 +271,9 @@ fn deliver_host(url: &str) -> Result<&str, String> {
 }
 
 /// What the receiver's answer means for the reply: delivered, worth another try (not before
-/// its `Retry-After`, read at `now`), or refused for good with its reason.
-pub fn delivery_of(response: &HttpResponse, now: jiff::Timestamp) -> Result<Delivery, Error> {
+/// its `Retry-After`, in seconds or as a date measured from the answer's `Date`: the SDK's
+/// [`HttpResponse::retry_after`]), or refused for good with its reason.
+pub fn delivery_of(response: &HttpResponse) -> Result<Delivery, Error> {
     let status = response.status;
     if (200..300).contains(&status) {
         return Ok(Delivery {
@@ -281,29 +282,12 @@ pub fn delivery_of(response: &HttpResponse, now: jiff::Timestamp) -> Result<Deli
     }
     let reason = format!("the receiver answered {status}: {}", reason_of(&response.body));
     if status == 408 || status == 429 || (500..600).contains(&status) {
-        let after = response
-            .headers
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
-            .and_then(|(_, value)| retry_after(value, now));
-        return Err(match after {
+        return Err(match response.retry_after() {
             Some(after) => Error::retry_later(after, reason),
             None => Error::retryable(reason),
         });
     }
     Err(Error::permanent(reason))
-}
-
-/// A `Retry-After` value (seconds, or an HTTP date) as the time left from `now`; a date in the
-/// past is no wait at all.
-pub fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(value).ok()?;
-    let millis = (at.as_millisecond() - now.as_millisecond()).max(0);
-    Some(Duration::from_millis(millis as u64))
 }
 
 /// The receiver's id of a delivered message: `id` or `message_id` of a JSON object body.
@@ -534,6 +518,22 @@ mod tests {
                 answer(429, &[("Retry-After", "7")], r#"{"error":"slow down"}"#),
                 Err("retryable after 7000 ms: the receiver answered 429: slow down"),
             ),
+            // A date is measured from the answer's own Date; without one it is no floor.
+            (
+                answer(
+                    503,
+                    &[
+                        ("Date", "Mon, 07 Dec 2026 08:00:00 GMT"),
+                        ("Retry-After", "Mon, 07 Dec 2026 08:01:30 GMT"),
+                    ],
+                    "maintenance",
+                ),
+                Err("retryable after 90000 ms: the receiver answered 503: maintenance"),
+            ),
+            (
+                answer(503, &[("Retry-After", "Mon, 07 Dec 2026 08:01:30 GMT")], "maintenance"),
+                Err("retryable: the receiver answered 503: maintenance"),
+            ),
             (
                 answer(422, &[], r#"{"error":{"message":"le destinataire est inconnu"}}"#),
                 Err("permanent: the receiver answered 422: le destinataire est inconnu"),
@@ -601,18 +601,6 @@ mod tests {
         let err = JsonLines::deliver(&reply, &ungranted, &host).unwrap_err();
         assert!(matches!(err, Error::BadConfig(_)), "{err}");
         assert!(host.sent.borrow().is_empty());
-    }
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        let now: jiff::Timestamp = "2026-12-07T08:00:00Z".parse().unwrap();
-        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
-        assert_eq!(
-            retry_after("Mon, 07 Dec 2026 08:01:30 GMT", now),
-            Some(Duration::from_secs(90))
-        );
-        assert_eq!(retry_after("Mon, 07 Dec 2026 07:00:00 GMT", now), Some(Duration::ZERO));
-        assert_eq!(retry_after("soon", now), None);
     }
 
     #[test]

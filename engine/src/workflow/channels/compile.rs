@@ -3,7 +3,7 @@
 
 use super::model::{ChannelMount, Channels};
 use crate::workflow::catalog::{Catalog, PluginKind};
-use crate::workflow::compile::{Checker, ConfigCheck, SchemaCache, is_null};
+use crate::workflow::compile::{Checker, ConfigCheck, is_null};
 use crate::workflow::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::workflow::model::Grants;
 use crate::workflow::names::{HookId, HostPattern, PluginName, SecretName};
@@ -88,8 +88,7 @@ pub fn load_channels_checking(file: &Path, catalog: &Catalog) -> Result<Channels
 }
 
 fn load_channels_checking_str(file: &Path, text: &str, catalog: &Catalog) -> Result<ChannelsLoading, Diagnostics> {
-    let mut schemas = SchemaCache::default();
-    let mut checker = Checker::new(file, text, catalog, &mut schemas);
+    let mut checker = Checker::new(file, text, catalog);
     let mounts = channels(&mut checker);
     match mounts {
         Some(mounts) if checker.diagnostics.is_empty() => Ok(ChannelsLoading {
