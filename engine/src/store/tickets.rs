@@ -460,6 +460,25 @@ pub struct MergeRecord {
     pub undone_at: Option<i64>,
 }
 
+/// One ticket as an agent sees it, read so that its `version` covers exactly what is in it.
+#[derive(Debug, Clone)]
+pub struct TicketSnapshot {
+    pub row: TicketRow,
+    pub timeline: Vec<super::report::TimelineEntry>,
+    pub outbox: Vec<OutboxRow>,
+    pub decisions: Vec<super::report::LoggedDecision>,
+    pub merges: Vec<MergeRecord>,
+    pub changes: Vec<Change>,
+    pub customer: Option<super::customers::CustomerRecord>,
+    /// The other tickets about its order.
+    pub order_tickets: Vec<i64>,
+    pub deadlines: Vec<TicketDeadline>,
+    pub drafts: Vec<Draft>,
+}
+
+/// How often [`Store::ticket_snapshot`] reads again when the ticket changed under it.
+const SNAPSHOT_ATTEMPTS: usize = 8;
+
 impl Store {
     /// Unmerged tickets matching `filter`, newest first, at most `filter.limit`.
     pub async fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRow>> {
@@ -490,6 +509,49 @@ impl Store {
             .fetch_all(&mut self.conn().await?)
             .await?;
         rows.iter().map(ticket_from_row).collect()
+    }
+
+    /// One ticket with everything on it. The parts are read one after another, so a change
+    /// can land between them; the ticket's version is read before and after, and the parts are
+    /// read again until it held still. An agent answering with that version is then refused if
+    /// anything arrived that the snapshot does not show. Should the ticket never hold still
+    /// (a storm of changes), the last reading is returned with the version from its start:
+    /// older than what it shows, which errs on the side of a refused reply, never a lost one.
+    pub async fn ticket_snapshot(&self, number: i64) -> Result<Option<TicketSnapshot>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let Some(row) = self.ticket_row(number).await? else {
+                return Ok(None);
+            };
+            let snapshot = TicketSnapshot {
+                timeline: self.ticket_timeline(number).await?,
+                outbox: self.ticket_outbox(number).await?,
+                decisions: self.ticket_decisions(number).await?,
+                merges: self.ticket_merges(number).await?,
+                changes: self.ticket_changes(number).await?,
+                customer: match row.customer {
+                    Some(id) => self.customer_record(id).await?,
+                    None => None,
+                },
+                order_tickets: match &row.order {
+                    Some(order) => self
+                        .order_ticket_numbers(order)
+                        .await?
+                        .into_iter()
+                        .filter(|n| *n != number)
+                        .collect(),
+                    None => Vec::new(),
+                },
+                deadlines: self.ticket_deadlines(number).await?,
+                drafts: self.kept_drafts(number).await?,
+                row,
+            };
+            let now = self.ticket_row(number).await?.map(|r| r.version);
+            if now == Some(snapshot.row.version) || attempt == SNAPSHOT_ATTEMPTS {
+                return Ok(Some(snapshot));
+            }
+        }
     }
 
     /// One ticket's row.

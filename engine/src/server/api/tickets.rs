@@ -122,10 +122,15 @@ pub(super) async fn get(
     State(state): State<AppState>,
     Path(number): Path<i64>,
 ) -> Result<axum::Json<TicketDetail>, ApiError> {
-    let store = state.live.store();
-    let row = store.ticket_row(number).await?.ok_or_else(|| no_ticket(number))?;
+    let snapshot = state
+        .live
+        .store()
+        .ticket_snapshot(number)
+        .await?
+        .ok_or_else(|| no_ticket(number))?;
+    let row = snapshot.row;
     let mut timeline: Vec<(i64, TimelineItem)> = Vec::new();
-    for entry in store.ticket_timeline(number).await? {
+    for entry in snapshot.timeline {
         let at = entry.message.at;
         let via = (entry.ticket != number).then_some(entry.ticket);
         timeline.push((
@@ -136,7 +141,7 @@ pub(super) async fn get(
             },
         ));
     }
-    for reply in store.ticket_outbox(number).await? {
+    for reply in snapshot.outbox {
         let at = reply.created_at;
         timeline.push((
             at,
@@ -146,7 +151,7 @@ pub(super) async fn get(
             },
         ));
     }
-    for d in store.ticket_decisions(number).await? {
+    for d in snapshot.decisions {
         timeline.push((
             d.at,
             TimelineItem::Decision {
@@ -172,7 +177,7 @@ pub(super) async fn get(
             },
         ));
     }
-    for m in store.ticket_merges(number).await? {
+    for m in snapshot.merges {
         timeline.push((
             m.at,
             TimelineItem::Merge {
@@ -184,7 +189,7 @@ pub(super) async fn get(
             },
         ));
     }
-    for change in store.ticket_changes(number).await? {
+    for change in snapshot.changes {
         if let crate::store::tickets::Change::Other {
             version,
             kind,
@@ -207,44 +212,23 @@ pub(super) async fn get(
     }
     // Stable: entries of one time keep the order above (a message before what it caused).
     timeline.sort_by_key(|(at, _)| *at);
-    let customer_detail = match row.customer {
-        Some(id) => store.customer_record(id).await?.map(|c| CustomerBrief {
-            id: c.root,
-            identities: c
-                .identities
-                .into_iter()
-                .map(|i| IdentityBrief {
-                    kind: i.kind,
-                    value: i.value,
-                })
-                .collect(),
-        }),
-        None => None,
-    };
-    let order_detail = match &row.order {
-        Some(order) => Some(OrderInfo {
-            number: order.clone(),
-            other_tickets: store
-                .order_ticket_numbers(order)
-                .await?
-                .into_iter()
-                .filter(|n| *n != number)
-                .collect(),
-        }),
-        None => None,
-    };
-    let deadlines = store
-        .ticket_deadlines(number)
-        .await?
-        .into_iter()
-        .map(Deadline::from)
-        .collect();
-    let drafts = store
-        .kept_drafts(number)
-        .await?
-        .into_iter()
-        .map(DraftView::from)
-        .collect();
+    let customer_detail = snapshot.customer.map(|c| CustomerBrief {
+        id: c.root,
+        identities: c
+            .identities
+            .into_iter()
+            .map(|i| IdentityBrief {
+                kind: i.kind,
+                value: i.value,
+            })
+            .collect(),
+    });
+    let order_detail = row.order.clone().map(|order| OrderInfo {
+        number: order,
+        other_tickets: snapshot.order_tickets,
+    });
+    let deadlines = snapshot.deadlines.into_iter().map(Deadline::from).collect();
+    let drafts = snapshot.drafts.into_iter().map(DraftView::from).collect();
     let agents = state.live.feed().presence(number).await?.unwrap_or_default();
     let confidence = row.confidence;
     Ok(axum::Json(TicketDetail {
