@@ -19,7 +19,7 @@ use weft::store::Store;
 use weft::store::outbox::OutboxState;
 
 const APP_SECRET: &str = "meta-app-secret-سر-秘密";
-const TOKEN: &str = "EAAG-page-token-テスト";
+const TOKEN: &str = "EAAGm0PX4ZCpsBAKZCtest0token";
 const VERIFY: &str = "verify-me-تحقق";
 const PAGE: &str = "104578926130574";
 const PHONE_ID: &str = "106540352242922";
@@ -406,8 +406,24 @@ async fn meta_channels(db: &str, dir: &Path) {
         error.contains("outside Meta's 24-hour window a free-form reply is refused"),
         "{error}"
     );
-    let shown = store.ticket_json(kenji).await.unwrap().unwrap().to_string();
-    assert!(shown.contains("24-hour window"), "{shown}");
+    // The agents' view of the ticket shows the failure and its reason.
+    let url = serve.url(&format!("/api/v1/tickets/{kenji}"));
+    let shown = client
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("not delivered: messenger: the reply was not sent"),
+        "{shown}"
+    );
+    let (ok, explained, err) = weft(&["explain", "ticket", &kenji.to_string(), "--db", db]);
+    assert!(ok, "{err}");
+    assert!(explained.contains("24-hour window"), "{explained}");
     let row = settled(&serve, &store, &to_juergen).await;
     assert_eq!(row.state, OutboxState::Failed, "{row:?}");
     let error = row.error.unwrap_or_default();
