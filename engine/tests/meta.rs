@@ -23,6 +23,7 @@ const TOKEN: &str = "EAAGm0PX4ZCpsBAKZCtest0token";
 const VERIFY: &str = "verify-me-تحقق";
 const PAGE: &str = "104578926130574";
 const PHONE_ID: &str = "106540352242922";
+const IG_ID: &str = "17841400000000001";
 const PATIENCE: Duration = Duration::from_secs(90);
 const HOUR: i64 = 3_600_000;
 
@@ -139,6 +140,10 @@ channels:
     uses: meta
     with: {{ platform: messenger, sender_id: \"{PAGE}\", {common} }}
     {grants}
+  - id: ig
+    uses: meta
+    with: {{ platform: instagram, sender_id: \"{IG_ID}\", human_agent: true, {common} }}
+    {grants}
   - id: wa
     uses: meta
     with:
@@ -235,7 +240,7 @@ async fn meta_channels(db: &str, dir: &Path) {
     let client = reqwest::Client::new();
 
     // The subscription check: the challenge for the verify token, 403 for another.
-    for hook in ["fb", "wa"] {
+    for hook in ["fb", "ig", "wa"] {
         let url = serve.url(&format!("/hooks/{hook}"));
         let query = [
             ("hub.mode", "subscribe"),
@@ -326,16 +331,28 @@ async fn meta_channels(db: &str, dir: &Path) {
     let (status, answer) = post(&client, &wa, &whatsapp, Some(sign(APP_SECRET, whatsapp.as_bytes()))).await;
     assert_eq!(status, 202, "{answer}");
 
+    // Instagram: the buyer's message and the seller's echo come in the same field.
+    let instagram = meta_json(
+        &json!({"object": "instagram", "entry": [{"id": IG_ID, "time": now, "messaging": [
+            {"sender": {"id": "igsid-lucia"}, "recipient": {"id": IG_ID}, "timestamp": now - 30 * HOUR,
+             "message": {"mid": "ig_lucia", "text": "¿Dónde está mi pedido? 我的包裹在哪里？"}},
+        ]}]}),
+    );
+    let ig = serve.url("/hooks/ig");
+    let (status, answer) = post(&client, &ig, &instagram, Some(sign(APP_SECRET, instagram.as_bytes()))).await;
+    assert_eq!(status, 202, "{answer}");
+
     let store = Store::open(db).await.unwrap();
+    let lucia = ticket_of(&serve, &store, "ig_lucia").await;
     let amira = ticket_of(&serve, &store, "m_amira").await;
     let kenji = ticket_of(&serve, &store, "m_kenji").await;
     let wang = ticket_of(&serve, &store, "wamid.wang").await;
     let fatima = ticket_of(&serve, &store, "wamid.fatima").await;
     let juergen = ticket_of(&serve, &store, "wamid.juergen").await;
-    let mut numbers = vec![amira, kenji, wang, fatima, juergen];
+    let mut numbers = vec![amira, kenji, wang, fatima, juergen, lucia];
     numbers.sort();
     numbers.dedup();
-    assert_eq!(numbers.len(), 5, "one ticket per buyer: {numbers:?}");
+    assert_eq!(numbers.len(), 6, "one ticket per buyer: {numbers:?}");
     // The echo of a reply typed in Meta Business Suite: the seller's message on Amira's ticket.
     assert_eq!(ticket_of(&serve, &store, "m_suite").await, amira);
     let timeline = store.ticket_timeline(amira).await.unwrap();
@@ -385,6 +402,7 @@ async fn meta_channels(db: &str, dir: &Path) {
     let to_kenji = reply(&client, &serve, &token, kenji, "サイズ交換を承りました。").await;
     let to_wang = reply(&client, &serve, &token, wang, "您的订单明天到。").await;
     let to_fatima = reply(&client, &serve, &token, fatima, "تمت إعادة المبلغ.").await;
+    let to_lucia = reply(&client, &serve, &token, lucia, "Tu pedido llega mañana. 明天到。").await;
     let to_juergen = reply(&client, &serve, &token, juergen, "Wir senden Ersatz.").await;
 
     let row = settled(&serve, &store, &to_amira).await;
@@ -392,6 +410,8 @@ async fn meta_channels(db: &str, dir: &Path) {
     let row = settled(&serve, &store, &to_wang).await;
     assert_eq!((row.state, row.attempts), (OutboxState::Delivered, 2), "{row:?}");
     assert!(row.external_id.as_deref().unwrap().starts_with("wamid.OUT"), "{row:?}");
+    let row = settled(&serve, &store, &to_lucia).await;
+    assert_eq!(row.state, OutboxState::Delivered, "{row:?}");
     let row = settled(&serve, &store, &to_fatima).await;
     assert_eq!(row.state, OutboxState::Delivered, "{row:?}");
     // Kenji wrote 3 days ago: refused before sending, and the ticket says why.
@@ -451,6 +471,14 @@ async fn meta_channels(db: &str, dir: &Path) {
         amira_sent.body,
         json!({"recipient": {"id": "psid-amira"}, "messaging_type": "RESPONSE",
                "message": {"text": "شكراً، سيصل طلبك غداً.", "metadata": format!("weft:{to_amira}")}})
+    );
+    // Lucía wrote 30 hours ago on Instagram, whose mount allows the human-agent tag: a
+    // person's reply goes out tagged.
+    let lucia_sent = requests.iter().find(|r| to(r) == "igsid-lucia").unwrap();
+    assert_eq!(lucia_sent.path, format!("/v25.0/{IG_ID}/messages"));
+    assert_eq!(
+        (&lucia_sent.body["messaging_type"], &lucia_sent.body["tag"]),
+        (&json!("MESSAGE_TAG"), &json!("HUMAN_AGENT"))
     );
     let wang_sent: Vec<&GraphRequest> = requests.iter().filter(|r| to(r) == "8613800138000").collect();
     assert_eq!(wang_sent.len(), 2);
