@@ -13,6 +13,21 @@
 //!
 //! Messages carry the channel `messenger`, `instagram` or `whatsapp`; the buyer is known by the
 //! platform's scoped id (`buyer_id`, to which replies go), and on WhatsApp by phone number too.
+//!
+//! # What a real account still needs
+//! Tested against a local server speaking the Graph API's wire format; a live account needs:
+//! - a Meta app with the webhook URL `https://<public host>/hooks/<id>` (Meta calls only HTTPS
+//!   on a public host), the verify token and app secret granted to the mount, and the fields
+//!   subscribed: `messages`, `message_echoes`, `standby`, `messaging_postbacks` (Messenger),
+//!   `messages` (Instagram, WhatsApp);
+//! - App Review for `pages_messaging` (Messenger), `instagram_manage_messages` (Instagram) or
+//!   `whatsapp_business_messaging` (WhatsApp), a Page or system-user token, and for
+//!   `human_agent` the Human Agent permission;
+//! - for WhatsApp, a template approved under the name and language of `with: template`;
+//! - Instagram accounts without a Page use `graph_url: https://graph.instagram.com`.
+//!
+//! Delivery statuses (WhatsApp `statuses[]`) are read by [`whatsapp::statuses`]; recording them
+//! on the ticket waits for the contract's `notices` export.
 
 pub mod config;
 pub mod messenger;

@@ -517,3 +517,30 @@ fn configurations_that_cannot_work_are_refused_when_the_file_loads() {
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(with(json!({"platform": "telegram"}))[0].contains("unknown variant `telegram`"));
 }
+
+#[test]
+fn every_prefix_and_corruption_of_every_fixture_parses_or_fails_cleanly() {
+    for (platform, name) in [
+        ("messenger", "messenger_batch.json"),
+        ("instagram", "instagram_echo.json"),
+        ("whatsapp", "whatsapp_batch.json"),
+    ] {
+        let config = config(json!({"platform": platform}));
+        let raw = fixture(name);
+        for len in 0..=raw.len() {
+            let _ = Meta::parse(&signed(&raw[..len], None), &config);
+        }
+        // Deterministic corruptions: one byte at a time set to something JSON cares about.
+        for (i, nasty) in (0..raw.len())
+            .step_by(7)
+            .zip([b'"', b'{', b']', b'\\', 0xff, b'0', b',', b'-'].iter().cycle())
+        {
+            let mut bad = raw.clone();
+            bad[i] = *nasty;
+            if let Err(error) = Meta::parse(&signed(&bad, None), &config) {
+                assert!(matches!(error, Error::Permanent(_)), "{error:?}");
+                assert!(error.message().starts_with(&format!("{platform} webhook")), "{error:?}");
+            }
+        }
+    }
+}
