@@ -359,6 +359,16 @@ async fn meta_channels(db: &str, dir: &Path) {
     let echo = timeline.iter().find(|e| e.message.id == "m_suite").unwrap();
     assert_eq!(echo.message.direction, weft_sdk::Direction::Outbound);
     assert_eq!(echo.message.body, "Wir prüfen das. 我们正在查。");
+    // When Amira last wrote, as the outbox tells the channel: by channel name or by the mount
+    // she wrote through; the page's echo an hour later is not hers.
+    for channel in ["messenger", "fb"] {
+        assert_eq!(
+            store.last_inbound_at(amira, channel).await.unwrap(),
+            Some(now - 2 * HOUR),
+            "{channel}"
+        );
+    }
+    assert_eq!(store.last_inbound_at(amira, "whatsapp").await.unwrap(), None);
     let letter = eventually(&serve, "the malformed webhook dead-lettered", async || {
         store
             .dead_letters(true)
