@@ -6,7 +6,8 @@
 //! message), and WhatsApp only an
 //! approved template. The engine says when the buyer last wrote ([`Outbound::last_inbound_at`]);
 //! [`permit`] decides before anything is sent, and a reply the platform would refuse is refused
-//! here, for good, with a reason that says why.
+//! here, for good, with a reason that says why; so is a text longer than the platform takes
+//! in one message ([`check_text`]).
 //!
 //! **Requests.** `POST {graph_url}/{api_version}/{sender_id}/messages` with `Authorization:
 //! Bearer <token>` and the JSON of the Send API (Messenger, Instagram) or of the Cloud API
@@ -31,6 +32,13 @@ use weft_sdk::{Delivery, Error, Host, HttpRequest, HttpResponse, Outbound};
 const WINDOW_MS: i64 = 24 * 3_600_000;
 /// How long after the buyer's last message the `HUMAN_AGENT` tag allows a person's reply.
 const HUMAN_AGENT_MS: i64 = 7 * 24 * 3_600_000;
+/// The longest free-form text each platform takes in one message, in characters (Messenger's
+/// Send API: 2000; Instagram: 1000; WhatsApp's Cloud API: 4096).
+const MAX_TEXT_CHARS: [(Platform, usize); 3] = [
+    (Platform::Messenger, 2000),
+    (Platform::Instagram, 1000),
+    (Platform::Whatsapp, 4096),
+];
 /// Error codes that ask to try again later (see the module documentation).
 const RETRY_CODES: [i64; 9] = [1, 2, 4, 17, 32, 613, 80006, 130429, 131056];
 
@@ -95,6 +103,30 @@ pub fn permit(config: &Config, last: Option<i64>, automatic: bool, now: i64) -> 
     ))
 }
 
+/// Refuses, before sending, a free-form text the platform would refuse: empty, or longer than
+/// it takes in one message. A template carries the text as a parameter and is not checked here.
+pub fn check_text(config: &Config, outbound: &Outbound, permit: Permit) -> Result<(), String> {
+    let channel = config.platform.channel();
+    if permit == Permit::Template {
+        return Ok(());
+    }
+    if outbound.body.trim().is_empty() {
+        return Err(format!("{channel}: the reply was not sent: its text is empty"));
+    }
+    let limit = MAX_TEXT_CHARS
+        .iter()
+        .find(|(platform, _)| *platform == config.platform)
+        .map_or(usize::MAX, |(_, limit)| *limit);
+    let length = outbound.body.chars().count();
+    if length > limit {
+        return Err(format!(
+            "{channel}: the reply was not sent: its text is {length} characters long, and {channel} takes at most \
+             {limit} in one message"
+        ));
+    }
+    Ok(())
+}
+
 /// The JSON body of the request that sends `outbound` as `permit` allows.
 pub fn request_body(config: &Config, outbound: &Outbound, permit: Permit) -> Value {
     match (config.platform, permit, &config.template) {
@@ -143,6 +175,7 @@ pub fn deliver(outbound: &Outbound, config: &Config, host: &dyn Host) -> Result<
     let channel = config.platform.channel();
     let now = jiff::Timestamp::now().as_millisecond();
     let permit = permit(config, outbound.last_inbound_at, outbound.automatic, now).map_err(Error::Permanent)?;
+    check_text(config, outbound, permit).map_err(Error::Permanent)?;
     let token = host.secret(&config.access_token).map_err(Error::bad_config)?;
     let body = request_body(config, outbound, permit);
     let request = HttpRequest {

@@ -474,14 +474,61 @@ fn deliver_sends_the_documented_requests() {
         "شكراً! 明日発送します。"
     );
 
-    // Refused before sending: no request leaves.
-    let host = test_host(APP_SECRET);
-    let error = Meta::deliver(&reply("739", 30), &config(json!({})), &host).unwrap_err();
-    assert!(
-        matches!(&error, Error::Permanent(m) if m.contains("24-hour window")),
-        "{error:?}"
-    );
-    assert!(host.requests().is_empty());
+    // Refused before sending: no request leaves. (reply, with:, words of the refusal)
+    let long = |n: usize| Outbound {
+        body: "ü".repeat(n),
+        ..reply("739", 1)
+    };
+    let cases = [
+        (reply("739", 30), json!({}), "24-hour window"),
+        (
+            long(2001),
+            json!({}),
+            "its text is 2001 characters long, and messenger takes at most 2000",
+        ),
+        (
+            long(1001),
+            json!({"platform": "instagram"}),
+            "instagram takes at most 1000",
+        ),
+        (
+            long(4097),
+            json!({"platform": "whatsapp"}),
+            "whatsapp takes at most 4096",
+        ),
+        (
+            Outbound {
+                body: " \n ".into(),
+                ..reply("739", 1)
+            },
+            json!({}),
+            "its text is empty",
+        ),
+    ];
+    for (outbound, with, words) in cases {
+        let host = test_host(APP_SECRET);
+        let error = Meta::deliver(&outbound, &config(with), &host).unwrap_err();
+        assert!(
+            matches!(&error, Error::Permanent(m) if m.contains(words) && m.contains("the reply was not sent")),
+            "{error:?}"
+        );
+        assert!(host.requests().is_empty());
+    }
+    // The longest text each takes goes out.
+    for (n, with) in [
+        (2000, json!({})),
+        (1000, json!({"platform": "instagram"})),
+        (4096, json!({"platform": "whatsapp"})),
+    ] {
+        let config = config(with);
+        let host = test_host(APP_SECRET).respond(
+            "POST",
+            &config.messages_url(),
+            HttpResponse::new(200).with_json(&json!({"message_id": "m"})),
+        );
+        Meta::deliver(&long(n), &config, &host).unwrap();
+        assert_eq!(host.requests().len(), 1);
+    }
 }
 
 #[test]
