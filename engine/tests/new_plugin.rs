@@ -331,6 +331,7 @@ async fn deliver(
         subject: None,
         body: "Votre colis arrive demain. 明日届きます。 سيصل غداً".into(),
         lang: Some("fr".into()),
+        ..Default::default()
     };
     plugin.deliver(&reply, config, call).await.result
 }

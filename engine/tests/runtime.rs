@@ -170,6 +170,7 @@ async fn json_channel_parses_lines() {
         subject: None,
         body: "Ihre Bestellung ist unterwegs.".into(),
         lang: Some("de".into()),
+        ..Default::default()
     };
     // Without a `deliver_url`, the json channel refuses before any request leaves the host.
     let outcome = plugin.deliver(&reply, &serde_json::json!({}), &call("reply")).await;

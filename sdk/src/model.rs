@@ -553,8 +553,9 @@ pub struct HandshakeResponse {
     pub body: Vec<u8>,
 }
 
-/// A message for a channel to deliver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A message for a channel to deliver. Build one with `..Default::default()` for the fields
+/// you leave out, so that fields added later do not break your code.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Outbound {
     pub key: String,
     pub to: String,
@@ -562,6 +563,17 @@ pub struct Outbound {
     pub subject: Option<String>,
     pub body: String,
     pub lang: Option<String>,
+    /// When the buyer last wrote on this channel about this ticket (the newest inbound message
+    /// of the ticket on the message's channel); none when unknown. A channel whose platform
+    /// only allows replies for a while after it (Meta's 24-hour window) refuses, before
+    /// sending, what the platform would refuse. Since contract 0.4.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_inbound_at: Option<Timestamp>,
+    /// Sent by a machine (a workflow's acknowledgement), not written by a person: some
+    /// platforms allow only a person's reply in some cases (Meta's human-agent tag). Since
+    /// contract 0.4.0.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automatic: bool,
 }
 
 /// What a channel reports after delivering.

@@ -41,6 +41,11 @@
 //! `outbox` (step: the mount) with the reason, so they show in `weft explain ticket` and the
 //! ticket's timeline; a delivered row on a ticket becomes an outbound message there through the
 //! `message.sent` path, which stops the ticket's response clocks unless the row is automatic.
+//!
+//! **Reply windows.** The channel is told when the ticket's buyer last wrote on the row's
+//! channel (`Outbound::last_inbound_at`), so that a platform's rule (Meta's 24 hours after the
+//! buyer's last message) is judged by the channel before anything is sent; its refusal is a
+//! `permanent` error, shown on the ticket like any other.
 
 use super::Live;
 use super::clocks::Reply;
@@ -378,6 +383,10 @@ impl Sender {
         };
         let mut options = call.options;
         options.timeout = self.options.call_timeout;
+        let last_inbound_at = match row.ticket {
+            Some(ticket) => self.store().last_inbound_at(ticket, &row.channel).await?,
+            None => None,
+        };
         let outbound = Outbound {
             key: row.key.clone(),
             to: row.recipient.clone(),
@@ -385,6 +394,8 @@ impl Sender {
             subject: row.subject.clone(),
             body: row.body.clone(),
             lang: row.lang.clone(),
+            last_inbound_at,
+            automatic: row.automatic,
         };
         let outcome = call.plugin.deliver(&outbound, &call.config, &options).await;
         let plugin = format!("{}@{}", call.plugin.info().name, call.plugin.info().version);

@@ -383,6 +383,8 @@ pub(crate) fn outbound_to(o: &m::Outbound) -> w::Outbound {
         subject: o.subject.clone(),
         body: o.body.clone(),
         lang: o.lang.clone(),
+        last_inbound_at: o.last_inbound_at,
+        automatic: o.automatic,
     }
 }
 

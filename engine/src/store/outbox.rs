@@ -376,6 +376,24 @@ impl Store {
         Ok(stats)
     }
 
+    /// When ticket `ticket`'s buyer last wrote on `channel` (a channel name, or the id of the
+    /// mount it came through): the time of the newest inbound message of the ticket, or of a
+    /// ticket merged into it, on that channel. A channel whose platform limits replies to a
+    /// window after it (Meta's 24 hours) judges by it.
+    pub async fn last_inbound_at(&self, ticket: i64, channel: &str) -> Result<Option<i64>> {
+        let row = query(
+            "SELECT m.at FROM messages m LEFT JOIN inbound i ON i.id = m.inbound_id
+             WHERE (m.ticket_number = $1 OR m.ticket_number IN (SELECT number FROM tickets WHERE merged_into = $1))
+               AND (m.channel = $2 OR i.hook = $2) AND m.direction = 'in'
+             ORDER BY m.at DESC LIMIT 1",
+        )
+        .bind(ticket)
+        .bind(channel)
+        .fetch_optional(&mut self.conn().await?)
+        .await?;
+        row.map(|row| row.try_get::<i64>("at")).transpose()
+    }
+
     /// The way back to ticket `ticket`'s buyer on `channel`: the hook through which the latest
     /// message on that channel of the ticket (or of a ticket merged into it) arrived, with its
     /// conversation. None when no such message came through a hook.

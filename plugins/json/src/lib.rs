@@ -503,6 +503,7 @@ mod tests {
             subject: None,
             body: "Ihr Paket kommt morgen. 明日届きます。".into(),
             lang: Some("de".into()),
+            ..Default::default()
         };
         /// What the receiver answers, and the id delivered or the error it makes.
         type Case = (Result<HttpResponse, String>, Result<Option<&'static str>, &'static str>);

@@ -60,6 +60,8 @@ pub fn channel_deliver<C: Channel>(outbound: w::Outbound, config: String) -> Res
         subject: outbound.subject,
         body: outbound.body,
         lang: outbound.lang,
+        last_inbound_at: outbound.last_inbound_at,
+        automatic: outbound.automatic,
     };
     let delivery = C::deliver(&outbound, &config, &GuestHost).map_err(error_to)?;
     Ok(w::Delivery {

@@ -45,6 +45,7 @@ fn reply() -> Outbound {
         subject: None,
         body: "Votre colis arrive demain. 明日届きます。".into(),
         lang: Some("fr".into()),
+        ..Default::default()
     }
 }
 
