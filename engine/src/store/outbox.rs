@@ -523,3 +523,31 @@ impl Store {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::status_moves_on;
+    use weft_sdk::DeliveryState::{self, *};
+
+    #[test]
+    fn statuses_never_take_a_row_back() {
+        // (what the row has, what arrives, whether it is recorded)
+        let table: [(Option<DeliveryState>, DeliveryState, bool); 12] = [
+            (None, Queued, true),
+            (None, Failed, true),
+            (Some(Queued), Sent, true),
+            (Some(Sent), Delivered, true),
+            (Some(Delivered), Read, true),
+            (Some(Delivered), Sent, false),
+            (Some(Read), Delivered, false),
+            (Some(Sent), Sent, false),
+            (Some(Delivered), Failed, true),
+            (Some(Failed), Delivered, false),
+            (Some(Failed), Failed, false),
+            (Some(Queued), Failed, true),
+        ];
+        for (current, new, expected) in table {
+            assert_eq!(status_moves_on(current, new), expected, "{current:?} then {new:?}");
+        }
+    }
+}

@@ -13,6 +13,18 @@
 //! nothing more through the mount until they text `START` ([`webhook::OPT_IN_WORDS`]); a send
 //! Twilio refuses with error 21610 counts as an opt-out too.
 //!
+//! # What a real account still needs
+//! - The number's (or Messaging Service's) "A message comes in" webhook set to `public_url`,
+//!   HTTP POST; status callbacks need nothing there, each reply asks for its own.
+//! - The Account SID and auth token granted as secrets, and `api.twilio.com` for replies. An
+//!   API key instead of the auth token is not supported: webhooks are signed with the token.
+//! - For US numbers, A2P 10DLC registration of the long code (or a verified toll-free number,
+//!   or a short code); unregistered traffic is filtered by the carriers (error 30034).
+//! - Advanced Opt-Out keywords of its own, if the seller set any: the same words in
+//!   `opt_out_keywords` and `opt_in_keywords` (Twilio's `OptOutType` is used when it is sent).
+//! - MMS pictures stay at Twilio (their URLs are kept as attachments' names) and need the
+//!   account's credentials to fetch.
+//!
 //! # Layout
 //! - [`config`]: the `with:` configuration ([`Config`]).
 //! - [`signature`]: `X-Twilio-Signature`, computed and checked.
