@@ -464,6 +464,27 @@ async fn sms_end_to_end(db: &str) {
         r.delivery_state == Some(weft_sdk::DeliveryState::Delivered)
     })
     .await;
+    // Agents see it on the ticket.
+    let ticket: Value = client
+        .get(serve.url(&format!("/api/v1/tickets/{}", tickets[0])))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        ticket["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "reply"
+                && e["key"] == key.as_str()
+                && e["state"] == "delivered"
+                && e["delivery_state"] == "delivered"),
+        "{ticket}"
+    );
 
     // A reply in Japanese is delivered, then Twilio reports it undelivered: failed on the
     // ticket, with Twilio's error.
