@@ -424,6 +424,44 @@ async fn meta_channels(db: &str, dir: &Path) {
     assert_eq!(row.state, OutboxState::Delivered, "{row:?}");
     let row = settled(&serve, &store, &to_fatima).await;
     assert_eq!(row.state, OutboxState::Delivered, "{row:?}");
+
+    // WhatsApp reports on what was delivered: Fatima read hers; Wang's failed after all, and
+    // the ticket says so in WhatsApp's words. A status for a message weft never sent is
+    // acknowledged and changes nothing.
+    let wamid = |row: &weft::store::outbox::OutboundRow| row.external_id.clone().unwrap();
+    let wang_wamid = wamid(&store.outbound_by_key(&to_wang).await.unwrap().unwrap());
+    let fatima_wamid = wamid(&store.outbound_by_key(&to_fatima).await.unwrap().unwrap());
+    let seconds = (now / 1000).to_string();
+    let statuses = meta_json(
+        &json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_ID},
+            "statuses": [
+                {"id": fatima_wamid, "status": "read", "timestamp": seconds, "recipient_id": "971501234567"},
+                {"id": wang_wamid, "status": "failed", "timestamp": seconds, "recipient_id": "8613800138000",
+                 "errors": [{"code": 131049, "title": "This message was not delivered to maintain healthy ecosystem engagement.",
+                             "message": "This message was not delivered to maintain healthy ecosystem engagement.",
+                             "error_data": {"details": "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."}}]},
+                {"id": "wamid.NEVER-SENT", "status": "delivered", "timestamp": seconds, "recipient_id": "8613800138000"}
+            ]
+        }}]}]}),
+    );
+    let (status, answer) = post(&client, &wa, &statuses, Some(sign(APP_SECRET, statuses.as_bytes()))).await;
+    assert_eq!(status, 202, "{answer}");
+    let failed = eventually(&serve, "Wang's reply reported failed", async || {
+        let row = store.outbound_by_key(&to_wang).await.unwrap()?;
+        (row.delivery_state == Some(weft_sdk::DeliveryState::Failed)).then_some(row)
+    })
+    .await;
+    assert!(
+        failed.error.as_deref().unwrap_or_default().contains("(code 131049)"),
+        "{failed:?}"
+    );
+    eventually(&serve, "Fatima's reply reported read", async || {
+        let row = store.outbound_by_key(&to_fatima).await.unwrap()?;
+        (row.delivery_state == Some(weft_sdk::DeliveryState::Read)).then_some(())
+    })
+    .await;
     // Kenji wrote 3 days ago: refused before sending, and the ticket says why.
     let row = settled(&serve, &store, &to_kenji).await;
     assert_eq!(row.state, OutboxState::Failed, "{row:?}");

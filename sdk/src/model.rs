@@ -502,7 +502,7 @@ impl Decision {
 /// For a file (`weft run`): `source` is the file name, `hook` is `None`, no headers.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Inbound {
-    /// Where it came from: a file name, a webhook path.
+    /// Where it came from: a file name, a webhook path (with the query it was called with).
     pub source: String,
     /// The hook id it arrived on (`shop-de`); `None` for files.
     pub hook: Option<String>,
@@ -580,6 +580,78 @@ pub struct Outbound {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Delivery {
     pub external_id: Option<String>,
+}
+
+/// How far a delivered message got, as its vendor reported later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Accepted by the vendor, not yet sent on.
+    Queued,
+    /// Handed to the carrier or the platform.
+    Sent,
+    /// On the buyer's device.
+    Delivered,
+    /// Read by the buyer.
+    Read,
+    /// It did not reach the buyer.
+    Failed,
+}
+
+impl DeliveryState {
+    /// Every state, in the order a message goes through them.
+    pub const ALL: [DeliveryState; 5] = [
+        DeliveryState::Queued,
+        DeliveryState::Sent,
+        DeliveryState::Delivered,
+        DeliveryState::Read,
+        DeliveryState::Failed,
+    ];
+
+    /// As stored and shown: `queued`, `sent`, `delivered`, `read`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Read => "read",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    /// Reads a stored state.
+    pub fn parse(text: &str) -> Option<DeliveryState> {
+        DeliveryState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// What a vendor said later about a message a channel delivered (a status callback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryStatus {
+    /// The vendor's id of the message: the [`Delivery::external_id`] of its delivery.
+    pub external_id: String,
+    pub state: DeliveryState,
+    pub at: Timestamp,
+    /// Why it failed, in the vendor's words with its error code, when it did.
+    pub reason: Option<String>,
+}
+
+/// A buyer opted out of messages on a channel (an SMS `STOP`) or back in (`START`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// The buyer's address on the channel, as replies are addressed to it.
+    pub address: String,
+    pub opted_out: bool,
+    /// What the buyer did, for people to read (`replied "STOP"`).
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+/// What traffic says besides messages ([`crate::Channel::notices`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Notice {
+    DeliveryStatus(DeliveryStatus),
+    Consent(Consent),
 }
 
 /// A customer as the read-only context shows it.

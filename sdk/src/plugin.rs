@@ -20,6 +20,11 @@ pub enum Error {
     Permanent(String),
     /// The step's `with:` configuration is wrong.
     BadConfig(String),
+    /// From [`Channel::deliver`] only: the vendor refused the message because the recipient
+    /// opted out of the channel (an SMS `STOP`; Twilio's error 21610). Refused for good, like
+    /// [`Error::Permanent`]; the engine also records the opt-out, so nothing more goes to
+    /// that recipient through the mount until the channel reports them opted back in.
+    OptedOut(String),
 }
 
 impl Error {
@@ -32,6 +37,9 @@ impl Error {
     pub fn bad_config(message: impl Into<String>) -> Self {
         Error::BadConfig(message.into())
     }
+    pub fn opted_out(message: impl Into<String>) -> Self {
+        Error::OptedOut(message.into())
+    }
     /// Worth trying again after `after` (a vendor's `Retry-After`), not sooner.
     pub fn retry_later(after: std::time::Duration, reason: impl Into<String>) -> Self {
         Error::RetryLater {
@@ -41,7 +49,7 @@ impl Error {
     }
     pub fn message(&self) -> &str {
         match self {
-            Error::Retryable(m) | Error::Permanent(m) | Error::BadConfig(m) => m,
+            Error::Retryable(m) | Error::Permanent(m) | Error::BadConfig(m) | Error::OptedOut(m) => m,
             Error::RetryLater { reason, .. } => reason,
         }
     }
@@ -60,6 +68,7 @@ impl std::fmt::Display for Error {
             }
             Error::Permanent(m) => write!(f, "permanent: {m}"),
             Error::BadConfig(m) => write!(f, "bad config: {m}"),
+            Error::OptedOut(m) => write!(f, "opted out: {m}"),
         }
     }
 }
@@ -267,6 +276,17 @@ pub trait Channel {
     /// Malformed input is a [`Error::Permanent`] that says what was wrong and where: the
     /// traffic becomes a dead letter with that reason, to be replayed once the plugin is fixed.
     fn parse(inbound: &Inbound, config: &Self::Config) -> Result<Vec<Message>, Error>;
+
+    /// What webhook traffic says besides messages, called after [`Channel::parse`] succeeded
+    /// on it: the [`DeliveryStatus`] of messages this channel delivered (a status callback,
+    /// matched by the mount and [`Delivery::external_id`]; a failed one shows on its ticket),
+    /// and [`Consent`]: a buyer who opted out (an SMS `STOP`) gets nothing more through the
+    /// mount until a later consent opts them back in. An error dead-letters the traffic as a
+    /// `parse` error does. The default says nothing.
+    fn notices(inbound: &Inbound, config: &Self::Config) -> Result<Vec<Notice>, Error> {
+        let _ = (inbound, config);
+        Ok(Vec::new())
+    }
 
     /// Delivers a reply through the channel's API: `Ok` once the vendor took it (with the
     /// vendor's id of it), [`Error::Retryable`] when a later try may succeed (no answer, 408,

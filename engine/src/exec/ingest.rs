@@ -270,8 +270,23 @@ async fn parse_kept(
         Ok(()) => plugin.parse(&inbound, config, options).await,
         Err(failure) => Err(failure),
     };
+    // Webhook traffic may say more than messages: statuses, opt-outs (`exec::notices`).
+    let parsed = match (parsed, &inbound.hook) {
+        (Ok(messages), Some(hook)) => match plugin.notices(&inbound, config, options).await {
+            Ok(notices) => Ok((messages, notices, hook.as_str())),
+            Err(failure) => Err(failure),
+        },
+        (parsed, _) => parsed.map(|messages| (messages, Vec::new(), "")),
+    };
     match parsed {
-        Ok(messages) => Ok(Ok(unit.enqueue(id, &messages).await?)),
+        Ok((messages, notices, hook)) => {
+            if !notices.is_empty() {
+                let info = plugin.info();
+                let name = format!("{}@{}", info.name, info.version);
+                super::notices::apply(unit, hook, &name, &notices).await?;
+            }
+            Ok(Ok(unit.enqueue(id, &messages).await?))
+        }
         Err(failure) => {
             let reason = format!("{}: {failure}", inbound.source);
             if dead_letter {

@@ -22,6 +22,7 @@
 //! - [`feed`]: the live stream (changes read from the store's change log, fanned out to
 //!   subscribers) and presence on tickets.
 //! - [`replay`]: dead letters tried again (`weft replay`, the API).
+//! - [`notices`]: what webhooks say besides messages: delivery statuses, opt-outs.
 //! - [`outbox`]: the sender beside it: outbox rows delivered through channel plugins, at most
 //!   once per key.
 //! - [`clocks`]: replies and status changes that stop deadline clocks.
@@ -33,6 +34,7 @@ pub mod dispatch;
 pub mod feed;
 pub mod ingest;
 pub mod live;
+pub mod notices;
 pub mod orders;
 pub mod outbox;
 pub mod pipeline;

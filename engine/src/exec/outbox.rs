@@ -19,6 +19,8 @@
 //!   only when another try cannot deliver twice: the vendor refused the message, or dedupes by
 //!   the key it was given (the `json` channel sends it as `Idempotency-Key`);
 //! - `permanent`, a denial, a bad config: `failed`, with the vendor's reason;
+//! - `opted-out` (the vendor refused it: the recipient opted out, Twilio's 21610): `failed`,
+//!   and the opt-out recorded for the mount and the recipient;
 //! - no answer (a timeout, a trap): when no HTTP request had left the host, nothing can have
 //!   been delivered, and it is retried (timeout) or failed (trap); once one had, the message
 //!   may have gone out: `uncertain`;
@@ -31,6 +33,10 @@
 //! `weft outbox retry KEY` to send it again (or leaves it). Being sent twice is worse than
 //! waiting for a person: a buyer who gets two replies, or two refunds promised, loses trust in
 //! the seller, while an uncertain row is counted in `/metrics` and shown on its ticket.
+//!
+//! **Opt-outs.** A row to an address that opted out of its mount (an SMS `STOP`, reported by
+//! the channel's `notices` or by an `opted-out` answer of `deliver`) fails without calling the
+//! channel, with a reason that says so; a later consent from the buyer (`START`) lifts it.
 //!
 //! **Retries** wait a random time between zero and `backoff_base × 2^(attempts − 1)` (at most
 //! `backoff_cap`: exponential backoff with full jitter, so that senders that failed together
@@ -50,7 +56,7 @@
 use super::Live;
 use super::clocks::Reply;
 use crate::metrics::Metrics;
-use crate::runtime::{DeliverOutcome, StepFailure};
+use crate::runtime::{DeliverOutcome, PluginError, StepFailure};
 use crate::store::apply::Origin;
 use crate::store::outbox::{OutboundRow, Settlement};
 use crate::store::{Store, now_ms};
@@ -61,7 +67,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
-use weft_sdk::{Command, Decision, Direction, Evidence, Message, Outbound, SendMessage, TicketRef};
+use weft_sdk::{Command, Consent, Decision, Direction, Evidence, Message, Outbound, SendMessage, TicketRef};
 
 /// How long past its timeout a call may still be settling (the runtime's grace, and more).
 const CALL_GRACE: Duration = Duration::from_secs(1);
@@ -381,6 +387,30 @@ impl Sender {
                     .await;
             }
         };
+        // A buyer who opted out of the mount (an SMS `STOP`) gets nothing more through it.
+        if let Some(opt_out) = self.store().opt_out(&route.mount, &row.recipient).await? {
+            let settlement = Settlement::Failed {
+                error: format!(
+                    "not sent: {} opted out of messages through mount `{}` ({}, at {}); nothing is sent to them \
+                     there until they opt back in",
+                    row.recipient,
+                    route.mount,
+                    opt_out.reason,
+                    jiff::Timestamp::from_millisecond(opt_out.at)
+                        .map_or_else(|_| opt_out.at.to_string(), |t| t.to_string())
+                ),
+            };
+            return self
+                .settle(
+                    &row,
+                    claim,
+                    &settlement,
+                    Some(&route.mount),
+                    route.thread.as_deref(),
+                    None,
+                )
+                .await;
+        }
         let mut options = call.options;
         options.timeout = self.options.call_timeout;
         let last_inbound_at = match row.ticket {
@@ -399,6 +429,21 @@ impl Sender {
         };
         let outcome = call.plugin.deliver(&outbound, &call.config, &options).await;
         let plugin = format!("{}@{}", call.plugin.info().name, call.plugin.info().version);
+        // The vendor refused it because the recipient opted out: recorded, so that nothing more
+        // is tried there until they opt back in.
+        if let Err(StepFailure::Plugin {
+            error: PluginError::OptedOut(reason),
+            ..
+        }) = &outcome.result
+        {
+            let consent = Consent {
+                address: row.recipient.clone(),
+                opted_out: true,
+                reason: format!("the channel refused a reply: {reason}"),
+                at: now_ms(),
+            };
+            self.store().record_consent(&route.mount, &consent).await?;
+        }
         let settlement = self.judge(&row, outcome);
         self.settle(
             &row,

@@ -328,6 +328,7 @@ pub(crate) fn plugin_error_from(e: w::PluginError) -> PluginError {
         },
         w::PluginError::Permanent(m) => PluginError::Permanent(m),
         w::PluginError::BadConfig(m) => PluginError::BadConfig(m),
+        w::PluginError::OptedOut(m) => PluginError::OptedOut(m),
     }
 }
 
@@ -385,6 +386,29 @@ pub(crate) fn outbound_to(o: &m::Outbound) -> w::Outbound {
         lang: o.lang.clone(),
         last_inbound_at: o.last_inbound_at,
         automatic: o.automatic,
+    }
+}
+
+pub(crate) fn notice_from(n: w::Notice) -> m::Notice {
+    match n {
+        w::Notice::DeliveryStatus(s) => m::Notice::DeliveryStatus(m::DeliveryStatus {
+            external_id: s.external_id,
+            state: match s.state {
+                w::DeliveryState::Queued => m::DeliveryState::Queued,
+                w::DeliveryState::Sent => m::DeliveryState::Sent,
+                w::DeliveryState::Delivered => m::DeliveryState::Delivered,
+                w::DeliveryState::Read => m::DeliveryState::Read,
+                w::DeliveryState::Failed => m::DeliveryState::Failed,
+            },
+            at: s.at,
+            reason: s.reason,
+        }),
+        w::Notice::Consent(c) => m::Notice::Consent(m::Consent {
+            address: c.address,
+            opted_out: c.opted_out,
+            reason: c.reason,
+            at: c.at,
+        }),
     }
 }
 

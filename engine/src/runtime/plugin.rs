@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use weft_sdk::{
-    ConfigProblem, Delivery, Event, HandshakeRequest, HandshakeResponse, Inbound, Message, Outbound, PluginInfo,
+    ConfigProblem, Delivery, Event, HandshakeRequest, HandshakeResponse, Inbound, Message, Notice, Outbound, PluginInfo,
 };
 
 /// How long `info` may take when a plugin loads.
@@ -580,6 +580,35 @@ impl Plugin {
         .await;
         match result? {
             Ok(raw) => validate::messages(raw).map_err(|problem| StepFailure::InvalidOutput { origin, problem }),
+            Err(e) => Err(plugin_failure(origin, convert::plugin_error_from(e), &state.denials)),
+        }
+    }
+
+    /// Runs a channel's `notices`: what the traffic says besides messages (delivery statuses,
+    /// opt-outs).
+    pub async fn notices(
+        &self,
+        inbound: &Inbound,
+        config: &serde_json::Value,
+        call: &CallOptions,
+    ) -> Result<Vec<Notice>, StepFailure> {
+        let pre = self
+            .channel_pre()
+            .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
+        let origin = self.origin(call);
+        let (inbound, config) = (convert::inbound_to(inbound), convert::json_to(config));
+        let (state, result) = invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
+            Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                instance
+                    .call_notices(&mut *store, &inbound, &config)
+                    .await
+                    .map_err(Stage::Call)
+            })
+        })
+        .await;
+        match result? {
+            Ok(raw) => validate::notices(raw).map_err(|problem| StepFailure::InvalidOutput { origin, problem }),
             Err(e) => Err(plugin_failure(origin, convert::plugin_error_from(e), &state.denials)),
         }
     }

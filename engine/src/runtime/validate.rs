@@ -2,7 +2,7 @@
 
 use crate::runtime::bindings::step::weft::plugin::types as w;
 use crate::runtime::convert;
-use weft_sdk::{Command, ConfigProblem, Decision, Message};
+use weft_sdk::{Command, ConfigProblem, Decision, Message, Notice};
 
 /// The most decisions one call may return.
 pub(crate) const MAX_DECISIONS: usize = 1000;
@@ -202,6 +202,28 @@ pub(crate) fn messages(raw: Vec<w::Message>) -> Result<Vec<Message>, String> {
 }
 
 /// Converts and checks what `check-config` found; the problem names the entry by index.
+/// The most notices one `notices` may return.
+pub(crate) const MAX_NOTICES: usize = 10_000;
+
+/// Converts and checks a channel's notices: each names the message or the address it is about.
+pub(crate) fn notices(raw: Vec<w::Notice>) -> Result<Vec<Notice>, String> {
+    if raw.len() > MAX_NOTICES {
+        return Err(format!("{} notices, more than the {MAX_NOTICES} allowed", raw.len()));
+    }
+    raw.into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let notice = convert::notice_from(raw);
+            let (what, value) = match &notice {
+                Notice::DeliveryStatus(status) => ("the external id", &status.external_id),
+                Notice::Consent(consent) => ("the address", &consent.address),
+            };
+            not_empty(what, value).map_err(|problem| format!("notice {index}: {problem}"))?;
+            Ok(notice)
+        })
+        .collect()
+}
+
 pub(crate) fn config_problems(raw: Vec<w::ConfigProblem>) -> Result<Vec<ConfigProblem>, String> {
     if raw.len() > MAX_PROBLEMS {
         return Err(format!(

@@ -30,6 +30,7 @@ fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
 pub(super) async fn receive(
     State(state): State<AppState>,
     Path(hook): Path<String>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -60,7 +61,11 @@ pub(super) async fn receive(
     // A body cut off or longer than declared fails here too; either way it is not kept.
     let body = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
     let inbound = Inbound {
-        source: format!("/hooks/{hook}"),
+        // The path and query as requested: some vendors sign the URL they called (Twilio).
+        source: match uri.query() {
+            Some(query) => format!("/hooks/{hook}?{query}"),
+            None => format!("/hooks/{hook}"),
+        },
         hook: Some(hook.clone()),
         received_at,
         content_type: headers

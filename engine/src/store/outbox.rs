@@ -9,6 +9,7 @@
 
 use super::{Result, Store, StoreError, Unit, now_ms, query};
 use crate::store::sql::Row;
+use weft_sdk::{Consent, DeliveryState, DeliveryStatus};
 
 /// Where an outbox row stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -109,10 +110,14 @@ pub struct OutboundRow {
     pub external_id: Option<String>,
     /// The last failure, or why it was given up.
     pub error: Option<String>,
+    /// The latest status its vendor reported after delivering it, and when.
+    pub delivery_state: Option<DeliveryState>,
+    pub delivery_state_at: Option<i64>,
 }
 
 const COLUMNS: &str = "id, key, channel, mount, recipient, ticket_number, thread, subject, body, lang, automatic,
-    state, attempts, next_attempt_at, claimed_by, claimed_until, created_at, sent_at, external_id, error";
+    state, attempts, next_attempt_at, claimed_by, claimed_until, created_at, sent_at, external_id, error,
+    delivery_state, delivery_state_at";
 
 fn row_from(row: &Row) -> Result<OutboundRow> {
     let state: String = row.try_get("state")?;
@@ -138,6 +143,11 @@ fn row_from(row: &Row) -> Result<OutboundRow> {
         sent_at: row.try_get("sent_at")?,
         external_id: row.try_get("external_id")?,
         error: row.try_get("error")?,
+        delivery_state: row
+            .try_get::<Option<String>>("delivery_state")?
+            .as_deref()
+            .and_then(DeliveryState::parse),
+        delivery_state_at: row.try_get("delivery_state_at")?,
     })
 }
 
@@ -173,7 +183,91 @@ pub struct ReplyRoute {
     pub thread: Option<String>,
 }
 
+/// Whether an address opted out of a mount, as its latest consent said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptOut {
+    pub mount: String,
+    pub address: String,
+    /// What the buyer or the vendor said.
+    pub reason: String,
+    pub at: i64,
+}
+
+/// Whether a status moves a row on from `current`: statuses arrive out of order (a
+/// `delivered` before its `sent`), so a later one never takes a row back, and `failed` is final.
+pub fn status_moves_on(current: Option<DeliveryState>, new: DeliveryState) -> bool {
+    match current {
+        None => true,
+        Some(DeliveryState::Failed) => false,
+        Some(_) if new == DeliveryState::Failed => true,
+        Some(current) => new > current,
+    }
+}
+
 impl Unit {
+    /// Records what the vendor reported about the row `mount` delivered as the status's
+    /// external id. Returns the row as it was before, and whether the status moved it on
+    /// ([`status_moves_on`]); None when no row of the mount has that id. A `failed` status
+    /// also turns the row `failed` with the vendor's reason.
+    pub async fn record_delivery_status(
+        &mut self,
+        mount: &str,
+        status: &DeliveryStatus,
+    ) -> Result<Option<(OutboundRow, bool)>> {
+        let sql = format!("SELECT {COLUMNS} FROM outbox WHERE mount = $1 AND external_id = $2 ORDER BY id LIMIT 1");
+        let row = query(&sql)
+            .bind(mount)
+            .bind(status.external_id.as_str())
+            .fetch_optional(self.conn())
+            .await?;
+        let Some(row) = row.as_ref().map(row_from).transpose()? else {
+            return Ok(None);
+        };
+        if !status_moves_on(row.delivery_state, status.state) {
+            return Ok(Some((row, false)));
+        }
+        let failed = status.state == DeliveryState::Failed;
+        query(
+            "UPDATE outbox SET delivery_state = $1, delivery_state_at = $2, updated_at = $3,
+                    state = CASE WHEN $4 = 1 THEN 'failed' ELSE state END,
+                    error = CASE WHEN $4 = 1 THEN $5 ELSE error END
+             WHERE id = $6",
+        )
+        .bind(status.state.as_str())
+        .bind(status.at)
+        .bind(now_ms())
+        .bind(i64::from(failed))
+        .bind(
+            status
+                .reason
+                .as_deref()
+                .unwrap_or("the vendor reported it failed, without a reason"),
+        )
+        .bind(row.id)
+        .execute(self.conn())
+        .await?;
+        Ok(Some((row, true)))
+    }
+
+    /// Records that `consent.address` opted out of `mount` or back in; a consent older than
+    /// the one recorded changes nothing.
+    pub async fn record_consent(&mut self, mount: &str, consent: &Consent) -> Result<()> {
+        query(
+            "INSERT INTO opt_outs (mount, address, opted_out, reason, at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (mount, address) DO UPDATE
+                SET opted_out = excluded.opted_out, reason = excluded.reason, at = excluded.at
+                WHERE opt_outs.at <= excluded.at",
+        )
+        .bind(mount)
+        .bind(consent.address.as_str())
+        .bind(i64::from(consent.opted_out))
+        .bind(consent.reason.as_str())
+        .bind(consent.at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
     /// Queues a message once per key. Returns false if the key was queued before (whatever
     /// became of it).
     pub async fn queue_outbound(&mut self, message: &NewOutbound<'_>) -> Result<bool> {
@@ -358,6 +452,34 @@ impl Store {
         Ok(Some(row.state))
     }
 
+    /// The opt-out of `address` from `mount`, when its latest consent opted it out.
+    pub async fn opt_out(&self, mount: &str, address: &str) -> Result<Option<OptOut>> {
+        let row = query(
+            "SELECT mount, address, reason, at FROM opt_outs WHERE mount = $1 AND address = $2 AND opted_out = 1",
+        )
+        .bind(mount)
+        .bind(address)
+        .fetch_optional(&mut self.conn().await?)
+        .await?;
+        row.map(|row| {
+            Ok(OptOut {
+                mount: row.try_get("mount")?,
+                address: row.try_get("address")?,
+                reason: row.try_get("reason")?,
+                at: row.try_get("at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records a consent outside a unit (the sender, when a vendor refused a send because the
+    /// recipient opted out).
+    pub async fn record_consent(&self, mount: &str, consent: &Consent) -> Result<()> {
+        let mut unit = self.unit().await?;
+        unit.record_consent(mount, consent).await?;
+        unit.commit().await
+    }
+
     /// How many rows wait, failed, or are uncertain.
     pub async fn outbox_stats(&self) -> Result<OutboxStats> {
         let rows = query("SELECT state, COUNT(*) AS n FROM outbox WHERE state <> 'delivered' GROUP BY state")
@@ -417,5 +539,33 @@ impl Store {
             hook: row.try_get("hook")?,
             thread,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_moves_on;
+    use weft_sdk::DeliveryState::{self, *};
+
+    #[test]
+    fn statuses_never_take_a_row_back() {
+        // (what the row has, what arrives, whether it is recorded)
+        let table: [(Option<DeliveryState>, DeliveryState, bool); 12] = [
+            (None, Queued, true),
+            (None, Failed, true),
+            (Some(Queued), Sent, true),
+            (Some(Sent), Delivered, true),
+            (Some(Delivered), Read, true),
+            (Some(Delivered), Sent, false),
+            (Some(Read), Delivered, false),
+            (Some(Sent), Sent, false),
+            (Some(Delivered), Failed, true),
+            (Some(Failed), Delivered, false),
+            (Some(Failed), Failed, false),
+            (Some(Queued), Failed, true),
+        ];
+        for (current, new, expected) in table {
+            assert_eq!(status_moves_on(current, new), expected, "{current:?} then {new:?}");
+        }
     }
 }

@@ -21,7 +21,7 @@ pub enum Change {
         message: Box<Message>,
     },
     /// A reply queued in the outbox (by an agent, or by a workflow when `author` is None).
-    Reply { version: i64, reply: OutboxRow },
+    Reply { version: i64, reply: Box<OutboxRow> },
     /// A status, an assignment, a merge: `kind` and its `detail`.
     Other {
         version: i64,
@@ -57,9 +57,12 @@ pub struct OutboxRow {
     pub error: Option<String>,
     pub author: Option<String>,
     pub ticket_version: Option<i64>,
+    /// What the vendor reported after delivering it (`queued`, `sent`, `delivered`, `read`,
+    /// `failed`: a channel's status callbacks), when it reported anything.
+    pub delivery_state: Option<String>,
 }
 
-pub(super) const OUTBOX_COLUMNS: &str = "key, channel, recipient, ticket_number, subject, body, lang, state, created_at, sent_at, error, author, ticket_version";
+pub(super) const OUTBOX_COLUMNS: &str = "key, channel, recipient, ticket_number, subject, body, lang, state, created_at, sent_at, error, author, ticket_version, delivery_state";
 
 pub(super) fn outbox_from_row(row: &super::Row) -> Result<OutboxRow> {
     Ok(OutboxRow {
@@ -76,6 +79,7 @@ pub(super) fn outbox_from_row(row: &super::Row) -> Result<OutboxRow> {
         error: row.try_get("error")?,
         author: row.try_get("author")?,
         ticket_version: row.try_get("ticket_version")?,
+        delivery_state: row.try_get("delivery_state")?,
     })
 }
 
@@ -226,7 +230,7 @@ impl Unit {
             let reply = outbox_from_row(&row)?;
             changes.push(Change::Reply {
                 version: reply.ticket_version.unwrap_or_default(),
-                reply,
+                reply: Box::new(reply),
             });
         }
         let rows = query(

@@ -71,6 +71,26 @@ impl Channel for Meta {
         }
     }
 
+    /// WhatsApp's `statuses[]` (sent, delivered, read, failed with WhatsApp's reason) about the
+    /// replies this channel delivered, matched by the `wamid` its `deliver` returned. Messenger
+    /// and Instagram receipts are not read.
+    fn notices(inbound: &Inbound, config: &Config) -> Result<Vec<Notice>, Error> {
+        if config.platform != Platform::Whatsapp {
+            return Ok(Vec::new());
+        }
+        Ok(whatsapp::statuses(&inbound.body)?
+            .into_iter()
+            .filter_map(|s| {
+                Some(Notice::DeliveryStatus(DeliveryStatus {
+                    state: DeliveryState::parse(&s.status)?,
+                    external_id: s.message_id,
+                    at: s.at,
+                    reason: s.reason,
+                }))
+            })
+            .collect())
+    }
+
     fn deliver(outbound: &Outbound, config: &Config, host: &dyn Host) -> Result<Delivery, Error> {
         send::deliver(outbound, config, host)
     }

@@ -275,6 +275,7 @@ pub(crate) fn error_to(e: Error) -> w::PluginError {
         }),
         Error::Permanent(m) => w::PluginError::Permanent(m),
         Error::BadConfig(m) => w::PluginError::BadConfig(m),
+        Error::OptedOut(m) => w::PluginError::OptedOut(m),
     }
 }
 
@@ -347,5 +348,28 @@ impl Host for GuestHost {
 
     fn embed(&self, _texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         Err("the embeddings capability is only available to steps".to_owned())
+    }
+}
+
+pub(crate) fn notice_to(n: m::Notice) -> w::Notice {
+    match n {
+        m::Notice::DeliveryStatus(s) => w::Notice::DeliveryStatus(w::DeliveryStatus {
+            external_id: s.external_id,
+            state: match s.state {
+                m::DeliveryState::Queued => w::DeliveryState::Queued,
+                m::DeliveryState::Sent => w::DeliveryState::Sent,
+                m::DeliveryState::Delivered => w::DeliveryState::Delivered,
+                m::DeliveryState::Read => w::DeliveryState::Read,
+                m::DeliveryState::Failed => w::DeliveryState::Failed,
+            },
+            at: s.at,
+            reason: s.reason,
+        }),
+        m::Notice::Consent(c) => w::Notice::Consent(w::Consent {
+            address: c.address,
+            opted_out: c.opted_out,
+            reason: c.reason,
+            at: c.at,
+        }),
     }
 }

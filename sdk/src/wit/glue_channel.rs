@@ -51,6 +51,12 @@ pub fn channel_parse<C: Channel>(inbound: w::Inbound, config: String) -> Result<
     Ok(messages.into_iter().map(message_to).collect())
 }
 
+pub fn channel_notices<C: Channel>(inbound: w::Inbound, config: String) -> Result<Vec<w::Notice>, w::PluginError> {
+    let config: C::Config = parse_config(&config).map_err(error_to)?;
+    let notices = C::notices(&inbound_from(inbound), &config).map_err(error_to)?;
+    Ok(notices.into_iter().map(notice_to).collect())
+}
+
 pub fn channel_deliver<C: Channel>(outbound: w::Outbound, config: String) -> Result<w::Delivery, w::PluginError> {
     let config: C::Config = parse_config(&config).map_err(error_to)?;
     let outbound = m::Outbound {
@@ -100,6 +106,12 @@ macro_rules! export_channel {
                 config: $crate::wit::channel::Json,
             ) -> ::core::result::Result<::std::vec::Vec<$crate::wit::channel::Message>, $crate::wit::channel::PluginError> {
                 $crate::wit::channel_parse::<$channel>(inbound, config)
+            }
+            fn notices(
+                inbound: $crate::wit::channel::Inbound,
+                config: $crate::wit::channel::Json,
+            ) -> ::core::result::Result<::std::vec::Vec<$crate::wit::channel::Notice>, $crate::wit::channel::PluginError> {
+                $crate::wit::channel_notices::<$channel>(inbound, config)
             }
             fn deliver(
                 outbound: $crate::wit::channel::Outbound,

@@ -217,6 +217,10 @@ pub struct OutboxReply {
     pub created_at: String,
     pub sent_at: Option<String>,
     pub error: Option<String>,
+    /// What the channel's vendor reported after delivering it: `queued`, `sent`, `delivered`,
+    /// `read` or `failed` (then `state` is `failed` too, with the vendor's reason in `error`);
+    /// absent when it reported nothing.
+    pub delivery_state: Option<String>,
 }
 
 impl From<crate::store::tickets::OutboxRow> for OutboxReply {
@@ -234,6 +238,7 @@ impl From<crate::store::tickets::OutboxRow> for OutboxReply {
             created_at: time(row.created_at),
             sent_at: row.sent_at.map(time),
             error: row.error,
+            delivery_state: row.delivery_state,
         }
     }
 }
@@ -463,7 +468,7 @@ impl From<crate::store::tickets::Change> for ChangeItem {
             },
             Change::Reply { version, reply } => ChangeItem::Reply {
                 version,
-                reply: reply.into(),
+                reply: (*reply).into(),
             },
             Change::Other {
                 version,
