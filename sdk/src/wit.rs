@@ -20,10 +20,10 @@ pub mod step {
         world: "step",
         path: "wit",
         with: {
-            "weft:plugin/types@0.3.0": crate::wit::common::weft::plugin::types,
-            "weft:plugin/log@0.3.0": crate::wit::common::weft::plugin::log,
-            "weft:plugin/http@0.3.0": crate::wit::common::weft::plugin::http,
-            "weft:plugin/secrets@0.3.0": crate::wit::common::weft::plugin::secrets,
+            "weft:plugin/types@0.4.0": crate::wit::common::weft::plugin::types,
+            "weft:plugin/log@0.4.0": crate::wit::common::weft::plugin::log,
+            "weft:plugin/http@0.4.0": crate::wit::common::weft::plugin::http,
+            "weft:plugin/secrets@0.4.0": crate::wit::common::weft::plugin::secrets,
         },
         pub_export_macro: true,
         export_macro_name: "__export_step_world",
@@ -37,10 +37,10 @@ pub mod channel {
         world: "channel",
         path: "wit",
         with: {
-            "weft:plugin/types@0.3.0": crate::wit::common::weft::plugin::types,
-            "weft:plugin/log@0.3.0": crate::wit::common::weft::plugin::log,
-            "weft:plugin/http@0.3.0": crate::wit::common::weft::plugin::http,
-            "weft:plugin/secrets@0.3.0": crate::wit::common::weft::plugin::secrets,
+            "weft:plugin/types@0.4.0": crate::wit::common::weft::plugin::types,
+            "weft:plugin/log@0.4.0": crate::wit::common::weft::plugin::log,
+            "weft:plugin/http@0.4.0": crate::wit::common::weft::plugin::http,
+            "weft:plugin/secrets@0.4.0": crate::wit::common::weft::plugin::secrets,
         },
         pub_export_macro: true,
         export_macro_name: "__export_channel_world",
@@ -54,6 +54,6 @@ mod glue_step;
 
 pub use convert::GuestHost;
 pub use glue_channel::{
-    channel_check_config, channel_deliver, channel_handshake, channel_info, channel_parse, channel_verify,
+    channel_check_config, channel_deliver, channel_handshake, channel_info, channel_parse, channel_poll, channel_verify,
 };
 pub use glue_step::{step_check_config, step_decide, step_info};

@@ -230,6 +230,12 @@ pub(super) async fn get(
                 .into_iter()
                 .filter(|n| *n != number)
                 .collect(),
+            orders: store
+                .ticket_orders(order)
+                .await?
+                .into_iter()
+                .map(OrderRecord::from)
+                .collect(),
         }),
         None => None,
     };

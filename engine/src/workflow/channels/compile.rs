@@ -14,7 +14,7 @@ use std::path::Path;
 /// Keys of the top level of a channels file.
 pub(crate) const TOP_KEYS: [&str; 2] = ["version", "channels"];
 /// Keys of a channel.
-pub(crate) const CHANNEL_KEYS: [&str; 4] = ["id", "uses", "with", "allow"];
+pub(crate) const CHANNEL_KEYS: [&str; 5] = ["id", "uses", "with", "allow", "poll"];
 /// Keys of a channel's `allow:`.
 pub(crate) const ALLOW_KEYS: [&str; 2] = ["http", "secrets"];
 
@@ -36,6 +36,12 @@ pub fn load_channels(file: &Path, catalog: &Catalog) -> Result<Channels, Diagnos
 pub fn load_channels_str(file: &Path, text: &str, catalog: &Catalog) -> Result<Channels, Diagnostics> {
     load_channels_checking_str(file, text, catalog).map(|loading| loading.channels)
 }
+
+/// The shortest and longest interval a channel's `poll:` may set.
+const POLL_RANGE: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(24 * 60 * 60),
+);
 
 /// The time limit of a channel plugin's `check-config` of a mount's `with:`.
 const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -220,6 +226,9 @@ fn channel(
         None => Grants::default(),
         Some(allow) => grants(checker, allow, &label),
     };
+    let poll = node
+        .get("poll")
+        .and_then(|poll| checker.duration(poll, &format!("`poll` of {label}"), POLL_RANGE, "1s to 24h"));
     if checker.diagnostics.len() > before {
         return None;
     }
@@ -228,6 +237,7 @@ fn channel(
         uses: uses?,
         with: with_node.map_or_else(|| serde_json::json!({}), Node::to_json),
         allow,
+        poll,
     })
 }
 
