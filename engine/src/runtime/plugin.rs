@@ -585,7 +585,7 @@ impl Plugin {
         }
     }
 
-    /// Runs a channel's `poll`: what is new since `cursor`, checked, and the next cursor. `None`
+    /// Runs a channel's `poll-updates`: what is new since `cursor`, checked, and the next cursor. `None`
     /// when the channel is not polled.
     pub async fn poll(
         &self,
@@ -602,7 +602,7 @@ impl Plugin {
             Box::pin(async move {
                 let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
                 instance
-                    .call_poll(&mut *store, cursor.as_deref(), &config)
+                    .call_poll_updates(&mut *store, cursor.as_deref(), &config)
                     .await
                     .map_err(Stage::Call)
             })

@@ -113,11 +113,23 @@ pub fn shipment_times(update: &ShipmentUpdate) -> std::result::Result<ShipmentTi
 }
 
 impl Unit {
-    /// Keeps an order report: inserts the order, or replaces the one kept when this report is
-    /// newer, or as new and different. Returns whether anything changed: a report kept before
+    /// Keeps an order report: inserts the order, or replaces the one kept (the report is the
+    /// order as it is now) when this report is newer, or as new and different. Returns whether anything changed: a report kept before
     /// (a webhook sent again) or older than the one kept changes nothing.
     pub async fn record_order(&mut self, change: OrderChange, order: &Order, times: OrderTimes) -> Result<bool> {
         let (channel, number) = order_key(&order.channel, &order.number);
+        // A cancellation that does not say the status says it all the same.
+        let cancelled;
+        let order = match (change, order.status) {
+            (OrderChange::Cancelled, None) => {
+                cancelled = Order {
+                    status: Some(weft_sdk::OrderStatus::Cancelled),
+                    ..order.clone()
+                };
+                &cancelled
+            }
+            _ => order,
+        };
         let data = serde_json::to_string(order)?;
         let last_change = match change {
             OrderChange::Placed => "placed",
@@ -136,11 +148,7 @@ impl Unit {
                 return Ok(false);
             }
         }
-        let status = match (change, order.status) {
-            (_, Some(status)) => Some(status.as_str()),
-            (OrderChange::Cancelled, None) => Some(weft_sdk::OrderStatus::Cancelled.as_str()),
-            (_, None) => None,
-        };
+        let status = order.status.map(|status| status.as_str());
         let (total, currency) = match &order.total {
             Some(money) => (Some(money.amount.as_str()), Some(money.currency.as_str())),
             None => (None, None),
@@ -149,8 +157,8 @@ impl Unit {
             "INSERT INTO orders (channel, number, status, last_change, total, currency, placed_at, updated_at, data)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (channel, number) DO UPDATE SET
-                 status = COALESCE(excluded.status, orders.status), last_change = excluded.last_change,
-                 total = COALESCE(excluded.total, orders.total), currency = COALESCE(excluded.currency, orders.currency),
+                 status = excluded.status, last_change = excluded.last_change,
+                 total = excluded.total, currency = excluded.currency,
                  placed_at = excluded.placed_at, updated_at = excluded.updated_at, data = excluded.data",
         )
         .bind(channel.as_str())

@@ -108,7 +108,7 @@ macro_rules! export_channel {
             ) -> ::core::result::Result<::std::vec::Vec<$crate::wit::channel::Item>, $crate::wit::channel::PluginError> {
                 $crate::wit::channel_parse::<$channel>(inbound, config)
             }
-            fn poll(
+            fn poll_updates(
                 cursor: ::core::option::Option<::std::string::String>,
                 config: $crate::wit::channel::Json,
             ) -> ::core::result::Result<::core::option::Option<$crate::wit::channel::Polled>, $crate::wit::channel::PluginError> {
