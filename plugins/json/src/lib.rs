@@ -894,4 +894,98 @@ mod tests {
         assert!(err.message().contains("unknown field `number`"), "{err}");
         assert!(err.message().contains("weft import orders FILE"), "{err}");
     }
+
+    #[test]
+    fn order_and_shipment_lines_are_items() {
+        let text = [
+            r##"{"order": {"number": "#1001", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z", "buyer": {"name": "Léa Dubois", "email": "lea@example.fr"}, "total": {"amount": "59.90", "currency": "EUR"}}}"##,
+            r##"{"change": "cancelled", "order": {"number": "#1001", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z"}}"##,
+            r##"{"shipment": {"carrier": "Colissimo", "tracking_number": "6A123", "status": "out_for_delivery", "at": "2026-11-21T08:00:00Z", "detail": "En cours de livraison"}}"##,
+            r##"{"channel": "chat", "id": "c-1", "at": "2026-11-21T09:00:00Z", "order": "#1001", "body": "¿Dónde está mi pedido?"}"##,
+        ]
+        .join("\n");
+        let inbound = Inbound {
+            source: "in.jsonl".into(),
+            body: text.into_bytes(),
+            ..Inbound::default()
+        };
+        let items = JsonLines::parse_items(&inbound, &Config::default()).unwrap();
+        assert!(
+            matches!(&items[0], Item::Order { change: OrderChange::Placed, order } if order.total.as_ref().unwrap().amount == "59.90")
+        );
+        assert!(matches!(
+            &items[1],
+            Item::Order {
+                change: OrderChange::Cancelled,
+                ..
+            }
+        ));
+        assert!(matches!(&items[2], Item::Shipment(update) if update.status == ShipmentStatus::OutForDelivery));
+        assert!(matches!(&items[3], Item::Message(message) if message.order.as_deref() == Some("#1001")));
+        // `parse` answers the messages alone.
+        assert_eq!(JsonLines::parse(&inbound, &Config::default()).unwrap().len(), 1);
+
+        for (line, problem) in [
+            (
+                r##"{"change": "shipped", "order": {"number": "1", "channel": "x", "placed_at": "2026-11-20T10:00:00Z"}}"##,
+                "not an order line: unknown variant `shipped`",
+            ),
+            (
+                r##"{"shipment": {"carrier": "DHL", "status": "delivered", "at": "2026-11-21T08:00:00Z"}}"##,
+                "not a shipment line: missing field `tracking_number`",
+            ),
+        ] {
+            let err = parse(line).unwrap_err();
+            assert!(err.message().starts_with(&format!("in.jsonl:1: {problem}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_poll_reads_the_feed_from_its_cursor() {
+        let config = Config {
+            poll_url: Some("https://shop.example.com/feed?shop=de".into()),
+            ..Config::default()
+        };
+        let first = "https://shop.example.com/feed?shop=de";
+        let next = "https://shop.example.com/feed?shop=de&cursor=p%202%2F%C3%BC";
+        let line = r#"{"channel": "chat", "id": "c-1", "at": "2026-11-21T09:00:00Z", "body": "注文はいつ届きますか"}"#;
+        let host = weft_sdk::testing::TestHost::new()
+            .respond(
+                "GET",
+                first,
+                HttpResponse::new(200)
+                    .with_header("Weft-Cursor", "p 2/ü")
+                    .with_body(line),
+            )
+            .respond(
+                "GET",
+                next,
+                HttpResponse::new(503)
+                    .with_header("Retry-After", "30")
+                    .with_body(r#"{"error": "Wartung"}"#),
+            )
+            .respond(
+                "GET",
+                next,
+                HttpResponse::new(400).with_body(r#"{"error": "cursor unknown"}"#),
+            );
+        let polled = JsonLines::poll(None, &config, &host).unwrap().unwrap();
+        assert_eq!(polled.cursor.as_deref(), Some("p 2/ü"));
+        assert_eq!(polled.items.len(), 1);
+        let busy = JsonLines::poll(Some("p 2/ü"), &config, &host).unwrap_err();
+        assert_eq!(
+            busy,
+            Error::retry_later(
+                std::time::Duration::from_secs(30),
+                format!("the poll of {next} was answered 503: Wartung")
+            )
+        );
+        let refused = JsonLines::poll(Some("p 2/ü"), &config, &host).unwrap_err();
+        assert_eq!(
+            refused,
+            Error::permanent(format!("the poll of {next} was answered 400: cursor unknown"))
+        );
+        // A mount without `poll_url` is not polled.
+        assert_eq!(JsonLines::poll(None, &Config::default(), &host), Ok(None));
+    }
 }
