@@ -390,12 +390,20 @@ mod tests {
                     "1:10: unsupported version `2`, expected `version: 1`",
                     "3:9: invalid hook id `Shop`: it starts with `S`, expected a lowercase letter followed by lowercase letters, digits, `_` or `-`",
                     "4:11: unknown plugin `jsn` in channel `Shop` (did you mean `json`?), expected one of the channel plugins: json",
-                    "5:5: unknown key `colour` in channel `Shop`, expected one of: id, uses, with, allow",
+                    "5:5: unknown key `colour` in channel `Shop`, expected one of: id, uses, with, allow, poll",
                     "7:11: plugin `router` in channel `b` is a step plugin, not a channel; expected one of the channel plugins: json",
                     "9:9: duplicate hook id `b`, first defined at line 6",
                     "11:13: unknown key `default_chanel` in `with:` of channel `b`, expected one of: default_channel, signature_secret",
                     "12:14: unknown key `embeddings` in `allow` of channel `b`, expected one of: http, secrets",
                     "12:42: invalid secret name `Bad-Name`: it starts with `B`, expected a lowercase letter followed by lowercase letters, digits or `_`",
+                ],
+            ),
+            (
+                "version: 1\nchannels:\n  - { id: feed, uses: json, poll: 5m }\n  - { id: slow, uses: json, poll: 2d }\n  - { id: fast, uses: json, poll: 100ms }\n  - { id: odd, uses: json, poll: [5m] }\n",
+                &[
+                    "4:35: `poll` of channel `slow` is 2d, out of range, expected 1s to 24h",
+                    "5:35: `poll` of channel `fast` is 100ms, out of range, expected 1s to 24h",
+                    "6:34: `poll` of channel `odd` must be a duration like 200ms, found a list",
                 ],
             ),
             (
@@ -428,6 +436,13 @@ mod tests {
         let channels = load_channels_str(Path::new("c.yaml"), table[0].0, &catalog()).unwrap();
         let shop = channels.get("shop-de").unwrap();
         assert_eq!(shop.with, serde_json::json!({ "default_channel": "ショップ" }));
+        assert_eq!(shop.poll, None);
+        let feed = "version: 1\nchannels:\n  - { id: feed, uses: json, poll: 1m30s }\n";
+        let polled = load_channels_str(Path::new("c.yaml"), feed, &catalog()).unwrap();
+        assert_eq!(
+            polled.get("feed").unwrap().poll,
+            Some(std::time::Duration::from_secs(90))
+        );
         assert_eq!(shop.allow.secrets[0].as_str(), "shop_signing");
         assert_eq!(channels.get("chat").unwrap().with, serde_json::json!({}));
         assert!(channels.get("nope").is_none());
