@@ -593,7 +593,7 @@ fn validate_reports_a_broken_channels_file() {
         ),
         format!("{name}:5:9: duplicate hook id `shop-de`, first defined at line 3"),
         format!(
-            "{name}:7:13: unknown key `default_chanel` in `with:` of channel `shop-de`, expected one of: default_channel, deliver_url, signature_secret"
+            "{name}:7:13: unknown key `default_chanel` in `with:` of channel `shop-de`, expected one of: default_channel, deliver_url, poll_url, signature_secret"
         ),
         format!("{name}:8:39: unknown key `hosts` in `allow` of channel `shop-de`, expected one of: http, secrets"),
         "4 problems in 1 file".to_owned(),
