@@ -493,6 +493,66 @@ mod tests {
         unit.commit().await.unwrap();
     }
 
+    /// What steps read: a customer's orders (those of a customer merged into it too) and an
+    /// order's shipments, linked by tracking number when the carrier does not name the order.
+    #[tokio::test]
+    async fn steps_read_a_customers_orders_and_an_orders_shipments() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let mut unit = store.unit().await.unwrap();
+        let (anna, other) = (
+            unit.create_customer(0).await.unwrap(),
+            unit.create_customer(0).await.unwrap(),
+        );
+        for (number, placed_at, customer) in [
+            ("250-1111111-1111111", "2026-11-01T10:00:00Z", anna),
+            ("250-2222222-2222222", "2026-11-20T10:00:00Z", other),
+        ] {
+            let mut placed = order(number, None, None);
+            placed.placed_at = placed_at.into();
+            let times = order_times(&placed).unwrap();
+            unit.record_order(OrderChange::Placed, &placed, times).await.unwrap();
+            unit.link_order_customer("amazon", number, customer).await.unwrap();
+        }
+        unit.merge_customers(anna as u64, &[other as u64], None, "same buyer")
+            .await
+            .unwrap();
+        let orders = unit.customer_orders(anna as u64, 10).await.unwrap();
+        let numbers: Vec<&str> = orders.iter().map(|o| o.number.as_str()).collect();
+        assert_eq!(numbers, ["250-2222222-2222222", "250-1111111-1111111"], "newest first");
+        assert_eq!(unit.customer_orders(other as u64, 1).await.unwrap().len(), 1);
+
+        let news = |status: &str, at: &str, order: Option<&str>| -> ShipmentUpdate {
+            serde_json::from_value(serde_json::json!({
+                "carrier": "Yamato", "tracking_number": "4470 1234 5678", "status": status, "at": at,
+                "order": order, "channel": order.map(|_| "amazon"), "detail": "お届け済み",
+            }))
+            .unwrap()
+        };
+        for (update, new) in [
+            (
+                news("in_transit", "2026-11-21T08:00:00Z", Some("250-1111111-1111111")),
+                true,
+            ),
+            (news("delivered", "2026-11-22T08:00:00Z", None), true),
+            (news("delivered", "2026-11-22T08:00:00Z", None), false),
+        ] {
+            let times = shipment_times(&update).unwrap();
+            assert_eq!(unit.record_shipment(&update, times).await.unwrap(), new);
+        }
+        let shipments = unit.order_shipments("Amazon", "25011111111111111").await.unwrap();
+        assert_eq!(shipments.len(), 1);
+        assert_eq!(shipments[0].tracking_number, "447012345678");
+        assert_eq!(shipments[0].status, ShipmentStatus::Delivered);
+        assert_eq!(shipments[0].history.len(), 2);
+        assert!(
+            unit.order_shipments("amazon", "250-2222222-2222222")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        unit.commit().await.unwrap();
+    }
+
     #[test]
     fn what_is_wrong_with_an_order_or_a_shipment_is_said() {
         let mut bad = order("#1", None, None);
