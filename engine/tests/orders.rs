@@ -435,3 +435,165 @@ async fn polled_feed_resumes_from_its_cursor_on_postgres() {
         polled_feed_resumes_from_its_cursor(&db).await;
     }
 }
+
+const CARRIER_CHANNELS: &str = "\
+version: 1
+channels:
+  - id: shop
+    uses: json
+    with: { default_channel: email }
+  - id: easypost
+    uses: carriers
+    with: { service: easypost, secret: easypost_webhook }
+    allow: { secrets: [easypost_webhook] }
+  - id: aftership
+    uses: carriers
+    with: { service: aftership, secret: aftership_webhook }
+    allow: { secrets: [aftership_webhook] }
+";
+
+/// Posts raw bytes with headers; the status and the body as text.
+async fn post_signed(
+    client: &reqwest::Client,
+    serve: &Serve,
+    hook: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let mut request = client
+        .post(serve.url(&format!("/hooks/{hook}")))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("post");
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// A marketplace ships order #1001 under tracking number `1`; EasyPost's published webhook
+/// (its fixture, signed with its published secret) and an AfterShip webhook signed with a key of
+/// the test's own then tell where the parcel is: both land on the order by tracking number.
+/// Tampered, wrongly signed and unsigned webhooks are refused with the service's reason.
+async fn carriers_news_lands_on_the_order(db: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = weft_test_support::workspace_root();
+    let easypost = std::fs::read(root.join("plugins/carriers/tests/vectors/easypost-event-body.json")).unwrap();
+    let aftership_key = "schlüssel-鍵-مفتاح";
+    let serve = Serve::start(
+        dir.path(),
+        db,
+        CARRIER_CHANNELS,
+        &[
+            ("WEFT_SECRET_EASYPOST_WEBHOOK", "sécret"),
+            ("WEFT_SECRET_AFTERSHIP_WEBHOOK", aftership_key),
+        ],
+    );
+    let client = reqwest::Client::new();
+    assert_eq!(post(&client, &serve, "shop", &order_line()).await, 202);
+    let mut shipped = shipment("pending", "2024-07-31T15:00:00Z", "1", true, "Label erstellt");
+    shipped["shipment"]["carrier"] = "FedEx".into();
+    assert_eq!(post(&client, &serve, "shop", &shipped).await, 202);
+
+    let easypost_sig = "hmac-sha256-hex=38f3f53c103713df81616a0a186d77141957323ec21d5fe9363db93840f527db";
+    let mut tampered = easypost.clone();
+    tampered[20] ^= 1;
+    for (body, headers, status) in [
+        (&tampered, vec![("x-hmac-signature", easypost_sig)], 401),
+        (&easypost, vec![], 401),
+        (&easypost, vec![("x-hmac-signature", "hmac-sha256-hex=00")], 401),
+        (&easypost, vec![("x-hmac-signature", easypost_sig)], 202),
+    ] {
+        let (got, answer) = post_signed(&client, &serve, "easypost", body, &headers).await;
+        assert_eq!(got, status, "{answer}");
+    }
+
+    let delivered =
+        json!({"event": "tracking_update", "event_id": "7c0e4b1e-2f7a-4a44-9d1b-3f1f0d2b9a11", "ts": 1_722_700_000,
+        "msg": {"tracking_number": "1", "slug": "fedex", "tag": "Delivered", "subtag": "Delivered_001",
+                "checkpoints": [{"checkpoint_time": "2024-08-05T14:02:00-04:00", "message": "Delivered — 配達完了"}]}})
+        .to_string();
+    let own = {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(aftership_key.as_bytes()).unwrap();
+        mac.update(delivered.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        // Standard base64, as AfterShip sends it.
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in digest.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+            for i in 0..4 {
+                out.push(if i <= chunk.len() {
+                    ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char
+                } else {
+                    '='
+                });
+            }
+        }
+        out
+    };
+    let (got, answer) = post_signed(
+        &client,
+        &serve,
+        "aftership",
+        delivered.as_bytes(),
+        &[("aftership-hmac-sha256", "d3Jvbmc=")],
+    )
+    .await;
+    assert_eq!(got, 401, "{answer}");
+    let (got, answer) = post_signed(
+        &client,
+        &serve,
+        "aftership",
+        delivered.as_bytes(),
+        &[("aftership-hmac-sha256", &own)],
+    )
+    .await;
+    assert_eq!(got, 202, "{answer}");
+
+    // Stopped, it has processed everything it acknowledged.
+    let log = serve.stop();
+    for reason in [
+        "EasyPost: the X-Hmac-Signature header does not match the body",
+        "EasyPost: the X-Hmac-Signature header is missing",
+        "AfterShip: the aftership-hmac-sha256 header does not match the body",
+    ] {
+        assert!(log.contains(reason), "{reason:?} in:\n{log}");
+    }
+    let store = weft::store::Store::open(db).await.unwrap();
+    let orders = store.ticket_orders("#1001").await.unwrap();
+    assert_eq!(orders.len(), 1);
+    let parcel = &orders[0].shipments;
+    assert_eq!(parcel.len(), 1, "{parcel:?}");
+    assert_eq!(parcel[0].status, weft_sdk::ShipmentStatus::Delivered);
+    let steps: Vec<(&str, Option<&str>)> = parcel[0]
+        .history
+        .iter()
+        .map(|s| (s.status.as_str(), s.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("pending", Some("Label erstellt")),
+            ("in_transit", Some("Arrived at FedEx location")),
+            ("delivered", Some("Delivered — 配達完了")),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn carriers_news_lands_on_the_order_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    carriers_news_lands_on_the_order(&format!("sqlite://{}", dir.path().join("weft.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn carriers_news_lands_on_the_order_on_postgres() {
+    if let Some(db) = common::postgres_database("carriers_news").await {
+        carriers_news_lands_on_the_order(&db).await;
+    }
+}
