@@ -3,6 +3,7 @@
 
 use crate::store::Store;
 use crate::store::failures::StepFailureRecord;
+use crate::store::orders::TicketOrder;
 use crate::store::report::{LoggedDecision, rfc3339};
 use std::fmt::Write as _;
 
@@ -145,6 +146,50 @@ fn write_failures(out: &mut String, failures: &[StepFailureRecord]) {
     }
 }
 
+/// The orders a ticket is about: status, total, lines, and each parcel's timeline.
+fn write_orders(out: &mut String, orders: &[TicketOrder]) {
+    for found in orders {
+        let (view, order) = (&found.order, &found.order.order);
+        let _ = writeln!(
+            out,
+            "  order {} at {} · {} · {} · placed {} · customer {}",
+            order.number,
+            order.channel,
+            order.status.map_or(view.last_change.as_str(), |s| s.as_str()),
+            order.total.as_ref().map_or("-".into(), ToString::to_string),
+            order.placed_at,
+            view.customer.map_or("-".into(), |c| c.to_string()),
+        );
+        for line in &order.lines {
+            let sku = line.sku.as_ref().map(|s| format!(" ({s})")).unwrap_or_default();
+            let price = line.unit_price.as_ref().map(|p| format!(" at {p}")).unwrap_or_default();
+            let _ = writeln!(out, "    {} × {}{sku}{price}", line.quantity, one_line(&line.title, 60));
+        }
+        for shipment in &found.shipments {
+            let expected = match (shipment.delivered_at, shipment.estimated_delivery) {
+                (Some(at), _) => format!(" · delivered {}", rfc3339(at)),
+                (None, Some(at)) => format!(" · expected {}", rfc3339(at)),
+                (None, None) => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "    shipment {} {} · {}{expected}",
+                shipment.carrier,
+                shipment.tracking_number,
+                shipment.status.as_str()
+            );
+            for step in &shipment.history {
+                let detail = step
+                    .detail
+                    .as_deref()
+                    .map(|d| format!(" · {}", one_line(d, 80)))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "      {} · {}{detail}", rfc3339(step.at), step.status.as_str());
+            }
+        }
+    }
+}
+
 /// The explanation of ticket `number`.
 pub async fn ticket(store: &Store, number: i64) -> anyhow::Result<String> {
     let Some(ticket) = store.ticket_json(number).await? else {
@@ -176,6 +221,9 @@ pub async fn ticket(store: &Store, number: i64) -> anyhow::Result<String> {
             deadline["due"].as_str().unwrap_or("?"),
             deadline["state"].as_str().unwrap_or("?")
         );
+    }
+    if let Some(order_no) = ticket["order"].as_str() {
+        write_orders(&mut out, &store.ticket_orders(order_no).await?);
     }
     write_failures(&mut out, &store.ticket_step_failures(number).await?);
     let _ = writeln!(out, "\nTimeline");

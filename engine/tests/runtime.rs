@@ -131,10 +131,16 @@ async fn json_channel_parses_lines() {
         body: body.into_bytes(),
         ..Inbound::default()
     };
-    let messages = plugin
+    let messages: Vec<weft_sdk::Message> = plugin
         .parse(&inbound, &serde_json::json!({}), &call("import"))
         .await
-        .expect("parse");
+        .expect("parse")
+        .into_iter()
+        .map(|item| match item {
+            weft_sdk::Item::Message(message) => message,
+            other => panic!("a message, not {other:?}"),
+        })
+        .collect();
     assert_eq!(messages.len(), 3);
     assert_eq!(messages[0].from.email.as_deref(), Some("anna@example.de"));
     assert_eq!(messages[1].body, "注文した商品がまだ届きません");

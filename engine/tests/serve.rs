@@ -589,11 +589,11 @@ fn validate_reports_a_broken_channels_file() {
     let name = file.display().to_string();
     let expected = [
         format!(
-            "{name}:4:11: unknown plugin `jsno` in channel `shop-de` (did you mean `json`?), expected one of the channel plugins: email, json, meta, twilio"
+            "{name}:4:11: unknown plugin `jsno` in channel `shop-de` (did you mean `json`?), expected one of the channel plugins: carriers, email, json, meta, twilio"
         ),
         format!("{name}:5:9: duplicate hook id `shop-de`, first defined at line 3"),
         format!(
-            "{name}:7:13: unknown key `default_chanel` in `with:` of channel `shop-de`, expected one of: default_channel, deliver_url, signature_secret"
+            "{name}:7:13: unknown key `default_chanel` in `with:` of channel `shop-de`, expected one of: default_channel, deliver_url, poll_url, signature_secret"
         ),
         format!("{name}:8:39: unknown key `hosts` in `allow` of channel `shop-de`, expected one of: http, secrets"),
         "4 problems in 1 file".to_owned(),

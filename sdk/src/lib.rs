@@ -46,6 +46,8 @@
 //!
 //! # Layout
 //! - [`model`]: messages, events, identities, commands, decisions: the domain types.
+//! - [`commerce`]: orders, money, shipments and their statuses, and the [`Item`]s a channel's
+//!   `parse` or `poll` yields.
 //! - [`plugin`]: the [`Step`] and [`Channel`] traits, [`Context`], [`Host`], [`Error`] and
 //!   [`ConfigProblem`].
 //! - [`duration`]: the one duration grammar (`72h`, `1h30m`) of workflows and the command line.
@@ -59,6 +61,7 @@
 //! - `wit` (hidden): the generated bindings and their conversions; plugin code never names them.
 //! - `allocator` (private): the plugins' allocator, size classes over talc.
 
+pub mod commerce;
 pub mod duration;
 pub mod fingerprint;
 pub mod http;
@@ -88,11 +91,13 @@ mod allocator;
 #[doc(hidden)]
 pub mod wit;
 
+pub use commerce::*;
 pub use model::*;
 pub use plugin::{Channel, ConfigProblem, Context, Error, Host, LogLevel, PluginInfo, Step};
 
 /// `use weft_sdk::prelude::*;` brings in what a plugin's `lib.rs` usually needs.
 pub mod prelude {
+    pub use crate::commerce::*;
     pub use crate::model::*;
     pub use crate::plugin::{Channel, ConfigProblem, Context, Error, Host, LogLevel, Step};
 }

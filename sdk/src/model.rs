@@ -137,13 +137,13 @@ impl Message {
     }
 }
 
-/// The event kind of an order the seller imported: its payload is an [`Order`].
-pub const ORDER_PLACED: &str = "order.placed";
-
 /// An order as the shop or marketplace reports it (an order export, an order API): who bought
 /// and where it goes. Orders tell which email, phone, buyer id, name and address belong
 /// together, and which customer an order number belongs to, before the buyer ever writes.
-/// It is the payload of an [`ORDER_PLACED`] event, and one line of `weft import orders`.
+/// It is the payload of an [`ORDER_PLACED`](crate::ORDER_PLACED) event (and of
+/// `order.updated`, `order.cancelled`), and one line of `weft import orders`. Only `number`,
+/// `channel` and `placed_at` are required; a connector fills in what its marketplace tells
+/// (status, lines, total).
 ///
 /// ```json
 /// {"number": "#1001", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z",
@@ -166,6 +166,18 @@ pub struct Order {
     /// The shipping address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping: Option<Address>,
+    /// Where the order stands at the marketplace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::OrderStatus>,
+    /// When the marketplace last changed it, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// What was ordered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<crate::OrderLine>,
+    /// What the buyer pays in all, shipping and taxes included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<crate::Money>,
 }
 
 impl Order {

@@ -1,6 +1,7 @@
 //! What a plugin implements ([`Step`], [`Channel`]), what it may ask of the host
 //! ([`Context`], [`Host`]), and what it reports of a bad configuration ([`ConfigProblem`]).
 
+use crate::commerce::{Item, OrderView, Polled, ShipmentView};
 use crate::model::*;
 use serde::de::DeserializeOwned;
 
@@ -208,6 +209,23 @@ pub trait Context: Host {
         let _ = name;
         None
     }
+    /// The order with this number (in any written form) at this channel (`shopify`,
+    /// `amazon`, ...), as the engine keeps it.
+    fn order(&self, channel: &str, number: &str) -> Option<OrderView> {
+        let _ = (channel, number);
+        None
+    }
+    /// A customer's orders (and those of the customers merged into it), newest first, at most
+    /// `limit`.
+    fn customer_orders(&self, customer: u64, limit: u32) -> Vec<OrderView> {
+        let _ = (customer, limit);
+        Vec::new()
+    }
+    /// The shipments of an order, oldest first, each with its status history.
+    fn order_shipments(&self, channel: &str, number: &str) -> Vec<ShipmentView> {
+        let _ = (channel, number);
+        Vec::new()
+    }
 }
 
 /// A workflow step. It decides; the engine acts.
@@ -275,7 +293,33 @@ pub trait Channel {
     /// Normalizes raw traffic into messages, after the webhook was kept and answered.
     /// Malformed input is a [`Error::Permanent`] that says what was wrong and where: the
     /// traffic becomes a dead letter with that reason, to be replayed once the plugin is fixed.
-    fn parse(inbound: &Inbound, config: &Self::Config) -> Result<Vec<Message>, Error>;
+    /// A channel whose traffic holds orders or shipments too implements [`Self::parse_items`]
+    /// instead; the default finds no message.
+    fn parse(inbound: &Inbound, config: &Self::Config) -> Result<Vec<Message>, Error> {
+        let _ = (inbound, config);
+        Ok(Vec::new())
+    }
+
+    /// Normalizes raw traffic into [`Item`]s: messages, orders placed, updated or cancelled,
+    /// shipment updates, other facts. The engine keeps the orders and shipments and queues an
+    /// event for each item (see [`crate::commerce`]). Errors as for [`Self::parse`]. The
+    /// default is the messages of [`Self::parse`].
+    fn parse_items(inbound: &Inbound, config: &Self::Config) -> Result<Vec<Item>, Error> {
+        Ok(Self::parse(inbound, config)?.into_iter().map(Item::Message).collect())
+    }
+
+    /// Asks the vendor for what is new since `cursor` (`None` on the very first poll), for a
+    /// channel that must be polled (an API without webhooks). `weft serve` calls it at the
+    /// interval of the channel's `poll:` in the channels file, with the cursor the last
+    /// successful poll returned, and keeps the items and the next cursor in one transaction:
+    /// a restart neither skips nor repeats. An error keeps the cursor, and the next poll
+    /// (after a backoff) asks again from the same place, so answer [`Error::Retryable`] or
+    /// [`Error::RetryLater`] when the vendor was down or said to wait. `Ok(None)` (the
+    /// default) says the channel is not polled.
+    fn poll(cursor: Option<&str>, config: &Self::Config, host: &dyn Host) -> Result<Option<Polled>, Error> {
+        let _ = (cursor, config, host);
+        Ok(None)
+    }
 
     /// What webhook traffic says besides messages, called after [`Channel::parse`] succeeded
     /// on it: the [`DeliveryStatus`] of messages this channel delivered (a status callback,

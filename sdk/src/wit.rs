@@ -55,6 +55,6 @@ mod glue_step;
 pub use convert::GuestHost;
 pub use glue_channel::{
     channel_check_config, channel_deliver, channel_handshake, channel_info, channel_notices, channel_parse,
-    channel_verify,
+    channel_poll, channel_verify,
 };
 pub use glue_step::{step_check_config, step_decide, step_info};

@@ -10,6 +10,7 @@ use crate::store::outbox::NewOutbound;
 use crate::store::queue::QueuedEvent;
 use crate::store::sla::{DeadlineSet, deadline_timer_base};
 use crate::store::{StoreError, Unit};
+use serde::Deserialize as _;
 use serde_json::json;
 use weft_sdk::{Command, CustomerRef, Decision, TicketRef};
 
@@ -114,6 +115,13 @@ pub async fn apply(
                         .derived
                         .push(("customer.merged".into(), json!({ "into": customer, "from": [own] })));
                 }
+            }
+            // An order's buyer linked: the order is that customer's.
+            if weft_sdk::is_order_event(&event.kind)
+                && let Ok(order) = weft_sdk::Order::deserialize(&event.payload)
+            {
+                unit.link_order_customer(&order.channel, &order.number, customer)
+                    .await?;
             }
             state.customer = Some(customer);
             state.customer_new = link.customer == CustomerRef::New;

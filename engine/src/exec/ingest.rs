@@ -27,6 +27,8 @@ pub struct IngestReport {
     pub files: usize,
     /// New messages queued.
     pub messages: usize,
+    /// Events queued for orders, shipment updates and other facts.
+    pub facts: usize,
     /// Files seen before and already parsed, all of them.
     pub unchanged: usize,
     /// Messages stored before with the same id and content: true duplicates, skipped.
@@ -45,6 +47,7 @@ pub struct IngestReport {
 impl IngestReport {
     fn add(&mut self, enqueued: Enqueued) {
         self.messages += enqueued.new;
+        self.facts += enqueued.facts;
         self.duplicates += enqueued.duplicates;
         self.renamed.extend(enqueued.renamed);
         self.replaced_text += enqueued.replaced_text;
@@ -221,7 +224,7 @@ fn walk_folder(
     ancestors.pop();
 }
 
-/// Keeps `inbound`, parses it with `channel` and queues the messages, inside `unit`. Returns
+/// Keeps `inbound`, parses it with `channel` and queues its items, inside `unit`. Returns
 /// how many messages were new, or the reason the traffic was rejected.
 pub async fn ingest_bytes(
     unit: &mut Unit,
@@ -236,7 +239,8 @@ pub async fn ingest_bytes(
     parse_recorded(unit, pipeline, id, channel, inbound).await
 }
 
-/// Parses kept traffic and queues its messages, or dead-letters it.
+/// Parses kept traffic and queues its items (messages, orders, shipments, facts), or
+/// dead-letters it.
 pub async fn parse_recorded(
     unit: &mut Unit,
     pipeline: &Pipeline,
@@ -272,20 +276,26 @@ async fn parse_kept(
     };
     // Webhook traffic may say more than messages: statuses, opt-outs (`exec::notices`).
     let parsed = match (parsed, &inbound.hook) {
-        (Ok(messages), Some(hook)) => match plugin.notices(&inbound, config, options).await {
-            Ok(notices) => Ok((messages, notices, hook.as_str())),
+        (Ok(items), Some(hook)) => match plugin.notices(&inbound, config, options).await {
+            Ok(notices) => Ok((items, notices, hook.as_str())),
             Err(failure) => Err(failure),
         },
-        (parsed, _) => parsed.map(|messages| (messages, Vec::new(), "")),
+        (parsed, _) => parsed.map(|items| (items, Vec::new(), "")),
     };
     match parsed {
-        Ok((messages, notices, hook)) => {
+        Ok((items, notices, hook)) => {
             if !notices.is_empty() {
                 let info = plugin.info();
                 let name = format!("{}@{}", info.name, info.version);
                 super::notices::apply(unit, hook, &name, &notices).await?;
             }
-            Ok(Ok(unit.enqueue(id, &messages).await?))
+            // Traffic read from a file has no time of arrival: a fact without a time of its
+            // own happened when it is read.
+            let received_at = match inbound.received_at {
+                0 => crate::store::now_ms(),
+                at => at,
+            };
+            Ok(Ok(unit.enqueue_items(id, &items, received_at).await?))
         }
         Err(failure) => {
             let reason = format!("{}: {failure}", inbound.source);
@@ -387,6 +397,7 @@ async fn ingest_piece(unit: &mut Unit, pipeline: &Pipeline, file: &InputFile, pi
                 enqueued.duplicates += done.duplicates;
                 enqueued.renamed.extend(done.renamed);
                 enqueued.replaced_text += done.replaced_text;
+                enqueued.facts += done.facts;
             }
             Err(reason) => reasons.push(reason),
         }

@@ -22,6 +22,8 @@
 //! - [`feed`]: the live stream (changes read from the store's change log, fanned out to
 //!   subscribers) and presence on tickets.
 //! - [`replay`]: dead letters tried again (`weft replay`, the API).
+//! - [`poll`]: the poller beside it: channels without webhooks asked for what is new, their
+//!   cursors kept with what they brought.
 //! - [`notices`]: what webhooks say besides messages: delivery statuses, opt-outs.
 //! - [`outbox`]: the sender beside it: outbox rows delivered through channel plugins, at most
 //!   once per key.
@@ -38,6 +40,7 @@ pub mod notices;
 pub mod orders;
 pub mod outbox;
 pub mod pipeline;
+pub mod poll;
 pub mod process;
 mod reader;
 pub mod records;
@@ -52,4 +55,5 @@ pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
 pub use live::{HookError, Live, LiveOptions, Receipt};
 pub use outbox::{Sender, SenderOptions};
 pub use pipeline::Pipeline;
+pub use poll::Poller;
 pub use process::{StepError, StepRun};

@@ -6,7 +6,8 @@
 //! once, as `file:line:column: what`, and nothing is queued until the files are clean (the
 //! files stay as they are, to be fixed and imported again). Clean orders are queued as
 //! [`ORDER_PLACED`] events at their `placed_at`, in one transaction, for the workflows that
-//! listen (the `identity` step reads the buyer as it reads a message's sender). An order
+//! listen (the `identity` step reads the buyer as it reads a message's sender), and kept in the
+//! orders table as a connector's orders are (see [`crate::store::orders`]). An order
 //! imported before (by channel and canonical number) is skipped, so overlapping order reports
 //! can be imported again and again.
 //!
@@ -15,10 +16,11 @@
 //! write them oldest first), so memory does not grow with the files.
 
 use super::records::{Framing, MAX_RECORD_BYTES, Pieces};
+use crate::store::orders::order_times;
 use crate::store::{Store, StoreError, Unit};
 use crate::workflow::Diagnostic;
 use std::path::{Path, PathBuf};
-use weft_sdk::{ORDER_PLACED, Order, Timestamp};
+use weft_sdk::{ORDER_PLACED, Order, OrderChange, Timestamp};
 
 /// Why orders were not imported.
 #[derive(Debug, thiserror::Error)]
@@ -270,6 +272,9 @@ async fn queue_order(unit: &mut Unit, read: &ReadOrder, imported: &mut Imported)
         imported.already += 1;
         return Ok(());
     }
+    // Kept as a connector's order is, so that tickets, `weft explain` and steps see it.
+    let times = order_times(&read.order).map_err(StoreError::Invalid)?;
+    unit.record_order(OrderChange::Placed, &read.order, times).await?;
     let payload = serde_json::to_value(&read.order).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let event = unit
         .enqueue_event(ORDER_PLACED, read.placed_at, None, None, &payload)

@@ -2,7 +2,7 @@
 
 use crate::runtime::ContextReader;
 use crate::store::Unit;
-use weft_sdk::{CustomerView, DeadlineView, Identity, MessageSummary, TicketView};
+use weft_sdk::{CustomerView, DeadlineView, Identity, MessageSummary, OrderView, ShipmentView, TicketView};
 
 fn signed(n: u64) -> anyhow::Result<i64> {
     i64::try_from(n).map_err(|_| anyhow::anyhow!("id {n} is out of range"))
@@ -51,5 +51,17 @@ impl ContextReader for Unit {
 
     async fn model(&mut self, name: &str) -> anyhow::Result<Option<String>> {
         Ok(Unit::model(self, name).await?)
+    }
+
+    async fn order(&mut self, channel: &str, number: &str) -> anyhow::Result<Option<OrderView>> {
+        Ok(Unit::order(self, channel, number).await?)
+    }
+
+    async fn customer_orders(&mut self, customer: u64, limit: u32) -> anyhow::Result<Vec<OrderView>> {
+        Ok(Unit::customer_orders(self, customer, limit).await?)
+    }
+
+    async fn order_shipments(&mut self, channel: &str, number: &str) -> anyhow::Result<Vec<ShipmentView>> {
+        Ok(Unit::order_shipments(self, channel, number).await?)
     }
 }

@@ -1,4 +1,4 @@
-//! The `context` capability: read-only answers about customers and tickets, from a
+//! The `context` capability: read-only answers about customers, tickets and orders, from a
 //! [`ContextReader`] the caller lends to the call.
 
 use crate::runtime::bindings::step::weft::plugin::context as wit;
@@ -9,7 +9,7 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use weft_sdk::testing::MemoryContext;
-use weft_sdk::{Context, CustomerView, DeadlineView, Identity, MessageSummary, TicketView};
+use weft_sdk::{Context, CustomerView, DeadlineView, Identity, MessageSummary, OrderView, ShipmentView, TicketView};
 
 /// Where a step's `context` import is answered from. The engine's store implements it over an
 /// open transaction, so answers reflect the decisions already applied for the current event;
@@ -54,6 +54,20 @@ pub trait ContextReader: Send + 'static {
     fn model_version(&mut self, name: &str) -> impl Future<Output = anyhow::Result<Option<u64>>> + Send;
     /// The model stored under `name`, as JSON.
     fn model(&mut self, name: &str) -> impl Future<Output = anyhow::Result<Option<String>>> + Send;
+    /// The order with this number (any written form) at this channel.
+    fn order(&mut self, channel: &str, number: &str) -> impl Future<Output = anyhow::Result<Option<OrderView>>> + Send;
+    /// A customer's orders and those of the customers merged into it, newest first.
+    fn customer_orders(
+        &mut self,
+        customer: u64,
+        limit: u32,
+    ) -> impl Future<Output = anyhow::Result<Vec<OrderView>>> + Send;
+    /// The shipments of an order, oldest first, with their timelines.
+    fn order_shipments(
+        &mut self,
+        channel: &str,
+        number: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<ShipmentView>>> + Send;
 }
 
 /// A [`ContextReader`] over customers and tickets held in memory, for tests.
@@ -120,6 +134,15 @@ impl ContextReader for MemoryReader {
     async fn model(&mut self, name: &str) -> anyhow::Result<Option<String>> {
         self.answer(|d| d.model(name))
     }
+    async fn order(&mut self, channel: &str, number: &str) -> anyhow::Result<Option<OrderView>> {
+        self.answer(|d| d.order(channel, number))
+    }
+    async fn customer_orders(&mut self, customer: u64, limit: u32) -> anyhow::Result<Vec<OrderView>> {
+        self.answer(|d| d.customer_orders(customer, limit))
+    }
+    async fn order_shipments(&mut self, channel: &str, number: &str) -> anyhow::Result<Vec<ShipmentView>> {
+        self.answer(|d| d.order_shipments(channel, number))
+    }
 }
 
 type Answer<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'a>>;
@@ -137,6 +160,9 @@ pub(crate) trait DynReader: Send {
     fn ticket_deadlines(&mut self, ticket: u64) -> Answer<'_, Vec<DeadlineView>>;
     fn model_version<'a>(&'a mut self, name: &'a str) -> Answer<'a, Option<u64>>;
     fn model<'a>(&'a mut self, name: &'a str) -> Answer<'a, Option<String>>;
+    fn order<'a>(&'a mut self, channel: &'a str, number: &'a str) -> Answer<'a, Option<OrderView>>;
+    fn customer_orders(&mut self, customer: u64, limit: u32) -> Answer<'_, Vec<OrderView>>;
+    fn order_shipments<'a>(&'a mut self, channel: &'a str, number: &'a str) -> Answer<'a, Vec<ShipmentView>>;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
@@ -173,6 +199,15 @@ impl<R: ContextReader> DynReader for R {
     }
     fn model<'a>(&'a mut self, name: &'a str) -> Answer<'a, Option<String>> {
         Box::pin(ContextReader::model(self, name))
+    }
+    fn order<'a>(&'a mut self, channel: &'a str, number: &'a str) -> Answer<'a, Option<OrderView>> {
+        Box::pin(ContextReader::order(self, channel, number))
+    }
+    fn customer_orders(&mut self, customer: u64, limit: u32) -> Answer<'_, Vec<OrderView>> {
+        Box::pin(ContextReader::customer_orders(self, customer, limit))
+    }
+    fn order_shipments<'a>(&'a mut self, channel: &'a str, number: &'a str) -> Answer<'a, Vec<ShipmentView>> {
+        Box::pin(ContextReader::order_shipments(self, channel, number))
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
@@ -311,6 +346,41 @@ impl wit::Host for ContextView<'_> {
     async fn get_model(&mut self, name: String) -> wasmtime::Result<Option<String>> {
         self.reader()?.model(&name).await.map_err(|e| fault("get-model", e))
     }
+
+    async fn get_order(&mut self, channel: String, number: String) -> wasmtime::Result<Option<String>> {
+        let found = self
+            .reader()?
+            .order(&channel, &number)
+            .await
+            .map_err(|e| fault("get-order", e))?;
+        found.map(|order| json_of("get-order", &order)).transpose()
+    }
+
+    async fn customer_orders(&mut self, customer: u64, limit: u32) -> wasmtime::Result<Vec<String>> {
+        let found = self
+            .reader()?
+            .customer_orders(customer, limit)
+            .await
+            .map_err(|e| fault("customer-orders", e))?;
+        found.iter().map(|order| json_of("customer-orders", order)).collect()
+    }
+
+    async fn order_shipments(&mut self, channel: String, number: String) -> wasmtime::Result<Vec<String>> {
+        let found = self
+            .reader()?
+            .order_shipments(&channel, &number)
+            .await
+            .map_err(|e| fault("order-shipments", e))?;
+        found
+            .iter()
+            .map(|shipment| json_of("order-shipments", shipment))
+            .collect()
+    }
+}
+
+/// An order or shipment view as the JSON the SDK reads back.
+fn json_of(lookup: &str, value: &impl serde::Serialize) -> wasmtime::Result<String> {
+    serde_json::to_string(value).map_err(|e| fault(lookup, e.into()))
 }
 
 struct ContextData;

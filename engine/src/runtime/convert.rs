@@ -121,7 +121,7 @@ pub(crate) fn json_to(value: &serde_json::Value) -> String {
 }
 
 /// JSON text from the guest; empty text is `null`.
-fn json_from(text: &str) -> Result<serde_json::Value, String> {
+pub(crate) fn json_from(text: &str) -> Result<serde_json::Value, String> {
     if text.trim().is_empty() {
         return Ok(serde_json::Value::Null);
     }

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use weft_sdk::{
-    ConfigProblem, Delivery, Event, HandshakeRequest, HandshakeResponse, Inbound, Message, Notice, Outbound, PluginInfo,
+    ConfigProblem, Delivery, Event, HandshakeRequest, HandshakeResponse, Inbound, Item, Message, Notice, Outbound,
+    PluginInfo, Polled,
 };
 
 /// How long `info` may take when a plugin loads.
@@ -556,13 +557,14 @@ impl Plugin {
             .map_err(|e| plugin_failure(origin, convert::plugin_error_from(e), &state.denials))
     }
 
-    /// Runs a channel's `parse`: raw traffic in, checked messages out.
+    /// Runs a channel's `parse`: raw traffic in, checked items (messages, orders, shipment
+    /// updates, facts) out.
     pub async fn parse(
         &self,
         inbound: &Inbound,
         config: &serde_json::Value,
         call: &CallOptions,
-    ) -> Result<Vec<Message>, StepFailure> {
+    ) -> Result<Vec<Item>, StepFailure> {
         let pre = self
             .channel_pre()
             .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
@@ -579,7 +581,44 @@ impl Plugin {
         })
         .await;
         match result? {
-            Ok(raw) => validate::messages(raw).map_err(|problem| StepFailure::InvalidOutput { origin, problem }),
+            Ok(raw) => validate::items(raw).map_err(|problem| StepFailure::InvalidOutput { origin, problem }),
+            Err(e) => Err(plugin_failure(origin, convert::plugin_error_from(e), &state.denials)),
+        }
+    }
+
+    /// Runs a channel's `poll-updates`: what is new since `cursor`, checked, and the next cursor. `None`
+    /// when the channel is not polled.
+    pub async fn poll(
+        &self,
+        cursor: Option<&str>,
+        config: &serde_json::Value,
+        call: &CallOptions,
+    ) -> Result<Option<Polled>, StepFailure> {
+        let pre = self
+            .channel_pre()
+            .ok_or_else(|| self.wrong_kind(call, PluginKind::Channel))?;
+        let origin = self.origin(call);
+        let (cursor, config) = (cursor.map(str::to_owned), convert::json_to(config));
+        let (state, result) = invoke(&self.shared, &origin, call, ContextState::default(), move |store| {
+            Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await.map_err(Stage::Instantiate)?;
+                instance
+                    .call_poll_updates(&mut *store, cursor.as_deref(), &config)
+                    .await
+                    .map_err(Stage::Call)
+            })
+        })
+        .await;
+        match result? {
+            Ok(None) => Ok(None),
+            Ok(Some(raw)) => validate::items(raw.items)
+                .map(|items| {
+                    Some(Polled {
+                        items,
+                        cursor: raw.cursor,
+                    })
+                })
+                .map_err(|problem| StepFailure::InvalidOutput { origin, problem }),
             Err(e) => Err(plugin_failure(origin, convert::plugin_error_from(e), &state.denials)),
         }
     }

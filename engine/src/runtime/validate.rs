@@ -2,11 +2,14 @@
 
 use crate::runtime::bindings::step::weft::plugin::types as w;
 use crate::runtime::convert;
-use weft_sdk::{Command, ConfigProblem, Decision, Message, Notice};
+use crate::store::orders::{order_times, shipment_times};
+use weft_sdk::{
+    Command, ConfigProblem, Decision, Item, Message, Notice, Order, OrderChange, SHIPMENT_UPDATED, ShipmentUpdate,
+};
 
 /// The most decisions one call may return.
 pub(crate) const MAX_DECISIONS: usize = 1000;
-/// The most messages one `parse` may return.
+/// The most items (messages, facts) one `parse` or `poll` may return.
 pub(crate) const MAX_MESSAGES: usize = 10_000;
 /// The most problems one `check-config` may return.
 pub(crate) const MAX_PROBLEMS: usize = 1000;
@@ -178,30 +181,78 @@ pub(crate) fn check_decision(d: &Decision) -> Result<(), String> {
     Ok(())
 }
 
-/// Converts and checks a channel's parsed messages; the problem names the message by index.
-pub(crate) fn messages(raw: Vec<w::Message>) -> Result<Vec<Message>, String> {
+/// Converts and checks one parsed message.
+fn message(raw: w::Message) -> Result<Message, String> {
+    let message = convert::message_from(raw);
+    not_empty("the channel", &message.channel)?;
+    not_empty("the id", &message.id)?;
+    if message.body.len() > MAX_STRING_BYTES {
+        return Err(format!(
+            "the body is {} bytes, longer than {MAX_STRING_BYTES}",
+            message.body.len()
+        ));
+    }
+    Ok(message)
+}
+
+/// Converts and checks what a channel's `parse` or `poll` found; the problem names the item by
+/// index. A fact of an order's kind must hold an order, one of `shipment.updated` a shipment
+/// update, each with its times in RFC 3339 and its money as decimal text with a currency; the
+/// engine's own kinds (`message.*`, `ticket.*`, `timer.*`) are not a channel's to claim.
+pub(crate) fn items(raw: Vec<w::Item>) -> Result<Vec<Item>, String> {
     if raw.len() > MAX_MESSAGES {
-        return Err(format!("{} messages, more than the {MAX_MESSAGES} allowed", raw.len()));
+        return Err(format!("{} items, more than the {MAX_MESSAGES} allowed", raw.len()));
     }
     raw.into_iter()
         .enumerate()
-        .map(|(index, raw)| {
-            let message = convert::message_from(raw);
-            let at = |problem: String| format!("message {index}: {problem}");
-            not_empty("the channel", &message.channel).map_err(at)?;
-            not_empty("the id", &message.id).map_err(at)?;
-            if message.body.len() > MAX_STRING_BYTES {
-                return Err(at(format!(
-                    "the body is {} bytes, longer than {MAX_STRING_BYTES}",
-                    message.body.len()
-                )));
-            }
-            Ok(message)
+        .map(|(index, raw)| match raw {
+            w::Item::Message(raw) => message(raw)
+                .map(Item::Message)
+                .map_err(|p| format!("item {index}: {p}")),
+            w::Item::Fact(fact) => fact_item(fact).map_err(|p| format!("item {index}: {p}")),
         })
         .collect()
 }
 
-/// Converts and checks what `check-config` found; the problem names the entry by index.
+/// A fact as the item it stands for.
+fn fact_item(fact: w::Fact) -> Result<Item, String> {
+    not_empty("the fact's kind", &fact.kind)?;
+    if ["message.", "ticket.", "timer."]
+        .iter()
+        .any(|engine| fact.kind.starts_with(engine))
+    {
+        return Err(format!(
+            "the fact's kind `{}` is one the engine raises itself",
+            fact.kind
+        ));
+    }
+    if fact.payload.len() > MAX_STRING_BYTES {
+        return Err(format!(
+            "the payload of `{}` is {} bytes, longer than {MAX_STRING_BYTES}",
+            fact.kind,
+            fact.payload.len()
+        ));
+    }
+    let payload = convert::json_from(&fact.payload).map_err(|e| format!("the payload of `{}` is {e}", fact.kind))?;
+    if let Some(change) = OrderChange::from_kind(&fact.kind) {
+        let order: Order = serde_json::from_value(payload)
+            .map_err(|e| format!("the payload of `{}` is not an order: {e}", fact.kind))?;
+        order_times(&order)?;
+        return Ok(Item::Order { change, order });
+    }
+    if fact.kind == SHIPMENT_UPDATED {
+        let update: ShipmentUpdate = serde_json::from_value(payload)
+            .map_err(|e| format!("the payload of `{}` is not a shipment update: {e}", fact.kind))?;
+        shipment_times(&update)?;
+        return Ok(Item::Shipment(update));
+    }
+    Ok(Item::Fact {
+        kind: fact.kind,
+        at: fact.at,
+        payload,
+    })
+}
+
 /// The most notices one `notices` may return.
 pub(crate) const MAX_NOTICES: usize = 10_000;
 
@@ -224,6 +275,7 @@ pub(crate) fn notices(raw: Vec<w::Notice>) -> Result<Vec<Notice>, String> {
         .collect()
 }
 
+/// Converts and checks what `check-config` found; the problem names the entry by index.
 pub(crate) fn config_problems(raw: Vec<w::ConfigProblem>) -> Result<Vec<ConfigProblem>, String> {
     if raw.len() > MAX_PROBLEMS {
         return Err(format!(

@@ -348,7 +348,7 @@ impl Unit {
     /// A customer or ticket and every one merged into it, directly or not: the root first, then
     /// level by level. Merges are few, so one indexed read per member beats a recursive query
     /// and its temporary tables.
-    async fn family(&mut self, merged: Merged, root: i64) -> Result<Vec<i64>> {
+    pub(super) async fn family(&mut self, merged: Merged, root: i64) -> Result<Vec<i64>> {
         let sql = match merged {
             Merged::Customers => "SELECT id AS member FROM customers WHERE merged_into = $1",
             Merged::Tickets => "SELECT number AS member FROM tickets WHERE merged_into = $1",

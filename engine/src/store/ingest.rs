@@ -10,10 +10,11 @@
 //! (U+0000, which PostgreSQL refuses in text) is stored as U+FFFD; the raw bytes stay as they
 //! came in the inbound row, which is binary.
 
-use super::{Result, Row, Store, Unit, now_ms, query};
+use super::orders::{order_times, shipment_times};
+use super::{Result, Row, Store, StoreError, Unit, now_ms, query};
 use sha2::{Digest, Sha256};
 use weft_sdk::fingerprint::{body_fingerprint, sender_key};
-use weft_sdk::{Direction, Inbound, Message};
+use weft_sdk::{Direction, Inbound, Item, Message, SHIPMENT_UPDATED};
 
 /// Raw traffic as stored.
 #[derive(Debug, Clone)]
@@ -30,12 +31,15 @@ pub struct InboundRecord {
 pub struct Enqueued {
     /// Messages stored and queued.
     pub new: usize,
-    /// Messages stored before with the same id and the same content: skipped.
+    /// Messages stored before with the same id and the same content, and order and shipment
+    /// reports kept before or older than the one kept: skipped.
     pub duplicates: usize,
     /// Messages whose id an earlier message with other content has: kept under a new id.
     pub renamed: Vec<Renamed>,
     /// Messages whose text held characters the store cannot hold (U+0000), stored replaced.
     pub replaced_text: usize,
+    /// Events queued for other items: orders, shipment updates, facts.
+    pub facts: usize,
 }
 
 /// A message kept under a new id because its id was taken by other content.
@@ -120,38 +124,100 @@ impl Unit {
         let now = now_ms();
         let mut done = Enqueued::default();
         for message in messages {
-            let (message, replaced) = storable(message)?;
-            if replaced {
-                done.replaced_text += 1;
-            }
-            let Some((message_id, renamed)) = self.insert_message(inbound_id, &message).await? else {
-                done.duplicates += 1;
-                continue;
-            };
-            let (kind, payload) = match (message.direction, message.automatic) {
-                (Direction::Inbound, _) => ("message.received", "{}"),
-                (Direction::Outbound, false) => ("message.sent", r#"{"automatic":false}"#),
-                (Direction::Outbound, true) => ("message.sent", r#"{"automatic":true}"#),
-            };
-            query(
-                "INSERT INTO events (kind, at, message_id, payload, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(kind)
-            .bind(message.at)
-            .bind(message_id)
-            .bind(payload)
-            .bind(now)
-            .execute(self.conn())
-            .await?;
-            done.new += 1;
-            done.renamed.extend(renamed);
+            self.enqueue_message(inbound_id, message, now, &mut done).await?;
         }
+        self.mark_parsed(inbound_id).await?;
+        Ok(done)
+    }
+
+    /// Stores what a channel found in inbound `inbound_id` and queues an event for each new
+    /// item: messages as [`Unit::enqueue`] does; orders kept (see [`super::orders`]) and queued
+    /// as `order.placed`, `order.updated` or `order.cancelled` with the order as payload;
+    /// shipment updates kept and queued as `shipment.updated`; other facts queued as their
+    /// kind, at their time or else at `received_at`. An order or shipment report already kept,
+    /// or older than the one kept, queues nothing.
+    pub async fn enqueue_items(&mut self, inbound_id: i64, items: &[Item], received_at: i64) -> Result<Enqueued> {
+        let now = now_ms();
+        let mut done = Enqueued::default();
+        for item in items {
+            match item {
+                Item::Message(message) => self.enqueue_message(inbound_id, message, now, &mut done).await?,
+                Item::Order { change, order } => {
+                    let times = order_times(order).map_err(StoreError::Invalid)?;
+                    if self.record_order(*change, order, times).await? {
+                        let payload = serde_json::to_value(order)?;
+                        self.enqueue_event(change.kind(), times.updated_at, None, None, &payload)
+                            .await?;
+                        done.facts += 1;
+                    } else {
+                        done.duplicates += 1;
+                    }
+                }
+                Item::Shipment(update) => {
+                    let times = shipment_times(update).map_err(StoreError::Invalid)?;
+                    if self.record_shipment(update, times).await? {
+                        let payload = serde_json::to_value(update)?;
+                        self.enqueue_event(SHIPMENT_UPDATED, times.at, None, None, &payload)
+                            .await?;
+                        done.facts += 1;
+                    } else {
+                        done.duplicates += 1;
+                    }
+                }
+                Item::Fact { kind, at, payload } => {
+                    self.enqueue_event(kind, at.unwrap_or(received_at), None, None, payload)
+                        .await?;
+                    done.facts += 1;
+                }
+            }
+        }
+        self.mark_parsed(inbound_id).await?;
+        Ok(done)
+    }
+
+    async fn mark_parsed(&mut self, inbound_id: i64) -> Result<()> {
         query("UPDATE inbound SET state = 'parsed', error = NULL WHERE id = $1")
             .bind(inbound_id)
             .execute(self.conn())
             .await?;
-        Ok(done)
+        Ok(())
+    }
+
+    /// Stores one message and queues its event, unless it is stored already.
+    async fn enqueue_message(
+        &mut self,
+        inbound_id: i64,
+        message: &Message,
+        now: i64,
+        done: &mut Enqueued,
+    ) -> Result<()> {
+        let (message, replaced) = storable(message)?;
+        if replaced {
+            done.replaced_text += 1;
+        }
+        let Some((message_id, renamed)) = self.insert_message(inbound_id, &message).await? else {
+            done.duplicates += 1;
+            return Ok(());
+        };
+        let (kind, payload) = match (message.direction, message.automatic) {
+            (Direction::Inbound, _) => ("message.received", "{}"),
+            (Direction::Outbound, false) => ("message.sent", r#"{"automatic":false}"#),
+            (Direction::Outbound, true) => ("message.sent", r#"{"automatic":true}"#),
+        };
+        query(
+            "INSERT INTO events (kind, at, message_id, payload, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(kind)
+        .bind(message.at)
+        .bind(message_id)
+        .bind(payload)
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        done.new += 1;
+        done.renamed.extend(renamed);
+        Ok(())
     }
 
     /// Stores one message under its id, or, when an earlier message with other content has

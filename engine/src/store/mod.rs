@@ -14,6 +14,7 @@
 //! - [`ingest`]: raw traffic and normalized messages in, events queued.
 //! - [`hooks`]: webhooks kept before they are answered; what the live loop of `weft serve` asks.
 //! - [`queue`]: claiming events, finishing them, retries and dead letters.
+//! - [`orders`]: orders and shipments as channels report them, and polled channels' cursors.
 //! - [`outbox`]: messages to send, claimed before their channel is called, and their outcome.
 //! - [`failures`]: steps that failed on an event processed anyway, until a replay succeeds.
 //! - [`apply`]: commands applied inside a unit, and the decision log.
@@ -43,6 +44,7 @@ pub mod ingest;
 pub mod manual;
 pub mod models;
 pub mod node;
+pub mod orders;
 pub mod outbox;
 pub mod presence;
 pub mod queue;

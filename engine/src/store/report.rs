@@ -1,6 +1,7 @@
 //! Reading for people and other programs: exports (JSONL objects), the timeline and decision
 //! history behind `weft explain`, and the totals the demo prints.
 
+use super::orders::TicketOrder;
 use super::{Result, Store, query};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -11,6 +12,44 @@ pub fn rfc3339(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| format!("{t:.0}"))
         .unwrap_or_else(|_| ms.to_string())
+}
+
+/// An order a ticket is about, with its shipments and their timelines, as exports show it.
+pub fn ticket_order_json(found: &TicketOrder) -> Value {
+    let (view, order) = (&found.order, &found.order.order);
+    let shipments: Vec<Value> = found
+        .shipments
+        .iter()
+        .map(|shipment| {
+            json!({
+                "carrier": shipment.carrier,
+                "tracking_number": shipment.tracking_number,
+                "status": shipment.status,
+                "estimated_delivery": shipment.estimated_delivery.map(rfc3339),
+                "delivered_at": shipment.delivered_at.map(rfc3339),
+                "history": shipment.history.iter().map(|step| json!({
+                    "at": rfc3339(step.at),
+                    "status": step.status,
+                    "detail": step.detail,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "channel": order.channel.trim().to_lowercase(),
+        "number": view.number,
+        "written": order.number,
+        "status": order.status,
+        "last_change": view.last_change,
+        "placed_at": order.placed_at,
+        "updated_at": rfc3339(view.updated_at),
+        "customer": view.customer,
+        "buyer": order.buyer,
+        "shipping": order.shipping,
+        "total": order.total,
+        "lines": order.lines,
+        "shipments": shipments,
+    })
 }
 
 /// One message on a timeline.
@@ -136,6 +175,11 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let number: i64 = row.try_get("number")?;
+            let order_no: Option<String> = row.try_get("order_no")?;
+            let orders = match &order_no {
+                Some(order_no) => super::orders::ticket_orders(&mut conn, order_no).await?,
+                None => Vec::new(),
+            };
             let customer: Option<i64> = row.try_get("customer_id")?;
             let customer = match customer {
                 Some(c) => Some(super::apply::merge_root(&mut conn, super::apply::Merged::Customers, c).await?),
@@ -147,7 +191,10 @@ impl Store {
                 "customer": customer,
                 "status": row.try_get::<String>("status")?,
                 "subject": row.try_get::<Option<String>>("subject")?,
-                "order": row.try_get::<Option<String>>("order_no")?,
+                "order": order_no,
+                // The order (at each channel that has one with this number) and where its
+                // parcels are.
+                "orders": orders.iter().map(ticket_order_json).collect::<Vec<_>>(),
                 "opened_at": rfc3339(row.try_get("opened_at")?),
                 "updated_at": rfc3339(row.try_get("updated_at")?),
                 "messages": messages.remove(&number).unwrap_or_default(),

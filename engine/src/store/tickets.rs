@@ -476,6 +476,8 @@ pub struct TicketSnapshot {
     pub customer: Option<super::customers::CustomerRecord>,
     /// The other tickets about its order.
     pub order_tickets: Vec<i64>,
+    /// Its order as each channel reported it, with the shipments' timelines.
+    pub orders: Vec<super::orders::TicketOrder>,
     pub deadlines: Vec<TicketDeadline>,
     pub drafts: Vec<Draft>,
 }
@@ -545,6 +547,10 @@ impl Store {
                         .into_iter()
                         .filter(|n| *n != number)
                         .collect(),
+                    None => Vec::new(),
+                },
+                orders: match &row.order {
+                    Some(order) => self.ticket_orders(order).await?,
                     None => Vec::new(),
                 },
                 deadlines: self.ticket_deadlines(number).await?,

@@ -862,7 +862,13 @@ impl<'a> Checker<'a> {
     }
 
     /// A duration within `min..=max`; `range` says the same in words for the error.
-    fn duration(&mut self, node: &Node, what: &str, (min, max): (Duration, Duration), range: &str) -> Option<Duration> {
+    pub(crate) fn duration(
+        &mut self,
+        node: &Node,
+        what: &str,
+        (min, max): (Duration, Duration),
+        range: &str,
+    ) -> Option<Duration> {
         let Some(text) = node.as_scalar() else {
             self.report(
                 node.pos,

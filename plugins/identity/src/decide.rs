@@ -635,14 +635,14 @@ fn read_phone_where_the_buyer_lives(
     }
 }
 
-/// Decides the customer of a message event, or of an imported order ([`ORDER_PLACED`]: the
-/// order's buyer is read as a message's sender, its shipping address as the message's
-/// address).
+/// Decides the customer of a message event, or of an order (an order event: [`ORDER_PLACED`],
+/// imported or from a connector, `order.updated`, `order.cancelled`: the order's buyer is read
+/// as a message's sender, its shipping address as the message's address).
 pub fn decide(event: &Event, settings: &Settings, ctx: &dyn Context) -> Result<Vec<Decision>, Error> {
     let order_message;
     let message = match &event.message {
         Some(message) => message,
-        None if event.kind == ORDER_PLACED => {
+        None if is_order_event(&event.kind) => {
             let order = Order::deserialize(&event.payload)
                 .map_err(|e| Error::permanent(format!("event {}: the payload is not an order: {e}", event.id)))?;
             order_message = order.as_message(event.at);

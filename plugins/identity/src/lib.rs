@@ -1,11 +1,11 @@
 //! The `identity` step: which customer a message belongs to.
 //!
 //! It reads the sender's identifiers from a `message.received` event (or the buyer of an
-//! imported order, an `order.placed` event, read as a message's sender), normalizes them, and
-//! answers with one `link-customer` decision — to an existing customer or to a new one, never
-//! neither — preceded by a `merge-customers` decision when the message shows two customers to
-//! be one person. Every decision names its evidence: each field that agreed or disagreed, with
-//! its weight.
+//! order, imported or from a connector: `order.placed`, `order.updated`, `order.cancelled`,
+//! read as a message's sender), normalizes them, and answers with one `link-customer`
+//! decision — to an existing customer or to a new one, never neither — preceded by a
+//! `merge-customers` decision when the message shows two customers to be one person. Every
+//! decision names its evidence: each field that agreed or disagreed, with its weight.
 //!
 //! - Strong identifiers (email, phone, marketplace buyer id, social handle, and an order number
 //!   already known) link at once.

@@ -18,6 +18,20 @@
 //! time. A `GET` on the hook with `?challenge=TEXT` answers `TEXT`, so a system can check the
 //! URL before it sends anything.
 //!
+//! Besides messages, a line can be an order or a shipment update, which the engine keeps and
+//! raises as events (`order.placed`, `order.updated`, `order.cancelled`, `shipment.updated`):
+//! `{"order": ORDER, "change": "placed"}` (ORDER as a line of `weft import orders`, with
+//! `status`, `updated_at`, `lines` and `total` when known; `change` is `placed` by default,
+//! `updated` or `cancelled`), and `{"shipment": {"carrier", "tracking_number", "status",
+//! "at", "order", "channel", "estimated_delivery", "detail"}}` (`status` one of `pending`,
+//! `in_transit`, `out_for_delivery`, `delivered`, `exception`, `returned`).
+//!
+//! Mounted with `poll:` in the channels file and `poll_url` set, it is polled: each poll GETs
+//! the URL (with `cursor=` the last cursor the feed gave, from the second poll on) and reads
+//! its body as lines; the `Weft-Cursor` header of the answer is where the next poll starts.
+//! 408, 429 and 5xx are tried again later (not before `Retry-After`), other statuses fail
+//! the poll with the feed's reason; either way the cursor stays where it was.
+//!
 //! It delivers replies too, when `deliver_url` is set (its host granted to the mount in
 //! `allow: { http: [...] }`): each outbound message is POSTed there as JSON,
 //! `{"key", "to", "thread", "subject", "body", "lang"}`, signed the same way
@@ -64,6 +78,13 @@ pub struct Config {
     /// `deliver_url: https://helpdesk.example.com/weft/replies`
     #[serde(default)]
     pub deliver_url: Option<String>,
+    /// Where the channel is polled, when its mount sets `poll:` in the channels file: a GET
+    /// to this http(s) URL (with `cursor=` the last cursor added to its query, after the
+    /// first poll) answers lines as the webhook's body holds them, and the next cursor in the
+    /// `Weft-Cursor` header. Its host must be granted to the mount (`allow: { http: [HOST] }`).
+    /// Example: `poll_url: https://shop.example.com/weft/feed`
+    #[serde(default)]
+    pub poll_url: Option<String>,
 }
 
 /// One line as it is written.
@@ -110,6 +131,14 @@ impl Channel for JsonLines {
             problems.push(
                 ConfigProblem::at(["default_channel"], "the default channel is blank")
                     .expected("a channel name such as `chat`"),
+            );
+        }
+        if let Some(url) = &config.poll_url
+            && let Err(problem) = deliver_host(url)
+        {
+            problems.push(
+                ConfigProblem::at(["poll_url"], problem)
+                    .expected("an http or https URL such as `https://shop.example.com/weft/feed`"),
             );
         }
         if let Some(url) = &config.deliver_url {
@@ -185,6 +214,16 @@ impl Channel for JsonLines {
     }
 
     fn parse(inbound: &Inbound, config: &Config) -> Result<Vec<Message>, Error> {
+        Ok(Self::parse_items(inbound, config)?
+            .into_iter()
+            .filter_map(|item| match item {
+                Item::Message(message) => Some(message),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn parse_items(inbound: &Inbound, config: &Config) -> Result<Vec<Item>, Error> {
         let first_line = match inbound.header(FIRST_LINE_HEADER) {
             None => 1,
             Some(value) => value.trim().parse::<usize>().map_err(|_| {
@@ -194,7 +233,7 @@ impl Channel for JsonLines {
                 ))
             })?,
         };
-        let mut messages = Vec::new();
+        let mut items = Vec::new();
         for (index, line) in inbound.body.split(|&b| b == b'\n').enumerate() {
             let number = first_line + index;
             let at = |what: String| Error::permanent(format!("{}:{number}: {what}", inbound.source));
@@ -209,11 +248,130 @@ impl Channel for JsonLines {
             if line.is_empty() {
                 continue;
             }
-            let parsed: Line = serde_json::from_str(line).map_err(|e| at(not_a_message(line, e)))?;
-            messages.push(normalize(parsed, config).map_err(at)?);
+            items.push(item(line, config).map_err(at)?);
         }
-        Ok(messages)
+        Ok(items)
     }
+
+    fn poll(cursor: Option<&str>, config: &Config, host: &dyn Host) -> Result<Option<Polled>, Error> {
+        let Some(url) = &config.poll_url else {
+            return Ok(None);
+        };
+        let url = match cursor {
+            Some(cursor) => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}cursor={}", percent_encode(cursor))
+            }
+            None => url.clone(),
+        };
+        let response = host
+            .fetch(&HttpRequest::new("GET", &url).with_header("Accept", "application/x-ndjson"))
+            .map_err(|e| Error::retryable(format!("the poll of {url} got no answer: {e}")))?;
+        if !response.is_success() {
+            let reason = format!(
+                "the poll of {url} was answered {}: {}",
+                response.status,
+                reason_of(&response.body)
+            );
+            return Err(if retryable_status(response.status) {
+                match response.retry_after() {
+                    Some(after) => Error::retry_later(after, reason),
+                    None => Error::retryable(reason),
+                }
+            } else {
+                Error::permanent(reason)
+            });
+        }
+        let inbound = Inbound {
+            source: url.clone(),
+            body: response.body.clone(),
+            ..Inbound::default()
+        };
+        Ok(Some(Polled {
+            items: Self::parse_items(&inbound, config)?,
+            cursor: response
+                .header(CURSOR_HEADER)
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+        }))
+    }
+}
+
+/// The header of a poll's answer that holds the cursor of the next poll.
+pub const CURSOR_HEADER: &str = "Weft-Cursor";
+
+/// Statuses worth another try: the receiver was busy or down.
+fn retryable_status(status: u16) -> bool {
+    status == 408 || status == 429 || (500..600).contains(&status)
+}
+
+/// A cursor as a query parameter value: unreserved characters as they are, the rest as `%XX`
+/// of their UTF-8 bytes (RFC 3986). Hand-written: eight lines, against a crate in the plugin.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// One line as an item: an order (`{"order": {...}, "change": "updated"}`), a shipment update
+/// (`{"shipment": {...}}`) or a message.
+fn item(line: &str, config: &Config) -> Result<Item, String> {
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    if value.get("order").is_some_and(serde_json::Value::is_object) {
+        let line: OrderLine = serde_json::from_value(value).map_err(|e| format!("not an order line: {e}"))?;
+        return Ok(Item::Order {
+            change: line.change.into(),
+            order: line.order,
+        });
+    }
+    if value.get("shipment").is_some() {
+        let line: ShipmentLine = serde_json::from_value(value).map_err(|e| format!("not a shipment line: {e}"))?;
+        return Ok(Item::Shipment(line.shipment));
+    }
+    let parsed: Line = serde_json::from_str(line).map_err(|e| not_a_message(line, e))?;
+    normalize(parsed, config).map(Item::Message)
+}
+
+/// An order line: the order as `weft import orders` reads it, and what happened to it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrderLine {
+    #[serde(default)]
+    change: Change,
+    order: Order,
+}
+
+/// What happened to an order, as a line writes it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Change {
+    #[default]
+    Placed,
+    Updated,
+    Cancelled,
+}
+
+impl From<Change> for OrderChange {
+    fn from(change: Change) -> Self {
+        match change {
+            Change::Placed => OrderChange::Placed,
+            Change::Updated => OrderChange::Updated,
+            Change::Cancelled => OrderChange::Cancelled,
+        }
+    }
+}
+
+/// A shipment line: a carrier's news about a parcel.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShipmentLine {
+    shipment: ShipmentUpdate,
 }
 
 /// The inbound header that numbers a chunk's lines from a line of its file (see the module
@@ -736,5 +894,99 @@ mod tests {
         assert!(err.message().starts_with("in.jsonl:1: this line is an order"), "{err}");
         assert!(err.message().contains("unknown field `number`"), "{err}");
         assert!(err.message().contains("weft import orders FILE"), "{err}");
+    }
+
+    #[test]
+    fn order_and_shipment_lines_are_items() {
+        let text = [
+            r##"{"order": {"number": "#1001", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z", "buyer": {"name": "Léa Dubois", "email": "lea@example.fr"}, "total": {"amount": "59.90", "currency": "EUR"}}}"##,
+            r##"{"change": "cancelled", "order": {"number": "#1001", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z"}}"##,
+            r##"{"shipment": {"carrier": "Colissimo", "tracking_number": "6A123", "status": "out_for_delivery", "at": "2026-11-21T08:00:00Z", "detail": "En cours de livraison"}}"##,
+            r##"{"channel": "chat", "id": "c-1", "at": "2026-11-21T09:00:00Z", "order": "#1001", "body": "¿Dónde está mi pedido?"}"##,
+        ]
+        .join("\n");
+        let inbound = Inbound {
+            source: "in.jsonl".into(),
+            body: text.into_bytes(),
+            ..Inbound::default()
+        };
+        let items = JsonLines::parse_items(&inbound, &Config::default()).unwrap();
+        assert!(
+            matches!(&items[0], Item::Order { change: OrderChange::Placed, order } if order.total.as_ref().unwrap().amount == "59.90")
+        );
+        assert!(matches!(
+            &items[1],
+            Item::Order {
+                change: OrderChange::Cancelled,
+                ..
+            }
+        ));
+        assert!(matches!(&items[2], Item::Shipment(update) if update.status == ShipmentStatus::OutForDelivery));
+        assert!(matches!(&items[3], Item::Message(message) if message.order.as_deref() == Some("#1001")));
+        // `parse` answers the messages alone.
+        assert_eq!(JsonLines::parse(&inbound, &Config::default()).unwrap().len(), 1);
+
+        for (line, problem) in [
+            (
+                r##"{"change": "shipped", "order": {"number": "1", "channel": "x", "placed_at": "2026-11-20T10:00:00Z"}}"##,
+                "not an order line: unknown variant `shipped`",
+            ),
+            (
+                r##"{"shipment": {"carrier": "DHL", "status": "delivered", "at": "2026-11-21T08:00:00Z"}}"##,
+                "not a shipment line: missing field `tracking_number`",
+            ),
+        ] {
+            let err = parse(line).unwrap_err();
+            assert!(err.message().starts_with(&format!("in.jsonl:1: {problem}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_poll_reads_the_feed_from_its_cursor() {
+        let config = Config {
+            poll_url: Some("https://shop.example.com/feed?shop=de".into()),
+            ..Config::default()
+        };
+        let first = "https://shop.example.com/feed?shop=de";
+        let next = "https://shop.example.com/feed?shop=de&cursor=p%202%2F%C3%BC";
+        let line = r#"{"channel": "chat", "id": "c-1", "at": "2026-11-21T09:00:00Z", "body": "注文はいつ届きますか"}"#;
+        let host = weft_sdk::testing::TestHost::new()
+            .respond(
+                "GET",
+                first,
+                HttpResponse::new(200)
+                    .with_header("Weft-Cursor", "p 2/ü")
+                    .with_body(line),
+            )
+            .respond(
+                "GET",
+                next,
+                HttpResponse::new(503)
+                    .with_header("Retry-After", "30")
+                    .with_body(r#"{"error": "Wartung"}"#),
+            )
+            .respond(
+                "GET",
+                next,
+                HttpResponse::new(400).with_body(r#"{"error": "cursor unknown"}"#),
+            );
+        let polled = JsonLines::poll(None, &config, &host).unwrap().unwrap();
+        assert_eq!(polled.cursor.as_deref(), Some("p 2/ü"));
+        assert_eq!(polled.items.len(), 1);
+        let busy = JsonLines::poll(Some("p 2/ü"), &config, &host).unwrap_err();
+        assert_eq!(
+            busy,
+            Error::retry_later(
+                std::time::Duration::from_secs(30),
+                format!("the poll of {next} was answered 503: Wartung")
+            )
+        );
+        let refused = JsonLines::poll(Some("p 2/ü"), &config, &host).unwrap_err();
+        assert_eq!(
+            refused,
+            Error::permanent(format!("the poll of {next} was answered 400: cursor unknown"))
+        );
+        // A mount without `poll_url` is not polled.
+        assert_eq!(JsonLines::poll(None, &Config::default(), &host), Ok(None));
     }
 }

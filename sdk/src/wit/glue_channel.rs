@@ -45,10 +45,19 @@ pub fn channel_handshake<C: Channel>(
     }))
 }
 
-pub fn channel_parse<C: Channel>(inbound: w::Inbound, config: String) -> Result<Vec<w::Message>, w::PluginError> {
+pub fn channel_parse<C: Channel>(inbound: w::Inbound, config: String) -> Result<Vec<w::Item>, w::PluginError> {
     let config: C::Config = parse_config(&config).map_err(error_to)?;
-    let messages = C::parse(&inbound_from(inbound), &config).map_err(error_to)?;
-    Ok(messages.into_iter().map(message_to).collect())
+    let items = C::parse_items(&inbound_from(inbound), &config).map_err(error_to)?;
+    Ok(items.into_iter().map(item_to).collect())
+}
+
+pub fn channel_poll<C: Channel>(cursor: Option<String>, config: String) -> Result<Option<w::Polled>, w::PluginError> {
+    let config: C::Config = parse_config(&config).map_err(error_to)?;
+    let polled = C::poll(cursor.as_deref(), &config, &GuestHost).map_err(error_to)?;
+    Ok(polled.map(|polled| w::Polled {
+        items: polled.items.into_iter().map(item_to).collect(),
+        cursor: polled.cursor,
+    }))
 }
 
 pub fn channel_notices<C: Channel>(inbound: w::Inbound, config: String) -> Result<Vec<w::Notice>, w::PluginError> {
@@ -104,8 +113,14 @@ macro_rules! export_channel {
             fn parse(
                 inbound: $crate::wit::channel::Inbound,
                 config: $crate::wit::channel::Json,
-            ) -> ::core::result::Result<::std::vec::Vec<$crate::wit::channel::Message>, $crate::wit::channel::PluginError> {
+            ) -> ::core::result::Result<::std::vec::Vec<$crate::wit::channel::Item>, $crate::wit::channel::PluginError> {
                 $crate::wit::channel_parse::<$channel>(inbound, config)
+            }
+            fn poll_updates(
+                cursor: ::core::option::Option<::std::string::String>,
+                config: $crate::wit::channel::Json,
+            ) -> ::core::result::Result<::core::option::Option<$crate::wit::channel::Polled>, $crate::wit::channel::PluginError> {
+                $crate::wit::channel_poll::<$channel>(cursor, config)
             }
             fn notices(
                 inbound: $crate::wit::channel::Inbound,

@@ -138,6 +138,22 @@ impl Context for GuestContext {
     fn model(&self, name: &str) -> Option<String> {
         c::get_model(name)
     }
+    // The engine writes these views from the same SDK types, so they always read back.
+    fn order(&self, channel: &str, number: &str) -> Option<crate::OrderView> {
+        c::get_order(channel, number).and_then(|json| serde_json::from_str(&json).ok())
+    }
+    fn customer_orders(&self, customer: u64, limit: u32) -> Vec<crate::OrderView> {
+        c::customer_orders(customer, limit)
+            .iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect()
+    }
+    fn order_shipments(&self, channel: &str, number: &str) -> Vec<crate::ShipmentView> {
+        c::order_shipments(channel, number)
+            .iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect()
+    }
 }
 
 /// Exports a [`Step`] implementation as the plugin's `step` world.

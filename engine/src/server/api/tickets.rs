@@ -226,6 +226,7 @@ pub(super) async fn get(
     let order_detail = row.order.clone().map(|order| OrderInfo {
         number: order,
         other_tickets: snapshot.order_tickets,
+        orders: snapshot.orders.into_iter().map(OrderRecord::from).collect(),
     });
     let deadlines = snapshot.deadlines.into_iter().map(Deadline::from).collect();
     let drafts = snapshot.drafts.into_iter().map(DraftView::from).collect();

@@ -332,6 +332,138 @@ pub struct OrderInfo {
     pub number: String,
     /// Other tickets about the same order.
     pub other_tickets: Vec<i64>,
+    /// The order as its channel reported it (one per channel that has an order with this
+    /// number; none when only the number is known), with its shipments.
+    pub orders: Vec<OrderRecord>,
+}
+
+/// An order as its channel last reported it, with where its parcels are.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderRecord {
+    /// Where it was placed (`shopify`, `amazon`, ...), in lower case.
+    pub channel: String,
+    /// The number in canonical form (`302-1234567-7654321`, `1001`).
+    pub number: String,
+    /// The number as the marketplace writes it (`#1001`).
+    pub written: String,
+    /// `pending`, `paid`, `partially_shipped`, `shipped`, `delivered`, `cancelled`,
+    /// `refunded`; none when the channel did not say.
+    pub status: Option<String>,
+    /// The last report: `placed`, `updated` or `cancelled`.
+    pub last_change: String,
+    pub placed_at: String,
+    pub updated_at: String,
+    /// The customer its buyer is, once linked.
+    pub customer: Option<i64>,
+    pub buyer: Sender,
+    /// What the buyer pays in all.
+    pub total: Option<MoneyRecord>,
+    pub lines: Vec<OrderLineRecord>,
+    pub shipments: Vec<ShipmentRecord>,
+}
+
+/// An amount of money, exact: decimal text and an ISO 4217 currency.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MoneyRecord {
+    /// `1299.90`
+    pub amount: String,
+    /// `EUR`
+    pub currency: String,
+}
+
+/// One line of an order.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderLineRecord {
+    pub sku: Option<String>,
+    pub title: String,
+    pub quantity: u32,
+    pub unit_price: Option<MoneyRecord>,
+}
+
+/// A parcel of an order: where it is, and how it got there.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentRecord {
+    pub carrier: String,
+    pub tracking_number: String,
+    /// `pending`, `in_transit`, `out_for_delivery`, `delivered`, `exception`, `returned`.
+    pub status: String,
+    pub estimated_delivery: Option<String>,
+    pub delivered_at: Option<String>,
+    /// Every status the carrier reported, oldest first.
+    pub history: Vec<ShipmentStepRecord>,
+}
+
+/// One status a carrier reported.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentStepRecord {
+    pub at: String,
+    pub status: String,
+    /// The carrier's words (`Ankunft im Paketzentrum`).
+    pub detail: Option<String>,
+}
+
+impl From<weft_sdk::Money> for MoneyRecord {
+    fn from(money: weft_sdk::Money) -> Self {
+        MoneyRecord {
+            amount: money.amount,
+            currency: money.currency,
+        }
+    }
+}
+
+impl From<crate::store::orders::TicketOrder> for OrderRecord {
+    fn from(found: crate::store::orders::TicketOrder) -> Self {
+        let view = found.order;
+        let order = view.order;
+        OrderRecord {
+            channel: order.channel.trim().to_lowercase(),
+            number: view.number,
+            written: order.number,
+            status: order.status.map(|s| s.as_str().to_owned()),
+            last_change: view.last_change,
+            placed_at: order.placed_at,
+            updated_at: time(view.updated_at),
+            customer: view.customer.map(|c| c as i64),
+            buyer: Sender {
+                name: order.buyer.name,
+                email: order.buyer.email,
+                phone: order.buyer.phone,
+                handle: order.buyer.handle,
+                buyer_id: order.buyer.buyer_id,
+            },
+            total: order.total.map(MoneyRecord::from),
+            lines: order
+                .lines
+                .into_iter()
+                .map(|line| OrderLineRecord {
+                    sku: line.sku,
+                    title: line.title,
+                    quantity: line.quantity,
+                    unit_price: line.unit_price.map(MoneyRecord::from),
+                })
+                .collect(),
+            shipments: found
+                .shipments
+                .into_iter()
+                .map(|shipment| ShipmentRecord {
+                    carrier: shipment.carrier,
+                    tracking_number: shipment.tracking_number,
+                    status: shipment.status.as_str().to_owned(),
+                    estimated_delivery: shipment.estimated_delivery.map(time),
+                    delivered_at: shipment.delivered_at.map(time),
+                    history: shipment
+                        .history
+                        .into_iter()
+                        .map(|step| ShipmentStepRecord {
+                            at: time(step.at),
+                            status: step.status.as_str().to_owned(),
+                            detail: step.detail,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One ticket with everything about it.

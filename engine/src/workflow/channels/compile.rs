@@ -14,7 +14,7 @@ use std::path::Path;
 /// Keys of the top level of a channels file.
 pub(crate) const TOP_KEYS: [&str; 2] = ["version", "channels"];
 /// Keys of a channel.
-pub(crate) const CHANNEL_KEYS: [&str; 4] = ["id", "uses", "with", "allow"];
+pub(crate) const CHANNEL_KEYS: [&str; 5] = ["id", "uses", "with", "allow", "poll"];
 /// Keys of a channel's `allow:`.
 pub(crate) const ALLOW_KEYS: [&str; 2] = ["http", "secrets"];
 
@@ -36,6 +36,12 @@ pub fn load_channels(file: &Path, catalog: &Catalog) -> Result<Channels, Diagnos
 pub fn load_channels_str(file: &Path, text: &str, catalog: &Catalog) -> Result<Channels, Diagnostics> {
     load_channels_checking_str(file, text, catalog).map(|loading| loading.channels)
 }
+
+/// The shortest and longest interval a channel's `poll:` may set.
+const POLL_RANGE: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(24 * 60 * 60),
+);
 
 /// The time limit of a channel plugin's `check-config` of a mount's `with:`.
 const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -220,6 +226,9 @@ fn channel(
         None => Grants::default(),
         Some(allow) => grants(checker, allow, &label),
     };
+    let poll = node
+        .get("poll")
+        .and_then(|poll| checker.duration(poll, &format!("`poll` of {label}"), POLL_RANGE, "1s to 24h"));
     if checker.diagnostics.len() > before {
         return None;
     }
@@ -228,6 +237,7 @@ fn channel(
         uses: uses?,
         with: with_node.map_or_else(|| serde_json::json!({}), Node::to_json),
         allow,
+        poll,
     })
 }
 
@@ -380,12 +390,20 @@ mod tests {
                     "1:10: unsupported version `2`, expected `version: 1`",
                     "3:9: invalid hook id `Shop`: it starts with `S`, expected a lowercase letter followed by lowercase letters, digits, `_` or `-`",
                     "4:11: unknown plugin `jsn` in channel `Shop` (did you mean `json`?), expected one of the channel plugins: json",
-                    "5:5: unknown key `colour` in channel `Shop`, expected one of: id, uses, with, allow",
+                    "5:5: unknown key `colour` in channel `Shop`, expected one of: id, uses, with, allow, poll",
                     "7:11: plugin `router` in channel `b` is a step plugin, not a channel; expected one of the channel plugins: json",
                     "9:9: duplicate hook id `b`, first defined at line 6",
                     "11:13: unknown key `default_chanel` in `with:` of channel `b`, expected one of: default_channel, signature_secret",
                     "12:14: unknown key `embeddings` in `allow` of channel `b`, expected one of: http, secrets",
                     "12:42: invalid secret name `Bad-Name`: it starts with `B`, expected a lowercase letter followed by lowercase letters, digits or `_`",
+                ],
+            ),
+            (
+                "version: 1\nchannels:\n  - { id: feed, uses: json, poll: 5m }\n  - { id: slow, uses: json, poll: 2d }\n  - { id: fast, uses: json, poll: 100ms }\n  - { id: odd, uses: json, poll: [5m] }\n",
+                &[
+                    "4:35: `poll` of channel `slow` is 2d, out of range, expected 1s to 24h",
+                    "5:35: `poll` of channel `fast` is 100ms, out of range, expected 1s to 24h",
+                    "6:34: `poll` of channel `odd` must be a duration like 200ms, found a list",
                 ],
             ),
             (
@@ -418,6 +436,13 @@ mod tests {
         let channels = load_channels_str(Path::new("c.yaml"), table[0].0, &catalog()).unwrap();
         let shop = channels.get("shop-de").unwrap();
         assert_eq!(shop.with, serde_json::json!({ "default_channel": "ショップ" }));
+        assert_eq!(shop.poll, None);
+        let feed = "version: 1\nchannels:\n  - { id: feed, uses: json, poll: 1m30s }\n";
+        let polled = load_channels_str(Path::new("c.yaml"), feed, &catalog()).unwrap();
+        assert_eq!(
+            polled.get("feed").unwrap().poll,
+            Some(std::time::Duration::from_secs(90))
+        );
         assert_eq!(shop.allow.secrets[0].as_str(), "shop_signing");
         assert_eq!(channels.get("chat").unwrap().with, serde_json::json!({}));
         assert!(channels.get("nope").is_none());

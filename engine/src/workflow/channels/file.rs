@@ -52,6 +52,11 @@ pub struct ChannelFile {
     /// Example: `allow: { http: [api.example.com], secrets: [shop_de_signing] }`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow: Option<ChannelAllowFile>,
+    /// How often `weft serve` asks the channel's vendor for what is new (the plugin's `poll`),
+    /// for vendors without webhooks: a duration from 1s to 24h. A failing poll waits longer
+    /// each time (up to an hour) and loses nothing. Example: `poll: 5m`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<String>,
 }
 
 /// Grants of a channel: outbound hosts and secrets.

@@ -29,4 +29,7 @@ pub struct ChannelMount {
     pub with: serde_json::Value,
     /// Hosts and secrets the plugin may use (never embeddings).
     pub allow: Grants,
+    /// How often `weft serve` polls the channel (its plugin's `poll`); none for a channel
+    /// that only receives webhooks.
+    pub poll: Option<std::time::Duration>,
 }
