@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use weft_sdk::{
-    ConfigProblem, Delivery, Event, HandshakeRequest, HandshakeResponse, Inbound, Item, Message, Notice, Outbound,
-    PluginInfo, Polled,
+    ConfigProblem, Delivery, Event, HandshakeRequest, HandshakeResponse, Inbound, Item, Notice, Outbound, PluginInfo,
+    Polled,
 };
 
 /// How long `info` may take when a plugin loads.
