@@ -13,7 +13,7 @@
 
 use crate::store::Unit;
 use crate::store::apply::Origin;
-use weft_sdk::{Command, Decision, DeliveryState, Evidence, Notice, SendMessage, TicketRef};
+use weft_sdk::{Decision, DeliveryState, Evidence, Notice};
 
 /// Applies `notices` that came through `mount` (whose plugin is `plugin`, `name@version`)
 /// inside `unit`.
@@ -35,15 +35,7 @@ pub async fn apply(unit: &mut Unit, mount: &str, plugin: &str, notices: &[Notice
                 }
                 let reason = status.reason.as_deref().unwrap_or("no reason given");
                 let decision = Decision::new(
-                    Command::SendMessage(SendMessage {
-                        channel: row.channel.clone(),
-                        to: row.recipient.clone(),
-                        ticket: row.ticket.map_or(TicketRef::Current, |t| TicketRef::Existing(t as u64)),
-                        subject: row.subject.clone(),
-                        body: row.body.clone(),
-                        lang: row.lang.clone(),
-                        key: row.key.clone(),
-                    }),
+                    row.send_command(),
                     format!(
                         "not delivered to {}: mount `{mount}` reported {} failed after it was sent: {reason}",
                         row.recipient,

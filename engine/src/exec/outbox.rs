@@ -67,7 +67,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
-use weft_sdk::{Command, Consent, Decision, Direction, Evidence, Message, Outbound, SendMessage, TicketRef};
+use weft_sdk::{Consent, Decision, Direction, Evidence, Message, Outbound};
 
 /// How long past its timeout a call may still be settling (the runtime's grace, and more).
 const CALL_GRACE: Duration = Duration::from_secs(1);
@@ -610,19 +610,7 @@ impl Sender {
                 "uncertain".to_owned(),
             ),
         };
-        let decision = Decision::new(
-            Command::SendMessage(SendMessage {
-                channel: row.channel.clone(),
-                to: row.recipient.clone(),
-                ticket: row.ticket.map_or(TicketRef::Current, |t| TicketRef::Existing(t as u64)),
-                subject: row.subject.clone(),
-                body: row.body.clone(),
-                lang: row.lang.clone(),
-                key: row.key.clone(),
-            }),
-            reason,
-        )
-        .with_evidence([
+        let decision = Decision::new(row.send_command(), reason).with_evidence([
             Evidence::new("delivery", delivery, 1.0),
             Evidence::new("attempts", row.attempts.to_string(), 0.0),
         ]);

@@ -115,6 +115,23 @@ pub struct OutboundRow {
     pub delivery_state_at: Option<i64>,
 }
 
+impl OutboundRow {
+    /// The command this row carries out, as the decision log records it on the ticket.
+    pub fn send_command(&self) -> weft_sdk::Command {
+        weft_sdk::Command::SendMessage(weft_sdk::SendMessage {
+            channel: self.channel.clone(),
+            to: self.recipient.clone(),
+            ticket: self.ticket.map_or(weft_sdk::TicketRef::Current, |t| {
+                weft_sdk::TicketRef::Existing(t as u64)
+            }),
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            lang: self.lang.clone(),
+            key: self.key.clone(),
+        })
+    }
+}
+
 const COLUMNS: &str = "id, key, channel, mount, recipient, ticket_number, thread, subject, body, lang, automatic,
     state, attempts, next_attempt_at, claimed_by, claimed_until, created_at, sent_at, external_id, error,
     delivery_state, delivery_state_at";
