@@ -9,12 +9,10 @@ mod common;
 
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
-use common::serve::{Serve, weft};
-use hmac::Mac;
+use common::serve::{Serve, hmac_sha256, weft};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 use weft::store::Store;
 use weft::store::outbox::OutboxState;
 
@@ -24,13 +22,10 @@ const VERIFY: &str = "verify-me-تحقق";
 const PAGE: &str = "104578926130574";
 const PHONE_ID: &str = "106540352242922";
 const IG_ID: &str = "17841400000000001";
-const PATIENCE: Duration = Duration::from_secs(90);
 const HOUR: i64 = 3_600_000;
 
 fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!("sha256={}", hex::encode(hmac_sha256(secret.as_bytes(), body)))
 }
 
 /// JSON as Meta writes it: every character past ASCII as `\uXXXX` (UTF-16 units).
@@ -168,65 +163,16 @@ async fn post(client: &reqwest::Client, url: &str, body: &str, signature: Option
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-/// Polls `check` until it gives a value or [`PATIENCE`] runs out.
-async fn eventually<T>(serve: &Serve, what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            start.elapsed() < PATIENCE,
-            "{what} did not happen; the server's log:\n{}",
-            serve.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The ticket holding message `id`, once it is on one.
-async fn ticket_of(serve: &Serve, store: &Store, id: &str) -> i64 {
-    eventually(serve, &format!("message {id} on a ticket"), async || {
-        let tickets = store.export_tickets().await.unwrap();
-        tickets
-            .iter()
-            .find(|t| t["messages"].as_array().unwrap().iter().any(|m| m == id))
-            .and_then(|t| t["ticket"].as_i64())
-    })
-    .await
-}
-
 /// An agent's reply through the API; its outbox key.
 async fn reply(client: &reqwest::Client, serve: &Serve, token: &str, ticket: i64, body: &str) -> String {
-    let url = serve.url(&format!("/api/v1/tickets/{ticket}"));
-    let detail: Value = client
-        .get(&url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let answer = client
-        .post(format!("{url}/replies"))
-        .bearer_auth(token)
-        .json(&json!({"body": body, "expected_version": detail["version"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status().as_u16(), 201);
-    let answer: Value = answer.json().await.unwrap();
-    answer["reply"]["key"].as_str().unwrap().to_owned()
+    serve.reply(client, token, ticket, body).await["key"].as_str().unwrap().to_owned()
 }
 
 /// The outbox row of `key` once it has left `pending` and `sending`.
 async fn settled(serve: &Serve, store: &Store, key: &str) -> weft::store::outbox::OutboundRow {
-    eventually(serve, &format!("{key} settled"), async || {
-        let row = store.outbound_by_key(key).await.unwrap()?;
-        (!matches!(row.state, OutboxState::Pending | OutboxState::Sending)).then_some(row)
-    })
-    .await
+    serve
+        .settled(store, key, "settled", |row| !matches!(row.state, OutboxState::Pending | OutboxState::Sending))
+        .await
 }
 
 async fn meta_channels(db: &str, dir: &Path) {
@@ -343,18 +289,18 @@ async fn meta_channels(db: &str, dir: &Path) {
     assert_eq!(status, 202, "{answer}");
 
     let store = Store::open(db).await.unwrap();
-    let lucia = ticket_of(&serve, &store, "ig_lucia").await;
-    let amira = ticket_of(&serve, &store, "m_amira").await;
-    let kenji = ticket_of(&serve, &store, "m_kenji").await;
-    let wang = ticket_of(&serve, &store, "wamid.wang").await;
-    let fatima = ticket_of(&serve, &store, "wamid.fatima").await;
-    let juergen = ticket_of(&serve, &store, "wamid.juergen").await;
+    let lucia = serve.ticket_of(&store, "ig_lucia").await;
+    let amira = serve.ticket_of(&store, "m_amira").await;
+    let kenji = serve.ticket_of(&store, "m_kenji").await;
+    let wang = serve.ticket_of(&store, "wamid.wang").await;
+    let fatima = serve.ticket_of(&store, "wamid.fatima").await;
+    let juergen = serve.ticket_of(&store, "wamid.juergen").await;
     let mut numbers = vec![amira, kenji, wang, fatima, juergen, lucia];
     numbers.sort();
     numbers.dedup();
     assert_eq!(numbers.len(), 6, "one ticket per buyer: {numbers:?}");
     // The echo of a reply typed in Meta Business Suite: the seller's message on Amira's ticket.
-    assert_eq!(ticket_of(&serve, &store, "m_suite").await, amira);
+    assert_eq!(serve.ticket_of(&store, "m_suite").await, amira);
     let timeline = store.ticket_timeline(amira).await.unwrap();
     let echo = timeline.iter().find(|e| e.message.id == "m_suite").unwrap();
     assert_eq!(echo.message.direction, weft_sdk::Direction::Outbound);
@@ -369,7 +315,7 @@ async fn meta_channels(db: &str, dir: &Path) {
         );
     }
     assert_eq!(store.last_inbound_at(amira, "whatsapp").await.unwrap(), None);
-    let letter = eventually(&serve, "the malformed webhook dead-lettered", async || {
+    let letter = serve.eventually("the malformed webhook dead-lettered", async || {
         store
             .dead_letters(true)
             .await
@@ -448,7 +394,7 @@ async fn meta_channels(db: &str, dir: &Path) {
     );
     let (status, answer) = post(&client, &wa, &statuses, Some(sign(APP_SECRET, statuses.as_bytes()))).await;
     assert_eq!(status, 202, "{answer}");
-    let failed = eventually(&serve, "Wang's reply reported failed", async || {
+    let failed = serve.eventually("Wang's reply reported failed", async || {
         let row = store.outbound_by_key(&to_wang).await.unwrap()?;
         (row.delivery_state == Some(weft_sdk::DeliveryState::Failed)).then_some(row)
     })
@@ -457,7 +403,7 @@ async fn meta_channels(db: &str, dir: &Path) {
         failed.error.as_deref().unwrap_or_default().contains("(code 131049)"),
         "{failed:?}"
     );
-    eventually(&serve, "Fatima's reply reported read", async || {
+    serve.eventually("Fatima's reply reported read", async || {
         let row = store.outbound_by_key(&to_fatima).await.unwrap()?;
         (row.delivery_state == Some(weft_sdk::DeliveryState::Read)).then_some(())
     })
@@ -551,7 +497,7 @@ async fn meta_channels(db: &str, dir: &Path) {
     );
     let (status, answer) = post(&client, &fb, &echo, Some(sign(APP_SECRET, echo.as_bytes()))).await;
     assert_eq!(status, 202, "{answer}");
-    assert_eq!(ticket_of(&serve, &store, "m_amira_2").await, amira);
+    assert_eq!(serve.ticket_of(&store, "m_amira_2").await, amira);
     let timeline = store.ticket_timeline(amira).await.unwrap();
     let bodies: Vec<&str> = timeline.iter().map(|e| e.message.body.as_str()).collect();
     assert_eq!(

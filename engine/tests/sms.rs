@@ -18,7 +18,6 @@ use common::serve::{Serve, weft};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 use weft::store::Store;
 use weft_plugin_twilio::signature;
 
@@ -27,7 +26,6 @@ const TOKEN: &str = "weft-sms-test-token-çé-7f3a";
 /// The URL Twilio calls, in front of the proxy.
 const PUBLIC_URL: &str = "https://support.example.com/hooks/sms-us";
 const SELLER: &str = "+14155550100";
-const PATIENCE: Duration = Duration::from_secs(120);
 
 /// What the Messages API stand-in got and answered.
 #[derive(Debug, Clone)]
@@ -209,81 +207,11 @@ async fn twilio_posts(client: &reqwest::Client, serve: &Serve, params: &[(&str, 
     assert_eq!(status, 202, "{body}");
 }
 
-async fn eventually<T>(serve: &Serve, what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            start.elapsed() < PATIENCE,
-            "{what} did not happen; the server's log:\n{}",
-            serve.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The ticket a message landed on, once processed (its deadlines set).
-async fn ticket_of(serve: &Serve, store: &Store, message: &str) -> i64 {
-    eventually(serve, &format!("message {message} on a ticket"), async || {
-        let tickets = store.export_tickets().await.unwrap();
-        tickets
-            .iter()
-            .find(|t| {
-                t["messages"].as_array().unwrap().iter().any(|m| m == message)
-                    && !t["deadlines"].as_array().unwrap().is_empty()
-            })
-            .map(|t| t["ticket"].as_i64().unwrap())
-    })
-    .await
-}
-
-/// An agent's reply to ticket `number` through the API, at the ticket's current version (read
-/// again when the ticket moved meanwhile); returns its outbox key.
+/// An agent's reply to ticket `number` through the API; returns its outbox key.
 async fn reply(client: &reqwest::Client, serve: &Serve, agent: &str, number: i64, body: &str) -> String {
-    let path = serve.url(&format!("/api/v1/tickets/{number}"));
-    let start = Instant::now();
-    loop {
-        let ticket: Value = client
-            .get(&path)
-            .bearer_auth(agent)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let response = client
-            .post(format!("{path}/replies"))
-            .bearer_auth(agent)
-            .json(&json!({ "body": body, "expected_version": ticket["version"] }))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let answer: Value = response.json().await.unwrap();
-        if status == 409 && start.elapsed() < PATIENCE {
-            continue;
-        }
-        assert_eq!(status, 201, "{answer}");
-        assert_eq!(answer["reply"]["channel"], "sms", "{answer}");
-        return answer["reply"]["key"].as_str().unwrap().to_owned();
-    }
-}
-
-/// The outbox row of `key` once `done` says it is settled as wanted.
-async fn settled(
-    serve: &Serve,
-    store: &Store,
-    key: &str,
-    what: &str,
-    done: impl Fn(&weft::store::outbox::OutboundRow) -> bool,
-) -> weft::store::outbox::OutboundRow {
-    eventually(serve, what, async || {
-        store.outbound_by_key(key).await.unwrap().filter(|row| done(row))
-    })
-    .await
+    let reply = serve.reply(client, agent, number, body).await;
+    assert_eq!(reply["channel"], "sms", "{reply}");
+    reply["key"].as_str().unwrap().to_owned()
 }
 
 fn sent(twilio: &Twilio) -> Vec<Sent> {
@@ -389,7 +317,7 @@ async fn sms_end_to_end(db: &str) {
     )
     .await;
     assert_eq!(status, 202, "{answer}");
-    let letter = eventually(&serve, "the example dead-lettered", async || {
+    let letter = serve.eventually("the example dead-lettered", async || {
         store
             .dead_letters(true)
             .await
@@ -411,7 +339,7 @@ async fn sms_end_to_end(db: &str) {
     let tickets: Vec<i64> = {
         let mut numbers = Vec::new();
         for (sid, _, _) in buyers {
-            numbers.push(ticket_of(&serve, &store, sid).await);
+            numbers.push(serve.processed_ticket_of(&store, sid).await);
         }
         numbers
     };
@@ -433,7 +361,7 @@ async fn sms_end_to_end(db: &str) {
         .push_back((429, Some("1"), 20429, "Too Many Requests"));
     let german_reply = "Ihr Paket ist unterwegs und kommt morgen an. Grüße aus Köln!";
     let key = reply(&client, &serve, &agent, tickets[0], german_reply).await;
-    let row = settled(&serve, &store, &key, "the German reply delivered", |r| {
+    let row = serve.settled(&store, &key, "the German reply delivered", |r| {
         r.state.as_str() == "delivered"
     })
     .await;
@@ -460,7 +388,7 @@ async fn sms_end_to_end(db: &str) {
         ];
         twilio_posts(&client, &serve, &callback).await;
     }
-    settled(&serve, &store, &key, "the German reply's status recorded", |r| {
+    serve.settled(&store, &key, "the German reply's status recorded", |r| {
         r.delivery_state == Some(weft_sdk::DeliveryState::Delivered)
     })
     .await;
@@ -496,7 +424,7 @@ async fn sms_end_to_end(db: &str) {
         "ご注文の商品は明日届きます。ご迷惑をおかけしました。",
     )
     .await;
-    let row = settled(&serve, &store, &key, "the Japanese reply delivered", |r| {
+    let row = serve.settled(&store, &key, "the Japanese reply delivered", |r| {
         r.state.as_str() == "delivered"
     })
     .await;
@@ -513,7 +441,7 @@ async fn sms_end_to_end(db: &str) {
         ("ApiVersion", "2010-04-01"),
     ];
     twilio_posts(&client, &serve, &callback).await;
-    let row = settled(&serve, &store, &key, "the Japanese reply failed", |r| {
+    let row = serve.settled(&store, &key, "the Japanese reply failed", |r| {
         r.state.as_str() == "failed"
     })
     .await;
@@ -551,14 +479,14 @@ async fn sms_end_to_end(db: &str) {
         &sms("SMar000000000000000000000000000002", "+971501234567", "STOP"),
     )
     .await;
-    eventually(&serve, "the opt-out recorded", async || {
+    serve.eventually("the opt-out recorded", async || {
         store.opt_out("sms-us", "+971501234567").await.unwrap()
     })
     .await;
-    ticket_of(&serve, &store, "SMar000000000000000000000000000002").await;
+    serve.processed_ticket_of(&store, "SMar000000000000000000000000000002").await;
     let before = sent(&twilio).len();
     let key = reply(&client, &serve, &agent, tickets[2], "سيصل طلبك غدا").await;
-    let row = settled(&serve, &store, &key, "the reply to an opted-out buyer refused", |r| {
+    let row = serve.settled(&store, &key, "the reply to an opted-out buyer refused", |r| {
         r.state.as_str() == "failed"
     })
     .await;
@@ -575,8 +503,8 @@ async fn sms_end_to_end(db: &str) {
         &sms("SMar000000000000000000000000000003", "+971501234567", "START"),
     )
     .await;
-    ticket_of(&serve, &store, "SMar000000000000000000000000000003").await;
-    eventually(&serve, "the opt-in recorded", async || {
+    serve.processed_ticket_of(&store, "SMar000000000000000000000000000003").await;
+    serve.eventually("the opt-in recorded", async || {
         store
             .opt_out("sms-us", "+971501234567")
             .await
@@ -586,7 +514,7 @@ async fn sms_end_to_end(db: &str) {
     })
     .await;
     let key = reply(&client, &serve, &agent, tickets[2], "شكرا لك، سيصل طلبك غدا").await;
-    settled(&serve, &store, &key, "the reply after START delivered", |r| {
+    serve.settled(&store, &key, "the reply after START delivered", |r| {
         r.state.as_str() == "delivered"
     })
     .await;
@@ -594,14 +522,14 @@ async fn sms_end_to_end(db: &str) {
     // Twilio's 21610: an opt-out weft had not seen; the next reply is not even tried.
     twilio.lock().unwrap().unsubscribed.insert("+33612345678".into());
     let key = reply(&client, &serve, &agent, tickets[3], "Votre commande arrive demain.").await;
-    let row = settled(&serve, &store, &key, "the reply Twilio refused with 21610", |r| {
+    let row = serve.settled(&store, &key, "the reply Twilio refused with 21610", |r| {
         r.state.as_str() == "failed"
     })
     .await;
     assert!(row.error.as_deref().unwrap_or("").contains("error 21610"), "{row:?}");
     let before = sent(&twilio).len();
     let key = reply(&client, &serve, &agent, tickets[3], "Pardon, encore une chose.").await;
-    let row = settled(&serve, &store, &key, "the next reply refused before sending", |r| {
+    let row = serve.settled(&store, &key, "the next reply refused before sending", |r| {
         r.state.as_str() == "failed"
     })
     .await;

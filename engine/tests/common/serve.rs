@@ -93,3 +93,106 @@ pub fn weft(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// How long a test waits for the live loop before it fails with the server's log.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl Serve {
+    /// Polls `check` every 100 ms until it gives a value; fails with `what` and the server's
+    /// log after [`PATIENCE`].
+    pub async fn eventually<T>(&self, what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "{what} did not happen; the server's log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The ticket holding message `id`, once the live loop has put it on one.
+    pub async fn ticket_of(&self, store: &weft::store::Store, id: &str) -> i64 {
+        self.ticket_where(store, id, |_| true).await
+    }
+
+    /// The ticket holding message `id`, once the shipped workflow has finished with it (its
+    /// deadlines set).
+    pub async fn processed_ticket_of(&self, store: &weft::store::Store, id: &str) -> i64 {
+        self.ticket_where(store, id, |t| !t["deadlines"].as_array().unwrap().is_empty()).await
+    }
+
+    async fn ticket_where(
+        &self,
+        store: &weft::store::Store,
+        id: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> i64 {
+        self.eventually(&format!("message {id} on a ticket"), async || {
+            let tickets = store.export_tickets().await.unwrap();
+            tickets
+                .iter()
+                .find(|t| t["messages"].as_array().unwrap().iter().any(|m| m == id) && done(t))
+                .and_then(|t| t["ticket"].as_i64())
+        })
+        .await
+    }
+
+    /// An agent's reply to ticket `number` through the API, at the ticket's current version
+    /// (read again when the ticket moved meanwhile); returns the API's `reply` object.
+    pub async fn reply(&self, client: &reqwest::Client, token: &str, number: i64, body: &str) -> serde_json::Value {
+        let path = self.url(&format!("/api/v1/tickets/{number}"));
+        let start = std::time::Instant::now();
+        loop {
+            let ticket: serde_json::Value = client
+                .get(&path)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let response = client
+                .post(format!("{path}/replies"))
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "body": body, "expected_version": ticket["version"] }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let answer: serde_json::Value = response.json().await.unwrap();
+            if status == 409 && start.elapsed() < PATIENCE {
+                continue;
+            }
+            assert_eq!(status, 201, "{answer}");
+            return answer["reply"].clone();
+        }
+    }
+
+    /// The outbox row of `key` once `done` says it is settled as wanted.
+    pub async fn settled(
+        &self,
+        store: &weft::store::Store,
+        key: &str,
+        what: &str,
+        done: impl Fn(&weft::store::outbox::OutboundRow) -> bool,
+    ) -> weft::store::outbox::OutboundRow {
+        self.eventually(&format!("{what} (outbox row {key})"), async || {
+            store.outbound_by_key(key).await.unwrap().filter(|row| done(row))
+        })
+        .await
+    }
+}
+
+/// HMAC-SHA256 of `body` under `secret`, as the vendors sign webhooks.
+pub fn hmac_sha256(secret: &[u8], body: &[u8]) -> Vec<u8> {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
+    mac.update(body);
+    mac.finalize().into_bytes().to_vec()
+}
