@@ -27,7 +27,9 @@
 //! - a sender that stops during the call (killed, crashed, its task dropped) leaves the claim:
 //!   a sender of the same process sees at once that the claimer is gone, any other once the
 //!   claim's lease (the call's time limit plus [`SenderOptions::lease_margin`]) has run out,
-//!   and marks the row `uncertain`.
+//!   and marks the row `uncertain`;
+//! - the store failing while the row is prepared (its route, an opt-out, the buyer's last
+//!   message), before the channel is called: nothing can have gone out, so the row is retried.
 //!
 //! An `uncertain` row is never sent again by itself: a person checks with the vendor and runs
 //! `weft outbox retry KEY` to send it again (or leaves it). Being sent twice is worse than
@@ -369,9 +371,10 @@ impl Sender {
 
     async fn deliver_in_span(&self, row: OutboundRow, claim: &str) -> anyhow::Result<Option<Outcome>> {
         let pipeline = self.live.pipeline();
-        let route = match self.route(&row).await? {
-            Ok(route) => route,
-            Err(reason) => {
+        let route = match self.route(&row).await {
+            Err(error) => return self.retry_unsent(&row, claim, error).await,
+            Ok(Ok(route)) => route,
+            Ok(Err(reason)) => {
                 let settlement = Settlement::Failed { error: reason };
                 return self.settle(&row, claim, &settlement, None, None, None).await;
             }
@@ -388,7 +391,11 @@ impl Sender {
             }
         };
         // A buyer who opted out of the mount (an SMS `STOP`) gets nothing more through it.
-        if let Some(opt_out) = self.store().opt_out(&route.mount, &row.recipient).await? {
+        let opt_out = match self.store().opt_out(&route.mount, &row.recipient).await {
+            Ok(opt_out) => opt_out,
+            Err(error) => return self.retry_unsent(&row, claim, error).await,
+        };
+        if let Some(opt_out) = opt_out {
             let settlement = Settlement::Failed {
                 error: format!(
                     "not sent: {} opted out of messages through mount `{}` ({}, at {}); nothing is sent to them \
@@ -414,7 +421,10 @@ impl Sender {
         let mut options = call.options;
         options.timeout = self.options.call_timeout;
         let last_inbound_at = match row.ticket {
-            Some(ticket) => self.store().last_inbound_at(ticket, &row.channel).await?,
+            Some(ticket) => match self.store().last_inbound_at(ticket, &row.channel).await {
+                Ok(at) => at,
+                Err(error) => return self.retry_unsent(&row, claim, error).await,
+            },
             None => None,
         };
         let outbound = Outbound {
@@ -454,6 +464,29 @@ impl Sender {
             Some(&plugin),
         )
         .await
+    }
+
+    /// The store failed while `row` was being prepared, before its channel was called: nothing
+    /// can have gone out, so the row is tried again later (with backoff, counting the attempt)
+    /// rather than left claimed for the stopped-sender sweep to call `uncertain`.
+    async fn retry_unsent(
+        &self,
+        row: &OutboundRow,
+        claim: &str,
+        error: impl Into<anyhow::Error>,
+    ) -> anyhow::Result<Option<Outcome>> {
+        let error = format!("could not prepare the delivery: {:#}", error.into());
+        let settlement = if row.attempts >= self.options.max_attempts {
+            Settlement::Failed {
+                error: format!("gave up after {} attempts; the last: {error}", row.attempts),
+            }
+        } else {
+            Settlement::Retry {
+                at: now_ms() + self.options.backoff(row.attempts, Duration::ZERO).as_millis() as i64,
+                error,
+            }
+        };
+        self.settle(row, claim, &settlement, None, None, None).await
     }
 
     /// Which mount delivers `row`, and in which conversation; the reason when none does.

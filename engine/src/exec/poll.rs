@@ -9,8 +9,8 @@
 //! A restart before the commit asks again from the same cursor; after it, from the next.
 //!
 //! **A failing poll loses nothing.** The cursor stays; the failure is counted and the next try
-//! waits twice as long each time (from the interval, at most [`MAX_BACKOFF`]), never less than
-//! a vendor's `Retry-After`. The reason is logged with the hook and kept with the cursor.
+//! waits about twice as long each time (from the interval, at most [`MAX_BACKOFF`], with
+//! jitter between half and all of it), never less than a vendor's `Retry-After`. The reason is logged with the hook and kept with the cursor.
 //!
 //! Polls run one hook at a time, each under the channel's time limit; the pipeline current
 //! when a hook's turn comes is used, so a changed channels file takes effect at the next poll.
@@ -152,8 +152,8 @@ pub async fn poll_hook(live: &Live, hook: &str, every: Duration, now: i64) -> an
     })
 }
 
-/// Keeps a failed poll: the cursor stays, and the next try waits `every × 2^failures` (at most
-/// [`MAX_BACKOFF`]), never less than the vendor asked.
+/// Keeps a failed poll: the cursor stays, and the next try waits between half and all of
+/// `every × 2^failures` (at most [`MAX_BACKOFF`]), never less than the vendor asked.
 async fn failed(
     store: &Store,
     hook: &str,
@@ -163,8 +163,14 @@ async fn failed(
     at_least: Option<Duration>,
     now: i64,
 ) -> anyhow::Result<Polling> {
-    let doubled = every.saturating_mul(1u32 << failures.clamp(0, 16) as u32);
-    let wait = doubled.min(MAX_BACKOFF).max(at_least.unwrap_or_default());
+    let doubled = every
+        .saturating_mul(1u32 << failures.clamp(0, 16) as u32)
+        .min(MAX_BACKOFF);
+    // Equal jitter: between half and all of the doubled wait, so that hooks of one vendor that
+    // failed together (an outage) do not all come back in the same second.
+    let half = doubled.as_millis() as u64 / 2;
+    let jittered = Duration::from_millis(half + fastrand::u64(0..=half));
+    let wait = jittered.max(at_least.unwrap_or_default());
     let next_at = now.saturating_add(wait.as_millis() as i64);
     tracing::warn!(hook, reason = %reason, retry_in_ms = wait.as_millis() as u64, "poll failed");
     let mut unit = store.unit().await?;
