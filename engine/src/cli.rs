@@ -610,7 +610,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             examples,
             workflows,
         } => {
-            crate::demo::run(&db, &plugins.plugins, &examples, &workflows, new_runtime(&plugins)?).await?;
+            let folders = crate::demo::Plugins {
+                plugins: &plugins.plugins,
+                models: &plugins.models,
+            };
+            crate::demo::run(&db, &folders, &examples, &workflows, new_runtime(&plugins)?).await?;
         }
         Command::Run {
             workflows,

@@ -42,5 +42,6 @@ pub use embeddings::{Embedder, EmbeddingsError, MAX_TEXTS_PER_CALL, MODEL_FOLDER
 pub use engine::{CONTRACT, Runtime, RuntimeConfig, RuntimeError};
 pub use failure::{Origin, StepFailure};
 pub use plugin::{DeliverOutcome, Plugin, PluginKind};
+pub use secrets::env_var as secret_env_var;
 pub use weft_sdk::Error as PluginError;
 pub use weft_sdk::{LogLevel, PluginInfo};

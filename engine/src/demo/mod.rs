@@ -1,5 +1,10 @@
 //! `weft demo`: the shipped workflows over the sample traffic, on a fresh embedded database,
-//! and a readable account of what happened: customers, tickets, and what each step decided.
+//! and a readable account of what happened: customers, tickets, and what each step decided;
+//! then the live half ([`live`]): the real `weft serve` over the same database, with one
+//! buyer's order, mail, Instagram, WhatsApp, parcel news and logged-in chat, and an agent's
+//! answer that reaches her chat.
+
+mod live;
 
 use crate::exec::{self, DrainOptions, Pipeline};
 use crate::explain::describe_command;
@@ -11,10 +16,16 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Where the compiled plugins and the models are (as `--plugins` and `--models` give them).
+pub struct Plugins<'a> {
+    pub plugins: &'a Path,
+    pub models: &'a Path,
+}
+
 /// Runs the demo and prints its account to stdout.
 pub async fn run(
     db: &str,
-    plugins: &Path,
+    folders: &Plugins<'_>,
     examples: &Path,
     workflows: &Path,
     runtime: Arc<Runtime>,
@@ -27,6 +38,7 @@ pub async fn run(
             }
         }
     }
+    let plugins = folders.plugins;
     let pipeline = Pipeline::load(runtime, plugins, &[workflows.to_path_buf()])
         .await
         .with_context(|| {
@@ -68,6 +80,8 @@ pub async fn run(
         account(&store, &pipeline, (&ingested, imported.queued), &drained, db).await?
     );
     print!("{}", sla_account(&store, &drained, now, db).await?);
+    drop(store);
+    print!("{}", live::run(db, folders, workflows).await?);
     Ok(())
 }
 
