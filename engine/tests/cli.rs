@@ -481,3 +481,45 @@ fn progress_counts_of_run_off_a_terminal() {
         }
     }
 }
+
+/// `weft demo` as the README runs it: the batch account, then the live stories through a real
+/// `weft serve` — one buyer's Shopify order, mail, Instagram, WhatsApp, parcel news and logged-in
+/// chat end as one customer and one ticket with the order and its parcel, and the agent's reply
+/// goes out on the chat she wrote on last.
+#[test]
+fn demo_tells_the_batch_and_the_live_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let examples = root().join("examples");
+    let workflows = root().join("workflows");
+    let (ok, stdout, stderr) = weft(&[
+        "demo",
+        "--db",
+        &db,
+        "--examples",
+        examples.to_str().unwrap(),
+        "--workflows",
+        workflows.to_str().unwrap(),
+        "--models",
+        dir.path().join("no-models").to_str().unwrap(),
+    ]);
+    assert!(ok, "weft demo failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("\nCustomers ("), "{stdout}");
+    let live = stdout
+        .split("\nLive: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no live section:\n{stdout}"));
+    let one = live
+        .lines()
+        .find(|l| l.contains("one customer ("))
+        .unwrap_or_else(|| panic!("{live}"));
+    for channel in ["email", "instagram", "whatsapp", "chat"] {
+        assert!(one.contains(channel), "{channel} missing from: {one}");
+    }
+    assert!(
+        live.contains("out_for_delivery") || live.contains("out for delivery"),
+        "{live}"
+    );
+    assert!(live.contains("→ channel chat"), "{live}");
+    assert!(live.contains("llega hoy"), "the widget did not show the reply:\n{live}");
+}
