@@ -487,9 +487,24 @@ fn progress_counts_of_run_off_a_terminal() {
 /// chat end as one customer and one ticket with the order and its parcel, and the agent's reply
 /// goes out on the chat she wrote on last.
 #[test]
-fn demo_tells_the_batch_and_the_live_story() {
+fn demo_tells_the_batch_and_the_live_story_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    demo_story(&dir, &format!("sqlite://{}", dir.path().join("demo.db").display()));
+}
+
+#[tokio::test]
+async fn demo_tells_the_batch_and_the_live_story_on_postgres() {
+    let Some(db) = common::postgres_database("demo_story").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    tokio::task::spawn_blocking(move || demo_story(&dir, &db))
+        .await
+        .unwrap();
+}
+
+fn demo_story(dir: &tempfile::TempDir, db: &str) {
+    let db = db.to_owned();
     let examples = root().join("examples");
     let workflows = root().join("workflows");
     let (ok, stdout, stderr) = weft(&[
