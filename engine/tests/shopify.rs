@@ -58,7 +58,7 @@ enum Headers {
     Unprefixed,
 }
 
-/// Posts a Shopify delivery of `topic`, signed with `secret` (none: unsigned); the status and
+/// Posts a Shopify delivery of `topic` with this signature (none: unsigned); the status and
 /// the answer.
 async fn deliver(
     client: &reqwest::Client,
@@ -67,7 +67,7 @@ async fn deliver(
     topic: &str,
     event: &str,
     body: &[u8],
-    secret: Option<&str>,
+    signature: Option<String>,
 ) -> (u16, Value) {
     let prefix = match headers {
         Headers::Classic => "X-Shopify-",
@@ -83,12 +83,25 @@ async fn deliver(
         .header(format!("{prefix}Event-Id"), event)
         .header(format!("{prefix}Triggered-At"), "2026-11-20T09:00:00.000Z")
         .body(body.to_vec());
-    if let Some(secret) = secret {
-        request = request.header(format!("{prefix}Hmac-Sha256"), shopify_signature(secret, body));
+    if let Some(signature) = signature {
+        request = request.header(format!("{prefix}Hmac-Sha256"), signature);
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Posts a Shopify delivery of `topic` signed with the app's secret.
+async fn deliver_signed(
+    client: &reqwest::Client,
+    serve: &Serve,
+    headers: Headers,
+    topic: &str,
+    event: &str,
+    body: &[u8],
+) -> (u16, Value) {
+    let signature = shopify_signature(APP_SECRET, body);
+    deliver(client, serve, headers, topic, event, body, Some(signature)).await
 }
 
 /// Runs `weft ARGS --db DB`, which must succeed; its stdout.
@@ -141,32 +154,32 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     let mut tampered = order.clone();
     let at = tampered.windows(6).position(|w| w == b"263.80").unwrap();
     tampered[at] = b'1';
-    for (what, headers, body, secret, reason) in [
+    for (what, headers, body, signature, reason) in [
         (
             "tampered",
             Headers::Classic,
             &tampered,
-            Some(APP_SECRET),
+            Some(shopify_signature(APP_SECRET, &order)),
             "Shopify: the x-shopify-hmac-sha256 header does not match the body",
         ),
         (
             "wrong secret",
             Headers::Unprefixed,
             &order,
-            Some("shpss_andere"),
+            Some(shopify_signature("shpss_andere", &order)),
             "Shopify: the shopify-hmac-sha256 header does not match the body",
         ),
         ("unsigned", Headers::Classic, &order, None, "Shopify: the delivery is not signed"),
     ] {
-        let (status, answer) = deliver(&client, &serve, headers, "orders/create", "e-0", body, secret).await;
+        let (status, answer) = deliver(&client, &serve, headers, "orders/create", "e-0", body, signature).await;
         assert_eq!(status, 401, "{what}: {answer}");
         assert!(answer.to_string().contains(reason), "{what}: {answer}");
     }
 
     // The order, in the classic headers; sent again (Shopify retries): dropped.
-    let (status, first) = deliver(&client, &serve, Headers::Classic, "orders/create", "e-1", &order, Some(APP_SECRET)).await;
+    let (status, first) = deliver_signed(&client, &serve, Headers::Classic, "orders/create", "e-1", &order).await;
     assert_eq!(status, 202, "{first}");
-    let (status, again) = deliver(&client, &serve, Headers::Classic, "orders/create", "e-1", &order, Some(APP_SECRET)).await;
+    let (status, again) = deliver_signed(&client, &serve, Headers::Classic, "orders/create", "e-1", &order).await;
     assert_eq!((status, &again["duplicate"]), (200, &json!(true)), "{again}");
     assert_eq!(again["inbound"], first["inbound"]);
 
@@ -188,14 +201,13 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     assert_eq!(status, 202);
 
     // Shipped (the unprefixed headers), then the carrier's news through EasyPost.
-    let (status, answer) = deliver(
+    let (status, answer) = deliver_signed(
         &client,
         &serve,
         Headers::Unprefixed,
         "fulfillments/create",
         "e-2",
         &payload("fulfillments-create.json"),
-        Some(APP_SECRET),
     )
     .await;
     assert_eq!(status, 202, "{answer}");
@@ -263,7 +275,7 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     arabic.as_object_mut().unwrap().remove("billing_address");
     let arabic = arabic.to_string();
     assert!(arabic.contains("9007199254740993"), "serde_json keeps the integer exact");
-    let (status, answer) = deliver(&client, &serve, Headers::Unprefixed, "orders/create", "e-3", arabic.as_bytes(), Some(APP_SECRET)).await;
+    let (status, answer) = deliver_signed(&client, &serve, Headers::Unprefixed, "orders/create", "e-3", arabic.as_bytes()).await;
     assert_eq!(status, 202, "{answer}");
     let kept = serve
         .eventually("order #1002", async || store.ticket_orders("#1002").await.unwrap().into_iter().next())
@@ -277,9 +289,9 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     for (topic, event, body) in [
         ("customers/update", "e-4", payload("customers-update.json")),
         ("app/uninstalled", "e-5", br#"{"id": 548380009, "name": "Laden Berlin"}"#.to_vec()),
-        ("orders/create", "e-6", br#"{"id": 1, "name": "#1003"}"#.to_vec()),
+        ("orders/create", "e-6", br##"{"id": 1, "name": "#1003"}"##.to_vec()),
     ] {
-        let (status, answer) = deliver(&client, &serve, Headers::Classic, topic, event, &body, Some(APP_SECRET)).await;
+        let (status, answer) = deliver_signed(&client, &serve, Headers::Classic, topic, event, &body).await;
         assert_eq!(status, 202, "{topic}: {answer}");
     }
     let letter = serve
@@ -303,14 +315,13 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     assert_eq!(unhandled["topic"], "app/uninstalled");
 
     // What weft holds about Anna, then her erasure.
-    let (status, answer) = deliver(
+    let (status, answer) = deliver_signed(
         &client,
         &serve,
         Headers::Classic,
         "customers/data_request",
         "e-7",
         &payload("customers-data_request.json"),
-        Some(APP_SECRET),
     )
     .await;
     assert_eq!(status, 202, "{answer}");
@@ -322,14 +333,13 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     assert_eq!(asked["held"]["orders"], json!(["#1001"]));
     assert_eq!(asked["request"], "9999");
 
-    let (status, answer) = deliver(
+    let (status, answer) = deliver_signed(
         &client,
         &serve,
         Headers::Unprefixed,
         "customers/redact",
         "e-8",
         &payload("customers-redact.json"),
-        Some(APP_SECRET),
     )
     .await;
     assert_eq!(status, 202, "{answer}");

@@ -1,5 +1,4 @@
 use super::*;
-use base64::Engine as _;
 
 const ORDER: &[u8] = include_bytes!("../tests/payloads/orders-create.json");
 const FULFILLMENT: &[u8] = include_bytes!("../tests/payloads/fulfillments-create.json");
