@@ -41,7 +41,12 @@ channels:
 ";
 
 fn payload(name: &str) -> Vec<u8> {
-    std::fs::read(weft_test_support::workspace_root().join("plugins/shopify/tests/payloads").join(name)).unwrap()
+    std::fs::read(
+        weft_test_support::workspace_root()
+            .join("plugins/shopify/tests/payloads")
+            .join(name),
+    )
+    .unwrap()
 }
 
 /// Shopify's signature: base64 of the HMAC-SHA256 of the raw body under the client secret.
@@ -169,7 +174,13 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
             Some(shopify_signature("shpss_andere", &order)),
             "Shopify: the shopify-hmac-sha256 header does not match the body",
         ),
-        ("unsigned", Headers::Classic, &order, None, "Shopify: the delivery is not signed"),
+        (
+            "unsigned",
+            Headers::Classic,
+            &order,
+            None,
+            "Shopify: the delivery is not signed",
+        ),
     ] {
         let (status, answer) = deliver(&client, &serve, headers, "orders/create", "e-0", body, signature).await;
         assert_eq!(status, 401, "{what}: {answer}");
@@ -228,7 +239,10 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
         .header("content-type", "application/json")
         .header(
             "x-hmac-signature",
-            format!("hmac-sha256-hex={}", hex::encode(hmac_sha256(EASYPOST_SECRET.as_bytes(), tracker.as_bytes()))),
+            format!(
+                "hmac-sha256-hex={}",
+                hex::encode(hmac_sha256(EASYPOST_SECRET.as_bytes(), tracker.as_bytes()))
+            ),
         )
         .body(tracker)
         .send()
@@ -239,16 +253,17 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
 
     let number = serve.processed_ticket_of(&store, "<m-1@example.de>").await;
     let ticket = serve
-        .eventually("the ticket with the order, its buyer and the delivered parcel", async || {
-            let tickets = store.export_tickets().await.unwrap();
-            tickets
-                .into_iter()
-                .find(|t| {
+        .eventually(
+            "the ticket with the order, its buyer and the delivered parcel",
+            async || {
+                let tickets = store.export_tickets().await.unwrap();
+                tickets.into_iter().find(|t| {
                     t["ticket"] == number
                         && t["orders"][0]["customer"] == t["customer"]
                         && t["orders"][0]["shipments"][0]["status"] == "delivered"
                 })
-        })
+            },
+        )
         .await;
     assert_eq!(store.export_tickets().await.unwrap().len(), 1, "one ticket");
     let order_json = &ticket["orders"][0];
@@ -259,7 +274,12 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     assert_eq!(order_json["lines"][1]["title"], "靴下 (3足)");
     let parcel = &order_json["shipments"][0];
     assert_eq!(parcel["tracking_number"], "JD014600006281230704");
-    let steps: Vec<&str> = parcel["history"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
+    let steps: Vec<&str> = parcel["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
     assert_eq!(steps, ["in_transit", "delivered"], "{parcel:#}");
     let customer = ticket["customer"].as_i64().unwrap();
 
@@ -274,11 +294,24 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
         "zip": "00000", "country": "United Arab Emirates", "country_code": "AE", "phone": "+971501234567"});
     arabic.as_object_mut().unwrap().remove("billing_address");
     let arabic = arabic.to_string();
-    assert!(arabic.contains("9007199254740993"), "serde_json keeps the integer exact");
-    let (status, answer) = deliver_signed(&client, &serve, Headers::Unprefixed, "orders/create", "e-3", arabic.as_bytes()).await;
+    assert!(
+        arabic.contains("9007199254740993"),
+        "serde_json keeps the integer exact"
+    );
+    let (status, answer) = deliver_signed(
+        &client,
+        &serve,
+        Headers::Unprefixed,
+        "orders/create",
+        "e-3",
+        arabic.as_bytes(),
+    )
+    .await;
     assert_eq!(status, 202, "{answer}");
     let kept = serve
-        .eventually("order #1002", async || store.ticket_orders("#1002").await.unwrap().into_iter().next())
+        .eventually("order #1002", async || {
+            store.ticket_orders("#1002").await.unwrap().into_iter().next()
+        })
         .await;
     assert_eq!(kept.order.order.buyer.buyer_id.as_deref(), Some("9007199254740993"));
     assert_eq!(kept.order.order.buyer.name.as_deref(), Some("فاطمة الزهراء"));
@@ -288,7 +321,11 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     // is a dead letter naming the channel and the problem.
     for (topic, event, body) in [
         ("customers/update", "e-4", payload("customers-update.json")),
-        ("app/uninstalled", "e-5", br#"{"id": 548380009, "name": "Laden Berlin"}"#.to_vec()),
+        (
+            "app/uninstalled",
+            "e-5",
+            br#"{"id": 548380009, "name": "Laden Berlin"}"#.to_vec(),
+        ),
         ("orders/create", "e-6", br##"{"id": 1, "name": "#1003"}"##.to_vec()),
     ] {
         let (status, answer) = deliver_signed(&client, &serve, Headers::Classic, topic, event, &body).await;
@@ -300,17 +337,24 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
         })
         .await;
     assert!(
-        letter.error.contains("/hooks/laden") && letter.error.contains("Shopify orders/create: the body is not an order: missing field `created_at`"),
+        letter.error.contains("/hooks/laden")
+            && letter
+                .error
+                .contains("Shopify orders/create: the body is not an order: missing field `created_at`"),
         "{}",
         letter.error
     );
     let updated = serve
-        .eventually("the customer update", async || events_of(&store, "customer.updated").await.pop())
+        .eventually("the customer update", async || {
+            events_of(&store, "customer.updated").await.pop()
+        })
         .await;
     assert_eq!(updated["buyer"]["name"], "太郎 山田");
     assert_eq!(updated["customer_id"], "115310627314723954");
     let unhandled = serve
-        .eventually("the unknown topic recorded", async || events_of(&store, "shopify.unhandled").await.pop())
+        .eventually("the unknown topic recorded", async || {
+            events_of(&store, "shopify.unhandled").await.pop()
+        })
         .await;
     assert_eq!(unhandled["topic"], "app/uninstalled");
 
@@ -326,7 +370,9 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     .await;
     assert_eq!(status, 202, "{answer}");
     let asked = serve
-        .eventually("the data request", async || events_of(&store, "customer.data_request").await.pop())
+        .eventually("the data request", async || {
+            events_of(&store, "customer.data_request").await.pop()
+        })
         .await;
     assert_eq!(asked["held"]["customers"], json!([customer]), "{asked:#}");
     assert_eq!(asked["held"]["tickets"], json!([number]));
@@ -344,31 +390,52 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     .await;
     assert_eq!(status, 202, "{answer}");
     let erasure = serve
-        .eventually("the erasure", async || store.erasures().await.unwrap().into_iter().next())
+        .eventually("the erasure", async || {
+            store.erasures().await.unwrap().into_iter().next()
+        })
         .await;
     assert_eq!(erasure.scope, "customer");
     assert_eq!(erasure.request.as_deref(), Some("e-8"));
-    assert_eq!(erasure.reason, "shopify customers/redact from laden-berlin.myshopify.com");
+    assert_eq!(
+        erasure.reason,
+        "shopify customers/redact from laden-berlin.myshopify.com"
+    );
     assert_eq!(erasure.customers, [customer]);
     assert_eq!(erasure.tickets, [number]);
-    for (kind, at_least) in [
+    // Exactly: one customer, their mail, their ticket, their order; the raw order webhook
+    // (kept once), the fulfillment, the data request, the redaction itself and the mail; the
+    // order's event and the data request's. At least: identities (with blocking keys) and
+    // the steps' decisions.
+    for (kind, exactly) in [
         ("customers", 1),
-        ("identities", 2),
         ("messages", 1),
         ("tickets", 1),
         ("orders", 1),
-        // The order (kept once), the fulfillment, the data request, the redaction itself, the
-        // mail.
         ("raw_webhooks", 5),
+        ("events", 2),
     ] {
-        assert!(erasure.counts.get(kind).is_some_and(|n| *n >= at_least), "{kind}: {:?}", erasure.counts);
+        assert_eq!(erasure.counts.get(kind), Some(&exactly), "{kind}: {:?}", erasure.counts);
+    }
+    for kind in ["identities", "decisions"] {
+        assert!(
+            erasure.counts.get(kind).is_some_and(|n| *n >= 2),
+            "{kind}: {:?}",
+            erasure.counts
+        );
     }
 
     // Nothing of Anna is left in what weft shows or exports; the work is.
     let tickets = store.export_tickets().await.unwrap();
     let customers = store.export_customers().await.unwrap();
     let shown = format!("{tickets:?}{customers:?}{:?}", events_of(&store, "order.placed").await);
-    for personal in ["anna.mueller@example.de", "Müller", "+4930123456789", "Hauptstraße", "Können Sie", "706405506930370084"] {
+    for personal in [
+        "anna.mueller@example.de",
+        "Müller",
+        "+4930123456789",
+        "Hauptstraße",
+        "Können Sie",
+        "706405506930370084",
+    ] {
         assert!(!shown.contains(personal), "{personal} is still shown:\n{shown}");
     }
     let ticket = tickets.iter().find(|t| t["ticket"] == number).unwrap();
@@ -376,7 +443,10 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     assert_eq!(ticket["orders"][0]["shipments"][0]["status"], "delivered");
     assert_eq!(ticket["orders"][0]["total"]["amount"], "263.80");
     let first_inbound = first["inbound"].as_i64().unwrap();
-    assert!(store.inbound(first_inbound).await.unwrap().inbound.body.is_empty(), "the kept order webhook is erased");
+    assert!(
+        store.inbound(first_inbound).await.unwrap().inbound.body.is_empty(),
+        "the kept order webhook is erased"
+    );
     // Fatima's order is untouched.
     let fatima = store.ticket_orders("#1002").await.unwrap();
     assert_eq!(fatima[0].order.order.buyer.email.as_deref(), Some("fatima@example.ae"));
@@ -413,6 +483,38 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
         .unwrap();
     assert!(!changes.to_string().contains("anna.mueller"), "{changes:#}");
 
+    // The shop uninstalled the app: everything from it goes (Fatima's order), the parcels and
+    // the ticket stay.
+    let (status, answer) = deliver_signed(
+        &client,
+        &serve,
+        Headers::Classic,
+        "shop/redact",
+        "e-9",
+        &payload("shop-redact.json"),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let shop = serve
+        .eventually("the shop's erasure", async || {
+            store.erasures().await.unwrap().into_iter().find(|e| e.scope == "channel")
+        })
+        .await;
+    assert_eq!(shop.request.as_deref(), Some("e-9"));
+    assert_eq!(shop.counts.get("orders"), Some(&1), "{:?}", shop.counts);
+    assert!(
+        shop.counts.get("raw_webhooks").is_some_and(|n| *n >= 5),
+        "every kept request of the mount: {:?}",
+        shop.counts
+    );
+    let fatima = store.ticket_orders("#1002").await.unwrap();
+    assert_eq!(fatima[0].order.order.buyer, weft_sdk::Party::default());
+    assert_eq!(fatima[0].order.order.shipping, None);
+    assert_eq!(fatima[0].order.order.total.as_ref().unwrap().amount, "263.80");
+    let tickets = store.export_tickets().await.unwrap();
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0]["orders"][0]["shipments"][0]["status"], "delivered");
+
     let log = serve.stop();
     for line in [
         "Shopify: the x-shopify-hmac-sha256 header does not match the body",
@@ -421,7 +523,10 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     ] {
         assert!(log.contains(line), "{line:?} in the log:\n{log}");
     }
-    assert!(!log.contains("anna.mueller@example.de"), "the log names the erased buyer");
+    assert!(
+        !log.contains("anna.mueller@example.de"),
+        "the log names the erased buyer"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -238,8 +238,12 @@ fn fact_item(fact: w::Fact) -> Result<Item, String> {
     // Requests about personal data are carried out by the store (`store::erasure`): one that
     // names nobody is refused here, with the traffic that carried it.
     if [CUSTOMER_ERASE, CHANNEL_ERASE, DATA_REQUEST].contains(&fact.kind.as_str()) {
-        let request: ErasureRequest = serde_json::from_value(payload.clone())
-            .map_err(|e| format!("the payload of `{}` is not a request about personal data: {e}", fact.kind))?;
+        let request: ErasureRequest = serde_json::from_value(payload.clone()).map_err(|e| {
+            format!(
+                "the payload of `{}` is not a request about personal data: {e}",
+                fact.kind
+            )
+        })?;
         if fact.kind != CHANNEL_ERASE && request.identities.is_empty() {
             return Err(format!("the payload of `{}` names no identity", fact.kind));
         }

@@ -188,7 +188,11 @@ impl Unit {
         let mut orders = Vec::with_capacity(rows.len());
         for row in rows {
             let data: String = row.try_get("data")?;
-            orders.push((row.try_get("id")?, row.try_get("customer_id")?, serde_json::from_str(&data)?));
+            orders.push((
+                row.try_get("id")?,
+                row.try_get("customer_id")?,
+                serde_json::from_str(&data)?,
+            ));
         }
         Ok(orders)
     }
@@ -348,7 +352,10 @@ impl Unit {
             if !theirs || (order.buyer == Party::default() && order.shipping.is_none()) {
                 continue;
             }
-            for value in [&order.buyer.email, &order.buyer.phone, &order.buyer.buyer_id].into_iter().flatten() {
+            for value in [&order.buyer.email, &order.buyer.phone, &order.buyer.buyer_id]
+                .into_iter()
+                .flatten()
+            {
                 if value.chars().count() >= 5 {
                     values.insert(value.clone());
                 }
@@ -376,10 +383,11 @@ impl Unit {
         }
         if scope == "channel" {
             for number in &erased_orders {
-                let rows = query("SELECT id, payload FROM events WHERE kind LIKE 'order.%' AND payload LIKE $1 ESCAPE '\\'")
-                    .bind(like(&format!("\"number\":{}", Value::from(number.as_str()))))
-                    .fetch_all(self.conn())
-                    .await?;
+                let rows =
+                    query("SELECT id, payload FROM events WHERE kind LIKE 'order.%' AND payload LIKE $1 ESCAPE '\\'")
+                        .bind(like(&format!("\"number\":{}", Value::from(number.as_str()))))
+                        .fetch_all(self.conn())
+                        .await?;
                 for row in rows {
                     events.insert(row.try_get("id")?, row.try_get("payload")?);
                 }
@@ -553,14 +561,15 @@ impl Store {
 
     /// The erasures that touched a ticket (`kind` `ticket`) or a customer (`customer`).
     pub async fn erasures_of(&self, kind: &str, subject: i64) -> Result<Vec<Erasure>> {
-        let ids: Vec<i64> = query("SELECT erasure_id FROM erasure_subjects WHERE kind = $1 AND subject = $2 ORDER BY erasure_id")
-            .bind(kind)
-            .bind(subject)
-            .fetch_all(&mut self.conn().await?)
-            .await?
-            .iter()
-            .map(|row| row.try_get("erasure_id"))
-            .collect::<Result<_>>()?;
+        let ids: Vec<i64> =
+            query("SELECT erasure_id FROM erasure_subjects WHERE kind = $1 AND subject = $2 ORDER BY erasure_id")
+                .bind(kind)
+                .bind(subject)
+                .fetch_all(&mut self.conn().await?)
+                .await?
+                .iter()
+                .map(|row| row.try_get("erasure_id"))
+                .collect::<Result<_>>()?;
         let mut all = Vec::with_capacity(ids.len());
         for id in ids {
             all.extend(self.erasure(id).await?);

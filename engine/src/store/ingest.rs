@@ -191,8 +191,8 @@ impl Unit {
             CUSTOMER_ERASE => "customer",
             CHANNEL_ERASE => "channel",
             DATA_REQUEST => {
-                let request: ErasureRequest = serde_json::from_value(payload.clone())
-                    .map_err(|e| StoreError::Invalid(format!("{kind}: {e}")))?;
+                let request: ErasureRequest =
+                    serde_json::from_value(payload.clone()).map_err(|e| StoreError::Invalid(format!("{kind}: {e}")))?;
                 let held = self.held_about(&request.channel, &request.identities).await?;
                 tracing::info!(
                     channel = %request.channel,

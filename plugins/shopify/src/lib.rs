@@ -230,7 +230,11 @@ impl<'de> Deserialize<'de> for Id {
 
 /// Text that is absent, null or blank is none.
 fn text(value: &Option<String>) -> Option<String> {
-    value.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 #[derive(Deserialize)]
@@ -324,7 +328,11 @@ impl Customer {
 }
 
 fn full_name(first: &Option<String>, last: &Option<String>) -> Option<String> {
-    let name = [text(first), text(last)].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let name = [text(first), text(last)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
     (!name.is_empty()).then_some(name)
 }
 
@@ -482,16 +490,18 @@ fn shipment_status(fulfillment: Option<&str>, shipment: Option<&str>) -> Shipmen
         Some("in_transit" | "ready_for_pickup" | "picked_up") => ShipmentStatus::InTransit,
         Some("out_for_delivery") => ShipmentStatus::OutForDelivery,
         Some("delivered") => ShipmentStatus::Delivered,
-        Some("attempted_delivery" | "failure" | "delayed" | "carrier_picked_up_failure") => {
-            ShipmentStatus::Exception
-        }
+        Some("attempted_delivery" | "failure" | "delayed" | "carrier_picked_up_failure") => ShipmentStatus::Exception,
         _ => ShipmentStatus::Pending,
     }
 }
 
 impl Fulfillment {
     fn shipments(self) -> Result<Vec<ShipmentUpdate>, String> {
-        let mut numbers: Vec<String> = self.tracking_numbers.iter().filter_map(|n| text(&Some(n.clone()))).collect();
+        let mut numbers: Vec<String> = self
+            .tracking_numbers
+            .iter()
+            .filter_map(|n| text(&Some(n.clone())))
+            .collect();
         if let Some(number) = text(&self.tracking_number)
             && !numbers.contains(&number)
         {

@@ -25,7 +25,10 @@ fn sign(secret: &str, body: &[u8]) -> String {
 
 fn parse(topic: &str, body: &[u8]) -> Result<Vec<Item>, Error> {
     Shopify::parse_items(
-        &inbound(body, &[("X-Shopify-Topic", topic), ("X-Shopify-Webhook-Id", "b54557e4")]),
+        &inbound(
+            body,
+            &[("X-Shopify-Topic", topic), ("X-Shopify-Webhook-Id", "b54557e4")],
+        ),
         &Config { secret: "s".into() },
     )
 }
@@ -41,8 +44,20 @@ fn the_published_vector_passes_in_both_header_sets_and_tampering_fails_with_its_
     tampered[10] ^= 1;
     // (what, secret, body, headers, the reason it must fail with)
     let cases: Vec<(&str, &str, &[u8], Vec<(&str, &str)>, Option<&str>)> = vec![
-        ("classic", "test_secret_key", &body[..], vec![("X-Shopify-Hmac-Sha256", vector)], None),
-        ("unprefixed", "test_secret_key", &body[..], vec![("shopify-hmac-sha256", vector)], None),
+        (
+            "classic",
+            "test_secret_key",
+            &body[..],
+            vec![("X-Shopify-Hmac-Sha256", vector)],
+            None,
+        ),
+        (
+            "unprefixed",
+            "test_secret_key",
+            &body[..],
+            vec![("shopify-hmac-sha256", vector)],
+            None,
+        ),
         (
             "both, the unprefixed wins",
             "test_secret_key",
@@ -50,8 +65,20 @@ fn the_published_vector_passes_in_both_header_sets_and_tampering_fails_with_its_
             vec![("shopify-hmac-sha256", vector), ("X-Shopify-Hmac-Sha256", "AAAA")],
             None,
         ),
-        ("own secret", own_secret, ORDER, vec![("X-Shopify-Hmac-Sha256", own.as_str())], None),
-        ("own secret, new set", own_secret, ORDER, vec![("shopify-hmac-sha256", own.as_str())], None),
+        (
+            "own secret",
+            own_secret,
+            ORDER,
+            vec![("X-Shopify-Hmac-Sha256", own.as_str())],
+            None,
+        ),
+        (
+            "own secret, new set",
+            own_secret,
+            ORDER,
+            vec![("shopify-hmac-sha256", own.as_str())],
+            None,
+        ),
         (
             "tampered body",
             own_secret,
@@ -127,7 +154,10 @@ fn an_order_becomes_an_order_with_exact_money_and_its_buyer() {
         ("orders/cancelled", OrderChange::Cancelled),
     ] {
         let items = parse(topic, ORDER).unwrap();
-        assert!(matches!(&items[..], [Item::Order { change: c, .. }] if *c == change), "{topic}");
+        assert!(
+            matches!(&items[..], [Item::Order { change: c, .. }] if *c == change),
+            "{topic}"
+        );
     }
     let mut cancelled: serde_json::Value = serde_json::from_slice(ORDER).unwrap();
     cancelled["cancelled_at"] = "2026-11-20T12:00:00+01:00".into();
@@ -171,22 +201,36 @@ fn a_fulfillment_is_a_shipment_of_its_order() {
         (Some("success"), Some("label_printed"), ShipmentStatus::Pending),
         (Some("success"), Some("confirmed"), ShipmentStatus::Pending),
         (Some("success"), Some("in_transit"), ShipmentStatus::InTransit),
-        (Some("success"), Some("out_for_delivery"), ShipmentStatus::OutForDelivery),
+        (
+            Some("success"),
+            Some("out_for_delivery"),
+            ShipmentStatus::OutForDelivery,
+        ),
         (Some("success"), Some("delivered"), ShipmentStatus::Delivered),
         (Some("success"), Some("attempted_delivery"), ShipmentStatus::Exception),
         (Some("success"), Some("failure"), ShipmentStatus::Exception),
         (Some("cancelled"), Some("in_transit"), ShipmentStatus::Exception),
     ] {
-        assert_eq!(shipment_status(fulfillment, shipment), status, "{fulfillment:?} {shipment:?}");
+        assert_eq!(
+            shipment_status(fulfillment, shipment),
+            status,
+            "{fulfillment:?} {shipment:?}"
+        );
     }
 
     // Several tracking numbers: one shipment each; none: nothing to track.
     let mut two: serde_json::Value = serde_json::from_slice(FULFILLMENT).unwrap();
     two["tracking_numbers"] = serde_json::json!(["JD014600006281230704", "JD014600006281230705"]);
-    assert_eq!(parse("fulfillments/update", two.to_string().as_bytes()).unwrap().len(), 2);
+    assert_eq!(
+        parse("fulfillments/update", two.to_string().as_bytes()).unwrap().len(),
+        2
+    );
     two["tracking_numbers"] = serde_json::json!([]);
     two["tracking_number"] = serde_json::Value::Null;
-    assert_eq!(parse("fulfillments/update", two.to_string().as_bytes()).unwrap(), vec![]);
+    assert_eq!(
+        parse("fulfillments/update", two.to_string().as_bytes()).unwrap(),
+        vec![]
+    );
 }
 
 #[test]
@@ -199,7 +243,10 @@ fn customers_and_privacy_requests_are_facts_with_exact_ids() {
     assert_eq!(payload["customer_id"], "115310627314723954");
     assert_eq!(payload["buyer"]["name"], "太郎 山田");
     assert_eq!(payload["address"]["city"], "東京都");
-    assert_eq!(payload["identities"][1], serde_json::json!({"kind": "email", "value": "yamada.taro@example.jp"}));
+    assert_eq!(
+        payload["identities"][1],
+        serde_json::json!({"kind": "email", "value": "yamada.taro@example.jp"})
+    );
 
     let items = parse("customers/redact", REDACT).unwrap();
     let [Item::Fact { kind, payload, .. }] = items.as_slice() else {
@@ -215,8 +262,14 @@ fn customers_and_privacy_requests_are_facts_with_exact_ids() {
             {"kind": "phone", "value": "+4930123456789"},
         ])
     );
-    assert_eq!(payload["orders"], serde_json::json!(["820982911946154508", "9007199254740993"]));
-    assert_eq!(payload["reason"], "shopify customers/redact from laden-berlin.myshopify.com");
+    assert_eq!(
+        payload["orders"],
+        serde_json::json!(["820982911946154508", "9007199254740993"])
+    );
+    assert_eq!(
+        payload["reason"],
+        "shopify customers/redact from laden-berlin.myshopify.com"
+    );
     assert_eq!(payload["request"], "b54557e4");
 
     let items = parse("customers/data_request", DATA_REQUEST).unwrap();
@@ -231,7 +284,10 @@ fn customers_and_privacy_requests_are_facts_with_exact_ids() {
         panic!("{items:?}")
     };
     assert_eq!(kind, "channel.erase");
-    assert_eq!((payload["hook"].as_str(), payload["shop"].as_str()), (Some("laden"), Some("laden-berlin.myshopify.com")));
+    assert_eq!(
+        (payload["hook"].as_str(), payload["shop"].as_str()),
+        (Some("laden"), Some("laden-berlin.myshopify.com"))
+    );
 }
 
 #[test]
@@ -240,21 +296,40 @@ fn unknown_topics_are_recorded_and_bad_bodies_name_the_channel_and_the_problem()
     let [Item::Fact { kind, payload, .. }] = items.as_slice() else {
         panic!("{items:?}")
     };
-    assert_eq!((kind.as_str(), payload["topic"].as_str()), ("shopify.unhandled", Some("app/uninstalled")));
+    assert_eq!(
+        (kind.as_str(), payload["topic"].as_str()),
+        ("shopify.unhandled", Some("app/uninstalled"))
+    );
 
     let unprefixed = Shopify::parse_items(
-        &inbound(ORDER, &[("shopify-topic", "orders/create"), ("X-Shopify-Topic", "orders/cancelled")]),
+        &inbound(
+            ORDER,
+            &[
+                ("shopify-topic", "orders/create"),
+                ("X-Shopify-Topic", "orders/cancelled"),
+            ],
+        ),
         &Config { secret: "s".into() },
     )
     .unwrap();
-    assert!(matches!(&unprefixed[..], [Item::Order { change: OrderChange::Placed, .. }]));
+    assert!(matches!(
+        &unprefixed[..],
+        [Item::Order {
+            change: OrderChange::Placed,
+            ..
+        }]
+    ));
 
     let mut bad_price: serde_json::Value = serde_json::from_slice(ORDER).unwrap();
     bad_price["total_price"] = "263,80".into();
     let mut no_name: serde_json::Value = serde_json::from_slice(ORDER).unwrap();
     no_name.as_object_mut().unwrap().remove("name");
     for (topic, body, reason) in [
-        ("orders/create", b"<html/>".to_vec(), "Shopify orders/create: the body is not an order: expected value"),
+        (
+            "orders/create",
+            b"<html/>".to_vec(),
+            "Shopify orders/create: the body is not an order: expected value",
+        ),
         (
             "orders/create",
             bad_price.to_string().into_bytes(),
@@ -280,5 +355,8 @@ fn unknown_topics_are_recorded_and_bad_bodies_name_the_channel_and_the_problem()
         assert!(error.message().starts_with(reason), "{topic}: {error}");
     }
     let error = Shopify::parse_items(&inbound(ORDER, &[]), &Config { secret: "s".into() }).unwrap_err();
-    assert!(error.message().starts_with("Shopify: the delivery names no topic"), "{error}");
+    assert!(
+        error.message().starts_with("Shopify: the delivery names no topic"),
+        "{error}"
+    );
 }

@@ -16,7 +16,10 @@ use axum::http::StatusCode;
     security(("bearer" = [])),
     responses((status = OK, body = ErasureList))
 )]
-pub(super) async fn list(_caller: Auth<Read>, State(state): State<AppState>) -> Result<axum::Json<ErasureList>, ApiError> {
+pub(super) async fn list(
+    _caller: Auth<Read>,
+    State(state): State<AppState>,
+) -> Result<axum::Json<ErasureList>, ApiError> {
     let erasures = state.live.store().erasures().await?;
     Ok(axum::Json(ErasureList {
         erasures: erasures.into_iter().map(ErasureView::from).collect(),
@@ -41,7 +44,11 @@ pub(super) async fn get(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<ErasureView>, ApiError> {
     let erasure = state.live.store().erasure(id).await?.ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "no_erasure", format!("erasure {id} does not exist"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_erasure",
+            format!("erasure {id} does not exist"),
+        )
     })?;
     Ok(axum::Json(ErasureView::from(erasure)))
 }
