@@ -497,7 +497,12 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     assert_eq!(status, 202, "{answer}");
     let shop = serve
         .eventually("the shop's erasure", async || {
-            store.erasures().await.unwrap().into_iter().find(|e| e.scope == "channel")
+            store
+                .erasures()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|e| e.scope == "channel")
         })
         .await;
     assert_eq!(shop.request.as_deref(), Some("e-9"));

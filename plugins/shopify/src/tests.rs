@@ -33,6 +33,9 @@ fn parse(topic: &str, body: &[u8]) -> Result<Vec<Item>, Error> {
     )
 }
 
+/// (what, secret, body, headers, the reason it must fail with)
+type Case<'a> = (&'a str, &'a str, &'a [u8], Vec<(&'a str, &'a str)>, Option<&'a str>);
+
 #[test]
 fn the_published_vector_passes_in_both_header_sets_and_tampering_fails_with_its_reason() {
     // CHANNELS.md vector 1: Shopify/shopify-app-js validate.test.ts, secret `test_secret_key`.
@@ -42,8 +45,7 @@ fn the_published_vector_passes_in_both_header_sets_and_tampering_fails_with_its_
     let own = sign(own_secret, ORDER);
     let mut tampered = ORDER.to_vec();
     tampered[10] ^= 1;
-    // (what, secret, body, headers, the reason it must fail with)
-    let cases: Vec<(&str, &str, &[u8], Vec<(&str, &str)>, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "classic",
             "test_secret_key",
