@@ -286,6 +286,8 @@ enum ExplainWhat {
     Customer,
     /// One event: its message, its decisions and its failed steps.
     Event,
+    /// One erasure of personal data: why, at whose request, what it erased.
+    Erasure,
 }
 
 /// Processes every queued event and names each one that was dead-lettered, and each step that
@@ -746,6 +748,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ExplainWhat::Ticket => crate::explain::ticket(&store, id).await?,
                 ExplainWhat::Customer => crate::explain::customer(&store, id).await?,
                 ExplainWhat::Event => crate::explain::event(&store, id).await?,
+                ExplainWhat::Erasure => crate::explain::erasure(&store, id).await?,
             };
             print!("{text}");
         }

@@ -2,6 +2,7 @@
 //! about it with its reason and evidence, as text for people.
 
 use crate::store::Store;
+use crate::store::erasure::Erasure;
 use crate::store::failures::StepFailureRecord;
 use crate::store::orders::TicketOrder;
 use crate::store::report::{LoggedDecision, rfc3339};
@@ -225,6 +226,7 @@ pub async fn ticket(store: &Store, number: i64) -> anyhow::Result<String> {
     if let Some(order_no) = ticket["order"].as_str() {
         write_orders(&mut out, &store.ticket_orders(order_no).await?);
     }
+    write_erasures(&mut out, &store.erasures_of("ticket", number).await?);
     write_failures(&mut out, &store.ticket_step_failures(number).await?);
     let _ = writeln!(out, "\nTimeline");
     for entry in store.ticket_timeline(number).await? {
@@ -279,6 +281,43 @@ pub async fn ticket(store: &Store, number: i64) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// One line per erasure of personal data: when, why, at whose request, and what it erased.
+fn write_erasures(out: &mut String, erasures: &[Erasure]) {
+    for erasure in erasures {
+        let _ = writeln!(out, "  {}", describe_erasure(erasure));
+    }
+}
+
+/// An erasure in one line: `personal data erased (erasure 1, 2026-...): shopify customers/redact
+/// ... · request b54557e4 · customers 1, identities 3, messages 2, ...`.
+pub fn describe_erasure(erasure: &Erasure) -> String {
+    let counts: Vec<String> = erasure.counts.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
+    format!(
+        "personal data erased (erasure {}, {}, {} at {}): {} · request {} · {}",
+        erasure.id,
+        rfc3339(erasure.at),
+        erasure.scope,
+        erasure.channel,
+        erasure.reason,
+        erasure.request.as_deref().unwrap_or("-"),
+        counts.join(", ")
+    )
+}
+
+/// The explanation of erasure `id`: what asked for it, what it erased, whom it touched.
+pub async fn erasure(store: &Store, id: i64) -> anyhow::Result<String> {
+    let Some(erasure) = store.erasure(id).await? else {
+        anyhow::bail!("there is no erasure {id}");
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "Erasure {id}");
+    let _ = writeln!(out, "  {}", describe_erasure(&erasure));
+    let list = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(out, "  customers: {}", list(&erasure.customers));
+    let _ = writeln!(out, "  tickets: {}", list(&erasure.tickets));
+    Ok(out)
+}
+
 /// The explanation of customer `id`.
 pub async fn customer(store: &Store, id: i64) -> anyhow::Result<String> {
     let Some(customer) = store.customer_json(id).await? else {
@@ -297,6 +336,7 @@ pub async fn customer(store: &Store, id: i64) -> anyhow::Result<String> {
             ids.join(", ")
         );
     }
+    write_erasures(&mut out, &store.erasures_of("customer", id).await?);
     let _ = writeln!(out, "\nIdentities");
     for identity in customer["identities"].as_array().into_iter().flatten() {
         let _ = writeln!(

@@ -1471,6 +1471,8 @@ async fn the_openapi_document_covers_every_route() {
         "POST /api/v1/customers/{id}/split",
         "GET /api/v1/dead-letters",
         "POST /api/v1/dead-letters/{id}/replay",
+        "GET /api/v1/erasures",
+        "GET /api/v1/erasures/{id}",
         "GET /api/v1/tokens",
         "POST /api/v1/tokens",
         "DELETE /api/v1/tokens/{name}",

@@ -2,6 +2,7 @@
 
 use crate::runtime::bindings::step::weft::plugin::types as w;
 use crate::runtime::convert;
+use crate::store::erasure::{CHANNEL_ERASE, CUSTOMER_ERASE, DATA_REQUEST, ERASED, ErasureRequest};
 use crate::store::orders::{order_times, shipment_times};
 use weft_sdk::{
     Command, ConfigProblem, Decision, Item, Message, Notice, Order, OrderChange, SHIPMENT_UPDATED, ShipmentUpdate,
@@ -234,6 +235,22 @@ fn fact_item(fact: w::Fact) -> Result<Item, String> {
         ));
     }
     let payload = convert::json_from(&fact.payload).map_err(|e| format!("the payload of `{}` is {e}", fact.kind))?;
+    // Requests about personal data are carried out by the store (`store::erasure`): one that
+    // names nobody is refused here, with the traffic that carried it.
+    if [CUSTOMER_ERASE, CHANNEL_ERASE, DATA_REQUEST].contains(&fact.kind.as_str()) {
+        let request: ErasureRequest = serde_json::from_value(payload.clone()).map_err(|e| {
+            format!(
+                "the payload of `{}` is not a request about personal data: {e}",
+                fact.kind
+            )
+        })?;
+        if fact.kind != CHANNEL_ERASE && request.identities.is_empty() {
+            return Err(format!("the payload of `{}` names no identity", fact.kind));
+        }
+    }
+    if fact.kind == ERASED {
+        return Err(format!("the fact's kind `{ERASED}` is one the engine raises itself"));
+    }
     if let Some(change) = OrderChange::from_kind(&fact.kind) {
         let order: Order = serde_json::from_value(payload)
             .map_err(|e| format!("the payload of `{}` is not an order: {e}", fact.kind))?;

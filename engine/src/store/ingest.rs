@@ -10,6 +10,7 @@
 //! (U+0000, which PostgreSQL refuses in text) is stored as U+FFFD; the raw bytes stay as they
 //! came in the inbound row, which is binary.
 
+use super::erasure::{CHANNEL_ERASE, CUSTOMER_ERASE, DATA_REQUEST, ERASED, ErasureRequest};
 use super::orders::{order_times, shipment_times};
 use super::{Result, Row, Store, StoreError, Unit, now_ms, query};
 use sha2::{Digest, Sha256};
@@ -165,14 +166,56 @@ impl Unit {
                     }
                 }
                 Item::Fact { kind, at, payload } => {
-                    self.enqueue_event(kind, at.unwrap_or(received_at), None, None, payload)
-                        .await?;
+                    let at = at.unwrap_or(received_at);
+                    let (kind, payload) = self.personal_data_fact(inbound_id, kind, payload).await?;
+                    self.enqueue_event(&kind, at, None, None, &payload).await?;
                     done.facts += 1;
                 }
             }
         }
         self.mark_parsed(inbound_id).await?;
         Ok(done)
+    }
+
+    /// A fact about personal data done before it is queued ([`super::erasure`]): an erasure
+    /// request is carried out and queued as [`ERASED`] with what was erased (not with the
+    /// identities it named); a data request is queued with what weft holds about the buyer.
+    /// Other facts are queued as they are.
+    async fn personal_data_fact(
+        &mut self,
+        inbound_id: i64,
+        kind: &str,
+        payload: &serde_json::Value,
+    ) -> Result<(String, serde_json::Value)> {
+        let scope = match kind {
+            CUSTOMER_ERASE => "customer",
+            CHANNEL_ERASE => "channel",
+            DATA_REQUEST => {
+                let request: ErasureRequest =
+                    serde_json::from_value(payload.clone()).map_err(|e| StoreError::Invalid(format!("{kind}: {e}")))?;
+                let held = self.held_about(&request.channel, &request.identities).await?;
+                tracing::info!(
+                    channel = %request.channel,
+                    request = request.request.as_deref().unwrap_or("-"),
+                    customers = ?held.customers,
+                    tickets = ?held.tickets,
+                    orders = ?held.orders,
+                    messages = held.messages,
+                    "a buyer asked what is held about them"
+                );
+                let mut payload = payload.clone();
+                payload["held"] = serde_json::to_value(held)?;
+                return Ok((kind.to_owned(), payload));
+            }
+            _ => return Ok((kind.to_owned(), payload.clone())),
+        };
+        let request: ErasureRequest =
+            serde_json::from_value(payload.clone()).map_err(|e| StoreError::Invalid(format!("{kind}: {e}")))?;
+        if scope == "customer" && request.identities.is_empty() {
+            return Err(StoreError::Invalid(format!("{kind}: names no identity to erase")));
+        }
+        let erasure = self.erase(scope, &request, Some(inbound_id)).await?;
+        Ok((ERASED.to_owned(), serde_json::to_value(erasure)?))
     }
 
     async fn mark_parsed(&mut self, inbound_id: i64) -> Result<()> {

@@ -38,6 +38,7 @@ pub mod changes;
 mod checkpoint;
 pub mod context;
 pub mod customers;
+pub mod erasure;
 pub mod failures;
 pub mod hooks;
 pub mod ingest;

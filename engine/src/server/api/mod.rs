@@ -20,6 +20,7 @@
 
 mod customers;
 mod dead_letters;
+mod erasures;
 mod extract;
 mod me;
 mod presence;
@@ -82,6 +83,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customers::split))
         .routes(routes!(dead_letters::list))
         .routes(routes!(dead_letters::replay))
+        .routes(routes!(erasures::list))
+        .routes(routes!(erasures::get))
         .routes(routes!(presence::post, presence::get, presence::delete))
         .routes(routes!(stream::stream))
         .routes(routes!(tokens::list, tokens::create))

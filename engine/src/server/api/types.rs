@@ -1074,3 +1074,45 @@ pub struct CreatedToken {
     pub token: TokenView,
     pub secret: String,
 }
+
+/// An erasure of personal data: what asked for it, and what it erased.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErasureView {
+    pub id: i64,
+    /// `customer` (one buyer) or `channel` (everything from a shop).
+    pub scope: String,
+    /// The channel that asked (`shopify`, `ebay`).
+    pub channel: String,
+    /// The vendor's id of the request.
+    pub request: Option<String>,
+    pub reason: String,
+    /// How many records of each kind lost their personal data (`messages`, `orders`,
+    /// `identities`, `raw_webhooks`, ...).
+    pub counts: std::collections::BTreeMap<String, i64>,
+    pub customers: Vec<i64>,
+    pub tickets: Vec<i64>,
+    /// RFC 3339.
+    pub at: String,
+}
+
+impl From<crate::store::erasure::Erasure> for ErasureView {
+    fn from(erasure: crate::store::erasure::Erasure) -> Self {
+        ErasureView {
+            id: erasure.id,
+            scope: erasure.scope,
+            channel: erasure.channel,
+            request: erasure.request,
+            reason: erasure.reason,
+            counts: erasure.counts,
+            customers: erasure.customers,
+            tickets: erasure.tickets,
+            at: crate::store::report::rfc3339(erasure.at),
+        }
+    }
+}
+
+/// Erasures, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErasureList {
+    pub erasures: Vec<ErasureView>,
+}
