@@ -22,6 +22,8 @@ channels:
     uses: chat
     with: { identity_secret: chat_identity, identity_lifetime: 1h }
     allow: { secrets: [chat_identity] }
+  - id: chat
+    uses: chat
   - id: shop
     uses: json
     with: { default_channel: shop, signature_secret: shop_signing }
@@ -536,7 +538,8 @@ async fn element(serve: &Serve, client: &reqwest::Client, session: &str, css: &s
 }
 
 /// A shop's page with the one script tag, in headless Chromium: the visitor types, the agent's
-/// reply (Arabic, so shown right to left) appears.
+/// reply (Arabic, so shown right to left) appears. The mount's id is the channel's name
+/// (`chat`), so the reply finds its conversation by the ticket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn widget_in_chromium() {
     let Some((browser, chromedriver)) = chromium() else {
@@ -552,7 +555,7 @@ async fn widget_in_chromium() {
     let page = format!(
         "<!doctype html><html lang=\"de\"><head><meta charset=\"utf-8\"><title>Schuhladen Müller</title></head>\
          <body><h1>Schuhladen Müller</h1>\
-         <script src=\"{}/chat/site/widget.js\" async></script></body></html>",
+         <script src=\"{}/chat/chat/widget.js\" async></script></body></html>",
         serve.base
     );
     let shop = axum::Router::new().route("/", axum::routing::get(move || async move { axum::response::Html(page) }));

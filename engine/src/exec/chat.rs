@@ -53,11 +53,13 @@ pub enum ChatError {
     Store { hook: String, source: StoreError },
 }
 
-/// A conversation just opened: its id and its token (shown once, to the visitor's browser).
+/// A conversation just opened: its id and its token (shown once, to the visitor's browser),
+/// and where the live stream stands, so that a stream started from there misses nothing of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conversation {
     pub id: String,
     pub token: String,
+    pub position: Position,
 }
 
 /// One message of a conversation on the visitor's stream, with its place in the change log.
@@ -140,12 +142,13 @@ impl Live {
         };
         let id = format!("c{}", random_hex(16).map_err(store_error)?);
         let token = format!("wct_{}", random_hex(32).map_err(store_error)?);
+        let position = self.store().change_start().await.map_err(store_error)?;
         self.store()
             .create_chat_conversation(&id, hook, &sha256_hex(&token), crate::store::now_ms())
             .await
             .map_err(store_error)?;
         tracing::info!(hook, conversation = %id, "chat conversation opened");
-        Ok(Conversation { id, token })
+        Ok(Conversation { id, token, position })
     }
 
     /// Checks that `token` is the token of `conversation` at mount `hook`.

@@ -469,9 +469,20 @@ impl Sender {
             });
         }
         if channels.get(&row.channel).is_some() {
+            // The conversation, when the row has none, is the one the buyer last wrote in on
+            // that channel (a chat mounted under the id `chat` needs it).
+            let thread = match (&row.thread, row.ticket) {
+                (Some(thread), _) => Some(thread.clone()),
+                (None, Some(ticket)) => self
+                    .store()
+                    .reply_route(ticket, &row.channel)
+                    .await?
+                    .and_then(|route| route.thread),
+                (None, None) => None,
+            };
             return Ok(Ok(Route {
                 mount: row.channel.clone(),
-                thread: row.thread.clone(),
+                thread,
             }));
         }
         if let Some(ticket) = row.ticket

@@ -3,7 +3,8 @@
 //! [`crate::exec::Live`] (`exec::chat`), which checks the conversation's token.
 //!
 //! - `GET /chat/{hook}/widget.js`: the widget, for one `<script>` tag on the shop's pages;
-//! - `POST /chat/{hook}/conversations`: 201 `{"conversation", "token"}`;
+//! - `POST /chat/{hook}/conversations`: 201 `{"conversation", "token", "position"}` (the
+//!   stream's position now: a stream started `after` it misses nothing of the conversation);
 //! - `POST /chat/{hook}/messages?conversation=ID` with `X-Weft-Chat-Token: TOKEN`: the
 //!   visitor's post (JSON, see the `chat` plugin), 202 once kept, 401 with the reason when the
 //!   token or a signed identity is refused;
@@ -16,6 +17,7 @@
 //! The shop's pages are on another origin: every answer allows any origin, and preflight
 //! requests (`OPTIONS`) are answered here. No cookie is used: the token is the credential.
 
+use super::api::extract::Query;
 use super::{ApiError, AppState};
 use crate::exec::Receipt;
 use crate::exec::chat::{ChatError, ChatLine};
@@ -23,7 +25,7 @@ use crate::store::changes::Position;
 use crate::store::now_ms;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -115,7 +117,11 @@ async fn widget(State(state): State<AppState>, Path(hook): Path<String>) -> Resu
 /// `POST /chat/{hook}/conversations`: 201 with the conversation's id and token.
 async fn open(State(state): State<AppState>, Path(hook): Path<String>) -> Result<Response, ApiError> {
     let conversation = state.live.open_conversation(&hook).await?;
-    let body = json!({ "conversation": conversation.id, "token": conversation.token });
+    let body = json!({
+        "conversation": conversation.id,
+        "token": conversation.token,
+        "position": conversation.position.to_string(),
+    });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 

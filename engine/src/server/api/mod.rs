@@ -20,7 +20,7 @@
 
 mod customers;
 mod dead_letters;
-mod extract;
+pub(super) mod extract;
 mod me;
 mod presence;
 mod replies;

@@ -102,7 +102,7 @@
     return fetch(base + "/chat/" + encodeURIComponent(hook) + "/conversations", { method: "POST" })
       .then(function (r) { if (!r.ok) throw new Error("chat: cannot open a conversation (" + r.status + ")"); return r.json(); })
       .then(function (answer) {
-        state = { conversation: answer.conversation, token: answer.token };
+        state = { conversation: answer.conversation, token: answer.token, last: answer.position };
         save(); listen();
       });
   }
