@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::serve::{PATIENCE, Serve, Sse, SseEvent, hmac_sha256, weft};
+use common::serve::{Serve, Sse, SseEvent, hmac_sha256, weft};
 use serde_json::{Value, json};
 use std::path::Path;
 use weft::store::Store;
@@ -59,7 +59,13 @@ async fn open_conversation(client: &reqwest::Client, serve: &Serve) -> Visitor {
 }
 
 /// The visitor's post of `body` (JSON) to `conversation` with `token`.
-async fn post_raw(client: &reqwest::Client, serve: &Serve, conversation: &str, token: &str, body: &str) -> (u16, Value) {
+async fn post_raw(
+    client: &reqwest::Client,
+    serve: &Serve,
+    conversation: &str,
+    token: &str,
+    body: &str,
+) -> (u16, Value) {
     let response = client
         .post(serve.url("/chat/site/messages"))
         .query(&[("conversation", conversation)])
@@ -148,7 +154,9 @@ async fn stored(serve: &Serve, store: &Store, id: &str) -> weft_sdk::Message {
 
 async fn delivered(serve: &Serve, store: &Store, key: &str) {
     let row = serve
-        .settled(store, key, "delivered", |row| !matches!(row.state, OutboxState::Pending | OutboxState::Sending))
+        .settled(store, key, "delivered", |row| {
+            !matches!(row.state, OutboxState::Pending | OutboxState::Sending)
+        })
         .await;
     assert_eq!(row.state, OutboxState::Delivered, "{row:?}");
 }
@@ -169,10 +177,19 @@ async fn chat_over_weft_serve(db: &str, dir: &Path) {
     let response = client.get(serve.url("/chat/site/widget.js")).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     assert!(response.text().await.unwrap().contains("EventSource"));
     let (status, answer) = status_and_json(client.get(serve.url("/chat/shop/widget.js")).send().await.unwrap()).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (404, Some("unknown_chat")), "{answer}");
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (404, Some("unknown_chat")),
+        "{answer}"
+    );
     let preflight = client
         .request(reqwest::Method::OPTIONS, serve.url("/chat/site/messages"))
         .header("origin", "https://shop.example")
@@ -192,7 +209,11 @@ async fn chat_over_weft_serve(db: &str, dir: &Path) {
 
     // Three anonymous visitors write; each sees their message, then the agent's reply, live.
     let visitors = [
-        ("de", "Hallo! Wo bleibt meine Bestellung? Größe 42, bitte.", "Ihr Paket kommt morgen an."),
+        (
+            "de",
+            "Hallo! Wo bleibt meine Bestellung? Größe 42, bitte.",
+            "Ihr Paket kommt morgen an.",
+        ),
         ("ja", "注文した靴がまだ届きません。", "明日お届けします。"),
         ("ar", "مرحبا، أين طلبي؟ لم يصل بعد.", "سيصل طلبك غداً إن شاء الله."),
     ];
@@ -202,7 +223,9 @@ async fn chat_over_weft_serve(db: &str, dir: &Path) {
         let mut stream = listen(&client, &serve, &visitor, None).await;
         let (status, answer, id) = say(&client, &serve, &visitor, &format!("m-{lang}-1"), text, None).await;
         assert_eq!(status, 202, "{answer}");
-        let (event, _) = stream.until("the visitor's own message", |e| is_message(e, "in", text)).await;
+        let (event, _) = stream
+            .until("the visitor's own message", |e| is_message(e, "in", text))
+            .await;
         assert_eq!(event.data["id"], id.as_str());
         open.push((visitor, stream, id));
     }
@@ -228,7 +251,9 @@ async fn chat_over_weft_serve(db: &str, dir: &Path) {
         // A visitor is shown their conversation only.
         for other in visitors.iter().filter(|v| v.2 != *reply) {
             assert!(
-                before.iter().all(|e| e.data["body"] != other.1 && e.data["body"] != other.2),
+                before
+                    .iter()
+                    .all(|e| e.data["body"] != other.1 && e.data["body"] != other.2),
                 "{before:?}"
             );
         }
@@ -241,7 +266,10 @@ async fn chat_over_weft_serve(db: &str, dir: &Path) {
     // arrive, in order.
     let (german, stream, _) = open.remove(0);
     drop(stream);
-    let missed = ["Sie wurde heute verschickt.", "Danke für Ihre Geduld! 🙏 Sendungsnummer folgt."];
+    let missed = [
+        "Sie wurde heute verschickt.",
+        "Danke für Ihre Geduld! 🙏 Sendungsnummer folgt.",
+    ];
     for text in missed {
         let key = serve.reply(&client, &agent, tickets[0], text).await["key"]
             .as_str()
@@ -302,7 +330,10 @@ async fn chat_over_weft_serve(db: &str, dir: &Path) {
         .header("content-type", "application/x-ndjson")
         .header(
             "X-Weft-Signature",
-            format!("sha256={}", hex::encode(hmac_sha256(SHOP_SECRET.as_bytes(), line.as_bytes()))),
+            format!(
+                "sha256={}",
+                hex::encode(hmac_sha256(SHOP_SECRET.as_bytes(), line.as_bytes()))
+            ),
         )
         .body(line)
         .send()
@@ -311,7 +342,14 @@ async fn chat_over_weft_serve(db: &str, dir: &Path) {
     assert_eq!(response.status().as_u16(), 202);
     let anna = customer_of(&serve, &store, "shop-anna-1").await;
     let logged_in = open_conversation(&client, &serve).await;
-    let identity = signed(IDENTITY_SECRET, "site", "anna@example.de", "", "Anna Müller", now_s + 600);
+    let identity = signed(
+        IDENTITY_SECRET,
+        "site",
+        "anna@example.de",
+        "",
+        "Anna Müller",
+        now_s + 600,
+    );
     let (status, answer, id) = say(
         &client,
         &serve,
@@ -329,7 +367,15 @@ async fn chat_over_weft_serve(db: &str, dir: &Path) {
     // A customer id alone becomes the buyer id.
     let by_id = open_conversation(&client, &serve).await;
     let identity = signed(IDENTITY_SECRET, "site", "", "kunde-4711", "", now_s + 600);
-    let (status, answer, id) = say(&client, &serve, &by_id, "m-4711", "¿Tienen la talla 38?", Some(identity)).await;
+    let (status, answer, id) = say(
+        &client,
+        &serve,
+        &by_id,
+        "m-4711",
+        "¿Tienen la talla 38?",
+        Some(identity),
+    )
+    .await;
     assert_eq!(status, 202, "{answer}");
     let message = stored(&serve, &store, &id).await;
     assert_eq!(message.from.buyer_id.as_deref(), Some("kunde-4711"));
@@ -366,7 +412,15 @@ async fn chat_over_weft_serve(db: &str, dir: &Path) {
     ];
     for (n, (identity, words)) in cases.into_iter().enumerate() {
         let text = format!("Bonjour, c'est Anna ({n}).");
-        let (status, answer, _) = say(&client, &serve, &forger, &format!("m-forged-{n}"), &text, Some(identity)).await;
+        let (status, answer, _) = say(
+            &client,
+            &serve,
+            &forger,
+            &format!("m-forged-{n}"),
+            &text,
+            Some(identity),
+        )
+        .await;
         assert_eq!(status, 401, "{answer}");
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(
@@ -384,9 +438,18 @@ async fn chat_over_weft_serve(db: &str, dir: &Path) {
     // did not come through the conversation check is refused.
     let (german_conv, german_token) = (&german.conversation, &german.token);
     for (body, words) in [
-        ("{\"id\": \"m-broken\", \"text\": \"Hallo", "chat: the visitor's post is not JSON"),
-        ("{\"id\": \"m-notext\"}", "chat: the visitor's post does not have the shape of a visitor post"),
-        ("{\"id\": \"m-blank\", \"text\": \"  \\n \"}", "chat: the visitor's post has no text"),
+        (
+            "{\"id\": \"m-broken\", \"text\": \"Hallo",
+            "chat: the visitor's post is not JSON",
+        ),
+        (
+            "{\"id\": \"m-notext\"}",
+            "chat: the visitor's post does not have the shape of a visitor post",
+        ),
+        (
+            "{\"id\": \"m-blank\", \"text\": \"  \\n \"}",
+            "chat: the visitor's post has no text",
+        ),
     ] {
         let (status, answer) = post_raw(&client, &serve, german_conv, german_token, body).await;
         assert_eq!(status, 202, "{answer}");
@@ -465,7 +528,13 @@ fn chromium() -> Option<(String, String)> {
     }
     eprintln!("chromium or chromedriver missing: installing Debian's `chromium` and `chromium-driver`");
     let installed = std::process::Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
+        .args([
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ])
         .status()
         .is_ok_and(|s| s.success());
     match found() {
@@ -516,6 +585,10 @@ async fn in_page(client: &reqwest::Client, session: &str, script: &str) -> Value
     .await
 }
 
+/// The key of an element reference in WebDriver's answers (W3C WebDriver, "web element
+/// identifier").
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
 /// The element `css` once the page has it.
 async fn element(serve: &Serve, client: &reqwest::Client, session: &str, css: &str) -> String {
     serve
@@ -530,9 +603,7 @@ async fn element(serve: &Serve, client: &reqwest::Client, session: &str, css: &s
                 return None;
             }
             let value: Value = answer.json().await.unwrap();
-            value["value"]["element-6066-11e4-a52e-4f66404ab50b"]
-                .as_str()
-                .map(str::to_owned)
+            value["value"][ELEMENT].as_str().map(str::to_owned)
         })
         .await
 }
@@ -558,7 +629,10 @@ async fn widget_in_chromium() {
          <script src=\"{}/chat/chat/widget.js\" async></script></body></html>",
         serve.base
     );
-    let shop = axum::Router::new().route("/", axum::routing::get(move || async move { axum::response::Html(page) }));
+    let shop = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(page) }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let shop_url = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, shop).await.unwrap() });
@@ -597,10 +671,22 @@ async fn widget_in_chromium() {
     )
     .await;
     let session = format!("{}/session/{}", driver.base, created["sessionId"].as_str().unwrap());
-    webdriver(&client, reqwest::Method::POST, &format!("{session}/url"), Some(json!({ "url": shop_url }))).await;
+    webdriver(
+        &client,
+        reqwest::Method::POST,
+        &format!("{session}/url"),
+        Some(json!({ "url": shop_url })),
+    )
+    .await;
 
     let open = element(&serve, &client, &session, "#weft-chat-open").await;
-    webdriver(&client, reqwest::Method::POST, &format!("{session}/element/{open}/click"), Some(json!({}))).await;
+    webdriver(
+        &client,
+        reqwest::Method::POST,
+        &format!("{session}/element/{open}/click"),
+        Some(json!({})),
+    )
+    .await;
     let input = element(&serve, &client, &session, "#weft-chat-input").await;
     let text = "Hallo! Wo ist mein Paket? Größe 42 — شكراً";
     webdriver(
@@ -611,7 +697,13 @@ async fn widget_in_chromium() {
     )
     .await;
     let send = element(&serve, &client, &session, "#weft-chat-send").await;
-    webdriver(&client, reqwest::Method::POST, &format!("{session}/element/{send}/click"), Some(json!({}))).await;
+    webdriver(
+        &client,
+        reqwest::Method::POST,
+        &format!("{session}/element/{send}/click"),
+        Some(json!({})),
+    )
+    .await;
 
     // The visitor's message, confirmed by the stream once it is on a ticket.
     let id = serve
@@ -648,7 +740,11 @@ async fn widget_in_chromium() {
             Some((found[0].as_str()?.to_owned(), found[1].as_str()?.to_owned()))
         })
         .await;
-    assert_eq!(shown, (reply.to_owned(), "rtl".to_owned()), "Arabic is shown right to left");
+    assert_eq!(
+        shown,
+        (reply.to_owned(), "rtl".to_owned()),
+        "Arabic is shown right to left"
+    );
     // The German text stays left to right.
     let direction = in_page(
         &client,

@@ -170,7 +170,9 @@ impl Live {
                 source,
             })?;
         match known {
-            None => Err(refused("no such conversation; open one with POST /chat/{hook}/conversations")),
+            None => Err(refused(
+                "no such conversation; open one with POST /chat/{hook}/conversations",
+            )),
             Some((owner, _)) if owner != hook => Err(refused("the conversation belongs to another chat mount")),
             Some((_, hash)) if !same(hash.as_bytes(), sha256_hex(token).as_bytes()) => {
                 Err(refused("the token is not this conversation's token"))

@@ -123,7 +123,8 @@ impl Serve {
     /// The ticket holding message `id`, once the shipped workflow has finished with it (its
     /// deadlines set).
     pub async fn processed_ticket_of(&self, store: &weft::store::Store, id: &str) -> i64 {
-        self.ticket_where(store, id, |t| !t["deadlines"].as_array().unwrap().is_empty()).await
+        self.ticket_where(store, id, |t| !t["deadlines"].as_array().unwrap().is_empty())
+            .await
     }
 
     async fn ticket_where(
@@ -228,7 +229,10 @@ impl Sse {
         let status = response.status().as_u16();
         if status != 200 {
             let text = response.text().await.unwrap();
-            return Err((status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))));
+            return Err((
+                status,
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+            ));
         }
         assert_eq!(response.headers()["content-type"], "text/event-stream", "{who}");
         use eventsource_stream::Eventsource as _;

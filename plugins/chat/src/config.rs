@@ -43,10 +43,12 @@ impl Config {
             );
         }
         if self.max_chars == 0 {
-            problems.push(ConfigProblem::at(["max_chars"], "no visitor message would fit").expected("a number above zero"));
+            problems
+                .push(ConfigProblem::at(["max_chars"], "no visitor message would fit").expected("a number above zero"));
         }
         if self.identity_secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
-            problems.push(ConfigProblem::at(["identity_secret"], "the secret's name is empty").expected("a secret name"));
+            problems
+                .push(ConfigProblem::at(["identity_secret"], "the secret's name is empty").expected("a secret name"));
         }
         problems
     }

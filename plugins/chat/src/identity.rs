@@ -70,7 +70,8 @@ impl SignedIdentity {
     /// Checks the signature for mount `hook` under `secret` at `now` (ms), allowing at most
     /// `lifetime_ms` ahead; the error says what was wrong, naming the channel.
     pub fn check(&self, hook: &str, secret: &[u8], now: Timestamp, lifetime_ms: i64) -> Result<(), Error> {
-        let refuse = |why: String| Error::permanent(format!("chat: the visitor's signed identity is not trusted: {why}"));
+        let refuse =
+            |why: String| Error::permanent(format!("chat: the visitor's signed identity is not trusted: {why}"));
         let email = self.email.as_deref().unwrap_or_default();
         let customer_id = self.customer_id.as_deref().unwrap_or_default();
         let name = self.name.as_deref().unwrap_or_default();
@@ -78,7 +79,9 @@ impl SignedIdentity {
             return Err(refuse("it names neither an email nor a customer id".into()));
         }
         if [email, customer_id, name].iter().any(|v| v.contains(['\n', '\r'])) {
-            return Err(refuse("a value holds a line break, which the signed text cannot carry".into()));
+            return Err(refuse(
+                "a value holds a line break, which the signed text cannot carry".into(),
+            ));
         }
         let Ok(expected) = hex::decode(self.signature.trim()) else {
             return Err(refuse("`signature` is not hexadecimal".into()));

@@ -32,7 +32,8 @@ pub struct Chat;
 
 impl Channel for Chat {
     type Config = Config;
-    const DESCRIPTION: &'static str = "Live chat on the seller's website: the widget's posts in, agents' replies out live";
+    const DESCRIPTION: &'static str =
+        "Live chat on the seller's website: the widget's posts in, agents' replies out live";
 
     fn check_config(config: &Config) -> Vec<ConfigProblem> {
         config.problems()
@@ -54,7 +55,12 @@ impl Channel for Chat {
         };
         let secret = host.secret(secret_name).map_err(Error::bad_config)?;
         let hook = inbound.hook.as_deref().unwrap_or_default();
-        identity.check(hook, secret.as_bytes(), inbound.received_at, config.identity_lifetime.as_millis())
+        identity.check(
+            hook,
+            secret.as_bytes(),
+            inbound.received_at,
+            config.identity_lifetime.as_millis(),
+        )
     }
 
     fn parse(inbound: &Inbound, config: &Config) -> Result<Vec<Message>, Error> {

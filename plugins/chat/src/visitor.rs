@@ -74,7 +74,9 @@ pub fn message(inbound: &Inbound, conversation: &str, max_chars: usize) -> Resul
     let post = post(&inbound.body)?;
     let id = post.id.trim();
     if id.is_empty() || id.len() > 200 {
-        return Err(Error::permanent("chat: the visitor's post needs an `id` of 1 to 200 bytes"));
+        return Err(Error::permanent(
+            "chat: the visitor's post needs an `id` of 1 to 200 bytes",
+        ));
     }
     let text = post.text.trim();
     if text.is_empty() {

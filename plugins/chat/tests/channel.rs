@@ -57,7 +57,10 @@ fn visitors_write_in_any_script() {
         assert_eq!(message.lang.as_deref(), Some(lang));
         assert_eq!(message.at, NOW);
         assert_eq!(message.from.handle.as_deref(), Some("chat:c42"));
-        assert_eq!((message.from.email.as_ref(), message.from.buyer_id.as_ref()), (None, None));
+        assert_eq!(
+            (message.from.email.as_ref(), message.from.buyer_id.as_ref()),
+            (None, None)
+        );
     }
 }
 
@@ -88,22 +91,46 @@ fn signed_identities_are_trusted_only_when_they_hold() {
     let mut no_hex = good.clone();
     no_hex["signature"] = json!("zz");
     let cases = [
-        (identity("site", "anna@example.de", "", expires, "wrong"), "does not match"),
-        (identity("other", "anna@example.de", "", expires, SECRET), "does not match"),
+        (
+            identity("site", "anna@example.de", "", expires, "wrong"),
+            "does not match",
+        ),
+        (
+            identity("other", "anna@example.de", "", expires, SECRET),
+            "does not match",
+        ),
         (tampered, "does not match"),
         (no_hex, "not hexadecimal"),
-        (identity("site", "anna@example.de", "", NOW / 1000 - 1, SECRET), "it expired 1 s ago"),
-        (identity("site", "anna@example.de", "", NOW / 1000, SECRET), "it expired 0 s ago"),
-        (identity("site", "anna@example.de", "", NOW / 1000 + 7200, SECRET), "identity_lifetime of 3600 s"),
-        (identity("site", "", "", expires, SECRET), "neither an email nor a customer id"),
-        (identity("site", "anna@example.de\nx", "", expires, SECRET), "line break"),
+        (
+            identity("site", "anna@example.de", "", NOW / 1000 - 1, SECRET),
+            "it expired 1 s ago",
+        ),
+        (
+            identity("site", "anna@example.de", "", NOW / 1000, SECRET),
+            "it expired 0 s ago",
+        ),
+        (
+            identity("site", "anna@example.de", "", NOW / 1000 + 7200, SECRET),
+            "identity_lifetime of 3600 s",
+        ),
+        (
+            identity("site", "", "", expires, SECRET),
+            "neither an email nor a customer id",
+        ),
+        (
+            identity("site", "anna@example.de\nx", "", expires, SECRET),
+            "line break",
+        ),
     ];
     for (identity, words) in cases {
         let inbound = post(json!({ "id": "m", "text": "Hallo", "identity": identity }));
         let error = Chat::verify(&inbound, &config(), &host()).unwrap_err();
         assert!(matches!(error, Error::Permanent(_)), "{error:?}");
         assert!(
-            error.message().starts_with("chat: the visitor's signed identity is not trusted") && error.message().contains(words),
+            error
+                .message()
+                .starts_with("chat: the visitor's signed identity is not trusted")
+                && error.message().contains(words),
             "{words}: {error}"
         );
     }
@@ -118,18 +145,30 @@ fn signed_identities_are_trusted_only_when_they_hold() {
 fn malformed_posts_are_refused_with_the_reason() {
     for (body, words) in [
         (b"{\"id\": \"m\", \"text\": \"Hal".to_vec(), "is not JSON"),
-        (b"{\"text\": \"Hallo\"}".to_vec(), "does not have the shape of a visitor post"),
-        (b"{\"id\": \"m\", \"text\": \"Hallo\", \"extra\": 1}".to_vec(), "does not have the shape"),
+        (
+            b"{\"text\": \"Hallo\"}".to_vec(),
+            "does not have the shape of a visitor post",
+        ),
+        (
+            b"{\"id\": \"m\", \"text\": \"Hallo\", \"extra\": 1}".to_vec(),
+            "does not have the shape",
+        ),
         (b"{\"id\": \"\", \"text\": \"Hallo\"}".to_vec(), "needs an `id`"),
         (b"{\"id\": \"m\", \"text\": \" \\n\"}".to_vec(), "has no text"),
-        (format!("{{\"id\": \"m\", \"text\": \"{}\"}}", "あ".repeat(4001)).into_bytes(), "4001 characters"),
+        (
+            format!("{{\"id\": \"m\", \"text\": \"{}\"}}", "あ".repeat(4001)).into_bytes(),
+            "4001 characters",
+        ),
     ] {
         let mut inbound = post(json!({}));
         inbound.body = body;
         // A body that is no post is verified (nothing to check) and dead-lettered by parse.
         Chat::verify(&inbound, &config(), &host()).unwrap();
         let error = Chat::parse(&inbound, &config()).unwrap_err();
-        assert!(error.message().starts_with("chat: ") && error.message().contains(words), "{words}: {error}");
+        assert!(
+            error.message().starts_with("chat: ") && error.message().contains(words),
+            "{words}: {error}"
+        );
     }
 }
 
