@@ -19,6 +19,8 @@
 //! - [`apply`]: what each command means, applied to the store.
 //! - [`dispatch`]: draining the queue, retries, dead letters, due timers.
 //! - [`live`]: `weft serve` without HTTP: webhooks verified and kept, the continuous loop.
+//! - [`chat`]: live chat on the seller's website: conversations and their tokens, visitor
+//!   posts, the visitor's stream of one conversation.
 //! - [`feed`]: the live stream (changes read from the store's change log, fanned out to
 //!   subscribers) and presence on tickets.
 //! - [`replay`]: dead letters tried again (`weft replay`, the API).
@@ -31,6 +33,7 @@
 //! - `reader`: the store's unit as the steps' read-only context.
 
 pub mod apply;
+pub mod chat;
 pub mod clocks;
 pub mod dispatch;
 pub mod feed;

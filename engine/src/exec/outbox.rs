@@ -5,9 +5,10 @@
 //! **Which mount delivers a row.** A row names a `channel` (`send-message`'s `channel`, an
 //! agent's reply's channel). The sender takes, in this order: the row's `mount` when its
 //! creator set one; the mount of the channels file whose id is the row's channel (a workflow
-//! may name a mount id there, `channel: shop-de`); the hook through which the ticket's latest
-//! message on that channel arrived (a reply goes back the way the buyer wrote; that message's
-//! conversation becomes the reply's `thread` unless the row has one). A row none of these
+//! may name a mount id there, `channel: shop-de`; a row without a conversation then takes the
+//! one its ticket's buyer last wrote in on that channel); the hook through which the ticket's
+//! latest message on that channel arrived (a reply goes back the way the buyer wrote; that
+//! message's conversation becomes the reply's `thread` unless the row has one). A row none of these
 //! finds fails, saying so. The mount's plugin is called with the mount's `with:` and grants,
 //! under [`SenderOptions::call_timeout`] and the runtime's memory limit.
 //!
@@ -502,9 +503,20 @@ impl Sender {
             });
         }
         if channels.get(&row.channel).is_some() {
+            // The conversation, when the row has none, is the one the buyer last wrote in on
+            // that channel (a chat mounted under the id `chat` needs it).
+            let thread = match (&row.thread, row.ticket) {
+                (Some(thread), _) => Some(thread.clone()),
+                (None, Some(ticket)) => self
+                    .store()
+                    .reply_route(ticket, &row.channel)
+                    .await?
+                    .and_then(|route| route.thread),
+                (None, None) => None,
+            };
             return Ok(Ok(Route {
                 mount: row.channel.clone(),
-                thread: row.thread.clone(),
+                thread,
             }));
         }
         if let Some(ticket) = row.ticket

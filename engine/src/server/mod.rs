@@ -6,6 +6,9 @@
 //! - [`error`]: [`ApiError`], the one error type, rendered as `{"error": {"code", "message",
 //!   "details"}}` with its status.
 //! - `hooks`: `POST /hooks/{id}` (webhooks) and `GET /hooks/{id}` (subscription checks).
+//! - `chat`: `/chat/{hook}/...`, the live chat of the seller's website: the widget script,
+//!   conversations, visitor posts and the visitor's stream (open to any origin; a
+//!   conversation's token is the credential).
 //! - `ops`: `/healthz`, `/readyz`, `/metrics`.
 //! - [`auth`]: bearer tokens and roles as an extractor (`Auth<Work>` in a handler's signature).
 //! - [`api`]: `/api/v1`, with its OpenAPI document generated from the handlers; among them
@@ -20,11 +23,13 @@
 //!
 //! Open without a token: `/healthz`, `/readyz`, `/metrics` (counts only, no buyer data or
 //! names; Prometheus scrapes it from inside the network), the webhooks (their channel checks
-//! the vendor's signature) and `/api/v1/openapi.json`. Everything else under `/api/v1` needs a
+//! the vendor's signature), the chat routes (the conversation's token) and
+//! `/api/v1/openapi.json`. Everything else under `/api/v1` needs a
 //! bearer token whose role the route names.
 
 pub mod api;
 pub mod auth;
+mod chat;
 pub mod error;
 mod hooks;
 mod ops;
@@ -81,6 +86,7 @@ pub fn router(config: ServeConfig, live: Arc<Live>) -> Router {
     Router::new()
         .merge(api)
         .route("/hooks/{id}", get(hooks::handshake).post(hooks::receive))
+        .merge(chat::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

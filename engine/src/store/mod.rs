@@ -35,6 +35,7 @@
 
 pub mod apply;
 pub mod changes;
+pub mod chat;
 mod checkpoint;
 pub mod context;
 pub mod customers;

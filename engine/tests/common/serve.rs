@@ -197,3 +197,75 @@ pub fn hmac_sha256(secret: &[u8], body: &[u8]) -> Vec<u8> {
     mac.update(body);
     mac.finalize().into_bytes().to_vec()
 }
+
+/// One Server-Sent Event as a browser's `EventSource` sees it: its name, id and JSON data.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub event: String,
+    pub id: String,
+    pub data: serde_json::Value,
+}
+
+type SseStream = std::pin::Pin<
+    Box<
+        dyn futures_util::Stream<
+                Item = Result<eventsource_stream::Event, eventsource_stream::EventStreamError<reqwest::Error>>,
+            > + Send,
+    >,
+>;
+
+/// A live `text/event-stream` answer, parsed by eventsource-stream (an SSE parser that is not
+/// weft's, so the wire format is checked too).
+pub struct Sse {
+    stream: SseStream,
+    who: String,
+}
+
+impl Sse {
+    /// Sends `request`; the stream when the answer is 200 `text/event-stream`, else its status
+    /// and JSON body.
+    pub async fn open(request: reqwest::RequestBuilder, who: &str) -> Result<Sse, (u16, serde_json::Value)> {
+        let response = request.send().await.expect("connect to the stream");
+        let status = response.status().as_u16();
+        if status != 200 {
+            let text = response.text().await.unwrap();
+            return Err((
+                status,
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+            ));
+        }
+        assert_eq!(response.headers()["content-type"], "text/event-stream", "{who}");
+        use eventsource_stream::Eventsource as _;
+        Ok(Sse {
+            stream: Box::pin(response.bytes_stream().eventsource()),
+            who: who.to_owned(),
+        })
+    }
+
+    /// The next event (its data must be JSON); None when the server ended the stream. Fails
+    /// after [`PATIENCE`] without one.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        use futures_util::StreamExt as _;
+        let event = tokio::time::timeout(PATIENCE, self.stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("{}: no event within {PATIENCE:?}", self.who))?;
+        let event = event.unwrap_or_else(|e| panic!("{}: {e}", self.who));
+        Some(SseEvent {
+            data: serde_json::from_str(&event.data).unwrap_or_else(|e| panic!("{}: {e}: {}", self.who, event.data)),
+            event: event.event,
+            id: event.id,
+        })
+    }
+
+    /// Events until one that `wanted` accepts: that one, and those before it.
+    pub async fn until(&mut self, what: &str, wanted: impl Fn(&SseEvent) -> bool) -> (SseEvent, Vec<SseEvent>) {
+        let mut before = Vec::new();
+        loop {
+            match self.next().await {
+                Some(event) if wanted(&event) => return (event, before),
+                Some(event) => before.push(event),
+                None => panic!("{}: the stream ended before {what}; it had {before:#?}", self.who),
+            }
+        }
+    }
+}

@@ -21,7 +21,7 @@
 mod customers;
 mod dead_letters;
 mod erasures;
-mod extract;
+pub(super) mod extract;
 mod me;
 mod presence;
 mod replies;
