@@ -38,6 +38,10 @@ class Handler:
         self.box = mailbox.Maildir(maildir, create=True)
         self.refused = set()
 
+    @classmethod
+    def from_cli(cls, parser, maildir):
+        return cls(maildir)
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@")[0]
         if local.startswith("busy") and address not in self.refused:
@@ -106,7 +110,7 @@ impl Smtp {
             .unwrap()
             .port();
         let python_path = std::env::join_paths([installed, handler_dir.as_path()]).unwrap();
-        let child = Command::new("python3")
+        let mut child = Command::new("python3")
             .env("PYTHONPATH", python_path)
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
             .args(["-c", "weft_test_smtp.Handler"])
@@ -118,7 +122,7 @@ impl Smtp {
         let start = std::time::Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
-                start.elapsed() < common::serve::PATIENCE,
+                start.elapsed() < common::serve::PATIENCE && child.try_wait().unwrap().is_none(),
                 "aiosmtpd did not listen: {}",
                 std::fs::read_to_string(dir.join("smtp.log")).unwrap_or_default()
             );
