@@ -68,7 +68,10 @@ fn aiosmtpd() -> Result<PathBuf, String> {
     let works = || {
         Command::new("python3")
             .env("PYTHONPATH", &dir)
-            .args(["-c", &format!("import aiosmtpd; assert aiosmtpd.__version__ == {AIOSMTPD:?}")])
+            .args([
+                "-c",
+                &format!("import aiosmtpd; assert aiosmtpd.__version__ == {AIOSMTPD:?}"),
+            ])
             .output()
             .is_ok_and(|o| o.status.success())
     };
@@ -76,7 +79,14 @@ fn aiosmtpd() -> Result<PathBuf, String> {
         return Ok(dir);
     }
     let out = Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+        ])
         .arg(&dir)
         .arg(format!("aiosmtpd=={AIOSMTPD}"))
         .output()
@@ -259,11 +269,16 @@ async fn mail_end_to_end(installed: &Path, db: &str) {
 
     // The automatic acknowledgement went out, marked as such, threaded.
     let ack_row = serve
-        .settled(&store, "ack:email:b1@example.de", "the acknowledgement delivered", |r| {
-            r.state == OutboxState::Delivered
-        })
+        .settled(
+            &store,
+            "ack:email:b1@example.de",
+            "the acknowledgement delivered",
+            |r| r.state == OutboxState::Delivered,
+        )
         .await;
-    let (_, ack_raw) = smtp.find(ack_row.external_id.as_deref().unwrap()).expect("the acknowledgement at the SMTP server");
+    let (_, ack_raw) = smtp
+        .find(ack_row.external_id.as_deref().unwrap())
+        .expect("the acknowledgement at the SMTP server");
     assert!(ack_raw.contains("Auto-Submitted: auto-replied"), "{ack_raw}");
     assert!(ack_raw.contains("In-Reply-To: <b1@example.de>"), "{ack_raw}");
 
@@ -272,7 +287,9 @@ async fn mail_end_to_end(installed: &Path, db: &str) {
     let reply = serve.reply(&client, &agent, ticket, text).await;
     let key = reply["key"].as_str().unwrap().to_owned();
     let row = serve
-        .settled(&store, &key, "the reply delivered", |r| r.state == OutboxState::Delivered)
+        .settled(&store, &key, "the reply delivered", |r| {
+            r.state == OutboxState::Delivered
+        })
         .await;
     let message_id = row.external_id.clone().unwrap();
     assert!(message_id.ends_with("@mail.shop.example"), "{message_id}");
@@ -325,20 +342,29 @@ async fn mail_end_to_end(installed: &Path, db: &str) {
         ),
     );
     let refused = serve
-        .settled(&store, "ack:email:ooo1@example.ae", "the acknowledgement refused", |r| {
-            r.state == OutboxState::Failed
-        })
+        .settled(
+            &store,
+            "ack:email:ooo1@example.ae",
+            "the acknowledgement refused",
+            |r| r.state == OutboxState::Failed,
+        )
         .await;
     let error = refused.error.unwrap();
-    assert!(error.contains("RFC 3834") && error.contains("auto-submitted"), "{error}");
+    assert!(
+        error.contains("RFC 3834") && error.contains("auto-submitted"),
+        "{error}"
+    );
     assert_eq!(refused.attempts, 1);
     // An agent may still answer it by hand.
     let ooo_ticket = serve.ticket_of(&store, "ooo1@example.ae").await;
     let by_hand = serve.reply(&client, &agent, ooo_ticket, "مرحبا فاطمة، شكرا لك.").await;
     let by_hand = serve
-        .settled(&store, by_hand["key"].as_str().unwrap(), "the reply by hand delivered", |r| {
-            r.state == OutboxState::Delivered
-        })
+        .settled(
+            &store,
+            by_hand["key"].as_str().unwrap(),
+            "the reply by hand delivered",
+            |r| r.state == OutboxState::Delivered,
+        )
         .await;
     assert!(smtp.find(by_hand.external_id.as_deref().unwrap()).is_some());
 
@@ -355,17 +381,31 @@ async fn mail_end_to_end(installed: &Path, db: &str) {
         ),
     );
     let amazon_ticket = serve.ticket_of(&store, "0102018c-amz-1@email.amazonses.com").await;
-    let amazon = serve.reply(&client, &agent, amazon_ticket, "Ihr Paket kommt morgen.").await;
+    let amazon = serve
+        .reply(&client, &agent, amazon_ticket, "Ihr Paket kommt morgen.")
+        .await;
     assert_eq!(amazon["channel"], "amazon", "{amazon}");
     let amazon = serve
-        .settled(&store, amazon["key"].as_str().unwrap(), "the Amazon reply delivered", |r| {
-            r.state == OutboxState::Delivered
-        })
+        .settled(
+            &store,
+            amazon["key"].as_str().unwrap(),
+            "the Amazon reply delivered",
+            |r| r.state == OutboxState::Delivered,
+        )
         .await;
     let (_, raw) = smtp.find(amazon.external_id.as_deref().unwrap()).unwrap();
-    assert!(raw.contains("X-Test-Envelope-From: <amazon-seller@shop.example>"), "{raw}");
-    assert!(raw.contains("X-Test-Envelope-To: 6bmcx2l1t7cwrwb@marketplace.amazon.de"), "{raw}");
-    assert!(raw.contains("In-Reply-To: <0102018c-amz-1@email.amazonses.com>"), "{raw}");
+    assert!(
+        raw.contains("X-Test-Envelope-From: <amazon-seller@shop.example>"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("X-Test-Envelope-To: 6bmcx2l1t7cwrwb@marketplace.amazon.de"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("In-Reply-To: <0102018c-amz-1@email.amazonses.com>"),
+        "{raw}"
+    );
 
     // 451 is tried again and then delivered (the acknowledgement meets it first); 550 fails
     // with the server's own text.
@@ -373,17 +413,28 @@ async fn mail_end_to_end(installed: &Path, db: &str) {
         deliver(
             &inbox,
             &format!("1765096700.{local}.mx"),
-            &mail(&format!("{local}@example.net"), id, "Domanda / Question", "", "Dov'è il mio ordine? Où est ma commande ?"),
+            &mail(
+                &format!("{local}@example.net"),
+                id,
+                "Domanda / Question",
+                "",
+                "Dov'è il mio ordine? Où est ma commande ?",
+            ),
         );
     }
     let busy = serve
-        .settled(&store, "ack:email:it1@example.it", "the busy acknowledgement delivered", |r| {
-            r.state == OutboxState::Delivered
-        })
+        .settled(
+            &store,
+            "ack:email:it1@example.it",
+            "the busy acknowledgement delivered",
+            |r| r.state == OutboxState::Delivered,
+        )
         .await;
     assert_eq!(busy.attempts, 2, "one 451, then accepted");
     let unknown_ticket = serve.ticket_of(&store, "fr1@example.fr").await;
-    let unknown = serve.reply(&client, &agent, unknown_ticket, "Votre colis arrive.").await;
+    let unknown = serve
+        .reply(&client, &agent, unknown_ticket, "Votre colis arrive.")
+        .await;
     let unknown = serve
         .settled(&store, unknown["key"].as_str().unwrap(), "the reply refused", |r| {
             r.state == OutboxState::Failed
@@ -405,7 +456,11 @@ async fn mail_end_to_end(installed: &Path, db: &str) {
                 .find(|l| l.inbound.is_some() && l.error.contains("no header block"))
         })
         .await;
-    assert!(letter.error.contains("inbox/new/1765096800.M9P1.mx"), "{}", letter.error);
+    assert!(
+        letter.error.contains("inbox/new/1765096800.M9P1.mx"),
+        "{}",
+        letter.error
+    );
 
     // Restart: nothing is read twice, not even a mail that was kept but not moved (as if weft
     // had stopped in between): it is recognized and moved, and nothing new is made of it.
@@ -426,7 +481,13 @@ async fn mail_end_to_end(installed: &Path, db: &str) {
     deliver(
         &inbox,
         "1765096900.M10P1.mx",
-        &mail("juergen@example.de", "b3@example.de", "Noch eine Frage", &format!("In-Reply-To: <{message_id}>\n"), "Und die Rechnung?"),
+        &mail(
+            "juergen@example.de",
+            "b3@example.de",
+            "Noch eine Frage",
+            &format!("In-Reply-To: <{message_id}>\n"),
+            "Und die Rechnung?",
+        ),
     );
     assert_eq!(serve.ticket_of(&store, "b3@example.de").await, ticket);
     let mut expected = kept.clone();

@@ -201,7 +201,11 @@ impl TestHost {
 
     /// Answers the next mail submission with `answer` (in the engine: the SMTP relay's reply).
     pub fn answer_mail(self, answer: Result<String, SubmitError>) -> Self {
-        self.mail.lock().unwrap_or_else(|e| e.into_inner()).answers.push_back(answer);
+        self.mail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .answers
+            .push_back(answer);
         self
     }
 

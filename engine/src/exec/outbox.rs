@@ -423,11 +423,7 @@ impl Sender {
             None => None,
         };
         let replying_to = match row.ticket {
-            Some(ticket) => {
-                self.store()
-                    .replied_inbound(ticket, &row.channel, &route.mount)
-                    .await?
-            }
+            Some(ticket) => self.store().replied_inbound(ticket, &row.channel, &route.mount).await?,
             None => None,
         };
         let outbound = Outbound {

@@ -7,9 +7,9 @@
 //! settle its claim, so a claim given up as `uncertain` is never settled twice by two senders;
 //! its own late answer still wins over the uncertainty, since it is what happened.
 
+use super::ingest::{INBOUND_COLUMNS, inbound_from_row};
 use super::{Result, Store, StoreError, Unit, now_ms, query};
 use crate::store::sql::Row;
-use super::ingest::{INBOUND_COLUMNS, inbound_from_row};
 use weft_sdk::{Consent, DeliveryState, DeliveryStatus, Inbound};
 
 /// Where an outbox row stands.

@@ -37,7 +37,11 @@ impl Serve {
             .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
             .arg("--workflows")
             .arg(root.join("workflows"))
-            .args(workflows.iter().flat_map(|w| [std::ffi::OsStr::new("--workflows"), w.as_os_str()]))
+            .args(
+                workflows
+                    .iter()
+                    .flat_map(|w| [std::ffi::OsStr::new("--workflows"), w.as_os_str()]),
+            )
             .arg("--channels")
             .arg(&file)
             .arg("--plugins")
@@ -136,7 +140,8 @@ impl Serve {
     /// The ticket holding message `id`, once the shipped workflow has finished with it (its
     /// deadlines set).
     pub async fn processed_ticket_of(&self, store: &weft::store::Store, id: &str) -> i64 {
-        self.ticket_where(store, id, |t| !t["deadlines"].as_array().unwrap().is_empty()).await
+        self.ticket_where(store, id, |t| !t["deadlines"].as_array().unwrap().is_empty())
+            .await
     }
 
     async fn ticket_where(

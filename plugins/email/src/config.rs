@@ -41,7 +41,11 @@ impl Config {
     /// [`Config::problems`].
     pub fn check(&self) -> Result<(), String> {
         match self.problems().first() {
-            Some(problem) => Err(format!("{}: {}", problem.pointer.trim_start_matches('/'), problem.message)),
+            Some(problem) => Err(format!(
+                "{}: {}",
+                problem.pointer.trim_start_matches('/'),
+                problem.message
+            )),
             None => Ok(()),
         }
     }
@@ -59,19 +63,27 @@ impl Config {
             );
         }
         for (index, own) in self.own_addresses.iter().enumerate() {
-            let domain = own.strip_prefix('@').is_some_and(|d| !d.is_empty() && !d.contains(['@', ' ']));
+            let domain = own
+                .strip_prefix('@')
+                .is_some_and(|d| !d.is_empty() && !d.contains(['@', ' ']));
             if !domain && !address(own) {
                 problems.push(
-                    weft_sdk::ConfigProblem::at(["own_addresses".to_owned(), index.to_string()], format!("`{own}` is neither a mail address nor `@domain`"))
-                        .expected("orders@shop.example or @shop.example"),
+                    weft_sdk::ConfigProblem::at(
+                        ["own_addresses".to_owned(), index.to_string()],
+                        format!("`{own}` is neither a mail address nor `@domain`"),
+                    )
+                    .expected("orders@shop.example or @shop.example"),
                 );
             }
         }
         for (marketplace, sender) in &self.relay_senders {
             if !address(sender) {
                 problems.push(
-                    weft_sdk::ConfigProblem::at(["relay_senders", marketplace.as_str()], format!("`{sender}` is not a mail address"))
-                        .expected("the sender address the marketplace authorized"),
+                    weft_sdk::ConfigProblem::at(
+                        ["relay_senders", marketplace.as_str()],
+                        format!("`{sender}` is not a mail address"),
+                    )
+                    .expected("the sender address the marketplace authorized"),
                 );
             }
         }

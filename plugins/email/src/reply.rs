@@ -62,9 +62,13 @@ pub fn render(outbound: &Outbound, config: &Config) -> Result<Rendered, Error> {
     let from_text = config.from.as_deref().ok_or_else(|| {
         Error::bad_config("email: `from` is not set: the channel needs the seller's address to send replies from")
     })?;
-    let (from_name, from_address) =
-        mailbox(from_text).ok_or_else(|| Error::bad_config(format!("email: `from` `{from_text}` is not a mail address")))?;
-    let replied = outbound.replying_to.as_ref().map(|inbound| Replied::read(&inbound.body, config)).transpose()?;
+    let (from_name, from_address) = mailbox(from_text)
+        .ok_or_else(|| Error::bad_config(format!("email: `from` `{from_text}` is not a mail address")))?;
+    let replied = outbound
+        .replying_to
+        .as_ref()
+        .map(|inbound| Replied::read(&inbound.body, config))
+        .transpose()?;
 
     if outbound.automatic
         && let Some(why) = replied.as_ref().and_then(Replied::no_automatic_answer)
@@ -84,7 +88,9 @@ pub fn render(outbound: &Outbound, config: &Config) -> Result<Rendered, Error> {
                 ))
             })?;
             mailbox(authorized).ok_or_else(|| {
-                Error::bad_config(format!("email: `relay_senders.{marketplace}` `{authorized}` is not a mail address"))
+                Error::bad_config(format!(
+                    "email: `relay_senders.{marketplace}` `{authorized}` is not a mail address"
+                ))
             })?
         }
         None => (from_name, from_address),
@@ -133,7 +139,11 @@ pub fn render(outbound: &Outbound, config: &Config) -> Result<Rendered, Error> {
         builder = builder.header("Content-Language", Raw::new(lang.clone()));
     }
     if outbound.automatic {
-        let kind = if replied.is_some() { "auto-replied" } else { "auto-generated" };
+        let kind = if replied.is_some() {
+            "auto-replied"
+        } else {
+            "auto-generated"
+        };
         builder = builder.header("Auto-Submitted", Raw::new(kind));
     }
     let bytes = builder
@@ -152,7 +162,10 @@ pub fn render(outbound: &Outbound, config: &Config) -> Result<Rendered, Error> {
 /// `Re: ` before a subject that has none yet.
 fn reply_subject(subject: &str) -> String {
     let lower = subject.trim_start().to_lowercase();
-    if ["re:", "aw:", "sv:", "antw:", "réf:", "rif:"].iter().any(|p| lower.starts_with(p)) {
+    if ["re:", "aw:", "sv:", "antw:", "réf:", "rif:"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
         subject.to_owned()
     } else {
         format!("Re: {subject}")
@@ -219,10 +232,14 @@ impl Replied {
             precedence: value("precedence")
                 .filter(|v| ["bulk", "junk", "list"].contains(&v.to_ascii_lowercase().as_str())),
             suppress: value("x-auto-response-suppress"),
-            empty_return_path: headers
-                .all("return-path")
-                .next()
-                .is_some_and(|f| f.value.trim().trim_start_matches('<').trim_end_matches('>').trim().is_empty()),
+            empty_return_path: headers.all("return-path").next().is_some_and(|f| {
+                f.value
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .trim()
+                    .is_empty()
+            }),
         })
     }
 
@@ -241,7 +258,9 @@ impl Replied {
             return Some(format!("it is bulk mail (`Precedence: {precedence}`)"));
         }
         if let Some(suppress) = &self.suppress {
-            return Some(format!("its sender asks for none (`X-Auto-Response-Suppress: {suppress}`)"));
+            return Some(format!(
+                "its sender asks for none (`X-Auto-Response-Suppress: {suppress}`)"
+            ));
         }
         None
     }

@@ -94,7 +94,10 @@ fn automatic_mail_is_marked_and_refused_where_rfc_3834_says() {
     // (header added to the buyer's mail, what the refusal names)
     let table = [
         ("Auto-Submitted: auto-replied", "auto-submitted"),
-        ("Auto-Submitted: auto-generated; owner-email=\"x@y.example\"", "auto-submitted"),
+        (
+            "Auto-Submitted: auto-generated; owner-email=\"x@y.example\"",
+            "auto-submitted",
+        ),
         ("Return-Path: <>", "return path is empty"),
         ("List-Id: Käufer-Forum <forum.example.de>", "mailing list"),
         ("List-Unsubscribe: <mailto:leave@example.de>", "mailing list"),
@@ -143,8 +146,14 @@ fn relayed_mail_goes_back_to_the_relay_from_the_authorized_sender() {
     assert_eq!(envelope.recipients, ["6bmcx2l1t7cwrwb@marketplace.amazon.de"]);
     assert_eq!(envelope.sender, "amazon-seller@shop.example");
     let text = String::from_utf8_lossy(bytes);
-    assert!(text.contains("From: <amazon-seller@shop.example>") || text.contains("From: amazon-seller@shop.example"), "{text}");
-    assert!(text.contains("In-Reply-To: <0102018c.amz@email.amazonses.com>"), "{text}");
+    assert!(
+        text.contains("From: <amazon-seller@shop.example>") || text.contains("From: amazon-seller@shop.example"),
+        "{text}"
+    );
+    assert!(
+        text.contains("In-Reply-To: <0102018c.amz@email.amazonses.com>"),
+        "{text}"
+    );
 
     // Walmart relays too, and no sender is authorized for it here.
     let walmart = AMAZON.replace("6bmcx2l1t7cwrwb@marketplace.amazon.de", "c0ffee42@relay.walmart.com");
@@ -157,20 +166,28 @@ fn relayed_mail_goes_back_to_the_relay_from_the_authorized_sender() {
 
 #[test]
 fn the_relays_answers_become_retries_and_refusals() {
-    let host = TestHost::new()
-        .answer_mail(Err(SubmitError::Transient("SMTP relay 127.0.0.1:25: transient error (451): 4.3.0 Try again later".into())));
+    let host = TestHost::new().answer_mail(Err(SubmitError::Transient(
+        "SMTP relay 127.0.0.1:25: transient error (451): 4.3.0 Try again later".into(),
+    )));
     let err = Email::deliver(&reply_to(BUYER, false), &config(), &host).unwrap_err();
     assert!(matches!(&err, Error::Retryable(m) if m.contains("451")), "{err}");
-    let host = TestHost::new()
-        .answer_mail(Err(SubmitError::Permanent("SMTP relay 127.0.0.1:25: permanent error (550): 5.1.1 Postfach unbekannt".into())));
+    let host = TestHost::new().answer_mail(Err(SubmitError::Permanent(
+        "SMTP relay 127.0.0.1:25: permanent error (550): 5.1.1 Postfach unbekannt".into(),
+    )));
     let err = Email::deliver(&reply_to(BUYER, false), &config(), &host).unwrap_err();
-    assert!(matches!(&err, Error::Permanent(m) if m.contains("5.1.1 Postfach unbekannt")), "{err}");
+    assert!(
+        matches!(&err, Error::Permanent(m) if m.contains("5.1.1 Postfach unbekannt")),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_channel_without_a_sender_address_cannot_send() {
     let err = Email::deliver(&reply_to(BUYER, false), &Config::default(), &TestHost::new()).unwrap_err();
-    assert!(matches!(&err, Error::BadConfig(m) if m.contains("`from` is not set")), "{err}");
+    assert!(
+        matches!(&err, Error::BadConfig(m) if m.contains("`from` is not set")),
+        "{err}"
+    );
     let bad: Config = serde_json::from_value(serde_json::json!({
         "from": "nobody",
         "own_addresses": ["@", "ok@shop.example"],
@@ -185,9 +202,27 @@ fn a_channel_without_a_sender_address_cannot_send() {
 fn mail_from_the_sellers_own_addresses_is_outbound_to_its_recipient() {
     // A copy of a reply sent from a mail program, to a buyer and to an Amazon relay alias.
     let table = [
-        ("support@shop.example", "juergen@example.de", "email", Some("juergen@example.de"), None),
-        ("verkauf@mueller-handel.de", "fatima@example.ae", "email", Some("fatima@example.ae"), None),
-        ("amazon-seller@shop.example", "6bmcx2l1t7cwrwb@marketplace.amazon.de", "amazon", None, Some("6bmcx2l1t7cwrwb")),
+        (
+            "support@shop.example",
+            "juergen@example.de",
+            "email",
+            Some("juergen@example.de"),
+            None,
+        ),
+        (
+            "verkauf@mueller-handel.de",
+            "fatima@example.ae",
+            "email",
+            Some("fatima@example.ae"),
+            None,
+        ),
+        (
+            "amazon-seller@shop.example",
+            "6bmcx2l1t7cwrwb@marketplace.amazon.de",
+            "amazon",
+            None,
+            Some("6bmcx2l1t7cwrwb"),
+        ),
     ];
     for (from, to, channel, email, buyer_id) in table {
         let raw = format!(

@@ -233,7 +233,9 @@ fn channel(
         .get("maildir")
         .map(|folders| super::mail::maildirs(checker, folders, &label))
         .unwrap_or_default();
-    let smtp = node.get("smtp").and_then(|relay| super::mail::smtp(checker, relay, &label));
+    let smtp = node
+        .get("smtp")
+        .and_then(|relay| super::mail::smtp(checker, relay, &label));
     if checker.diagnostics.len() > before {
         return None;
     }
@@ -355,7 +357,10 @@ mod tests {
         assert_eq!(keys(&schema), sorted(&TOP_KEYS));
         assert_eq!(keys(&schema["$defs"]["ChannelFile"]), sorted(&CHANNEL_KEYS));
         assert_eq!(keys(&schema["$defs"]["ChannelAllowFile"]), sorted(&ALLOW_KEYS));
-        assert_eq!(keys(&schema["$defs"]["SmtpFile"]), sorted(&super::super::mail::SMTP_KEYS));
+        assert_eq!(
+            keys(&schema["$defs"]["SmtpFile"]),
+            sorted(&super::super::mail::SMTP_KEYS)
+        );
     }
 
     fn catalog() -> Catalog {

@@ -21,11 +21,7 @@ pub(crate) const SMTP_KEYS: [&str; 5] = ["host", "port", "security", "username",
 /// folder), each of which must be a Maildir (with `new/`, `cur/` and `tmp/`).
 pub(super) fn maildirs(checker: &mut Checker<'_>, node: &Node, label: &str) -> Vec<PathBuf> {
     let what = format!("`maildir` of {label}");
-    let base = checker
-        .file()
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default();
+    let base = checker.file().parent().map(PathBuf::from).unwrap_or_default();
     let mut folders = Vec::new();
     for item in checker.string_list(node, &what, "[/var/mail/support]") {
         let text = item.as_scalar().unwrap_or_default();
@@ -52,7 +48,10 @@ pub(super) fn maildirs(checker: &mut Checker<'_>, node: &Node, label: &str) -> V
         }
     }
     if matches!(&node.value, Value::Seq(items) if items.is_empty()) {
-        checker.report(node.pos, format!("{what} is empty, expected at least one Maildir folder"));
+        checker.report(
+            node.pos,
+            format!("{what} is empty, expected at least one Maildir folder"),
+        );
     }
     folders
 }
@@ -79,7 +78,10 @@ pub(super) fn smtp(checker: &mut Checker<'_>, node: &Node, label: &str) -> Optio
             _ => {
                 checker.report(
                     value.pos,
-                    format!("`{key}` in {what} must be a non-empty string, found {}", value.type_name()),
+                    format!(
+                        "`{key}` in {what} must be a non-empty string, found {}",
+                        value.type_name()
+                    ),
                 );
                 None
             }
@@ -111,7 +113,12 @@ pub(super) fn smtp(checker: &mut Checker<'_>, node: &Node, label: &str) -> Optio
             SmtpSecurity::Tls => 465,
             SmtpSecurity::None => 25,
         },
-        Some(port) => match port.to_json().as_u64().and_then(|p| u16::try_from(p).ok()).filter(|p| *p > 0) {
+        Some(port) => match port
+            .to_json()
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p > 0)
+        {
             Some(p) => p,
             None => {
                 checker.report(
@@ -150,10 +157,10 @@ pub(super) fn smtp(checker: &mut Checker<'_>, node: &Node, label: &str) -> Optio
 
 #[cfg(test)]
 mod tests {
+    use crate::runtime::{SmtpRelay, SmtpSecurity};
+    use crate::workflow::PluginSummary;
     use crate::workflow::catalog::{Catalog, PluginKind};
     use crate::workflow::channels::compile::load_channels_str;
-    use crate::workflow::PluginSummary;
-    use crate::runtime::{SmtpRelay, SmtpSecurity};
 
     fn catalog() -> Catalog {
         let mut catalog = Catalog::new();
@@ -220,6 +227,11 @@ mod tests {
                 problems.join("\n")
             );
         }
-        assert!(problems.iter().all(|p| p.starts_with(|c: char| c.is_ascii_digit()) && !p.starts_with("0:")), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.starts_with(|c: char| c.is_ascii_digit()) && !p.starts_with("0:")),
+            "{problems:?}"
+        );
     }
 }
