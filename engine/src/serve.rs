@@ -2,8 +2,9 @@
 //! and runs the HTTP server and the live loop side by side until SIGTERM or SIGINT.
 //!
 //! The outbox sender (`exec::outbox`) runs beside them, delivering what the workflows and the
-//! agents queue, and the poller (`exec::poll`), asking channels without webhooks for what is
-//! new.
+//! agents queue, the poller (`exec::poll`), asking channels without webhooks for what is
+//! new, and the Maildir reader (`exec::maildir`), keeping the mail that arrives in the mail
+//! mounts' folders.
 //!
 //! Shutdown: the server stops accepting and answers the requests in flight (each was kept
 //! before its 2xx, or not acknowledged at all); then the live loop finishes its round, so
@@ -13,7 +14,7 @@
 //! While serving, the workflows, the channels file and the plugins are watched and reloaded
 //! when they change (`crate::reload`).
 
-use crate::exec::{Live, LiveOptions, Poller, Sender, SenderOptions};
+use crate::exec::{Live, LiveOptions, Mailboxes, Poller, Sender, SenderOptions};
 use crate::metrics::Metrics;
 use crate::reload::{self, Sources};
 use crate::server::{self, ServeConfig};
@@ -82,6 +83,7 @@ pub async fn serve_until(
     let (loop_stop, loop_stopped) = watch::channel(false);
     let sender = tokio::spawn(Sender::new(Arc::clone(&live), SenderOptions::default()).run(loop_stopped.clone()));
     let poller = tokio::spawn(Poller::new(Arc::clone(&live)).run(loop_stopped.clone()));
+    let mailboxes = tokio::spawn(Mailboxes::new(Arc::clone(&live)).run(loop_stopped.clone()));
     let worker = tokio::spawn({
         let live = Arc::clone(&live);
         async move { live.run(loop_stopped).await }
@@ -92,6 +94,7 @@ pub async fn serve_until(
     worker.await.context("the live loop panicked")?;
     sender.await.context("the outbox sender panicked")?;
     poller.await.context("the poller panicked")?;
+    mailboxes.await.context("the Maildir reader panicked")?;
     served.context("the HTTP server failed")?;
     Ok(())
 }

@@ -382,6 +382,7 @@ async fn delivers_through_the_runtime() {
         http_hosts: vec!["127.0.0.1".into()],
         secrets: vec!["acme_token".into()],
         embeddings: false,
+        smtp: None,
     };
 
     // Rate-limited: retryable, with the vendor's delay and words, from the channel named by its mount.

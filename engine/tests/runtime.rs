@@ -403,6 +403,7 @@ async fn http_is_denied_without_a_grant_and_allowed_with_one() {
         http_hosts: vec!["127.0.0.1".into()],
         secrets: vec![],
         embeddings: false,
+        smtp: None,
     };
     let (_, result) = plugin.decide(&event(), &config, &granted, reader()).await;
     assert_eq!(

@@ -586,6 +586,37 @@ pub struct Outbound {
     /// contract 0.4.0.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub automatic: bool,
+    /// The raw traffic of the message this one answers (the newest inbound message of the
+    /// ticket on the message's channel that came through a hook); none when there is none. A
+    /// channel threads its reply by it and judges the rules it states (an email's
+    /// `Auto-Submitted`). Since contract 0.5.0.
+    #[serde(default, skip)]
+    pub replying_to: Option<Inbound>,
+}
+
+/// The SMTP envelope of a message submitted through [`crate::Host::submit_mail`]: who it is
+/// from and to as the relay sees them (not the header fields).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MailEnvelope {
+    /// The return path (`MAIL FROM`), where bounces go; empty for the null sender `<>`.
+    pub sender: String,
+    /// The recipients (`RCPT TO`), at least one.
+    pub recipients: Vec<String>,
+}
+
+/// Why a mail submission failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// Refused for now (an SMTP 4xx reply) or the relay could not be reached before the
+    /// message was handed over: submitting it again later cannot deliver it twice.
+    #[error("{0}")]
+    Transient(String),
+    /// Refused for good (an SMTP 5xx reply), with the server's own text.
+    #[error("{0}")]
+    Permanent(String),
+    /// No relay is configured for the mount, or the envelope is unusable.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// What a channel reports after delivering.

@@ -173,6 +173,14 @@ pub trait Host {
     /// similarity), when the step's workflow grants `allow: { embeddings: true }` and the host
     /// has a model loaded. Steps only; channels always get `Err`.
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String>;
+    /// Submits one whole RFC 5322 message (rendered by the plugin) through the SMTP relay the
+    /// channels file gives the mount (`smtp:`); the server's final answer when it took it.
+    /// Channels with a relay only; everything else gets [`SubmitError::Refused`]. Since
+    /// contract 0.5.0.
+    fn submit_mail(&self, envelope: &MailEnvelope, message: &[u8]) -> Result<String, SubmitError> {
+        let _ = (envelope, message);
+        Err(SubmitError::Refused("this host submits no mail".to_owned()))
+    }
 }
 
 /// Read-only access to what the engine knows, for steps. Answers reflect the decisions already

@@ -162,6 +162,17 @@ pub struct TestHost {
     pub http: CannedHttp,
     /// Every log line the plugin wrote.
     pub logs: Mutex<Vec<(LogLevel, String)>>,
+    /// Every mail the plugin submitted, and the answers to give, in order (then "250 OK").
+    pub mail: Mutex<TestRelay>,
+}
+
+/// What [`TestHost::submit_mail`] answered and was given.
+#[derive(Debug, Default)]
+pub struct TestRelay {
+    /// The mails submitted, with their envelopes, in order.
+    pub submitted: Vec<(MailEnvelope, Vec<u8>)>,
+    /// The answers still to give, first first; when none is left, `Ok("250 OK")`.
+    pub answers: std::collections::VecDeque<Result<String, SubmitError>>,
 }
 
 impl TestHost {
@@ -188,6 +199,21 @@ impl TestHost {
         self.http.requests()
     }
 
+    /// Answers the next mail submission with `answer` (in the engine: the SMTP relay's reply).
+    pub fn answer_mail(self, answer: Result<String, SubmitError>) -> Self {
+        self.mail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .answers
+            .push_back(answer);
+        self
+    }
+
+    /// Every mail the plugin submitted, with its envelope, in order.
+    pub fn submitted(&self) -> Vec<(MailEnvelope, Vec<u8>)> {
+        self.mail.lock().unwrap_or_else(|e| e.into_inner()).submitted.clone()
+    }
+
     /// Every line the plugin logged, in order.
     pub fn logs(&self) -> Vec<(LogLevel, String)> {
         self.logs.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -212,6 +238,15 @@ impl Host for TestHost {
 
     fn embed(&self, _texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         Err("embeddings are for steps; a channel gets none".to_owned())
+    }
+
+    fn submit_mail(&self, envelope: &MailEnvelope, message: &[u8]) -> Result<String, SubmitError> {
+        let mut relay = self.mail.lock().unwrap_or_else(|e| e.into_inner());
+        let answer = relay.answers.pop_front().unwrap_or_else(|| Ok("250 OK".to_owned()));
+        if answer.is_ok() {
+            relay.submitted.push((envelope.clone(), message.to_vec()));
+        }
+        answer
     }
 }
 

@@ -23,6 +23,8 @@
 //!   posts, the visitor's stream of one conversation.
 //! - [`feed`]: the live stream (changes read from the store's change log, fanned out to
 //!   subscribers) and presence on tickets.
+//! - [`maildir`]: the Maildir folders of mail mounts watched, each new mail kept as the
+//!   mount's traffic, then marked read.
 //! - [`replay`]: dead letters tried again (`weft replay`, the API).
 //! - [`poll`]: the poller beside it: channels without webhooks asked for what is new, their
 //!   cursors kept with what they brought.
@@ -39,6 +41,7 @@ pub mod dispatch;
 pub mod feed;
 pub mod ingest;
 pub mod live;
+pub mod maildir;
 pub mod notices;
 pub mod orders;
 pub mod outbox;
@@ -56,6 +59,7 @@ pub use dispatch::{
 pub use feed::{Change, Feed, FeedOptions, Published, Subscription};
 pub use ingest::{IngestReport, ingest_paths, ingest_paths_with};
 pub use live::{HookError, Live, LiveOptions, Receipt};
+pub use maildir::Mailboxes;
 pub use outbox::{Sender, SenderOptions};
 pub use pipeline::Pipeline;
 pub use poll::Poller;

@@ -51,6 +51,11 @@
 //! ticket's timeline; a delivered row on a ticket becomes an outbound message there through the
 //! `message.sent` path, which stops the ticket's response clocks unless the row is automatic.
 //!
+//! **Threads.** The channel is also given the raw traffic of the message the row answers
+//! (`Outbound::replying_to`: the ticket's newest inbound message on the row's channel through
+//! the mount), so a mail reply carries `In-Reply-To` and `References` and no automatic answer
+//! goes to auto-submitted mail (RFC 3834).
+//!
 //! **Reply windows.** The channel is told when the ticket's buyer last wrote on the row's
 //! channel (`Outbound::last_inbound_at`), so that a platform's rule (Meta's 24 hours after the
 //! buyer's last message) is judged by the channel before anything is sent; its refusal is a
@@ -428,6 +433,10 @@ impl Sender {
             },
             None => None,
         };
+        let replying_to = match row.ticket {
+            Some(ticket) => self.store().replied_inbound(ticket, &row.channel, &route.mount).await?,
+            None => None,
+        };
         let outbound = Outbound {
             key: row.key.clone(),
             to: row.recipient.clone(),
@@ -437,6 +446,7 @@ impl Sender {
             lang: row.lang.clone(),
             last_inbound_at,
             automatic: row.automatic,
+            replying_to,
         };
         let outcome = call.plugin.deliver(&outbound, &call.config, &options).await;
         let plugin = format!("{}@{}", call.plugin.info().name, call.plugin.info().version);

@@ -178,6 +178,7 @@ impl Pipeline {
         options.granted_by = GrantedBy::ChannelsFile;
         options.grants.http_hosts = mount.allow.http.iter().map(|h| h.to_string()).collect();
         options.grants.secrets = mount.allow.secrets.iter().map(|s| s.to_string()).collect();
+        options.grants.smtp = mount.smtp.clone();
         Ok(ChannelCall {
             plugin: self.channel(mount.uses.as_str())?,
             config: mount.with.clone(),

@@ -144,6 +144,7 @@ fn call_options(step: &Step) -> CallOptions {
         http_hosts: step.allow.http.iter().map(|h| h.to_string()).collect(),
         secrets: step.allow.secrets.iter().map(|s| s.to_string()).collect(),
         embeddings: step.allow.embeddings,
+        smtp: None,
     };
     options
 }

@@ -22,6 +22,7 @@ pub(crate) mod channel {
             "weft:plugin/log": super::step::weft::plugin::log,
             "weft:plugin/http": super::step::weft::plugin::http,
             "weft:plugin/secrets": super::step::weft::plugin::secrets,
+            "weft:plugin/mail": super::step::weft::plugin::mail,
         },
     });
 }

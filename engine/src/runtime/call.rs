@@ -89,12 +89,14 @@ pub struct Grants {
     pub secrets: Vec<String>,
     /// Whether the step may compute sentence embeddings with the runtime's model.
     pub embeddings: bool,
+    /// The SMTP relay a channel submits mail through (its mount's `smtp:`); none for steps.
+    pub smtp: Option<crate::runtime::SmtpRelay>,
 }
 
 impl Grants {
     /// Whether nothing is granted.
     pub fn is_empty(&self) -> bool {
-        self.http_hosts.is_empty() && self.secrets.is_empty() && !self.embeddings
+        self.http_hosts.is_empty() && self.secrets.is_empty() && !self.embeddings && self.smtp.is_none()
     }
 
     /// The grants as the `allow:` of a step or a channels file entry, on one line:

@@ -386,6 +386,7 @@ pub(crate) fn outbound_to(o: &m::Outbound) -> w::Outbound {
         lang: o.lang.clone(),
         last_inbound_at: o.last_inbound_at,
         automatic: o.automatic,
+        replying_to: o.replying_to.as_ref().map(inbound_to),
     }
 }
 

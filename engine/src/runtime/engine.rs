@@ -4,7 +4,7 @@
 use crate::runtime::cache::{self, CompileCache};
 use crate::runtime::plugin::{Plugin, Shared};
 use crate::runtime::state::CallState;
-use crate::runtime::{context, embeddings, http, log, secrets};
+use crate::runtime::{context, embeddings, http, log, mail, secrets};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,7 +59,7 @@ impl Default for RuntimeConfig {
 }
 
 /// The plugin contract this engine speaks: the package of `sdk/wit/weft.wit`.
-pub const CONTRACT: &str = "weft:plugin@0.4.0";
+pub const CONTRACT: &str = "weft:plugin@0.5.0";
 
 /// Why a plugin could not be loaded, or the runtime not set up.
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +224,7 @@ impl Runtime {
             log::add_to_linker(linker).map_err(setup)?;
             http::add_to_linker(linker).map_err(setup)?;
             secrets::add_to_linker(linker).map_err(setup)?;
+            mail::add_to_linker(linker).map_err(setup)?;
         }
         context::add_to_linker(&mut step_linker).map_err(setup)?;
         embeddings::add_to_linker(&mut step_linker).map_err(setup)?;

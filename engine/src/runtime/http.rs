@@ -181,6 +181,7 @@ mod tests {
             http_hosts: grants(&["*.myshopify.com"]),
             secrets: grants(&["shop_token"]),
             embeddings: false,
+            smtp: None,
         };
         assert_eq!(
             denial("127.0.0.1", "shop-de", GrantedBy::ChannelsFile, &some),

@@ -15,7 +15,7 @@
 //! - `plugin`: [`Plugin`]: loading, world detection and the calls.
 //! - `call`: [`CallOptions`], [`Grants`], [`StepOutput`].
 //! - `state`: what a store holds during one call, and its memory limiter.
-//! - `context`, `http`, `secrets`, `log`, `embeddings`: one module per host capability
+//! - `context`, `http`, `secrets`, `mail`, `log`, `embeddings`: one module per host capability
 //!   ([`Embedder`] is the sentence-embedding model behind the last one).
 //! - `failure`: [`StepFailure`] and the classification of traps.
 //! - `validate`: checks of what a plugin returns.
@@ -31,6 +31,7 @@ mod engine;
 mod failure;
 mod http;
 mod log;
+mod mail;
 mod plugin;
 mod secrets;
 mod state;
@@ -41,6 +42,7 @@ pub use context::{ContextReader, MemoryReader};
 pub use embeddings::{Embedder, EmbeddingsError, MAX_TEXTS_PER_CALL, MODEL_FOLDER, one_core_per_pass};
 pub use engine::{CONTRACT, Runtime, RuntimeConfig, RuntimeError};
 pub use failure::{Origin, StepFailure};
+pub use mail::{SmtpRelay, SmtpSecurity};
 pub use plugin::{DeliverOutcome, Plugin, PluginKind};
 pub use secrets::env_var as secret_env_var;
 pub use weft_sdk::Error as PluginError;

@@ -14,6 +14,7 @@ use crate::runtime::engine::{RuntimeError, Ticker};
 use crate::runtime::failure::{CallFacts, Origin, StepFailure, classify};
 use crate::runtime::http::HttpState;
 use crate::runtime::log::LogState;
+use crate::runtime::mail::MailState;
 use crate::runtime::secrets::SecretsState;
 use crate::runtime::state::{CallParts, CallState};
 use crate::runtime::{PluginError, convert, validate};
@@ -162,6 +163,11 @@ fn call_parts(
             grants: call.grants.clone(),
             step: call.step.clone(),
             granted_by: call.granted_by,
+        },
+        mail: MailState {
+            relay: call.grants.smtp.clone(),
+            step: call.step.clone(),
+            deadline,
         },
         log: LogState::new(format!("{}@{}", origin.plugin, origin.version), call.step.clone()),
         embeddings: EmbeddingsState {

@@ -98,6 +98,7 @@ mod tests {
             http_hosts: vec!["api.example.com".into()],
             secrets: vec!["shop_signing".into()],
             embeddings: false,
+            smtp: None,
         };
         assert_eq!(
             denial("shop_token", "shop-de", GrantedBy::ChannelsFile, &some),

@@ -6,6 +6,7 @@ use crate::runtime::embeddings::EmbeddingsState;
 use crate::runtime::failure::MemoryLimitHit;
 use crate::runtime::http::HttpState;
 use crate::runtime::log::LogState;
+use crate::runtime::mail::MailState;
 use crate::runtime::secrets::SecretsState;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
@@ -24,6 +25,7 @@ pub(crate) struct CallState {
     pub context: ContextState,
     pub http: HttpState,
     pub secrets: SecretsState,
+    pub mail: MailState,
     pub log: LogState,
     pub embeddings: EmbeddingsState,
     /// Every capability the host refused, as the message the guest got.
@@ -39,6 +41,7 @@ pub(crate) struct CallParts {
     pub context: ContextState,
     pub http: HttpState,
     pub secrets: SecretsState,
+    pub mail: MailState,
     pub log: LogState,
     pub embeddings: EmbeddingsState,
 }
@@ -61,6 +64,7 @@ impl CallState {
             context: parts.context,
             http: parts.http,
             secrets: parts.secrets,
+            mail: parts.mail,
             log: parts.log,
             embeddings: parts.embeddings,
             denials: Vec::new(),
@@ -77,6 +81,7 @@ impl CallState {
         self.context = parts.context;
         self.http = parts.http;
         self.secrets = parts.secrets;
+        self.mail = parts.mail;
         self.log = parts.log;
         self.embeddings = parts.embeddings;
         self.denials.clear();

@@ -591,6 +591,19 @@ impl Unit {
         .bind(external_id)
         .fetch_optional(self.conn())
         .await?;
+        // Else a reply weft delivered under that id (the Message-ID the email channel gave it).
+        let row = match row {
+            Some(row) => Some(row),
+            None => {
+                query(
+                    "SELECT ticket_number FROM outbox WHERE external_id = $1 AND ticket_number IS NOT NULL
+                     AND state = 'delivered' ORDER BY id LIMIT 1",
+                )
+                .bind(external_id)
+                .fetch_optional(self.conn())
+                .await?
+            }
+        };
         match row {
             Some(row) => Ok(Some(self.root_ticket(row.try_get("ticket_number")?).await? as u64)),
             None => Ok(None),

@@ -7,9 +7,10 @@
 //! settle its claim, so a claim given up as `uncertain` is never settled twice by two senders;
 //! its own late answer still wins over the uncertainty, since it is what happened.
 
+use super::ingest::{INBOUND_COLUMNS, inbound_from_row};
 use super::{Result, Store, StoreError, Unit, now_ms, query};
 use crate::store::sql::Row;
-use weft_sdk::{Consent, DeliveryState, DeliveryStatus};
+use weft_sdk::{Consent, DeliveryState, DeliveryStatus, Inbound};
 
 /// Where an outbox row stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -531,6 +532,26 @@ impl Store {
         .fetch_optional(&mut self.conn().await?)
         .await?;
         row.map(|row| row.try_get::<i64>("at")).transpose()
+    }
+
+    /// The raw traffic of the message a reply on `channel` through mount `hook` answers: the
+    /// newest inbound message on that channel of ticket `ticket` (or of a ticket merged into
+    /// it) that came through that hook. None when there is none.
+    pub async fn replied_inbound(&self, ticket: i64, channel: &str, hook: &str) -> Result<Option<Inbound>> {
+        let row = query(&format!(
+            "SELECT {INBOUND_COLUMNS} FROM inbound WHERE id = (
+                SELECT m.inbound_id FROM messages m JOIN inbound i ON i.id = m.inbound_id
+                WHERE (m.ticket_number = $1 OR m.ticket_number IN (SELECT number FROM tickets WHERE merged_into = $1))
+                  AND m.channel = $2 AND i.hook = $3 AND m.direction = 'in'
+                ORDER BY m.at DESC, m.id DESC LIMIT 1)"
+        ))
+        .bind(ticket)
+        .bind(channel)
+        .bind(hook)
+        .fetch_optional(&mut self.conn().await?)
+        .await?;
+        row.map(|row| inbound_from_row(&row).map(|record| record.inbound))
+            .transpose()
     }
 
     /// The way back to ticket `ticket`'s buyer on `channel`: the hook through which the latest

@@ -16,6 +16,18 @@ impl Serve {
     /// Starts `weft serve` on `db` with the shipped workflows, the test plugins, this channels
     /// file, and these environment variables (secrets); waits for `listening on`.
     pub fn start(dir: &Path, db: &str, channels: &str, env: &[(&str, &str)]) -> Serve {
+        Serve::start_with_workflows(dir, db, channels, env, &[])
+    }
+
+    /// [`Serve::start`] with these workflow files besides the shipped ones (a workflow that
+    /// sends automatic messages, say).
+    pub fn start_with_workflows(
+        dir: &Path,
+        db: &str,
+        channels: &str,
+        env: &[(&str, &str)],
+        workflows: &[PathBuf],
+    ) -> Serve {
         let root = weft_test_support::workspace_root();
         let file = dir.join("channels.yaml");
         std::fs::write(&file, channels).unwrap();
@@ -25,6 +37,11 @@ impl Serve {
             .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
             .arg("--workflows")
             .arg(root.join("workflows"))
+            .args(
+                workflows
+                    .iter()
+                    .flat_map(|w| [std::ffi::OsStr::new("--workflows"), w.as_os_str()]),
+            )
             .arg("--channels")
             .arg(&file)
             .arg("--plugins")

@@ -1,4 +1,5 @@
-//! The `email` channel: raw RFC 5322 / MIME mail in, one normalized [`Message`] out.
+//! The `email` channel: raw RFC 5322 / MIME mail in, one normalized [`Message`] out; replies
+//! out as rendered mail, submitted through the SMTP relay the channels file gives the mount.
 //!
 //! The inbound body is the whole raw mail, as bytes. The channel reads the header block itself
 //! (so that a malformed one is reported with its line), leaves MIME structure, transfer
@@ -16,6 +17,8 @@
 //! - `order`: Amazon, eBay and Shopify order numbers.
 //! - `sender`: who wrote the mail, and which marketplace relayed it.
 //! - `mail`: the whole parse, tying the above together.
+//! - [`reply`]: outbound mail rendered, checked (threading, RFC 3834, marketplace relays) and
+//!   handed to the host's SMTP relay.
 
 pub mod config;
 mod date;
@@ -25,6 +28,7 @@ mod html;
 mod mail;
 mod order;
 mod quote;
+pub mod reply;
 mod sender;
 
 pub use config::Config;
@@ -49,6 +53,11 @@ impl Channel for Email {
         let message =
             parse_mail(&inbound.body, config).map_err(|e| Error::permanent(format!("{}: {e}", inbound.source)))?;
         Ok(vec![message])
+    }
+
+    fn deliver(outbound: &Outbound, config: &Config, host: &dyn Host) -> Result<Delivery, Error> {
+        config.check().map_err(Error::bad_config)?;
+        reply::deliver(outbound, config, host)
     }
 }
 

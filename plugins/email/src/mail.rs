@@ -10,7 +10,7 @@ use crate::quote::split;
 use crate::sender::attribute;
 use mail_parser::{MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
-use weft_sdk::{Attachment, Message, Timestamp};
+use weft_sdk::{Attachment, Direction, Message, Timestamp};
 
 /// Normalizes one raw RFC 5322 / MIME mail. Malformed mail is a [`MailError`] that says what
 /// was wrong and where; nothing here panics, whatever the bytes.
@@ -35,7 +35,23 @@ pub fn parse_mail(raw: &[u8], config: &Config) -> Result<Message, MailError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
-    let sender = attribute(from.name(), address, &headers, subject.as_deref(), config);
+    // Mail from the seller's own address (a copy of sent mail) is their reply to whom it went
+    // to: that buyer is the party, and the channel is theirs (a relay's, for a relay alias).
+    let own = config.is_own(address);
+    let recipient = own
+        .then(|| {
+            parsed
+                .to()
+                .into_iter()
+                .flat_map(|list| list.iter())
+                .filter_map(|a| a.address().map(|address| (a.name(), address.trim())))
+                .find(|(_, address)| address.contains('@') && !config.is_own(address))
+        })
+        .flatten();
+    let sender = match recipient {
+        Some((name, address)) => attribute(name, address, &headers, subject.as_deref(), config),
+        None => attribute(from.name(), address, &headers, subject.as_deref(), config),
+    };
 
     let id = headers
         .get("message-id")
@@ -79,6 +95,9 @@ pub fn parse_mail(raw: &[u8], config: &Config) -> Result<Message, MailError> {
     message.replies_to = replies_to;
     message.attachments = attachments(&parsed);
     message.automatic = automatic(&headers);
+    if own {
+        message.direction = Direction::Outbound;
+    }
     Ok(message)
 }
 

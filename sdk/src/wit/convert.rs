@@ -342,6 +342,19 @@ pub(crate) fn inbound_from(i: w::Inbound) -> m::Inbound {
 pub struct GuestHost;
 
 impl Host for GuestHost {
+    fn submit_mail(&self, envelope: &m::MailEnvelope, message: &[u8]) -> Result<String, m::SubmitError> {
+        use crate::wit::common::weft::plugin::mail;
+        let envelope = mail::Envelope {
+            sender: envelope.sender.clone(),
+            recipients: envelope.recipients.clone(),
+        };
+        mail::submit(&envelope, message).map_err(|error| match error {
+            mail::SubmitError::Transient(text) => m::SubmitError::Transient(text),
+            mail::SubmitError::Permanent(text) => m::SubmitError::Permanent(text),
+            mail::SubmitError::Refused(text) => m::SubmitError::Refused(text),
+        })
+    }
+
     fn fetch(&self, request: &m::HttpRequest) -> Result<m::HttpResponse, String> {
         let request = http::Request {
             method: request.method.clone(),

@@ -77,6 +77,7 @@ pub fn channel_deliver<C: Channel>(outbound: w::Outbound, config: String) -> Res
         lang: outbound.lang,
         last_inbound_at: outbound.last_inbound_at,
         automatic: outbound.automatic,
+        replying_to: outbound.replying_to.map(inbound_from),
     };
     let delivery = C::deliver(&outbound, &config, &GuestHost).map_err(error_to)?;
     Ok(w::Delivery {

@@ -14,7 +14,7 @@ use std::path::Path;
 /// Keys of the top level of a channels file.
 pub(crate) const TOP_KEYS: [&str; 2] = ["version", "channels"];
 /// Keys of a channel.
-pub(crate) const CHANNEL_KEYS: [&str; 5] = ["id", "uses", "with", "allow", "poll"];
+pub(crate) const CHANNEL_KEYS: [&str; 7] = ["id", "uses", "with", "allow", "poll", "maildir", "smtp"];
 /// Keys of a channel's `allow:`.
 pub(crate) const ALLOW_KEYS: [&str; 2] = ["http", "secrets"];
 
@@ -229,6 +229,13 @@ fn channel(
     let poll = node
         .get("poll")
         .and_then(|poll| checker.duration(poll, &format!("`poll` of {label}"), POLL_RANGE, "1s to 24h"));
+    let maildir = node
+        .get("maildir")
+        .map(|folders| super::mail::maildirs(checker, folders, &label))
+        .unwrap_or_default();
+    let smtp = node
+        .get("smtp")
+        .and_then(|relay| super::mail::smtp(checker, relay, &label));
     if checker.diagnostics.len() > before {
         return None;
     }
@@ -238,6 +245,8 @@ fn channel(
         with: with_node.map_or_else(|| serde_json::json!({}), Node::to_json),
         allow,
         poll,
+        maildir,
+        smtp,
     })
 }
 
@@ -348,6 +357,10 @@ mod tests {
         assert_eq!(keys(&schema), sorted(&TOP_KEYS));
         assert_eq!(keys(&schema["$defs"]["ChannelFile"]), sorted(&CHANNEL_KEYS));
         assert_eq!(keys(&schema["$defs"]["ChannelAllowFile"]), sorted(&ALLOW_KEYS));
+        assert_eq!(
+            keys(&schema["$defs"]["SmtpFile"]),
+            sorted(&super::super::mail::SMTP_KEYS)
+        );
     }
 
     fn catalog() -> Catalog {
@@ -390,7 +403,7 @@ mod tests {
                     "1:10: unsupported version `2`, expected `version: 1`",
                     "3:9: invalid hook id `Shop`: it starts with `S`, expected a lowercase letter followed by lowercase letters, digits, `_` or `-`",
                     "4:11: unknown plugin `jsn` in channel `Shop` (did you mean `json`?), expected one of the channel plugins: json",
-                    "5:5: unknown key `colour` in channel `Shop`, expected one of: id, uses, with, allow, poll",
+                    "5:5: unknown key `colour` in channel `Shop`, expected one of: id, uses, with, allow, poll, maildir, smtp",
                     "7:11: plugin `router` in channel `b` is a step plugin, not a channel; expected one of the channel plugins: json",
                     "9:9: duplicate hook id `b`, first defined at line 6",
                     "11:13: unknown key `default_chanel` in `with:` of channel `b`, expected one of: default_channel, signature_secret",

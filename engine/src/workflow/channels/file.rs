@@ -57,6 +57,37 @@ pub struct ChannelFile {
     /// each time (up to an hour) and loses nothing. Example: `poll: 5m`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<String>,
+    /// Maildir folders `weft serve` watches: each new mail is kept and parsed by the plugin as
+    /// traffic of this hook, then moved from `new/` to `cur/` (marked seen). Relative paths
+    /// are read from the channels file's folder. Example: `maildir: [/var/mail/support]`
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maildir: Vec<String>,
+    /// The SMTP relay the plugin submits outbound mail through; without it the plugin can send
+    /// no mail. Example: `smtp: { host: smtp.example.com, port: 587, username: support@shop.example, password: smtp_password }`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpFile>,
+}
+
+/// An SMTP relay for outbound mail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpFile {
+    /// The relay's host name. Example: `host: smtp.example.com`
+    pub host: String,
+    /// The port; 587 for `starttls`, 465 for `tls`, 25 for `none` when left out. Example: `port: 587`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `starttls` (the default), `tls` or `none` (plain text: a relay on the same machine only).
+    /// Example: `security: starttls`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<String>,
+    /// The user to log in as. Example: `username: support@shop.example`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The name of the secret holding the password (`WEFT_SECRET_<NAME>`), read by the engine,
+    /// never by the plugin. Example: `password: smtp_password`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
 }
 
 /// Grants of a channel: outbound hosts and secrets.

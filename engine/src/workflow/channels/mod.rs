@@ -20,6 +20,7 @@
 
 pub mod compile;
 pub mod file;
+mod mail;
 pub mod model;
 
 pub use compile::{ChannelsLoading, load_channels, load_channels_checking};

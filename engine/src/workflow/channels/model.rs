@@ -32,4 +32,10 @@ pub struct ChannelMount {
     /// How often `weft serve` polls the channel (its plugin's `poll`); none for a channel
     /// that only receives webhooks.
     pub poll: Option<std::time::Duration>,
+    /// The Maildir folders `weft serve` watches for new mail to parse with the plugin (as if
+    /// each mail had come through the hook); none for a channel without mail.
+    pub maildir: Vec<PathBuf>,
+    /// The SMTP relay the plugin submits outbound mail through (the `mail` import); none
+    /// refuses every submission.
+    pub smtp: Option<crate::runtime::SmtpRelay>,
 }
