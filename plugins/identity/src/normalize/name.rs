@@ -251,6 +251,28 @@ pub fn family_name_agrees(a: &Name, b: &Name) -> bool {
     x == y || jaro_winkler(&x, &y) >= FUZZY_WORD || one_typo_inside(&x, &y)
 }
 
+/// Whether a name of one word meets the other name at its given name rather than its family
+/// name: `Elton` against `Elton Barnes` (the family name left out), not `Barnes` against
+/// `Elton Barnes`. Names are read in written order, the family name last (as
+/// [`family_name_agrees`] reads them; `Barnes, Elton` is parsed into that order); a CJK name is
+/// one word and never counts. At one address the difference decides between "this family"
+/// (a family name alone) and "this person" (members of one household rarely share a given
+/// name).
+pub fn lone_word_is_given_name(a: &Name, b: &Name) -> bool {
+    if a.cjk || b.cjk {
+        return false;
+    }
+    let (short, long) = if a.tokens.len() <= b.tokens.len() { (a, b) } else { (b, a) };
+    let ([word], [given, .., family]) = (short.tokens.as_slice(), long.tokens.as_slice()) else {
+        return false;
+    };
+    let agrees = |other: &str| {
+        let (x, y) = (collapse_umlaut_spelling(word), collapse_umlaut_spelling(other));
+        x == y || jaro_winkler(&x, &y) >= FUZZY_WORD || one_typo_inside(&x, &y)
+    };
+    word.chars().count() >= 2 && agrees(given) && !agrees(family)
+}
+
 /// The words of `a` that `b` has too, exactly (umlaut spellings alike), with umlaut spellings
 /// collapsed (as [`crate::train::name_words`] counts them); a CJK name is one word. Initials are left out.
 pub fn agreeing_words(a: &Name, b: &Name) -> Vec<String> {
