@@ -264,8 +264,8 @@ pub const NAME_GIVEN_ADDRESS: [Level; 9] = [
     Level::new("similar", 0.015, 0.015),
     Level::new("one word", 0.0095, 0.0095),
     Level::new("partial", 0.008, 0.33),
-    Level::new("disagree", 0.004, 0.525),
-    Level::new("partial, family name differs", 0.004, 0.03),
+    Level::new("disagree", 0.004, 0.551),
+    Level::new("partial, family name differs", 0.004, 0.004),
     Level::new("one word, the given name", 0.0095, 0.0005),
 ];
 /// Name otherwise: exact, fuzzy, initial, similar, one word (the family name, or a word that
