@@ -246,8 +246,6 @@ pub struct MemoryContext {
     pub embeddings: BTreeMap<String, Vec<f32>>,
     /// Stored models by name: (version, JSON).
     pub models: BTreeMap<String, (u64, String)>,
-    /// Orders by (channel, canonical number), as [`Context::order`] finds them.
-    pub orders: BTreeMap<(String, String), crate::OrderView>,
 }
 
 impl MemoryContext {
@@ -282,21 +280,6 @@ impl MemoryContext {
                 customer.kept_apart.push(other);
             }
         }
-        self
-    }
-
-    /// Keeps `order` as the engine keeps an order its channel reported ([`Context::order`]
-    /// finds it by its channel and any written form of its number).
-    pub fn with_order(mut self, order: crate::Order) -> Self {
-        let number = crate::order::canonical_order(&order.number).unwrap_or_else(|| order.number.clone());
-        let view = crate::OrderView {
-            number: number.clone(),
-            customer: None,
-            last_change: "placed".into(),
-            updated_at: Timestamp::default(),
-            order,
-        };
-        self.orders.insert((view.order.channel.clone(), number), view);
         self
     }
 
@@ -439,10 +422,6 @@ impl Context for MemoryContext {
     }
     fn model(&self, name: &str) -> Option<String> {
         self.models.get(name).map(|(_, json)| json.clone())
-    }
-    fn order(&self, channel: &str, number: &str) -> Option<crate::OrderView> {
-        let number = crate::order::canonical_order(number)?;
-        self.orders.get(&(channel.to_owned(), number)).cloned()
     }
 }
 
