@@ -97,8 +97,12 @@
 //!     written, a CJK name's first character) agrees and a given name differs, the pair looks
 //!     like one household (u 0.33 at one address); where a given name agrees and the family
 //!     name differs (`Liam Pauch` / `Liam Schwaz`: a married name, a mistyped or replaced
-//!     family name), it does not: two members of one household rarely share a given name (u
-//!     0.03 there, 0.008 elsewhere).
+//!     family name), it does not: two different people share a given name about as often as
+//!     two strangers do (the squared frequencies of given names sum to well under 1 in 100;
+//!     0.008 elsewhere), and at one address they must also have different family names, which
+//!     about half of the pairs there have (u 0.004 there; it was 0.03, which made a shared
+//!     given name at one address weaker evidence than between strangers, though members of a
+//!     household share given names less, not more, than strangers do).
 //!   - "partial" counts a family name written with a typo as agreeing (`Lucy Hemsmings` /
 //!     `Liam Hemmings` is one family, not two strangers).
 //!
