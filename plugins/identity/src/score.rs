@@ -138,7 +138,9 @@
 
 use crate::model::{Model, Table};
 use crate::normalize::address::{PostalAddress, StreetAgreement, compare_street, postcode_typo};
-use crate::normalize::name::{Name, NameAgreement, agreeing_words, compare, family_name_agrees, lone_word_is_given_name};
+use crate::normalize::name::{
+    Name, NameAgreement, agreeing_words, compare, family_name_agrees, lone_word_is_given_name,
+};
 use crate::text::jaro_winkler;
 use weft_sdk::Evidence;
 

@@ -423,7 +423,11 @@ fn a_national_number_is_read_where_the_message_or_its_order_points() {
             .map(|i| i.value.clone())
     };
     let story = |order: Option<&str>, marketplace: Option<&str>, address: Option<(&str, &str, &str, &str)>| {
-        let mut m = message("shop", party(Some("Emely Carter"), None, Some("(512) 555-6879")), address);
+        let mut m = message(
+            "shop",
+            party(Some("Emely Carter"), None, Some("(512) 555-6879")),
+            address,
+        );
         m.order = order.map(Into::into);
         m.marketplace = marketplace.map(Into::into);
         m
@@ -431,7 +435,12 @@ fn a_national_number_is_read_where_the_message_or_its_order_points() {
     let us = "+15125556879";
     // The address in the message.
     assert_eq!(
-        phone_of(story(None, None, Some(("1200 Barton Springs Rd", "78704", "Austin", "US")))).as_deref(),
+        phone_of(story(
+            None,
+            None,
+            Some(("1200 Barton Springs Rd", "78704", "Austin", "US"))
+        ))
+        .as_deref(),
         Some(us)
     );
     // The order the message is about, shipped to the US.
@@ -446,7 +455,11 @@ fn a_national_number_is_read_where_the_message_or_its_order_points() {
     // Nothing points anywhere: read in Germany.
     let de = Some("+495125556879");
     assert_eq!(phone_of(story(None, None, None)).as_deref(), de);
-    assert_eq!(phone_of(story(Some("99999"), None, None)).as_deref(), de, "an unknown order says nothing");
+    assert_eq!(
+        phone_of(story(Some("99999"), None, None)).as_deref(),
+        de,
+        "an unknown order says nothing"
+    );
 }
 
 #[test]

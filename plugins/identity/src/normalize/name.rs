@@ -267,7 +267,11 @@ pub fn lone_word_is_given_name(a: &Name, b: &Name) -> bool {
     if a.cjk || b.cjk {
         return false;
     }
-    let (short, long) = if a.tokens.len() <= b.tokens.len() { (a, b) } else { (b, a) };
+    let (short, long) = if a.tokens.len() <= b.tokens.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
     let ([word], [given, .., family]) = (short.tokens.as_slice(), long.tokens.as_slice()) else {
         return false;
     };

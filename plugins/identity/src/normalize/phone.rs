@@ -31,8 +31,8 @@
 //! tables hold only what reading needs, and each region's patterns are compiled on first use.
 
 use super::NormalizeError;
-pub use super::phone_plan::REGIONS;
 use super::phone_plan::COUNT;
+pub use super::phone_plan::REGIONS;
 use regex_lite::Regex;
 use std::sync::OnceLock;
 use unicode_normalization::UnicodeNormalization;
