@@ -289,7 +289,7 @@ fn imported_orders_make_one_customer_of_their_buyer_and_explain_says_so() {
     std::fs::write(
         &orders,
         concat!(
-            r##"{"number": "#1001", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z", "buyer": {"name": "Anna Müller", "email": "anna.mueller@example.de", "phone": "+49 151 2345678"}, "shipping": {"line1": "Hauptstraße 12", "postcode": "10115", "city": "Berlin", "country": "DE"}}"##,
+            r##"{"number": "#1001", "channel": "shopify", "placed_at": "2026-11-20T10:00:00Z", "buyer": {"name": "Anna Müller", "email": "anna.mueller@example.de", "phone": "+49 151 23456789"}, "shipping": {"line1": "Hauptstraße 12", "postcode": "10115", "city": "Berlin", "country": "DE"}}"##,
             "\n",
             r##"{"number": "302-1234567-7654321", "channel": "amazon.de", "placed_at": "2026-11-22T08:00:00Z", "buyer": {"name": "Anna Mueller"}, "shipping": {"line1": "Hauptstr. 12", "postcode": "10115", "city": "Berlin", "country": "DE"}}"##,
             "\n"
@@ -328,7 +328,7 @@ fn imported_orders_make_one_customer_of_their_buyer_and_explain_says_so() {
     let traffic = dir.path().join("sms.jsonl");
     std::fs::write(
         &traffic,
-        r##"{"channel": "sms", "id": "sms-1", "at": "2026-11-25T09:00:00Z", "from": {"phone": "0151 2345678"}, "body": "Wo ist meine Bestellung #1001?"}"##,
+        r##"{"channel": "sms", "id": "sms-1", "at": "2026-11-25T09:00:00Z", "from": {"phone": "0151 23456789"}, "body": "Wo ist meine Bestellung #1001?"}"##,
     )
     .unwrap();
     let (ok, _, stderr) = weft(&[

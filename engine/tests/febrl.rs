@@ -24,23 +24,26 @@
 //! and after `weft train identity` (m by EM, u from random pairs, the prior and name-word frequencies; the stored
 //! customers linked again), which is held to floors.
 //!
-//! Issue 27 asks for FEBRL 3 F1 ≥ 0.97 and FEBRL 4 F1 ≥ 0.95, precision ≥ 0.99 on both.
-//! FEBRL 3 is held to its target. FEBRL 4 is held to 0.94: it reached 0.952 while a rare
-//! family name shared at one address counted its full term-frequency weight, but that is what
-//! two members of one household show too (FEBRL's generator replaces a given name as often as
-//! it mistypes one), so that weight is no longer given there and FEBRL 4 stays below its
-//! target. Measured on 2026-12-07 after `weft train identity`: FEBRL 4 precision 0.9991,
-//! recall 0.8970, F1 0.9453; FEBRL 3 0.9992 / 0.9492 / 0.9736, in the other arrival order
-//! 0.9992 / 0.9471 / 0.9724 (online with the hand-set weights, before training: FEBRL 4
-//! 1.000 / 0.722 / 0.838, FEBRL 3 1.000 / 0.573 / 0.729).
+//! Issue 27 asks for FEBRL 3 F1 ≥ 0.97 and FEBRL 4 F1 ≥ 0.95, precision ≥ 0.99 on both; both
+//! are held to those targets. FEBRL 4 reached 0.95 without giving up what keeps a household
+//! apart (two people sharing an address and a family name): by three changes to the model that
+//! hold for any seller's buyers (`plugins/identity/src/score.rs` and `normalize/name.rs` say why): a lone
+//! given name at the household's address is that person, not the family; a consonant replaced
+//! or added at a name's end is a typo, not another form of the name; and at one address a
+//! shared given name with another family name is rare between different people.
+//! Measured on 2026-12-07 after `weft train identity`: FEBRL 4 precision 0.9991, recall
+//! 0.9094, F1 0.9522 (before those changes 0.9991 / 0.8970 / 0.9453); online with the hand-set
+//! weights, before training, 1.000 / 0.731 / 0.845. FEBRL 3 0.9984 / 0.9492 / 0.9732, in the
+//! other arrival order 0.9984 / 0.9511 / 0.9742 (before those changes 0.9992 / 0.9492 / 0.9736
+//! and 0.9724); online with the hand-set weights 1.000 / 0.587 / 0.739.
 //! The same FEBRL 3 records in another arrival order stay within 0.005 F1.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Below the issue's target of 0.95 (see the module docs for why).
-const FEBRL4_F1_FLOOR: f64 = 0.94;
+/// The issue's target.
+const FEBRL4_F1_FLOOR: f64 = 0.95;
 /// The issue's target.
 const FEBRL3_F1_FLOOR: f64 = 0.97;
 

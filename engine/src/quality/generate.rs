@@ -1103,10 +1103,7 @@ fn new_buyer(rng: &mut Rng, id: String, country: &'static Country) -> Buyer {
     let other_email = rng
         .chance(0.08)
         .then(|| email_for(rng, country, given, family, serial + 7));
-    let mobile = rng.chance(0.9).then(|| {
-        let prefix = (*rng.pick(country.mobile)).to_owned();
-        (prefix, rng.digits(country.mobile_rest))
-    });
+    let mobile = rng.chance(0.9).then(|| mobile_number(rng, country));
     let handle_base = handle_base(rng, country, given, family);
     Buyer {
         id,
@@ -1393,6 +1390,22 @@ fn written_email(rng: &mut Rng, email: &str) -> String {
         return format!("{capital}@{domain}");
     }
     email.to_owned()
+}
+
+/// A mobile number of the country: one of its mobile prefixes and random digits, drawn again
+/// until libphonenumber's plan for the country has the number (a random tail can land in a
+/// range not handed out, e.g. US exchange codes starting with 0 or 1, or UK's `07700 900`
+/// range kept for drama; real buyers' numbers are in use, and the identity step refuses the
+/// others).
+fn mobile_number(rng: &mut Rng, country: &Country) -> (String, String) {
+    let plan = weft_plugin_identity::normalize::phone::region(country.code).expect("a region of libphonenumber");
+    loop {
+        let prefix = (*rng.pick(country.mobile)).to_owned();
+        let rest = rng.digits(country.mobile_rest);
+        if weft_plugin_identity::normalize::phone::normalize_phone(&format!("{prefix}{rest}"), plan).is_ok() {
+            return (prefix, rest);
+        }
+    }
 }
 
 /// The buyer's phone as written: national, international, with `00`, with `(0)`.

@@ -111,6 +111,23 @@ pub fn weft(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs `weft ARGS` with the workspace's plugins built for the tests (`WEFT_PLUGINS`) and the
+/// tests' compile cache, as a command that loads workflows (`weft run`) needs; returns
+/// (success, stdout, stderr).
+pub fn weft_with_plugins(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .env("WEFT_PLUGINS", weft_test_support::plugins_dir())
+        .env("WEFT_CACHE", std::env::temp_dir().join("weft-test-cache"))
+        .output()
+        .expect("run weft");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// How long a test waits for the live loop before it fails with the server's log.
 pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
 

@@ -18,9 +18,10 @@ use weft_sdk::IdentityKind;
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The region whose numbering plan reads phone numbers written without a country code,
-    /// and the country assumed for addresses without one (ISO 3166-1 alpha-2; one of DE, AT,
-    /// CH, FR, ES, IT, PT, GB, IE, NL, BE, PL, US, CA, MX, JP, CN, AU). Example: `DE`.
+    /// The region whose numbering plan reads phone numbers written without a country code
+    /// when neither the message nor its order points to a country, and the country assumed for
+    /// addresses without one (ISO 3166-1 alpha-2; any of the 245 regions of libphonenumber's
+    /// metadata). Example: `DE`.
     #[serde(default = "default_region")]
     pub default_region: String,
     /// Linking by names and addresses when no strong identifier matched.

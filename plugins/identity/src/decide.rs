@@ -7,10 +7,11 @@
 //!    is left out, logged, and named in the evidence; it never fails the step. A message whose
 //!    channel reports no order number gives the first one its subject or body names
 //!    ([`weft_sdk::order::find_order`]). A phone number written without a country code is
-//!    read in the country of the message's address, else of its email's country-code domain,
-//!    else of the address already known for the customer its email, buyer id, handle or known
-//!    order finds,
-//!    else in the workflow's `default_region`.
+//!    read in the country of the message's address, else of the shipping address of the order
+//!    it is about, else of the marketplace site that relayed it, else of its email's
+//!    country-code domain, else of the address already known for the customer its email, buyer
+//!    id, handle or known order finds, else in the workflow's `default_region` (numbering plans
+//!    of every region, generated from libphonenumber's metadata: [`crate::normalize::phone`]).
 //! 2. **Strong identifiers** (the kinds in `strong:`) are looked up exactly. Each customer found
 //!    is followed through `merged_into` to the customer it lives on as.
 //!    - One customer: link to it, score 1.
@@ -104,10 +105,10 @@ use crate::config::Settings;
 use crate::model::{MODEL_NAME, Model};
 use crate::normalize::NormalizeError;
 use crate::normalize::address::{PostalAddress, parse_address};
-use crate::normalize::email::{country_of_domain, normalize_email};
+use crate::normalize::email::{country_of_domain, country_of_host, normalize_email};
 use crate::normalize::ids::{normalize_buyer_id, normalize_handle, normalize_order};
 use crate::normalize::name::{Name, NameAgreement, compare};
-use crate::normalize::phone::{normalize_phone, region};
+use crate::normalize::phone::{Region, normalize_phone, region};
 use crate::score::{STRONG, Score, WeakProfile};
 use serde::Deserialize as _;
 use std::collections::BTreeSet;
@@ -191,19 +192,17 @@ impl Extracted {
             }
         }
         // A number written without a country code is read with the numbering plan of the
-        // country the buyer gives as address, when weft knows that plan; else of the country
-        // of the email's country-code domain (`…@yahoo.co.uk`: GB); else the workflow's
-        // `default_region`. (A French buyer's `06 12 34 56 78` is +33 6…, not a German number.)
-        let email_country = out
-            .personal
-            .iter()
-            .find(|i| i.kind == IdentityKind::Email)
-            .and_then(|e| country_of_domain(&e.value));
+        // country the buyer gives as address; else of the marketplace site that relayed the
+        // message (`amazon.co.uk`: GB); else of the email's country-code domain
+        // (`…@yahoo.co.uk`: GB); else the workflow's `default_region`. (A French buyer's
+        // `06 12 34 56 78` is +33 6…, not a German number.) What the step knows only from the
+        // store (the shipping country of the message's order, the address of the customer an
+        // email finds) is read in `read_phone_where_the_buyer_lives`.
         let phone_region = out
             .address
             .as_ref()
             .and_then(|a| region(&a.country).ok())
-            .or_else(|| email_country.and_then(|c| region(&c).ok()))
+            .or_else(|| hinted_region(message, &out))
             .unwrap_or(settings.region);
         add(
             IdentityKind::Phone,
@@ -588,6 +587,20 @@ fn resolve(ctx: &dyn Context, customer: &CustomerView) -> CustomerView {
     current
 }
 
+/// The country a message points to without an address: the marketplace site that relayed it
+/// (`amazon.de`, `ebay.co.uk`), else the country-code domain of the sender's email.
+fn hinted_region(message: &Message, extracted: &Extracted) -> Option<&'static Region> {
+    let site = message.marketplace.as_deref().and_then(country_of_host);
+    let email = || {
+        extracted
+            .personal
+            .iter()
+            .find(|i| i.kind == IdentityKind::Email)
+            .and_then(|e| country_of_domain(&e.value))
+    };
+    site.or_else(email).and_then(|c| region(&c).ok())
+}
+
 /// A number written without a country code, in a message that names no country (no address,
 /// no email on a country-code domain), is read in the country of the address already known for
 /// the customer its email, buyer id or handle finds: that is where the buyer lives. (A Briton
@@ -603,16 +616,29 @@ fn read_phone_where_the_buyer_lives(
     let Some(raw) = message.from.phone.as_deref().filter(|p| !p.trim().is_empty()) else {
         return;
     };
-    let Some(at) = extracted.personal.iter().position(|i| i.kind == IdentityKind::Phone) else {
+    if extracted.address.is_some() {
         return;
-    };
-    let email_country = extracted
-        .personal
-        .iter()
-        .find(|i| i.kind == IdentityKind::Email)
-        .and_then(|e| country_of_domain(&e.value))
+    }
+
+    // The shipping country of the order the message is about comes first: it is where this
+    // buyer had the parcel sent, as a written address would be.
+    let shipped_to = message
+        .order
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .and_then(|number| {
+            let mut channels = vec![message.channel.as_str()];
+            channels.extend(message.marketplace.as_deref());
+            channels.into_iter().find_map(|channel| ctx.order(channel, number))
+        })
+        .and_then(|o| o.order.shipping)
+        .and_then(|a| a.country)
         .and_then(|c| region(&c).ok());
-    if extracted.address.is_some() || email_country.is_some() {
+    if let Some(shipped_to) = shipped_to {
+        reread(extracted, raw, shipped_to);
+        return;
+    }
+    if hinted_region(message, extracted).is_some() {
         return;
     }
     let known = extracted
@@ -628,10 +654,22 @@ fn read_phone_where_the_buyer_lives(
                 .iter()
                 .find_map(|a| region(&a.country).ok())
         });
-    if let Some(buyer_region) = known
-        && let Ok(phone) = normalize_phone(raw, buyer_region)
-    {
-        extracted.personal[at] = Identity::new(IdentityKind::Phone, phone);
+    if let Some(buyer_region) = known {
+        reread(extracted, raw, buyer_region);
+    }
+}
+
+/// Reads the phone number again in `region`. The number as read in the workflow's region, or
+/// why it could not be read there (a number valid only in the buyer's country), is replaced
+/// by the reading in `region` when that one is a number in use.
+fn reread(extracted: &mut Extracted, raw: &str, region: &'static Region) {
+    if let Ok(phone) = normalize_phone(raw, region) {
+        extracted.problems.retain(|p| p.field() != "phone");
+        let phone = Identity::new(IdentityKind::Phone, phone);
+        match extracted.personal.iter().position(|i| i.kind == IdentityKind::Phone) {
+            Some(at) => extracted.personal[at] = phone,
+            None => extracted.personal.push(phone),
+        }
     }
 }
 

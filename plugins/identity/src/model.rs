@@ -318,7 +318,9 @@ impl Model {
         for (key, levels) in &file.tables {
             let table = Table::from_key(key).ok_or_else(|| format!("tables.{key}: no such table"))?;
             let defaults = table.defaults();
-            if levels.len() != defaults.len() {
+            // A model stored before a table gained a level (levels are only ever added at the
+            // end): the new levels keep their priors until the next `weft train identity`.
+            if levels.len() > defaults.len() || levels.is_empty() {
                 return Err(format!(
                     "tables.{key}: {} levels, expected {}",
                     levels.len(),
@@ -342,6 +344,7 @@ impl Model {
                 }
                 weights.push(Weights { m: level.m, u: level.u });
             }
+            weights.extend(defaults[levels.len()..].iter().map(|l| Weights { m: l.m, u: l.u }));
             model.set(table, weights);
         }
         model.prior = match file.prior_log2_odds {
@@ -448,8 +451,16 @@ mod tests {
         file.tables.get_mut("postcode").unwrap()[1].m = 0.0;
         assert!(Model::from_file(&file).unwrap_err().starts_with("tables.postcode[1]"));
         let mut file = Model::default().to_file();
+        let first = file.tables["name"][0].clone();
+        file.tables.get_mut("name").unwrap().push(first);
+        assert!(Model::from_file(&file).unwrap_err().contains("10 levels, expected 9"));
+        // A model stored before "one word, the given name" was added: it keeps its prior.
+        let mut file = Model::default().to_file();
+        file.tables.get_mut("name").unwrap()[0].m = 0.8;
         file.tables.get_mut("name").unwrap().pop();
-        assert!(Model::from_file(&file).unwrap_err().contains("7 levels, expected 8"));
+        let model = Model::from_file(&file).unwrap();
+        assert_eq!(model.weights(Table::Name, 0).m, 0.8);
+        assert_eq!(model.weights(Table::Name, 8).u, NAME[8].u);
         let mut file = Model::default().to_file();
         file.prior_log2_odds = Some(3.0);
         assert!(Model::from_file(&file).unwrap_err().starts_with("prior_log2_odds"));

@@ -81,12 +81,28 @@
 //!     within a household (u = m: it says "this family", which the address said already). A
 //!     family name alone at the household's address is therefore a household, as an address
 //!     alone is, and is not linked at the default customer count.
+//!   - "one word, the given name": which word a lone word meets matters within a household,
+//!     and only there. The family name alone (`Köhler` / `Jürgen Köhler`) says "this family";
+//!     the given name alone (`Jürgen` / `Jürgen Köhler`, the family name left out) says "this
+//!     person", because members of one household rarely share a given name (3 in 100, as for
+//!     "partial, family name differs" below). The 19 true matches in 1,000 that write one word
+//!     are split evenly between the two levels. At one address, a lone given name fits another
+//!     member only when the other writes one word (about 19 in 1,000) and shares the given
+//!     name (3 in 100): u 0.0005, a weight of +4.2; a lone family name there keeps its weight
+//!     of 0 (u = m = 0.0095; the rest of the former u went to "disagree"). Between strangers
+//!     the two are set alike (u 0.00085 each): nothing tells them apart there. This holds
+//!     beyond any one data set: it uses only that a household shares a family name and
+//!     rarely a given name, which the household levels already rest on.
 //!   - "partial" is split by which word agrees. Where the family name (the last word as
 //!     written, a CJK name's first character) agrees and a given name differs, the pair looks
 //!     like one household (u 0.33 at one address); where a given name agrees and the family
 //!     name differs (`Liam Pauch` / `Liam Schwaz`: a married name, a mistyped or replaced
-//!     family name), it does not: two members of one household rarely share a given name (u
-//!     0.03 there, 0.008 elsewhere).
+//!     family name), it does not: two different people share a given name about as often as
+//!     two strangers do (the squared frequencies of given names sum to well under 1 in 100;
+//!     0.008 elsewhere), and at one address they must also have different family names, which
+//!     about half of the pairs there have (u 0.004 there; it was 0.03, which made a shared
+//!     given name at one address weaker evidence than between strangers, though members of a
+//!     household share given names less, not more, than strangers do).
 //!   - "partial" counts a family name written with a typo as agreeing (`Lucy Hemsmings` /
 //!     `Liam Hemmings` is one family, not two strangers).
 //!
@@ -122,7 +138,9 @@
 
 use crate::model::{Model, Table};
 use crate::normalize::address::{PostalAddress, StreetAgreement, compare_street, postcode_typo};
-use crate::normalize::name::{Name, NameAgreement, agreeing_words, compare, family_name_agrees};
+use crate::normalize::name::{
+    Name, NameAgreement, agreeing_words, compare, family_name_agrees, lone_word_is_given_name,
+};
 use crate::text::jaro_winkler;
 use weft_sdk::Evidence;
 
@@ -243,28 +261,32 @@ pub const STREET: [Level; 9] = [
 ];
 
 /// Name when the street address agreed (one household): exact, fuzzy, initial, similar, one
-/// word, partial (the family name agrees), disagree, partial with the family name differing.
-pub const NAME_GIVEN_ADDRESS: [Level; 8] = [
+/// word (the family name, or a word that is not the given name), partial (the family name
+/// agrees), disagree, partial with the family name differing, one word that is the given name.
+pub const NAME_GIVEN_ADDRESS: [Level; 9] = [
     Level::new("exact", 0.85, 0.01),
     Level::new("fuzzy", 0.07, 0.01),
     Level::new("initial", 0.03, 0.07),
     Level::new("similar", 0.015, 0.015),
-    Level::new("one word", 0.019, 0.019),
+    Level::new("one word", 0.0095, 0.0095),
     Level::new("partial", 0.008, 0.33),
-    Level::new("disagree", 0.004, 0.516),
-    Level::new("partial, family name differs", 0.004, 0.03),
+    Level::new("disagree", 0.004, 0.551),
+    Level::new("partial, family name differs", 0.004, 0.004),
+    Level::new("one word, the given name", 0.0095, 0.0005),
 ];
-/// Name otherwise: exact, fuzzy, initial, similar, one word, partial (the family name
-/// agrees), disagree, partial with the family name differing.
-pub const NAME: [Level; 8] = [
+/// Name otherwise: exact, fuzzy, initial, similar, one word (the family name, or a word that
+/// is not the given name), partial (the family name agrees), disagree, partial with the family
+/// name differing, one word that is the given name.
+pub const NAME: [Level; 9] = [
     Level::new("exact", 0.85, 5e-4),
     Level::new("fuzzy", 0.07, 2e-3),
     Level::new("initial", 0.03, 2e-3),
     Level::new("similar", 0.015, 2e-3),
-    Level::new("one word", 0.019, 1.7e-3),
+    Level::new("one word", 0.0095, 8.5e-4),
     Level::new("partial", 0.008, 0.012),
     Level::new("disagree", 0.004, 0.9718),
     Level::new("partial, family name differs", 0.004, 0.008),
+    Level::new("one word, the given name", 0.0095, 8.5e-4),
 ];
 
 /// A strong identifier (email, phone, buyer id, handle, known order): exact, disagree. Strong
@@ -441,6 +463,7 @@ pub fn score_with(message: &WeakProfile, customer: &WeakProfile, prior: Prior, m
                 NameAgreement::Fuzzy(s) => (1, format!(" (lowest word similarity {s:.2})")),
                 NameAgreement::Initial => (2, String::new()),
                 NameAgreement::Similar(s) => (3, format!(" (most alike other words {s:.2})")),
+                NameAgreement::OneWord if lone_word_is_given_name(a, b) => (8, String::new()),
                 NameAgreement::OneWord => (4, String::new()),
                 NameAgreement::Partial if family_name_agrees(a, b) => (5, String::new()),
                 NameAgreement::Partial => (7, String::new()),
@@ -573,6 +596,8 @@ mod tests {
             ("Hans Müller", "Hauptstraße 14", "10115", "Berlin", 0.5, 0.99, true),
             // the family name alone at the address: the household, not a person
             ("Müller", "Hauptstraße 12", "10115", "Berlin", 0.8, 0.9, false),
+            // the given name alone there (the family name left out): this person
+            ("Hans", "Hauptstraße 12", "10115", "Berlin", 0.98, 1.0, true),
             // same name, the same house number on a street written quite differently
             ("Hans Müller", "Gartenweg 12", "10115", "Berlin", 0.95, 0.999, true),
             // a postcode with two digits swapped

@@ -324,6 +324,144 @@ fn without_any_country_in_the_message_a_national_number_is_read_where_the_buyer_
     }
 }
 
+/// A context that knows one order (the engine's `order` lookup), and otherwise is `inner`.
+struct WithOrder {
+    inner: MemoryContext,
+    order: weft_sdk::Order,
+}
+
+impl Host for WithOrder {
+    fn fetch(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        self.inner.fetch(request)
+    }
+    fn secret(&self, name: &str) -> Result<String, String> {
+        self.inner.secret(name)
+    }
+    fn log(&self, level: LogLevel, message: &str) {
+        self.inner.log(level, message)
+    }
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        self.inner.embed(texts)
+    }
+}
+
+impl Context for WithOrder {
+    fn find_customers(&self, identity: &Identity) -> Vec<CustomerView> {
+        self.inner.find_customers(identity)
+    }
+    fn customer(&self, id: u64) -> Option<CustomerView> {
+        self.inner.customer(id)
+    }
+    fn customer_tickets(&self, customer: u64, limit: u32) -> Vec<TicketView> {
+        self.inner.customer_tickets(customer, limit)
+    }
+    fn ticket(&self, number: u64) -> Option<TicketView> {
+        self.inner.ticket(number)
+    }
+    fn order_tickets(&self, order: &str) -> Vec<TicketView> {
+        self.inner.order_tickets(order)
+    }
+    fn message_ticket(&self, message_id: &str) -> Option<u64> {
+        self.inner.message_ticket(message_id)
+    }
+    fn thread_ticket(&self, channel: &str, thread: &str) -> Option<u64> {
+        self.inner.thread_ticket(channel, thread)
+    }
+    fn ticket_messages(&self, ticket: u64, limit: u32) -> Vec<MessageSummary> {
+        self.inner.ticket_messages(ticket, limit)
+    }
+    fn ticket_deadlines(&self, ticket: u64) -> Vec<DeadlineView> {
+        self.inner.ticket_deadlines(ticket)
+    }
+    fn order(&self, channel: &str, number: &str) -> Option<OrderView> {
+        let canonical = weft_sdk::order::canonical_order;
+        (channel == self.order.channel && canonical(number) == canonical(&self.order.number)).then(|| OrderView {
+            order: self.order.clone(),
+            number: canonical(&self.order.number).unwrap_or_default(),
+            customer: None,
+            last_change: "placed".into(),
+            updated_at: 0,
+        })
+    }
+}
+
+/// The story of issue 27: a US buyer writes `(512) 555-6879`, a German seller's workflow
+/// (`default_region: DE`). The number is American where the message or its order says so:
+/// the address, the shipping country of the order it names, the marketplace site that relayed
+/// it; only a message that points nowhere is read in the workflow's region (as the German
+/// number +49 5125 556879, which exists).
+#[test]
+fn a_national_number_is_read_where_the_message_or_its_order_points() {
+    let order = weft_sdk::Order {
+        number: "#20417".into(),
+        channel: "shop".into(),
+        placed_at: "2026-11-20T10:00:00Z".into(),
+        buyer: party(Some("Emily Carter"), Some("emily.carter@example.com"), None),
+        shipping: Some(Address {
+            line1: Some("1200 Barton Springs Rd".into()),
+            postcode: Some("78704".into()),
+            city: Some("Austin".into()),
+            country: Some("US".into()),
+            ..Address::default()
+        }),
+        status: None,
+        updated_at: None,
+        lines: Vec::new(),
+        total: None,
+    };
+    let ctx = WithOrder {
+        inner: MemoryContext::new(),
+        order,
+    };
+    let phone_of = |message: Message| -> Option<String> {
+        let decisions = Identify::decide(&event(message), &Config::default(), &ctx).expect("decide");
+        last_link(&decisions)
+            .0
+            .identities
+            .iter()
+            .find(|i| i.kind == IdentityKind::Phone)
+            .map(|i| i.value.clone())
+    };
+    let story = |order: Option<&str>, marketplace: Option<&str>, address: Option<(&str, &str, &str, &str)>| {
+        let mut m = message(
+            "shop",
+            party(Some("Emely Carter"), None, Some("(512) 555-6879")),
+            address,
+        );
+        m.order = order.map(Into::into);
+        m.marketplace = marketplace.map(Into::into);
+        m
+    };
+    let us = "+15125556879";
+    // The address in the message.
+    assert_eq!(
+        phone_of(story(
+            None,
+            None,
+            Some(("1200 Barton Springs Rd", "78704", "Austin", "US"))
+        ))
+        .as_deref(),
+        Some(us)
+    );
+    // The order the message is about, shipped to the US.
+    assert_eq!(phone_of(story(Some("20417"), None, None)).as_deref(), Some(us));
+    // The marketplace site that relayed it.
+    assert_eq!(
+        phone_of(story(None, Some("amazon.com"), None)).as_deref(),
+        Some("+495125556879"),
+        "amazon.com names no country"
+    );
+    assert_eq!(phone_of(story(None, Some("ebay.ca"), None)).as_deref(), Some(us));
+    // Nothing points anywhere: read in Germany.
+    let de = Some("+495125556879");
+    assert_eq!(phone_of(story(None, None, None)).as_deref(), de);
+    assert_eq!(
+        phone_of(story(Some("99999"), None, None)).as_deref(),
+        de,
+        "an unknown order says nothing"
+    );
+}
+
 #[test]
 fn a_message_bridging_two_customers_merges_them_into_the_older() {
     let ctx = MemoryContext::new()
@@ -1256,7 +1394,7 @@ fn an_order_ties_its_buyer_s_identifiers_to_one_customer() {
         "number": "#1001",
         "channel": "shopify",
         "placed_at": "2026-11-20T10:00:00Z",
-        "buyer": { "name": "Anna Müller", "email": "Anna.Mueller@example.de", "phone": "0151 2345678" },
+        "buyer": { "name": "Anna Müller", "email": "Anna.Mueller@example.de", "phone": "0151 23456789" },
         "shipping": { "line1": "Hauptstraße 12", "postcode": "10115", "city": "Berlin", "country": "DE" }
     });
     let decisions = Identify::decide(&order_event(order), &Config::default(), &MemoryContext::new()).expect("decide");
@@ -1265,7 +1403,7 @@ fn an_order_ties_its_buyer_s_identifiers_to_one_customer() {
     let kinds: BTreeSet<(IdentityKind, &str)> = link.identities.iter().map(|i| (i.kind, i.value.as_str())).collect();
     for expected in [
         (IdentityKind::Email, "anna.mueller@example.de"),
-        (IdentityKind::Phone, "+491512345678"),
+        (IdentityKind::Phone, "+4915123456789"),
         (IdentityKind::Order, "1001"),
         (IdentityKind::Name, "anna muller"),
     ] {

@@ -44,7 +44,18 @@ pub const SUBADDRESSING: &[&str] = &[
 /// phone number written without a country code when nothing better (an address) is known.
 pub fn country_of_domain(normalized: &str) -> Option<String> {
     let (_, domain) = normalized.rsplit_once('@')?;
-    let tld = domain.rsplit('.').next()?;
+    country_of_host(domain)
+}
+
+/// The country of a host name's country-code top-level domain (`amazon.co.uk`: GB,
+/// `ebay.de`: DE), if it has one; a marketplace site names the country it sells in.
+pub fn country_of_host(host: &str) -> Option<String> {
+    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    let tld = host.rsplit('.').next()?;
+    if tld == host {
+        // A bare name (`amazon`) has no top-level domain.
+        return None;
+    }
     match tld {
         "uk" => Some("GB".to_owned()),
         // Two letters are a ccTLD (RFC 1591), except the European Union's, which is no country.

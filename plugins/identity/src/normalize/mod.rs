@@ -2,7 +2,8 @@
 //! and matches exactly.
 //!
 //! - [`email`]: lowercase, provider rules for dots and `+tags`.
-//! - [`phone`]: E.164, with a default region for national numbers.
+//! - [`phone`]: E.164 by the numbering plans of libphonenumber's metadata (generated), with a
+//!   region for numbers written without a country code.
 //! - [`ids`]: marketplace buyer ids, social handles, order numbers.
 //! - [`name`]: person names as folded tokens, for comparison and blocking.
 //! - [`address`]: postal addresses split into postcode, city, street, house number and unit.
@@ -12,6 +13,8 @@ pub mod email;
 pub mod ids;
 pub mod name;
 pub mod phone;
+#[rustfmt::skip]
+mod phone_plan;
 
 /// Why an identifier could not be normalized. The step records these as evidence and goes on
 /// without the identifier: one bad field never stops a customer from being decided.
