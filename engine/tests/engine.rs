@@ -302,12 +302,27 @@ async fn the_demo_routes_every_ticket_as_a_person_would() {
     let expected: &[(&str, &[&str], &str, &str)] = &[
         // Anna's late parcel: mail, its follow-up, Amazon and Instagram (the Amazon rule may
         // send the ticket to refunds; shipping otherwise).
-        ("anna-1@mail.example.de", &["where-is-my-order"], "de", "shipping|refunds"),
-        ("anna-2@mail.example.de", &["where-is-my-order"], "de", "shipping|refunds"),
+        (
+            "anna-1@mail.example.de",
+            &["where-is-my-order"],
+            "de",
+            "shipping|refunds",
+        ),
+        (
+            "anna-2@mail.example.de",
+            &["where-is-my-order"],
+            "de",
+            "shipping|refunds",
+        ),
         ("amz-msg-5501", &["where-is-my-order"], "de", "shipping|refunds"),
         ("ig-17912345", &["where-is-my-order"], "de", "shipping|refunds"),
         // Pierre, through Amazon: a broken teapot, money back wanted.
-        ("0102018f-pierre-4711@eu-west-1.amazonses.com", &["refund", "damaged-defective-wrong"], "fr", "refunds"),
+        (
+            "0102018f-pierre-4711@eu-west-1.amazonses.com",
+            &["refund", "damaged-defective-wrong"],
+            "fr",
+            "refunds",
+        ),
         // Yuki: a new delivery address for an order not yet shipped, by mail and SMS.
         ("yuki-10482@example.jp", &["order-change"], "ja", "asia"),
         ("sms-3301", &["order-change"], "ja", "asia"),
@@ -328,15 +343,12 @@ async fn the_demo_routes_every_ticket_as_a_person_would() {
     ];
     let mut wrong = Vec::new();
     for (message, categories, language, teams) in expected {
-        let Some(ticket) = tickets
-            .iter()
-            .find(|t| {
-                t["messages"].as_array().is_some_and(|m| {
-                    m.iter()
-                        .any(|m| m.as_str().is_some_and(|m| m.trim_matches(['<', '>']) == *message))
-                })
+        let Some(ticket) = tickets.iter().find(|t| {
+            t["messages"].as_array().is_some_and(|m| {
+                m.iter()
+                    .any(|m| m.as_str().is_some_and(|m| m.trim_matches(['<', '>']) == *message))
             })
-        else {
+        }) else {
             wrong.push(format!("{message}: on no ticket"));
             continue;
         };

@@ -235,7 +235,18 @@ mod tests {
                 }
                 let mut ranked: Vec<(Intent, f32)> = Intent::ALL
                     .into_iter()
-                    .map(|i| (i, if i == top { p } else if i == second { q } else { rest }))
+                    .map(|i| {
+                        (
+                            i,
+                            if i == top {
+                                p
+                            } else if i == second {
+                                q
+                            } else {
+                                rest
+                            },
+                        )
+                    })
                     .collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
                 let ngram = Prediction { ranked };

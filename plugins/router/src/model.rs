@@ -97,7 +97,10 @@ impl Prediction {
 
     /// The probability of the category named `label` (0 for one that is not an intent).
     pub fn probability(&self, label: &str) -> f32 {
-        self.ranked.iter().find(|(i, _)| i.as_str() == label).map_or(0.0, |(_, p)| *p)
+        self.ranked
+            .iter()
+            .find(|(i, _)| i.as_str() == label)
+            .map_or(0.0, |(_, p)| *p)
     }
 }
 
