@@ -261,3 +261,110 @@ async fn sqlite_and_postgres_agree() {
     assert!(yuki["identities"].to_string().contains("+819012345678"), "{yuki}");
     assert_eq!(yuki["messages"].as_array().unwrap().len(), 2, "{yuki}");
 }
+
+/// What the demo shows, ticket by ticket: each sample conversation gets the category, language
+/// and team a support lead would give it, through the shipped workflows (with the embedding
+/// model when `target/models` has it, as `cargo xtask demo` runs). The anonymous visitor's
+/// Arabic question goes to triage on purpose: the router has no Arabic training text and its
+/// encoder is English, so any intent would be a guess, and no team answers in Arabic; triage
+/// is the human queue, where the default team sees it with the language named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_routes_every_ticket_as_a_person_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = root().join("target/models");
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(std::env::temp_dir().join("weft-test-cache")),
+        models_dir: models.join(weft::runtime::MODEL_FOLDER).is_dir().then_some(models),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let pipeline = Pipeline::load(
+        Arc::new(runtime),
+        weft_test_support::plugins_dir(),
+        // The inbound workflow alone: the escalation workflow would hand breached tickets (the
+        // samples are weeks old) to the leads, over the router's choice.
+        &[root().join("workflows/inbound.yaml")],
+    )
+    .await
+    .unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("weft.db").display()))
+        .await
+        .unwrap();
+    let examples = ["mail", "traffic"].map(|d| root().join("examples").join(d));
+    exec::orders::import_orders(&store, &[root().join("examples/orders/shop-orders.jsonl")])
+        .await
+        .unwrap();
+    exec::ingest_paths(&store, None, &pipeline, &examples).await.unwrap();
+    exec::drain(&store, &pipeline, &DrainOptions::default()).await.unwrap();
+    let tickets = store.export_tickets().await.unwrap();
+
+    // (a message of the conversation, the categories a person would accept, language, team)
+    let expected: &[(&str, &[&str], &str, &str)] = &[
+        // Anna's late parcel: mail, its follow-up, Amazon and Instagram (the Amazon rule may
+        // send the ticket to refunds; shipping otherwise).
+        (
+            "anna-1@mail.example.de",
+            &["where-is-my-order"],
+            "de",
+            "shipping|refunds",
+        ),
+        (
+            "anna-2@mail.example.de",
+            &["where-is-my-order"],
+            "de",
+            "shipping|refunds",
+        ),
+        ("amz-msg-5501", &["where-is-my-order"], "de", "shipping|refunds"),
+        ("ig-17912345", &["where-is-my-order"], "de", "shipping|refunds"),
+        // Pierre, through Amazon: a broken teapot, money back wanted.
+        (
+            "0102018f-pierre-4711@eu-west-1.amazonses.com",
+            &["refund", "damaged-defective-wrong"],
+            "fr",
+            "refunds",
+        ),
+        // Yuki: a new delivery address for an order not yet shipped, by mail and SMS.
+        ("yuki-10482@example.jp", &["order-change"], "ja", "asia"),
+        ("sms-3301", &["order-change"], "ja", "asia"),
+        // Li: returning an order.
+        ("20261119204816.liwei@example.cn", &["return"], "zh", "refunds"),
+        // Carmen: a wrong invoice, and an invoice with her tax number.
+        ("CAE-carmen-10511@mail.gmail.com", &["billing"], "es", "general"),
+        ("chat-90017", &["billing"], "es", "general"),
+        // The cracked lamp on eBay, followed up in the chat.
+        ("ebay-m-77120", &["damaged-defective-wrong"], "en", "refunds"),
+        ("chat-90001", &["damaged-defective-wrong"], "en", "refunds"),
+        // A question about a lamp's colours and delivery time to Belgium.
+        ("fb-55120", &["product-question"], "fr", "general"),
+        // Cancelling an order not yet shipped.
+        ("chat-90033", &["cancellation"], "zh", "refunds"),
+        // The anonymous visitor's Arabic question: triage (see above).
+        ("chat-visitor-1", &["triage"], "ar", "general"),
+    ];
+    let mut wrong = Vec::new();
+    for (message, categories, language, teams) in expected {
+        let Some(ticket) = tickets.iter().find(|t| {
+            t["messages"].as_array().is_some_and(|m| {
+                m.iter()
+                    .any(|m| m.as_str().is_some_and(|m| m.trim_matches(['<', '>']) == *message))
+            })
+        }) else {
+            wrong.push(format!("{message}: on no ticket"));
+            continue;
+        };
+        let got = |field: &str| ticket[field].as_str().unwrap_or("-").to_owned();
+        if !categories.contains(&got("category").as_str())
+            || got("language") != *language
+            || !teams.split('|').any(|t| t == got("team"))
+        {
+            wrong.push(format!(
+                "{message} (ticket {}): category {}, language {}, team {}; expected {categories:?}, {language}, {teams}",
+                ticket["ticket"],
+                got("category"),
+                got("language"),
+                got("team")
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -67,7 +67,7 @@ fn main() {
     let start = Instant::now();
     for _ in 0..rounds {
         for event in &events {
-            black_box(decide_with(black_box(event), &routing, model, None));
+            black_box(decide_with(black_box(event), &routing, model, None, None));
         }
     }
     let secs = start.elapsed().as_secs_f64();

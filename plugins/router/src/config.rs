@@ -53,15 +53,15 @@ pub struct Config {
     /// Example: `[en]`.
     #[serde(default = "default_embedding_languages")]
     pub embedding_languages: Vec<String>,
-    /// The semantic classifier (one sentence-encoder pass, milliseconds) is asked only when
-    /// the n-gram model's top probability is below this. The default, 5/6, is the point above
-    /// which the encoder cannot change the category: with the semantic weight 0.4 of
-    /// `combine.rs`, an n-gram answer of probability `p` keeps at least `0.6·(2p − 1) ≥ 0.4`
-    /// over every other intent, and its combined probability stays at least 0.5 (so, with
-    /// `min_confidence` at most 0.5, it is not sent to triage either). Categories a workflow
-    /// defines with `examples` are known to the encoder alone, so that guarantee does not
-    /// cover them: give them `1`. `1` asks it for every message of its languages. Between 0
-    /// and 1. Example: `0.9`.
+    /// The semantic classifier (one sentence-encoder pass, milliseconds) is asked only where
+    /// its answer could change the outcome: for a ticket's first message (a follow-up keeps its
+    /// ticket's category), and only when the n-gram
+    /// model's lead over its runner-up is too small for the encoder not to overturn it or its
+    /// top probability could fall below `min_confidence` (see `combine::encoder_cannot_change`;
+    /// with categories defined by `examples`, which the encoder alone knows, always). This
+    /// asks it, in addition, only when the n-gram model's top probability is below this: a
+    /// limit below 1 saves more passes at the price of answers the encoder would have changed.
+    /// Between 0 and 1. Example: `0.9`.
     #[serde(default = "default_embeddings_below")]
     pub embeddings_below: f64,
 }
@@ -70,10 +70,9 @@ fn default_embeddings_below() -> f64 {
     DEFAULT_EMBEDDINGS_BELOW
 }
 
-/// The default of [`Config::embeddings_below`]: the n-gram probability from which the
-/// semantic classifier can no longer overturn the n-gram model's intent, `1 / (2·(1 − W))`
-/// for the semantic weight `W` ([`crate::combine::SEMANTIC_WEIGHT`]); 5/6 for 0.4.
-pub const DEFAULT_EMBEDDINGS_BELOW: f64 = 1.0 / (2.0 * (1.0 - crate::combine::SEMANTIC_WEIGHT as f64));
+/// The default of [`Config::embeddings_below`]: no limit beyond asking only where the encoder
+/// can change the outcome.
+pub const DEFAULT_EMBEDDINGS_BELOW: f64 = 1.0;
 
 fn default_embedding_languages() -> Vec<String> {
     vec!["en".to_owned()]

@@ -12,9 +12,12 @@
 //!    know only when whatlang itself calls it reliable, and the profiles' answer only when
 //!    whatlang agrees or the profiles win clearly (see [`Profiles::detect`]).
 //!
-//! The languages it can answer: the [`LANGUAGES`] table (ISO 639-1 codes, 69 languages). Measured
+//! The languages it can answer: the [`LANGUAGES`] table (ISO 639-1 codes, 70 languages). Measured
 //! on sentences of 56 languages that the router never trained on: see `data/README.md`
-//! ("Language identification").
+//! ("Language identification"). On `data/langid_fresh.csv`, never tuned on: 85 of 112
+//! sentences in languages it knows right, 22 unknown, 5 wrong; of 25 sentences in 14 languages
+//! it does not know, 13 answered unknown and 12 named a neighbour (Kazakh as Belarusian,
+//! Maltese as Polish, Tigrinya as Amharic: whatlang has no profile for them).
 //!
 //! # File section
 //! Written after the intent weights in the model file: u32 trigram buckets, u8 language count,

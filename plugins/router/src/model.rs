@@ -94,6 +94,14 @@ impl Prediction {
     pub fn top(&self) -> (Intent, f32) {
         self.ranked[0]
     }
+
+    /// The probability of the category named `label` (0 for one that is not an intent).
+    pub fn probability(&self, label: &str) -> f32 {
+        self.ranked
+            .iter()
+            .find(|(i, _)| i.as_str() == label)
+            .map_or(0.0, |(_, p)| *p)
+    }
 }
 
 /// A small deterministic random generator (SplitMix64) for shuffling.

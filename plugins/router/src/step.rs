@@ -1,7 +1,7 @@
 //! The router step: classifies a ticket's message and turns intent, language, urgency,
 //! priority and route into decisions.
 
-use crate::combine::{Classification, ask_embeddings, combine};
+use crate::combine::{Classification, ask_embeddings, combine, encoder_cannot_change};
 use crate::config::Config;
 use crate::lang::{Method, UNKNOWN};
 use crate::model::Model;
@@ -33,10 +33,32 @@ impl Step for Router {
             prototypes: &compiled.prototypes,
             languages: &config.embedding_languages,
             below: config.embeddings_below as f32,
+            min_confidence: config.min_confidence as f32,
             host: ctx,
         };
-        Ok(decide_with(event, &compiled.routing, model, Some(&semantic)))
+        let earlier = match (event.kind.as_str(), event.ticket, &event.message) {
+            ("message.received", Some(ticket), Some(message)) => earlier_category(ctx, ticket, message),
+            _ => None,
+        };
+        Ok(decide_with(
+            event,
+            &compiled.routing,
+            model,
+            Some(&semantic),
+            earlier.as_deref(),
+        ))
     }
+}
+
+/// The category of the ticket when this message follows up on it: the ticket has a category
+/// other than triage and a message before this one. `None` for a ticket's first message (or
+/// one only triage has seen so far).
+fn earlier_category(ctx: &dyn Context, ticket: u64, message: &Message) -> Option<String> {
+    let category = ctx.ticket(ticket)?.category.filter(|c| c != TRIAGE)?;
+    ctx.ticket_messages(ticket, 2)
+        .iter()
+        .any(|m| m.id != message.id)
+        .then_some(category)
 }
 
 /// A configuration compiled: the routing and the prototypes (whose vectors are kept once
@@ -77,15 +99,20 @@ pub struct Semantic<'a> {
     pub prototypes: &'a Prototypes,
     /// ISO 639-1 codes the semantic classifier is asked for.
     pub languages: &'a [String],
-    /// It is asked only when the n-gram model's top probability is below this (1: always).
+    /// It is asked only when the n-gram model's top probability is below this (1: no limit
+    /// beyond the next one).
     pub below: f32,
+    /// The step's `min_confidence`: the encoder is asked only where an answer of it could change
+    /// the category or send the ticket to triage ([`encoder_cannot_change`]).
+    pub min_confidence: f32,
     /// Where embeddings come from.
     pub host: &'a dyn Host,
 }
 
 /// Classifies a text: the n-gram model always, the semantic classifier too when `semantic` is
-/// given, `lang` is one of its languages and the n-gram model is unsure (its top probability
-/// below [`Semantic::below`]).
+/// given, `lang` is one of its languages and its answer could change the outcome (see
+/// [`encoder_cannot_change`]; and the n-gram model's top probability is below
+/// [`Semantic::below`]).
 pub fn classify(text: &str, lang: Option<&str>, model: &Model, semantic: Option<&Semantic<'_>>) -> Classification {
     let ngram = model.predict(text);
     let asked = match semantic {
@@ -93,7 +120,10 @@ pub fn classify(text: &str, lang: Option<&str>, model: &Model, semantic: Option<
         Some(s) => match lang {
             Some(lang) if s.languages.iter().any(|l| l.eq_ignore_ascii_case(lang)) => {
                 let (top, p) = ngram.top();
-                if p >= s.below {
+                let custom = s.prototypes.labels().len() > crate::intent::Intent::ALL.len();
+                if let Some(why) = encoder_cannot_change(&ngram, s.min_confidence, custom) {
+                    Err(why)
+                } else if p >= s.below {
                     Err(format!(
                         "the n-gram model is sure enough ({top} {p:.2}, embeddings_below {:.2})",
                         s.below
@@ -115,7 +145,20 @@ pub fn classify(text: &str, lang: Option<&str>, model: &Model, semantic: Option<
 /// The decisions for one event, with an already compiled configuration and a model, and the
 /// semantic classifier when there is one. Events that are not `message.received` with a
 /// ticket and a message get none.
-pub fn decide_with(event: &Event, routing: &Routing, model: &Model, semantic: Option<&Semantic<'_>>) -> Vec<Decision> {
+///
+/// `earlier` is the ticket's category when the message follows up on a ticket an earlier
+/// message classified. Then the category stays (the ticket's topic is known: "any news?" or
+/// "still no answer!" on a refund ticket is about the refund; an agent changes it when the
+/// buyer raises something else) and the sentence encoder is not run; the evidence shows what
+/// the n-gram model read in the follow-up, and language, urgency, priority and the route are
+/// decided from it as for any message.
+pub fn decide_with(
+    event: &Event,
+    routing: &Routing,
+    model: &Model,
+    semantic: Option<&Semantic<'_>>,
+    earlier: Option<&str>,
+) -> Vec<Decision> {
     let (Some(ticket), Some(message)) = (event.ticket, &event.message) else {
         return Vec::new();
     };
@@ -135,14 +178,35 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model, semantic: Op
         _ => None,
     });
 
-    let classification = classify(&text, lang_code.as_deref(), model, semantic);
+    let classification = match earlier {
+        Some(earlier) => combine(
+            model.predict(&text),
+            Err(format!(
+                "a follow-up on a ticket already classified as {earlier} (the encoder runs for a ticket's first message)"
+            )),
+        ),
+        None => classify(&text, lang_code.as_deref(), model, semantic),
+    };
     let (top, p) = classification.top();
-    let confident = f64::from(p) >= routing.min_confidence;
-    let category = if confident { top.to_owned() } else { TRIAGE.to_owned() };
-    let intent = if confident { classification.intent() } else { None };
-    let mut classified = category_decision(&classification, confident, routing.min_confidence);
+    // A follow-up keeps its ticket's category.
+    let kept = earlier;
+    let confident = kept.is_some() || f64::from(p) >= routing.min_confidence;
+    let category = match kept {
+        Some(earlier) => earlier.to_owned(),
+        None if confident => top.to_owned(),
+        None => TRIAGE.to_owned(),
+    };
+    let intent = match kept {
+        Some(earlier) => crate::intent::Intent::parse(earlier),
+        None if confident => classification.intent(),
+        None => None,
+    };
+    let mut classified = match kept {
+        Some(earlier) => kept_decision(&classification, earlier),
+        None => category_decision(&classification, confident, routing.min_confidence),
+    };
     let ngram_top = classification.ngram.top().0;
-    if let (Some(intent), Some(&(runner_up, _))) = (intent, classification.ngram.ranked.get(1)) {
+    if let (None, Some(intent), Some(&(runner_up, _))) = (kept, intent, classification.ngram.ranked.get(1)) {
         let against = if ngram_top == intent { runner_up } else { ngram_top };
         let strongest = model.explain(&text, intent, against, 3);
         classified.evidence.extend(strongest.into_iter().map(|(gram, weight)| {
@@ -211,6 +275,38 @@ pub fn decide_with(event: &Event, routing: &Routing, model: &Model, semantic: Op
         );
     }
     decisions
+}
+
+/// A follow-up's category: the ticket's, kept, with what the n-gram model read in the message.
+fn kept_decision(c: &Classification, earlier: &str) -> Decision {
+    let (top, p) = c.ngram.top();
+    let mut evidence = vec![Evidence::new(
+        "ticket",
+        format!("already classified as {earlier} by an earlier message"),
+        1.0,
+    )];
+    evidence.extend(
+        c.ngram
+            .ranked
+            .iter()
+            .take(2)
+            .map(|(i, q)| Evidence::new("n-gram", format!("{i} {q:.3}"), f64::from(*q))),
+    );
+    if let Some(why) = &c.without_embeddings {
+        evidence.push(Evidence::new("embeddings", format!("not used: {why}"), 0.0));
+    }
+    let mut field = SetField::new("category", earlier);
+    field.confidence = f64::from(c.ngram.probability(earlier));
+    let reading = if top.as_str() == earlier {
+        format!("the n-gram model reads the same ({top} {p:.2})")
+    } else {
+        format!("the n-gram model reads it alone as {top} ({p:.2})")
+    };
+    Decision::new(
+        Command::SetField(field),
+        format!("kept {earlier}: the message follows up on a ticket already classified as {earlier}, and {reading}"),
+    )
+    .with_evidence(evidence)
 }
 
 fn category_decision(c: &Classification, confident: bool, min_confidence: f64) -> Decision {

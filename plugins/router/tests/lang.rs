@@ -8,9 +8,14 @@ use weft_plugin_router::Model;
 use weft_plugin_router::lang::{LANGUAGES, UNKNOWN};
 
 const OTHER: &str = include_str!("../data/langid_other.csv");
+const FRESH: &str = include_str!("../data/langid_fresh.csv");
 
 fn rows() -> Vec<(String, String)> {
-    csv::Reader::from_reader(OTHER.as_bytes())
+    read(OTHER)
+}
+
+fn read(csv: &str) -> Vec<(String, String)> {
+    csv::Reader::from_reader(csv.as_bytes())
         .records()
         .map(|r| {
             let r = r.unwrap();
@@ -53,6 +58,56 @@ fn other_languages_are_named_or_unknown_never_confidently_wrong() {
     }
     assert!(right * 100 >= rows.len() * 85, "only {right} of {} right", rows.len());
     assert!(wrong.len() * 100 <= rows.len() * 3, "wrong: {wrong:?}");
+}
+
+/// `data/langid_fresh.csv`, written after the identifier was built and never used to adjust
+/// it: two buyer messages in each of 56 languages it knows and 14 it does not (Icelandic,
+/// Irish, Basque, Swahili, Somali, Hausa, Maltese, Albanian, Lao, Mongolian, Kazakh, Dhivehi,
+/// Tigrinya, Pashto), where the right answer is "unknown". Prints the table of the data README.
+#[test]
+fn a_set_never_tuned_on_known_languages_named_others_unknown() {
+    let model = Model::shipped().unwrap();
+    let rows = read(FRESH);
+    let knows = |lang: &str| LANGUAGES.iter().any(|l| l.0 == lang);
+    // (right, unknown, wrong) for languages it knows, then for the others.
+    let mut known = (0, 0, Vec::new());
+    let mut others = (0, 0, Vec::new());
+    for (text, lang) in &rows {
+        let guess = model.lang.detect(text).expect("every sentence has letters");
+        let tally = if knows(lang) { &mut known } else { &mut others };
+        let expected = if knows(lang) { lang.as_str() } else { UNKNOWN };
+        if guess.lang == expected {
+            tally.0 += 1;
+        } else if guess.lang == UNKNOWN {
+            tally.1 += 1;
+            println!("  unknown ({lang}): {text}  [{:?}]", guess.method);
+        } else {
+            println!(
+                "  WRONG {lang} -> {} at {:.2}: {text}  [{:?}]",
+                guess.lang, guess.confidence, guess.method
+            );
+            tally.2.push(format!("{lang} -> {}", guess.lang));
+        }
+    }
+    let n_known = known.0 + known.1 + known.2.len();
+    let n_others = others.0 + others.1 + others.2.len();
+    println!(
+        "langid_fresh.csv, languages it knows: {n_known} sentences, {} right, {} unknown, {} wrong",
+        known.0,
+        known.1,
+        known.2.len()
+    );
+    println!(
+        "langid_fresh.csv, languages it does not know: {n_others} sentences, {} answered unknown, {} named (wrong)",
+        others.0,
+        others.2.len()
+    );
+    assert!(n_known >= 100 && n_others >= 20, "{n_known} {n_others}");
+    // Floors at what was measured the first time the set was run (2026-12-07: 85 of 112
+    // right, 22 unknown, 5 wrong; 13 of the 25 other sentences answered unknown), not tuned on.
+    assert!(known.0 * 100 >= n_known * 75, "only {} of {n_known} right", known.0);
+    assert!(known.2.len() * 100 <= n_known * 5, "wrong: {:?}", known.2);
+    assert!(others.0 >= 12, "only {} of {n_others} unknown", others.0);
 }
 
 #[test]

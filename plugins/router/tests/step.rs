@@ -99,3 +99,165 @@ fn schema_is_published() {
         assert!(schema.contains(field), "schema lacks {field}");
     }
 }
+
+/// A message that follows up on a ticket an earlier message classified keeps the ticket's
+/// category, and the evidence says the encoder was not asked for it. A ticket's first message,
+/// or a ticket only triage has seen, is classified as usual.
+#[test]
+fn follow_ups_keep_their_tickets_category() {
+    use weft_sdk::{Command, MessageSummary, TicketView};
+    // (ticket's category, an earlier message on it?, follow-up text, expected category, kept?)
+    let cases: &[(Option<&str>, bool, &str, &str, bool)] = &[
+        (
+            Some("refund"),
+            true,
+            "I'm still waiting for an answer about my order 302-1234567-7654321. Please get back to me.",
+            "refund",
+            true,
+        ),
+        (
+            Some("refund"),
+            true,
+            "Ich warte noch auf eine Antwort zu meiner Bestellung 48213. Bitte melden Sie sich.",
+            "refund",
+            true,
+        ),
+        (
+            Some("damaged-defective-wrong"),
+            true,
+            "J'attends toujours une réponse concernant ma commande 4471. Merci de me répondre.",
+            "damaged-defective-wrong",
+            true,
+        ),
+        (
+            Some("cancellation"),
+            true,
+            "Sigo esperando una respuesta sobre mi pedido 1182. Por favor contéstenme.",
+            "cancellation",
+            true,
+        ),
+        (
+            Some("product-question"),
+            true,
+            "Sto ancora aspettando una risposta sul mio ordine 7781.",
+            "product-question",
+            true,
+        ),
+        (
+            Some("return"),
+            true,
+            "注文2231について、まだ返信をいただいていません。ご対応をお願いします。",
+            "return",
+            true,
+        ),
+        (
+            Some("where-is-my-order"),
+            true,
+            "关于订单5521我还在等回复，请尽快处理。",
+            "where-is-my-order",
+            true,
+        ),
+        (
+            Some("refund"),
+            true,
+            "لم أتلق أي رد بعد بخصوص طلبي 8812",
+            "refund",
+            true,
+        ),
+        (Some("gift-wrap"), true, "Any update on this?", "gift-wrap", true),
+        // Even where the n-gram model reads something else with some certainty.
+        (
+            Some("product-question"),
+            true,
+            "This is unacceptable, nobody answers my emails. Worst service ever!",
+            "product-question",
+            true,
+        ),
+        // Triage saw it before: classified as a first message would be.
+        (
+            Some("triage"),
+            true,
+            "Hi, my order 302-1234567-7654321 still hasn't arrived. The tracking hasn't updated in days. Where is my parcel?",
+            "where-is-my-order",
+            false,
+        ),
+        // The ticket's first message (a replay): classified as usual.
+        (
+            Some("refund"),
+            false,
+            "Hi, my order 302-1234567-7654321 still hasn't arrived. The tracking hasn't updated in days. Where is my parcel?",
+            "where-is-my-order",
+            false,
+        ),
+        (
+            None,
+            true,
+            "Hi, my order 302-1234567-7654321 still hasn't arrived. The tracking hasn't updated in days. Where is my parcel?",
+            "where-is-my-order",
+            false,
+        ),
+    ];
+    let config: Config = parse_config(
+        r#"{"min_confidence": 0.35, "default_team": "general", "teams": {"general": {"agents": ["pat"]}}}"#,
+    )
+    .unwrap();
+    let mut failures = Vec::new();
+    for (i, (category, earlier, text, expected, kept)) in cases.iter().enumerate() {
+        let ticket = 40 + i as u64;
+        let mut ctx = MemoryContext::new().with_ticket(TicketView {
+            number: ticket,
+            customer: Some(1),
+            status: "open".into(),
+            subject: None,
+            order: None,
+            category: category.map(str::to_owned),
+            opened_at: 1_795_000_000_000,
+            updated_at: 1_795_000_000_000,
+            merged_into: None,
+            assignee: None,
+            priority: None,
+        });
+        let this = weft_sdk::Message {
+            body: text.to_string(),
+            ..weft_sdk::Message::new("email", format!("m-{i}"), 1_795_000_100_000)
+        };
+        ctx = ctx.with_message(ticket, MessageSummary::of(&this));
+        if *earlier {
+            let first = weft_sdk::Message {
+                body: "the first message".into(),
+                ..weft_sdk::Message::new("email", format!("m-{i}-first"), 1_795_000_000_000)
+            };
+            ctx = ctx.with_message(ticket, MessageSummary::of(&first));
+        }
+        let event = Event {
+            id: 1,
+            kind: "message.received".into(),
+            at: 1_795_000_100_000,
+            message: Some(this),
+            customer: Some(1),
+            ticket: Some(ticket),
+            payload: serde_json::Value::Null,
+        };
+        let decisions = Router::decide(&event, &config, &ctx).unwrap();
+        let decision = decisions
+            .iter()
+            .find(|d| matches!(&d.command, Command::SetField(f) if f.name == "category"))
+            .unwrap();
+        let Command::SetField(field) = &decision.command else {
+            unreachable!()
+        };
+        let was_kept = decision.reason.starts_with("kept ");
+        let said_why = decision.evidence.iter().any(|e| {
+            e.field == "embeddings"
+                && e.detail
+                    .starts_with("not used: a follow-up on a ticket already classified")
+        });
+        if field.value != *expected || was_kept != *kept || (*kept && !said_why) {
+            failures.push(format!(
+                "case {i} ({text}): got {} (reason: {}; evidence {:?})",
+                field.value, decision.reason, decision.evidence
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
