@@ -75,6 +75,11 @@ const CUES: &[&str] = &[
     "sin respuesta todavía",
     "qué se sabe",
     "cómo va mi",
+    // "do you know anything (about it)?", "sorry to insist": asking again without restating
+    "sabéis algo",
+    "saben algo",
+    "sabe algo",
+    "por insistir",
     // it
     "novità",
     "ci sono novità",
@@ -160,6 +165,7 @@ mod tests {
             (None, "Toujours pas de réponse de votre part..."),
             (None, "Hola, ¿alguna novedad?"),
             (None, "Sigo esperando, gracias"),
+            (None, "Perdón por insistir: ¿sabéis algo del paquete?"),
             (None, "Ciao, novità?"),
             (None, "Ci sono aggiornamenti?"),
             (None, "その後いかがでしょうか。"),
