@@ -162,6 +162,10 @@ pub struct TestHost {
     pub http: CannedHttp,
     /// Every log line the plugin wrote.
     pub logs: Mutex<Vec<(LogLevel, String)>>,
+    /// The mount's cache ([`Host::cache_set`]), by key: the value and the time to live it was
+    /// stored with. Nothing expires by itself (a test has no clock to move); clear it, or
+    /// store with a zero time to live, to see what a plugin does on a miss.
+    pub cache: Mutex<BTreeMap<String, (Vec<u8>, std::time::Duration)>>,
 }
 
 impl TestHost {
@@ -212,6 +216,20 @@ impl Host for TestHost {
 
     fn embed(&self, _texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         Err("embeddings are for steps; a channel gets none".to_owned())
+    }
+
+    fn cache_get(&self, key: &str) -> Option<Vec<u8>> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.get(key).map(|(value, _)| value.clone())
+    }
+
+    fn cache_set(&self, key: &str, value: &[u8], ttl: std::time::Duration) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if ttl.is_zero() {
+            cache.remove(key);
+        } else {
+            cache.insert(key.to_owned(), (value.to_vec(), ttl));
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::runtime::cache::{self, CompileCache};
 use crate::runtime::plugin::{Plugin, Shared};
 use crate::runtime::state::CallState;
-use crate::runtime::{context, embeddings, http, log, secrets};
+use crate::runtime::{context, embeddings, http, log, mount_cache, secrets};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,7 +59,7 @@ impl Default for RuntimeConfig {
 }
 
 /// The plugin contract this engine speaks: the package of `sdk/wit/weft.wit`.
-pub const CONTRACT: &str = "weft:plugin@0.4.0";
+pub const CONTRACT: &str = "weft:plugin@0.5.0";
 
 /// Why a plugin could not be loaded, or the runtime not set up.
 #[derive(Debug, thiserror::Error)]
@@ -227,6 +227,7 @@ impl Runtime {
         }
         context::add_to_linker(&mut step_linker).map_err(setup)?;
         embeddings::add_to_linker(&mut step_linker).map_err(setup)?;
+        mount_cache::add_to_linker(&mut channel_linker).map_err(setup)?;
         let embedder = match embeddings::load(config.models_dir.as_deref()) {
             Ok(model) => {
                 tracing::info!(folder = embeddings::MODEL_FOLDER, "embedding model loaded");
@@ -262,6 +263,7 @@ impl Runtime {
                 memory_limit: config.memory_limit_bytes,
                 warm_instances: config.warm_instances,
                 embedder,
+                cache: Default::default(),
                 _ticker: ticker,
             }),
             step_linker,

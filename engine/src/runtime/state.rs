@@ -6,6 +6,7 @@ use crate::runtime::embeddings::EmbeddingsState;
 use crate::runtime::failure::MemoryLimitHit;
 use crate::runtime::http::HttpState;
 use crate::runtime::log::LogState;
+use crate::runtime::mount_cache::CacheState;
 use crate::runtime::secrets::SecretsState;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
@@ -26,6 +27,7 @@ pub(crate) struct CallState {
     pub secrets: SecretsState,
     pub log: LogState,
     pub embeddings: EmbeddingsState,
+    pub cache: CacheState,
     /// Every capability the host refused, as the message the guest got.
     pub denials: Vec<String>,
     /// HTTP requests handed to the network during the call (their outcome aside): none means
@@ -41,6 +43,7 @@ pub(crate) struct CallParts {
     pub secrets: SecretsState,
     pub log: LogState,
     pub embeddings: EmbeddingsState,
+    pub cache: CacheState,
 }
 
 impl CallState {
@@ -63,6 +66,7 @@ impl CallState {
             secrets: parts.secrets,
             log: parts.log,
             embeddings: parts.embeddings,
+            cache: parts.cache,
             denials: Vec::new(),
             requests_sent: 0,
         }
@@ -79,6 +83,7 @@ impl CallState {
         self.secrets = parts.secrets;
         self.log = parts.log;
         self.embeddings = parts.embeddings;
+        self.cache = parts.cache;
         self.denials.clear();
         self.requests_sent = 0;
     }
