@@ -33,30 +33,46 @@ const FIRST_POLL_DAYS: i64 = 30;
 const MAX_PAGES: u32 = 40;
 
 /// Where a poll starts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    /// The creation time of the newest message seen (RFC 3339).
+    /// The creation time of the newest message seen.
     pub since: jiff::Timestamp,
     /// The ids of the messages created at exactly `since`, already taken.
-    #[serde(default)]
     pub seen: BTreeSet<String>,
+}
+
+/// A [`Cursor`] as it is stored: the time in RFC 3339.
+#[derive(Serialize, Deserialize)]
+struct CursorText {
+    since: String,
+    #[serde(default)]
+    seen: BTreeSet<String>,
 }
 
 impl Cursor {
     /// The cursor a poll was given, or where a first poll starts.
     pub fn read(cursor: Option<&str>, now: jiff::Timestamp) -> Result<Cursor, Error> {
-        match cursor {
-            Some(text) => serde_json::from_str(text)
-                .map_err(|e| Error::permanent(format!("ebay: the poll cursor {text:?} is not this channel's: {e}"))),
-            None => Ok(Cursor {
+        let Some(text) = cursor else {
+            return Ok(Cursor {
                 since: now - jiff::SignedDuration::from_hours(24 * FIRST_POLL_DAYS),
                 seen: BTreeSet::new(),
-            }),
-        }
+            });
+        };
+        let bad = |e: &dyn std::fmt::Display| Error::permanent(format!("ebay: the poll cursor {text:?} is not this channel's: {e}"));
+        let stored: CursorText = serde_json::from_str(text).map_err(|e| bad(&e))?;
+        Ok(Cursor {
+            since: stored.since.parse().map_err(|e| bad(&e))?,
+            seen: stored.seen,
+        })
     }
 
-    fn text(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The cursor as it is stored.
+    pub fn text(&self) -> String {
+        let stored = CursorText {
+            since: self.since.to_string(),
+            seen: self.seen.clone(),
+        };
+        serde_json::to_string(&stored).unwrap_or_default()
     }
 
     /// Whether a message of this id and time is new to the cursor.
@@ -118,7 +134,7 @@ struct MessageDetail {
     message_id: String,
     #[serde(default)]
     message_body: String,
-    created_date: jiff::Timestamp,
+    created_date: String,
     #[serde(default)]
     sender_username: Option<String>,
     #[serde(default)]
@@ -134,6 +150,18 @@ struct MessageMedia {
     media_name: Option<String>,
     #[serde(default)]
     media_type: Option<String>,
+}
+
+impl MessageDetail {
+    /// When it was written.
+    fn at(&self) -> Result<jiff::Timestamp, Error> {
+        self.created_date.parse().map_err(|e| {
+            Error::permanent(format!(
+                "ebay: message {}: `createdDate` {:?} is not an ISO 8601 time: {e}",
+                self.message_id, self.created_date
+            ))
+        })
+    }
 }
 
 /// One page of a listing: whether another follows, by eBay's `next` or its `total`.
@@ -181,24 +209,23 @@ pub fn poll(cursor: Option<&str>, config: &Config, host: &dyn Host) -> Result<Po
     let mut next = start.clone();
     let mut found: Vec<(jiff::Timestamp, Message)> = Vec::new();
     for conversation in &conversations {
-        if conversation
-            .latest_message
-            .as_ref()
-            .is_some_and(|latest| !start.is_new(&latest.message_id, latest.created_date))
+        if let Some(latest) = &conversation.latest_message
+            && !start.is_new(&latest.message_id, latest.at()?)
         {
             continue;
         }
         for detail in conversation_messages(config, host, &conversation.conversation_id)? {
-            if !start.is_new(&detail.message_id, detail.created_date) {
+            let at = detail.at()?;
+            if !start.is_new(&detail.message_id, at) {
                 continue;
             }
-            next.take(&detail.message_id, detail.created_date);
+            next.take(&detail.message_id, at);
             let from_seller = detail
                 .sender_username
                 .as_deref()
                 .is_some_and(|sender| sender.eq_ignore_ascii_case(config.seller.trim()));
             if !from_seller {
-                found.push((detail.created_date, message(conversation, &detail)));
+                found.push((at, message(conversation, &detail, at)));
             }
         }
     }
@@ -235,8 +262,8 @@ fn conversation_messages(config: &Config, host: &dyn Host, id: &str) -> Result<V
 /// A buyer's message as weft keeps it: the conversation as its thread, the sender's eBay user
 /// name as their buyer id, an order number found in it, the listing it is about in the subject
 /// when the message has none.
-fn message(conversation: &Conversation, detail: &MessageDetail) -> Message {
-    let mut message = Message::new("ebay", &detail.message_id, detail.created_date.as_millisecond());
+fn message(conversation: &Conversation, detail: &MessageDetail, at: jiff::Timestamp) -> Message {
+    let mut message = Message::new("ebay", &detail.message_id, at.as_millisecond());
     message.thread = Some(conversation.conversation_id.clone());
     message.from = Party {
         buyer_id: detail.sender_username.clone(),
@@ -406,7 +433,7 @@ mod tests {
         let Item::Message(first) = &polled.items[0] else { unreachable!() };
         assert_eq!(first.thread.as_deref(), Some("c-1"));
         assert_eq!(first.subject.as_deref(), Some("Wanderschuhe"));
-        let next: Cursor = serde_json::from_str(polled.cursor.as_deref().unwrap()).unwrap();
+        let next = Cursor::read(polled.cursor.as_deref(), jiff::Timestamp::now()).unwrap();
         assert_eq!(next.since, "2026-11-21T08:00:00Z".parse::<jiff::Timestamp>().unwrap());
         assert_eq!(next.seen, BTreeSet::from(["m-3".to_owned()]));
         let asked: Vec<String> = host.requests().iter().filter(|r| r.method == "GET").map(|r| r.url.clone()).collect();
