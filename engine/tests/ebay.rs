@@ -112,9 +112,19 @@ fn scripted(script: &mut Vec<(u16, Option<&'static str>)>) -> Option<axum::respo
         return None;
     }
     let (status, retry_after) = script.remove(0);
-    let mut response = ebay_error(status, 2001, "ACCESS", "Too many requests. The request limit has been reached");
+    let mut response = ebay_error(
+        status,
+        2001,
+        "ACCESS",
+        "Too many requests. The request limit has been reached",
+    );
     if status >= 500 {
-        response = ebay_error(status, 355000, "API_MESSAGE", "There was a problem with an eBay internal system or process");
+        response = ebay_error(
+            status,
+            355000,
+            "API_MESSAGE",
+            "There was a problem with an eBay internal system or process",
+        );
     }
     if let Some(after) = retry_after {
         response.headers_mut().insert("retry-after", after.parse().unwrap());
@@ -129,7 +139,8 @@ async fn token(State(ebay): State<Ebay>, headers: HeaderMap, body: axum::body::B
         base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
     );
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
-        let mut response = json_response(json!({"error": "invalid_client", "error_description": "client authentication failed"}));
+        let mut response =
+            json_response(json!({"error": "invalid_client", "error_description": "client authentication failed"}));
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;
     }
@@ -137,7 +148,11 @@ async fn token(State(ebay): State<Ebay>, headers: HeaderMap, body: axum::body::B
     let mut state = ebay.state.lock().unwrap();
     let grant = form.get("grant_type").cloned().unwrap_or_default();
     let kind = match grant.as_str() {
-        "client_credentials" if form.get("scope").map(String::as_str) == Some("https://api.ebay.com/oauth/api_scope") => "app",
+        "client_credentials"
+            if form.get("scope").map(String::as_str) == Some("https://api.ebay.com/oauth/api_scope") =>
+        {
+            "app"
+        }
         "refresh_token"
             if form.get("refresh_token").map(String::as_str) == Some(REFRESH_TOKEN)
                 && form
@@ -147,7 +162,9 @@ async fn token(State(ebay): State<Ebay>, headers: HeaderMap, body: axum::body::B
             "user"
         }
         _ => {
-            let mut response = json_response(json!({"error": "invalid_grant", "error_description": "the provided authorization grant is invalid"}));
+            let mut response = json_response(
+                json!({"error": "invalid_grant", "error_description": "the provided authorization grant is invalid"}),
+            );
             *response.status_mut() = StatusCode::BAD_REQUEST;
             return response;
         }
@@ -155,7 +172,11 @@ async fn token(State(ebay): State<Ebay>, headers: HeaderMap, body: axum::body::B
     *state.grants.entry(grant).or_default() += 1;
     let token = format!("v^1.1#{kind}#{}", state.grants.values().sum::<u32>());
     state.tokens.insert(kind.into(), token.clone());
-    let token_type = if kind == "app" { "Application Access Token" } else { "User Access Token" };
+    let token_type = if kind == "app" {
+        "Application Access Token"
+    } else {
+        "User Access Token"
+    };
     json_response(json!({"access_token": token, "expires_in": 7200, "token_type": token_type}))
 }
 
@@ -208,12 +229,19 @@ async fn conversations(
     }
     state.reads.push(("/conversation".into(), query.clone()));
     if query.get("conversation_type").map(String::as_str) != Some("FROM_MEMBERS") {
-        return ebay_error(400, 355001, "API_MESSAGE", "The conversation_type query parameter is required");
+        return ebay_error(
+            400,
+            355001,
+            "API_MESSAGE",
+            "The conversation_type query parameter is required",
+        );
     }
     if let Some(response) = scripted(&mut state.list_script) {
         return response;
     }
-    let since = query.get("start_time").map(|s| s.parse::<jiff::Timestamp>().expect("start_time is ISO 8601"));
+    let since = query
+        .get("start_time")
+        .map(|s| s.parse::<jiff::Timestamp>().expect("start_time is ISO 8601"));
     let other = query.get("other_party_username");
     let items: Vec<Value> = state
         .conversations
@@ -227,7 +255,12 @@ async fn conversations(
                    "latestMessage": c.messages.last().unwrap().json()})
         })
         .collect();
-    json_response(page(items, &query, "conversations", "/commerce/message/v1/conversation"))
+    json_response(page(
+        items,
+        &query,
+        "conversations",
+        "/commerce/message/v1/conversation",
+    ))
 }
 
 /// `GET /commerce/message/v1/conversation/{id}`: its messages.
@@ -243,7 +276,12 @@ async fn conversation(
     }
     state.reads.push((format!("/conversation/{id}"), query.clone()));
     if query.get("conversation_type").map(String::as_str) != Some("FROM_MEMBERS") {
-        return ebay_error(400, 355001, "API_MESSAGE", "The conversation_type query parameter is required");
+        return ebay_error(
+            400,
+            355001,
+            "API_MESSAGE",
+            "The conversation_type query parameter is required",
+        );
     }
     if let Some(response) = scripted(&mut state.read_script) {
         return response;
@@ -252,14 +290,23 @@ async fn conversation(
         return ebay_error(404, 355002, "API_MESSAGE", "The conversation was not found");
     };
     let items: Vec<Value> = conv.messages.iter().map(Msg::json).collect();
-    let mut answer = page(items, &query, "messages", &format!("/commerce/message/v1/conversation/{id}"));
+    let mut answer = page(
+        items,
+        &query,
+        "messages",
+        &format!("/commerce/message/v1/conversation/{id}"),
+    );
     answer["conversationId"] = id.into();
     answer["conversationType"] = "FROM_MEMBERS".into();
     json_response(answer)
 }
 
 /// `POST /commerce/message/v1/send_message`: the seller's message joins the conversation.
-async fn send_message(State(ebay): State<Ebay>, headers: HeaderMap, body: axum::body::Bytes) -> axum::response::Response {
+async fn send_message(
+    State(ebay): State<Ebay>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
     let mut state = ebay.state.lock().unwrap();
     if !bearer(&state, &headers, "user") {
         return ebay_error(401, 1001, "OAuth", "Invalid access token");
@@ -271,10 +318,20 @@ async fn send_message(State(ebay): State<Ebay>, headers: HeaderMap, body: axum::
         return ebay_error(400, 355004, "API_MESSAGE", "The messageText field is required");
     };
     let Some(id) = request["conversationId"].as_str().map(str::to_owned) else {
-        return ebay_error(400, 355005, "API_MESSAGE", "Starting new conversations is not supported here");
+        return ebay_error(
+            400,
+            355005,
+            "API_MESSAGE",
+            "Starting new conversations is not supported here",
+        );
     };
     if state.closed.contains(&id) {
-        return ebay_error(400, 355010, "API_MESSAGE", "Die Konversation ist geschlossen: messaging is not allowed for this conversation");
+        return ebay_error(
+            400,
+            355010,
+            "API_MESSAGE",
+            "Die Konversation ist geschlossen: messaging is not allowed for this conversation",
+        );
     }
     state.sent.push(request);
     let number = state.sent.len();
@@ -288,16 +345,24 @@ async fn send_message(State(ebay): State<Ebay>, headers: HeaderMap, body: axum::
         body: text,
     };
     conv.messages.push(message.clone());
-    json_response(json!({"messageId": message.id, "createdDate": message.at.to_string(), "messageBody": message.body,
-                         "readStatus": false, "senderUserName": SELLER, "recipientUserName": conv.buyer}))
+    json_response(
+        json!({"messageId": message.id, "createdDate": message.at.to_string(), "messageBody": message.body,
+                         "readStatus": false, "senderUserName": SELLER, "recipientUserName": conv.buyer}),
+    )
 }
 
 async fn start_ebay(ebay: Ebay) -> u16 {
     let app = axum::Router::new()
         .route("/identity/v1/oauth2/token", axum::routing::post(token))
-        .route("/commerce/notification/v1/public_key/{kid}", axum::routing::get(public_key))
+        .route(
+            "/commerce/notification/v1/public_key/{kid}",
+            axum::routing::get(public_key),
+        )
         .route("/commerce/message/v1/conversation", axum::routing::get(conversations))
-        .route("/commerce/message/v1/conversation/{id}", axum::routing::get(conversation))
+        .route(
+            "/commerce/message/v1/conversation/{id}",
+            axum::routing::get(conversation),
+        )
         .route("/commerce/message/v1/send_message", axum::routing::post(send_message))
         .with_state(ebay);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -408,9 +473,19 @@ async fn ebay_end_to_end(db: &str) {
             buyer: "anna_de".into(),
             listing: "110553072411".into(),
             messages: vec![
-                msg("m-de-1", hours(50), "anna_de", "Guten Tag, zu Bestellung 12-34567-89012: gibt es den Schuh auch in Größe 43?"),
+                msg(
+                    "m-de-1",
+                    hours(50),
+                    "anna_de",
+                    "Guten Tag, zu Bestellung 12-34567-89012: gibt es den Schuh auch in Größe 43?",
+                ),
                 msg("m-de-2", hours(49), SELLER, "Ja, ab nächster Woche."),
-                msg("m-de-3", hours(30), "anna_de", "Meine Bestellung 12-34567-89012 ist noch nicht da. Können Sie nachsehen?"),
+                msg(
+                    "m-de-3",
+                    hours(30),
+                    "anna_de",
+                    "Meine Bestellung 12-34567-89012 ist noch nicht da. Können Sie nachsehen?",
+                ),
             ],
         },
         Conv {
@@ -425,10 +500,20 @@ async fn ebay_end_to_end(db: &str) {
             title: "حقيبة ظهر".into(),
             buyer: "ahmad_eg".into(),
             listing: "110553073000".into(),
-            messages: vec![msg("m-ar-1", hours(10), "ahmad_eg", "مرحبا، هل يمكن الشحن إلى القاهرة؟ شكرا")],
+            messages: vec![msg(
+                "m-ar-1",
+                hours(10),
+                "ahmad_eg",
+                "مرحبا، هل يمكن الشحن إلى القاهرة؟ شكرا",
+            )],
         },
     ];
-    let public_key_der = signing_key().verifying_key().to_public_key_der().unwrap().as_bytes().to_vec();
+    let public_key_der = signing_key()
+        .verifying_key()
+        .to_public_key_der()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
     let ebay = Ebay {
         state: Arc::new(Mutex::new(EbayState {
             conversations,
@@ -449,7 +534,11 @@ async fn ebay_end_to_end(db: &str) {
     let de = serve.processed_ticket_of(&store, "m-de-3").await;
     let ja = serve.processed_ticket_of(&store, "m-ja-1").await;
     let ar = serve.processed_ticket_of(&store, "m-ar-1").await;
-    assert_eq!(serve.ticket_of(&store, "m-de-1").await, de, "one conversation, one ticket");
+    assert_eq!(
+        serve.ticket_of(&store, "m-de-1").await,
+        de,
+        "one conversation, one ticket"
+    );
     assert!(de != ja && ja != ar);
     let tickets = store.export_tickets().await.unwrap();
     let all_messages: Vec<&Value> = tickets.iter().flat_map(|t| t["messages"].as_array().unwrap()).collect();
@@ -459,10 +548,21 @@ async fn ebay_end_to_end(db: &str) {
     assert_eq!(order, "123456789012", "the order named in the message: {ticket_de:#}");
     {
         let state = ebay.state.lock().unwrap();
-        assert!(state.list_script.is_empty() && state.read_script.is_empty(), "the 429 and the 500 were served");
-        assert_eq!(state.grants.get("refresh_token"), Some(&1), "the user token is cached: {:?}", state.grants);
         assert!(
-            state.reads.iter().all(|(_, q)| q.get("conversation_type").map(String::as_str) == Some("FROM_MEMBERS")),
+            state.list_script.is_empty() && state.read_script.is_empty(),
+            "the 429 and the 500 were served"
+        );
+        assert_eq!(
+            state.grants.get("refresh_token"),
+            Some(&1),
+            "the user token is cached: {:?}",
+            state.grants
+        );
+        assert!(
+            state
+                .reads
+                .iter()
+                .all(|(_, q)| q.get("conversation_type").map(String::as_str) == Some("FROM_MEMBERS")),
             "every read names its conversation type"
         );
         let pages: Vec<&str> = state
@@ -471,14 +571,23 @@ async fn ebay_end_to_end(db: &str) {
             .filter(|(path, _)| path == "/conversation")
             .map(|(_, q)| q["offset"].as_str())
             .collect();
-        assert!(pages.windows(2).any(|w| w == ["0", "2"]), "the listing was paged: {pages:?}");
         assert!(
-            state.reads.iter().any(|(path, q)| path == "/conversation/c-de" && q["offset"] == "2"),
+            pages.windows(2).any(|w| w == ["0", "2"]),
+            "the listing was paged: {pages:?}"
+        );
+        assert!(
+            state
+                .reads
+                .iter()
+                .any(|(path, q)| path == "/conversation/c-de" && q["offset"] == "2"),
             "a conversation's messages were paged"
         );
     }
     let log = serve.log();
-    assert!(log.contains("poll failed") && log.contains("HTTP 429") && log.contains("error 2001 (ACCESS/REQUEST)"), "{log}");
+    assert!(
+        log.contains("poll failed") && log.contains("HTTP 429") && log.contains("error 2001 (ACCESS/REQUEST)"),
+        "{log}"
+    );
 
     // The endpoint challenge (CHANNELS.md's vector).
     let challenge = client
@@ -499,7 +608,11 @@ async fn ebay_end_to_end(db: &str) {
         "n-del-1",
         json!({"username": "taro_jp", "userId": "ma8vp1jySJC", "eiasToken": "nY+sHZ2PrBmdj6wVnY+sEZ2PrA2dj6wJnY+gAZGEpwmdj6x9nY+seQ=="}),
     );
-    let revision = notification("ITEM_PRICE_REVISION", "n-price-1", json!({"itemId": "110553072411", "price": {"value": "119.90", "currency": "EUR"}}));
+    let revision = notification(
+        "ITEM_PRICE_REVISION",
+        "n-price-1",
+        json!({"itemId": "110553072411", "price": {"value": "119.90", "currency": "EUR"}}),
+    );
     for body in [&deletion, &revision] {
         let (status, text) = post_hook(&client, &serve, body, Some(&sign(body, KID))).await;
         assert_eq!(status, 202, "{text}");
@@ -517,8 +630,17 @@ async fn ebay_end_to_end(db: &str) {
     }
     {
         let state = ebay.state.lock().unwrap();
-        assert_eq!(state.key_fetches.get(KID), Some(&1), "the key is cached: {:?}", state.key_fetches);
-        assert_eq!(state.grants.get("client_credentials"), Some(&1), "the app token is cached");
+        assert_eq!(
+            state.key_fetches.get(KID),
+            Some(&1),
+            "the key is cached: {:?}",
+            state.key_fetches
+        );
+        assert_eq!(
+            state.grants.get("client_credentials"),
+            Some(&1),
+            "the app token is cached"
+        );
     }
     let recorded = serve
         .eventually("the notifications' events", async || {
@@ -545,28 +667,41 @@ async fn ebay_end_to_end(db: &str) {
     assert!(ok, "{err}");
     let token = out.lines().last().unwrap().to_owned();
     let reply = serve
-        .reply(&client, &token, de, "Ihr Paket ist unterwegs — Sendungsnummer folgt. Grüße!")
+        .reply(
+            &client,
+            &token,
+            de,
+            "Ihr Paket ist unterwegs — Sendungsnummer folgt. Grüße!",
+        )
         .await;
     let key = reply["key"].as_str().unwrap().to_owned();
     let row = serve
-        .settled(&store, &key, "the reply delivered", |row| row.state == OutboxState::Delivered)
+        .settled(&store, &key, "the reply delivered", |row| {
+            row.state == OutboxState::Delivered
+        })
         .await;
     assert_eq!(row.external_id.as_deref(), Some("seller-1"));
     {
         let state = ebay.state.lock().unwrap();
         assert_eq!(
             state.sent,
-            [json!({"conversationId": "c-de", "messageText": "Ihr Paket ist unterwegs — Sendungsnummer folgt. Grüße!"})]
+            [
+                json!({"conversationId": "c-de", "messageText": "Ihr Paket ist unterwegs — Sendungsnummer folgt. Grüße!"})
+            ]
         );
     }
     let refused = serve.reply(&client, &token, ar, "شكرا لرسالتك").await;
     let key = refused["key"].as_str().unwrap().to_owned();
     let row = serve
-        .settled(&store, &key, "the refused reply failed", |row| row.state == OutboxState::Failed)
+        .settled(&store, &key, "the refused reply failed", |row| {
+            row.state == OutboxState::Failed
+        })
         .await;
     let error = row.error.clone().unwrap_or_default();
     assert!(
-        error.contains("ebay") && error.contains("HTTP 400") && error.contains("error 355010 (API_MESSAGE/REQUEST): Die Konversation ist geschlossen"),
+        error.contains("ebay")
+            && error.contains("HTTP 400")
+            && error.contains("error 355010 (API_MESSAGE/REQUEST): Die Konversation ist geschlossen"),
         "{error}"
     );
     serve.stop();
@@ -582,7 +717,12 @@ async fn ebay_end_to_end(db: &str) {
     let reads_before = {
         let mut state = ebay.state.lock().unwrap();
         let conv = state.conversations.iter_mut().find(|c| c.id == "c-ja").unwrap();
-        conv.messages.push(msg("m-ja-2", jiff::Timestamp::now(), "taro_jp", "ありがとうございます。追跡番号を教えてください。"));
+        conv.messages.push(msg(
+            "m-ja-2",
+            jiff::Timestamp::now(),
+            "taro_jp",
+            "ありがとうございます。追跡番号を教えてください。",
+        ));
         state.reads.len()
     };
     let serve = Serve::start(dir.path(), db, &channels(port), &SECRETS);
@@ -594,7 +734,10 @@ async fn ebay_end_to_end(db: &str) {
             .find(|(path, _)| path == "/conversation")
             .unwrap();
         let since: jiff::Timestamp = first["start_time"].parse().unwrap();
-        assert!(since > now - jiff::SignedDuration::from_hours(11), "the poll went on from its cursor: {since}");
+        assert!(
+            since > now - jiff::SignedDuration::from_hours(11),
+            "the poll went on from its cursor: {since}"
+        );
     }
     let after: usize = serve
         .eventually("the ticket export after the restart", async || {

@@ -71,7 +71,9 @@ impl MountCache {
                 }
             }
         }
-        let expires = now.checked_add(ttl).unwrap_or(now + Duration::from_secs(365 * 24 * 3600));
+        let expires = now
+            .checked_add(ttl)
+            .unwrap_or(now + Duration::from_secs(365 * 24 * 3600));
         entries.insert(id, Entry { value, expires });
         true
     }
@@ -129,7 +131,13 @@ mod tests {
         assert_eq!(cache.get(&fr, "token", now), None, "another mount sees nothing");
         assert_eq!(cache.get(&de, "token", now + Duration::from_secs(60)), None, "expired");
         assert_eq!(cache.len(), 0, "an expired entry is dropped when read");
-        cache.set(&fr, "clé", "jeton 鍵 مفتاح".as_bytes().to_vec(), Duration::from_secs(5), now);
+        cache.set(
+            &fr,
+            "clé",
+            "jeton 鍵 مفتاح".as_bytes().to_vec(),
+            Duration::from_secs(5),
+            now,
+        );
         cache.set(&fr, "clé", Vec::new(), Duration::ZERO, now);
         assert_eq!(cache.get(&fr, "clé", now), None, "a zero ttl removes");
     }

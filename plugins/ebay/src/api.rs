@@ -52,9 +52,7 @@ pub fn secret(host: &dyn Host, name: &str) -> Result<String, Error> {
 pub fn access_token(kind: Token, config: &Config, host: &dyn Host, fresh: bool) -> Result<String, Error> {
     let client_id = secret(host, &config.client_id)?;
     let key = kind.cache_key(&client_id);
-    if !fresh
-        && let Some(token) = host.cache_get(&key).and_then(|bytes| String::from_utf8(bytes).ok())
-    {
+    if !fresh && let Some(token) = host.cache_get(&key).and_then(|bytes| String::from_utf8(bytes).ok()) {
         return Ok(token);
     }
     let client_secret = secret(host, &config.client_secret)?;
@@ -98,7 +96,13 @@ pub fn access_token(kind: Token, config: &Config, host: &dyn Host, fresh: bool) 
 /// Sends `request` with a `kind` token; on 401 once more with a fresh one. The answer, whatever
 /// its status; `Err` only when none came (retryable: nothing reached eBay, or eBay's answer was
 /// lost) or no token could be had.
-pub fn call(kind: Token, config: &Config, host: &dyn Host, request: &HttpRequest, what: &str) -> Result<HttpResponse, Error> {
+pub fn call(
+    kind: Token,
+    config: &Config,
+    host: &dyn Host,
+    request: &HttpRequest,
+    what: &str,
+) -> Result<HttpResponse, Error> {
     let mut fresh = false;
     loop {
         let token = access_token(kind, config, host, fresh)?;
@@ -256,7 +260,10 @@ mod tests {
         let requests = host.requests();
         assert_eq!(requests.len(), 1, "the second came from the cache");
         let expected = base64::engine::general_purpose::STANDARD.encode("App-ID-Ä:Cert-ID");
-        assert_eq!(requests[0].header("authorization"), Some(format!("Basic {expected}").as_str()));
+        assert_eq!(
+            requests[0].header("authorization"),
+            Some(format!("Basic {expected}").as_str())
+        );
         let form: Vec<(String, String)> = form_urlencoded::parse(&requests[0].body).into_owned().collect();
         assert_eq!(
             form,
@@ -268,7 +275,11 @@ mod tests {
         );
         let cached = host.cache.lock().unwrap();
         let (_, ttl) = &cached["oauth:user:App-ID-Ä"];
-        assert_eq!(*ttl, Duration::from_secs(7200 - 300), "kept until shortly before expiry");
+        assert_eq!(
+            *ttl,
+            Duration::from_secs(7200 - 300),
+            "kept until shortly before expiry"
+        );
     }
 
     #[test]
@@ -293,7 +304,9 @@ mod tests {
         let refused = HttpResponse::new(400).with_json(&serde_json::json!({"error": "invalid_grant", "error_description": "the provided authorization refresh token is invalid or was issued to another client"}));
         assert_eq!(
             oauth_error("getting the token", &refused),
-            Error::permanent("ebay: getting the token: HTTP 400: invalid_grant (the provided authorization refresh token is invalid or was issued to another client)")
+            Error::permanent(
+                "ebay: getting the token: HTTP 400: invalid_grant (the provided authorization refresh token is invalid or was issued to another client)"
+            )
         );
     }
 
@@ -301,8 +314,16 @@ mod tests {
     fn a_401_gets_one_fresh_token() {
         let url = "https://api.sandbox.ebay.com/commerce/message/v1/conversation";
         let host = host()
-            .respond("POST", TOKEN_URL, HttpResponse::new(200).with_json(&serde_json::json!({"access_token": "alt", "expires_in": 7200})))
-            .respond("POST", TOKEN_URL, HttpResponse::new(200).with_json(&serde_json::json!({"access_token": "neu", "expires_in": 7200})))
+            .respond(
+                "POST",
+                TOKEN_URL,
+                HttpResponse::new(200).with_json(&serde_json::json!({"access_token": "alt", "expires_in": 7200})),
+            )
+            .respond(
+                "POST",
+                TOKEN_URL,
+                HttpResponse::new(200).with_json(&serde_json::json!({"access_token": "neu", "expires_in": 7200})),
+            )
             .respond("GET", url, HttpResponse::new(401))
             .respond("GET", url, HttpResponse::new(200).with_body("{}"));
         let config = config();

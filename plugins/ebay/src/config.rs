@@ -113,9 +113,8 @@ impl Config {
             problems.push(ConfigProblem::at(["seller"], "the seller's user name is empty"));
         }
         if self.user_scopes.is_empty() {
-            problems.push(
-                ConfigProblem::at(["user_scopes"], "no scope is asked for").expected(MESSAGE_SCOPE.to_owned()),
-            );
+            problems
+                .push(ConfigProblem::at(["user_scopes"], "no scope is asked for").expected(MESSAGE_SCOPE.to_owned()));
         }
         problems
     }
@@ -153,7 +152,10 @@ mod tests {
             config.public_key_url("9936261a-7d7b-4621-a0f1-96ccb428af49"),
             "https://api.ebay.com/commerce/notification/v1/public_key/9936261a-7d7b-4621-a0f1-96ccb428af49"
         );
-        assert_eq!(config.public_key_url("a/b c"), "https://api.ebay.com/commerce/notification/v1/public_key/a%2Fb%20c");
+        assert_eq!(
+            config.public_key_url("a/b c"),
+            "https://api.ebay.com/commerce/notification/v1/public_key/a%2Fb%20c"
+        );
         assert_eq!(config.page_size, 50);
         assert_eq!(config.user_scopes, [MESSAGE_SCOPE]);
     }

@@ -58,7 +58,9 @@ impl Cursor {
                 seen: BTreeSet::new(),
             });
         };
-        let bad = |e: &dyn std::fmt::Display| Error::permanent(format!("ebay: the poll cursor {text:?} is not this channel's: {e}"));
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::permanent(format!("ebay: the poll cursor {text:?} is not this channel's: {e}"))
+        };
         let stored: CursorText = serde_json::from_str(text).map_err(|e| bad(&e))?;
         Ok(Cursor {
             since: stored.since.parse().map_err(|e| bad(&e))?,
@@ -403,8 +405,17 @@ mod tests {
             since: since.parse().unwrap(),
             seen: BTreeSet::new(),
         };
-        let list = |offset: u32| format!("{API}/conversation?conversation_type=FROM_MEMBERS&start_time=2026-11-20T00%3A00%3A00Z&limit=2&offset={offset}");
-        let m1 = detail("m-1", "2026-11-20T09:00:00.000Z", "anna_de", "Wo bleibt Bestellung 12-34567-89012?");
+        let list = |offset: u32| {
+            format!(
+                "{API}/conversation?conversation_type=FROM_MEMBERS&start_time=2026-11-20T00%3A00%3A00Z&limit=2&offset={offset}"
+            )
+        };
+        let m1 = detail(
+            "m-1",
+            "2026-11-20T09:00:00.000Z",
+            "anna_de",
+            "Wo bleibt Bestellung 12-34567-89012?",
+        );
         let m2 = detail("m-2", "2026-11-20T10:00:00.000Z", "Mein-Laden", "Ist unterwegs.");
         let m3 = detail("m-3", "2026-11-21T08:00:00.000Z", "taro_jp", "注文はいつ届きますか？");
         let host = host()
@@ -429,22 +440,44 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
-        assert_eq!(ids, [("m-1", Some("anna_de"), Some("12-34567-89012")), ("m-3", Some("taro_jp"), None)]);
-        let Item::Message(first) = &polled.items[0] else { unreachable!() };
+        assert_eq!(
+            ids,
+            [
+                ("m-1", Some("anna_de"), Some("12-34567-89012")),
+                ("m-3", Some("taro_jp"), None)
+            ]
+        );
+        let Item::Message(first) = &polled.items[0] else {
+            unreachable!()
+        };
         assert_eq!(first.thread.as_deref(), Some("c-1"));
         assert_eq!(first.subject.as_deref(), Some("Wanderschuhe"));
         let next = Cursor::read(polled.cursor.as_deref(), jiff::Timestamp::now()).unwrap();
         assert_eq!(next.since, "2026-11-21T08:00:00Z".parse::<jiff::Timestamp>().unwrap());
         assert_eq!(next.seen, BTreeSet::from(["m-3".to_owned()]));
-        let asked: Vec<String> = host.requests().iter().filter(|r| r.method == "GET").map(|r| r.url.clone()).collect();
-        assert!(asked.iter().all(|url| url.contains("conversation_type=FROM_MEMBERS")), "{asked:?}");
-        assert!(!asked.iter().any(|url| url.contains("/conversation/c-3")), "c-3 has nothing new: {asked:?}");
+        let asked: Vec<String> = host
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET")
+            .map(|r| r.url.clone())
+            .collect();
+        assert!(
+            asked.iter().all(|url| url.contains("conversation_type=FROM_MEMBERS")),
+            "{asked:?}"
+        );
+        assert!(
+            !asked.iter().any(|url| url.contains("/conversation/c-3")),
+            "c-3 has nothing new: {asked:?}"
+        );
     }
 
     #[test]
     fn a_cursor_takes_messages_of_the_same_time_once() {
         let at: jiff::Timestamp = "2026-11-21T08:00:00Z".parse().unwrap();
-        let mut cursor = Cursor { since: at, seen: BTreeSet::from(["m-3".to_owned()]) };
+        let mut cursor = Cursor {
+            since: at,
+            seen: BTreeSet::from(["m-3".to_owned()]),
+        };
         assert!(!cursor.is_new("m-3", at));
         assert!(cursor.is_new("m-4", at), "same millisecond, another message");
         assert!(!cursor.is_new("m-0", at - jiff::SignedDuration::from_secs(1)));
@@ -452,15 +485,30 @@ mod tests {
         assert_eq!(cursor.seen.len(), 2);
         cursor.take("m-5", at + jiff::SignedDuration::from_secs(1));
         assert_eq!(cursor.seen, BTreeSet::from(["m-5".to_owned()]));
-        assert!(Cursor::read(Some("kein cursor"), at).unwrap_err().message().contains("poll cursor"));
+        assert!(
+            Cursor::read(Some("kein cursor"), at)
+                .unwrap_err()
+                .message()
+                .contains("poll cursor")
+        );
     }
 
     #[test]
     fn a_reply_goes_to_its_conversation_or_finds_one() {
         let host = host()
-            .respond("POST", &format!("{API}/send_message"), HttpResponse::new(200).with_json(&serde_json::json!({"messageId": "m-9", "messageBody": "x"})))
-            .respond("GET", &format!("{API}/conversation?conversation_type=FROM_MEMBERS&other_party_username=anna_de&limit=1&offset=0"),
-                HttpResponse::new(200).with_json(&serde_json::json!({"conversations": [{"conversationId": "c-1"}], "total": 1})));
+            .respond(
+                "POST",
+                &format!("{API}/send_message"),
+                HttpResponse::new(200).with_json(&serde_json::json!({"messageId": "m-9", "messageBody": "x"})),
+            )
+            .respond(
+                "GET",
+                &format!(
+                    "{API}/conversation?conversation_type=FROM_MEMBERS&other_party_username=anna_de&limit=1&offset=0"
+                ),
+                HttpResponse::new(200)
+                    .with_json(&serde_json::json!({"conversations": [{"conversationId": "c-1"}], "total": 1})),
+            );
         let config = config();
         let reply = Outbound {
             key: "reply:1:v2".into(),
@@ -469,7 +517,10 @@ mod tests {
             body: "Ihr Paket ist unterwegs — 配達中".into(),
             ..Outbound::default()
         };
-        assert_eq!(deliver(&reply, &config, &host).unwrap().external_id.as_deref(), Some("m-9"));
+        assert_eq!(
+            deliver(&reply, &config, &host).unwrap().external_id.as_deref(),
+            Some("m-9")
+        );
         let unthreaded = Outbound { thread: None, ..reply };
         deliver(&unthreaded, &config, &host).unwrap();
         let sent: Vec<serde_json::Value> = host
@@ -478,15 +529,27 @@ mod tests {
             .filter(|r| r.url.ends_with("/send_message"))
             .map(|r| serde_json::from_slice(&r.body).unwrap())
             .collect();
-        assert_eq!(sent[0], serde_json::json!({"conversationId": "c-1", "messageText": "Ihr Paket ist unterwegs — 配達中"}));
+        assert_eq!(
+            sent[0],
+            serde_json::json!({"conversationId": "c-1", "messageText": "Ihr Paket ist unterwegs — 配達中"})
+        );
         assert_eq!(sent[1], sent[0], "found the buyer's conversation");
     }
 
     #[test]
     fn a_lost_answer_is_not_sent_again_by_itself() {
         let host = host();
-        let reply = Outbound { key: "reply:1:v2".into(), to: "anna_de".into(), thread: Some("c-1".into()), body: "Hallo".into(), ..Outbound::default() };
+        let reply = Outbound {
+            key: "reply:1:v2".into(),
+            to: "anna_de".into(),
+            thread: Some("c-1".into()),
+            body: "Hallo".into(),
+            ..Outbound::default()
+        };
         let error = deliver(&reply, &config(), &host).unwrap_err();
-        assert!(matches!(&error, Error::Permanent(m) if m.contains("weft outbox retry reply:1:v2")), "{error:?}");
+        assert!(
+            matches!(&error, Error::Permanent(m) if m.contains("weft outbox retry reply:1:v2")),
+            "{error:?}"
+        );
     }
 }

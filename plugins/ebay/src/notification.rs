@@ -190,7 +190,11 @@ pub fn compact(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The answer to eBay's endpoint challenge, or None when the request is not one.
-pub fn answer_challenge(request: &HandshakeRequest, config: &Config, host: &dyn Host) -> Result<Option<HandshakeResponse>, Error> {
+pub fn answer_challenge(
+    request: &HandshakeRequest,
+    config: &Config,
+    host: &dyn Host,
+) -> Result<Option<HandshakeResponse>, Error> {
     let Some(code) = request
         .query
         .iter()
@@ -350,7 +354,9 @@ mod tests {
         Inbound {
             source: "/hooks/ebay".into(),
             hook: Some("ebay".into()),
-            headers: header.map(|h| vec![(HEADER.to_owned(), h.to_owned())]).unwrap_or_default(),
+            headers: header
+                .map(|h| vec![(HEADER.to_owned(), h.to_owned())])
+                .unwrap_or_default(),
             body: body.to_vec(),
             ..Inbound::default()
         }
@@ -362,7 +368,11 @@ mod tests {
         let config = config();
         verify(&inbound(SDK_BODY.as_bytes(), Some(SDK_HEADER)), &config, &host).unwrap();
         verify(&inbound(SDK_BODY.as_bytes(), Some(SDK_HEADER)), &config, &host).unwrap();
-        let fetched: Vec<String> = host.requests().iter().map(|r| format!("{} {}", r.method, r.url)).collect();
+        let fetched: Vec<String> = host
+            .requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.url))
+            .collect();
         assert_eq!(fetched.len(), 2, "one token, one key: {fetched:?}");
         let key_request = &host.requests()[1];
         assert_eq!(key_request.header("authorization"), Some("Bearer app"));
@@ -384,16 +394,29 @@ mod tests {
                 .replace("SHA1", "SHA256"),
         );
         let cases: [(&[u8], Option<&str>, &str); 5] = [
-            (tampered.as_bytes(), Some(SDK_HEADER), "signature does not match the body (key 9936261a"),
+            (
+                tampered.as_bytes(),
+                Some(SDK_HEADER),
+                "signature does not match the body (key 9936261a",
+            ),
             (SDK_BODY.as_bytes(), None, "the X-EBAY-SIGNATURE header is missing"),
-            (SDK_BODY.as_bytes(), Some("kein base64!"), "the X-EBAY-SIGNATURE header is not base64"),
+            (
+                SDK_BODY.as_bytes(),
+                Some("kein base64!"),
+                "the X-EBAY-SIGNATURE header is not base64",
+            ),
             (SDK_BODY.as_bytes(), Some("e30="), "is not eBay's signature JSON"),
             (SDK_BODY.as_bytes(), Some(&other_digest), "digest is `SHA256`, not SHA1"),
         ];
         for (body, header, expected) in cases {
             let error = verify(&inbound(body, header), &config, &host).unwrap_err();
-            let Error::Permanent(reason) = &error else { panic!("{error:?}") };
-            assert!(reason.starts_with("ebay notification: ") && reason.contains(expected), "{reason}");
+            let Error::Permanent(reason) = &error else {
+                panic!("{error:?}")
+            };
+            assert!(
+                reason.starts_with("ebay notification: ") && reason.contains(expected),
+                "{reason}"
+            );
         }
     }
 
@@ -434,7 +457,9 @@ mod tests {
     #[test]
     fn topics_become_facts() {
         let items = parse(SDK_BODY.as_bytes()).unwrap();
-        let Item::Fact { kind, at, payload } = &items[0] else { panic!("{items:?}") };
+        let Item::Fact { kind, at, payload } = &items[0] else {
+            panic!("{items:?}")
+        };
         assert_eq!(kind, "customer.erase");
         assert_eq!(*at, Some(1_616_186_639_462));
         assert_eq!(
@@ -444,7 +469,9 @@ mod tests {
         );
         let revoked = r#"{"metadata":{"topic":"AUTHORIZATION_REVOCATION","schemaVersion":"1.0","deprecated":false},"notification":{"notificationId":"n-2","eventDate":"2026-11-20T10:00:00.000Z","publishDate":"2026-11-20T10:00:01.000Z","publishAttemptCount":1,"data":{"username":"händler"}}}"#;
         let items = parse(revoked.as_bytes()).unwrap();
-        let Item::Fact { kind, payload, .. } = &items[0] else { panic!("{items:?}") };
+        let Item::Fact { kind, payload, .. } = &items[0] else {
+            panic!("{items:?}")
+        };
         assert_eq!(kind, "ebay.authorization_revocation");
         assert_eq!(payload["data"]["username"], "händler");
         for (body, expected) in [
