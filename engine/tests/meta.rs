@@ -165,18 +165,13 @@ async fn post(client: &reqwest::Client, url: &str, body: &str, signature: Option
 
 /// An agent's reply through the API; its outbox key.
 async fn reply(client: &reqwest::Client, serve: &Serve, token: &str, ticket: i64, body: &str) -> String {
-    serve.reply(client, token, ticket, body).await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    serve.reply(client, token, ticket, body).await["key"].as_str().unwrap().to_owned()
 }
 
 /// The outbox row of `key` once it has left `pending` and `sending`.
 async fn settled(serve: &Serve, store: &Store, key: &str) -> weft::store::outbox::OutboundRow {
     serve
-        .settled(store, key, "settled", |row| {
-            !matches!(row.state, OutboxState::Pending | OutboxState::Sending)
-        })
+        .settled(store, key, "settled", |row| !matches!(row.state, OutboxState::Pending | OutboxState::Sending))
         .await
 }
 
@@ -320,16 +315,15 @@ async fn meta_channels(db: &str, dir: &Path) {
         );
     }
     assert_eq!(store.last_inbound_at(amira, "whatsapp").await.unwrap(), None);
-    let letter = serve
-        .eventually("the malformed webhook dead-lettered", async || {
-            store
-                .dead_letters(true)
-                .await
-                .unwrap()
-                .into_iter()
-                .find(|l| l.inbound.is_some())
-        })
-        .await;
+    let letter = serve.eventually("the malformed webhook dead-lettered", async || {
+        store
+            .dead_letters(true)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.inbound.is_some())
+    })
+    .await;
     assert!(
         letter.error.contains("messenger webhook: the body is not JSON"),
         "{}",
@@ -400,22 +394,20 @@ async fn meta_channels(db: &str, dir: &Path) {
     );
     let (status, answer) = post(&client, &wa, &statuses, Some(sign(APP_SECRET, statuses.as_bytes()))).await;
     assert_eq!(status, 202, "{answer}");
-    let failed = serve
-        .eventually("Wang's reply reported failed", async || {
-            let row = store.outbound_by_key(&to_wang).await.unwrap()?;
-            (row.delivery_state == Some(weft_sdk::DeliveryState::Failed)).then_some(row)
-        })
-        .await;
+    let failed = serve.eventually("Wang's reply reported failed", async || {
+        let row = store.outbound_by_key(&to_wang).await.unwrap()?;
+        (row.delivery_state == Some(weft_sdk::DeliveryState::Failed)).then_some(row)
+    })
+    .await;
     assert!(
         failed.error.as_deref().unwrap_or_default().contains("(code 131049)"),
         "{failed:?}"
     );
-    serve
-        .eventually("Fatima's reply reported read", async || {
-            let row = store.outbound_by_key(&to_fatima).await.unwrap()?;
-            (row.delivery_state == Some(weft_sdk::DeliveryState::Read)).then_some(())
-        })
-        .await;
+    serve.eventually("Fatima's reply reported read", async || {
+        let row = store.outbound_by_key(&to_fatima).await.unwrap()?;
+        (row.delivery_state == Some(weft_sdk::DeliveryState::Read)).then_some(())
+    })
+    .await;
     // Kenji wrote 3 days ago: refused before sending, and the ticket says why.
     let row = settled(&serve, &store, &to_kenji).await;
     assert_eq!(row.state, OutboxState::Failed, "{row:?}");

@@ -317,16 +317,15 @@ async fn sms_end_to_end(db: &str) {
     )
     .await;
     assert_eq!(status, 202, "{answer}");
-    let letter = serve
-        .eventually("the example dead-lettered", async || {
-            store
-                .dead_letters(true)
-                .await
-                .unwrap()
-                .into_iter()
-                .find(|l| l.inbound.is_some())
-        })
-        .await;
+    let letter = serve.eventually("the example dead-lettered", async || {
+        store
+            .dead_letters(true)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.inbound.is_some())
+    })
+    .await;
     assert!(
         letter
             .error
@@ -362,11 +361,10 @@ async fn sms_end_to_end(db: &str) {
         .push_back((429, Some("1"), 20429, "Too Many Requests"));
     let german_reply = "Ihr Paket ist unterwegs und kommt morgen an. Grüße aus Köln!";
     let key = reply(&client, &serve, &agent, tickets[0], german_reply).await;
-    let row = serve
-        .settled(&store, &key, "the German reply delivered", |r| {
-            r.state.as_str() == "delivered"
-        })
-        .await;
+    let row = serve.settled(&store, &key, "the German reply delivered", |r| {
+        r.state.as_str() == "delivered"
+    })
+    .await;
     let attempts = sent(&twilio);
     assert_eq!(attempts.iter().map(|s| s.status).collect::<Vec<_>>(), [429, 201]);
     assert!(attempts.iter().all(|s| s.to == "+4915112345678"
@@ -390,11 +388,10 @@ async fn sms_end_to_end(db: &str) {
         ];
         twilio_posts(&client, &serve, &callback).await;
     }
-    serve
-        .settled(&store, &key, "the German reply's status recorded", |r| {
-            r.delivery_state == Some(weft_sdk::DeliveryState::Delivered)
-        })
-        .await;
+    serve.settled(&store, &key, "the German reply's status recorded", |r| {
+        r.delivery_state == Some(weft_sdk::DeliveryState::Delivered)
+    })
+    .await;
     // Agents see it on the ticket.
     let ticket: Value = client
         .get(serve.url(&format!("/api/v1/tickets/{}", tickets[0])))
@@ -427,11 +424,10 @@ async fn sms_end_to_end(db: &str) {
         "ご注文の商品は明日届きます。ご迷惑をおかけしました。",
     )
     .await;
-    let row = serve
-        .settled(&store, &key, "the Japanese reply delivered", |r| {
-            r.state.as_str() == "delivered"
-        })
-        .await;
+    let row = serve.settled(&store, &key, "the Japanese reply delivered", |r| {
+        r.state.as_str() == "delivered"
+    })
+    .await;
     let sid = row.external_id.unwrap();
     let callback = [
         ("SmsSid", sid.as_str()),
@@ -445,11 +441,10 @@ async fn sms_end_to_end(db: &str) {
         ("ApiVersion", "2010-04-01"),
     ];
     twilio_posts(&client, &serve, &callback).await;
-    let row = serve
-        .settled(&store, &key, "the Japanese reply failed", |r| {
-            r.state.as_str() == "failed"
-        })
-        .await;
+    let row = serve.settled(&store, &key, "the Japanese reply failed", |r| {
+        r.state.as_str() == "failed"
+    })
+    .await;
     assert_eq!(
         row.error.as_deref(),
         Some("Twilio reports it undelivered, error 30007 (https://www.twilio.com/docs/errors/30007)")
@@ -484,21 +479,17 @@ async fn sms_end_to_end(db: &str) {
         &sms("SMar000000000000000000000000000002", "+971501234567", "STOP"),
     )
     .await;
-    serve
-        .eventually("the opt-out recorded", async || {
-            store.opt_out("sms-us", "+971501234567").await.unwrap()
-        })
-        .await;
-    serve
-        .processed_ticket_of(&store, "SMar000000000000000000000000000002")
-        .await;
+    serve.eventually("the opt-out recorded", async || {
+        store.opt_out("sms-us", "+971501234567").await.unwrap()
+    })
+    .await;
+    serve.processed_ticket_of(&store, "SMar000000000000000000000000000002").await;
     let before = sent(&twilio).len();
     let key = reply(&client, &serve, &agent, tickets[2], "سيصل طلبك غدا").await;
-    let row = serve
-        .settled(&store, &key, "the reply to an opted-out buyer refused", |r| {
-            r.state.as_str() == "failed"
-        })
-        .await;
+    let row = serve.settled(&store, &key, "the reply to an opted-out buyer refused", |r| {
+        r.state.as_str() == "failed"
+    })
+    .await;
     let error = row.error.unwrap();
     assert!(
         error.contains("+971501234567 opted out of messages through mount `sms-us`") && error.contains("STOP"),
@@ -512,42 +503,36 @@ async fn sms_end_to_end(db: &str) {
         &sms("SMar000000000000000000000000000003", "+971501234567", "START"),
     )
     .await;
-    serve
-        .processed_ticket_of(&store, "SMar000000000000000000000000000003")
-        .await;
-    serve
-        .eventually("the opt-in recorded", async || {
-            store
-                .opt_out("sms-us", "+971501234567")
-                .await
-                .unwrap()
-                .is_none()
-                .then_some(())
-        })
-        .await;
+    serve.processed_ticket_of(&store, "SMar000000000000000000000000000003").await;
+    serve.eventually("the opt-in recorded", async || {
+        store
+            .opt_out("sms-us", "+971501234567")
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
     let key = reply(&client, &serve, &agent, tickets[2], "شكرا لك، سيصل طلبك غدا").await;
-    serve
-        .settled(&store, &key, "the reply after START delivered", |r| {
-            r.state.as_str() == "delivered"
-        })
-        .await;
+    serve.settled(&store, &key, "the reply after START delivered", |r| {
+        r.state.as_str() == "delivered"
+    })
+    .await;
 
     // Twilio's 21610: an opt-out weft had not seen; the next reply is not even tried.
     twilio.lock().unwrap().unsubscribed.insert("+33612345678".into());
     let key = reply(&client, &serve, &agent, tickets[3], "Votre commande arrive demain.").await;
-    let row = serve
-        .settled(&store, &key, "the reply Twilio refused with 21610", |r| {
-            r.state.as_str() == "failed"
-        })
-        .await;
+    let row = serve.settled(&store, &key, "the reply Twilio refused with 21610", |r| {
+        r.state.as_str() == "failed"
+    })
+    .await;
     assert!(row.error.as_deref().unwrap_or("").contains("error 21610"), "{row:?}");
     let before = sent(&twilio).len();
     let key = reply(&client, &serve, &agent, tickets[3], "Pardon, encore une chose.").await;
-    let row = serve
-        .settled(&store, &key, "the next reply refused before sending", |r| {
-            r.state.as_str() == "failed"
-        })
-        .await;
+    let row = serve.settled(&store, &key, "the next reply refused before sending", |r| {
+        r.state.as_str() == "failed"
+    })
+    .await;
     assert!(row.error.as_deref().unwrap_or("").contains("opted out"), "{row:?}");
     assert_eq!(sent(&twilio).len(), before, "nothing may reach Twilio");
 

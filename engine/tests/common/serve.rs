@@ -123,8 +123,7 @@ impl Serve {
     /// The ticket holding message `id`, once the shipped workflow has finished with it (its
     /// deadlines set).
     pub async fn processed_ticket_of(&self, store: &weft::store::Store, id: &str) -> i64 {
-        self.ticket_where(store, id, |t| !t["deadlines"].as_array().unwrap().is_empty())
-            .await
+        self.ticket_where(store, id, |t| !t["deadlines"].as_array().unwrap().is_empty()).await
     }
 
     async fn ticket_where(
