@@ -181,6 +181,25 @@ pub trait Host {
         let _ = (envelope, message);
         Err(SubmitError::Refused("this host submits no mail".to_owned()))
     }
+
+    /// The value a call of the same channel mount stored under `key` with
+    /// [`Host::cache_set`], unless it expired or the host dropped it. Channels only (steps
+    /// always miss); no grant needed: the entries are the mount's own, kept in the server's
+    /// memory. Since contract 0.5.0.
+    ///
+    /// The cache is for what is costly to fetch and good for a while (an OAuth access token,
+    /// a vendor's public key by key id): any entry may be gone at any time (evicted, the
+    /// server restarted), so a miss must only cost fetching the value again.
+    fn cache_get(&self, key: &str) -> Option<Vec<u8>> {
+        let _ = key;
+        None
+    }
+    /// Stores `value` under `key` for this channel mount for `ttl`, replacing what was there;
+    /// a zero `ttl` removes it. The host does not keep a key over 256 bytes or a value over
+    /// 64 KiB. Channels only (for steps it does nothing). Since contract 0.5.0.
+    fn cache_set(&self, key: &str, value: &[u8], ttl: std::time::Duration) {
+        let _ = (key, value, ttl);
+    }
 }
 
 /// Read-only access to what the engine knows, for steps. Answers reflect the decisions already

@@ -164,6 +164,10 @@ pub struct TestHost {
     pub logs: Mutex<Vec<(LogLevel, String)>>,
     /// Every mail the plugin submitted, and the answers to give, in order (then "250 OK").
     pub mail: Mutex<TestRelay>,
+    /// The mount's cache ([`Host::cache_set`]), by key: the value and the time to live it was
+    /// stored with. Nothing expires by itself (a test has no clock to move); clear it, or
+    /// store with a zero time to live, to see what a plugin does on a miss.
+    pub cache: Mutex<BTreeMap<String, (Vec<u8>, std::time::Duration)>>,
 }
 
 /// What [`TestHost::submit_mail`] answered and was given.
@@ -247,6 +251,20 @@ impl Host for TestHost {
             relay.submitted.push((envelope.clone(), message.to_vec()));
         }
         answer
+    }
+
+    fn cache_get(&self, key: &str) -> Option<Vec<u8>> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.get(key).map(|(value, _)| value.clone())
+    }
+
+    fn cache_set(&self, key: &str, value: &[u8], ttl: std::time::Duration) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if ttl.is_zero() {
+            cache.remove(key);
+        } else {
+            cache.insert(key.to_owned(), (value.to_vec(), ttl));
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::runtime::cache::{self, CompileCache};
 use crate::runtime::plugin::{Plugin, Shared};
 use crate::runtime::state::CallState;
-use crate::runtime::{context, embeddings, http, log, mail, secrets};
+use crate::runtime::{context, embeddings, http, log, mail, mount_cache, secrets};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -228,6 +228,7 @@ impl Runtime {
         }
         context::add_to_linker(&mut step_linker).map_err(setup)?;
         embeddings::add_to_linker(&mut step_linker).map_err(setup)?;
+        mount_cache::add_to_linker(&mut channel_linker).map_err(setup)?;
         let embedder = match embeddings::load(config.models_dir.as_deref()) {
             Ok(model) => {
                 tracing::info!(folder = embeddings::MODEL_FOLDER, "embedding model loaded");
@@ -263,6 +264,7 @@ impl Runtime {
                 memory_limit: config.memory_limit_bytes,
                 warm_instances: config.warm_instances,
                 embedder,
+                cache: Default::default(),
                 _ticker: ticker,
             }),
             step_linker,

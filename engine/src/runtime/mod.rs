@@ -15,8 +15,9 @@
 //! - `plugin`: [`Plugin`]: loading, world detection and the calls.
 //! - `call`: [`CallOptions`], [`Grants`], [`StepOutput`].
 //! - `state`: what a store holds during one call, and its memory limiter.
-//! - `context`, `http`, `secrets`, `mail`, `log`, `embeddings`: one module per host capability
-//!   ([`Embedder`] is the sentence-embedding model behind the last one).
+//! - `context`, `http`, `secrets`, `mail`, `log`, `embeddings`, `mount_cache`: one module per
+//!   host capability ([`Embedder`] is the sentence-embedding model behind `embeddings`;
+//!   `mount_cache` is the channels' `cache`, kept per mount).
 //! - `failure`: [`StepFailure`] and the classification of traps.
 //! - `validate`: checks of what a plugin returns.
 //! - `convert`, `bindings`: generated types and their conversion to and from `weft_sdk`.
@@ -32,6 +33,7 @@ mod failure;
 mod http;
 mod log;
 mod mail;
+mod mount_cache;
 mod plugin;
 mod secrets;
 mod state;

@@ -15,6 +15,7 @@ use crate::runtime::failure::{CallFacts, Origin, StepFailure, classify};
 use crate::runtime::http::HttpState;
 use crate::runtime::log::LogState;
 use crate::runtime::mail::MailState;
+use crate::runtime::mount_cache::{CacheState, MountCache};
 use crate::runtime::secrets::SecretsState;
 use crate::runtime::state::{CallParts, CallState};
 use crate::runtime::{PluginError, convert, validate};
@@ -45,6 +46,8 @@ pub(crate) struct Shared {
     pub warm_instances: usize,
     /// The sentence-embedding model, or why there is none.
     pub embedder: Result<Arc<Embedder>, Arc<str>>,
+    /// The channels' `cache`, an area per mount.
+    pub cache: Arc<MountCache>,
     /// Kept alive as long as any plugin may run.
     pub _ticker: Ticker,
 }
@@ -174,6 +177,11 @@ fn call_parts(
             model: shared.embedder.clone(),
             granted: call.grants.embeddings,
             step: call.step.clone(),
+        },
+        cache: CacheState {
+            store: shared.cache.clone(),
+            // The plugin and the mount: one mount never sees another's entries.
+            scope: format!("{}\u{1f}{:?}\u{1f}{}", origin.plugin, call.granted_by, call.step).into(),
         },
     }
 }

@@ -7,6 +7,7 @@ use crate::runtime::failure::MemoryLimitHit;
 use crate::runtime::http::HttpState;
 use crate::runtime::log::LogState;
 use crate::runtime::mail::MailState;
+use crate::runtime::mount_cache::CacheState;
 use crate::runtime::secrets::SecretsState;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
@@ -28,6 +29,7 @@ pub(crate) struct CallState {
     pub mail: MailState,
     pub log: LogState,
     pub embeddings: EmbeddingsState,
+    pub cache: CacheState,
     /// Every capability the host refused, as the message the guest got.
     pub denials: Vec<String>,
     /// HTTP requests handed to the network during the call (their outcome aside): none means
@@ -44,6 +46,7 @@ pub(crate) struct CallParts {
     pub mail: MailState,
     pub log: LogState,
     pub embeddings: EmbeddingsState,
+    pub cache: CacheState,
 }
 
 impl CallState {
@@ -67,6 +70,7 @@ impl CallState {
             mail: parts.mail,
             log: parts.log,
             embeddings: parts.embeddings,
+            cache: parts.cache,
             denials: Vec::new(),
             requests_sent: 0,
         }
@@ -84,6 +88,7 @@ impl CallState {
         self.mail = parts.mail;
         self.log = parts.log;
         self.embeddings = parts.embeddings;
+        self.cache = parts.cache;
         self.denials.clear();
         self.requests_sent = 0;
     }

@@ -3,7 +3,33 @@
 use super::convert::*;
 use crate::model as m;
 use crate::plugin::{Channel, PluginInfo, config_problems, config_schema, parse_config};
+use crate::plugin::{Host, LogLevel};
+use crate::wit::channel::weft::plugin::cache;
 use crate::wit::common::weft::plugin::types as w;
+
+/// The guest side of [`Host`] for channels: the shared imports, and the mount's `cache`.
+struct ChannelHost;
+
+impl Host for ChannelHost {
+    fn fetch(&self, request: &m::HttpRequest) -> Result<m::HttpResponse, String> {
+        GuestHost.fetch(request)
+    }
+    fn secret(&self, name: &str) -> Result<String, String> {
+        GuestHost.secret(name)
+    }
+    fn log(&self, level: LogLevel, message: &str) {
+        GuestHost.log(level, message)
+    }
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        GuestHost.embed(texts)
+    }
+    fn cache_get(&self, key: &str) -> Option<Vec<u8>> {
+        cache::get(key)
+    }
+    fn cache_set(&self, key: &str, value: &[u8], ttl: std::time::Duration) {
+        cache::set(key, value, u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+    }
+}
 
 pub fn channel_info<C: Channel>(package: &str, version: &str) -> w::PluginInfo {
     info_to(PluginInfo {
@@ -23,7 +49,7 @@ pub fn channel_check_config<C: Channel>(config: String) -> Vec<w::ConfigProblem>
 
 pub fn channel_verify<C: Channel>(inbound: w::Inbound, config: String) -> Result<(), w::PluginError> {
     let config: C::Config = parse_config(&config).map_err(error_to)?;
-    C::verify(&inbound_from(inbound), &config, &GuestHost).map_err(error_to)
+    C::verify(&inbound_from(inbound), &config, &ChannelHost).map_err(error_to)
 }
 
 pub fn channel_handshake<C: Channel>(
@@ -37,7 +63,7 @@ pub fn channel_handshake<C: Channel>(
         headers: request.headers,
         target: request.target,
     };
-    let response = C::handshake(&request, &config, &GuestHost).map_err(error_to)?;
+    let response = C::handshake(&request, &config, &ChannelHost).map_err(error_to)?;
     Ok(response.map(|r| w::HandshakeResponse {
         status: r.status,
         content_type: r.content_type,
@@ -53,7 +79,7 @@ pub fn channel_parse<C: Channel>(inbound: w::Inbound, config: String) -> Result<
 
 pub fn channel_poll<C: Channel>(cursor: Option<String>, config: String) -> Result<Option<w::Polled>, w::PluginError> {
     let config: C::Config = parse_config(&config).map_err(error_to)?;
-    let polled = C::poll(cursor.as_deref(), &config, &GuestHost).map_err(error_to)?;
+    let polled = C::poll(cursor.as_deref(), &config, &ChannelHost).map_err(error_to)?;
     Ok(polled.map(|polled| w::Polled {
         items: polled.items.into_iter().map(item_to).collect(),
         cursor: polled.cursor,
@@ -79,7 +105,7 @@ pub fn channel_deliver<C: Channel>(outbound: w::Outbound, config: String) -> Res
         automatic: outbound.automatic,
         replying_to: outbound.replying_to.map(inbound_from),
     };
-    let delivery = C::deliver(&outbound, &config, &GuestHost).map_err(error_to)?;
+    let delivery = C::deliver(&outbound, &config, &ChannelHost).map_err(error_to)?;
     Ok(w::Delivery {
         external_id: delivery.external_id,
     })
