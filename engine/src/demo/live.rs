@@ -188,13 +188,23 @@ async fn eventually<T>(
     }
 }
 
+/// Whether a message id on a ticket is the message the demo sent as `id` (the chat channel
+/// keeps a visitor's message as `chat:<conversation>:<id>`).
+fn is_message(on_ticket: &Value, id: &str) -> bool {
+    on_ticket.as_str().is_some_and(|m| {
+        m == id
+            || m.strip_suffix(id)
+                .is_some_and(|head| head.starts_with("chat:") && head.ends_with(':'))
+    })
+}
+
 /// The ticket that holds message `id`, from `weft export tickets`' rows.
 async fn ticket_of(store: &Store, id: &str) -> anyhow::Result<Option<Value>> {
-    Ok(store
-        .export_tickets()
-        .await?
-        .into_iter()
-        .find(|t| t["messages"].as_array().is_some_and(|m| m.iter().any(|m| m == id))))
+    Ok(store.export_tickets().await?.into_iter().find(|t| {
+        t["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| is_message(m, id)))
+    }))
 }
 
 const ORDER_NUMBER: &str = "#10733";
@@ -330,6 +340,11 @@ async fn stories(server: &Server, dir: &Path, db: &str) -> anyhow::Result<String
             .context("a conversation token")?
             .to_owned(),
     );
+    // Where the conversation's stream stood when it opened: the widget reads from there.
+    let position = match &conversation["position"] {
+        Value::String(p) => p.clone(),
+        other => other.to_string(),
+    };
     let expires = (now.as_second() + 600).to_string();
     let signed = format!("weft-chat-identity:v1\nsite\n{EMAIL}\n\nLucía Fernández\n{expires}");
     let identity = json!({"email": EMAIL, "name": "Lucía Fernández", "expires": expires.parse::<i64>()?,
@@ -360,7 +375,7 @@ async fn stories(server: &Server, dir: &Path, db: &str) -> anyhow::Result<String
             return Ok(None);
         };
         let messages = ticket["messages"].as_array().cloned().unwrap_or_default();
-        let all = ids.iter().all(|id| messages.iter().any(|m| m == id));
+        let all = ids.iter().all(|id| messages.iter().any(|m| is_message(m, id)));
         let shipped = ticket.to_string().contains(TRACKING);
         Ok((all && shipped && !ticket["deadlines"].as_array().is_none_or(Vec::is_empty)).then_some(ticket))
     })
@@ -378,6 +393,23 @@ async fn stories(server: &Server, dir: &Path, db: &str) -> anyhow::Result<String
     };
     let number = ticket["ticket"].as_i64().context("a ticket number")?;
     let customer = ticket["customer"].as_i64().context("a customer")?;
+    // No other customer holds her email or phone: identity joined them all.
+    let hers: Vec<i64> = store
+        .export_customers()
+        .await?
+        .iter()
+        .filter(|c| c["merged_into"].is_null())
+        .filter(|c| {
+            c["identities"].as_array().into_iter().flatten().any(|i| {
+                let value = i["value"].as_str().unwrap_or_default();
+                value == EMAIL || value == "+34612987654"
+            })
+        })
+        .filter_map(|c| c["customer"].as_i64())
+        .collect();
+    if hers != [customer] {
+        bail!("Lucía should be one customer ({customer}), but her email and phone are on customers {hers:?}\n{out}");
+    }
     let mut channels = Vec::new();
     for entry in store.ticket_timeline(number).await? {
         if !channels.contains(&entry.message.channel) {
@@ -428,7 +460,7 @@ async fn stories(server: &Server, dir: &Path, db: &str) -> anyhow::Result<String
         }
         break answer["reply"].clone();
     };
-    let stream = format!("/chat/site/stream?conversation={id}&token={token}");
+    let stream = format!("/chat/site/stream?conversation={id}&token={token}&after={position}");
     let seen = read_stream_until(&client, &server.url(&stream), "Marta").await?;
     let _ = writeln!(
         out,
