@@ -7,7 +7,8 @@ use crate::plugin::{Host, LogLevel};
 use crate::wit::channel::weft::plugin::cache;
 use crate::wit::common::weft::plugin::types as w;
 
-/// The guest side of [`Host`] for channels: the shared imports, and the mount's `cache`.
+/// The guest side of [`Host`] for channels: the shared imports (`mail` among them), and the
+/// mount's `cache`.
 struct ChannelHost;
 
 impl Host for ChannelHost {
@@ -22,6 +23,9 @@ impl Host for ChannelHost {
     }
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         GuestHost.embed(texts)
+    }
+    fn submit_mail(&self, envelope: &m::MailEnvelope, message: &[u8]) -> Result<String, m::SubmitError> {
+        GuestHost.submit_mail(envelope, message)
     }
     fn cache_get(&self, key: &str) -> Option<Vec<u8>> {
         cache::get(key)
