@@ -59,47 +59,6 @@ class Handler:
         return "250 2.0.0 Ok: kept"
 "#;
 
-/// The folder aiosmtpd is installed into, once it imports from there.
-fn aiosmtpd() -> Result<PathBuf, String> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| weft_test_support::workspace_root().join("target"));
-    let dir = target.join(format!("python-aiosmtpd-{AIOSMTPD}"));
-    let works = || {
-        Command::new("python3")
-            .env("PYTHONPATH", &dir)
-            .args([
-                "-c",
-                &format!("import aiosmtpd; assert aiosmtpd.__version__ == {AIOSMTPD:?}"),
-            ])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if works() {
-        return Ok(dir);
-    }
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--target",
-        ])
-        .arg(&dir)
-        .arg(format!("aiosmtpd=={AIOSMTPD}"))
-        .output()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
-    if !out.status.success() || !works() {
-        return Err(format!(
-            "cannot install aiosmtpd {AIOSMTPD}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(dir)
-}
-
 /// A running SMTP server, stopped when dropped.
 struct Smtp {
     child: Child,
@@ -503,7 +462,7 @@ async fn mail_end_to_end(installed: &Path, db: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_both_ways_through_maildir_and_smtp() {
-    let installed = match aiosmtpd() {
+    let installed = match weft_test_support::pip_package("aiosmtpd", "aiosmtpd", AIOSMTPD) {
         Ok(dir) => dir,
         Err(why) => {
             eprintln!("SKIPPED mail_both_ways_through_maildir_and_smtp: no SMTP server to test against: {why}");

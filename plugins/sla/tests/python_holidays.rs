@@ -8,7 +8,6 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::process::Command;
 use weft_plugin_sla::holidays::{self, HolidaySet};
 
@@ -43,47 +42,6 @@ for country in sorted(c for c in holidays.list_supported_countries() if len(c) =
         print(json.dumps({"country": country, "region": region, "first": first, "last": last,
                           "days": days, "working": working}, ensure_ascii=False))
 "#;
-
-/// The folder python-holidays is installed into, and whether it is there now.
-fn reference() -> Result<PathBuf, String> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join(format!("python-holidays-{VERSION}"));
-    let works = || {
-        Command::new("python3")
-            .arg("-c")
-            .arg(format!(
-                "import sys; sys.path.insert(0, {:?}); import holidays; assert holidays.__version__ == {VERSION:?}",
-                dir.display().to_string()
-            ))
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if works() {
-        return Ok(dir);
-    }
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--target",
-        ])
-        .arg(&dir)
-        .arg(format!("holidays=={VERSION}"))
-        .output()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
-    if !out.status.success() || !works() {
-        return Err(format!(
-            "pip install holidays=={VERSION} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(dir)
-}
 
 /// One set as python-holidays sees it: date -> name.
 struct Year<'a> {
@@ -158,7 +116,7 @@ fn is_unity_day(name: &str) -> bool {
 
 #[test]
 fn calendars_match_python_holidays() {
-    let dir = match reference() {
+    let dir = match weft_test_support::pip_package("holidays", "holidays", VERSION) {
         Ok(dir) => dir,
         Err(why) => {
             eprintln!("\n*** SKIPPED: python-holidays {VERSION} is not available ({why}) ***\n");

@@ -4,7 +4,8 @@
 //! `tests/plugins/`) to a wasm32-wasip2 component with the `plugin` profile, once per test
 //! process, and returns the directory that holds the `.wasm` files. [`peak_rss_mib`] is what
 //! the benchmarks print of their memory, [`cpu_seconds`] what they print of the processor time
-//! beside the time on the clock.
+//! beside the time on the clock. [`pip_package`] installs a pinned PyPI package under
+//! `target/` for tests that compare against, or talk to, a Python reference.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -220,4 +221,48 @@ fn build_plugins() -> Result<PathBuf, String> {
         std::fs::rename(&aside, &to).map_err(failed)?;
     }
     Ok(out)
+}
+
+/// The folder `<target>/python-<package>-<version>` holding PyPI's `package` at `version`, for
+/// `PYTHONPATH`: installed there with pip on first use, checked by importing `module` and
+/// comparing its `__version__`. The error says why it cannot be had (no python3, no network),
+/// so that a test can say SKIPPED with the reason.
+pub fn pip_package(package: &str, module: &str, version: &str) -> Result<PathBuf, String> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let dir = target.join(format!("python-{package}-{version}"));
+    let works = || {
+        Command::new("python3")
+            .env("PYTHONPATH", &dir)
+            .args([
+                "-c",
+                &format!("import {module}; assert {module}.__version__ == {version:?}"),
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works() {
+        return Ok(dir);
+    }
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+        ])
+        .arg(&dir)
+        .arg(format!("{package}=={version}"))
+        .output()
+        .map_err(|e| format!("cannot run python3: {e}"))?;
+    if !out.status.success() || !works() {
+        return Err(format!(
+            "pip install {package}=={version} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(dir)
 }
