@@ -60,8 +60,15 @@ impl OrderChange {
 pub enum Item {
     /// A message, as [`crate::Channel::parse`] returns them.
     Message(Message),
-    /// An order placed, updated or cancelled at the marketplace.
-    Order { change: OrderChange, order: Order },
+    /// An order placed, updated or cancelled at the marketplace. `id` is the vendor's id of
+    /// the notification that told of it (Amazon's `NotificationId`), when it has one: the
+    /// engine drops a second one with the same id on the same mount. (A report of an order
+    /// already kept, or older than the one kept, queues nothing either way.)
+    Order {
+        change: OrderChange,
+        order: Order,
+        id: Option<String>,
+    },
     /// A carrier's news about a parcel.
     Shipment(ShipmentUpdate),
     /// Anything else worth an event: a workflow can match `kind` (say `customer.updated`).
@@ -70,6 +77,10 @@ pub enum Item {
         /// When it happened; none for when it was received.
         at: Option<Timestamp>,
         payload: serde_json::Value,
+        /// The vendor's id of the event it came from (Shopify's `X-Shopify-Event-Id`,
+        /// Walmart's `eventId`), for vendors that may deliver an event twice: the engine drops
+        /// a second fact of the same kind and id on the same mount. None when there is none.
+        id: Option<String>,
     },
 }
 

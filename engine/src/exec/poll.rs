@@ -198,8 +198,10 @@ fn poll_inbound(hook: &str, cursor: Option<&str>, polled: &Polled, now: i64) -> 
 fn item_json(item: &Item) -> serde_json::Value {
     match item {
         Item::Message(message) => serde_json::json!({ "message": message }),
-        Item::Order { change, order } => serde_json::json!({ "kind": change.kind(), "order": order }),
+        Item::Order { change, order, id } => serde_json::json!({ "kind": change.kind(), "order": order, "id": id }),
         Item::Shipment(update) => serde_json::json!({ "shipment": update }),
-        Item::Fact { kind, at, payload } => serde_json::json!({ "kind": kind, "at": at, "payload": payload }),
+        Item::Fact { kind, at, payload, id } => {
+            serde_json::json!({ "kind": kind, "at": at, "payload": payload, "id": id })
+        }
     }
 }

@@ -59,7 +59,7 @@ impl Default for RuntimeConfig {
 }
 
 /// The plugin contract this engine speaks: the package of `sdk/wit/weft.wit`.
-pub const CONTRACT: &str = "weft:plugin@0.5.0";
+pub const CONTRACT: &str = "weft:plugin@0.6.0";
 
 /// Why a plugin could not be loaded, or the runtime not set up.
 #[derive(Debug, thiserror::Error)]

@@ -234,6 +234,16 @@ fn fact_item(fact: w::Fact) -> Result<Item, String> {
             fact.payload.len()
         ));
     }
+    if let Some(id) = &fact.id {
+        if id.trim().is_empty() || id.len() > MAX_FACT_ID_BYTES {
+            return Err(format!(
+                "the id of `{}` must be 1 to {MAX_FACT_ID_BYTES} bytes, not {} ({:?})",
+                fact.kind,
+                id.len(),
+                id.chars().take(40).collect::<String>()
+            ));
+        }
+    }
     let payload = convert::json_from(&fact.payload).map_err(|e| format!("the payload of `{}` is {e}", fact.kind))?;
     // Requests about personal data are carried out by the store (`store::erasure`): one that
     // names nobody is refused here, with the traffic that carried it.
@@ -255,7 +265,7 @@ fn fact_item(fact: w::Fact) -> Result<Item, String> {
         let order: Order = serde_json::from_value(payload)
             .map_err(|e| format!("the payload of `{}` is not an order: {e}", fact.kind))?;
         order_times(&order)?;
-        return Ok(Item::Order { change, order });
+        return Ok(Item::Order { change, order, id: fact.id });
     }
     if fact.kind == SHIPMENT_UPDATED {
         let update: ShipmentUpdate = serde_json::from_value(payload)
@@ -267,8 +277,13 @@ fn fact_item(fact: w::Fact) -> Result<Item, String> {
         kind: fact.kind,
         at: fact.at,
         payload,
+        id: fact.id,
     })
 }
+
+/// The longest vendor event id a fact may carry (Amazon's and Walmart's are UUIDs, Shopify's a
+/// number).
+pub(crate) const MAX_FACT_ID_BYTES: usize = 256;
 
 /// The most notices one `notices` may return.
 pub(crate) const MAX_NOTICES: usize = 10_000;

@@ -143,7 +143,11 @@ impl Unit {
         for item in items {
             match item {
                 Item::Message(message) => self.enqueue_message(inbound_id, message, now, &mut done).await?,
-                Item::Order { change, order } => {
+                Item::Order { change, order, id } => {
+                    if !self.first_of(inbound_id, change.kind(), id.as_deref(), now).await? {
+                        done.duplicates += 1;
+                        continue;
+                    }
                     let times = order_times(order).map_err(StoreError::Invalid)?;
                     if self.record_order(*change, order, times).await? {
                         let payload = serde_json::to_value(order)?;
@@ -165,7 +169,11 @@ impl Unit {
                         done.duplicates += 1;
                     }
                 }
-                Item::Fact { kind, at, payload } => {
+                Item::Fact { kind, at, payload, id } => {
+                    if !self.first_of(inbound_id, kind, id.as_deref(), now).await? {
+                        done.duplicates += 1;
+                        continue;
+                    }
                     let at = at.unwrap_or(received_at);
                     let (kind, payload) = self.personal_data_fact(inbound_id, kind, payload).await?;
                     self.enqueue_event(&kind, at, None, None, &payload).await?;
@@ -175,6 +183,25 @@ impl Unit {
         }
         self.mark_parsed(inbound_id).await?;
         Ok(done)
+    }
+
+    /// Whether a fact of `kind` with the vendor's event id `id` is the first of its kind and id
+    /// from the mount (hook, else channel) of inbound `inbound_id`, remembering it if so. A fact
+    /// without an id is always first.
+    async fn first_of(&mut self, inbound_id: i64, kind: &str, id: Option<&str>, now: i64) -> Result<bool> {
+        let Some(id) = id else { return Ok(true) };
+        let done = query(
+            "INSERT INTO fact_ids (origin, kind, vendor_id, inbound_id, at)
+             SELECT COALESCE(hook, channel), $2, $3, id, $4 FROM inbound WHERE id = $1
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(inbound_id)
+        .bind(kind)
+        .bind(id)
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// A fact about personal data done before it is queued ([`super::erasure`]): an erasure

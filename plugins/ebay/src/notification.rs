@@ -276,6 +276,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Item>, Error> {
             "notification": notification.notification_id,
             "data": notification.data,
         }),
+        id: Some(notification.notification_id),
     }])
 }
 
@@ -309,6 +310,7 @@ fn erasure(notification: &Notification, at: Option<i64>) -> Result<Item, Error> 
             "reason": "ebay marketplace account deletion",
             "request": notification.notification_id,
         }),
+        id: Some(notification.notification_id.clone()),
     })
 }
 
@@ -457,7 +459,7 @@ mod tests {
     #[test]
     fn topics_become_facts() {
         let items = parse(SDK_BODY.as_bytes()).unwrap();
-        let Item::Fact { kind, at, payload } = &items[0] else {
+        let Item::Fact { kind, at, payload, .. } = &items[0] else {
             panic!("{items:?}")
         };
         assert_eq!(kind, "customer.erase");

@@ -328,6 +328,7 @@ fn item(line: &str, config: &Config) -> Result<Item, String> {
         return Ok(Item::Order {
             change: line.change.into(),
             order: line.order,
+            id: None,
         });
     }
     if value.get("shipment").is_some() {
@@ -912,7 +913,7 @@ mod tests {
         };
         let items = JsonLines::parse_items(&inbound, &Config::default()).unwrap();
         assert!(
-            matches!(&items[0], Item::Order { change: OrderChange::Placed, order } if order.total.as_ref().unwrap().amount == "59.90")
+            matches!(&items[0], Item::Order { change: OrderChange::Placed, order, .. } if order.total.as_ref().unwrap().amount == "59.90")
         );
         assert!(matches!(
             &items[1],

@@ -99,9 +99,12 @@ pub fn verify_signature(secret: &str, inbound: &Inbound) -> Result<(), Error> {
 
 /// What a delivery of `topic` says.
 fn items(topic: &str, inbound: &Inbound) -> Result<Vec<Item>, String> {
-    let request = shopify_header(inbound, "event-id")
-        .or_else(|| shopify_header(inbound, "webhook-id"))
-        .map(|(_, id)| id.trim().to_owned());
+    // Shopify sends a retried or duplicated event with the same event id (the webhook id
+    // names one delivery): the engine drops a second fact with that id.
+    let event = shopify_header(inbound, "event-id").map(|(_, id)| id.trim().to_owned());
+    let request = event
+        .clone()
+        .or_else(|| shopify_header(inbound, "webhook-id").map(|(_, id)| id.trim().to_owned()));
     let shop = shopify_header(inbound, "shop-domain").map(|(_, shop)| shop.trim().to_owned());
     let body = &inbound.body;
     let change = match topic {
@@ -114,7 +117,7 @@ fn items(topic: &str, inbound: &Inbound) -> Result<Vec<Item>, String> {
     };
     if let Some(change) = change {
         let order = read::<ShopifyOrder>(body, "an order")?.into_order()?;
-        return Ok(vec![Item::Order { change, order }]);
+        return Ok(vec![Item::Order { change, order, id: event }]);
     }
     match topic {
         "fulfillments/create" | "fulfillments/update" => {
@@ -134,6 +137,7 @@ fn items(topic: &str, inbound: &Inbound) -> Result<Vec<Item>, String> {
                     "address": customer.default_address.as_ref().map(ShopifyAddress::address),
                     "identities": customer.identities(),
                 }),
+                id: event.clone(),
             }])
         }
         "customers/data_request" => {
@@ -149,6 +153,7 @@ fn items(topic: &str, inbound: &Inbound) -> Result<Vec<Item>, String> {
                     "reason": "shopify customers/data_request",
                     "request": asked.data_request.map(|r| r.id.0).or(request),
                 }),
+                id: event.clone(),
             }])
         }
         "customers/redact" => {
@@ -167,6 +172,7 @@ fn items(topic: &str, inbound: &Inbound) -> Result<Vec<Item>, String> {
                     "reason": format!("shopify customers/redact from {}", redact.shop_domain.or(shop).unwrap_or_default()),
                     "request": request,
                 }),
+                id: event.clone(),
             }])
         }
         "shop/redact" => {
@@ -183,12 +189,14 @@ fn items(topic: &str, inbound: &Inbound) -> Result<Vec<Item>, String> {
                     "reason": format!("shopify shop/redact from {shop}"),
                     "request": request,
                 }),
+                id: event.clone(),
             }])
         }
         _ => Ok(vec![Item::Fact {
             kind: "shopify.unhandled".into(),
             at: None,
             payload: serde_json::json!({ "topic": topic, "shop": shop, "request": request }),
+            id: event,
         }]),
     }
 }

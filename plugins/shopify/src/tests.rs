@@ -129,7 +129,7 @@ fn the_published_vector_passes_in_both_header_sets_and_tampering_fails_with_its_
 #[test]
 fn an_order_becomes_an_order_with_exact_money_and_its_buyer() {
     let items = parse("orders/create", ORDER).unwrap();
-    let [Item::Order { change, order }] = items.as_slice() else {
+    let [Item::Order { change, order, .. }] = items.as_slice() else {
         panic!("{items:?}")
     };
     assert_eq!(*change, OrderChange::Placed);

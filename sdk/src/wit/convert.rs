@@ -113,25 +113,27 @@ pub(crate) fn message_to(msg: m::Message) -> w::Message {
 /// An item as the `parse` and `poll` exports answer it: orders and shipments become facts of
 /// their event kind, with the SDK type as JSON.
 pub(crate) fn item_to(item: crate::Item) -> w::Item {
-    let fact = |kind: &str, at: Option<m::Timestamp>, payload: serde_json::Value| {
+    let fact = |kind: &str, at: Option<m::Timestamp>, payload: serde_json::Value, id: Option<String>| {
         w::Item::Fact(w::Fact {
             kind: kind.to_owned(),
             at,
             payload: json_to(&payload),
+            id,
         })
     };
     // Serializing plain data (strings, numbers, lists) cannot fail.
     match item {
         crate::Item::Message(message) => w::Item::Message(message_to(message)),
-        crate::Item::Order { change, order } => {
-            fact(change.kind(), None, serde_json::to_value(&order).unwrap_or_default())
+        crate::Item::Order { change, order, id } => {
+            fact(change.kind(), None, serde_json::to_value(&order).unwrap_or_default(), id)
         }
         crate::Item::Shipment(update) => fact(
             crate::SHIPMENT_UPDATED,
             None,
             serde_json::to_value(&update).unwrap_or_default(),
+            None,
         ),
-        crate::Item::Fact { kind, at, payload } => fact(&kind, at, payload),
+        crate::Item::Fact { kind, at, payload, id } => fact(&kind, at, payload, id),
     }
 }
 
