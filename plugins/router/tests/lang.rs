@@ -9,6 +9,7 @@ use weft_plugin_router::lang::{LANGUAGES, UNKNOWN};
 
 const OTHER: &str = include_str!("../data/langid_other.csv");
 const FRESH: &str = include_str!("../data/langid_fresh.csv");
+const HELDOUT: &str = include_str!("../data/langid_heldout.csv");
 
 fn rows() -> Vec<(String, String)> {
     read(OTHER)
@@ -60,22 +61,32 @@ fn other_languages_are_named_or_unknown_never_confidently_wrong() {
     assert!(wrong.len() * 100 <= rows.len() * 3, "wrong: {wrong:?}");
 }
 
-/// `data/langid_fresh.csv`, written after the identifier was built and never used to adjust
-/// it: two buyer messages in each of 56 languages it knows and 14 it does not (Icelandic,
-/// Irish, Basque, Swahili, Somali, Hausa, Maltese, Albanian, Lao, Mongolian, Kazakh, Dhivehi,
-/// Tigrinya, Pashto), where the right answer is "unknown". Prints the table of the data README.
-#[test]
-fn a_set_never_tuned_on_known_languages_named_others_unknown() {
+/// Right, "unknown" and wrong answers on one set, for the languages the identifier knows and
+/// for those it does not (where the right answer is "unknown").
+#[derive(Default)]
+struct Tally {
+    known: (usize, usize, Vec<String>),
+    others: (usize, usize, Vec<String>),
+}
+
+impl Tally {
+    fn n_known(&self) -> usize {
+        self.known.0 + self.known.1 + self.known.2.len()
+    }
+    fn n_others(&self) -> usize {
+        self.others.0 + self.others.1 + self.others.2.len()
+    }
+}
+
+/// Runs the shipped identifier over a `text,lang` set, printing every miss and the totals.
+fn tally(name: &str, csv: &str) -> Tally {
     let model = Model::shipped().unwrap();
-    let rows = read(FRESH);
     let knows = |lang: &str| LANGUAGES.iter().any(|l| l.0 == lang);
-    // (right, unknown, wrong) for languages it knows, then for the others.
-    let mut known = (0, 0, Vec::new());
-    let mut others = (0, 0, Vec::new());
-    for (text, lang) in &rows {
+    let mut t = Tally::default();
+    for (text, lang) in &read(csv) {
         let guess = model.lang.detect(text).expect("every sentence has letters");
-        let tally = if knows(lang) { &mut known } else { &mut others };
         let expected = if knows(lang) { lang.as_str() } else { UNKNOWN };
+        let tally = if knows(lang) { &mut t.known } else { &mut t.others };
         if guess.lang == expected {
             tally.0 += 1;
         } else if guess.lang == UNKNOWN {
@@ -89,25 +100,54 @@ fn a_set_never_tuned_on_known_languages_named_others_unknown() {
             tally.2.push(format!("{lang} -> {}", guess.lang));
         }
     }
-    let n_known = known.0 + known.1 + known.2.len();
-    let n_others = others.0 + others.1 + others.2.len();
     println!(
-        "langid_fresh.csv, languages it knows: {n_known} sentences, {} right, {} unknown, {} wrong",
-        known.0,
-        known.1,
-        known.2.len()
+        "{name}, languages it knows: {} sentences, {} right, {} unknown, {} wrong {:?}",
+        t.n_known(),
+        t.known.0,
+        t.known.1,
+        t.known.2.len(),
+        t.known.2
     );
     println!(
-        "langid_fresh.csv, languages it does not know: {n_others} sentences, {} answered unknown, {} named (wrong)",
-        others.0,
-        others.2.len()
+        "{name}, languages it does not know: {} sentences, {} answered unknown, {} named (wrong) {:?}",
+        t.n_others(),
+        t.others.0,
+        t.others.2.len(),
+        t.others.2
     );
+    t
+}
+
+/// `data/langid_fresh.csv`, written after the first identifier was built: two buyer messages
+/// in each of 56 languages it knew and 14 it did not (Icelandic, Irish, Basque, Swahili,
+/// Somali, Hausa, Maltese, Albanian, Lao, Mongolian, Kazakh, Dhivehi, Tigrinya, Pashto), where
+/// the right answer is "unknown". A development set since the letter evidence (its misses
+/// were looked at). Prints the table of the data README.
+#[test]
+fn development_set_known_languages_named_others_unknown() {
+    let t = tally("langid_fresh.csv", FRESH);
+    let (n_known, n_others) = (t.n_known(), t.n_others());
     assert!(n_known >= 100 && n_others >= 20, "{n_known} {n_others}");
     // Floors at what was measured the first time the set was run (2026-12-07: 85 of 112
-    // right, 22 unknown, 5 wrong; 13 of the 25 other sentences answered unknown), not tuned on.
-    assert!(known.0 * 100 >= n_known * 75, "only {} of {n_known} right", known.0);
-    assert!(known.2.len() * 100 <= n_known * 5, "wrong: {:?}", known.2);
-    assert!(others.0 >= 12, "only {} of {n_others} unknown", others.0);
+    // right, 22 unknown, 5 wrong; 13 of the 25 other sentences answered unknown).
+    assert!(t.known.0 * 100 >= n_known * 75, "only {} of {n_known} right", t.known.0);
+    assert!(t.known.2.len() * 100 <= n_known * 5, "wrong: {:?}", t.known.2);
+    assert!(t.others.0 >= 12, "only {} of {n_others} unknown", t.others.0);
+}
+
+/// `data/langid_heldout.csv`, written and committed before the letter evidence and never
+/// tuned on: two buyer messages in each of the 70 languages the identifier knew and in 19 it
+/// does not (none of them in the development set). The targets of issue 28: at least 80 % of
+/// the other languages' sentences "unknown", at most 3 % of the known languages' sentences
+/// named wrongly, at least 85 % right.
+#[test]
+fn held_out_set_meets_the_targets() {
+    let t = tally("langid_heldout.csv", HELDOUT);
+    let (n_known, n_others) = (t.n_known(), t.n_others());
+    assert!(n_known >= 140 && n_others >= 30, "{n_known} {n_others}");
+    assert!(t.others.0 * 100 >= n_others * 80, "only {} of {n_others} unknown", t.others.0);
+    assert!(t.known.2.len() * 100 <= n_known * 3, "wrong: {:?}", t.known.2);
+    assert!(t.known.0 * 100 >= n_known * 85, "only {} of {n_known} right", t.known.0);
 }
 
 #[test]
