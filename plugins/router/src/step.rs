@@ -402,6 +402,24 @@ fn language_decision(message: &Message, text: &str, model: &Model) -> Option<Dec
                 "above its floor but not reliable"
             }
         ),
+        Method::Letters { script, foreign } => format!(
+            "letters no language it knows writes{}: {foreign}",
+            script.map_or_else(String::new, |s| format!(" in {s:?} script"))
+        ),
+        Method::Words {
+            whatlang,
+            hits,
+            words,
+            runner_up,
+        } => format!(
+            "whatlang unsure ({whatlang:.2}), but {hits} of the {words} words are frequent words of the language{}",
+            runner_up
+                .as_ref()
+                .map_or_else(String::new, |(l, n)| format!(" ({l}: {n})"))
+        ),
+        Method::FewWords { guess, hits, words } => {
+            format!("reads most like {guess}, but only {hits} of its {words} words are frequent {guess} words")
+        }
         Method::Unknown { whatlang, profile } => format!(
             "no guess sure enough: whatlang {}; trigram profiles {}",
             whatlang.as_ref().map_or_else(
