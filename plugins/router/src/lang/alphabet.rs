@@ -233,28 +233,49 @@ impl Fit {
 
 /// The text's letters, compatibility-normalized (fullwidth and presentation forms folded) and
 /// lowercased, with their class.
-/// Each letter with its class and the number of the word it is in.
-pub struct Letters(Vec<(char, Class, usize)>);
+/// A text's letters: how many of each known script, and every letter outside a–z with its
+/// class and the number of the word it is in (a–z is in every Latin-script alphabet, so only
+/// the other letters need looking at for each language).
+pub struct Letters {
+    counts: Vec<(Script, usize)>,
+    rare: Vec<(char, Class, usize)>,
+}
 
 impl Letters {
     pub fn of(text: &str) -> Letters {
+        let mut letters = Letters {
+            counts: Vec::new(),
+            rare: Vec::new(),
+        };
         let mut word = 0;
         let mut in_word = false;
-        let mut letters = Vec::new();
         for c in text.nfkc().flat_map(char::to_lowercase) {
-            let k = class(c);
-            if k == Class::Other {
-                // Marks and joiners inside a word do not end it.
-                if in_word && !c.is_alphanumeric() && !is_joiner(c) {
-                    word += 1;
-                    in_word = false;
+            let k = if c.is_ascii_lowercase() {
+                Class::Known(Script::Latin)
+            } else {
+                class(c)
+            };
+            match k {
+                Class::Other => {
+                    // Marks and joiners inside a word do not end it.
+                    if in_word && !c.is_alphanumeric() && !is_joiner(c) {
+                        word += 1;
+                        in_word = false;
+                    }
+                    continue;
                 }
-                continue;
+                Class::Known(s) => match letters.counts.iter_mut().find(|(t, _)| *t == s) {
+                    Some(entry) => entry.1 += 1,
+                    None => letters.counts.push((s, 1)),
+                },
+                Class::Unclaimed => {}
             }
             in_word = true;
-            letters.push((c, k, word));
+            if !c.is_ascii_lowercase() {
+                letters.rare.push((c, k, word));
+            }
         }
-        Letters(letters)
+        letters
     }
 
     /// How the letters fit `lang` (an ISO 639-1 code of [`super::LANGUAGES`]).
@@ -262,20 +283,17 @@ impl Letters {
         let script = script_of(lang);
         let mut fit = Fit {
             script,
-            letters: 0,
+            letters: self.counts.iter().find(|(s, _)| *s == script).map_or(0, |(_, n)| *n),
             foreign: Vec::new(),
             foreign_count: 0,
             foreign_words: 0,
         };
         let mut last_word = None;
-        for &(c, k, word) in &self.0 {
+        for &(c, k, word) in &self.rare {
             let foreign = match k {
-                Class::Known(s) if s == script => {
-                    fit.letters += 1;
-                    !writes(lang, c)
-                }
+                Class::Known(s) => s == script && !writes(lang, c),
                 Class::Unclaimed => true,
-                _ => false,
+                Class::Other => false,
             };
             if foreign {
                 fit.foreign_count += 1;
@@ -293,19 +311,10 @@ impl Letters {
 
     /// The script most of the letters are in, if any letter is in a known one.
     pub fn main_script(&self) -> Option<Script> {
-        let mut counts: Vec<(Script, usize)> = Vec::new();
-        for &(_, k, _) in &self.0 {
-            if let Class::Known(s) = k {
-                match counts.iter_mut().find(|(t, _)| *t == s) {
-                    Some(entry) => entry.1 += 1,
-                    None => counts.push((s, 1)),
-                }
-            }
-        }
-        counts
-            .into_iter()
-            .max_by_key(|&(s, n)| (n, std::cmp::Reverse(s)))
-            .map(|(s, _)| s)
+        self.counts
+            .iter()
+            .max_by_key(|&&(s, n)| (n, std::cmp::Reverse(s)))
+            .map(|&(s, _)| s)
     }
 }
 
