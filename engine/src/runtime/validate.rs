@@ -234,15 +234,15 @@ fn fact_item(fact: w::Fact) -> Result<Item, String> {
             fact.payload.len()
         ));
     }
-    if let Some(id) = &fact.id {
-        if id.trim().is_empty() || id.len() > MAX_FACT_ID_BYTES {
-            return Err(format!(
-                "the id of `{}` must be 1 to {MAX_FACT_ID_BYTES} bytes, not {} ({:?})",
-                fact.kind,
-                id.len(),
-                id.chars().take(40).collect::<String>()
-            ));
-        }
+    if let Some(id) = &fact.id
+        && (id.trim().is_empty() || id.len() > MAX_FACT_ID_BYTES)
+    {
+        return Err(format!(
+            "the id of `{}` must be 1 to {MAX_FACT_ID_BYTES} bytes, not {} ({:?})",
+            fact.kind,
+            id.len(),
+            id.chars().take(40).collect::<String>()
+        ));
     }
     let payload = convert::json_from(&fact.payload).map_err(|e| format!("the payload of `{}` is {e}", fact.kind))?;
     // Requests about personal data are carried out by the store (`store::erasure`): one that
