@@ -140,7 +140,13 @@ fn check_sigv4(method: &str, path: &str, query: &str, headers: &HeaderMap, body:
         let values: Vec<String> = headers
             .get_all(name)
             .iter()
-            .map(|v| v.to_str().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|v| {
+                v.to_str()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect();
         (!values.is_empty()).then(|| values.join(","))
     };
@@ -175,8 +181,18 @@ fn check_sigv4(method: &str, path: &str, query: &str, headers: &HeaderMap, body:
     if jiff::Timestamp::now().duration_since(at).abs() > jiff::SignedDuration::from_mins(15) {
         return Err("the signature is more than 15 minutes old".into());
     }
-    let signed: Vec<&str> = parts.get("SignedHeaders").ok_or("no SignedHeaders")?.split(';').collect();
-    for needed in ["content-type", "host", "x-amz-date", "x-amz-security-token", "x-amz-target"] {
+    let signed: Vec<&str> = parts
+        .get("SignedHeaders")
+        .ok_or("no SignedHeaders")?
+        .split(';')
+        .collect();
+    for needed in [
+        "content-type",
+        "host",
+        "x-amz-date",
+        "x-amz-security-token",
+        "x-amz-target",
+    ] {
         if !signed.contains(&needed) {
             return Err(format!("{needed} is not signed"));
         }
@@ -229,20 +245,39 @@ async fn sqs(
     }
     amazon.state.lock().unwrap().signed_ok += 1;
     if headers.get("content-type").and_then(|v| v.to_str().ok()) != Some("application/x-amz-json-1.0") {
-        return sqs_error(400, "com.amazonaws.sqs#InvalidParameterValue", "Content-Type must be application/x-amz-json-1.0");
+        return sqs_error(
+            400,
+            "com.amazonaws.sqs#InvalidParameterValue",
+            "Content-Type must be application/x-amz-json-1.0",
+        );
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return sqs_error(400, "com.amazonaws.sqs#InvalidParameterValue", "The request body is not JSON");
+        return sqs_error(
+            400,
+            "com.amazonaws.sqs#InvalidParameterValue",
+            "The request body is not JSON",
+        );
     };
     let queue_url = format!("http://127.0.0.1:{}/{ACCOUNT}/{QUEUE}", amazon.port);
     if request["QueueUrl"].as_str() != Some(queue_url.as_str()) {
-        return sqs_error(400, "com.amazonaws.sqs#QueueDoesNotExist", "The specified queue does not exist.");
+        return sqs_error(
+            400,
+            "com.amazonaws.sqs#QueueDoesNotExist",
+            "The specified queue does not exist.",
+        );
     }
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     match target {
         "AmazonSQS.ReceiveMessage" => receive(&amazon, &request).await,
         "AmazonSQS.DeleteMessageBatch" => delete(&amazon, &request),
-        other => sqs_error(400, "com.amazonaws.sqs#InvalidAction", &format!("The action {other} is not valid for this endpoint.")),
+        other => sqs_error(
+            400,
+            "com.amazonaws.sqs#InvalidAction",
+            &format!("The action {other} is not valid for this endpoint."),
+        ),
     }
 }
 
@@ -252,13 +287,21 @@ async fn receive(amazon: &Amazon, request: &Value) -> axum::response::Response {
     let max = request["MaxNumberOfMessages"].as_u64().unwrap_or(1);
     let wait = request["WaitTimeSeconds"].as_u64().unwrap_or(0);
     if !(1..=10).contains(&max) || wait > 20 {
-        return sqs_error(400, "com.amazonaws.sqs#InvalidParameterValue", "Value for parameter MaxNumberOfMessages or WaitTimeSeconds is invalid.");
+        return sqs_error(
+            400,
+            "com.amazonaws.sqs#InvalidParameterValue",
+            "Value for parameter MaxNumberOfMessages or WaitTimeSeconds is invalid.",
+        );
     }
     {
         let mut state = amazon.state.lock().unwrap();
         state.receive_calls += 1;
         if state.fail_receive_call == Some(state.receive_calls) {
-            return sqs_error(500, "com.amazon.coral.service#InternalFailure", "We encountered an internal error. Please try again.");
+            return sqs_error(
+                500,
+                "com.amazon.coral.service#InternalFailure",
+                "We encountered an internal error. Please try again.",
+            );
         }
     }
     let until = Instant::now() + Duration::from_secs(wait);
@@ -268,17 +311,28 @@ async fn receive(amazon: &Amazon, request: &Value) -> axum::response::Response {
             let now = Instant::now();
             let mut taken = Vec::new();
             let mut handles = state.handles;
-            for message in state.queue.iter_mut().filter(|m| !m.deleted && m.visible_at <= now).take(max as usize) {
+            for message in state
+                .queue
+                .iter_mut()
+                .filter(|m| !m.deleted && m.visible_at <= now)
+                .take(max as usize)
+            {
                 handles += 1;
                 message.handle = Some(format!("AQEB{handles:08}+{}", message.id));
                 message.visible_at = now + VISIBILITY;
                 message.receives += 1;
-                taken.push(json!({"MessageId": message.id, "ReceiptHandle": message.handle, "Body": message.body,
-                                  "Attributes": {"ApproximateReceiveCount": message.receives.to_string()}}));
+                taken.push(
+                    json!({"MessageId": message.id, "ReceiptHandle": message.handle, "Body": message.body,
+                                  "Attributes": {"ApproximateReceiveCount": message.receives.to_string()}}),
+                );
             }
             state.handles = handles;
             if !taken.is_empty() || Instant::now() >= until {
-                let answer = if taken.is_empty() { json!({}) } else { json!({"Messages": taken}) };
+                let answer = if taken.is_empty() {
+                    json!({})
+                } else {
+                    json!({"Messages": taken})
+                };
                 return respond(200, "application/x-amz-json-1.0", answer);
             }
         }
@@ -290,7 +344,11 @@ async fn receive(amazon: &Amazon, request: &Value) -> axum::response::Response {
 fn delete(amazon: &Amazon, request: &Value) -> axum::response::Response {
     let entries = request["Entries"].as_array().cloned().unwrap_or_default();
     if entries.is_empty() || entries.len() > 10 {
-        return sqs_error(400, "com.amazonaws.sqs#TooManyEntriesInBatchRequest", "Maximum number of entries per request are 10.");
+        return sqs_error(
+            400,
+            "com.amazonaws.sqs#TooManyEntriesInBatchRequest",
+            "Maximum number of entries per request are 10.",
+        );
     }
     let mut state = amazon.state.lock().unwrap();
     let (mut successful, mut failed) = (Vec::new(), Vec::new());
@@ -305,7 +363,11 @@ fn delete(amazon: &Amazon, request: &Value) -> axum::response::Response {
                                        "Message": format!("The input receipt handle \"{handle}\" is not a valid receipt handle.")})),
         }
     }
-    respond(200, "application/x-amz-json-1.0", json!({"Successful": successful, "Failed": failed}))
+    respond(
+        200,
+        "application/x-amz-json-1.0",
+        json!({"Successful": successful, "Failed": failed}),
+    )
 }
 
 /// `POST /auth/o2/token`: the refresh-token grant of the app's keys.
@@ -313,30 +375,51 @@ async fn lwa(State(amazon): State<Amazon>, body: axum::body::Bytes) -> axum::res
     let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.get(name).map(String::as_str);
     if field("client_id") != Some(LWA_CLIENT_ID) || field("client_secret") != Some(LWA_CLIENT_SECRET) {
-        return respond(401, "application/json", json!({"error": "invalid_client", "error_description": "Client authentication failed"}));
+        return respond(
+            401,
+            "application/json",
+            json!({"error": "invalid_client", "error_description": "Client authentication failed"}),
+        );
     }
     if field("grant_type") != Some("refresh_token") || field("refresh_token") != Some(LWA_REFRESH_TOKEN) {
-        return respond(400, "application/json", json!({"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"}));
+        return respond(
+            400,
+            "application/json",
+            json!({"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"}),
+        );
     }
     let mut state = amazon.state.lock().unwrap();
     state.grants += 1;
     let token = format!("Atza|IwEBI-{}", state.grants);
     state.tokens.push(token.clone());
-    respond(200, "application/json", json!({"access_token": token, "refresh_token": LWA_REFRESH_TOKEN, "token_type": "bearer", "expires_in": 3600}))
+    respond(
+        200,
+        "application/json",
+        json!({"access_token": token, "refresh_token": LWA_REFRESH_TOKEN, "token_type": "bearer", "expires_in": 3600}),
+    )
 }
 
-/// The access token of a Messaging call, if Amazon takes it.
-fn authorized(state: &mut AmazonState, headers: &HeaderMap) -> Result<(), axum::response::Response> {
-    let token = headers.get("x-amz-access-token").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+/// Amazon's refusal of a Messaging call's access token, if it refuses it.
+fn unauthorized(state: &mut AmazonState, headers: &HeaderMap) -> Option<axum::response::Response> {
+    let token = headers
+        .get("x-amz-access-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     state.messaging_calls += 1;
     if state.revoke_first {
         state.revoke_first = false;
         state.revoked.push(token.clone());
     }
     if !state.tokens.contains(&token) || state.revoked.contains(&token) {
-        return Err(sp_error(403, "Unauthorized", "Access to requested resource is denied.", "The access token you provided is revoked, malformed or invalid."));
+        return Some(sp_error(
+            403,
+            "Unauthorized",
+            "Access to requested resource is denied.",
+            "The access token you provided is revoked, malformed or invalid.",
+        ));
     }
-    Ok(())
+    None
 }
 
 /// `GET /messaging/v1/orders/{id}?marketplaceIds=`: the actions permitted now, as HAL.
@@ -347,7 +430,7 @@ async fn actions(
     headers: HeaderMap,
 ) -> axum::response::Response {
     let mut state = amazon.state.lock().unwrap();
-    if let Err(response) = authorized(&mut state, &headers) {
+    if let Some(response) = unauthorized(&mut state, &headers) {
         return response;
     }
     if query.get("marketplaceIds").map(String::as_str) != Some(MARKETPLACE) {
@@ -360,9 +443,13 @@ async fn actions(
         .flatten()
         .map(|name| json!({"href": format!("/messaging/v1/orders/{order}/messages/{name}?marketplaceIds={MARKETPLACE}"), "name": name}))
         .collect();
-    respond(200, "application/hal+json", json!({
+    respond(
+        200,
+        "application/hal+json",
+        json!({
         "_links": {"self": {"href": format!("/messaging/v1/orders/{order}?marketplaceIds={MARKETPLACE}")}, "actions": links},
-        "_embedded": {"actions": []}}))
+        "_embedded": {"actions": []}}),
+    )
 }
 
 /// `POST /messaging/v1/orders/{id}/messages/{action}?marketplaceIds=`: sends it, if permitted.
@@ -374,19 +461,38 @@ async fn send(
     body: axum::body::Bytes,
 ) -> axum::response::Response {
     let mut state = amazon.state.lock().unwrap();
-    if let Err(response) = authorized(&mut state, &headers) {
+    if let Some(response) = unauthorized(&mut state, &headers) {
         return response;
     }
     if query.get("marketplaceIds").map(String::as_str) != Some(MARKETPLACE) {
         return sp_error(400, "InvalidInput", "Invalid Input", "marketplaceIds");
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let record = |state: &mut AmazonState, status: u16| state.posts.push((order.clone(), action.clone(), request.clone(), status));
-    if let Some((status, retry_after)) = state.post_script.get_mut(&order).filter(|s| !s.is_empty()).map(|s| s.remove(0)) {
+    let record = |state: &mut AmazonState, status: u16| {
+        state
+            .posts
+            .push((order.clone(), action.clone(), request.clone(), status))
+    };
+    if let Some((status, retry_after)) = state
+        .post_script
+        .get_mut(&order)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.remove(0))
+    {
         record(&mut state, status);
         let mut response = match status {
-            429 => sp_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.", ""),
-            _ => sp_error(status, "InternalFailure", "We encountered an internal error. Please try again.", ""),
+            429 => sp_error(
+                429,
+                "QuotaExceeded",
+                "You exceeded your quota for the requested resource.",
+                "",
+            ),
+            _ => sp_error(
+                status,
+                "InternalFailure",
+                "We encountered an internal error. Please try again.",
+                "",
+            ),
         };
         if let Some(after) = retry_after {
             response.headers_mut().insert("retry-after", after.parse().unwrap());
@@ -395,7 +501,12 @@ async fn send(
     }
     if !state.actions.get(&order).is_some_and(|a| a.contains(&action)) {
         record(&mut state, 403);
-        return sp_error(403, "Unauthorized", "Access to requested resource is denied.", "This action is not available for the order.");
+        return sp_error(
+            403,
+            "Unauthorized",
+            "Access to requested resource is denied.",
+            "This action is not available for the order.",
+        );
     }
     if request["text"].as_str().is_none_or(|t| t.trim().is_empty()) {
         record(&mut state, 400);
@@ -403,7 +514,12 @@ async fn send(
     }
     if state.refuse.contains(&order) {
         record(&mut state, 400);
-        return sp_error(400, "InvalidInput", "Die Nachricht enthält unzulässige Inhalte: externe Links sind nicht erlaubt.", "text");
+        return sp_error(
+            400,
+            "InvalidInput",
+            "Die Nachricht enthält unzulässige Inhalte: externe Links sind nicht erlaubt.",
+            "text",
+        );
     }
     record(&mut state, 201);
     respond(201, "application/hal+json", json!({}))
@@ -420,7 +536,10 @@ async fn start_amazon(state: AmazonState) -> Amazon {
         .route("/", axum::routing::post(sqs))
         .route("/auth/o2/token", axum::routing::post(lwa))
         .route("/messaging/v1/orders/{order}", axum::routing::get(actions))
-        .route("/messaging/v1/orders/{order}/messages/{action}", axum::routing::post(send))
+        .route(
+            "/messaging/v1/orders/{order}/messages/{action}",
+            axum::routing::post(send),
+        )
         .with_state(amazon.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     amazon
@@ -500,7 +619,12 @@ fn camel(value: &Value) -> Value {
             map.iter()
                 .map(|(k, v)| {
                     let mut chars = k.chars();
-                    let key: String = chars.next().into_iter().flat_map(char::to_lowercase).chain(chars).collect();
+                    let key: String = chars
+                        .next()
+                        .into_iter()
+                        .flat_map(char::to_lowercase)
+                        .chain(chars)
+                        .collect();
                     (key, camel(v))
                 })
                 .collect(),
@@ -556,28 +680,52 @@ async fn amazon_through_serve(db: &str) {
         revoke_first: true,
         ..AmazonState::default()
     };
-    state.actions.insert(ORDER_A.into(), vec!["confirmDeliveryDetails".into(), "unexpectedProblem".into()]);
+    state.actions.insert(
+        ORDER_A.into(),
+        vec!["confirmDeliveryDetails".into(), "unexpectedProblem".into()],
+    );
     state.actions.insert(ORDER_B.into(), vec!["unexpectedProblem".into()]);
-    state.actions.insert(ORDER_C.into(), vec!["confirmDeliveryDetails".into()]);
-    state.post_script.insert(ORDER_A.into(), vec![(429, Some("1")), (500, None)]);
+    state
+        .actions
+        .insert(ORDER_C.into(), vec!["confirmDeliveryDetails".into()]);
+    state
+        .post_script
+        .insert(ORDER_A.into(), vec![(429, Some("1")), (500, None)]);
     state.refuse.push(ORDER_C.into());
     let amazon = start_amazon(state).await;
 
     // The queue: A (PascalCase), B (camelCase), C, A again (SP-API delivered it twice), a
     // malformed one, a type weft has no use for, and six more orders.
-    let a = order_change("nid-a", ORDER_A, "Unshipped", json!([item("WANDERSCHUH-42", 1), item("SOCKEN-3", 15)]));
+    let a = order_change(
+        "nid-a",
+        ORDER_A,
+        "Unshipped",
+        json!([item("WANDERSCHUH-42", 1), item("SOCKEN-3", 15)]),
+    );
     amazon.push("sqs-1", a.to_string());
-    amazon.push("sqs-2", camel(&order_change("nid-b", ORDER_B, "Pending", json!([item("靴下-3足", 2)]))).to_string());
-    amazon.push("sqs-3", order_change("nid-c", ORDER_C, "Shipped", json!([item("حقيبة-ظهر", 1)])).to_string());
+    amazon.push(
+        "sqs-2",
+        camel(&order_change("nid-b", ORDER_B, "Pending", json!([item("靴下-3足", 2)]))).to_string(),
+    );
+    amazon.push(
+        "sqs-3",
+        order_change("nid-c", ORDER_C, "Shipped", json!([item("حقيبة-ظهر", 1)])).to_string(),
+    );
     amazon.push("sqs-4", a.to_string());
-    amazon.push("sqs-5", order_change("nid-bad", "bitte-keine-Nummer", "Unshipped", json!([])).to_string());
+    amazon.push(
+        "sqs-5",
+        order_change("nid-bad", "bitte-keine-Nummer", "Unshipped", json!([])).to_string(),
+    );
     amazon.push("sqs-6", json!({"notificationVersion": "1.0", "notificationType": "FBA_INVENTORY_AVAILABILITY_CHANGES",
         "payloadVersion": "1.0", "eventTime": "2026-11-30T02:00:00.000Z",
         "payload": {"sellerId": "A3TH9S8BH6GOGM", "fnSku": "X0ÜBER-1", "asin": "B07XJ8C8F5", "marketplaceId": MARKETPLACE},
         "notificationMetadata": {"applicationId": "amzn1.sp.solution.2b2e5e27", "subscriptionId": "s-1",
             "publishTime": "2026-11-30T02:00:01.000Z", "notificationId": "nid-fba"}}).to_string());
     for (i, (number, status)) in FILLERS.iter().enumerate() {
-        amazon.push(&format!("sqs-{}", 7 + i), order_change(&format!("nid-f{i}"), number, status, json!([item("ZUBEHÖR", 1)])).to_string());
+        amazon.push(
+            &format!("sqs-{}", 7 + i),
+            order_change(&format!("nid-f{i}"), number, status, json!([item("ZUBEHÖR", 1)])).to_string(),
+        );
     }
 
     let notify = dir.path().join("notify.yaml");
@@ -609,19 +757,31 @@ async fn amazon_through_serve(db: &str) {
     let lines: Vec<(Option<&str>, u32)> = order_a.lines.iter().map(|l| (l.sku.as_deref(), l.quantity)).collect();
     assert_eq!(lines, [(Some("WANDERSCHUH-42"), 1), (Some("SOCKEN-3"), 15)]);
     let b = store.ticket_orders(ORDER_B).await.unwrap();
-    assert_eq!(b[0].order.order.lines[0].sku.as_deref(), Some("靴下-3足"), "camelCase read");
+    assert_eq!(
+        b[0].order.order.lines[0].sku.as_deref(),
+        Some("靴下-3足"),
+        "camelCase read"
+    );
     assert_eq!(b[0].order.last_change, "placed");
 
     // The unknown type is recorded; the malformed one is a dead letter naming what is wrong.
     let fba = serve
         .eventually("the FBA notification recorded", async || {
-            common::all_events(&store).await.into_iter().find(|e| e.kind == "amazon.fba_inventory_availability_changes")
+            common::all_events(&store)
+                .await
+                .into_iter()
+                .find(|e| e.kind == "amazon.fba_inventory_availability_changes")
         })
         .await;
     assert_eq!(fba.payload["payload"]["fnSku"], "X0ÜBER-1");
     let letter = serve
         .eventually("the malformed notification dead-lettered", async || {
-            store.dead_letters(true).await.unwrap().into_iter().find(|l| l.error.contains("bitte-keine-Nummer"))
+            store
+                .dead_letters(true)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|l| l.error.contains("bitte-keine-Nummer"))
         })
         .await;
     assert_eq!(letter.plugin.as_deref(), Some("amazon"));
@@ -635,7 +795,14 @@ async fn amazon_through_serve(db: &str) {
     // Everything kept is deleted from the queue; what the failed poll took came back.
     serve
         .eventually("the queue drained", async || {
-            amazon.state.lock().unwrap().queue.iter().all(|m| m.deleted).then_some(())
+            amazon
+                .state
+                .lock()
+                .unwrap()
+                .queue
+                .iter()
+                .all(|m| m.deleted)
+                .then_some(())
         })
         .await;
     for number in &orders {
@@ -645,12 +812,24 @@ async fn amazon_through_serve(db: &str) {
     {
         let state = amazon.state.lock().unwrap();
         let received_twice = state.queue.iter().filter(|m| m.receives >= 2).count();
-        assert!(received_twice >= 10, "the first receive's ten came back: {:?}", state.queue);
-        assert!(state.refused.is_empty(), "every SQS call was signed right: {:?}", state.refused);
+        assert!(
+            received_twice >= 10,
+            "the first receive's ten came back: {:?}",
+            state.queue
+        );
+        assert!(
+            state.refused.is_empty(),
+            "every SQS call was signed right: {:?}",
+            state.refused
+        );
         assert!(state.signed_ok >= 4, "{}", state.signed_ok);
     }
     let dead = store.dead_letters(true).await.unwrap();
-    assert_eq!(dead.iter().filter(|l| l.error.contains("bitte-keine-Nummer")).count(), 1, "{dead:#?}");
+    assert_eq!(
+        dead.iter().filter(|l| l.error.contains("bitte-keine-Nummer")).count(),
+        1,
+        "{dead:#?}"
+    );
     assert!(serve.log().contains("InternalFailure"), "the failed receive is logged");
 
     // A wrong signature is refused by the local SQS (it checks for real).
@@ -690,37 +869,59 @@ async fn amazon_through_serve(db: &str) {
     assert_eq!(status, 202, "kept first: {text}");
     let listed = serve
         .eventually("the EventBridge notification recorded", async || {
-            common::all_events(&store).await.into_iter().find(|e| e.kind == "amazon.listings_item_status_change")
+            common::all_events(&store)
+                .await
+                .into_iter()
+                .find(|e| e.kind == "amazon.listings_item_status_change")
         })
         .await;
     assert_eq!(listed.payload["payload"]["status"], json!(["BUYABLE"]));
     serve
         .eventually("the malformed EventBridge event dead-lettered", async || {
-            store.dead_letters(true).await.unwrap().into_iter().find(|l| l.error.contains("`detail` is not an object"))
+            store
+                .dead_letters(true)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|l| l.error.contains("`detail` is not an object"))
         })
         .await;
 
     // Messaging: A's action goes out after a revoked token, a 429 and a 500; B's is not
     // permitted; C's is refused by Amazon in its own words.
     let a_row = serve
-        .settled(&store, &format!("notify:{ORDER_A}:confirmDeliveryDetails"), "A's message delivered", |row| {
-            row.state == OutboxState::Delivered
-        })
+        .settled(
+            &store,
+            &format!("notify:{ORDER_A}:confirmDeliveryDetails"),
+            "A's message delivered",
+            |row| row.state == OutboxState::Delivered,
+        )
         .await;
-    assert_eq!(a_row.external_id.as_deref(), Some(&*format!("{ORDER_A}/confirmDeliveryDetails")));
+    assert_eq!(
+        a_row.external_id.as_deref(),
+        Some(&*format!("{ORDER_A}/confirmDeliveryDetails"))
+    );
     let b_row = serve
-        .settled(&store, &format!("notify:{ORDER_B}:confirmDeliveryDetails"), "B's message refused", |row| {
-            row.state == OutboxState::Failed
-        })
+        .settled(
+            &store,
+            &format!("notify:{ORDER_B}:confirmDeliveryDetails"),
+            "B's message refused",
+            |row| row.state == OutboxState::Failed,
+        )
         .await;
     assert_eq!(
         b_row.error.as_deref().unwrap_or_default(),
-        format!("amazon messaging: `confirmDeliveryDetails` is not permitted for order {ORDER_B} now; Amazon permits: unexpectedProblem")
+        format!(
+            "amazon messaging: `confirmDeliveryDetails` is not permitted for order {ORDER_B} now; Amazon permits: unexpectedProblem"
+        )
     );
     let c_row = serve
-        .settled(&store, &format!("notify:{ORDER_C}:confirmDeliveryDetails"), "C's message failed", |row| {
-            row.state == OutboxState::Failed
-        })
+        .settled(
+            &store,
+            &format!("notify:{ORDER_C}:confirmDeliveryDetails"),
+            "C's message failed",
+            |row| row.state == OutboxState::Failed,
+        )
         .await;
     let error = c_row.error.clone().unwrap_or_default();
     assert!(
@@ -733,8 +934,17 @@ async fn amazon_through_serve(db: &str) {
         let a_posts: Vec<u16> = state.posts.iter().filter(|p| p.0 == ORDER_A).map(|p| p.3).collect();
         assert_eq!(a_posts, [429, 500, 201], "{:?}", state.posts);
         let sent = state.posts.iter().find(|p| p.0 == ORDER_A && p.3 == 201).unwrap();
-        assert_eq!((sent.1.as_str(), &sent.2), ("confirmDeliveryDetails", &json!({"text": "Ihre Bestellung kommt am Dienstag — 火曜日にお届けします"})));
-        assert!(!state.posts.iter().any(|p| p.0 == ORDER_B), "B was refused before anything was sent");
+        assert_eq!(
+            (sent.1.as_str(), &sent.2),
+            (
+                "confirmDeliveryDetails",
+                &json!({"text": "Ihre Bestellung kommt am Dienstag — 火曜日にお届けします"})
+            )
+        );
+        assert!(
+            !state.posts.iter().any(|p| p.0 == ORDER_B),
+            "B was refused before anything was sent"
+        );
         // Deliveries run side by side, so two may ask for a token before the first is cached.
         assert!(
             state.grants >= 2 && state.grants < state.messaging_calls / 2,
@@ -747,18 +957,34 @@ async fn amazon_through_serve(db: &str) {
 
     // A notification while weft is down is read after the restart; nothing is repeated.
     let late = "028-1212121-1212121";
-    amazon.push("sqs-13", order_change("nid-late", late, "Unshipped", json!([item("ZUBEHÖR", 2)])).to_string());
+    amazon.push(
+        "sqs-13",
+        order_change("nid-late", late, "Unshipped", json!([item("ZUBEHÖR", 2)])).to_string(),
+    );
     let serve = Serve::start_with_workflows(dir.path(), db, &channels, &SECRETS, std::slice::from_ref(&notify));
     serve
-        .eventually("the late order kept", async || (!order_events(&store, late).await.is_empty()).then_some(()))
+        .eventually("the late order kept", async || {
+            (!order_events(&store, late).await.is_empty()).then_some(())
+        })
         .await;
     serve
         .eventually("the queue drained again", async || {
-            amazon.state.lock().unwrap().queue.iter().all(|m| m.deleted).then_some(())
+            amazon
+                .state
+                .lock()
+                .unwrap()
+                .queue
+                .iter()
+                .all(|m| m.deleted)
+                .then_some(())
         })
         .await;
     for number in &orders {
-        assert_eq!(order_events(&store, number).await.len(), 1, "order {number} after the restart");
+        assert_eq!(
+            order_events(&store, number).await.len(),
+            1,
+            "order {number} after the restart"
+        );
     }
     serve.stop();
 }
@@ -838,24 +1064,41 @@ async fn story_two(db: &str) {
             "Hallo, ich habe die Schuhe bei Ihnen auf Amazon gekauft (Bestellung 302-1234567-7654321) und warte noch. Können Sie nachsehen?",
         )],
     });
-    assert_eq!(serve.ticket_of(&store, "m-anna-1").await, ticket, "the eBay message joins the ticket");
+    assert_eq!(
+        serve.ticket_of(&store, "m-anna-1").await,
+        ticket,
+        "the eBay message joins the ticket"
+    );
 
     // 3. SP-API reports the order.
     amazon.push(
         "sqs-story-1",
-        order_change("nid-story", STORY_ORDER, "Unshipped", json!([item("WANDERSCHUH-42", 1)])).to_string(),
+        order_change(
+            "nid-story",
+            STORY_ORDER,
+            "Unshipped",
+            json!([item("WANDERSCHUH-42", 1)]),
+        )
+        .to_string(),
     );
     let shown = serve
         .eventually("the ticket linked to the order and its buyer", async || {
             let tickets = store.export_tickets().await.unwrap();
-            tickets
-                .into_iter()
-                .find(|t| t["ticket"] == ticket && t["orders"][0]["status"] == "paid" && t["orders"][0]["customer"] == t["customer"])
+            tickets.into_iter().find(|t| {
+                t["ticket"] == ticket
+                    && t["orders"][0]["status"] == "paid"
+                    && t["orders"][0]["customer"] == t["customer"]
+            })
         })
         .await;
     assert_eq!(shown["orders"][0]["channel"], "amazon");
     assert_eq!(shown["orders"][0]["written"], STORY_ORDER);
-    let mut messages: Vec<&str> = shown["messages"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    let mut messages: Vec<&str> = shown["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
     messages.sort();
     assert_eq!(messages, ["m-anna-1", "story-amazon-1@marketplace.amazon.de"]);
     let tickets = store.export_tickets().await.unwrap();

@@ -133,8 +133,11 @@ pub async fn poll_hook(live: &Live, hook: &str, every: Duration, now: i64) -> an
     let mut unit = store.unit().await?;
     let mut items = 0;
     // What the channel could not read is kept as dead letters of the hook, not queued.
-    let (unreadable, readable): (Vec<Item>, Vec<Item>) =
-        polled.items.iter().cloned().partition(|item| item.as_unreadable().is_some());
+    let (unreadable, readable): (Vec<Item>, Vec<Item>) = polled
+        .items
+        .iter()
+        .cloned()
+        .partition(|item| item.as_unreadable().is_some());
     for item in &unreadable {
         let Some((source, reason, body, content_type)) = item.as_unreadable() else {
             continue;
@@ -148,7 +151,10 @@ pub async fn poll_hook(live: &Live, hook: &str, every: Duration, now: i64) -> an
             body: body.as_bytes().to_vec(),
         };
         let reason = format!("poll of hook `{hook}`, {source}: {reason}");
-        if unit.keep_unreadable(hook, mount.uses.as_str(), &inbound, &reason).await? {
+        if unit
+            .keep_unreadable(hook, mount.uses.as_str(), &inbound, &reason)
+            .await?
+        {
             tracing::warn!(hook, source, reason = %reason, "polled traffic could not be read: kept as a dead letter");
         }
     }

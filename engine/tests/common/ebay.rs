@@ -173,7 +173,11 @@ pub fn bearer(state: &EbayState, headers: &HeaderMap, kind: &str) -> bool {
 }
 
 /// `GET /commerce/notification/v1/public_key/{kid}` with the application token.
-pub async fn public_key(State(ebay): State<Ebay>, Path(kid): Path<String>, headers: HeaderMap) -> axum::response::Response {
+pub async fn public_key(
+    State(ebay): State<Ebay>,
+    Path(kid): Path<String>,
+    headers: HeaderMap,
+) -> axum::response::Response {
     let mut state = ebay.state.lock().unwrap();
     if !bearer(&state, &headers, "app") {
         return ebay_error(401, 1001, "OAuth", "Invalid access token");

@@ -154,18 +154,26 @@ impl Config {
             }
             if sqs.wait_seconds > 20 {
                 problems.push(
-                    ConfigProblem::at(["sqs", "wait_seconds"], format!("{} is longer than SQS waits", sqs.wait_seconds))
-                        .expected("0 to 20"),
+                    ConfigProblem::at(
+                        ["sqs", "wait_seconds"],
+                        format!("{} is longer than SQS waits", sqs.wait_seconds),
+                    )
+                    .expected("0 to 20"),
                 );
             }
             if !(1..=10).contains(&sqs.batches) {
-                problems
-                    .push(ConfigProblem::at(["sqs", "batches"], format!("{} batches", sqs.batches)).expected("1 to 10"));
+                problems.push(
+                    ConfigProblem::at(["sqs", "batches"], format!("{} batches", sqs.batches)).expected("1 to 10"),
+                );
             }
         }
         if let Some(eventbridge) = &self.eventbridge {
             let header = eventbridge.header.trim();
-            if header.is_empty() || !header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if header.is_empty()
+                || !header
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 problems.push(
                     ConfigProblem::at(["eventbridge", "header"], format!("`{header}` is not a header name"))
                         .expected("a header name such as x-weft-api-key"),

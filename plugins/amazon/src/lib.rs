@@ -134,7 +134,10 @@ mod tests {
         .unwrap();
         let host = TestHost::new().with_secret("eb_key", "schlüssel-鍵");
         let inbound = |key: Option<&str>| Inbound {
-            headers: key.map(|k| ("x-weft-api-key".to_owned(), k.to_owned())).into_iter().collect(),
+            headers: key
+                .map(|k| ("x-weft-api-key".to_owned(), k.to_owned()))
+                .into_iter()
+                .collect(),
             ..Inbound::default()
         };
         assert_eq!(Amazon::verify(&inbound(Some("schlüssel-鍵")), &config, &host), Ok(()));
@@ -143,7 +146,10 @@ mod tests {
             (None, "the x-weft-api-key header is missing"),
         ] {
             let error = Amazon::verify(&inbound(key), &config, &host).unwrap_err();
-            assert!(matches!(&error, Error::Permanent(m) if m.starts_with("amazon webhook: ") && m.contains(expected)), "{error:?}");
+            assert!(
+                matches!(&error, Error::Permanent(m) if m.starts_with("amazon webhook: ") && m.contains(expected)),
+                "{error:?}"
+            );
         }
         let no_hooks: Config = weft_sdk::testing::channel_config::<Amazon>(serde_json::json!({
             "sp_api": {"endpoint": "https://sellingpartnerapi-eu.amazon.com", "marketplace_id": "A1PA6795UKMFR9",

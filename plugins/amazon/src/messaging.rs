@@ -151,7 +151,12 @@ pub fn deliver(outbound: &Outbound, config: &SpApiConfig, host: &dyn Host) -> Re
     if action.is_empty() {
         return Err(Error::permanent(format!(
             "amazon messaging: the message to order {order} names no action: set its subject to one of {}",
-            TEXT_ACTIONS.iter().chain(BARE_ACTIONS).copied().collect::<Vec<_>>().join(", ")
+            TEXT_ACTIONS
+                .iter()
+                .chain(BARE_ACTIONS)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     if DOCUMENT_ACTIONS.contains(&action) {
@@ -163,7 +168,12 @@ pub fn deliver(outbound: &Outbound, config: &SpApiConfig, host: &dyn Host) -> Re
     if !bare && !TEXT_ACTIONS.contains(&action) {
         return Err(Error::permanent(format!(
             "amazon messaging: `{action}` is not a Messaging API action weft sends; expected one of {}",
-            TEXT_ACTIONS.iter().chain(BARE_ACTIONS).copied().collect::<Vec<_>>().join(", ")
+            TEXT_ACTIONS
+                .iter()
+                .chain(BARE_ACTIONS)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let permitted = permitted_actions(config, host, order)?;
@@ -178,7 +188,9 @@ pub fn deliver(outbound: &Outbound, config: &SpApiConfig, host: &dyn Host) -> Re
         )));
     }
     if !bare && outbound.body.trim().is_empty() {
-        return Err(Error::permanent(format!("amazon messaging: `{action}` for order {order} has no text")));
+        return Err(Error::permanent(format!(
+            "amazon messaging: `{action}` for order {order} has no text"
+        )));
     }
     let url = format!(
         "{}/messaging/v1/orders/{}/messages/{action}?marketplaceIds={}",
@@ -340,12 +352,22 @@ mod tests {
             .respond("GET", &format!("{API}?marketplaceIds=A1PA6795UKMFR9"), permitted)
             .respond("POST", &post, HttpResponse::new(201).with_json(&serde_json::json!({})));
         let config = config();
-        let sent = deliver(&outbound("confirmDeliveryDetails", "Zustellung am Dienstag — 火曜日にお届け"), &config, &host).unwrap();
-        assert_eq!(sent.external_id.as_deref(), Some("302-1234567-7654321/confirmDeliveryDetails"));
+        let sent = deliver(
+            &outbound("confirmDeliveryDetails", "Zustellung am Dienstag — 火曜日にお届け"),
+            &config,
+            &host,
+        )
+        .unwrap();
+        assert_eq!(
+            sent.external_id.as_deref(),
+            Some("302-1234567-7654321/confirmDeliveryDetails")
+        );
         let refused = deliver(&outbound("confirmOrderDetails", "x"), &config, &host).unwrap_err();
         assert_eq!(
             refused,
-            Error::permanent("amazon messaging: `confirmOrderDetails` is not permitted for order 302-1234567-7654321 now; Amazon permits: confirmDeliveryDetails, unexpectedProblem")
+            Error::permanent(
+                "amazon messaging: `confirmOrderDetails` is not permitted for order 302-1234567-7654321 now; Amazon permits: confirmDeliveryDetails, unexpectedProblem"
+            )
         );
         let requests = host.requests();
         let token_calls: Vec<_> = requests.iter().filter(|r| r.url == LWA).collect();
@@ -375,13 +397,34 @@ mod tests {
         let host = host();
         let config = config();
         for (outbound, expected) in [
-            (Outbound { to: "anna@example.de".into(), ..outbound("confirmDeliveryDetails", "x") }, "not to an Amazon order number"),
-            (Outbound { subject: None, ..outbound("", "x") }, "names no action: set its subject to one of confirmCustomizationDetails"),
-            (outbound("invoice", "x"), "needs a document uploaded through the Uploads API"),
-            (outbound("sendHello", "x"), "`sendHello` is not a Messaging API action weft sends"),
+            (
+                Outbound {
+                    to: "anna@example.de".into(),
+                    ..outbound("confirmDeliveryDetails", "x")
+                },
+                "not to an Amazon order number",
+            ),
+            (
+                Outbound {
+                    subject: None,
+                    ..outbound("", "x")
+                },
+                "names no action: set its subject to one of confirmCustomizationDetails",
+            ),
+            (
+                outbound("invoice", "x"),
+                "needs a document uploaded through the Uploads API",
+            ),
+            (
+                outbound("sendHello", "x"),
+                "`sendHello` is not a Messaging API action weft sends",
+            ),
         ] {
             let error = deliver(&outbound, &config, &host).unwrap_err();
-            assert!(matches!(&error, Error::Permanent(m) if m.contains(expected)), "{error:?}");
+            assert!(
+                matches!(&error, Error::Permanent(m) if m.contains(expected)),
+                "{error:?}"
+            );
         }
         assert!(host.requests().is_empty());
     }
@@ -408,7 +451,9 @@ mod tests {
         let refused = HttpResponse::new(400).with_json(&serde_json::json!({"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"}));
         assert_eq!(
             lwa_error("getting an LWA access token", &refused),
-            Error::permanent("amazon: getting an LWA access token: HTTP 400: invalid_grant (The request has an invalid grant parameter : refresh_token)")
+            Error::permanent(
+                "amazon: getting an LWA access token: HTTP 400: invalid_grant (The request has an invalid grant parameter : refresh_token)"
+            )
         );
     }
 

@@ -42,7 +42,10 @@ pub fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value
 }
 
 fn text<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    field(object, name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    field(object, name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 fn object<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Map<String, Value>> {
@@ -136,8 +139,8 @@ fn order(
     event_time: Option<jiff::Timestamp>,
     what: &str,
 ) -> Result<(OrderChange, Order), Error> {
-    let number = text(notification, "AmazonOrderId")
-        .ok_or_else(|| refuse(format!("{what}: `AmazonOrderId` is missing")))?;
+    let number =
+        text(notification, "AmazonOrderId").ok_or_else(|| refuse(format!("{what}: `AmazonOrderId` is missing")))?;
     if !is_amazon_order(number) {
         return Err(refuse(format!(
             "{what}: `AmazonOrderId` {number:?} is not an Amazon order number (ddd-ddddddd-ddddddd)"
@@ -149,11 +152,17 @@ fn order(
     let placed_at = match text(summary, "PurchaseDate") {
         Some(date) => date
             .parse::<jiff::Timestamp>()
-            .map_err(|e| refuse(format!("{what}: order {number}: `PurchaseDate` {date:?} is not an ISO 8601 time: {e}")))?
+            .map_err(|e| {
+                refuse(format!(
+                    "{what}: order {number}: `PurchaseDate` {date:?} is not an ISO 8601 time: {e}"
+                ))
+            })?
             .to_string(),
-        None => event_time
-            .map(|t| t.to_string())
-            .ok_or_else(|| refuse(format!("{what}: order {number}: neither `PurchaseDate` nor `EventTime` says when")))?,
+        None => event_time.map(|t| t.to_string()).ok_or_else(|| {
+            refuse(format!(
+                "{what}: order {number}: neither `PurchaseDate` nor `EventTime` says when"
+            ))
+        })?,
     };
     let mut lines = Vec::new();
     if let Some(items) = field(summary, "OrderItems") {
@@ -164,9 +173,13 @@ fn order(
             let line = line
                 .as_object()
                 .ok_or_else(|| refuse(format!("{what}: order {number}: `OrderItems[{i}]` is not an object")))?;
-            let sku = text(line, "SellerSKU").or_else(|| text(line, "ASIN")).map(str::to_owned);
+            let sku = text(line, "SellerSKU")
+                .or_else(|| text(line, "ASIN"))
+                .map(str::to_owned);
             let quantity = field(line, "Quantity").and_then(Value::as_u64).ok_or_else(|| {
-                refuse(format!("{what}: order {number}: `OrderItems[{i}].Quantity` is not a whole number"))
+                refuse(format!(
+                    "{what}: order {number}: `OrderItems[{i}].Quantity` is not a whole number"
+                ))
             })?;
             let title = sku
                 .clone()
@@ -176,7 +189,9 @@ fn order(
                 sku,
                 title,
                 quantity: u32::try_from(quantity).map_err(|_| {
-                    refuse(format!("{what}: order {number}: `OrderItems[{i}].Quantity` {quantity} is too large"))
+                    refuse(format!(
+                        "{what}: order {number}: `OrderItems[{i}].Quantity` {quantity} is too large"
+                    ))
                 })?,
                 unit_price: None,
             });
@@ -215,7 +230,12 @@ pub(crate) mod tests {
                 map.iter()
                     .map(|(k, v)| {
                         let mut chars = k.chars();
-                        let key: String = chars.next().into_iter().flat_map(char::to_lowercase).chain(chars).collect();
+                        let key: String = chars
+                            .next()
+                            .into_iter()
+                            .flat_map(char::to_lowercase)
+                            .chain(chars)
+                            .collect();
                         (key, camel(v))
                     })
                     .collect(),
@@ -276,7 +296,10 @@ pub(crate) mod tests {
         assert_eq!(kind, "amazon.any_offer_changed");
         assert_eq!(id.as_deref(), Some("n-offer-1"));
         assert!(at.is_some());
-        assert_eq!(payload["payload"]["anyOfferChangedNotification"]["offerChangeTrigger"]["asin"], "B07XJ8C8F5");
+        assert_eq!(
+            payload["payload"]["anyOfferChangedNotification"]["offerChangeTrigger"]["asin"],
+            "B07XJ8C8F5"
+        );
         let cases = [
             ("kein JSON — 不是", "the body is not JSON"),
             ("[1]", "not a JSON object"),

@@ -320,7 +320,10 @@ mod tests {
         other.body = br#"{"QueueUrl":"https://sqs.eu-west-1.amazonaws.com/123456789012/other"}"#.to_vec();
         sign(&mut other, &credentials, scope, at);
         assert_ne!(other.header("authorization"), Some(auth.as_str()));
-        assert_eq!(split_url("http://127.0.0.1:4566/a/b?x=1"), ("127.0.0.1:4566", "/a/b", "x=1"));
+        assert_eq!(
+            split_url("http://127.0.0.1:4566/a/b?x=1"),
+            ("127.0.0.1:4566", "/a/b", "x=1")
+        );
         assert_eq!(canonical_path("/a b/ü"), "/a%20b/%C3%BC");
     }
 }

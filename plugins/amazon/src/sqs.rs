@@ -170,7 +170,9 @@ impl<'a> Sqs<'a> {
         match answer.get("Messages") {
             None | Some(serde_json::Value::Null) => Ok(Vec::new()),
             Some(messages) => serde_json::from_value(messages.clone()).map_err(|e| {
-                Error::permanent(format!("amazon: sqs ReceiveMessage: the messages are not SQS's format: {e}"))
+                Error::permanent(format!(
+                    "amazon: sqs ReceiveMessage: the messages are not SQS's format: {e}"
+                ))
             }),
         }
     }
@@ -300,22 +302,45 @@ mod tests {
         let targets: Vec<&str> = requests.iter().map(|r| r.header("x-amz-target").unwrap()).collect();
         assert_eq!(
             targets,
-            ["AmazonSQS.DeleteMessageBatch", "AmazonSQS.ReceiveMessage", "AmazonSQS.ReceiveMessage"]
+            [
+                "AmazonSQS.DeleteMessageBatch",
+                "AmazonSQS.ReceiveMessage",
+                "AmazonSQS.ReceiveMessage"
+            ]
         );
-        let bodies: Vec<serde_json::Value> = requests.iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
-        assert_eq!(bodies[0]["Entries"][1], serde_json::json!({"Id": "1", "ReceiptHandle": "old-2"}));
-        assert_eq!((bodies[1]["WaitTimeSeconds"].as_u64(), bodies[2]["WaitTimeSeconds"].as_u64()), (Some(20), Some(0)));
+        let bodies: Vec<serde_json::Value> = requests
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        assert_eq!(
+            bodies[0]["Entries"][1],
+            serde_json::json!({"Id": "1", "ReceiptHandle": "old-2"})
+        );
+        assert_eq!(
+            (
+                bodies[1]["WaitTimeSeconds"].as_u64(),
+                bodies[2]["WaitTimeSeconds"].as_u64()
+            ),
+            (Some(20), Some(0))
+        );
         for request in &requests {
             assert_eq!(request.header("content-type"), Some("application/x-amz-json-1.0"));
-            assert!(request.header("authorization").unwrap().starts_with(
-                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
-            ));
+            assert!(
+                request
+                    .header("authorization")
+                    .unwrap()
+                    .starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+            );
         }
     }
 
     #[test]
     fn an_empty_queue_keeps_the_cursor_and_errors_are_sqss() {
-        let host = host().respond("POST", ENDPOINT, HttpResponse::new(200).with_json(&serde_json::json!({})));
+        let host = host().respond(
+            "POST",
+            ENDPOINT,
+            HttpResponse::new(200).with_json(&serde_json::json!({})),
+        );
         let empty = Cursor::default().text();
         let polled = poll(Some(&empty), &config(), &host).unwrap();
         assert_eq!(polled, Polled::default(), "nothing to delete, nothing new");

@@ -263,6 +263,8 @@ mod tests {
             fault,
             port: 0,
             check: None,
+            channel: None,
+            subject: None,
         }
     }
 
