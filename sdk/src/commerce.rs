@@ -96,6 +96,46 @@ impl From<ShipmentUpdate> for Item {
     }
 }
 
+/// The fact kind of traffic a polled channel received but could not read (a malformed
+/// message in a queue it drains). The engine does not queue it as an event: it keeps the
+/// traffic as a dead letter of the hook with its reason, as it keeps a webhook the channel's
+/// `parse` refused, and `weft replay` parses it again through the channel's `parse`. Build it
+/// with [`Item::unreadable`]. (A polled channel must take such a message off its queue, or it
+/// would come back forever; this keeps it.)
+pub const UNREADABLE: &str = "inbound.unreadable";
+
+impl Item {
+    /// Traffic a poll received and could not read: `source` names where it came from (a
+    /// queue's message id), `reason` what is wrong, `body` the bytes as received (kept as
+    /// text: the queues that carry vendor notifications carry text).
+    pub fn unreadable(source: &str, reason: &str, body: &[u8], content_type: Option<&str>) -> Item {
+        Item::Fact {
+            kind: UNREADABLE.into(),
+            at: None,
+            payload: serde_json::json!({
+                "source": source,
+                "reason": reason,
+                "body": String::from_utf8_lossy(body),
+                "content_type": content_type,
+            }),
+            id: Some(source.to_owned()),
+        }
+    }
+
+    /// The source, reason and body of an [`UNREADABLE`] fact; None for any other item.
+    pub fn as_unreadable(&self) -> Option<(&str, &str, &str, Option<&str>)> {
+        match self {
+            Item::Fact { kind, payload, .. } if kind == UNREADABLE => Some((
+                payload["source"].as_str().unwrap_or_default(),
+                payload["reason"].as_str().unwrap_or_default(),
+                payload["body"].as_str().unwrap_or_default(),
+                payload["content_type"].as_str(),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// What one [`crate::Channel::poll`] brought: the items, and where the next poll starts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Polled {

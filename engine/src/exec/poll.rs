@@ -8,6 +8,10 @@
 //! through the same path as a webhook's) and the next cursor written, all in one transaction.
 //! A restart before the commit asks again from the same cursor; after it, from the next.
 //!
+//! **Unreadable traffic is kept, not queued.** An item of kind [`weft_sdk::UNREADABLE`] (a
+//! malformed message a channel took off its queue) becomes a dead letter of the hook with its
+//! reason, in the same transaction; `weft replay` parses it again through the channel.
+//!
 //! **A failing poll loses nothing.** The cursor stays; the failure is counted and the next try
 //! waits about twice as long each time (from the interval, at most [`MAX_BACKOFF`], with
 //! jitter between half and all of it), never less than a vendor's `Retry-After`. The reason is logged with the hook and kept with the cursor.
@@ -128,6 +132,36 @@ pub async fn poll_hook(live: &Live, hook: &str, every: Duration, now: i64) -> an
     let next_at = now.saturating_add(every.as_millis() as i64);
     let mut unit = store.unit().await?;
     let mut items = 0;
+    // What the channel could not read is kept as dead letters of the hook, not queued.
+    let (unreadable, readable): (Vec<Item>, Vec<Item>) = polled
+        .items
+        .iter()
+        .cloned()
+        .partition(|item| item.as_unreadable().is_some());
+    for item in &unreadable {
+        let Some((source, reason, body, content_type)) = item.as_unreadable() else {
+            continue;
+        };
+        let inbound = Inbound {
+            source: format!("poll:{hook}:{source}"),
+            hook: Some(hook.to_owned()),
+            received_at: now,
+            content_type: content_type.map(str::to_owned),
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        };
+        let reason = format!("poll of hook `{hook}`, {source}: {reason}");
+        if unit
+            .keep_unreadable(hook, mount.uses.as_str(), &inbound, &reason)
+            .await?
+        {
+            tracing::warn!(hook, source, reason = %reason, "polled traffic could not be read: kept as a dead letter");
+        }
+    }
+    let polled = Polled {
+        items: readable,
+        cursor: polled.cursor,
+    };
     if !polled.items.is_empty() {
         let inbound = poll_inbound(hook, state.cursor.as_deref(), &polled, now);
         let id = match unit.record_inbound(mount.uses.as_str(), &inbound).await? {

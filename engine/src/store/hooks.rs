@@ -142,3 +142,40 @@ impl Store {
         Ok(())
     }
 }
+
+impl super::Unit {
+    /// Keeps traffic a poll of `hook` received and its channel could not read (see
+    /// [`weft_sdk::UNREADABLE`]) as a dead letter with `reason`: replayed, it is
+    /// parsed through the channel's `parse` like a webhook. The same body on the same hook is
+    /// kept once (a queue that delivers it again). Returns whether it was new.
+    pub async fn keep_unreadable(
+        &mut self,
+        hook: &str,
+        channel: &str,
+        inbound: &Inbound,
+        reason: &str,
+    ) -> Result<bool> {
+        let digest = webhook_digest(hook, &inbound.body);
+        let headers = serde_json::to_string(&inbound.headers)?;
+        let inserted = query(
+            "INSERT INTO inbound (channel, hook, source, content_type, headers, body, digest, received_at, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received')
+             ON CONFLICT (digest) DO NOTHING RETURNING id",
+        )
+        .bind(channel)
+        .bind(hook)
+        .bind(&inbound.source)
+        .bind(inbound.content_type.as_deref())
+        .bind(headers)
+        .bind(inbound.body.as_slice())
+        .bind(&digest)
+        .bind(inbound.received_at)
+        .fetch_optional(self.conn())
+        .await?;
+        let Some(row) = inserted else {
+            return Ok(false);
+        };
+        self.dead_letter_inbound(row.try_get("id")?, channel, reason).await?;
+        Ok(true)
+    }
+}

@@ -2,6 +2,7 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod ebay;
 pub mod serve;
 
 /// A fresh, empty PostgreSQL database for one test, named after it, or None (and a loud
@@ -29,4 +30,22 @@ pub async fn postgres_database(test: &str) -> Option<String> {
         .unwrap();
     let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
     Some(format!("{base}/{name}"))
+}
+
+/// Every event the store holds, by id.
+pub async fn all_events(store: &weft::store::Store) -> Vec<weft::store::queue::QueuedEvent> {
+    let mut found = Vec::new();
+    let mut missing = 0;
+    let mut id = 1;
+    while missing < 50 {
+        match store.event(id).await.unwrap() {
+            Some(event) => {
+                found.push(event);
+                missing = 0;
+            }
+            None => missing += 1,
+        }
+        id += 1;
+    }
+    found
 }

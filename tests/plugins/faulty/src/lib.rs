@@ -1,7 +1,7 @@
 //! A step that misbehaves on request, so the runtime's limits and capability checks can be tested
 //! against a real component.
 //!
-//! `with: { fault: ok|loop|hog|trap|panic|garbage|http|secret|context|acknowledge, port: 8080 }` picks the
+//! `with: { fault: ok|loop|hog|trap|panic|garbage|http|secret|context|acknowledge|notify, port: 8080 }` picks the
 //! behaviour; see [`Fault`]. `check: loop|hog|trap|problems` makes `check-config` misbehave
 //! too; see [`CheckFault`].
 
@@ -37,6 +37,10 @@ pub enum Fault {
     /// Answers the message with an automatic acknowledgement to its sender's email, on its
     /// channel, keyed `ack:<channel>:<id>` (for the outbox).
     Acknowledge,
+    /// On an order event, sends a message about the order to its number through the mount
+    /// `channel`, with `subject` (a marketplace's proactive message, such as an Amazon
+    /// Messaging action), keyed `notify:<number>:<subject>`.
+    Notify,
 }
 
 /// What `check-config` does when it is asked to misbehave.
@@ -66,6 +70,12 @@ pub struct Config {
     /// How `check-config` misbehaves; by default it finds no problem. Example: `trap`.
     #[serde(default)]
     pub check: Option<CheckFault>,
+    /// The mount `notify` sends through. Example: `amazon-sp`.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// The subject `notify` sends with. Example: `confirmDeliveryDetails`.
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 /// Spins until the host's deadline stops it.
@@ -188,6 +198,24 @@ impl Step for Faulty {
                     "every message is acknowledged",
                 )])
             }
+            Fault::Notify => {
+                let order = weft_sdk::Order::deserialize(&event.payload)
+                    .map_err(|e| Error::permanent(format!("the event carries no order: {e}")))?;
+                let channel = config.channel.clone().unwrap_or_default();
+                let subject = config.subject.clone().unwrap_or_default();
+                Ok(vec![Decision::new(
+                    Command::SendMessage(SendMessage {
+                        channel,
+                        to: order.number.clone(),
+                        ticket: TicketRef::Current,
+                        key: format!("notify:{}:{subject}", order.number),
+                        subject: Some(subject),
+                        body: "Ihre Bestellung kommt am Dienstag — 火曜日にお届けします".into(),
+                        lang: None,
+                    }),
+                    "every order is notified",
+                )])
+            }
             Fault::Context => {
                 let found = ctx.find_customers(&sender_email(event)?);
                 Ok(found
@@ -235,6 +263,8 @@ mod tests {
             fault,
             port: 0,
             check: None,
+            channel: None,
+            subject: None,
         }
     }
 
