@@ -265,7 +265,11 @@ fn fact_item(fact: w::Fact) -> Result<Item, String> {
         let order: Order = serde_json::from_value(payload)
             .map_err(|e| format!("the payload of `{}` is not an order: {e}", fact.kind))?;
         order_times(&order)?;
-        return Ok(Item::Order { change, order, id: fact.id });
+        return Ok(Item::Order {
+            change,
+            order,
+            id: fact.id,
+        });
     }
     if fact.kind == SHIPMENT_UPDATED {
         let update: ShipmentUpdate = serde_json::from_value(payload)

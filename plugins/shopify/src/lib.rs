@@ -117,7 +117,11 @@ fn items(topic: &str, inbound: &Inbound) -> Result<Vec<Item>, String> {
     };
     if let Some(change) = change {
         let order = read::<ShopifyOrder>(body, "an order")?.into_order()?;
-        return Ok(vec![Item::Order { change, order, id: event }]);
+        return Ok(vec![Item::Order {
+            change,
+            order,
+            id: event,
+        }]);
     }
     match topic {
         "fulfillments/create" | "fulfillments/update" => {
