@@ -286,6 +286,17 @@ impl PurchaseOrder {
             .unwrap_or(self.order_date)
     }
 
+    /// Whether nothing has happened to it since Walmart released it: every line is `Created`.
+    pub fn is_untouched(&self) -> bool {
+        let mut statuses = self
+            .order_lines
+            .order_line
+            .iter()
+            .flat_map(|line| &line.order_line_statuses.order_line_status)
+            .peekable();
+        statuses.peek().is_some() && statuses.all(|s| s.status.trim().eq_ignore_ascii_case("created"))
+    }
+
     /// The buyer: the name on the shipping address, the relay address (and its local part as
     /// the buyer id), the phone.
     fn buyer(&self) -> Party {
@@ -430,6 +441,25 @@ mod tests {
         for bad in ["1e5", "", ".5", "1.2.3", "abc", "1234567890123456789012345678901"] {
             assert_eq!(Decimal::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn untouched_is_every_line_still_created() {
+        let order = |statuses: &[&str]| -> PurchaseOrder {
+            let lines: Vec<serde_json::Value> = statuses
+                .iter()
+                .map(|s| serde_json::json!({"orderLineStatuses": {"orderLineStatus": [{"status": s}]}}))
+                .collect();
+            serde_json::from_value(serde_json::json!({
+                "purchaseOrderId": "1", "customerOrderId": "2", "orderDate": 0,
+                "orderLines": {"orderLine": lines},
+            }))
+            .unwrap()
+        };
+        assert!(order(&["Created", "Created"]).is_untouched());
+        assert!(!order(&["Created", "Acknowledged"]).is_untouched());
+        assert!(!order(&["Shipped"]).is_untouched());
+        assert!(!order(&[]).is_untouched());
     }
 
     #[test]

@@ -17,9 +17,11 @@
 //! `nextCursor`, and the next poll goes on from that page. The cursor is stored with the
 //! orders in one transaction, so a restart goes on from the last page taken.
 //!
-//! **Which change.** An order created inside the window is placed (`order.placed`); one
-//! created before is updated (`order.updated`); one whose every line is cancelled is
-//! `order.cancelled`.
+//! **Which change.** An order whose every line is cancelled is `order.cancelled`. An order
+//! created inside the window, or whose lines are all still `Created` (Walmart releases an
+//! order to the seller a little after the buyer placed it, so its creation can fall into the
+//! window before the one that first lists it), is placed (`order.placed`); any other is
+//! updated (`order.updated`).
 
 use crate::api;
 use crate::config::{Config, MAX_LOOKBACK_DAYS};
@@ -208,7 +210,7 @@ fn item(raw: serde_json::Value, since: jiff::Timestamp) -> Result<(i64, Item), E
     let order = purchase.to_order()?;
     let change = if order.status == Some(OrderStatus::Cancelled) {
         OrderChange::Cancelled
-    } else if purchase.order_date >= since.as_millisecond() {
+    } else if purchase.order_date >= since.as_millisecond() || purchase.is_untouched() {
         OrderChange::Placed
     } else {
         OrderChange::Updated
