@@ -93,14 +93,20 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn is_uuid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
-    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]) && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The headers Walmart requires of every call; what is wrong, if anything.
 fn check_headers(state: &mut WalmartState, headers: &HeaderMap) -> Option<axum::response::Response> {
     if header(headers, "wm_svc.name") != Some(SERVICE) {
         state.faults.push("WM_SVC.NAME".into());
-        return Some(walmart_error(400, "INVALID_REQUEST_HEADER.GMP_GATEWAY_API", "WM_SVC.NAME", "WM_SVC.NAME set null or invalid"));
+        return Some(walmart_error(
+            400,
+            "INVALID_REQUEST_HEADER.GMP_GATEWAY_API",
+            "WM_SVC.NAME",
+            "WM_SVC.NAME set null or invalid",
+        ));
     }
     let correlation = header(headers, "wm_qos.correlation_id").unwrap_or_default();
     if !is_uuid(correlation) || !state.correlation_ids.insert(correlation.to_owned()) {
@@ -114,13 +120,22 @@ fn check_headers(state: &mut WalmartState, headers: &HeaderMap) -> Option<axum::
     }
     if header(headers, "accept") != Some("application/json") {
         state.faults.push("Accept".into());
-        return Some(walmart_error(406, "NOT_ACCEPTABLE", "Accept", "only application/json is served here"));
+        return Some(walmart_error(
+            406,
+            "NOT_ACCEPTABLE",
+            "Accept",
+            "only application/json is served here",
+        ));
     }
     None
 }
 
 /// `POST /v3/token`: Basic auth of the API key, Walmart's headers, the client-credentials form.
-async fn token(State(walmart): State<Walmart>, headers: HeaderMap, body: axum::body::Bytes) -> axum::response::Response {
+async fn token(
+    State(walmart): State<Walmart>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
     let mut state = walmart.state.lock().unwrap();
     if let Some(refused) = check_headers(&mut state, &headers) {
         return refused;
@@ -138,25 +153,36 @@ async fn token(State(walmart): State<Walmart>, headers: HeaderMap, body: axum::b
         || form.get("grant_type").map(String::as_str) != Some("client_credentials")
     {
         state.faults.push(format!("token form {form:?}"));
-        return walmart_error(400, "INVALID_REQUEST_PARAM.GMP_GATEWAY_API", "grant_type", "grant_type is invalid");
+        return walmart_error(
+            400,
+            "INVALID_REQUEST_PARAM.GMP_GATEWAY_API",
+            "grant_type",
+            "grant_type is invalid",
+        );
     }
     state.grants += 1;
     let token = format!("eyJraWQiOi-wm-{}", state.grants);
     state.token = Some(token.clone());
-    respond(200, json!({"access_token": token, "token_type": "Bearer", "expires_in": 900}))
+    respond(
+        200,
+        json!({"access_token": token, "token_type": "Bearer", "expires_in": 900}),
+    )
 }
 
 fn time(query: &BTreeMap<String, String>, key: &str) -> Result<Option<i64>, axum::response::Response> {
     match query.get(key) {
         None => Ok(None),
-        Some(text) => text.parse::<jiff::Timestamp>().map(|t| Some(t.as_millisecond())).map_err(|_| {
-            walmart_error(
-                400,
-                "INVALID_REQUEST_PARAM.GMP_ORDER_API",
-                key,
-                &format!("{key} no es una fecha ISO 8601 válida"),
-            )
-        }),
+        Some(text) => text
+            .parse::<jiff::Timestamp>()
+            .map(|t| Some(t.as_millisecond()))
+            .map_err(|_| {
+                walmart_error(
+                    400,
+                    "INVALID_REQUEST_PARAM.GMP_ORDER_API",
+                    key,
+                    &format!("{key} no es una fecha ISO 8601 válida"),
+                )
+            }),
     }
 }
 
@@ -205,7 +231,12 @@ async fn orders(
     };
     let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
     if limit > 200 {
-        return walmart_error(400, "INVALID_REQUEST_PARAM.GMP_ORDER_API", "limit", "limit must not exceed 200");
+        return walmart_error(
+            400,
+            "INVALID_REQUEST_PARAM.GMP_ORDER_API",
+            "limit",
+            "limit must not exceed 200",
+        );
     }
     let offset: usize = query.get("soIndex").and_then(|o| o.parse().ok()).unwrap_or(0);
     let mut found: Vec<&WmOrder> = state
@@ -444,27 +475,97 @@ async fn walmart_end_to_end(db: &str) {
         state: Arc::new(Mutex::new(WalmartState {
             orders: vec![
                 // José's order: placed two hours ago, acknowledged.
-                wm_order("1796277083022", "5281956426648", &format!("{jose}@relay.walmart.com"), ago(120), "José Núñez", &[
-                    Line("WM-KAFFEE-250", "Café molido «Altura» 250 g", 1, "8.99", "0.72", "Acknowledged", ago(118)),
-                    Line("WM-TASSE-2", "Tazas de cerámica, 2 piezas", 2, "21.0", "1.68", "Acknowledged", ago(118)),
-                ]),
+                wm_order(
+                    "1796277083022",
+                    "5281956426648",
+                    &format!("{jose}@relay.walmart.com"),
+                    ago(120),
+                    "José Núñez",
+                    &[
+                        Line(
+                            "WM-KAFFEE-250",
+                            "Café molido «Altura» 250 g",
+                            1,
+                            "8.99",
+                            "0.72",
+                            "Acknowledged",
+                            ago(118),
+                        ),
+                        Line(
+                            "WM-TASSE-2",
+                            "Tazas de cerámica, 2 piezas",
+                            2,
+                            "21.0",
+                            "1.68",
+                            "Acknowledged",
+                            ago(118),
+                        ),
+                    ],
+                ),
                 // Placed ten days ago (before Walmart's default 7 days), shipped an hour ago.
-                wm_order("2575693098967", "4021603941547", "7C1F0E5B2D9A4E8F9B3A6D2C1E0F4A5B@relay.walmart.com", ago(10 * 24 * 60), "Mary O'Neil", &[
-                    Line("WM-MUG-1", "Stoneware mug, blue", 1, "12.5", "1.03", "Shipped", ago(60)),
-                ]),
+                wm_order(
+                    "2575693098967",
+                    "4021603941547",
+                    "7C1F0E5B2D9A4E8F9B3A6D2C1E0F4A5B@relay.walmart.com",
+                    ago(10 * 24 * 60),
+                    "Mary O'Neil",
+                    &[Line(
+                        "WM-MUG-1",
+                        "Stoneware mug, blue",
+                        1,
+                        "12.5",
+                        "1.03",
+                        "Shipped",
+                        ago(60),
+                    )],
+                ),
                 // Placed three hours ago, cancelled half an hour ago.
-                wm_order("1802345678001", "3912345678901", "nocxemail@walmartone.com", ago(180), "Nguyễn Văn An", &[
-                    Line("WM-TEA-50", "Trà xanh 50 túi", 1, "6.49", "0.55", "Cancelled", ago(30)),
-                ]),
+                wm_order(
+                    "1802345678001",
+                    "3912345678901",
+                    "nocxemail@walmartone.com",
+                    ago(180),
+                    "Nguyễn Văn An",
+                    &[Line(
+                        "WM-TEA-50",
+                        "Trà xanh 50 túi",
+                        1,
+                        "6.49",
+                        "0.55",
+                        "Cancelled",
+                        ago(30),
+                    )],
+                ),
                 // Placed five hours ago.
-                wm_order("1802345678002", "3912345678902", "5D6E7F8091A2B3C4D5E6F708192A3B4C@relay.walmart.com", ago(300), "Fatima Al-Sayed", &[
-                    Line("WM-DATES-1", "تمر مجدول 1 كغ", 1, "15.0", "1.2", "Created", ago(299)),
-                ]),
+                wm_order(
+                    "1802345678002",
+                    "3912345678902",
+                    "5D6E7F8091A2B3C4D5E6F708192A3B4C@relay.walmart.com",
+                    ago(300),
+                    "Fatima Al-Sayed",
+                    &[Line(
+                        "WM-DATES-1",
+                        "تمر مجدول 1 كغ",
+                        1,
+                        "15.0",
+                        "1.2",
+                        "Created",
+                        ago(299),
+                    )],
+                ),
             ],
             // The first orders call is refused with a 429 and Retry-After, the next with a 500.
             script: vec![
-                (429, Some("1"), json!({"errors": [{"code": "TOO_MANY_REQUESTS", "description": "Request limit exceeded, retry later"}]})),
-                (500, None, json!({"errors": [{"code": "INTERNAL_SERVER_ERROR.GMP_ORDER_API", "description": "Internal error, please retry"}]})),
+                (
+                    429,
+                    Some("1"),
+                    json!({"errors": [{"code": "TOO_MANY_REQUESTS", "description": "Request limit exceeded, retry later"}]}),
+                ),
+                (
+                    500,
+                    None,
+                    json!({"errors": [{"code": "INTERNAL_SERVER_ERROR.GMP_ORDER_API", "description": "Internal error, please retry"}]}),
+                ),
             ],
             ..WalmartState::default()
         })),
@@ -495,13 +596,23 @@ async fn walmart_end_to_end(db: &str) {
     assert_eq!(order.channel, "walmart");
     assert_eq!(order.buyer.name.as_deref(), Some("José Núñez"));
     assert_eq!(order.buyer.buyer_id.as_deref(), Some(jose));
-    assert_eq!(order.total.as_ref().map(|m| m.to_string()).as_deref(), Some("32.39 USD"));
+    assert_eq!(
+        order.total.as_ref().map(|m| m.to_string()).as_deref(),
+        Some("32.39 USD")
+    );
     assert_eq!(order.status, Some(weft_sdk::OrderStatus::Paid));
     let cancelled = store.ticket_orders("3912345678901").await.unwrap();
-    assert_eq!(cancelled[0].order.order.buyer.email, None, "Walmart's placeholder is no one's address");
+    assert_eq!(
+        cancelled[0].order.order.buyer.email, None,
+        "Walmart's placeholder is no one's address"
+    );
     {
         let state = walmart.state.lock().unwrap();
-        assert!(state.faults.is_empty(), "every call carried Walmart's headers: {:?}", state.faults);
+        assert!(
+            state.faults.is_empty(),
+            "every call carried Walmart's headers: {:?}",
+            state.faults
+        );
         assert!(state.script.is_empty(), "the 429 and the 500 were served");
         assert_eq!(state.grants, 1, "the token is cached");
         assert!(
@@ -510,16 +621,27 @@ async fn walmart_end_to_end(db: &str) {
             state.calls
         );
         for query in &state.calls {
-            let created = query["createdStartDate"].parse::<jiff::Timestamp>().unwrap().as_millisecond();
-            assert!(created <= ago(179 * 24 * 60), "not only orders created lately: {query:?}");
+            let created = query["createdStartDate"]
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                .as_millisecond();
+            assert!(
+                created <= ago(179 * 24 * 60),
+                "not only orders created lately: {query:?}"
+            );
         }
     }
     let log = serve.log();
     assert!(
-        log.contains("poll failed") && log.contains("HTTP 429") && log.contains("TOO_MANY_REQUESTS: Request limit exceeded"),
+        log.contains("poll failed")
+            && log.contains("HTTP 429")
+            && log.contains("TOO_MANY_REQUESTS: Request limit exceeded"),
         "{log}"
     );
-    assert!(log.contains("HTTP 500") && log.contains("Internal error, please retry"), "{log}");
+    assert!(
+        log.contains("HTTP 500") && log.contains("Internal error, please retry"),
+        "{log}"
+    );
 
     // José writes through Walmart's relay in Spanish, naming his order: his mail joins the
     // customer of the order, on a ticket that shows it.
@@ -531,7 +653,11 @@ async fn walmart_end_to_end(db: &str) {
          Hola, mi número de pedido: 5281956426648. ¿Cuándo llegan las tazas?\r\n\r\nGracias,\r\nJosé\r\n"
     );
     std::fs::write(inbox.join("tmp").join("1.wm.local"), &mail).unwrap();
-    std::fs::rename(inbox.join("tmp").join("1.wm.local"), inbox.join("new").join("1.wm.local")).unwrap();
+    std::fs::rename(
+        inbox.join("tmp").join("1.wm.local"),
+        inbox.join("new").join("1.wm.local"),
+    )
+    .unwrap();
     let ticket = serve
         .processed_ticket_of(&store, "wm-relay-es-5281@relay.walmart.com")
         .await;
@@ -544,19 +670,53 @@ async fn walmart_end_to_end(db: &str) {
         })
         .await;
     let order = &shown["orders"][0];
-    assert_eq!((order["channel"].as_str(), order["written"].as_str()), (Some("walmart"), Some("5281956426648")), "{shown:#}");
-    assert_eq!(order["customer"], shown["customer"], "one buyer, one customer: {shown:#}");
+    assert_eq!(
+        (order["channel"].as_str(), order["written"].as_str()),
+        (Some("walmart"), Some("5281956426648")),
+        "{shown:#}"
+    );
+    assert_eq!(
+        order["customer"], shown["customer"],
+        "one buyer, one customer: {shown:#}"
+    );
     assert_eq!(order["total"]["amount"], "32.39");
 
     // José's order ships after the first poll: it comes again, as updated.
     {
         let mut state = walmart.state.lock().unwrap();
         let at = jiff::Timestamp::now().as_millisecond();
-        let shipped = wm_order("1796277083022", "5281956426648", &format!("{jose}@relay.walmart.com"), ago(120), "José Núñez", &[
-            Line("WM-KAFFEE-250", "Café molido «Altura» 250 g", 1, "8.99", "0.72", "Shipped", at),
-            Line("WM-TASSE-2", "Tazas de cerámica, 2 piezas", 2, "21.0", "1.68", "Shipped", at),
-        ]);
-        let kept = state.orders.iter_mut().find(|o| o.purchase_order_id == "1796277083022").unwrap();
+        let shipped = wm_order(
+            "1796277083022",
+            "5281956426648",
+            &format!("{jose}@relay.walmart.com"),
+            ago(120),
+            "José Núñez",
+            &[
+                Line(
+                    "WM-KAFFEE-250",
+                    "Café molido «Altura» 250 g",
+                    1,
+                    "8.99",
+                    "0.72",
+                    "Shipped",
+                    at,
+                ),
+                Line(
+                    "WM-TASSE-2",
+                    "Tazas de cerámica, 2 piezas",
+                    2,
+                    "21.0",
+                    "1.68",
+                    "Shipped",
+                    at,
+                ),
+            ],
+        );
+        let kept = state
+            .orders
+            .iter_mut()
+            .find(|o| o.purchase_order_id == "1796277083022")
+            .unwrap();
         *kept = shipped;
         // And the token is revoked: the next call is answered 401, and a fresh one is asked for.
         state.revoke = true;
@@ -568,12 +728,20 @@ async fn walmart_end_to_end(db: &str) {
         })
         .await;
     assert_eq!(
-        store.ticket_orders("5281956426648").await.unwrap()[0].order.order.status,
+        store.ticket_orders("5281956426648").await.unwrap()[0]
+            .order
+            .order
+            .status,
         Some(weft_sdk::OrderStatus::Shipped)
     );
     {
         let state = walmart.state.lock().unwrap();
-        assert!(state.unauthorized >= 1 && state.grants == 2, "one 401, one fresh token: {} {}", state.unauthorized, state.grants);
+        assert!(
+            state.unauthorized >= 1 && state.grants == 2,
+            "one 401, one fresh token: {} {}",
+            state.unauthorized,
+            state.grants
+        );
     }
 
     // Walmart's webhooks: a new purchase order, authenticated both ways, is placed once though
@@ -605,16 +773,49 @@ async fn walmart_end_to_end(db: &str) {
     let at = tampered.windows(4).position(|w| w == b"3912").unwrap();
     tampered[at] = b'4';
     let refused: [(&str, &[u8], Option<String>, Option<(String, String)>, &str); 5] = [
-        ("tampered", &tampered, Some(right.clone()), Some(sign(HOOK_SECRET, &po_created)), "WM_SEC.SIGNATURE does not match"),
-        ("another secret", &po_created, Some(right.clone()), Some(sign("not-the-secret", &po_created)), "WM_SEC.SIGNATURE does not match"),
-        ("unsigned", &po_created, Some(right.clone()), None, "the WM_SEC.TIMESTAMP header is missing"),
-        ("wrong password", &po_created, Some(basic(HOOK_USER, "password")), Some(sign(HOOK_SECRET, &po_created)), "Basic credentials are not the subscription's"),
-        ("no Authorization", &po_created, None, Some(sign(HOOK_SECRET, &po_created)), "the Authorization header is missing"),
+        (
+            "tampered",
+            &tampered,
+            Some(right.clone()),
+            Some(sign(HOOK_SECRET, &po_created)),
+            "WM_SEC.SIGNATURE does not match",
+        ),
+        (
+            "another secret",
+            &po_created,
+            Some(right.clone()),
+            Some(sign("not-the-secret", &po_created)),
+            "WM_SEC.SIGNATURE does not match",
+        ),
+        (
+            "unsigned",
+            &po_created,
+            Some(right.clone()),
+            None,
+            "the WM_SEC.TIMESTAMP header is missing",
+        ),
+        (
+            "wrong password",
+            &po_created,
+            Some(basic(HOOK_USER, "password")),
+            Some(sign(HOOK_SECRET, &po_created)),
+            "Basic credentials are not the subscription's",
+        ),
+        (
+            "no Authorization",
+            &po_created,
+            None,
+            Some(sign(HOOK_SECRET, &po_created)),
+            "the Authorization header is missing",
+        ),
     ];
     for (what, body, auth, signature, reason) in refused {
         let (status, text) = deliver_hook(&client, &serve, body, auth.as_deref(), signature).await;
         assert_eq!(status, 401, "{what}: {text}");
-        assert!(text.contains("walmart webhook: ") && text.contains(reason), "{what}: {text}");
+        assert!(
+            text.contains("walmart webhook: ") && text.contains(reason),
+            "{what}: {text}"
+        );
     }
     let recorded = serve
         .eventually("the webhook's order and fact", async || {
@@ -628,7 +829,10 @@ async fn walmart_end_to_end(db: &str) {
         })
         .await;
     assert_eq!(recorded.0, 1, "the second delivery of one event is dropped");
-    assert_eq!(recorded.1.payload["payload"]["currentBuyBoxPrice"]["amount"], json!(8.49));
+    assert_eq!(
+        recorded.1.payload["payload"]["currentBuyBoxPrice"]["amount"],
+        json!(8.49)
+    );
 
     // A 400 surfaces Walmart's own words; the cursor stays, and the poll goes on once it passes.
     {
@@ -653,14 +857,36 @@ async fn walmart_end_to_end(db: &str) {
     let calls_before = {
         let mut state = walmart.state.lock().unwrap();
         let at = jiff::Timestamp::now().as_millisecond();
-        let delivered = wm_order("1802345678002", "3912345678902", "5D6E7F8091A2B3C4D5E6F708192A3B4C@relay.walmart.com", ago(300), "Fatima Al-Sayed", &[
-            Line("WM-DATES-1", "تمر مجدول 1 كغ", 1, "15.0", "1.2", "Delivered", at),
-        ]);
-        let kept = state.orders.iter_mut().find(|o| o.purchase_order_id == "1802345678002").unwrap();
+        let delivered = wm_order(
+            "1802345678002",
+            "3912345678902",
+            "5D6E7F8091A2B3C4D5E6F708192A3B4C@relay.walmart.com",
+            ago(300),
+            "Fatima Al-Sayed",
+            &[Line("WM-DATES-1", "تمر مجدول 1 كغ", 1, "15.0", "1.2", "Delivered", at)],
+        );
+        let kept = state
+            .orders
+            .iter_mut()
+            .find(|o| o.purchase_order_id == "1802345678002")
+            .unwrap();
         *kept = delivered;
-        state.orders.push(wm_order("1802345678004", "3912345678904", "9E8D7C6B5A4938271605F4E3D2C1B0A9@relay.walmart.com", at - 1000, "Анна Петрова", &[
-            Line("WM-MUG-1", "Stoneware mug, blue", 1, "12.5", "1.03", "Created", at),
-        ]));
+        state.orders.push(wm_order(
+            "1802345678004",
+            "3912345678904",
+            "9E8D7C6B5A4938271605F4E3D2C1B0A9@relay.walmart.com",
+            at - 1000,
+            "Анна Петрова",
+            &[Line(
+                "WM-MUG-1",
+                "Stoneware mug, blue",
+                1,
+                "12.5",
+                "1.03",
+                "Created",
+                at,
+            )],
+        ));
         state.calls.len()
     };
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;

@@ -33,7 +33,8 @@ pub const CHANNEL_TYPE: &str = "WM_CONSUMER.CHANNEL.TYPE";
 
 /// A secret granted to the mount; a missing one is the configuration's fault.
 pub fn secret(host: &dyn Host, name: &str) -> Result<String, Error> {
-    host.secret(name).map_err(|e| Error::bad_config(format!("walmart: {e}")))
+    host.secret(name)
+        .map_err(|e| Error::bad_config(format!("walmart: {e}")))
 }
 
 /// `request` with the headers every Walmart call carries.
@@ -77,8 +78,11 @@ pub fn access_token(config: &Config, host: &dyn Host, fresh: bool) -> Result<Str
         access_token: String,
         expires_in: u64,
     }
-    let granted: Granted = serde_json::from_slice(&response.body)
-        .map_err(|e| Error::permanent(format!("walmart: {what}: the answer is not Walmart's token format: {e}")))?;
+    let granted: Granted = serde_json::from_slice(&response.body).map_err(|e| {
+        Error::permanent(format!(
+            "walmart: {what}: the answer is not Walmart's token format: {e}"
+        ))
+    })?;
     let ttl = Duration::from_secs(granted.expires_in).saturating_sub(EXPIRY_MARGIN);
     host.cache_set(&key, granted.access_token.as_bytes(), ttl);
     Ok(granted.access_token)
@@ -213,8 +217,9 @@ mod tests {
         let host = host().respond(
             "POST",
             TOKEN_URL,
-            HttpResponse::new(200)
-                .with_json(&serde_json::json!({"access_token": "eyJraWQi.1", "token_type": "Bearer", "expires_in": 900})),
+            HttpResponse::new(200).with_json(
+                &serde_json::json!({"access_token": "eyJraWQi.1", "token_type": "Bearer", "expires_in": 900}),
+            ),
         );
         let config = config(Some("0f3e4dd4-0514-4346-b39d-af0e00ea8ab5"));
         assert_eq!(access_token(&config, &host, false).unwrap(), "eyJraWQi.1");
@@ -241,7 +246,8 @@ mod tests {
     #[test]
     fn a_401_gets_one_fresh_token_and_every_call_a_new_correlation_id() {
         let url = "https://sandbox.walmartapis.com/v3/orders?limit=1";
-        let token = |t: &str| HttpResponse::new(200).with_json(&serde_json::json!({"access_token": t, "expires_in": 900}));
+        let token =
+            |t: &str| HttpResponse::new(200).with_json(&serde_json::json!({"access_token": t, "expires_in": 900}));
         let host = host()
             .respond("POST", TOKEN_URL, token("alt"))
             .respond("POST", TOKEN_URL, token("neu"))

@@ -154,8 +154,11 @@ impl Config {
         }
         if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
             problems.push(
-                ConfigProblem::at(["page_size"], format!("{} is outside what Walmart serves", self.page_size))
-                    .expected(format!("1 to {MAX_PAGE_SIZE}")),
+                ConfigProblem::at(
+                    ["page_size"],
+                    format!("{} is outside what Walmart serves", self.page_size),
+                )
+                .expected(format!("1 to {MAX_PAGE_SIZE}")),
             );
         }
         if !(1..=100).contains(&self.pages_per_poll) {
@@ -176,8 +179,11 @@ impl Config {
         if let Some(webhook) = &self.webhook {
             if webhook.basic.is_none() && webhook.hmac_secret.is_none() {
                 problems.push(
-                    ConfigProblem::at(["webhook"], "no authentication is given: every delivery would be refused")
-                        .expected("basic, hmac_secret, or both"),
+                    ConfigProblem::at(
+                        ["webhook"],
+                        "no authentication is given: every delivery would be refused",
+                    )
+                    .expected("basic, hmac_secret, or both"),
                 );
             }
             if let Some(path) = &webhook.signed_path
@@ -190,8 +196,11 @@ impl Config {
             }
             if webhook.replay_window_seconds == 0 {
                 problems.push(
-                    ConfigProblem::at(["webhook", "replay_window_seconds"], "a window of 0 s refuses every delivery")
-                        .expected("a number of seconds, like 300"),
+                    ConfigProblem::at(
+                        ["webhook", "replay_window_seconds"],
+                        "a window of 0 s refuses every delivery",
+                    )
+                    .expected("a number of seconds, like 300"),
                 );
             }
         }

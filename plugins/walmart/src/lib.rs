@@ -54,8 +54,7 @@ pub struct Walmart;
 
 impl Channel for Walmart {
     type Config = Config;
-    const DESCRIPTION: &'static str =
-        "Walmart Marketplace: orders from the Orders API (polled) and order webhooks; buyers' mail comes through the email channel";
+    const DESCRIPTION: &'static str = "Walmart Marketplace: orders from the Orders API (polled) and order webhooks; buyers' mail comes through the email channel";
 
     fn check_config(config: &Config) -> Vec<ConfigProblem> {
         config.problems()

@@ -195,7 +195,7 @@ impl Decimal {
     }
 
     /// The sum, at the larger scale of the two.
-    pub fn add(self, other: Decimal) -> Option<Decimal> {
+    pub fn checked_add(self, other: Decimal) -> Option<Decimal> {
         let scale = self.scale.max(other.scale);
         Some(Decimal {
             units: self.rescaled(scale)?.checked_add(other.rescaled(scale)?)?,
@@ -333,7 +333,7 @@ impl PurchaseOrder {
                     None => Some((value, amount.currency.trim().to_owned())),
                     Some((total, currency)) if currency == amount.currency.trim() => Some((
                         total
-                            .add(value)
+                            .checked_add(value)
                             .ok_or_else(|| "the total does not fit a decimal".to_owned())?,
                         currency,
                     )),
@@ -361,11 +361,11 @@ impl Line {
                 .map_err(|_| at(format!("quantity {:?} is not a whole number", q.amount)))?,
             None => 1,
         };
-        let product = self
-            .charges
-            .charge
-            .iter()
-            .find(|c| c.charge_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("PRODUCT")));
+        let product = self.charges.charge.iter().find(|c| {
+            c.charge_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("PRODUCT"))
+        });
         let unit_price = match product {
             Some(charge) if quantity == 1 => Some(money(&charge.charge_amount).map_err(at)?),
             _ => None,
@@ -434,7 +434,7 @@ mod tests {
             let total = parts
                 .iter()
                 .map(|p| Decimal::parse(p).unwrap())
-                .reduce(|a, b| a.add(b).unwrap())
+                .reduce(|a, b| a.checked_add(b).unwrap())
                 .unwrap();
             assert_eq!(total.to_string(), sum, "{parts:?}");
         }

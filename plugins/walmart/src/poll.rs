@@ -167,7 +167,9 @@ pub fn poll(cursor: Option<&str>, config: &Config, host: &dyn Host) -> Result<Po
             return Err(api::api_error(what, &response));
         }
         let page: Page = serde_json::from_slice(&response.body).map_err(|e| {
-            Error::permanent(format!("walmart: {what}: the answer is not the Orders API's format: {e}"))
+            Error::permanent(format!(
+                "walmart: {what}: the answer is not the Orders API's format: {e}"
+            ))
         })?;
         for raw in page.list.elements.order {
             found.push(item(raw, since)?);
@@ -178,7 +180,7 @@ pub fn poll(cursor: Option<&str>, config: &Config, host: &dyn Host) -> Result<Po
             None => break,
         }
     }
-    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.sort_by_key(|(at, _)| *at);
     let cursor = match next {
         // More pages of this window: the next poll goes on from there.
         Some(next) => Cursor {
@@ -205,8 +207,11 @@ fn item(raw: serde_json::Value, since: jiff::Timestamp) -> Result<(i64, Item), E
         .and_then(|v| v.as_str())
         .unwrap_or("(without purchaseOrderId)")
         .to_owned();
-    let purchase: PurchaseOrder = serde_json::from_value(raw)
-        .map_err(|e| Error::permanent(format!("walmart: purchase order {id} is not in the Orders API's format: {e}")))?;
+    let purchase: PurchaseOrder = serde_json::from_value(raw).map_err(|e| {
+        Error::permanent(format!(
+            "walmart: purchase order {id} is not in the Orders API's format: {e}"
+        ))
+    })?;
     let order = purchase.to_order()?;
     let change = if order.status == Some(OrderStatus::Cancelled) {
         OrderChange::Cancelled
@@ -302,13 +307,18 @@ mod tests {
                 (OrderChange::Cancelled, "3912345678901", Some(OrderStatus::Cancelled)),
             ]
         );
-        let Item::Order { order, .. } = &polled.items[1] else { unreachable!() };
+        let Item::Order { order, .. } = &polled.items[1] else {
+            unreachable!()
+        };
         assert_eq!(order.buyer.name.as_deref(), Some("José Núñez"));
         assert_eq!(
             order.buyer.email.as_deref(),
             Some("3A31739D8B0A45A1B23F7F8C81C8747F@relay.walmart.com")
         );
-        assert_eq!(order.buyer.buyer_id.as_deref(), Some("3A31739D8B0A45A1B23F7F8C81C8747F"));
+        assert_eq!(
+            order.buyer.buyer_id.as_deref(),
+            Some("3A31739D8B0A45A1B23F7F8C81C8747F")
+        );
         assert_eq!(order.buyer.phone.as_deref(), Some("3155598681"));
         assert_eq!(order.placed_at, "2026-12-07T08:15:30Z");
         assert_eq!(order.updated_at.as_deref(), Some("2026-12-07T08:16:10Z"));
@@ -319,13 +329,24 @@ mod tests {
         );
         let address = order.shipping.as_ref().unwrap();
         assert_eq!(
-            (address.line1.as_deref(), address.city.as_deref(), address.region.as_deref(), address.postcode.as_deref()),
+            (
+                address.line1.as_deref(),
+                address.city.as_deref(),
+                address.region.as_deref(),
+                address.postcode.as_deref()
+            ),
             (Some("3258 Calle Peña"), Some("San Antonio"), Some("TX"), Some("78205"))
         );
         let lines: Vec<(Option<&str>, u32, Option<String>)> = order
             .lines
             .iter()
-            .map(|l| (l.sku.as_deref(), l.quantity, l.unit_price.as_ref().map(|m| m.to_string())))
+            .map(|l| {
+                (
+                    l.sku.as_deref(),
+                    l.quantity,
+                    l.unit_price.as_ref().map(|m| m.to_string()),
+                )
+            })
             .collect();
         assert_eq!(
             lines,
@@ -334,7 +355,9 @@ mod tests {
                 (Some("WM-TASSE-2"), 2, None)
             ]
         );
-        let Item::Order { order, .. } = &polled.items[2] else { unreachable!() };
+        let Item::Order { order, .. } = &polled.items[2] else {
+            unreachable!()
+        };
         assert_eq!(order.buyer.email, None, "Walmart's placeholder address is no one's");
         let gets: Vec<_> = host.requests().into_iter().filter(|r| r.method == "GET").collect();
         assert_eq!(gets.len(), 2);
@@ -365,9 +388,6 @@ mod tests {
     #[test]
     fn a_cursor_of_another_kind_is_refused() {
         let error = Cursor::read(Some("{\"since\": \"gestern\"}"), jiff::Timestamp::now(), &config()).unwrap_err();
-        assert!(
-            error.message().starts_with("walmart: the poll cursor"),
-            "{error}"
-        );
+        assert!(error.message().starts_with("walmart: the poll cursor"), "{error}");
     }
 }

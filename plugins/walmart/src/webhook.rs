@@ -96,8 +96,8 @@ pub fn verify(inbound: &Inbound, config: &Config, host: &dyn Host) -> Result<(),
             .decode(signature)
             .map_err(|e| refuse(format!("{SIGNATURE} is not base64: {e}")))?;
         let path = auth.signed_path.as_deref().unwrap_or(&inbound.source);
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| Error::bad_config(format!("walmart: {e}")))?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+            .map_err(|e| Error::bad_config(format!("walmart: {e}")))?;
         mac.update(&string_to_sign("POST", path, timestamp, &inbound.body));
         if mac.verify_slice(&signature).is_err() {
             return Err(refuse(format!(
@@ -352,6 +352,9 @@ mod tests {
         verify(&proxied, &config, &host()).unwrap();
     }
 
+    /// (what, headers, body, the reason it fails with; None passes)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a [u8], Option<&'a str>);
+
     #[test]
     fn each_fault_fails_with_its_reason() {
         let body = include_bytes!("../tests/payloads/po-created.json");
@@ -377,23 +380,34 @@ mod tests {
         let both = serde_json::json!({"hmac_secret": "hook_secret", "basic": {"user": "hook_user", "password": "hook_password"}});
         let stale = (1796630400 - 301).to_string();
         let stale_signature = sign("/hooks/walmart", &stale, body);
-        // (what, headers, body, the reason it fails with; None passes)
-        let cases: Vec<(&str, Vec<(&str, &str)>, &[u8], Option<&str>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "signed and authorized",
-                vec![("WM_SEC.TIMESTAMP", ts), ("WM_SEC.SIGNATURE", &good), ("Authorization", &right)],
+                vec![
+                    ("WM_SEC.TIMESTAMP", ts),
+                    ("WM_SEC.SIGNATURE", &good),
+                    ("Authorization", &right),
+                ],
                 body,
                 None,
             ),
             (
                 "tampered body",
-                vec![("WM_SEC.TIMESTAMP", ts), ("WM_SEC.SIGNATURE", &good), ("Authorization", &right)],
+                vec![
+                    ("WM_SEC.TIMESTAMP", ts),
+                    ("WM_SEC.SIGNATURE", &good),
+                    ("Authorization", &right),
+                ],
                 &tampered,
                 Some("walmart webhook: WM_SEC.SIGNATURE does not match the delivery"),
             ),
             (
                 "another secret",
-                vec![("WM_SEC.TIMESTAMP", ts), ("WM_SEC.SIGNATURE", &other_secret), ("Authorization", &right)],
+                vec![
+                    ("WM_SEC.TIMESTAMP", ts),
+                    ("WM_SEC.SIGNATURE", &other_secret),
+                    ("Authorization", &right),
+                ],
                 body,
                 Some("walmart webhook: WM_SEC.SIGNATURE does not match the delivery"),
             ),
@@ -411,13 +425,23 @@ mod tests {
             ),
             (
                 "replayed",
-                vec![("WM_SEC.TIMESTAMP", &stale), ("WM_SEC.SIGNATURE", &stale_signature), ("Authorization", &right)],
+                vec![
+                    ("WM_SEC.TIMESTAMP", &stale),
+                    ("WM_SEC.SIGNATURE", &stale_signature),
+                    ("Authorization", &right),
+                ],
                 body,
-                Some("walmart webhook: WM_SEC.TIMESTAMP 1796630099 is 311 s from when the delivery arrived, outside the replay window of 300 s"),
+                Some(
+                    "walmart webhook: WM_SEC.TIMESTAMP 1796630099 is 311 s from when the delivery arrived, outside the replay window of 300 s",
+                ),
             ),
             (
                 "wrong password",
-                vec![("WM_SEC.TIMESTAMP", ts), ("WM_SEC.SIGNATURE", &good), ("Authorization", &wrong)],
+                vec![
+                    ("WM_SEC.TIMESTAMP", ts),
+                    ("WM_SEC.SIGNATURE", &good),
+                    ("Authorization", &wrong),
+                ],
                 body,
                 Some("walmart webhook: the Basic credentials are not the subscription's"),
             ),
@@ -446,12 +470,7 @@ mod tests {
         .unwrap();
         let error = verify(&inbound("/hooks/walmart", now, &[], body), &unconfigured, &host()).unwrap_err();
         assert!(error.message().contains("no `webhook:` authentication"), "{error}");
-        let ungranted = verify(
-            &inbound("/hooks/walmart", now, &[], body),
-            &config,
-            &TestHost::new(),
-        )
-        .unwrap_err();
+        let ungranted = verify(&inbound("/hooks/walmart", now, &[], body), &config, &TestHost::new()).unwrap_err();
         assert!(matches!(ungranted, Error::BadConfig(_)), "{ungranted}");
     }
 
@@ -492,10 +511,22 @@ mod tests {
                 "walmart.order_updates",
                 Some("a7f3c1e2-0d4b-4b7a-9c2e-6f8d1e3b5a77"),
             ),
-            (VECTOR_BODY.as_bytes(), "walmart.seller_performance_notifications", Some("e-1")),
+            (
+                VECTOR_BODY.as_bytes(),
+                "walmart.seller_performance_notifications",
+                Some("e-1"),
+            ),
         ] {
             let items = parse(file).unwrap();
-            let [Item::Fact { kind: got, id: got_id, payload, .. }] = &items[..] else {
+            let [
+                Item::Fact {
+                    kind: got,
+                    id: got_id,
+                    payload,
+                    ..
+                },
+            ] = &items[..]
+            else {
                 panic!("{items:?}")
             };
             assert_eq!((got.as_str(), got_id.as_deref()), (kind, id));
@@ -507,7 +538,10 @@ mod tests {
     fn malformed_deliveries_say_what_is_wrong() {
         let cases: [(&[u8], &str); 4] = [
             (b"<xml/>", "walmart webhook: the body is not a Walmart event"),
-            (br#"{"eventId": "x", "payload": {}}"#, "walmart webhook: the body has no `eventType`"),
+            (
+                br#"{"eventId": "x", "payload": {}}"#,
+                "walmart webhook: the body has no `eventType`",
+            ),
             (
                 br#"{"eventType": "PO_CREATED", "eventId": "x", "payload": {"purchaseOrderId": "1"}}"#,
                 "walmart webhook: the PO_CREATED payload is not a purchase order: missing field `customerOrderId`",
