@@ -169,20 +169,14 @@ async fn token(
     )
 }
 
-fn time(query: &BTreeMap<String, String>, key: &str) -> Result<Option<i64>, axum::response::Response> {
+/// The time of a query parameter, or the parameter's name when it is not ISO 8601.
+fn time(query: &BTreeMap<String, String>, key: &str) -> Result<Option<i64>, String> {
     match query.get(key) {
         None => Ok(None),
         Some(text) => text
             .parse::<jiff::Timestamp>()
             .map(|t| Some(t.as_millisecond()))
-            .map_err(|_| {
-                walmart_error(
-                    400,
-                    "INVALID_REQUEST_PARAM.GMP_ORDER_API",
-                    key,
-                    &format!("{key} no es una fecha ISO 8601 válida"),
-                )
-            }),
+            .map_err(|_| key.to_owned()),
     }
 }
 
@@ -227,7 +221,14 @@ async fn orders(
         time(&query, "lastModifiedEndDate"),
     ) {
         (Ok(created), Ok(from), Ok(to)) => (created.unwrap_or(now - 7 * 86_400_000), from, to),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
+        (Err(key), _, _) | (_, Err(key), _) | (_, _, Err(key)) => {
+            return walmart_error(
+                400,
+                "INVALID_REQUEST_PARAM.GMP_ORDER_API",
+                &key,
+                &format!("{key} no es una fecha ISO 8601 válida"),
+            );
+        }
     };
     let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
     if limit > 200 {
@@ -397,6 +398,10 @@ async fn order_events(store: &Store) -> BTreeMap<String, Vec<String>> {
     }
     found
 }
+
+/// A delivery to refuse: what is wrong, the body, the Authorization header, the HMAC headers,
+/// and the reason weft must give.
+type Refusal<'a> = (&'a str, &'a [u8], Option<String>, Option<(String, String)>, &'a str);
 
 /// A webhook delivery as Walmart sends it: Basic auth and the HMAC headers over the path.
 async fn deliver_hook(
@@ -772,7 +777,7 @@ async fn walmart_end_to_end(db: &str) {
     let mut tampered = po_created.clone();
     let at = tampered.windows(4).position(|w| w == b"3912").unwrap();
     tampered[at] = b'4';
-    let refused: [(&str, &[u8], Option<String>, Option<(String, String)>, &str); 5] = [
+    let refused: [Refusal; 5] = [
         (
             "tampered",
             &tampered,
@@ -825,7 +830,7 @@ async fn walmart_end_to_end(db: &str) {
                 .filter(|e| e.kind == "order.placed" && e.payload["number"] == "3912345678903")
                 .collect();
             let fact = found.iter().find(|e| e.kind == "walmart.buy_box_changed")?.clone();
-            (!placed.is_empty()).then(|| (placed.len(), fact))
+            (!placed.is_empty()).then_some((placed.len(), fact))
         })
         .await;
     assert_eq!(recorded.0, 1, "the second delivery of one event is dropped");
