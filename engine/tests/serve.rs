@@ -589,7 +589,7 @@ fn validate_reports_a_broken_channels_file() {
     let name = file.display().to_string();
     let expected = [
         format!(
-            "{name}:4:11: unknown plugin `jsno` in channel `shop-de` (did you mean `json`?), expected one of the channel plugins: amazon, carriers, chat, ebay, email, json, meta, shopify, twilio"
+            "{name}:4:11: unknown plugin `jsno` in channel `shop-de` (did you mean `json`?), expected one of the channel plugins: amazon, carriers, chat, ebay, email, json, meta, shopify, twilio, walmart"
         ),
         format!("{name}:5:9: duplicate hook id `shop-de`, first defined at line 3"),
         format!(

@@ -14,7 +14,7 @@
 //! - `date`: RFC 5322 dates, obsolete forms and named zones included.
 //! - `html`: HTML bodies as readable text.
 //! - `quote`: the new text apart from quoted history and signature.
-//! - `order`: Amazon, eBay and Shopify order numbers.
+//! - `order`: Amazon, eBay, Shopify and Walmart order numbers.
 //! - `sender`: who wrote the mail, and which marketplace relayed it.
 //! - `mail`: the whole parse, tying the above together.
 //! - [`reply`]: outbound mail rendered, checked (threading, RFC 3834, marketplace relays) and

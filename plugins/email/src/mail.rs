@@ -69,6 +69,7 @@ pub fn parse_mail(raw: &[u8], config: &Config) -> Result<Message, MailError> {
     let text = split(&body_text(&parsed));
     let formats = match sender.marketplace.as_deref() {
         Some("amazon" | "ebay") => Formats::Marketplace,
+        Some("walmart") => Formats::Walmart,
         _ => Formats::All,
     };
     // Subject, then the new text, then the history (a reply often names the order only there).

@@ -1,5 +1,6 @@
 //! Order numbers as marketplaces write them: Amazon `123-1234567-1234567`, eBay
-//! `12-12345-12345`, Shopify `#1234` (kept with its `#`).
+//! `12-12345-12345`, Shopify `#1234` (kept with its `#`), and in mail relayed by Walmart its
+//! plain-digit customer order numbers after a word for "order".
 
 /// Which order number formats to look for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,10 +10,18 @@ pub(crate) enum Formats {
     /// Amazon and eBay only: in mail relayed by Amazon or eBay a `#1234` is an item or a
     /// listing number, never a Shopify order.
     Marketplace,
+    /// Walmart relays: the formats of `All`, and a bare number right after a word for "order"
+    /// (`Order Number: 5281956426648`, `pedido 5281956426648`): Walmart's customer order
+    /// numbers are plain digits, which buyers seldom write with a `#`. The SDK's
+    /// [`weft_sdk::order::find_order`] reads exactly these.
+    Walmart,
 }
 
 /// The first order number in `text`, by position, of the given formats.
 pub(crate) fn find_order(text: &str, formats: Formats) -> Option<String> {
+    if formats == Formats::Walmart {
+        return weft_sdk::order::find_order(text);
+    }
     let bytes = text.as_bytes();
     for start in 0..bytes.len() {
         let boundary_before = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
