@@ -686,7 +686,11 @@ async fn ebay_end_to_end(db: &str) {
             prices.contains(&json!("129.90")).then_some(prices)
         })
         .await;
-    assert_eq!(prices, [json!("119.90"), json!("129.90")], "n-price-1 once, n-price-2 once");
+    assert_eq!(
+        prices,
+        [json!("119.90"), json!("129.90")],
+        "n-price-1 once, n-price-2 once"
+    );
 
     // The agent's reply reaches the conversation; a reply eBay refuses fails in eBay's words.
     let (ok, out, err) = weft(&["token", "create", "--name", "agent", "--role", "agent", "--db", db]);

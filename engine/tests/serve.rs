@@ -220,9 +220,7 @@ async fn webhooks(db: &str, dir: &Path) {
     let refused = store.dead_letters(true).await.unwrap();
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert!(
-        refused[0]
-            .error
-            .starts_with("/hooks/shop: refused by channel json: ")
+        refused[0].error.starts_with("/hooks/shop: refused by channel json: ")
             && refused[0].error.contains("the X-Weft-Signature header is missing"),
         "{}",
         refused[0].error

@@ -621,7 +621,11 @@ async fn event_ids_and_refused_deliveries(db: &str, dir: &Path) {
     .await;
     assert_eq!(status, 202, "{answer}");
     let first = order_version(None, "2026-11-20T11:00:00+01:00", "Bitte beim Nachbarn abgeben");
-    let retry = order_version(None, "2026-11-20T12:00:00+01:00", "Bitte beim Nachbarn abgeben — 隣の人に");
+    let retry = order_version(
+        None,
+        "2026-11-20T12:00:00+01:00",
+        "Bitte beim Nachbarn abgeben — 隣の人に",
+    );
     let other = order_version(None, "2026-11-20T13:00:00+01:00", "Lieferung an die Packstation");
     for (headers, event, webhook, body) in [
         (Headers::Classic, "ev-update-1", "wh-a", &first),
@@ -640,7 +644,11 @@ async fn event_ids_and_refused_deliveries(db: &str, dir: &Path) {
         )
         .await;
         assert_eq!(status, 202, "{event} {webhook}: {answer}");
-        assert_eq!(answer["duplicate"], Value::Null, "another body is another delivery: {answer}");
+        assert_eq!(
+            answer["duplicate"],
+            Value::Null,
+            "another body is another delivery: {answer}"
+        );
     }
     // Webhooks are parsed in the order they were kept: once the second event is queued, the
     // retry before it was parsed too.
@@ -683,11 +691,22 @@ async fn event_ids_and_refused_deliveries(db: &str, dir: &Path) {
     for (round, what) in ["first", "again (Shopify retries)"].iter().enumerate() {
         for (body, signature, reason) in &refused {
             let event = format!("ev-refused-{round}");
-            let (status, answer) =
-                deliver(&client, &serve, Headers::Classic, "orders/create", &event, body, signature.clone()).await;
+            let (status, answer) = deliver(
+                &client,
+                &serve,
+                Headers::Classic,
+                "orders/create",
+                &event,
+                body,
+                signature.clone(),
+            )
+            .await;
             assert_eq!(status, 401, "{what}: {answer}");
             assert_eq!(answer["error"]["code"], "unauthenticated", "{answer}");
-            assert!(answer["error"]["message"].as_str().unwrap().contains(reason), "{answer}");
+            assert!(
+                answer["error"]["message"].as_str().unwrap().contains(reason),
+                "{answer}"
+            );
         }
     }
     let listed = weft_ok(&["dead-letters"], db);
@@ -711,7 +730,10 @@ async fn event_ids_and_refused_deliveries(db: &str, dir: &Path) {
         "{:?}",
         record.inbound.headers
     );
-    assert!(store.ticket_orders("#1005").await.unwrap().is_empty(), "nothing refused was parsed");
+    assert!(
+        store.ticket_orders("#1005").await.unwrap().is_empty(),
+        "nothing refused was parsed"
+    );
     serve.stop();
 
     // The secret fixed, `weft replay` verifies each again: the rotated one passes and its order
@@ -731,7 +753,11 @@ async fn event_ids_and_refused_deliveries(db: &str, dir: &Path) {
         open.iter().map(|l| (l.id, l.attempts)).collect::<Vec<_>>(),
         [(kept[1].id, 2), (kept[2].id, 2)]
     );
-    assert!(open[1].error.contains("the delivery is not signed"), "{}", open[1].error);
+    assert!(
+        open[1].error.contains("the delivery is not signed"),
+        "{}",
+        open[1].error
+    );
     // Replayed again with nothing fixed: the same two fail again, nothing is queued twice.
     let (code, _, stderr) = replay_with_secret(dir, db, ROTATED);
     assert_eq!(code, Some(2), "{stderr}");

@@ -93,7 +93,11 @@ fn every_glue_host_defines_every_capability() {
         let wanted = trait_methods(name);
         let mut seen = Vec::new();
         for path in glue_files() {
-            let relative = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().display().to_string();
+            let relative = path
+                .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                .unwrap()
+                .display()
+                .to_string();
             for (ty, defined) in impls_of(&sdk_source(&relative), name) {
                 let missing: Vec<&String> = wanted.difference(&defined).collect();
                 if !missing.is_empty() {

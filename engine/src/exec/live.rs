@@ -290,7 +290,11 @@ impl Live {
             }
             Ok(KeptRefused::Full { open }) => {
                 self.metrics.rejected(hook, "refused_not_kept");
-                tracing::warn!(hook, open, "refused webhook not kept: the hook holds as many refusals as it may");
+                tracing::warn!(
+                    hook,
+                    open,
+                    "refused webhook not kept: the hook holds as many refusals as it may"
+                );
             }
             Err(error) => {
                 self.metrics.rejected(hook, "refused_not_kept");

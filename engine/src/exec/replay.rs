@@ -41,7 +41,11 @@ pub async fn replay_dead_letter(
             return Ok(LetterReplayed::FailedAgain(reason));
         }
         if let Accepted::KeptAs(kept) = unit.accept_refused(record.id).await? {
-            tracing::info!(inbound = record.id, kept, "refused webhook verified on replay; kept before as a retry");
+            tracing::info!(
+                inbound = record.id,
+                kept,
+                "refused webhook verified on replay; kept before as a retry"
+            );
             unit.commit().await?;
             return Ok(LetterReplayed::Parsed(0));
         }
@@ -69,5 +73,10 @@ async fn verify_again(pipeline: &Pipeline, record: &InboundRecord) -> Result<(),
     call.plugin
         .verify(&record.inbound, &call.config, &call.options)
         .await
-        .map_err(|failure| format!("{}: refused by channel {}: {failure}", record.inbound.source, record.channel))
+        .map_err(|failure| {
+            format!(
+                "{}: refused by channel {}: {failure}",
+                record.inbound.source, record.channel
+            )
+        })
 }

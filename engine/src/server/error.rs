@@ -32,8 +32,12 @@ impl ApiError {
 
     /// The 404 for a ticket number that names no ticket, the same from every route.
     pub fn no_ticket(number: i64) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "no_ticket", format!("ticket {number} does not exist"))
-            .with_details(json!({ "ticket": number }))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_ticket",
+            format!("ticket {number} does not exist"),
+        )
+        .with_details(json!({ "ticket": number }))
     }
 
     pub fn with_details(mut self, details: Value) -> Self {

@@ -287,7 +287,9 @@ impl super::Unit {
         {
             let kept: i64 = kept.try_get("id")?;
             query("UPDATE inbound SET state = 'parsed', error = $1 WHERE id = $2")
-                .bind(format!("verified on replay; the same delivery was kept as inbound {kept}"))
+                .bind(format!(
+                    "verified on replay; the same delivery was kept as inbound {kept}"
+                ))
                 .bind(id)
                 .execute(self.conn())
                 .await?;

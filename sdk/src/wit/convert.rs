@@ -124,9 +124,12 @@ pub(crate) fn item_to(item: crate::Item) -> w::Item {
     // Serializing plain data (strings, numbers, lists) cannot fail.
     match item {
         crate::Item::Message(message) => w::Item::Message(message_to(message)),
-        crate::Item::Order { change, order, id } => {
-            fact(change.kind(), None, serde_json::to_value(&order).unwrap_or_default(), id)
-        }
+        crate::Item::Order { change, order, id } => fact(
+            change.kind(),
+            None,
+            serde_json::to_value(&order).unwrap_or_default(),
+            id,
+        ),
         crate::Item::Shipment(update) => fact(
             crate::SHIPMENT_UPDATED,
             None,

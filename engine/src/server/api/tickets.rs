@@ -261,7 +261,10 @@ pub(super) async fn status(
     let store = state.live.store();
     let effect = set_status_for(store, number, status, crate::store::now_ms(), Some(&caller.name)).await?;
     state.live.wake();
-    let row = store.ticket_row(number).await?.ok_or_else(|| ApiError::no_ticket(number))?;
+    let row = store
+        .ticket_row(number)
+        .await?
+        .ok_or_else(|| ApiError::no_ticket(number))?;
     Ok(axum::Json(StatusChanged {
         ticket: row.merged_into.unwrap_or(number),
         from: effect.from,
@@ -303,7 +306,10 @@ pub(super) async fn assign(
     let store = state.live.store();
     let assigned =
         crate::ticket::assign(store, number, body.agent.as_deref(), body.team.as_deref(), &caller.name).await?;
-    let row = store.ticket_row(assigned).await?.ok_or_else(|| ApiError::no_ticket(assigned))?;
+    let row = store
+        .ticket_row(assigned)
+        .await?
+        .ok_or_else(|| ApiError::no_ticket(assigned))?;
     Ok(axum::Json(row.into()))
 }
 
