@@ -142,6 +142,10 @@ enum Command {
         /// The largest webhook body accepted, in bytes; larger ones get 413.
         #[arg(long, default_value_t = 1024 * 1024)]
         max_body_bytes: usize,
+        /// How many requests a hook refused (unsigned, wrongly signed) it keeps as open dead
+        /// letters at most, for `weft replay` once the secret is fixed; more are only logged.
+        #[arg(long, default_value_t = 100)]
+        max_refused_per_hook: i64,
         /// How long an agent's viewing or typing lasts unless their client renews it (`30s`,
         /// `2m`, ...).
         #[arg(long, default_value = "30s", value_parser = parse_presence_ttl)]
@@ -715,6 +719,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             channels,
             plugins,
             max_body_bytes,
+            max_refused_per_hook,
             presence_ttl,
         } => {
             crate::serve::run(crate::serve::ServeOptions {
@@ -728,6 +733,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     ..crate::server::ServeConfig::default()
                 },
                 presence_ttl,
+                refused_per_hook: max_refused_per_hook,
             })
             .await?;
         }

@@ -38,6 +38,8 @@ pub(crate) struct ServeOptions {
     pub server: ServeConfig,
     /// How long a presence lasts unless renewed.
     pub presence_ttl: std::time::Duration,
+    /// How many refused requests a hook keeps as open dead letters at most.
+    pub refused_per_hook: i64,
 }
 
 /// Runs `weft serve` until a signal. Prints `listening on http://ADDR` once the socket accepts.
@@ -55,6 +57,7 @@ pub(crate) async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let store = Store::open(&options.db).await?;
     let mut live_options = LiveOptions::default();
     live_options.feed.presence_ttl = options.presence_ttl;
+    live_options.refused_per_hook = options.refused_per_hook;
     let live = Arc::new(Live::new(
         store,
         Arc::new(pipeline),

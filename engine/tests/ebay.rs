@@ -9,8 +9,10 @@
 //! agent's reply reaches the conversation, a reply eBay refuses fails with eBay's own words,
 //! and after a restart the poll goes on from its cursor. Notifications signed with the test's
 //! key pass (the key is fetched once), tampered, unknown-key and unsigned ones are refused with
-//! a reason naming ebay; an account deletion and another topic are recorded as events; the
-//! endpoint challenge answers CHANNELS.md's vector.
+//! a reason naming ebay; an account deletion and another topic are recorded as events, a
+//! notification published again (same `notificationId`, another body) once; the endpoint
+//! challenge answers CHANNELS.md's vector. The mount is `ebay-de`, not `ebay`: replies to
+//! polled messages go back through the mount that polled them.
 
 mod common;
 
@@ -26,7 +28,7 @@ use weft::store::Store;
 use weft::store::outbox::OutboxState;
 
 fn channels(port: u16) -> String {
-    format!("version: 1\nchannels:\n{}", mount("ebay", port))
+    format!("version: 1\nchannels:\n{}", mount("ebay-de", port))
 }
 
 /// `X-EBAY-SIGNATURE` for `body`, as eBay builds it.
@@ -49,7 +51,7 @@ fn notification(topic: &str, id: &str, data: Value) -> Vec<u8> {
 
 async fn post_hook(client: &reqwest::Client, serve: &Serve, body: &[u8], signature: Option<&str>) -> (u16, String) {
     let mut request = client
-        .post(serve.url("/hooks/ebay"))
+        .post(serve.url("/hooks/ebay-de"))
         .header("content-type", "application/json")
         .body(body.to_vec());
     if let Some(signature) = signature {
@@ -188,7 +190,7 @@ async fn ebay_end_to_end(db: &str) {
 
     // The endpoint challenge (CHANNELS.md's vector).
     let challenge = client
-        .get(serve.url("/hooks/ebay?challenge_code=71745723-d031-455c-bfa5-f90d11b4f20a"))
+        .get(serve.url("/hooks/ebay-de?challenge_code=71745723-d031-455c-bfa5-f90d11b4f20a"))
         .send()
         .await
         .unwrap();
@@ -210,7 +212,19 @@ async fn ebay_end_to_end(db: &str) {
         "n-price-1",
         json!({"itemId": "110553072411", "price": {"value": "119.90", "currency": "EUR"}}),
     );
-    for body in [&deletion, &revision] {
+    // eBay publishes a notification again until it is acknowledged (`publishAttemptCount`
+    // counts up): another body, the same notificationId, queued once; another id is not dropped.
+    let retried = String::from_utf8(revision.clone())
+        .unwrap()
+        .replace("\"publishAttemptCount\":1", "\"publishAttemptCount\":2")
+        .into_bytes();
+    assert_ne!(retried, revision);
+    let second = notification(
+        "ITEM_PRICE_REVISION",
+        "n-price-2",
+        json!({"itemId": "110553072411", "price": {"value": "129.90", "currency": "EUR"}}),
+    );
+    for body in [&deletion, &revision, &retried, &second] {
         let (status, text) = post_hook(&client, &serve, body, Some(&sign(body, KID))).await;
         assert_eq!(status, 202, "{text}");
     }
@@ -258,6 +272,22 @@ async fn ebay_end_to_end(db: &str) {
         );
     }
     assert_eq!(recorded.1.payload["data"]["price"]["value"], "119.90");
+    let prices = serve
+        .eventually("the second price revision", async || {
+            let prices: Vec<Value> = events(&store)
+                .await
+                .into_iter()
+                .filter(|e| e.kind == "ebay.item_price_revision")
+                .map(|e| e.payload["data"]["price"]["value"].clone())
+                .collect();
+            prices.contains(&json!("129.90")).then_some(prices)
+        })
+        .await;
+    assert_eq!(
+        prices,
+        [json!("119.90"), json!("129.90")],
+        "n-price-1 once, n-price-2 once"
+    );
 
     // The agent's reply reaches the conversation; a reply eBay refuses fails in eBay's words.
     let (ok, out, err) = weft(&["token", "create", "--name", "agent", "--role", "agent", "--db", db]);

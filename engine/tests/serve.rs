@@ -17,6 +17,8 @@ use weft::store::Store;
 const SECRET: &str = "geheim-秘密-سر";
 /// The body limit the tests serve with.
 const MAX_BODY: usize = 64 * 1024;
+/// How many refused requests a hook keeps as dead letters in the tests.
+const MAX_REFUSED: usize = 3;
 /// How long a poll waits for something the server does in the background.
 const PATIENCE: Duration = Duration::from_secs(120);
 
@@ -65,6 +67,7 @@ impl Serve {
             .arg("--models")
             .arg(dir.join("no-models"))
             .args(["--max-body-bytes", &MAX_BODY.to_string()])
+            .args(["--max-refused-per-hook", &MAX_REFUSED.to_string()])
             .env("WEFT_CACHE", std::env::temp_dir().join("weft-test-cache"))
             .env("WEFT_SECRET_SHOP_SIGNING", SECRET)
             .env("WEFT_LOG", "info")
@@ -195,6 +198,7 @@ fn metric(text: &str, series: &str) -> f64 {
 async fn webhooks(db: &str, dir: &Path) {
     let serve = Serve::start(dir, db);
     let client = reqwest::Client::new();
+    let store = Store::open(db).await.unwrap();
 
     let (status, body) = get(&client, &serve.url("/healthz")).await;
     assert_eq!(status, 200, "{body}");
@@ -204,7 +208,8 @@ async fn webhooks(db: &str, dir: &Path) {
     assert_eq!(ready["channels"], serde_json::json!(["shop", "open", "ungranted"]));
     assert_eq!(ready["workflows"], serde_json::json!(["escalation", "inbound"]));
 
-    // Forged: no signature, a wrong one, one for another body. 401, nothing kept.
+    // Forged: no signature, a wrong one, one for another body. 401, the body kept once as a
+    // dead letter with the first reason, never parsed.
     let forged = line("forged-1", "shop", "Mallory", "m@example.com", "Refund me", "en");
     for signature in [None, Some("sha256=00".to_owned()), Some(sign(b"something else"))] {
         let (status, body) = post(&client, &serve.url("/hooks/shop"), &forged, signature.as_deref()).await;
@@ -212,6 +217,21 @@ async fn webhooks(db: &str, dir: &Path) {
         assert_eq!(body["error"]["code"], "unauthenticated", "{body}");
         assert_eq!(body["error"]["details"]["hook"], "shop", "{body}");
     }
+    let refused = store.dead_letters(true).await.unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].error.starts_with("/hooks/shop: refused by channel json: ")
+            && refused[0].error.contains("the X-Weft-Signature header is missing"),
+        "{}",
+        refused[0].error
+    );
+    // Junk on a public hook: kept up to the cap of open refusals, then only counted.
+    for n in 0..MAX_REFUSED {
+        let junk = format!("{{\"junk\": {n}, \"text\": \"Müll — ゴミ\"}}");
+        let (status, body) = post(&client, &serve.url("/hooks/shop"), &junk, Some("sha256=00")).await;
+        assert_eq!(status, 401, "{body}");
+    }
+    assert_eq!(store.dead_letters(true).await.unwrap().len(), MAX_REFUSED);
     // Unknown hook: 404, whatever the body.
     let (status, body) = post(&client, &serve.url("/hooks/nope"), "{}", None).await;
     assert_eq!(
@@ -351,7 +371,6 @@ async fn webhooks(db: &str, dir: &Path) {
     let (status, answer) = post(&client, &serve.url("/hooks/open"), &chat, None).await;
     assert_eq!(status, 202, "{answer}");
 
-    let store = Store::open(db).await.unwrap();
     let expected = ["de-1", "fr-1", "es-1", "it-1", "ja-1", "zh-1", "ar-1", "chat-1"];
     let on_tickets = eventually(&serve, "every message on a ticket", &store, async |store| {
         let ids = ticket_messages(store).await;
@@ -362,7 +381,7 @@ async fn webhooks(db: &str, dir: &Path) {
     assert!(!on_tickets.iter().any(|i| i == "forged-1"), "{on_tickets:?}");
     let letter = eventually(&serve, "the malformed webhook dead-lettered", &store, async |store| {
         let letters = store.dead_letters(true).await.unwrap();
-        letters.into_iter().find(|l| l.inbound.is_some())
+        letters.into_iter().find(|l| !l.error.contains("refused by channel"))
     })
     .await;
     assert!(
@@ -396,7 +415,11 @@ async fn webhooks(db: &str, dir: &Path) {
     let counted = [
         (
             r#"weft_webhooks_rejected_total{channel="shop",reason="unauthenticated"}"#,
-            3.0,
+            (3 + MAX_REFUSED) as f64,
+        ),
+        (
+            r#"weft_webhooks_rejected_total{channel="shop",reason="refused_not_kept"}"#,
+            1.0,
         ),
         (
             r#"weft_webhooks_rejected_total{channel="shop",reason="too_large"}"#,
@@ -413,7 +436,11 @@ async fn webhooks(db: &str, dir: &Path) {
         (r#"weft_webhooks_accepted_total{channel="shop"}"#, 8.0),
         (r#"weft_webhooks_duplicate_total{channel="shop"}"#, 1.0),
         (r#"weft_webhooks_accepted_total{channel="open"}"#, 1.0),
-        (r#"weft_webhooks_dead_lettered_total{channel="shop"}"#, 1.0),
+        // The malformed one, and the refused ones kept.
+        (
+            r#"weft_webhooks_dead_lettered_total{channel="shop"}"#,
+            1.0 + MAX_REFUSED as f64,
+        ),
         ("weft_messages_parsed_total", 8.0),
     ];
     for (series, value) in counted {

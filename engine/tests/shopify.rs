@@ -11,7 +11,11 @@
 //!   letter naming the channel and the problem;
 //! - `customers/data_request` says what weft holds; `customers/redact` erases the buyer's
 //!   personal data everywhere and says what it erased (`weft explain`, the API, the log); the
-//!   ticket, the order and its parcel stay. Nothing here times speed.
+//!   ticket, the order and its parcel stay;
+//! - Shopify's retry of an event after the order changed (another webhook id, another body) is
+//!   queued once, another event of the same topic is not dropped (contract 0.6.0's event ids);
+//! - refused deliveries are kept as dead letters with their reason, once per body, and after
+//!   the secret is fixed `weft replay` queues the one signed with it. Nothing here times speed.
 
 mod common;
 
@@ -74,6 +78,21 @@ async fn deliver(
     body: &[u8],
     signature: Option<String>,
 ) -> (u16, Value) {
+    let webhook = format!("wh-{event}");
+    deliver_as(client, serve, headers, (topic, event, &webhook), body, signature).await
+}
+
+/// [`deliver`] with its own webhook id: `(topic, event id, webhook id)`. Shopify gives each
+/// delivery a webhook id and each event an event id; a retry of an event after the resource
+/// changed is another delivery (another webhook id, another body) of the same event.
+async fn deliver_as(
+    client: &reqwest::Client,
+    serve: &Serve,
+    headers: Headers,
+    (topic, event, webhook): (&str, &str, &str),
+    body: &[u8],
+    signature: Option<String>,
+) -> (u16, Value) {
     let prefix = match headers {
         Headers::Classic => "X-Shopify-",
         Headers::Unprefixed => "shopify-",
@@ -84,7 +103,7 @@ async fn deliver(
         .header(format!("{prefix}Topic"), topic)
         .header(format!("{prefix}Shop-Domain"), "laden-berlin.myshopify.com")
         .header(format!("{prefix}API-Version"), "2026-10")
-        .header(format!("{prefix}Webhook-Id"), format!("wh-{event}"))
+        .header(format!("{prefix}Webhook-Id"), webhook)
         .header(format!("{prefix}Event-Id"), event)
         .header(format!("{prefix}Triggered-At"), "2026-11-20T09:00:00.000Z")
         .body(body.to_vec());
@@ -154,7 +173,7 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     let client = reqwest::Client::new();
     let store = Store::open(db).await.unwrap();
 
-    // Refused before anything is kept, each with its reason.
+    // Refused with its reason (and kept as a dead letter: `refused_deliveries_*` below).
     let order = payload("orders-create.json");
     let mut tampered = order.clone();
     let at = tampered.windows(6).position(|w| w == b"263.80").unwrap();
@@ -333,7 +352,8 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     }
     let letter = serve
         .eventually("the malformed order dead-lettered", async || {
-            store.dead_letters(true).await.unwrap().into_iter().next()
+            let letters = store.dead_letters(true).await.unwrap();
+            letters.into_iter().find(|l| !l.error.contains("refused by channel"))
         })
         .await;
     assert!(
@@ -403,7 +423,8 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
     assert_eq!(erasure.customers, [customer]);
     assert_eq!(erasure.tickets, [number]);
     // Exactly: one customer, their mail, their ticket, their order; the raw order webhook
-    // (kept once), the fulfillment, the data request, the redaction itself and the mail; the
+    // (kept once), the fulfillment, the data request, the redaction itself, the mail and the
+    // two refused copies of her order (tampered; wrong secret and unsigned, one body); the
     // order's event and the data request's. At least: identities (with blocking keys) and
     // the steps' decisions.
     for (kind, exactly) in [
@@ -411,7 +432,7 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
         ("messages", 1),
         ("tickets", 1),
         ("orders", 1),
-        ("raw_webhooks", 5),
+        ("raw_webhooks", 7),
         ("events", 2),
     ] {
         assert_eq!(erasure.counts.get(kind), Some(&exactly), "{kind}: {:?}", erasure.counts);
@@ -532,6 +553,230 @@ async fn shopify_through_serve(db: &str, dir: &Path) {
         !log.contains("anna.mueller@example.de"),
         "the log names the erased buyer"
     );
+}
+
+/// The order of `orders-create.json` as Shopify would send it later: another name and id
+/// when `number` is given, else the same order updated at `updated_at` with another note.
+fn order_version(number: Option<u64>, updated_at: &str, note: &str) -> Vec<u8> {
+    let mut order: Value = serde_json::from_slice(&payload("orders-create.json")).unwrap();
+    if let Some(number) = number {
+        order["id"] = json!(820982911946150000u64 + number);
+        order["name"] = format!("#{number}").into();
+        order["order_number"] = number.into();
+    }
+    order["updated_at"] = updated_at.into();
+    order["note"] = note.into();
+    order.to_string().into_bytes()
+}
+
+/// Runs `weft replay` over every open dead letter with the channels file `weft serve` used
+/// and `secret` as the app's secret; (exit code, stdout, stderr).
+fn replay_with_secret(dir: &Path, db: &str, secret: &str) -> (Option<i32>, String, String) {
+    let root = weft_test_support::workspace_root();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["replay", "--db", db])
+        .arg("--workflows")
+        .arg(root.join("workflows"))
+        .arg("--channels")
+        .arg(dir.join("channels.yaml"))
+        .env("WEFT_PLUGINS", weft_test_support::plugins_dir())
+        .env("WEFT_MODELS", dir.join("no-models"))
+        .env("WEFT_CACHE", std::env::temp_dir().join("weft-test-cache"))
+        .env("WEFT_SECRET_SHOPIFY_APP", secret)
+        .env("WEFT_SECRET_EASYPOST_WEBHOOK", EASYPOST_SECRET)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Contract 0.6.0's event ids end to end: Shopify's retry of an event after the order changed
+/// again (another webhook id, another body) is answered and queued once; another event of the
+/// same topic is not dropped. Then deliveries refused for their signature: 401 with the
+/// reason, each kept once as a dead letter naming the channel and what was wrong, and after the
+/// secret is fixed `weft replay` queues the one signed with it; the others fail again.
+async fn event_ids_and_refused_deliveries(db: &str, dir: &Path) {
+    let serve = Serve::start(
+        dir,
+        db,
+        CHANNELS,
+        &[
+            ("WEFT_SECRET_SHOPIFY_APP", APP_SECRET),
+            ("WEFT_SECRET_EASYPOST_WEBHOOK", EASYPOST_SECRET),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let store = Store::open(db).await.unwrap();
+    let (status, answer) = deliver_signed(
+        &client,
+        &serve,
+        Headers::Classic,
+        "orders/create",
+        "ev-create",
+        &payload("orders-create.json"),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let first = order_version(None, "2026-11-20T11:00:00+01:00", "Bitte beim Nachbarn abgeben");
+    let retry = order_version(
+        None,
+        "2026-11-20T12:00:00+01:00",
+        "Bitte beim Nachbarn abgeben — 隣の人に",
+    );
+    let other = order_version(None, "2026-11-20T13:00:00+01:00", "Lieferung an die Packstation");
+    for (headers, event, webhook, body) in [
+        (Headers::Classic, "ev-update-1", "wh-a", &first),
+        // The same event again, in the other header set: newer, so only its id tells it apart.
+        (Headers::Unprefixed, "ev-update-1", "wh-b", &retry),
+        (Headers::Classic, "ev-update-2", "wh-c", &other),
+    ] {
+        let signature = shopify_signature(APP_SECRET, body);
+        let (status, answer) = deliver_as(
+            &client,
+            &serve,
+            headers,
+            ("orders/updated", event, webhook),
+            body,
+            Some(signature),
+        )
+        .await;
+        assert_eq!(status, 202, "{event} {webhook}: {answer}");
+        assert_eq!(
+            answer["duplicate"],
+            Value::Null,
+            "another body is another delivery: {answer}"
+        );
+    }
+    // Webhooks are parsed in the order they were kept: once the second event is queued, the
+    // retry before it was parsed too.
+    let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap();
+    let updates = serve
+        .eventually("the second event's update", async || {
+            let times: Vec<jiff::Timestamp> = events_of(&store, "order.updated")
+                .await
+                .iter()
+                .map(|u| at(u["updated_at"].as_str().unwrap()))
+                .collect();
+            times.contains(&at("2026-11-20T12:00:00Z")).then_some(times)
+        })
+        .await;
+    assert_eq!(
+        updates,
+        [at("2026-11-20T10:00:00Z"), at("2026-11-20T12:00:00Z")],
+        "the retry of ev-update-1 is dropped"
+    );
+
+    // Refused: signed with a secret weft does not have yet (the app's was rotated), a tampered
+    // body, no signature. 401 with the reason, and each kept as a dead letter.
+    const ROTATED: &str = "shpss_neues-geheimnis-新しい";
+    let rotated = order_version(Some(1005), "2026-11-24T09:00:00+01:00", "Geschenkverpackung, bitte");
+    let tampered = order_version(Some(1006), "2026-11-24T10:00:00+01:00", "Originaltext");
+    let unsigned = order_version(Some(1007), "2026-11-24T11:00:00+01:00", "ohne Signatur");
+    let refused = [
+        (
+            &rotated,
+            Some(shopify_signature(ROTATED, &rotated)),
+            "Shopify: the x-shopify-hmac-sha256 header does not match the body",
+        ),
+        (
+            &tampered,
+            Some(shopify_signature(APP_SECRET, b"{\"name\": \"#1006\"}")),
+            "Shopify: the x-shopify-hmac-sha256 header does not match the body",
+        ),
+        (&unsigned, None, "Shopify: the delivery is not signed"),
+    ];
+    for (round, what) in ["first", "again (Shopify retries)"].iter().enumerate() {
+        for (body, signature, reason) in &refused {
+            let event = format!("ev-refused-{round}");
+            let (status, answer) = deliver(
+                &client,
+                &serve,
+                Headers::Classic,
+                "orders/create",
+                &event,
+                body,
+                signature.clone(),
+            )
+            .await;
+            assert_eq!(status, 401, "{what}: {answer}");
+            assert_eq!(answer["error"]["code"], "unauthenticated", "{answer}");
+            assert!(
+                answer["error"]["message"].as_str().unwrap().contains(reason),
+                "{answer}"
+            );
+        }
+    }
+    let listed = weft_ok(&["dead-letters"], db);
+    let letters: Vec<&str> = listed.lines().collect();
+    assert_eq!(letters.len(), 3, "each refused body kept once:\n{listed}");
+    for ((_, _, reason), line) in refused.iter().zip(&letters) {
+        assert!(
+            line.contains("(shopify): /hooks/laden: refused by channel shopify: ") && line.contains(reason),
+            "{line}"
+        );
+    }
+    let kept = store.dead_letters(true).await.unwrap();
+    let record = store.inbound(kept[0].inbound.unwrap()).await.unwrap();
+    assert_eq!(record.inbound.body, rotated, "the exact body is kept");
+    assert!(
+        record
+            .inbound
+            .headers
+            .iter()
+            .any(|(name, value)| name == "x-shopify-topic" && value == "orders/create"),
+        "{:?}",
+        record.inbound.headers
+    );
+    assert!(
+        store.ticket_orders("#1005").await.unwrap().is_empty(),
+        "nothing refused was parsed"
+    );
+    serve.stop();
+
+    // The secret fixed, `weft replay` verifies each again: the rotated one passes and its order
+    // is queued; the others fail again and stay open, with the same reason.
+    let (code, _, stderr) = replay_with_secret(dir, db, ROTATED);
+    assert_eq!(code, Some(2), "two failed again: {stderr}");
+    assert!(
+        stderr.contains(&format!("dead letter #{} failed again", kept[2].id))
+            && stderr.contains("Shopify: the delivery is not signed"),
+        "{stderr}"
+    );
+    let order = store.ticket_orders("#1005").await.unwrap();
+    assert_eq!(order.len(), 1, "the replayed order is kept");
+    assert_eq!(events_of(&store, "order.placed").await.len(), 2, "#1001 and #1005");
+    let open = store.dead_letters(true).await.unwrap();
+    assert_eq!(
+        open.iter().map(|l| (l.id, l.attempts)).collect::<Vec<_>>(),
+        [(kept[1].id, 2), (kept[2].id, 2)]
+    );
+    assert!(
+        open[1].error.contains("the delivery is not signed"),
+        "{}",
+        open[1].error
+    );
+    // Replayed again with nothing fixed: the same two fail again, nothing is queued twice.
+    let (code, _, stderr) = replay_with_secret(dir, db, ROTATED);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(store.ticket_orders("#1005").await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn event_ids_and_refused_deliveries_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("weft.db").display());
+    event_ids_and_refused_deliveries(&db, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn event_ids_and_refused_deliveries_on_postgres() {
+    if let Some(db) = common::postgres_database("event_ids_and_refused_deliveries").await {
+        let dir = tempfile::tempdir().unwrap();
+        event_ids_and_refused_deliveries(&db, dir.path()).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -691,7 +691,7 @@ async fn agents_see_changes_live(db: &str, dir: &Path) {
     .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (404, Some("ticket_not_found")),
+        (404, Some("no_ticket")),
         "{body}"
     );
     let (status, body) = call(presence(&ines, "viewing")).await;

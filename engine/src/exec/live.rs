@@ -11,6 +11,12 @@
 //! Beside it runs the live stream's loop ([`Feed`]), woken after each round: agents' clients
 //! are told what the round changed.
 //!
+//! A webhook its channel refuses (a missing or wrong signature) is answered 401 and kept as a
+//! dead letter with the reason (`Store::keep_refused_webhook`), so that a delivery refused
+//! for a secret set wrong is replayed once the secret is fixed: once per body and hook, at
+//! most [`LiveOptions::refused_per_hook`] open ones per hook, each for a week. Past the cap a
+//! refusal is counted and logged, not kept: junk posted to a public hook cannot fill the disk.
+//!
 //! The pipeline is held behind a lock as an `Arc` and can be replaced while serving
 //! ([`Live::replace_pipeline`], called by `crate::reload`): each webhook is verified with the
 //! pipeline current when it arrives, and the loop takes the current one again before each
@@ -22,7 +28,7 @@ use super::feed::{Feed, FeedOptions};
 use super::{DrainOptions, Pipeline, ingest};
 use crate::metrics::Metrics;
 use crate::runtime::{PluginError, StepFailure};
-use crate::store::hooks::Kept;
+use crate::store::hooks::{Kept, KeptRefused};
 use crate::store::{Store, StoreError, now_ms};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -45,6 +51,8 @@ pub struct LiveOptions {
     pub parse_batch: i64,
     /// The live stream and presence.
     pub feed: FeedOptions,
+    /// How many refused requests a hook keeps as open dead letters at most.
+    pub refused_per_hook: i64,
 }
 
 impl Default for LiveOptions {
@@ -59,6 +67,7 @@ impl Default for LiveOptions {
             },
             parse_batch: 256,
             feed: FeedOptions::default(),
+            refused_per_hook: 100,
         }
     }
 }
@@ -229,7 +238,12 @@ impl Live {
         let pipeline = self.pipeline();
         let call = self.channel_call(&pipeline, hook)?;
         if let Err(failure) = call.plugin.verify(&inbound, &call.config, &call.options).await {
-            return Err(self.refusal(hook, failure));
+            let refusal = self.refusal(hook, failure);
+            if let HookError::Rejected { reason, .. } = &refusal {
+                self.keep_refused(hook, call.plugin.info().name.as_str(), &inbound, reason)
+                    .await;
+            }
+            return Err(refusal);
         }
         let kept = self
             .store
@@ -256,6 +270,37 @@ impl Live {
                 Receipt::Duplicate(id)
             }
         })
+    }
+
+    /// Keeps a refused request as a dead letter, within the hook's cap; logs what became of it.
+    /// A store that fails here costs only the copy: the request is refused either way.
+    async fn keep_refused(&self, hook: &str, channel: &str, inbound: &Inbound, reason: &str) {
+        let error = format!("{}: refused by channel {channel}: {reason}", inbound.source);
+        let kept = self
+            .store
+            .keep_refused_webhook(hook, channel, inbound, &error, self.options.refused_per_hook, now_ms())
+            .await;
+        match kept {
+            Ok(KeptRefused::New { letter }) => {
+                Metrics::count(&self.metrics.webhooks_dead_lettered, hook);
+                tracing::info!(hook, dead_letter = letter, "refused webhook kept as a dead letter");
+            }
+            Ok(KeptRefused::Seen { letter }) => {
+                tracing::info!(hook, dead_letter = letter, "refused webhook kept before");
+            }
+            Ok(KeptRefused::Full { open }) => {
+                self.metrics.rejected(hook, "refused_not_kept");
+                tracing::warn!(
+                    hook,
+                    open,
+                    "refused webhook not kept: the hook holds as many refusals as it may"
+                );
+            }
+            Err(error) => {
+                self.metrics.rejected(hook, "refused_not_kept");
+                tracing::error!(hook, error = %error, "refused webhook could not be kept");
+            }
+        }
     }
 
     /// Answers a vendor's subscription check on `hook` through its channel; `None` when the

@@ -214,13 +214,17 @@ async fn failed(
 }
 
 /// What a poll brought, kept as traffic of its hook: the items as JSON, with the cursor they
-/// were asked from (so the same answer to the same cursor is recognized as kept).
+/// were asked from (so the same answer to the same cursor is recognized as kept). The row
+/// names the hook like a webhook's, so a reply to a polled message goes back through the
+/// mount that polled it (`ebay-de` answers its own buyers), and a vendor's event id is
+/// recognized per mount; it is parsed in the transaction that keeps it, so the live loop never
+/// takes it for a webhook still to parse.
 fn poll_inbound(hook: &str, cursor: Option<&str>, polled: &Polled, now: i64) -> Inbound {
     let items: Vec<serde_json::Value> = polled.items.iter().map(item_json).collect();
     let body = serde_json::json!({ "hook": hook, "cursor": cursor, "next_cursor": polled.cursor, "items": items });
     Inbound {
         source: format!("poll:{hook}"),
-        hook: None,
+        hook: Some(hook.to_owned()),
         received_at: now,
         content_type: Some("application/json".into()),
         headers: Vec::new(),

@@ -30,6 +30,16 @@ impl ApiError {
         }
     }
 
+    /// The 404 for a ticket number that names no ticket, the same from every route.
+    pub fn no_ticket(number: i64) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_ticket",
+            format!("ticket {number} does not exist"),
+        )
+        .with_details(json!({ "ticket": number }))
+    }
+
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = details;
         self
@@ -129,10 +139,7 @@ impl From<crate::exec::clocks::ClockError> for ApiError {
     fn from(error: crate::exec::clocks::ClockError) -> Self {
         use crate::exec::clocks::ClockError;
         match error {
-            ClockError::NoTicket(n) => {
-                ApiError::new(StatusCode::NOT_FOUND, "no_ticket", format!("ticket {n} does not exist"))
-                    .with_details(json!({ "ticket": n }))
-            }
+            ClockError::NoTicket(n) => ApiError::no_ticket(n),
             ClockError::Store(e) => e.into(),
         }
     }

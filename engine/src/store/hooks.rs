@@ -6,6 +6,13 @@
 //! transaction before the request is answered; it is parsed later, by the live loop, through
 //! the same path as files (`exec::ingest::parse_recorded`). The same body on the same hook is
 //! kept once: a vendor's retry of a delivery is recognized by its digest.
+//!
+//! A request its channel refused (a missing or wrong signature) is kept too, as a dead letter
+//! ([`Store::keep_refused_webhook`]): in `inbound` with state `refused`, under a digest of its
+//! own namespace so that a genuine delivery of the same body is never taken for it. Anyone can
+//! post to a public hook, so what is kept is bounded: the body limit per request, one row per
+//! body and hook, at most a cap of open refusals per hook, and each for [`REFUSED_KEPT_FOR_MS`].
+//! Replaying one verifies it again ([`Unit::accept_refused`]).
 
 use super::ingest::{INBOUND_COLUMNS, InboundRecord, inbound_from_row};
 use super::{Result, Store, query};
@@ -19,6 +26,30 @@ pub enum Kept {
     New(i64),
     /// The same body came on the same hook before: kept then, under this id.
     Duplicate(i64),
+}
+
+/// How long a refused request is kept for a replay: a week, longer than vendors retry a
+/// delivery (Shopify for 4 hours, eBay for a day), so a secret fixed within it loses nothing.
+pub const REFUSED_KEPT_FOR_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+/// What [`Store::keep_refused_webhook`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeptRefused {
+    /// Kept now, under this dead letter.
+    New { letter: i64 },
+    /// The same body was refused on this hook before and is still kept, under this dead letter.
+    Seen { letter: i64 },
+    /// The hook holds as many open refusals as the cap allows: not kept.
+    Full { open: i64 },
+}
+
+/// What [`Unit::accept_refused`] did with a refused request that now verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// It is kept as received, to be parsed now.
+    Received,
+    /// The same delivery was kept verified since (a vendor's retry): under this inbound id.
+    KeptAs(i64),
 }
 
 /// How much work is waiting, and how much is late, for `/metrics`.
@@ -48,7 +79,101 @@ fn webhook_digest(hook: &str, body: &[u8]) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// The digest of a refused request: another namespace than [`webhook_digest`]'s.
+fn refused_digest(hook: &str, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"refused\0");
+    hasher.update(hook.as_bytes());
+    hasher.update([0]);
+    hasher.update(body);
+    hex::encode(hasher.finalize())
+}
+
 impl Store {
+    /// Keeps a request to `hook` that its channel (plugin `channel`) refused, with `reason`, as
+    /// a dead letter, and commits: once per body and hook, and only while the hook holds fewer
+    /// than `cap` open refusals. Refusals of the hook older than [`REFUSED_KEPT_FOR_MS`] at
+    /// `now` are dropped first. Two requests racing for the last place may both be kept.
+    pub async fn keep_refused_webhook(
+        &self,
+        hook: &str,
+        channel: &str,
+        inbound: &Inbound,
+        reason: &str,
+        cap: i64,
+        now: i64,
+    ) -> Result<KeptRefused> {
+        let digest = refused_digest(hook, &inbound.body);
+        let mut unit = self.unit().await?;
+        let seen = query(
+            "SELECT d.id FROM inbound i JOIN dead_letters d ON d.inbound_id = i.id
+             WHERE i.digest = $1 ORDER BY d.id DESC LIMIT 1",
+        )
+        .bind(&digest)
+        .fetch_optional(unit.conn())
+        .await?;
+        if let Some(row) = seen {
+            unit.rollback().await?;
+            return Ok(KeptRefused::Seen {
+                letter: row.try_get("id")?,
+            });
+        }
+        let cutoff = now - REFUSED_KEPT_FOR_MS;
+        query(
+            "DELETE FROM dead_letters WHERE inbound_id IN
+               (SELECT id FROM inbound WHERE hook = $1 AND state = 'refused' AND received_at < $2)",
+        )
+        .bind(hook)
+        .bind(cutoff)
+        .execute(unit.conn())
+        .await?;
+        query("DELETE FROM inbound WHERE hook = $1 AND state = 'refused' AND received_at < $2")
+            .bind(hook)
+            .bind(cutoff)
+            .execute(unit.conn())
+            .await?;
+        let open: i64 = query("SELECT COUNT(*) AS n FROM inbound WHERE hook = $1 AND state = 'refused'")
+            .bind(hook)
+            .fetch_one(unit.conn())
+            .await?
+            .try_get("n")?;
+        if open >= cap {
+            // The expired ones are gone all the same.
+            unit.commit().await?;
+            return Ok(KeptRefused::Full { open });
+        }
+        let error = reason.replace('\0', "\u{FFFD}");
+        let headers = serde_json::to_string(&inbound.headers)?;
+        let id: i64 = query(
+            "INSERT INTO inbound (channel, hook, source, content_type, headers, body, digest, received_at, state, error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'refused', $9) RETURNING id",
+        )
+        .bind(channel)
+        .bind(hook)
+        .bind(&inbound.source)
+        .bind(inbound.content_type.as_deref())
+        .bind(headers)
+        .bind(inbound.body.as_slice())
+        .bind(&digest)
+        .bind(inbound.received_at)
+        .bind(&error)
+        .fetch_one(unit.conn())
+        .await?
+        .try_get("id")?;
+        let letter: i64 = query(
+            "INSERT INTO dead_letters (inbound_id, plugin, error, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(id)
+        .bind(channel)
+        .bind(&error)
+        .bind(now)
+        .fetch_one(unit.conn())
+        .await?
+        .try_get("id")?;
+        unit.commit().await?;
+        Ok(KeptRefused::New { letter })
+    }
+
     /// Keeps a verified webhook for `hook` (read by channel plugin `channel`) and commits,
     /// before it is answered. Returns the earlier row when the same body came on this hook.
     pub async fn keep_webhook(&self, hook: &str, channel: &str, inbound: &Inbound) -> Result<Kept> {
@@ -84,7 +209,7 @@ impl Store {
         Ok(kept)
     }
 
-    /// Webhooks kept and not parsed yet, oldest first.
+    /// Webhooks kept and not parsed yet, oldest first (refused ones are not among them).
     pub async fn received_webhooks(&self, limit: i64) -> Result<Vec<InboundRecord>> {
         let rows = query(&format!(
             "SELECT {INBOUND_COLUMNS} FROM inbound
@@ -177,5 +302,39 @@ impl super::Unit {
         };
         self.dead_letter_inbound(row.try_get("id")?, channel, reason).await?;
         Ok(true)
+    }
+
+    /// A refused request (`inbound` row `id`, state `refused`) that now verifies: kept as
+    /// received under the digest of a verified delivery, so that the caller parses it in this
+    /// unit; or, when that delivery was kept verified since, marked parsed as a copy of it.
+    pub async fn accept_refused(&mut self, id: i64) -> Result<Accepted> {
+        let row = query("SELECT hook, body FROM inbound WHERE id = $1 AND state = 'refused'")
+            .bind(id)
+            .fetch_one(self.conn())
+            .await?;
+        let hook: Option<String> = row.try_get("hook")?;
+        let body: Vec<u8> = row.try_get("body")?;
+        let digest = webhook_digest(hook.as_deref().unwrap_or_default(), &body);
+        if let Some(kept) = query("SELECT id FROM inbound WHERE digest = $1")
+            .bind(&digest)
+            .fetch_optional(self.conn())
+            .await?
+        {
+            let kept: i64 = kept.try_get("id")?;
+            query("UPDATE inbound SET state = 'parsed', error = $1 WHERE id = $2")
+                .bind(format!(
+                    "verified on replay; the same delivery was kept as inbound {kept}"
+                ))
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+            return Ok(Accepted::KeptAs(kept));
+        }
+        query("UPDATE inbound SET state = 'received', digest = $1, error = NULL WHERE id = $2")
+            .bind(&digest)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(Accepted::Received)
     }
 }

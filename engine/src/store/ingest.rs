@@ -65,7 +65,8 @@ pub enum Recorded {
 }
 
 impl Unit {
-    /// Keeps raw traffic before anything else happens to it.
+    /// Keeps raw traffic before anything else happens to it, with the hook it came through
+    /// when it did (a poll's).
     pub async fn record_inbound(&mut self, channel: &str, inbound: &Inbound) -> Result<Recorded> {
         let mut hasher = Sha256::new();
         hasher.update(channel.as_bytes());
@@ -88,10 +89,11 @@ impl Unit {
         }
         let headers = serde_json::to_string(&inbound.headers)?;
         let row = query(
-            "INSERT INTO inbound (channel, source, content_type, headers, body, digest, received_at, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received') RETURNING id",
+            "INSERT INTO inbound (channel, hook, source, content_type, headers, body, digest, received_at, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received') RETURNING id",
         )
         .bind(channel)
+        .bind(inbound.hook.as_deref())
         .bind(&inbound.source)
         .bind(inbound.content_type.as_deref())
         .bind(headers)

@@ -392,6 +392,13 @@ impl Host for GuestHost {
     fn embed(&self, _texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         Err("the embeddings capability is only available to steps".to_owned())
     }
+
+    // The `common` world imports no `cache` (only `channel` does, through `ChannelHost`).
+    fn cache_get(&self, _key: &str) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn cache_set(&self, _key: &str, _value: &[u8], _ttl: std::time::Duration) {}
 }
 
 pub(crate) fn notice_to(n: m::Notice) -> w::Notice {

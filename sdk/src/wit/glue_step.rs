@@ -93,6 +93,15 @@ impl Host for GuestContext {
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         crate::wit::step::weft::plugin::embeddings::embed(texts)
     }
+    // Steps import `mail` too: the host answers (it refuses steps, saying so).
+    fn submit_mail(&self, envelope: &m::MailEnvelope, message: &[u8]) -> Result<String, m::SubmitError> {
+        GuestHost.submit_mail(envelope, message)
+    }
+    // The step world imports no `cache`: a step always misses, and stores nothing.
+    fn cache_get(&self, _key: &str) -> Option<Vec<u8>> {
+        None
+    }
+    fn cache_set(&self, _key: &str, _value: &[u8], _ttl: std::time::Duration) {}
 }
 
 impl Context for GuestContext {

@@ -10,15 +10,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::json;
 
-fn no_ticket(number: i64) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "ticket_not_found",
-        format!("there is no ticket {number}"),
-    )
-    .with_details(json!({ "ticket": number }))
-}
-
 /// Says that the caller is viewing the ticket or typing a reply on it, for the server's
 /// presence time (`weft serve --presence-ttl`, 30 s by default) unless posted again, or that
 /// they left (for clients that can only post as a page closes).
@@ -58,7 +49,7 @@ pub(super) async fn post(
             feed.set_presence(number, &caller.name, presence).await?
         }
     };
-    let agents = agents.ok_or_else(|| no_ticket(number))?;
+    let agents = agents.ok_or_else(|| ApiError::no_ticket(number))?;
     Ok(axum::Json(TicketPresence::new(number, &agents)))
 }
 
@@ -86,7 +77,7 @@ pub(super) async fn get(
         .feed()
         .presence(number)
         .await?
-        .ok_or_else(|| no_ticket(number))?;
+        .ok_or_else(|| ApiError::no_ticket(number))?;
     Ok(axum::Json(TicketPresence::new(number, &agents)))
 }
 
@@ -114,6 +105,6 @@ pub(super) async fn delete(
         .feed()
         .leave(number, &caller.name)
         .await?
-        .ok_or_else(|| no_ticket(number))?;
+        .ok_or_else(|| ApiError::no_ticket(number))?;
     Ok(axum::Json(TicketPresence::new(number, &agents)))
 }

@@ -17,15 +17,6 @@ fn invalid(message: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
 }
 
-fn no_ticket(number: i64) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "no_ticket",
-        format!("ticket {number} does not exist"),
-    )
-    .with_details(serde_json::json!({ "ticket": number }))
-}
-
 /// The limit asked for, checked.
 pub(super) fn limit(asked: Option<i64>) -> Result<i64, ApiError> {
     match asked {
@@ -127,7 +118,7 @@ pub(super) async fn get(
         .store()
         .ticket_snapshot(number)
         .await?
-        .ok_or_else(|| no_ticket(number))?;
+        .ok_or_else(|| ApiError::no_ticket(number))?;
     let row = snapshot.row;
     let mut timeline: Vec<(i64, TimelineItem)> = Vec::new();
     for entry in snapshot.timeline {
@@ -270,7 +261,10 @@ pub(super) async fn status(
     let store = state.live.store();
     let effect = set_status_for(store, number, status, crate::store::now_ms(), Some(&caller.name)).await?;
     state.live.wake();
-    let row = store.ticket_row(number).await?.ok_or_else(|| no_ticket(number))?;
+    let row = store
+        .ticket_row(number)
+        .await?
+        .ok_or_else(|| ApiError::no_ticket(number))?;
     Ok(axum::Json(StatusChanged {
         ticket: row.merged_into.unwrap_or(number),
         from: effect.from,
@@ -312,7 +306,10 @@ pub(super) async fn assign(
     let store = state.live.store();
     let assigned =
         crate::ticket::assign(store, number, body.agent.as_deref(), body.team.as_deref(), &caller.name).await?;
-    let row = store.ticket_row(assigned).await?.ok_or_else(|| no_ticket(assigned))?;
+    let row = store
+        .ticket_row(assigned)
+        .await?
+        .ok_or_else(|| ApiError::no_ticket(assigned))?;
     Ok(axum::Json(row.into()))
 }
 
