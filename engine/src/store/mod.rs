@@ -351,6 +351,18 @@ fn open_sqlite(url: &str, create: Create) -> Result<rusqlite::Connection> {
     }
     .map_err(|e| open_err(e.to_string()))?;
     conn.set_prepared_statement_cache_capacity(sql::STATEMENT_CACHE);
+    // The query planner stability guarantee: a statement's plan comes from its text alone, never
+    // from the values bound to it. Without it, SQLite (built with STAT4, as rusqlite's bundled
+    // copy is) peeks at bound values while planning and marks the statement to be prepared
+    // again whenever such a parameter is bound anew: a cached statement was then parsed and
+    // planned again on every run. Profiled on the identity benchmark's drain (5,000
+    // messages, `perf record --call-graph dwarf`), `sqlite3Reprepare` under `sqlite3_step`
+    // was 10.8% of the samples, nearly all of them in the context reads a step makes
+    // (`read_found`, `order_tickets`, `read_customer_tickets`, `ticket_messages`). No plan
+    // depends on a bound value: the conditions of partial indexes are written out in the
+    // statements' text (see `read_found`).
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(|e| open_err(e.to_string()))?;
     // Before anything writes to it (switching to WAL rewrites the header of an empty file).
     if create == Create::No && !memory {
         let weft: i64 = conn
