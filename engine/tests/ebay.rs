@@ -274,7 +274,7 @@ async fn ebay_end_to_end(db: &str) {
     assert_eq!(recorded.1.payload["data"]["price"]["value"], "119.90");
     let prices = serve
         .eventually("the second price revision", async || {
-            let prices: Vec<Value> = events(&store)
+            let prices: Vec<Value> = common::all_events(&store)
                 .await
                 .into_iter()
                 .filter(|e| e.kind == "ebay.item_price_revision")

@@ -327,14 +327,10 @@ async fn meta_channels(db: &str, dir: &Path) {
                 .await
                 .unwrap()
                 .into_iter()
-                .find(|l| l.inbound.is_some())
+                // Refused deliveries (bad signatures above) are dead letters too.
+                .find(|l| l.inbound.is_some() && l.error.contains("messenger webhook: the body is not JSON"))
         })
         .await;
-    assert!(
-        letter.error.contains("messenger webhook: the body is not JSON"),
-        "{}",
-        letter.error
-    );
     assert_eq!(letter.plugin.as_deref(), Some("meta"));
     assert!(
         graph.lock().unwrap().requests.is_empty(),

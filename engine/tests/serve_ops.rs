@@ -290,7 +290,8 @@ async fn metrics_count_what_happened() {
         (step("weft_step_duration_seconds_count", "ops", "identify"), 5.0),
         (step("weft_step_duration_seconds_count", "ops", "deadlines"), 5.0),
         (step("weft_step_duration_seconds_count", "ops", "boom"), 2.0),
-        ("weft_dead_letters".to_owned(), 0.0),
+        // The unauthenticated delivery, kept (refused) so it can be replayed once its secret is right.
+        ("weft_dead_letters".to_owned(), 1.0),
         ("weft_deadlines_at_risk".to_owned(), 1.0),
         ("weft_deadlines_breached".to_owned(), 1.0),
         ("weft_outbox_pending".to_owned(), 0.0),

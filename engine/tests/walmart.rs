@@ -369,28 +369,10 @@ const SECRETS: [(&str, &str); 5] = [
     ("WEFT_SECRET_WALMART_HOOK_SECRET", HOOK_SECRET),
 ];
 
-/// Every event the store holds, by id.
-async fn events(store: &Store) -> Vec<weft::store::queue::QueuedEvent> {
-    let mut found = Vec::new();
-    let mut missing = 0;
-    let mut id = 1;
-    while missing < 50 {
-        match store.event(id).await.unwrap() {
-            Some(event) => {
-                found.push(event);
-                missing = 0;
-            }
-            None => missing += 1,
-        }
-        id += 1;
-    }
-    found
-}
-
 /// The order events of each order number, in order: `placed`, `updated`, `cancelled`.
 async fn order_events(store: &Store) -> BTreeMap<String, Vec<String>> {
     let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for event in events(store).await {
+    for event in common::all_events(store).await {
         if let Some(change) = event.kind.strip_prefix("order.") {
             let number = event.payload["number"].as_str().unwrap_or_default().to_owned();
             found.entry(number).or_default().push(change.to_owned());
@@ -825,7 +807,7 @@ async fn walmart_end_to_end(db: &str) {
     }
     let recorded = serve
         .eventually("the webhook's order and fact", async || {
-            let found = events(&store).await;
+            let found = common::all_events(&store).await;
             let placed: Vec<_> = found
                 .iter()
                 .filter(|e| e.kind == "order.placed" && e.payload["number"] == "3912345678903")

@@ -55,6 +55,31 @@ pub fn retry_after(value: &str, date: Option<&str>) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO).min(MAX_WAIT))
 }
 
+/// An OAuth 2.0 token endpoint's error (RFC 6749 §5.2: `{"error", "error_description"}`) as
+/// words for [`crate::HttpResponse::error_in_words`]: `invalid_grant (the refresh token
+/// expired)`; None when the body is not such an error. eBay's, Amazon's (LWA) and Walmart's
+/// token endpoints answer this way.
+///
+/// ```
+/// use weft_sdk::http::oauth_error_words;
+/// let body = br#"{"error":"invalid_grant","error_description":"token expired"}"#;
+/// assert_eq!(oauth_error_words(body).as_deref(), Some("invalid_grant (token expired)"));
+/// assert_eq!(oauth_error_words(b"<html>busy</html>"), None);
+/// ```
+pub fn oauth_error_words(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct OAuthError {
+        error: String,
+        #[serde(default)]
+        error_description: Option<String>,
+    }
+    let e: OAuthError = serde_json::from_slice(body).ok()?;
+    Some(match e.error_description.filter(|d| !d.trim().is_empty()) {
+        Some(description) => format!("{} ({description})", e.error),
+        None => e.error,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::{MAX_WAIT, retry_after};

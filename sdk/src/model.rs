@@ -917,14 +917,33 @@ impl HttpResponse {
     /// );
     /// ```
     pub fn error(&self, what: &str) -> Error {
+        self.error_in_words(what, None)
+    }
+
+    /// [`HttpResponse::error`] in the vendor's own words: `words` is what the channel read of
+    /// the vendor's error format (`InvalidInput: Der Text ist zu lang`, or
+    /// [`crate::http::oauth_error_words`] for a token endpoint), put in the message in place of
+    /// the start of the body; `None` when the body was not in that format. Classified alike.
+    ///
+    /// ```
+    /// use weft_sdk::{Error, HttpResponse};
+    /// let refused = HttpResponse::new(400).with_body(r#"{"errors":[{"code":"InvalidInput"}]}"#);
+    /// assert_eq!(
+    ///     refused.error_in_words("amazon: sending", Some("InvalidInput".into())),
+    ///     Error::Permanent("amazon: sending: HTTP 400: InvalidInput".into())
+    /// );
+    /// ```
+    pub fn error_in_words(&self, what: &str, words: Option<String>) -> Error {
         let mut message = format!("{what}: HTTP {}", self.status);
         let retryable = matches!(self.status, 408 | 425 | 429 | 500..=599);
         let wait = self.retry_after().filter(|_| retryable);
         if let Some(wait) = wait {
             message.push_str(&format!(", retry after {}s", wait.as_secs()));
         }
-        let text = self.text();
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = match words {
+            Some(words) => words,
+            None => self.text().split_whitespace().collect::<Vec<_>>().join(" "),
+        };
         if !text.is_empty() {
             message.push_str(": ");
             match text.char_indices().nth(MAX_REASON_CHARS) {

@@ -256,51 +256,16 @@ fn sp_api_errors(body: &[u8]) -> Option<String> {
     Some(parts.join("; "))
 }
 
-/// What an SP-API answer that is not a success means (see the module docs).
+/// What an SP-API answer that is not a success means (see the module docs), in Amazon's
+/// words (`errors[]`) where the body has them.
 pub fn api_error(what: &str, response: &HttpResponse) -> Error {
-    let mut message = format!("amazon: {what}: HTTP {}", response.status);
-    match sp_api_errors(&response.body) {
-        Some(errors) => message.push_str(&format!(": {errors}")),
-        None => {
-            let text = response.text();
-            let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            if !text.is_empty() {
-                message.push_str(": ");
-                message.extend(text.chars().take(300));
-            }
-        }
-    }
-    classify(response, message)
+    response.error_in_words(&format!("amazon: {what}"), sp_api_errors(&response.body))
 }
 
-/// LWA's errors are `{"error", "error_description"}`.
+/// LWA's errors are OAuth's (`{"error", "error_description"}`).
 fn lwa_error(what: &str, response: &HttpResponse) -> Error {
-    #[derive(Deserialize)]
-    struct LwaError {
-        error: String,
-        #[serde(default)]
-        error_description: Option<String>,
-    }
-    match serde_json::from_slice::<LwaError>(&response.body) {
-        Ok(e) => {
-            let mut message = format!("amazon: {what}: HTTP {}: {}", response.status, e.error);
-            if let Some(description) = e.error_description {
-                message.push_str(&format!(" ({description})"));
-            }
-            classify(response, message)
-        }
-        Err(_) => api_error(what, response),
-    }
-}
-
-fn classify(response: &HttpResponse, message: String) -> Error {
-    match response.status {
-        408 | 429 | 500..=599 => match response.retry_after() {
-            Some(after) => Error::retry_later(after, message),
-            None => Error::Retryable(message),
-        },
-        _ => Error::Permanent(message),
-    }
+    let words = weft_sdk::http::oauth_error_words(&response.body).or_else(|| sp_api_errors(&response.body));
+    response.error_in_words(&format!("amazon: {what}"), words)
 }
 
 #[cfg(test)]
@@ -438,7 +403,7 @@ mod tests {
             ),
             (
                 HttpResponse::new(429).with_header("Retry-After", "3").with_json(&serde_json::json!({"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource."}]})),
-                Error::retry_later(Duration::from_secs(3), "amazon: sending: HTTP 429: QuotaExceeded: You exceeded your quota for the requested resource."),
+                Error::retry_later(Duration::from_secs(3), "amazon: sending: HTTP 429, retry after 3s: QuotaExceeded: You exceeded your quota for the requested resource."),
             ),
             (
                 HttpResponse::new(500).with_json(&serde_json::json!({"errors": [{"code": "InternalFailure", "message": "We encountered an internal error. Please try again."}]})),

@@ -124,52 +124,13 @@ pub fn call(
 /// what was tried, the status and each of eBay's errors (`errorId`, `domain`, `category`,
 /// `message`).
 pub fn api_error(what: &str, response: &HttpResponse) -> Error {
-    let mut message = format!("ebay: {what}: HTTP {}", response.status);
-    match ebay_errors(&response.body) {
-        Some(errors) => {
-            message.push_str(": ");
-            message.push_str(&errors);
-        }
-        None => {
-            let text = response.text();
-            let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            if !text.is_empty() {
-                message.push_str(": ");
-                message.extend(text.chars().take(300));
-            }
-        }
-    }
-    classify(response, message)
+    response.error_in_words(&format!("ebay: {what}"), ebay_errors(&response.body))
 }
 
-/// The same for the OAuth endpoint, whose errors are `{"error", "error_description"}`.
+/// The same for the OAuth endpoint, whose errors are OAuth's (`{"error", "error_description"}`).
 fn oauth_error(what: &str, response: &HttpResponse) -> Error {
-    #[derive(Deserialize)]
-    struct OAuthError {
-        error: String,
-        #[serde(default)]
-        error_description: Option<String>,
-    }
-    match serde_json::from_slice::<OAuthError>(&response.body) {
-        Ok(e) => {
-            let mut message = format!("ebay: {what}: HTTP {}: {}", response.status, e.error);
-            if let Some(description) = e.error_description {
-                message.push_str(&format!(" ({description})"));
-            }
-            classify(response, message)
-        }
-        Err(_) => api_error(what, response),
-    }
-}
-
-fn classify(response: &HttpResponse, message: String) -> Error {
-    match response.status {
-        408 | 425 | 429 | 500..=599 => match response.retry_after() {
-            Some(after) => Error::retry_later(after, message),
-            None => Error::Retryable(message),
-        },
-        _ => Error::Permanent(message),
-    }
+    let words = weft_sdk::http::oauth_error_words(&response.body).or_else(|| ebay_errors(&response.body));
+    response.error_in_words(&format!("ebay: {what}"), words)
 }
 
 /// eBay's error list, `{"errors": [{"errorId", "domain", "category", "message", ...}]}`, as
@@ -291,7 +252,7 @@ mod tests {
             ),
             (
                 HttpResponse::new(429).with_header("Retry-After", "7").with_json(&serde_json::json!({"errors": [{"errorId": 2001, "domain": "ACCESS", "category": "REQUEST", "message": "Too many requests"}]})),
-                Error::retry_later(Duration::from_secs(7), "ebay: sending: HTTP 429: error 2001 (ACCESS/REQUEST): Too many requests"),
+                Error::retry_later(Duration::from_secs(7), "ebay: sending: HTTP 429, retry after 7s: error 2001 (ACCESS/REQUEST): Too many requests"),
             ),
             (
                 HttpResponse::new(503).with_body("<html>Wartung</html>"),

@@ -112,28 +112,7 @@ pub fn get(config: &Config, host: &dyn Host, url: &str, what: &str) -> Result<Ht
 /// Walmart, what was tried, the status and each of Walmart's errors (`code`, `field`,
 /// `description`).
 pub fn api_error(what: &str, response: &HttpResponse) -> Error {
-    let mut message = format!("walmart: {what}: HTTP {}", response.status);
-    match walmart_errors(&response.body) {
-        Some(errors) => {
-            message.push_str(": ");
-            message.push_str(&errors);
-        }
-        None => {
-            let text = response.text();
-            let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            if !text.is_empty() {
-                message.push_str(": ");
-                message.extend(text.chars().take(300));
-            }
-        }
-    }
-    match response.status {
-        408 | 425 | 429 | 500..=599 => match response.retry_after() {
-            Some(after) => Error::retry_later(after, message),
-            None => Error::Retryable(message),
-        },
-        _ => Error::Permanent(message),
-    }
+    response.error_in_words(&format!("walmart: {what}"), walmart_errors(&response.body))
 }
 
 /// Walmart's error list as text: `INVALID_REQUEST_PARAM.GMP_ORDER_API (createdStartDate):
@@ -274,7 +253,7 @@ mod tests {
             ),
             (
                 HttpResponse::new(429).with_header("Retry-After", "3").with_json(&serde_json::json!({"errors": [{"code": "TOO_MANY_REQUESTS", "description": "Request limit exceeded"}]})),
-                Error::retry_later(Duration::from_secs(3), "walmart: listing orders: HTTP 429: TOO_MANY_REQUESTS: Request limit exceeded"),
+                Error::retry_later(Duration::from_secs(3), "walmart: listing orders: HTTP 429, retry after 3s: TOO_MANY_REQUESTS: Request limit exceeded"),
             ),
             (
                 HttpResponse::new(503).with_body("<html>Service Unavailable</html>"),
