@@ -178,25 +178,9 @@ impl Store {
     /// before it is answered. Returns the earlier row when the same body came on this hook.
     pub async fn keep_webhook(&self, hook: &str, channel: &str, inbound: &Inbound) -> Result<Kept> {
         let digest = webhook_digest(hook, &inbound.body);
-        let headers = serde_json::to_string(&inbound.headers)?;
         let mut unit = self.unit().await?;
-        let inserted = query(
-            "INSERT INTO inbound (channel, hook, source, content_type, headers, body, digest, received_at, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received')
-             ON CONFLICT (digest) DO NOTHING RETURNING id",
-        )
-        .bind(channel)
-        .bind(hook)
-        .bind(&inbound.source)
-        .bind(inbound.content_type.as_deref())
-        .bind(headers)
-        .bind(inbound.body.as_slice())
-        .bind(&digest)
-        .bind(inbound.received_at)
-        .fetch_optional(unit.conn())
-        .await?;
-        let kept = match inserted {
-            Some(row) => Kept::New(row.try_get("id")?),
+        let kept = match unit.insert_webhook(hook, channel, inbound, &digest).await? {
+            Some(id) => Kept::New(id),
             None => {
                 let row = query("SELECT id FROM inbound WHERE digest = $1")
                     .bind(&digest)
@@ -281,6 +265,22 @@ impl super::Unit {
         reason: &str,
     ) -> Result<bool> {
         let digest = webhook_digest(hook, &inbound.body);
+        let Some(id) = self.insert_webhook(hook, channel, inbound, &digest).await? else {
+            return Ok(false);
+        };
+        self.dead_letter_inbound(id, channel, reason).await?;
+        Ok(true)
+    }
+
+    /// Inserts traffic of `hook` as received under `digest`; the new row's id, or None when a
+    /// row with that digest is kept already. Shared by verified webhooks and unreadable polls.
+    async fn insert_webhook(
+        &mut self,
+        hook: &str,
+        channel: &str,
+        inbound: &Inbound,
+        digest: &str,
+    ) -> Result<Option<i64>> {
         let headers = serde_json::to_string(&inbound.headers)?;
         let inserted = query(
             "INSERT INTO inbound (channel, hook, source, content_type, headers, body, digest, received_at, state)
@@ -293,15 +293,11 @@ impl super::Unit {
         .bind(inbound.content_type.as_deref())
         .bind(headers)
         .bind(inbound.body.as_slice())
-        .bind(&digest)
+        .bind(digest)
         .bind(inbound.received_at)
         .fetch_optional(self.conn())
         .await?;
-        let Some(row) = inserted else {
-            return Ok(false);
-        };
-        self.dead_letter_inbound(row.try_get("id")?, channel, reason).await?;
-        Ok(true)
+        inserted.map(|row| row.try_get("id")).transpose()
     }
 
     /// A refused request (`inbound` row `id`, state `refused`) that now verifies: kept as
