@@ -445,28 +445,11 @@ async fn stories(server: &Server, dir: &Path, db: &str) -> anyhow::Result<String
     let number = ticket["ticket"].as_i64().context("a ticket number")?;
     let customer = ticket["customer"].as_i64().context("a customer")?;
     // No other customer holds her email or phone: identity joined them all.
-    let hers: Vec<i64> = store
-        .export_customers()
-        .await?
-        .iter()
-        .filter(|c| c["merged_into"].is_null())
-        .filter(|c| {
-            c["identities"].as_array().into_iter().flatten().any(|i| {
-                let value = i["value"].as_str().unwrap_or_default();
-                value == EMAIL || value == "+34612987654"
-            })
-        })
-        .filter_map(|c| c["customer"].as_i64())
-        .collect();
+    let hers = customers_holding(&store, &[EMAIL, "+34612987654"]).await?;
     if hers != [customer] {
         bail!("Lucía should be one customer ({customer}), but her email and phone are on customers {hers:?}\n{out}");
     }
-    let mut channels = Vec::new();
-    for entry in store.ticket_timeline(number).await? {
-        if !channels.contains(&entry.message.channel) {
-            channels.push(entry.message.channel.clone());
-        }
-    }
+    let channels = channels_of(&store, number).await?;
     let _ = writeln!(
         out,
         "  → one customer ({customer}) and one ticket ({number}) for all four messages, on {}",
@@ -651,30 +634,13 @@ async fn marketplaces(server: &Server, vendors: &Vendors, dir: &Path, db: &str) 
     // Her Amazon alias and her eBay user are one customer, and no other holds either.
     let amazon_buyer = format!("amazon:{}", AMAZON_ALIAS.split('@').next().unwrap_or_default());
     let ebay_buyer = format!("ebay:{EBAY_BUYER}");
-    let hers: Vec<i64> = store
-        .export_customers()
-        .await?
-        .iter()
-        .filter(|c| c["merged_into"].is_null())
-        .filter(|c| {
-            c["identities"].as_array().into_iter().flatten().any(|i| {
-                let value = i["value"].as_str().unwrap_or_default();
-                value == amazon_buyer || value == ebay_buyer
-            })
-        })
-        .filter_map(|c| c["customer"].as_i64())
-        .collect();
+    let hers = customers_holding(&store, &[&amazon_buyer, &ebay_buyer]).await?;
     if hers != [customer] {
         bail!(
             "Giulia should be one customer ({customer}), but her Amazon and eBay ids are on customers {hers:?}\n{out}"
         );
     }
-    let mut channels = Vec::new();
-    for entry in store.ticket_timeline(number).await? {
-        if !channels.contains(&entry.message.channel) {
-            channels.push(entry.message.channel.clone());
-        }
-    }
+    let channels = channels_of(&store, number).await?;
     let order = &ticket["orders"][0];
     let _ = writeln!(
         out,
@@ -706,6 +672,35 @@ async fn marketplaces(server: &Server, vendors: &Vendors, dir: &Path, db: &str) 
         "  Explore: weft explain ticket {number} --db {db}   (Amazon and eBay on one timeline, the Amazon order on it)"
     );
     Ok(out)
+}
+
+/// The customers (not merged into another) that hold any of the identity `values`.
+async fn customers_holding(store: &Store, values: &[&str]) -> anyhow::Result<Vec<i64>> {
+    Ok(store
+        .export_customers()
+        .await?
+        .iter()
+        .filter(|c| c["merged_into"].is_null())
+        .filter(|c| {
+            c["identities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|i| values.contains(&i["value"].as_str().unwrap_or_default()))
+        })
+        .filter_map(|c| c["customer"].as_i64())
+        .collect())
+}
+
+/// The channels of a ticket's timeline, in the order they first appear.
+async fn channels_of(store: &Store, ticket: i64) -> anyhow::Result<Vec<String>> {
+    let mut channels = Vec::new();
+    for entry in store.ticket_timeline(ticket).await? {
+        if !channels.contains(&entry.message.channel) {
+            channels.push(entry.message.channel);
+        }
+    }
+    Ok(channels)
 }
 
 /// The shipment timeline on a ticket, in a line.
