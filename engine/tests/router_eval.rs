@@ -12,7 +12,8 @@ use std::time::Instant;
 use weft::runtime::Embedder;
 use weft_plugin_router::combine::{ask_embeddings, combine};
 use weft_plugin_router::step::{Semantic, classify};
-use weft_plugin_router::{Example, Model, Prototypes, parse_csv};
+use weft_plugin_router::vectors::{TOLERANCE, same_vector};
+use weft_plugin_router::{Example, Model, PrototypeVectors, Prototypes, parse_csv};
 use weft_sdk::{Host, HttpRequest, HttpResponse, LogLevel};
 
 struct EmbedHost(Arc<Embedder>);
@@ -30,12 +31,16 @@ impl Host for EmbedHost {
     }
 }
 
-fn embedder() -> Option<Arc<Embedder>> {
-    let dir = std::env::var_os("WEFT_MODELS")
+/// The model's folder: `WEFT_MODELS` or `target/models`.
+fn model_dir() -> PathBuf {
+    std::env::var_os("WEFT_MODELS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/models"))
-        .join(weft::runtime::MODEL_FOLDER);
-    match Embedder::load(&dir) {
+        .join(weft::runtime::MODEL_FOLDER)
+}
+
+fn embedder() -> Option<Arc<Embedder>> {
+    match Embedder::load(&model_dir()) {
         Ok(e) => Some(Arc::new(e)),
         Err(e) => {
             eprintln!("SKIPPED: no embedding model ({e}); run `cargo xtask plugins` to obtain it");
@@ -588,4 +593,52 @@ fn semantic_weight_by_cross_validation_on_the_training_lines() {
         shipped >= best - 0.01,
         "shipped weight gives {shipped:.3}, the best {best:.3}"
     );
+}
+
+/// The prototype vectors the router ships (`plugins/router/model/prototypes.bin`) are this
+/// model's vectors of exactly the sentences of `prototypes.csv`, within the tolerance the
+/// router's probe allows, computed here in batches of mixed lengths as the runtime computes
+/// them. Also: the router, given this host, takes them from the table with one pass.
+#[test]
+fn shipped_prototype_vectors_are_the_models() {
+    const WRITE: &str = "write them again: `cargo run -p weft --release --example prototype_vectors -- target/models plugins/router/model/prototypes.bin`, then `cargo xtask plugins`";
+    let Some(embedder) = embedder() else { return };
+    let table = PrototypeVectors::shipped().unwrap_or_else(|e| panic!("model/prototypes.bin: {e}; {WRITE}"));
+    let prototypes = Prototypes::new(&BTreeMap::new()).unwrap();
+    let sentences: Vec<String> = prototypes.sentences().map(str::to_owned).collect();
+    let in_table: Vec<&str> = table.entries().map(|(s, _)| s).collect();
+    assert_eq!(
+        in_table, sentences,
+        "the table's sentences are not prototypes.csv's; {WRITE}"
+    );
+    let mut worst = 0.0f32;
+    for chunk in sentences.chunks(128) {
+        for (sentence, vector) in chunk.iter().zip(embedder.embed(chunk).unwrap()) {
+            let shipped = table.get(sentence).unwrap();
+            assert!(
+                same_vector(&vector, shipped),
+                "{sentence:?}: the shipped vector is not this model's ({}); {WRITE}",
+                table.model()
+            );
+            worst = vector
+                .iter()
+                .zip(shipped)
+                .map(|(a, b)| (a - b).abs())
+                .fold(worst, f32::max);
+        }
+    }
+    println!(
+        "{} shipped prototype vectors match the model; largest difference {worst:e} (tolerance {TOLERANCE:e})",
+        table.len()
+    );
+
+    let fresh = Arc::new(Embedder::load(&model_dir()).unwrap());
+    let host = EmbedHost(fresh.clone());
+    let vectors = Prototypes::new(&BTreeMap::new())
+        .unwrap()
+        .vectors(|t| host.embed(t))
+        .unwrap()
+        .to_vec();
+    assert_eq!(vectors.len(), sentences.len());
+    assert_eq!(fresh.encoded(), 1, "the probe alone is embedded");
 }

@@ -11,7 +11,8 @@
 //! - [`features`]: text normalization and hashed word and character n-gram features.
 //! - [`model`]: the logistic-regression classifier, its training and its file (`model/model.bin`).
 //! - [`semantic`]: the semantic classifier over sentence embeddings (host capability) and its
-//!   prototypes (`data/prototypes.csv` plus the workflow's `examples`).
+//!   prototypes (`data/prototypes.csv` plus the workflow's `examples`); [`vectors`]: the
+//!   prototypes' vectors shipped with the router (`model/prototypes.bin`).
 //! - [`combine`]: how the two classifiers make one category, and which one decided.
 //! - [`lang`]: language identification (script, then trigram profiles).
 //! - [`eval`]: precision, recall, F1 and per-language accuracy on held-out data.
@@ -33,6 +34,7 @@ pub mod routing;
 pub mod semantic;
 pub mod step;
 pub mod urgency;
+pub mod vectors;
 
 pub use config::Config;
 pub use data::{Example, parse_csv};
@@ -42,6 +44,7 @@ pub use model::{Model, TrainOptions, train};
 pub use routing::TRIAGE;
 pub use semantic::{Prototypes, SemanticPrediction};
 pub use step::Router;
+pub use vectors::PrototypeVectors;
 
 #[cfg(target_arch = "wasm32")]
 weft_sdk::export_step!(Router);

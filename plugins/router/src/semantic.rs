@@ -5,11 +5,15 @@
 //! The shipped prototypes are English (`data/prototypes.csv`); a workflow adds its own with
 //! `with: { examples: { refund: ["..."], gift-wrap: ["..."] } }`, extending an intent or
 //! defining a new category. The host computes the embeddings (`embeddings` capability); this
-//! module only compares vectors, so it runs the same natively and in the sandbox.
+//! module only compares vectors, so it runs the same natively and in the sandbox. The shipped
+//! prototypes' vectors come with the router ([`crate::vectors`]), checked against the host's
+//! model with one sentence; only a workflow's own examples (and sentences the shipped table
+//! lacks) are embedded when a process starts.
 
 use crate::config::Problem;
 use crate::data::parse_csv;
 use crate::intent::Intent;
+use crate::vectors::{PrototypeVectors, same_vector};
 use std::collections::BTreeMap;
 
 /// Softmax temperature over the per-category similarities. Cosines of this model live in a
@@ -81,31 +85,91 @@ fn shipped() -> Result<&'static Vec<(usize, String)>, Vec<Problem>> {
 /// At most this many prototype sentences go to the host in one `embed` call.
 const EMBED_CHUNK: usize = 128;
 
+/// Embeds `texts` with `embed` in calls of at most [`EMBED_CHUNK`], checking the count.
+fn embed_chunked(
+    texts: &[String],
+    embed: &mut impl FnMut(&[String]) -> Result<Vec<Vec<f32>>, String>,
+) -> Result<Vec<Vec<f32>>, String> {
+    let mut vectors = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(EMBED_CHUNK) {
+        let got = embed(chunk)?;
+        if got.len() != chunk.len() {
+            return Err(format!(
+                "the host returned {} vectors for {} prototype sentences",
+                got.len(),
+                chunk.len()
+            ));
+        }
+        vectors.extend(got);
+    }
+    Ok(vectors)
+}
+
 impl Prototypes {
-    /// The unit vectors of the prototype sentences, in [`Prototypes::sentences`] order: asked
-    /// from `embed` (in calls of at most 128 sentences) the first time, then kept with the
-    /// prototypes. A failed attempt keeps nothing, so a later call asks again.
+    /// The unit vectors of the prototype sentences, in [`Prototypes::sentences`] order: found
+    /// the first time (from the shipped table, [`PrototypeVectors::shipped`], as far as it is
+    /// the host's model's, and from `embed` for the rest: see [`Prototypes::vectors_with`]),
+    /// then kept with the prototypes. A failed attempt keeps nothing, so a later call asks again.
     pub fn vectors(
         &self,
-        mut embed: impl FnMut(&[String]) -> Result<Vec<Vec<f32>>, String>,
+        embed: impl FnMut(&[String]) -> Result<Vec<Vec<f32>>, String>,
     ) -> Result<&[Vec<f32>], String> {
         if let Some(vectors) = self.vectors.get() {
             return Ok(vectors);
         }
-        let sentences: Vec<String> = self.sentences.iter().map(|(_, s)| s.clone()).collect();
-        let mut vectors = Vec::with_capacity(sentences.len());
-        for chunk in sentences.chunks(EMBED_CHUNK) {
-            let got = embed(chunk)?;
-            if got.len() != chunk.len() {
-                return Err(format!(
-                    "the host returned {} vectors for {} prototype sentences",
-                    got.len(),
-                    chunk.len()
-                ));
-            }
-            vectors.extend(got);
-        }
+        // An unreadable shipped table only costs passes (the test
+        // `the_shipped_table_has_every_shipped_sentence` catches it).
+        let vectors = self.vectors_with(PrototypeVectors::shipped().ok(), embed)?;
         Ok(self.vectors.get_or_init(|| vectors))
+    }
+
+    /// The prototype sentences' vectors, taken from `table` where it has the sentence and is
+    /// the host's model's, asked from `embed` otherwise (in calls of at most 128 sentences).
+    ///
+    /// Whether the table is the host's model's is asked once: `embed` gets the table's probe
+    /// sentence first (together with the sentences the table does not have), and the table is
+    /// used only if the answer is the shipped vector ([`same_vector`]). Otherwise every
+    /// sentence is embedded.
+    pub fn vectors_with(
+        &self,
+        table: Option<&PrototypeVectors>,
+        mut embed: impl FnMut(&[String]) -> Result<Vec<Vec<f32>>, String>,
+    ) -> Result<Vec<Vec<f32>>, String> {
+        let shipped: Vec<Option<&[f32]>> = self
+            .sentences
+            .iter()
+            .map(|(_, s)| table.and_then(|t| t.get(s)))
+            .collect();
+        let probe = table
+            .and_then(PrototypeVectors::probe)
+            .filter(|_| shipped.iter().any(Option::is_some));
+        let mut ask: Vec<String> = probe.iter().map(|(s, _)| (*s).to_owned()).collect();
+        let unknown: Vec<usize> = (0..shipped.len()).filter(|&i| shipped[i].is_none()).collect();
+        ask.extend(unknown.iter().map(|&i| self.sentences[i].1.clone()));
+        let mut got = embed_chunked(&ask, &mut embed)?.into_iter();
+        let trusted = match probe {
+            Some((_, vector)) => got.next().is_some_and(|answer| same_vector(&answer, vector)),
+            None => false,
+        };
+        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; self.sentences.len()];
+        for (&i, vector) in unknown.iter().zip(got) {
+            vectors[i] = Some(vector);
+        }
+        let known: Vec<usize> = (0..shipped.len()).filter(|&i| shipped[i].is_some()).collect();
+        if trusted {
+            for &i in &known {
+                vectors[i] = shipped[i].map(<[f32]>::to_vec);
+            }
+        } else if !known.is_empty() {
+            let texts: Vec<String> = known.iter().map(|&i| self.sentences[i].1.clone()).collect();
+            for (&i, vector) in known.iter().zip(embed_chunked(&texts, &mut embed)?) {
+                vectors[i] = Some(vector);
+            }
+        }
+        vectors
+            .into_iter()
+            .map(|v| v.ok_or_else(|| "a prototype sentence got no vector".to_owned()))
+            .collect()
     }
 
     /// The shipped prototypes (`data/prototypes.csv`) plus a workflow's own examples. Every
@@ -222,6 +286,131 @@ mod tests {
     fn unit(v: &[f32]) -> Vec<f32> {
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter().map(|x| x / n).collect()
+    }
+
+    /// A stand-in model: a unit vector per text, derived from its bytes (`salt` makes another
+    /// model), and the texts each call asked for.
+    struct FakeModel {
+        salt: u8,
+        asked: std::cell::RefCell<Vec<Vec<String>>>,
+    }
+
+    impl FakeModel {
+        fn new(salt: u8) -> FakeModel {
+            FakeModel {
+                salt,
+                asked: std::cell::RefCell::new(Vec::new()),
+            }
+        }
+
+        fn vector(&self, text: &str) -> Vec<f32> {
+            let mut v = [1.0f32; 4];
+            for (i, b) in text.bytes().enumerate() {
+                v[i % 4] += f32::from(b ^ self.salt) / 255.0;
+            }
+            unit(&v)
+        }
+
+        fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+            self.asked.borrow_mut().push(texts.to_vec());
+            Ok(texts.iter().map(|t| self.vector(t)).collect())
+        }
+
+        fn asked(&self) -> Vec<String> {
+            self.asked.borrow().concat()
+        }
+    }
+
+    /// The shipped sentences, the first `changed` of them written differently since the table
+    /// was made, and a workflow's example; the table made by `FakeModel::new(1)`.
+    fn setup(changed: usize) -> (Prototypes, PrototypeVectors, Vec<String>) {
+        let mut examples = BTreeMap::new();
+        examples.insert(
+            "gift-wrap".to_owned(),
+            vec!["Können Sie es als Geschenk verpacken?".to_owned()],
+        );
+        let prototypes = Prototypes::new(&examples).unwrap();
+        let maker = FakeModel::new(1);
+        let shipped: Vec<String> = shipped().unwrap().iter().map(|(_, s)| s.clone()).collect();
+        let entries = shipped
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let s = if i < changed {
+                    format!("{s} (old wording)")
+                } else {
+                    s.clone()
+                };
+                let v = maker.vector(&s);
+                (s, v)
+            })
+            .collect();
+        (prototypes, PrototypeVectors::new("fake 1", entries).unwrap(), shipped)
+    }
+
+    #[test]
+    fn the_table_of_the_hosts_model_saves_every_pass_but_the_probe_and_the_new_sentences() {
+        let (prototypes, table, shipped) = setup(2);
+        let host = FakeModel::new(1);
+        let vectors = prototypes.vectors_with(Some(&table), |t| host.embed(t)).unwrap();
+        let expected: Vec<Vec<f32>> = prototypes.sentences().map(|s| host.vector(s)).collect();
+        assert_eq!(vectors, expected);
+        let probe = table.probe().unwrap().0.to_owned();
+        assert_eq!(
+            host.asked(),
+            vec![
+                probe,
+                shipped[0].clone(),
+                shipped[1].clone(),
+                "Können Sie es als Geschenk verpacken?".to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_table_of_another_model_is_not_used() {
+        let (prototypes, table, shipped) = setup(0);
+        let host = FakeModel::new(2);
+        let vectors = prototypes.vectors_with(Some(&table), |t| host.embed(t)).unwrap();
+        let expected: Vec<Vec<f32>> = prototypes.sentences().map(|s| host.vector(s)).collect();
+        assert_eq!(vectors, expected);
+        // The probe and the example, then every shipped sentence in calls of at most 128.
+        let asked = host.asked.borrow().clone();
+        assert_eq!(asked[0].len(), 2);
+        assert!(asked.iter().all(|call| call.len() <= EMBED_CHUNK));
+        assert_eq!(asked[1..].concat(), shipped);
+    }
+
+    #[test]
+    fn without_a_table_every_sentence_is_embedded_and_failures_keep_nothing() {
+        let (prototypes, _, _) = setup(0);
+        let host = FakeModel::new(1);
+        let vectors = prototypes.vectors_with(None, |t| host.embed(t)).unwrap();
+        assert_eq!(
+            host.asked(),
+            prototypes.sentences().map(str::to_owned).collect::<Vec<_>>()
+        );
+        assert_eq!(vectors.len(), prototypes.len());
+        let short = prototypes.vectors_with(None, |t| Ok(vec![vec![1.0]; t.len() - 1]));
+        assert!(short.unwrap_err().contains("vectors for"));
+        assert!(prototypes.vectors(|_| Err("no model".to_owned())).is_err());
+        assert!(prototypes.vectors.get().is_none());
+    }
+
+    #[test]
+    fn the_shipped_table_has_every_shipped_sentence() {
+        let table = PrototypeVectors::shipped().unwrap();
+        let sentences: Vec<&str> = shipped().unwrap().iter().map(|(_, s)| s.as_str()).collect();
+        let in_table: Vec<&str> = table.entries().map(|(s, _)| s).collect();
+        assert_eq!(
+            in_table, sentences,
+            "model/prototypes.bin is not prototypes.csv's: see `vectors` for how to write it again"
+        );
+        assert!(table.dim() > 0);
+        for (sentence, vector) in table.entries() {
+            let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-4, "{sentence:?}: norm {norm}");
+        }
     }
 
     #[test]
