@@ -537,4 +537,23 @@ fn demo_story(dir: &tempfile::TempDir, db: &str) {
     );
     assert!(live.contains("→ channel chat"), "{live}");
     assert!(live.contains("llega hoy"), "the widget did not show the reply:\n{live}");
+    // The second story: Amazon relay mail, eBay message and SP-API order, one customer and
+    // one ticket with the Amazon order on it.
+    let market = stdout
+        .split("\nLive, the marketplaces: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no marketplace story:\n{stdout}"));
+    let one = market
+        .lines()
+        .find(|l| l.contains("one customer ("))
+        .unwrap_or_else(|| panic!("{market}"));
+    for expected in ["amazon:q8v3k2m7x1z9w4t", "ebay:giulia.romano.mi", "on amazon, ebay"] {
+        assert!(one.contains(expected), "{expected} missing from: {one}");
+    }
+    assert!(
+        market.contains("order 171-4455667-1122334 on the ticket: paid at amazon, 1 × ZAINO-42"),
+        "{market}"
+    );
+    assert!(market.contains("routed to where-is-my-order"), "{market}");
+    assert!(market.contains("in it"), "Giulia writes Italian:\n{market}");
 }

@@ -244,3 +244,119 @@ async fn postgres() {
     };
     scenario(Store::open(&url).await.unwrap()).await;
 }
+
+/// A request its channel refused (unsigned, tampered), as a hook receives it.
+fn refused(body: &str, at: i64) -> Inbound {
+    Inbound {
+        source: "POST /hooks/shopify".into(),
+        content_type: Some("application/json".into()),
+        body: body.as_bytes().to_vec(),
+        received_at: at,
+        ..Inbound::default()
+    }
+}
+
+/// Refused deliveries kept as dead letters: once per body, at most `cap` open per hook, for a
+/// week; a replay that verifies turns one into a received delivery, or into a copy of the same
+/// delivery kept verified since.
+async fn refused_deliveries(store: Store) {
+    use weft::store::hooks::{Accepted, Kept, KeptRefused};
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    let t0 = 1_796_000_000_000;
+    let reason = "shopify: X-Shopify-Hmac-Sha256 does not match the body (wrong secret or a changed body)";
+    let keep = async |body: &str, at: i64, now: i64| {
+        store
+            .keep_refused_webhook("shopify", "shopify", &refused(body, at), reason, 2, now)
+            .await
+            .unwrap()
+    };
+    let KeptRefused::New { letter: first } = keep(r#"{"id":1,"note":"Größe 42 ✓"}"#, t0, t0).await else {
+        panic!("the first refusal is kept")
+    };
+    assert_eq!(
+        keep(r#"{"id":1,"note":"Größe 42 ✓"}"#, t0 + 1, t0 + 1).await,
+        KeptRefused::Seen { letter: first },
+        "the same body again is the same dead letter"
+    );
+    assert!(matches!(
+        keep(r#"{"id":2,"note":"返品"}"#, t0 + 2, t0 + 2).await,
+        KeptRefused::New { .. }
+    ));
+    assert_eq!(
+        keep(r#"{"id":3,"note":"إرجاع"}"#, t0 + 3, t0 + 3).await,
+        KeptRefused::Full { open: 2 },
+        "the hook holds as many as the cap"
+    );
+    // Another hook has its own count.
+    assert!(matches!(
+        store
+            .keep_refused_webhook("ebay", "ebay", &refused("{}", t0 + 4), reason, 2, t0 + 4)
+            .await
+            .unwrap(),
+        KeptRefused::New { .. }
+    ));
+    let letters = store.dead_letters(true).await.unwrap();
+    assert_eq!(letters.len(), 3, "{letters:#?}");
+    assert!(letters.iter().all(|l| l.error.contains("does not match the body")));
+
+    // A week later the two of shopify are gone, and there is room again.
+    let later = t0 + 7 * DAY + 3;
+    assert!(matches!(
+        keep(r#"{"id":3,"note":"إرجاع"}"#, later, later).await,
+        KeptRefused::New { .. }
+    ));
+    let letters = store.dead_letters(true).await.unwrap();
+    assert_eq!(letters.len(), 2, "expired refusals are dropped: {letters:#?}");
+    let refused_id = |body: &'static str| {
+        let store = &store;
+        async move {
+            for letter in store.dead_letters(true).await.unwrap() {
+                let inbound = letter.inbound.expect("a refused request is an inbound row");
+                let row = store.inbound(inbound).await.unwrap();
+                if row.inbound.body == body.as_bytes() {
+                    return inbound;
+                }
+            }
+            panic!("no dead letter holds {body}")
+        }
+    };
+
+    // Replayed with the right secret: kept as received, to be parsed now.
+    let id = refused_id(r#"{"id":3,"note":"إرجاع"}"#).await;
+    let mut unit = store.unit().await.unwrap();
+    assert_eq!(unit.accept_refused(id).await.unwrap(), Accepted::Received);
+    unit.commit().await.unwrap();
+    // Shopify retried the same delivery with a good signature before the replay: the refused
+    // copy becomes a copy of the one kept.
+    let body = r#"{"id":4,"note":"Lieferung à Paris"}"#;
+    assert!(matches!(
+        keep(body, later + 1, later + 1).await,
+        KeptRefused::New { .. }
+    ));
+    let Kept::New(verified) = store
+        .keep_webhook("shopify", "shopify", &refused(body, later + 2))
+        .await
+        .unwrap()
+    else {
+        panic!("the verified delivery is new")
+    };
+    let id = refused_id(body).await;
+    let mut unit = store.unit().await.unwrap();
+    assert_eq!(unit.accept_refused(id).await.unwrap(), Accepted::KeptAs(verified));
+    unit.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn refused_deliveries_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("weft.db").display());
+    refused_deliveries(Store::open(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn refused_deliveries_on_postgres() {
+    let Some(url) = common::postgres_database("store_refused").await else {
+        return;
+    };
+    refused_deliveries(Store::open(&url).await.unwrap()).await;
+}

@@ -9,9 +9,18 @@
 //! through the REST API, and the answer goes out on the channel she wrote on last: it reaches
 //! her open chat widget over its stream. What the demo prints is read back from the store.
 //!
+//! Then a second buyer, Giulia, across the marketplaces: she writes through Amazon (a mail from
+//! her Amazon alias, relayed into the same Maildir), then on eBay naming her Amazon order (the
+//! eBay channel polls the Message API), and Amazon reports the order (`ORDER_CHANGE`, which
+//! SP-API delivers only to an SQS queue, polled by the Amazon channel). Nothing but the order
+//! number ties an eBay user to an Amazon buyer; weft makes one customer and one ticket, with the
+//! order on it. The two polled vendors stand in on `127.0.0.1` in this process
+//! ([`super::vendors`]).
+//!
 //! Every webhook is signed with a secret the demo makes up and hands to the child as
 //! `WEFT_SECRET_*`, exactly as a deployment grants them; nothing here talks to a vendor.
 
+use super::vendors::{self, Conversation, Vendors};
 use crate::store::Store;
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
@@ -27,12 +36,18 @@ use std::time::{Duration, Instant};
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// The secrets the demo makes up, by the name the channels file grants.
-const SECRETS: [(&str, &str); 5] = [
+const SECRETS: [(&str, &str); 11] = [
     ("demo_shopify_app", "shpss_demo_client_secret"),
     ("demo_meta_app", "demo-meta-app-secret"),
     ("demo_meta_token", "demo-meta-page-token"),
     ("demo_chat_identity", "demo-chat-identity-secret"),
     ("demo_easypost", "demo-easypost-webhook-secret"),
+    ("demo_aws_key_id", vendors::AWS_ACCESS_KEY_ID),
+    ("demo_aws_secret", vendors::AWS_SECRET_ACCESS_KEY),
+    ("demo_ebay_client_id", vendors::EBAY_CLIENT_ID),
+    ("demo_ebay_client_secret", vendors::EBAY_CLIENT_SECRET),
+    ("demo_ebay_refresh_token", vendors::EBAY_REFRESH_TOKEN),
+    ("demo_ebay_verification", vendors::EBAY_VERIFICATION_TOKEN),
 ];
 
 fn secret(name: &str) -> &'static str {
@@ -43,8 +58,9 @@ fn secret(name: &str) -> &'static str {
         .unwrap_or_default()
 }
 
-/// The mounts of the live demo: where each vendor's traffic comes in.
-fn channels_file(maildir: &Path) -> String {
+/// The mounts of the live demo: where each vendor's traffic comes in, and the stand-ins the
+/// polled ones ask.
+fn channels_file(maildir: &Path, vendors: &Vendors) -> String {
     format!(
         r#"version: 1
 channels:
@@ -54,7 +70,7 @@ channels:
     allow: {{ secrets: [demo_shopify_app] }}
   - id: support
     uses: email
-    with: {{ from: "Shop Support <support@shop.example>", own_addresses: ["@shop.example"], message_id_domain: shop.example }}
+    with: {{ from: "Shop Support <support@shop.example>", own_addresses: ["@shop.example"], message_id_domain: shop.example, relay_senders: {{ amazon: amazon-sales@shop.example }} }}
     maildir: [{maildir}]
   - id: instagram
     uses: meta
@@ -72,8 +88,30 @@ channels:
     uses: carriers
     with: {{ service: easypost, secret: demo_easypost }}
     allow: {{ secrets: [demo_easypost] }}
+  - id: amazon-sp
+    uses: amazon
+    with:
+      sqs: {{ queue_url: "{queue}", region: {region}, endpoint: "{base}", access_key_id: demo_aws_key_id, secret_access_key: demo_aws_secret, wait_seconds: 0 }}
+    allow: {{ http: [127.0.0.1], secrets: [demo_aws_key_id, demo_aws_secret] }}
+    poll: 1s
+  - id: ebay
+    uses: ebay
+    with:
+      api_url: "{base}"
+      client_id: demo_ebay_client_id
+      client_secret: demo_ebay_client_secret
+      refresh_token: demo_ebay_refresh_token
+      verification_token: demo_ebay_verification
+      endpoint: "https://shop.example/ebay/notifications"
+      seller: {seller}
+    allow: {{ http: [127.0.0.1], secrets: [demo_ebay_client_id, demo_ebay_client_secret, demo_ebay_refresh_token, demo_ebay_verification] }}
+    poll: 1s
 "#,
-        maildir = maildir.display()
+        maildir = maildir.display(),
+        queue = vendors.queue_url(),
+        region = vendors::REGION,
+        base = vendors.base,
+        seller = vendors::EBAY_SELLER,
     )
 }
 
@@ -85,9 +123,15 @@ struct Server {
 }
 
 impl Server {
-    fn start(dir: &Path, db: &str, plugins: &super::Plugins, workflows: &Path) -> anyhow::Result<Server> {
+    fn start(
+        dir: &Path,
+        db: &str,
+        plugins: &super::Plugins,
+        workflows: &Path,
+        vendors: &Vendors,
+    ) -> anyhow::Result<Server> {
         let channels = dir.join("channels.yaml");
-        std::fs::write(&channels, channels_file(&dir.join("maildir")))?;
+        std::fs::write(&channels, channels_file(&dir.join("maildir"), vendors))?;
         let log = dir.join("serve.log");
         let mut command = Command::new(std::env::current_exe().context("finding the weft binary")?);
         command
@@ -221,8 +265,15 @@ pub async fn run(db: &str, plugins: &super::Plugins<'_>, workflows: &Path) -> an
     for sub in ["tmp", "new", "cur"] {
         std::fs::create_dir_all(dir.join("maildir").join(sub))?;
     }
-    let server = Server::start(&dir, db, plugins, workflows)?;
-    let result = stories(&server, &dir, db).await;
+    let vendors = Vendors::start().await?;
+    let server = Server::start(&dir, db, plugins, workflows, &vendors)?;
+    let result = match stories(&server, &dir, db).await {
+        Ok(mut out) => marketplaces(&server, &vendors, &dir, db).await.map(|more| {
+            out.push_str(&more);
+            out
+        }),
+        Err(error) => Err(error),
+    };
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -471,6 +522,188 @@ async fn stories(server: &Server, dir: &Path, db: &str) -> anyhow::Result<String
     let _ = writeln!(
         out,
         "  Explore: weft explain ticket {number} --db {db}   (the timeline across five channels, the order and its parcel)"
+    );
+    Ok(out)
+}
+
+const AMAZON_ORDER: &str = "171-4455667-1122334";
+const AMAZON_ALIAS: &str = "q8v3k2m7x1z9w4t@marketplace.amazon.it";
+const AMAZON_MAIL: &str = "demo-giulia-1@marketplace.amazon.it";
+const EBAY_BUYER: &str = "giulia.romano.mi";
+const EBAY_MESSAGE: &str = "demo-ebay-giulia-1";
+
+/// A mail delivered into the Maildir as a mail server does: written to `tmp/`, renamed into
+/// `new/`.
+fn deliver_mail(dir: &Path, name: &str, mail: &str) -> anyhow::Result<()> {
+    let tmp = dir.join("maildir/tmp").join(name);
+    std::fs::write(&tmp, mail)?;
+    std::fs::rename(&tmp, dir.join("maildir/new").join(name))?;
+    Ok(())
+}
+
+/// The second story: Giulia on Amazon and eBay, and Amazon's notification of her order.
+async fn marketplaces(server: &Server, vendors: &Vendors, dir: &Path, db: &str) -> anyhow::Result<String> {
+    let store = Store::open(db).await?;
+    // Amazon and eBay write their times in whole seconds or milliseconds.
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second)?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nLive, the marketplaces: one buyer on Amazon and eBay; the demo stands in for SQS and eBay's APIs on {}",
+        vendors.base
+    );
+
+    // 1. Amazon relays her mail from her anonymous alias; the order is in the subject.
+    let written = now - jiff::SignedDuration::from_mins(3);
+    let date = jiff::fmt::rfc2822::to_string(&written.to_zoned(jiff::tz::TimeZone::UTC))?;
+    deliver_mail(
+        dir,
+        "1765200000.demo-giulia-1.mx",
+        &format!(
+            "From: Giulia Romano <{AMAZON_ALIAS}>\r\nTo: support@shop.example\r\n\
+             Subject: Richiesta di informazioni da un cliente Amazon: Giulia Romano (Ordine: {AMAZON_ORDER})\r\n\
+             Date: {date}\r\nMessage-ID: <{AMAZON_MAIL}>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+             Buongiorno, ho ordinato lo zaino da viaggio cinque giorni fa e non è ancora arrivato. Dov'è il mio pacco?\r\nGiulia\r\n"
+        ),
+    )?;
+    let first = eventually(server, "her relayed mail on a ticket", async || {
+        ticket_of(&store, AMAZON_MAIL).await
+    })
+    .await?;
+    let number = first["ticket"].as_i64().context("a ticket number")?;
+    let _ = writeln!(
+        out,
+        "  Amazon   a mail relayed from her alias {AMAZON_ALIAS} about {AMAZON_ORDER} → ticket {number}"
+    );
+
+    // 2. She writes on eBay too, naming the Amazon order; the eBay channel polls the Message API.
+    vendors.converse(Conversation {
+        id: "demo-conversation-giulia".into(),
+        title: "Zaino da viaggio 42 l".into(),
+        buyer: EBAY_BUYER.into(),
+        listing: "226012345678".into(),
+        messages: vec![(
+            EBAY_MESSAGE.into(),
+            now - jiff::SignedDuration::from_mins(1),
+            format!(
+                "Salve, ho comprato lo zaino nel vostro negozio Amazon (ordine {AMAZON_ORDER}) e vi scrivo anche qui: \
+                 potete controllare dove si trova la spedizione?"
+            ),
+        )],
+    });
+    eventually(server, "her eBay message on a ticket", async || {
+        ticket_of(&store, EBAY_MESSAGE).await
+    })
+    .await?;
+    let _ = writeln!(
+        out,
+        "  eBay     her message, read from the Message API by the eBay channel's poll, naming {AMAZON_ORDER}"
+    );
+
+    // 3. Amazon reports the order to the seller's SQS queue; the Amazon channel polls it.
+    let notification = json!({"NotificationVersion": "1.0", "NotificationType": "ORDER_CHANGE", "PayloadVersion": "1.0",
+        "EventTime": now.to_string(),
+        "Payload": {"OrderChangeNotification": {"NotificationLevel": "OrderLevel", "SellerId": "A2DEMO5ELLER1D",
+            "AmazonOrderId": AMAZON_ORDER, "OrderChangeType": "OrderStatusChange",
+            "OrderChangeTrigger": {"TimeOfOrderChange": now.to_string(), "ChangeReason": "Order status changed"},
+            "Summary": {"MarketplaceId": "APJ6JRA9NG5V4", "OrderStatus": "Unshipped", "PurchaseDate": (now - jiff::SignedDuration::from_hours(120)).to_string(),
+                "DestinationPostalCode": "20121", "FulfillmentType": "MFN", "OrderType": "StandardOrder",
+                "OrderPrograms": [], "ShippingPrograms": [],
+                "OrderItems": [{"OrderItemId": "23470766441234", "SupplySourceId": null, "SellerSKU": "ZAINO-42", "Quantity": 1}]}}},
+        "NotificationMetadata": {"ApplicationId": "amzn1.sp.solution.00000000-demo-0000-0000-000000000000",
+            "SubscriptionId": "00000000-demo-0000-0000-000000000001", "PublishTime": now.to_string(),
+            "NotificationId": "demo-notification-giulia-1"}});
+    vendors.notify("demo-sqs-message-1", &notification);
+    let ticket = eventually(server, "the order on her ticket, both messages with it", async || {
+        let Some(ticket) = ticket_of(&store, EBAY_MESSAGE).await? else {
+            return Ok(None);
+        };
+        let messages = ticket["messages"].as_array().cloned().unwrap_or_default();
+        let both = [AMAZON_MAIL, EBAY_MESSAGE]
+            .iter()
+            .all(|id| messages.iter().any(|m| is_message(m, id)));
+        let order = &ticket["orders"][0];
+        let linked = order["channel"] == "amazon" && order["customer"] == ticket["customer"];
+        Ok((both && linked).then_some(ticket))
+    })
+    .await;
+    let ticket = match ticket {
+        Ok(ticket) => ticket,
+        Err(error) => {
+            for id in [AMAZON_MAIL, EBAY_MESSAGE] {
+                let on = ticket_of(&store, id).await?.and_then(|t| t["ticket"].as_i64());
+                let _ = writeln!(out, "  {id}: ticket {on:?}");
+            }
+            return Err(error.context(out));
+        }
+    };
+    eventually(server, "the notification deleted from the queue", async || {
+        Ok(vendors.queue_drained().then_some(()))
+    })
+    .await?;
+    let _ = writeln!(
+        out,
+        "  SP-API   ORDER_CHANGE for {AMAZON_ORDER} in the seller's SQS queue, received and then deleted by the Amazon channel"
+    );
+    let number = ticket["ticket"].as_i64().context("a ticket number")?;
+    let customer = ticket["customer"].as_i64().context("a customer")?;
+    // Her Amazon alias and her eBay user are one customer, and no other holds either.
+    let amazon_buyer = format!("amazon:{}", AMAZON_ALIAS.split('@').next().unwrap_or_default());
+    let ebay_buyer = format!("ebay:{EBAY_BUYER}");
+    let hers: Vec<i64> = store
+        .export_customers()
+        .await?
+        .iter()
+        .filter(|c| c["merged_into"].is_null())
+        .filter(|c| {
+            c["identities"].as_array().into_iter().flatten().any(|i| {
+                let value = i["value"].as_str().unwrap_or_default();
+                value == amazon_buyer || value == ebay_buyer
+            })
+        })
+        .filter_map(|c| c["customer"].as_i64())
+        .collect();
+    if hers != [customer] {
+        bail!(
+            "Giulia should be one customer ({customer}), but her Amazon and eBay ids are on customers {hers:?}\n{out}"
+        );
+    }
+    let mut channels = Vec::new();
+    for entry in store.ticket_timeline(number).await? {
+        if !channels.contains(&entry.message.channel) {
+            channels.push(entry.message.channel.clone());
+        }
+    }
+    let order = &ticket["orders"][0];
+    let _ = writeln!(
+        out,
+        "  → one customer ({customer}: {amazon_buyer} and {ebay_buyer}) and one ticket ({number}) for both messages, on {}",
+        channels.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "    order {AMAZON_ORDER} on the ticket: {} at {}, {}; routed to {} ({}), in {}",
+        order["status"].as_str().unwrap_or("?"),
+        order["channel"].as_str().unwrap_or("?"),
+        order["lines"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|line| format!(
+                "{} × {}",
+                line["quantity"],
+                line["sku"].as_str().or(line["title"].as_str()).unwrap_or("?")
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ticket["category"].as_str().unwrap_or("?"),
+        ticket["team"].as_str().unwrap_or("no team"),
+        ticket["language"].as_str().unwrap_or("?"),
+    );
+    let _ = writeln!(
+        out,
+        "  Explore: weft explain ticket {number} --db {db}   (Amazon and eBay on one timeline, the Amazon order on it)"
     );
     Ok(out)
 }

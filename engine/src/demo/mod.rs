@@ -2,9 +2,12 @@
 //! and a readable account of what happened: customers, tickets, and what each step decided;
 //! then the live half ([`live`]): the real `weft serve` over the same database, with one
 //! buyer's order, mail, Instagram, WhatsApp, parcel news and logged-in chat, and an agent's
-//! answer that reaches her chat.
+//! answer that reaches her chat; then a second buyer across the marketplaces: her mail relayed
+//! by Amazon, her eBay message and Amazon's order notification, polled from stand-ins of the
+//! two vendors ([`vendors`]).
 
 mod live;
+mod vendors;
 
 use crate::exec::{self, DrainOptions, Pipeline};
 use crate::explain::describe_command;

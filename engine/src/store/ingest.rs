@@ -23,7 +23,7 @@ pub struct InboundRecord {
     pub id: i64,
     pub channel: String,
     pub inbound: Inbound,
-    /// `received`, `parsed` or `dead`.
+    /// `received`, `parsed`, `dead`, or `refused` (its channel refused it: kept for a replay).
     pub state: String,
 }
 
