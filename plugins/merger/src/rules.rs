@@ -241,7 +241,7 @@ fn same_issue(
     let mut best: Option<(Similarity, TicketView)> = None;
     for ticket in recent.read(ctx) {
         let idle = message.at - ticket.updated_at;
-        if ticket.merged_into.is_some() || is_solved(&ticket) || idle > policy.window.as_millis() {
+        if ticket.merged_into.is_some() || is_solved(ticket) || idle > policy.window.as_millis() {
             continue;
         }
         if let (Some(ours), Some(theirs)) = (ours.as_deref(), ticket.order.as_deref())
