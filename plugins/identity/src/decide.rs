@@ -573,8 +573,8 @@ fn kept_apart(a: &CustomerView, b: &CustomerView) -> bool {
 }
 
 /// The customer a stored customer lives on as, following merges.
-fn resolve(ctx: &dyn Context, customer: &CustomerView) -> CustomerView {
-    let mut current = customer.clone();
+fn resolve(ctx: &dyn Context, customer: CustomerView) -> CustomerView {
+    let mut current = customer;
     for _ in 0..MAX_MERGE_HOPS {
         let Some(next) = current.merged_into else {
             break;
@@ -647,7 +647,7 @@ fn read_phone_where_the_buyer_lives(
         .chain(extracted.order.iter())
         .filter(|i| i.kind != IdentityKind::Phone && settings.strong.contains(&i.kind))
         .flat_map(|i| ctx.find_customers(i))
-        .map(|c| resolve(ctx, &c))
+        .map(|c| resolve(ctx, c))
         .find_map(|c| {
             customer_profile(&c)
                 .addresses
@@ -753,7 +753,11 @@ fn strong_link(
     notes: &[Evidence],
 ) -> Option<Vec<Decision>> {
     let lookup = |identity: &Identity| -> Vec<CustomerView> {
-        let mut found: Vec<CustomerView> = ctx.find_customers(identity).iter().map(|c| resolve(ctx, c)).collect();
+        let mut found: Vec<CustomerView> = ctx
+            .find_customers(identity)
+            .into_iter()
+            .map(|c| resolve(ctx, c))
+            .collect();
         found.sort_by_key(|c| c.id);
         found.dedup_by_key(|c| c.id);
         found
@@ -976,7 +980,7 @@ fn weak_bridges(
     let mut seen: BTreeSet<u64> = group.iter().map(|g| g.id).collect();
     for key in keys {
         for found in ctx.find_customers(&key) {
-            let candidate = resolve(ctx, &found);
+            let candidate = resolve(ctx, found);
             if !seen.insert(candidate.id) || group.iter().any(|g| kept_apart(g, &candidate)) {
                 continue;
             }
@@ -1081,7 +1085,7 @@ fn weak_link(
     let mine = extracted.weak_profile();
     for key in extracted.blocking_keys() {
         for found in ctx.find_customers(&key) {
-            let customer = resolve(ctx, &found);
+            let customer = resolve(ctx, found);
             if !seen.insert(customer.id) {
                 continue;
             }

@@ -36,8 +36,25 @@ pub fn fold(text: &str) -> String {
 
 /// Undoes the German transliteration of umlauts after [`fold`], so that "mueller" (from
 /// "Mueller") and "muller" (from "Müller") compare equal: `ae` → `a`, `oe` → `o`, `ue` → `u`.
+///
+/// One pass: an `e` after `a`, `o` or `u` is left out. That is what replacing the three pairs
+/// one after the other gives (no replacement makes or breaks another's pair: each keeps the
+/// vowel before the `e`, and no pair starts with `e`), without three searches and three new
+/// strings per word; name comparisons call this for every pair of words, and the three
+/// `str::replace` calls were a sixth of the identity step's own time on the identity bench.
 pub fn collapse_umlaut_spelling(folded: &str) -> String {
-    folded.replace("ae", "a").replace("oe", "o").replace("ue", "u")
+    let mut out = String::with_capacity(folded.len());
+    let mut previous = None;
+    for c in folded.chars() {
+        if c == 'e' && matches!(previous, Some('a' | 'o' | 'u')) {
+            // The `e` of a pair; the vowel it follows was kept, and no pair starts here.
+            previous = None;
+            continue;
+        }
+        out.push(c);
+        previous = Some(c);
+    }
+    out
 }
 
 /// The Jaro–Winkler similarity of two strings, over Unicode scalar values: 1.0 for equal
@@ -172,6 +189,33 @@ mod tests {
             assert_eq!(fold(input), expected, "{input}");
         }
         assert_eq!(collapse_umlaut_spelling("mueller"), "muller");
+        // The same as the three replacements one after the other, pairs next to each other,
+        // repeated `e`s and words of other scripts included.
+        for word in [
+            "",
+            "e",
+            "ae",
+            "aee",
+            "aeae",
+            "oae",
+            "oaee",
+            "oue",
+            "uoe",
+            "ueo",
+            "aeoeue",
+            "eae",
+            "goethe",
+            "schoeneberg",
+            "quee",
+            "müeller",
+            "straße",
+            "東京",
+            "aé",
+            "ea",
+        ] {
+            let replaced = word.replace("ae", "a").replace("oe", "o").replace("ue", "u");
+            assert_eq!(collapse_umlaut_spelling(word), replaced, "{word}");
+        }
         assert_eq!(collapse_umlaut_spelling(&fold("Müller")), "muller");
     }
 

@@ -13,6 +13,7 @@ use crate::duplicate::{CopyKind, Duplicate, find_duplicate};
 use crate::followup::follow_up_cue;
 use crate::similarity::{Side, Similarity, compare_profiles};
 use crate::subject::{strip_prefixes, subject_from_body};
+use std::cell::OnceCell;
 use weft_sdk::duration::Duration;
 use weft_sdk::order::{canonical_order, find_order};
 use weft_sdk::prelude::*;
@@ -40,6 +41,7 @@ pub fn decide(event: &Event, policy: &Policy, ctx: &dyn Context) -> Result<Vec<D
         )));
     };
     let customer = event.customer;
+    let recent = RecentTickets::new(customer);
     let mut notes = Vec::new();
 
     let mut leads = thread_leads(message, ctx);
@@ -47,7 +49,7 @@ pub fn decide(event: &Event, policy: &Policy, ctx: &dyn Context) -> Result<Vec<D
         add_lead(&mut leads, lead);
     }
 
-    if let Some((ticket, copy)) = system_copy(message, &leads, customer, policy, ctx) {
+    if let Some((ticket, copy)) = system_copy(message, &leads, &recent, policy, ctx) {
         return Ok(vec![append_copy(ticket, copy)]);
     }
 
@@ -58,7 +60,7 @@ pub fn decide(event: &Event, policy: &Policy, ctx: &dyn Context) -> Result<Vec<D
         return Ok(continue_leads(target, &leads, ctx, notes));
     }
 
-    if let Some(lead) = same_issue(message, customer, policy, ctx, &mut notes) {
+    if let Some(lead) = same_issue(message, &recent, policy, ctx, &mut notes) {
         let reason = format!(
             "same customer and same issue as open ticket #{}, active within the {} window",
             lead.ticket.number, policy.window
@@ -66,7 +68,7 @@ pub fn decide(event: &Event, policy: &Policy, ctx: &dyn Context) -> Result<Vec<D
         return Ok(vec![append(lead.ticket.number, reason, lead.evidence, notes)]);
     }
 
-    if let Some(lead) = bare_follow_up(message, customer, policy, ctx) {
+    if let Some(lead) = bare_follow_up(message, &recent, policy, ctx) {
         if is_solved(&lead.ticket) {
             return Ok(follow_up(message, &lead, policy, notes));
         }
@@ -84,15 +86,15 @@ pub fn decide(event: &Event, policy: &Policy, ctx: &dyn Context) -> Result<Vec<D
 /// see [`crate::followup`]) and carries no order number belongs to the customer's most recently
 /// active open ticket within `window`, else to the ticket solved last within `reopen_window`
 /// (which rule 5 then reopens or links). Its `how` is the cue that was found.
-fn bare_follow_up(message: &Message, customer: Option<u64>, policy: &Policy, ctx: &dyn Context) -> Option<Lead> {
-    let customer = customer?;
+fn bare_follow_up(message: &Message, recent: &RecentTickets, policy: &Policy, ctx: &dyn Context) -> Option<Lead> {
+    let customer = recent.customer?;
     if order_of(message).is_some() {
         return None;
     }
     let cue = follow_up_cue(message.subject.as_deref(), &message.body)?;
-    let tickets: Vec<TicketView> = ctx
-        .customer_tickets(customer, RECENT_TICKETS)
-        .into_iter()
+    let tickets: Vec<&TicketView> = recent
+        .read(ctx)
+        .iter()
         .filter(|t| t.merged_into.is_none() && t.updated_at <= message.at)
         .collect();
     let open = tickets
@@ -105,7 +107,7 @@ fn bare_follow_up(message: &Message, customer: Option<u64>, policy: &Policy, ctx
             .filter(|t| is_solved(t) && message.at - t.updated_at <= policy.reopen_window.as_millis())
             .max_by_key(|t| (t.updated_at, t.number))
     };
-    let ticket = open.or_else(solved)?.clone();
+    let ticket = (*open.or_else(solved)?).clone();
     let evidence = vec![
         Evidence::new("customer", format!("customer {customer} owns #{}", ticket.number), 0.3),
         Evidence::new(
@@ -122,6 +124,31 @@ fn bare_follow_up(message: &Message, customer: Option<u64>, policy: &Policy, ctx
         how: cue.to_owned(),
         evidence,
     })
+}
+
+/// The customer's most recently updated tickets ([`RECENT_TICKETS`] of them), read once per
+/// decision: the copy check, the same-issue rule and the bare follow-up all look at them, and
+/// the context does not change while a step decides.
+struct RecentTickets {
+    customer: Option<u64>,
+    tickets: OnceCell<Vec<TicketView>>,
+}
+
+impl RecentTickets {
+    fn new(customer: Option<u64>) -> Self {
+        RecentTickets {
+            customer,
+            tickets: OnceCell::new(),
+        }
+    }
+
+    /// The tickets, newest first; none without a customer.
+    fn read(&self, ctx: &dyn Context) -> &[TicketView] {
+        self.tickets.get_or_init(|| match self.customer {
+            Some(customer) => ctx.customer_tickets(customer, RECENT_TICKETS),
+            None => Vec::new(),
+        })
+    }
 }
 
 /// A ticket the message points to, how, and the evidence.
@@ -169,9 +196,7 @@ fn order_leads(message: &Message, customer: Option<u64>, ctx: &dyn Context, note
     for ticket in ctx.order_tickets(&order) {
         let number = ticket.number;
         let evidence = Evidence::new("order", format!("order {order} is on #{number}"), 0.8);
-        let Some(lead) = lead_for(ctx, number, "same order", evidence) else {
-            continue;
-        };
+        let lead = lead_from(ctx, ticket, "same order", evidence);
         if let Some(owner) = other_customer(ctx, &lead.ticket, customer) {
             notes.push(Evidence::new(
                 "order",
@@ -193,12 +218,12 @@ fn order_leads(message: &Message, customer: Option<u64>, ctx: &dyn Context, note
 /// Tickets about another order, or about clearly different issues, are set aside with a note.
 fn same_issue(
     message: &Message,
-    customer: Option<u64>,
+    recent: &RecentTickets,
     policy: &Policy,
     ctx: &dyn Context,
     notes: &mut Vec<Evidence>,
 ) -> Option<Lead> {
-    let customer = customer?;
+    let customer = recent.customer?;
     let subject = message
         .subject
         .as_deref()
@@ -214,9 +239,9 @@ fn same_issue(
     let mut said_read = None;
     let ours = order_of(message);
     let mut best: Option<(Similarity, TicketView)> = None;
-    for ticket in ctx.customer_tickets(customer, RECENT_TICKETS) {
+    for ticket in recent.read(ctx) {
         let idle = message.at - ticket.updated_at;
-        if ticket.merged_into.is_some() || is_solved(&ticket) || idle > policy.window.as_millis() {
+        if ticket.merged_into.is_some() || is_solved(ticket) || idle > policy.window.as_millis() {
             continue;
         }
         if let (Some(ours), Some(theirs)) = (ours.as_deref(), ticket.order.as_deref())
@@ -251,7 +276,7 @@ fn same_issue(
         if similarity.score >= policy.similarity_threshold
             && best.as_ref().is_none_or(|(b, _)| similarity.score > b.score)
         {
-            best = Some((similarity, ticket));
+            best = Some((similarity, ticket.clone()));
         }
     }
     let (similarity, ticket) = best?;
@@ -292,17 +317,15 @@ fn same_issue(
 fn system_copy(
     message: &Message,
     leads: &[Lead],
-    customer: Option<u64>,
+    recent: &RecentTickets,
     policy: &Policy,
     ctx: &dyn Context,
 ) -> Option<(u64, Duplicate)> {
     let mut tickets: Vec<u64> = leads.iter().map(|l| l.ticket.number).collect();
-    if let Some(customer) = customer {
-        for ticket in ctx.customer_tickets(customer, RECENT_TICKETS) {
-            let recent = message.at - ticket.updated_at <= policy.window.as_millis();
-            if recent && ticket.merged_into.is_none() && !tickets.contains(&ticket.number) {
-                tickets.push(ticket.number);
-            }
+    for ticket in recent.read(ctx) {
+        let active = message.at - ticket.updated_at <= policy.window.as_millis();
+        if active && ticket.merged_into.is_none() && !tickets.contains(&ticket.number) {
+            tickets.push(ticket.number);
         }
     }
     tickets.into_iter().find_map(|number| {
@@ -487,7 +510,14 @@ fn pick_target(leads: &[Lead]) -> Option<&Lead> {
 
 /// A lead for ticket `number`, following merges to the ticket that holds it now.
 fn lead_for(ctx: &dyn Context, number: u64, how: &str, evidence: Evidence) -> Option<Lead> {
-    let mut ticket = ctx.ticket(number)?;
+    Some(lead_from(ctx, ctx.ticket(number)?, how, evidence))
+}
+
+/// A lead for a ticket already read (as [`Context::order_tickets`] answers them), following
+/// merges to the ticket that holds it now: the view in hand is what [`Context::ticket`] would
+/// answer for its number, so it is not read again.
+fn lead_from(ctx: &dyn Context, ticket: TicketView, how: &str, evidence: Evidence) -> Lead {
+    let mut ticket = ticket;
     let mut evidence = vec![evidence];
     for _ in 0..MAX_MERGE_HOPS {
         let Some(into) = ticket.merged_into else {
@@ -501,11 +531,11 @@ fn lead_for(ctx: &dyn Context, number: u64, how: &str, evidence: Evidence) -> Op
         ));
         ticket = next;
     }
-    Some(Lead {
+    Lead {
         ticket,
         how: how.to_owned(),
         evidence,
-    })
+    }
 }
 
 /// Adds a lead, or its evidence to the lead already there for the same ticket.
@@ -556,8 +586,14 @@ fn orders_conflict(a: &TicketView, b: &TicketView) -> Option<String> {
 }
 
 /// The customer a ticket belongs to when it is not `customer` (after customer merges).
+///
+/// A ticket of the customer itself (the usual case: the identity step links a message to the
+/// customer that lives on as itself) needs no lookup: one id has one canonical customer.
 fn other_customer(ctx: &dyn Context, ticket: &TicketView, customer: Option<u64>) -> Option<u64> {
     let (owner, customer) = (ticket.customer?, customer?);
+    if owner == customer {
+        return None;
+    }
     (canonical_customer(ctx, owner) != canonical_customer(ctx, customer)).then_some(owner)
 }
 
